@@ -1,0 +1,13 @@
+/**
+ * Public surface of the pure Raft core: the only module other layers import.
+ */
+export type { RaftConfig } from "./config.ts";
+export { NotLeaderError } from "./errors.ts";
+export type { LogInit } from "./log.ts";
+export type * from "./messages.ts";
+export type { ProposalPosition, RaftInit } from "./raft.ts";
+export { Raft } from "./raft.ts";
+export type { Ready, SoftState } from "./raw-node.ts";
+export { RawNode } from "./raw-node.ts";
+export type { ReadState } from "./read-only.ts";
+export * from "./types.ts";

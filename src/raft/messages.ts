@@ -1,0 +1,78 @@
+/**
+ * Messages exchanged between Raft peers, as a discriminated union on `type` so every
+ * handler sees exactly the fields its message has. Every message carries the sender's
+ * term: receiving a higher term is how a node learns it is out of date (§5.1).
+ */
+import type { Entry, NodeId } from "./types.ts";
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+/**
+ * RequestVote (§5.2) and its pre-vote twin (thesis §9.6). For a pre-vote `term` is the
+ * term the sender *would* campaign in; the sender's own term is unchanged.
+ */
+export interface VoteRequest extends Envelope {
+  readonly type: "preVote" | "vote";
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+/** A vote (or pre-vote) granted or refused. */
+export interface VoteResponse extends Envelope {
+  readonly type: "preVoteResp" | "voteResp";
+  readonly reject: boolean;
+}
+
+/** AppendEntries (§5.3): entries after (prevIndex, prevTerm) plus the leader's commit index. */
+export interface AppendRequest extends Envelope {
+  readonly type: "append";
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+}
+
+/**
+ * Answer to AppendEntries. Accepted: `index` is the follower's last matching index.
+ * Rejected: `index` echoes the rejected prevIndex, and (`rejectHint`, `hintTerm`) let the
+ * leader skip a whole conflicting term at once instead of one entry per round trip.
+ */
+export interface AppendResponse extends Envelope {
+  readonly type: "appendResp";
+  readonly reject: boolean;
+  readonly index: number;
+  readonly rejectHint: number;
+  readonly hintTerm: number;
+}
+
+/**
+ * Leader heartbeat. `commit` is capped at what the follower is known to hold, and
+ * `context` names the newest pending ReadIndex round so acks confirm leadership for it.
+ */
+export interface Heartbeat extends Envelope {
+  readonly type: "heartbeat";
+  readonly commit: number;
+  readonly context: number;
+}
+
+/** Acknowledges a heartbeat, echoing its ReadIndex context. */
+export interface HeartbeatResponse extends Envelope {
+  readonly type: "heartbeatResp";
+  readonly context: number;
+}
+
+/** Every message one Raft node can send another. */
+export type Message =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | Heartbeat
+  | HeartbeatResponse;
+
+/** The `type` tags, for transports that encode messages. */
+export type MessageType = Message["type"];

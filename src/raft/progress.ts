@@ -1,0 +1,114 @@
+/**
+ * The leader's view of one follower's log (Raft §5.3 nextIndex/matchIndex), plus the flow
+ * control that keeps a slow or unreachable follower from being flooded: a probe state
+ * that sends one append at a time until the follower's position is known, and a
+ * replicate state that pipelines up to `maxInflight` appends.
+ */
+
+/** How the leader is currently sending to a follower. */
+export type ProgressState = "probe" | "replicate";
+
+/** Replication state of one follower, owned by the leader. */
+export class Progress {
+  /** Highest index known to be replicated on the follower. */
+  match = 0;
+  /** Next index to send. */
+  next: number;
+  state: ProgressState = "probe";
+  /** In probe state: an append is outstanding, wait for its answer (or a heartbeat reply). */
+  probeSent = false;
+  /** Heard from since the last check-quorum round. */
+  recentActive = false;
+  /** Last index of each append in flight, oldest first (replicate state only). */
+  private readonly inflight: number[] = [];
+
+  constructor(
+    next: number,
+    private readonly maxInflight: number,
+  ) {
+    this.next = next;
+  }
+
+  /** True when the leader should not send more appends to this follower right now. */
+  isPaused(): boolean {
+    if (this.state === "probe") return this.probeSent;
+    return this.inflight.length >= this.maxInflight;
+  }
+
+  /** Switches to probing from `match + 1`: used after a rejection or on a new leader. */
+  becomeProbe(): void {
+    this.state = "probe";
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+  }
+
+  /** Switches to pipelined replication once the follower's position is known. */
+  becomeReplicate(): void {
+    this.state = "replicate";
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+  }
+
+  /** Records an append whose last entry is `lastIndex` as sent. */
+  sentEntries(lastIndex: number, count: number): void {
+    if (this.state === "replicate") {
+      if (count > 0) {
+        this.next = lastIndex + 1;
+        this.inflight.push(lastIndex);
+      }
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /**
+   * Handles an accepted append up to `index`. Returns false if the ack is stale
+   * (already known), so the caller can skip redundant work.
+   */
+  maybeUpdate(index: number): boolean {
+    let updated = false;
+    if (index > this.match) {
+      this.match = index;
+      updated = true;
+      this.probeSent = false;
+    }
+    if (this.next < index + 1) this.next = index + 1;
+    this.freeUpTo(index);
+    return updated;
+  }
+
+  /**
+   * Handles a rejected append of prevIndex `rejected`; `hint` is the highest index that
+   * may match. Returns false for a stale rejection (one that predates newer knowledge).
+   */
+  maybeDecrTo(rejected: number, hint: number): boolean {
+    if (this.state === "replicate") {
+      if (rejected <= this.match) return false;
+      this.next = this.match + 1;
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+
+  /** Frees in-flight slots for appends up to `index` (they were acknowledged). */
+  freeUpTo(index: number): void {
+    while (this.inflight.length > 0 && (this.inflight[0] as number) <= index) {
+      this.inflight.shift();
+    }
+  }
+
+  /** Frees one slot so a heartbeat reply lets a stuck pipeline make progress after loss. */
+  freeFirstOne(): void {
+    this.inflight.shift();
+  }
+
+  /** True when the pipeline window is full. */
+  inflightFull(): boolean {
+    return this.inflight.length >= this.maxInflight;
+  }
+}

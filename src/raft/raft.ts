@@ -1,0 +1,566 @@
+/**
+ * The Raft consensus state machine for one node (Ongaro & Ousterhout, "In Search of an
+ * Understandable Consensus Algorithm", and the thesis for pre-vote, check-quorum and
+ * ReadIndex). Pure: input arrives through `tick`, `step`, `propose` and `readIndex`;
+ * output accumulates as messages, entries to persist and read states that the driver
+ * collects through a Ready (see raw-node.ts). No I/O, timers, clocks or global randomness.
+ */
+import type { RaftConfig } from "./config.ts";
+import { validateRaftConfig } from "./config.ts";
+import { NotLeaderError } from "./errors.ts";
+import { type LogInit, RaftLog } from "./log.ts";
+import type {
+  AppendRequest,
+  AppendResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  Message,
+  VoteRequest,
+  VoteResponse,
+} from "./messages.ts";
+import { Progress } from "./progress.ts";
+import { committedIndex, majority, tallyVotes } from "./quorum.ts";
+import { ReadOnlyQueue, type ReadState } from "./read-only.ts";
+import { type Entry, EntryKind, type HardState, NONE, type NodeId, type Role } from "./types.ts";
+
+/** A message before the core stamps its sender. */
+type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, "from"> : never) : never;
+
+/** What a restarted node recovered from disk. */
+export interface RaftInit {
+  readonly hardState: HardState;
+  readonly log: LogInit;
+}
+
+/** Where a proposal landed; the driver resolves the client when this index applies with this term. */
+export interface ProposalPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/** One Raft node's consensus state. */
+export class Raft {
+  readonly id: NodeId;
+  readonly log: RaftLog;
+  term: number;
+  vote: NodeId;
+  role: Role = "follower";
+  /** The leader of the current term, if known. */
+  leader: NodeId = NONE;
+  /** Outgoing messages, drained by the driver after persisting. */
+  msgs: Message[] = [];
+  /** Confirmed read rounds, drained by the driver. */
+  readStates: ReadState[] = [];
+
+  private readonly config: RaftConfig;
+  private readonly peers: NodeId[];
+  private progress = new Map<NodeId, Progress>();
+  private votes = new Map<NodeId, boolean>();
+  private readonly readOnly = new ReadOnlyQueue();
+  /** Reads asked for before this leader committed an entry of its term (§6.4 step 1). */
+  private pendingReads: number[] = [];
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+
+  constructor(config: RaftConfig, init: RaftInit) {
+    validateRaftConfig(config);
+    this.config = config;
+    this.id = config.id;
+    this.peers = config.voters.filter((v) => v !== config.id);
+    this.log = new RaftLog(init.log);
+    this.term = init.hardState.term;
+    this.vote = init.hardState.vote;
+    this.becomeFollower(this.term, NONE);
+  }
+
+  /** The durable part of this node's state, as it must be persisted. */
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  // ---- inputs -------------------------------------------------------------------------
+
+  /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
+  tick(): void {
+    if (this.role === "leader") this.tickLeader();
+    else this.tickElection();
+  }
+
+  /**
+   * Appends commands to the log as one batch (one broadcast). Throws NotLeaderError on a
+   * non-leader. Returns where each landed.
+   */
+  propose(commands: readonly Uint8Array[]): ProposalPosition[] {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    const first = this.log.lastIndex() + 1;
+    const entries = commands.map((data, i) => ({
+      term: this.term,
+      index: first + i,
+      kind: EntryKind.Normal,
+      data,
+    }));
+    this.appendEntries(entries);
+    this.broadcastAppend();
+    return entries.map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /**
+   * Starts a linearizable read round identified by `context` (unique, increasing). Its
+   * ReadState appears in a later Ready once a majority confirmed this node still leads.
+   */
+  readIndex(context: number): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (!this.committedInCurrentTerm()) {
+      this.pendingReads.push(context);
+      return;
+    }
+    this.startRead(context);
+  }
+
+  /** Processes one message from a peer. */
+  step(m: Message): void {
+    if (m.term > this.term) {
+      if (!this.acceptHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.handleStaleTerm(m);
+      return;
+    }
+    this.dispatch(m);
+  }
+
+  // ---- term handling (§5.1) -------------------------------------------------------------
+
+  /** Returns false when a higher-term message must be ignored. */
+  private acceptHigherTerm(m: Message): boolean {
+    if (m.type === "preVote" || m.type === "vote") {
+      // Leader lease: while we hear from a live leader, refuse to help depose it.
+      const inLease =
+        this.config.checkQuorum &&
+        this.leader !== NONE &&
+        this.electionElapsed < this.config.electionTick;
+      if (inLease) return false;
+    }
+    if (m.type === "preVote") return true; // a pre-vote never changes our term
+    if (m.type === "preVoteResp" && !m.reject) return true; // granted for our future term
+    const leader = m.type === "append" || m.type === "heartbeat" ? m.from : NONE;
+    this.becomeFollower(m.term, leader);
+    return true;
+  }
+
+  private handleStaleTerm(m: Message): void {
+    if (
+      (this.config.checkQuorum || this.config.preVote) &&
+      (m.type === "append" || m.type === "heartbeat")
+    ) {
+      // A deposed leader that cannot learn the new term would never step down when
+      // check-quorum or pre-vote keep us from electing on its heartbeats: tell it.
+      this.send({
+        type: "appendResp",
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index: 0,
+        rejectHint: 0,
+        hintTerm: 0,
+      });
+    } else if (m.type === "preVote") {
+      this.send({ type: "preVoteResp", to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  private dispatch(m: Message): void {
+    switch (m.type) {
+      case "preVote":
+      case "vote":
+        this.handleVoteRequest(m);
+        return;
+      case "preVoteResp":
+      case "voteResp":
+        this.handleVoteResponse(m);
+        return;
+      case "append":
+        this.handleAppend(m);
+        return;
+      case "appendResp":
+        this.handleAppendResponse(m);
+        return;
+      case "heartbeat":
+        this.handleHeartbeat(m);
+        return;
+      case "heartbeatResp":
+        this.handleHeartbeatResponse(m);
+        return;
+    }
+  }
+
+  // ---- roles ----------------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.leader = NONE;
+    this.resetElectionTimer();
+    this.heartbeatElapsed = 0;
+    this.votes = new Map();
+    this.readOnly.reset();
+    this.pendingReads = [];
+    this.progress = new Map();
+  }
+
+  /** Restarts the election timer with a fresh random timeout in [base, 2*base) (§5.2). */
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const base = this.config.electionTick;
+    this.randomizedElectionTimeout = base + Math.floor(this.config.random() * base);
+  }
+
+  private becomeFollower(term: number, leader: NodeId): void {
+    this.reset(term);
+    this.role = "follower";
+    this.leader = leader;
+  }
+
+  private becomePreCandidate(): void {
+    // Term and vote stay as they are: a pre-vote that fails must leave no trace.
+    this.votes = new Map();
+    this.resetElectionTimer();
+    this.role = "pre-candidate";
+    this.leader = NONE;
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.role = "leader";
+    this.leader = this.id;
+    for (const peer of this.peers) {
+      const pr = new Progress(this.log.lastIndex() + 1, this.config.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(peer, pr);
+    }
+    // A no-op of the new term lets earlier-term entries commit (§5.4.2, §8).
+    this.appendEntries([
+      {
+        term: this.term,
+        index: this.log.lastIndex() + 1,
+        kind: EntryKind.Noop,
+        data: new Uint8Array(0),
+      },
+    ]);
+    this.broadcastAppend();
+  }
+
+  // ---- elections (§5.2, thesis §9.6) ----------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign(this.config.preVote ? "preVote" : "vote");
+    }
+  }
+
+  /** Starts a (pre-)election now; used by timeouts and by tests. */
+  campaign(kind: "preVote" | "vote"): void {
+    if (this.role === "leader") return;
+    if (kind === "preVote") this.becomePreCandidate();
+    else this.becomeCandidate();
+    const term = kind === "preVote" ? this.term + 1 : this.term;
+    this.votes.set(this.id, true);
+    if (this.countVotes() === "won") {
+      this.winElection(kind);
+      return;
+    }
+    for (const peer of this.peers) {
+      this.send({
+        type: kind,
+        to: peer,
+        term,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+      });
+    }
+  }
+
+  private winElection(kind: "preVote" | "vote"): void {
+    if (kind === "preVote") this.campaign("vote");
+    else this.becomeLeader();
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.leader === NONE) ||
+      (m.type === "preVote" && m.term > this.term);
+    const grant = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const respType = m.type === "preVote" ? "preVoteResp" : "voteResp";
+    if (!grant) {
+      this.send({ type: respType, to: m.from, term: this.term, reject: true });
+      return;
+    }
+    if (m.type === "vote") {
+      this.electionElapsed = 0;
+      this.vote = m.from;
+    }
+    // A pre-vote grant answers in the asker's prospective term so it is not ignored as stale.
+    this.send({ type: respType, to: m.from, term: m.term, reject: false });
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const expecting = m.type === "preVoteResp" ? "pre-candidate" : "candidate";
+    if (this.role !== expecting) return;
+    if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+    const result = this.countVotes();
+    if (result === "won") this.winElection(m.type === "preVoteResp" ? "preVote" : "vote");
+    else if (result === "lost") this.becomeFollower(this.term, NONE);
+  }
+
+  private countVotes(): "won" | "lost" | "pending" {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.votes.values()) {
+      if (v) granted++;
+      else rejected++;
+    }
+    return tallyVotes(granted, rejected, this.config.voters.length);
+  }
+
+  // ---- replication, follower side (§5.3) ------------------------------------------------
+
+  private handleAppend(m: AppendRequest): void {
+    this.becomeFollowerOf(m.from);
+    if (m.prevIndex < this.log.committed) {
+      this.send({
+        type: "appendResp",
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index: this.log.committed,
+        rejectHint: 0,
+        hintTerm: 0,
+      });
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+    if (lastNew !== null) {
+      this.log.commitTo(Math.min(m.commit, lastNew));
+      this.send({
+        type: "appendResp",
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index: lastNew,
+        rejectHint: 0,
+        hintTerm: 0,
+      });
+      return;
+    }
+    const hint = this.log.findConflictByTerm(
+      Math.min(m.prevIndex, this.log.lastIndex()),
+      m.prevTerm,
+    );
+    this.send({
+      type: "appendResp",
+      to: m.from,
+      term: this.term,
+      reject: true,
+      index: m.prevIndex,
+      rejectHint: hint.index,
+      hintTerm: hint.term,
+    });
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    this.becomeFollowerOf(m.from);
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: "heartbeatResp", to: m.from, term: this.term, context: m.context });
+  }
+
+  /** A valid leader of our term spoke: follow it and restart the election timer. */
+  private becomeFollowerOf(leader: NodeId): void {
+    if (this.role !== "follower") this.becomeFollower(this.term, leader);
+    this.leader = leader;
+    this.electionElapsed = 0;
+  }
+
+  // ---- replication, leader side ---------------------------------------------------------
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTick) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.checkQuorumActive()) {
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTick) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat(this.readOnly.lastContext());
+    }
+  }
+
+  /** Check-quorum: did a majority (counting us) talk to us since the last check? Resets the marks. */
+  private checkQuorumActive(): boolean {
+    let active = 1;
+    for (const pr of this.progress.values()) {
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active >= majority(this.config.voters.length);
+  }
+
+  private appendEntries(entries: readonly Entry[]): void {
+    this.log.append(entries);
+  }
+
+  private broadcastAppend(): void {
+    for (const peer of this.peers) this.sendAppend(peer, true);
+  }
+
+  private broadcastHeartbeat(context: number): void {
+    for (const peer of this.peers) {
+      const pr = this.progress.get(peer) as Progress;
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send({ type: "heartbeat", to: peer, term: this.term, commit, context });
+    }
+  }
+
+  /**
+   * Sends the follower its next batch of entries if flow control allows. With
+   * `sendIfEmpty`, an empty append still goes out to carry a new commit index.
+   * Returns whether anything was sent.
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress.get(to) as Progress;
+    if (pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.termAt(prevIndex);
+    if (prevTerm === undefined) {
+      throw new Error(
+        `raft: entry ${prevIndex} for node ${to} was compacted (snapshots not supported yet)`,
+      );
+    }
+    const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.config.maxMsgBytes);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({
+      type: "append",
+      to,
+      term: this.term,
+      prevIndex,
+      prevTerm,
+      entries,
+      commit: this.log.committed,
+    });
+    pr.sentEntries(prevIndex + entries.length, entries.length);
+    return true;
+  }
+
+  /** Sends as many appends as the follower's window allows (pipelining). */
+  private sendAppendsWhileOpen(to: NodeId): void {
+    while (this.sendAppend(to, false)) {
+      // keep filling the window
+    }
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    if (this.role !== "leader") return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      this.handleRejectedAppend(pr, m);
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) {
+      if (wasPaused && !pr.isPaused()) this.sendAppendsWhileOpen(m.from);
+      return;
+    }
+    if (pr.state === "probe") pr.becomeReplicate();
+    if (this.maybeCommit()) this.broadcastAppend();
+    this.sendAppendsWhileOpen(m.from);
+  }
+
+  private handleRejectedAppend(pr: Progress, m: AppendResponse): void {
+    let hint = m.rejectHint;
+    if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
+    if (!pr.maybeDecrTo(m.index, hint)) return;
+    if (pr.state === "replicate") pr.becomeProbe();
+    this.sendAppend(m.from, true);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    if (this.role !== "leader") return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, false);
+    if (m.context === 0) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (acks >= majority(this.config.voters.length)) {
+      for (const rs of this.readOnly.advance(m.context)) this.readStates.push(rs);
+    }
+  }
+
+  /**
+   * Advances the commit index to the highest index durable on a majority — counting this
+   * node only up to its own fsynced index — but only over an entry of the current term
+   * (§5.4.2, Figure 8). Returns whether it advanced.
+   */
+  maybeCommit(): boolean {
+    if (this.role !== "leader") return false;
+    const matches = [this.log.stableIndex];
+    for (const pr of this.progress.values()) matches.push(pr.match);
+    const index = committedIndex(matches);
+    if (index <= this.log.committed || this.log.termAt(index) !== this.term) return false;
+    this.log.commitTo(index);
+    this.releasePendingReads();
+    return true;
+  }
+
+  // ---- ReadIndex (thesis §6.4) ----------------------------------------------------------
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.termAt(this.log.committed) === this.term;
+  }
+
+  private startRead(context: number): void {
+    if (this.config.voters.length === 1) {
+      this.readStates.push({ index: this.log.committed, context });
+      return;
+    }
+    this.readOnly.add(this.log.committed, context, this.id);
+    this.broadcastHeartbeat(context);
+  }
+
+  private releasePendingReads(): void {
+    if (this.pendingReads.length === 0 || !this.committedInCurrentTerm()) return;
+    const contexts = this.pendingReads;
+    this.pendingReads = [];
+    for (const context of contexts) this.startRead(context);
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  private send(m: Outgoing): void {
+    this.msgs.push({ ...m, from: this.id } as Message);
+  }
+
+  /** The driver calls this once entries up to (index, term) are durable. */
+  onStable(index: number, term: number): void {
+    this.log.stableTo(index, term);
+    if (this.maybeCommit()) this.broadcastAppend();
+  }
+}

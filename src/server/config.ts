@@ -1,0 +1,55 @@
+/**
+ * Configuration of one dfs node, with every default in one place next to its reason.
+ */
+
+/** One cluster member as given by `--peers id@host:port`. */
+export interface PeerAddress {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Timing and sizing of the Raft loop. Ticks are the core's only notion of time. */
+export interface RaftTuning {
+  /**
+   * Wall-clock length of one core tick. 50 ms keeps timer overhead negligible while
+   * giving the election timeout a fine enough grain to randomize.
+   */
+  readonly tickMs: number;
+  /** Heartbeat every 2 ticks = 100 ms (DESIGN.md default): cheap, and detects a dead leader fast. */
+  readonly heartbeatTicks: number;
+  /**
+   * Election timeout base in ticks; the core randomizes in [base, 2*base). 20 ticks =
+   * [1000, 2000) ms, the DESIGN.md starting point: well above GC pauses and fsync stalls.
+   */
+  readonly electionTicks: number;
+  /** Bytes of entries per AppendEntries message; bounds one message's size (1 MiB entries fit). */
+  readonly maxAppendBytes: number;
+  /** AppendEntries messages in flight per follower before the leader waits for acks (pipelining). */
+  readonly maxInflightAppends: number;
+}
+
+/** The defaults; see each field's doc comment for the reason. */
+export const DEFAULT_TUNING: RaftTuning = {
+  tickMs: 50,
+  heartbeatTicks: 2,
+  electionTicks: 20,
+  maxAppendBytes: 4 * 1024 * 1024,
+  maxInflightAppends: 64,
+};
+
+/** Everything `startNode` needs. */
+export interface NodeConfig {
+  /** This node's id; must appear in `peers`. */
+  readonly id: number;
+  /** Every member including this node, each with the address clients and peers use. */
+  readonly peers: readonly PeerAddress[];
+  /** Holds the WAL, metadata and lock; created if missing. */
+  readonly dataDir: string;
+  /** Host to bind; defaults to the host of this node's own entry in `peers`. */
+  readonly listenHost?: string;
+  /** Log every role change and RPC error to stderr. */
+  readonly debug?: boolean;
+  /** Overrides of {@link DEFAULT_TUNING}, mainly for tests. */
+  readonly tuning?: Partial<RaftTuning>;
+}

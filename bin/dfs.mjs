@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Launcher of the `dfs` command (`npx dfs ...`, or `dfs` after `npm install -g .`).
+// The CLI is TypeScript run through tsx, so there is no build step: register tsx's
+// loader in this process, then load the entry point, which runs and exits.
+import { register } from "tsx/esm/api";
+
+register();
+await import("../src/cli/main.ts");

@@ -1,0 +1,56 @@
+/**
+ * The `dfs` command's exit codes: a contract with scripts, so each code has one meaning,
+ * codes are never reused, and every typed error of the system maps to exactly one.
+ */
+import type { DfsErrorCode } from "../api/errors.ts";
+import type { StartupErrorKind } from "../server/errors.ts";
+
+/** Every exit code `dfs` uses, by meaning. */
+export const ExitCode = {
+  /** The command did what was asked. */
+  ok: 0,
+  /** The key does not exist (get, delete). Distinct so scripts can test for presence. */
+  notFound: 1,
+  /** Bad flags, arguments or configuration, or the server rejected the request as invalid. */
+  usage: 2,
+  /** No answer in time: no leader, no quorum, timeout, or no node reachable. Retrying may help. */
+  unavailable: 3,
+  /** A condition the request depended on did not hold (e.g. a compare-and-set lost). */
+  preconditionFailed: 4,
+  /** The value (or request) exceeds a size limit; retrying the same request never helps. */
+  tooLarge: 5,
+  /** The data dir is unusable: unwritable, locked by another process, or another node's/cluster's. */
+  dataDir: 6,
+  /** Data on disk failed its checksums; the node refuses to serve it. Needs an operator. */
+  corrupt: 7,
+  /** The address or port to listen on is already taken. */
+  addressInUse: 8,
+  /** A bug or an unexpected environment problem; the message says what, `--debug` shows where. */
+  internal: 10,
+} as const;
+
+/** One of the documented exit codes. */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * Exit code for each client-visible error. `not_leader` only escapes the client when no
+ * leader could be reached in time, which is the `unavailable` situation.
+ */
+export const EXIT_CODE_BY_DFS_ERROR: Readonly<Record<DfsErrorCode, ExitCode>> = {
+  not_found: ExitCode.notFound,
+  not_leader: ExitCode.unavailable,
+  unavailable: ExitCode.unavailable,
+  invalid_argument: ExitCode.usage,
+  too_large: ExitCode.tooLarge,
+  precondition_failed: ExitCode.preconditionFailed,
+  internal: ExitCode.internal,
+};
+
+/** Exit code for each way a server can fail to start. */
+export const EXIT_CODE_BY_STARTUP_ERROR: Readonly<Record<StartupErrorKind, ExitCode>> = {
+  config: ExitCode.usage,
+  data_dir: ExitCode.dataDir,
+  data_dir_locked: ExitCode.dataDir,
+  corrupt: ExitCode.corrupt,
+  port_in_use: ExitCode.addressInUse,
+};

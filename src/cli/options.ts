@@ -1,0 +1,80 @@
+/**
+ * Flags shared by several commands and their parsers, so `--timeout`, `--endpoints` and
+ * every numeric flag are spelled, defaulted and validated the same way everywhere.
+ */
+import { type Command, Option } from "commander";
+import { DfsClient } from "../client/dfs-client.ts";
+import { parseHostPort } from "../client/endpoints.ts";
+import { UsageError } from "./usage-error.ts";
+
+/** The dev cluster's addresses (`npm start`), so the CLI works there without flags. */
+export const DEFAULT_ENDPOINTS = "localhost:50051,localhost:50052,localhost:50053";
+
+/** Environment variable that replaces {@link DEFAULT_ENDPOINTS} for a whole shell session. */
+export const ENDPOINTS_ENV = "DFS_ENDPOINTS";
+
+/** Flags every client command has; `endpoints` is still the raw comma-separated text. */
+export interface ClientFlags {
+  readonly endpoints: string;
+  readonly timeout: number;
+  readonly debug?: boolean;
+}
+
+/**
+ * An argParser accepting integers in [min, max] written as plain digits, so `1e3`,
+ * `0x10` or `12ms` are refused instead of silently meaning something else.
+ */
+export function intFlag(flag: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+    if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+    throw new UsageError(`${flag} '${text}' is not an integer in ${min}..${max}`);
+  };
+}
+
+/** Parser for `--port`: a TCP port to listen on. */
+export const parsePort = intFlag("--port", 1, 65535);
+
+/** Adds `--endpoints`, `--timeout` and `--debug` to a client command. */
+export function addClientOptions(command: Command, defaultTimeoutMs: number): Command {
+  return command
+    .addOption(
+      new Option("--endpoints <list>", "comma-separated host:port of cluster nodes")
+        .env(ENDPOINTS_ENV)
+        .default(DEFAULT_ENDPOINTS),
+    )
+    .addOption(
+      new Option("--timeout <ms>", "deadline of the whole operation in milliseconds")
+        .argParser(intFlag("--timeout", 1, 24 * 3600 * 1000))
+        .default(defaultTimeoutMs),
+    )
+    .option("--debug", "print stack traces of internal errors");
+}
+
+/** Splits and checks `--endpoints`; throws {@link UsageError} naming the bad entry. */
+export function parseEndpoints(list: string): string[] {
+  const endpoints = list.split(",").map((entry) => entry.trim());
+  for (const endpoint of endpoints) {
+    const parsed = parseHostPort(endpoint);
+    if (!parsed.ok) {
+      throw new UsageError(`--endpoints entry '${endpoint}' is not host:port: ${parsed.problem}`);
+    }
+  }
+  return endpoints;
+}
+
+/** Runs `body` with a client built from the flags, and always closes it so the process can exit. */
+export async function withClient<T>(
+  flags: ClientFlags,
+  body: (client: DfsClient) => Promise<T>,
+): Promise<T> {
+  const client = new DfsClient({
+    endpoints: parseEndpoints(flags.endpoints),
+    timeoutMs: flags.timeout,
+  });
+  try {
+    return await body(client);
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The `dfs` command tree and the one place where a run becomes an exit code. Kept free
+ * of side effects so the seed's scripts (and tests) can run the CLI in-process.
+ */
+import { Command } from "commander";
+import { addDevCommand } from "./dev-cluster.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { debugRequested, describeFailure } from "./failure.ts";
+import { addKvCommands } from "./kv-commands.ts";
+import { addServerCommand } from "./server-command.ts";
+import { addStatusCommand } from "./status-command.ts";
+
+/**
+ * Builds the program. Commander is told to throw instead of exiting and to print no
+ * errors itself, so every failure goes through {@link runCli}'s single reporting path;
+ * help text still goes to stdout.
+ */
+export function buildProgram(): Command {
+  const program = new Command("dfs")
+    .description("dfs: a fault-tolerant distributed file store on Raft")
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .showSuggestionAfterError(true);
+  addServerCommand(program);
+  addKvCommands(program);
+  addStatusCommand(program);
+  addDevCommand(program);
+  return program;
+}
+
+/**
+ * Runs `dfs` with `args` (without the node and script paths) and returns the exit code;
+ * on failure it has already printed the one line that explains it.
+ */
+export async function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ExitCode> {
+  try {
+    await buildProgram().parseAsync([...args], { from: "user" });
+    return ExitCode.ok;
+  } catch (err) {
+    const report = describeFailure(err, debugRequested(args, env));
+    if (report.text !== null) process.stderr.write(`${report.text}\n`);
+    return report.exitCode;
+  }
+}

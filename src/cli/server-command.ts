@@ -1,0 +1,97 @@
+/**
+ * `dfs server`: runs one cluster node in the foreground until SIGINT or SIGTERM. All
+ * flags are checked against each other before anything touches the disk or the
+ * network, because a node started with the wrong membership can never join its cluster.
+ */
+import type { Command } from "commander";
+import { parseHostPort } from "../client/endpoints.ts";
+import type { NodeConfig } from "../server/config.ts";
+import { parsePort } from "./options.ts";
+import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
+import { UsageError } from "./usage-error.ts";
+
+/** The server's flags as commander hands them over (`id` and `port` already parsed). */
+export interface ServerFlags {
+  readonly id: number;
+  readonly port: number;
+  readonly peers: string;
+  readonly dataDir: string;
+  readonly listen?: string;
+  readonly debug?: boolean;
+}
+
+/** Registers `server` on `program`. */
+export function addServerCommand(program: Command): void {
+  program
+    .command("server")
+    .description("run one cluster node until SIGINT/SIGTERM")
+    .requiredOption("--id <n>", "this node's id; must appear in --peers", idArgument)
+    .requiredOption(
+      "--port <port>",
+      "client and peer port; must match this node's --peers entry",
+      parsePort,
+    )
+    .requiredOption(
+      "--peers <list>",
+      "every member as id@host:port,... (the same list on every node)",
+    )
+    .requiredOption(
+      "--data-dir <dir>",
+      "where this node keeps its log and state (created if missing)",
+    )
+    .option("--listen <host>", "host to bind (default: the host of this node's --peers entry)")
+    .option("--debug", "log role changes and RPC errors; print stack traces")
+    .action(runServer);
+}
+
+/** Builds the node configuration from flags; throws {@link UsageError} on any inconsistency. */
+export function serverConfig(flags: ServerFlags): NodeConfig {
+  const peers = parsePeers(flags.peers);
+  ownPeer(peers, flags.id, flags.port);
+  if (flags.dataDir.trim() === "") throw new UsageError("--data-dir is empty");
+  if (flags.listen !== undefined) checkListenHost(flags.listen);
+  return {
+    id: flags.id,
+    peers,
+    dataDir: flags.dataDir,
+    ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
+    debug: flags.debug === true,
+  };
+}
+
+async function runServer(flags: ServerFlags): Promise<void> {
+  const config = serverConfig(flags);
+  const stopRequested = stopSignal(); // listen before starting: an early Ctrl-C still stops cleanly
+  // Loaded only here so that client commands never pay for (or depend on) the server code.
+  const { startNode } = await import("../server/node.ts");
+  const node = await startNode(config);
+  process.stderr.write(
+    `dfs: node ${node.id} serving on ${node.address} (data dir ${config.dataDir})\n`,
+  );
+  const signal = await stopRequested;
+  process.stderr.write(`dfs: node ${node.id} stopping (${signal})\n`);
+  await node.stop();
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. The handlers stay installed, so further
+ * signals (a terminal's Ctrl-C reaches `dfs dev` and its children alike) are ignored
+ * instead of killing the node halfway through its shutdown.
+ */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.on("SIGINT", resolve);
+    process.on("SIGTERM", resolve);
+  });
+}
+
+function idArgument(text: string): number {
+  const id = parseNodeId(text);
+  if (id === null) throw new UsageError(`--id '${text}' is not a positive integer`);
+  return id;
+}
+
+function checkListenHost(host: string): void {
+  const parsed = parseHostPort(`${host}:1`);
+  if (!parsed.ok) throw new UsageError(`--listen '${host}' is not a host name or address`);
+}

@@ -1,0 +1,95 @@
+/**
+ * `dfs status`: every endpoint's own view of the cluster, side by side. Operators use it
+ * to see who leads, whether terms agree and how far each node lags, so every node is
+ * asked directly (no redirects) and an unreachable node is a row, not a failure.
+ */
+import type { Command } from "commander";
+import { DfsError } from "../api/errors.ts";
+import type { StatusResponse } from "../gen/dfs.ts";
+import { addClientOptions, type ClientFlags, parseEndpoints, withClient } from "./options.ts";
+import { writeExact } from "./value-io.ts";
+
+/**
+ * Per-node deadline. Short, because a dead node that refuses connections answers at
+ * once and only a hung one waits this long; the table should appear in seconds.
+ */
+export const STATUS_TIMEOUT_MS = 3_000;
+
+interface StatusFlags extends ClientFlags {
+  readonly json?: boolean;
+}
+
+/** One endpoint's answer, or why there was none. */
+export type StatusRow =
+  | { readonly endpoint: string; readonly reachable: true; readonly status: StatusResponse }
+  | { readonly endpoint: string; readonly reachable: false; readonly error: DfsError };
+
+/** Registers `status` on `program`. */
+export function addStatusCommand(program: Command): void {
+  const command = program
+    .command("status")
+    .description("show every node's role, term, leader and log indexes (exit 3 if none answer)")
+    .option("--json", "print a JSON array instead of a table");
+  addClientOptions(command, STATUS_TIMEOUT_MS).action(async (flags: StatusFlags) => {
+    const endpoints = parseEndpoints(flags.endpoints);
+    const rows = await withClient(flags, (client) =>
+      Promise.all(endpoints.map((endpoint) => queryOne(endpoint, client.status(endpoint)))),
+    );
+    await writeExact(Buffer.from(flags.json ? `${toJson(rows)}\n` : formatTable(rows)));
+    if (!rows.some((row) => row.reachable)) {
+      throw new DfsError("unavailable", `no node answered (${endpoints.join(", ")})`);
+    }
+  });
+}
+
+async function queryOne(endpoint: string, answer: Promise<StatusResponse>): Promise<StatusRow> {
+  try {
+    return { endpoint, reachable: true, status: await answer };
+  } catch (err) {
+    const error = err instanceof DfsError ? err : new DfsError("internal", String(err));
+    return { endpoint, reachable: false, error };
+  }
+}
+
+const HEADER = ["ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST"];
+
+/** Renders rows as an aligned text table; unreachable nodes say why in place of numbers. */
+export function formatTable(rows: readonly StatusRow[]): string {
+  const cells = rows.map(rowCells);
+  const widths = HEADER.map((title, column) =>
+    Math.max(title.length, ...cells.map((row) => alignedWidth(row, column))),
+  );
+  const lines = [HEADER, ...cells].map((row) =>
+    row.map((cell, column) => (column < row.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell)),
+  );
+  return `${lines.map((line) => line.join("  ")).join("\n")}\n`;
+}
+
+/** Width a cell claims in its column; an unreachable row's trailing message claims none. */
+function alignedWidth(row: readonly string[], column: number): number {
+  const spansRest = row.length < HEADER.length && column === row.length - 1;
+  return spansRest ? 0 : (row[column] ?? "").length;
+}
+
+function rowCells(row: StatusRow): string[] {
+  if (!row.reachable) return ["-", row.endpoint, `unreachable: ${row.error.message}`];
+  const s = row.status;
+  const leader = s.leaderId === 0 ? "-" : String(s.leaderId);
+  return [
+    String(s.id),
+    row.endpoint,
+    s.role,
+    String(s.term),
+    leader,
+    String(s.commitIndex),
+    String(s.appliedIndex),
+    String(s.lastIndex),
+  ];
+}
+
+function toJson(rows: readonly StatusRow[]): string {
+  const plain = rows.map((row) =>
+    row.reachable ? row : { ...row, error: { code: row.error.code, message: row.error.message } },
+  );
+  return JSON.stringify(plain, null, 2);
+}

@@ -1,0 +1,73 @@
+/**
+ * One gRPC channel per endpoint, created on first use and reused for the client's
+ * lifetime: a channel multiplexes every call over one HTTP/2 connection and reconnects
+ * on its own, so creating one per call would pay a TCP handshake each time.
+ */
+import {
+  type CallOptions,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  credentials,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
+import { DfsClient as DfsStub } from "../gen/dfs.ts";
+
+/** The generated gRPC stub of the Dfs service. */
+export type { DfsStub };
+
+/**
+ * Channel settings. grpc-js waits up to 120 s between reconnects by default; a restarted
+ * node must be found again within a fraction of an election, so backoff starts at 100 ms
+ * and stays under 1 s. Message limits match the server's so a 1 MiB value fits.
+ */
+export const CHANNEL_OPTIONS: ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
+  "grpc.max_send_message_length": MAX_GRPC_MESSAGE_BYTES,
+  "grpc.max_receive_message_length": MAX_GRPC_MESSAGE_BYTES,
+};
+
+/** Lazily created stubs keyed by `host:port`. */
+export class ChannelPool {
+  private readonly stubs = new Map<string, DfsStub>();
+
+  /** The stub for `endpoint`, creating its channel on first use. */
+  get(endpoint: string): DfsStub {
+    let stub = this.stubs.get(endpoint);
+    if (stub === undefined) {
+      stub = new DfsStub(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.stubs.set(endpoint, stub);
+    }
+    return stub;
+  }
+
+  /** Closes every channel; in-flight calls fail with CANCELLED. */
+  close(): void {
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
+  }
+}
+
+/** The callback-style shape every generated unary method has (its four-argument overload). */
+export type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/** Runs one unary call with a deadline; rejects with the raw ServiceError for classification. */
+export function callUnary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  deadline: Date,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, new Metadata(), { deadline }, (error, response) => {
+      if (error) reject(error);
+      else resolve(response);
+    });
+  });
+}

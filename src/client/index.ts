@@ -1,0 +1,16 @@
+/**
+ * Public surface of the dfs client library: import from here, not from the files behind
+ * it, so those can be reorganised without breaking callers.
+ */
+export { DfsError, type DfsErrorCode } from "../api/errors.ts";
+export type { StatusResponse } from "../gen/dfs.ts";
+export {
+  type DeleteResult,
+  DfsClient,
+  type DfsClientOptions,
+  type GetOptions,
+  type GetResult,
+  type PutResult,
+} from "./dfs-client.ts";
+export { formatHostPort, type HostPort, type HostPortResult, parseHostPort } from "./endpoints.ts";
+export { DEFAULT_TIMEOUT_MS } from "./retry.ts";

@@ -1,0 +1,38 @@
+/**
+ * The contract between the Raft driver and the replicated state machine. Kept narrow so
+ * the in-memory store of today and the on-disk, chunked file store of later issues are
+ * interchangeable.
+ */
+
+/** A stored value with the metadata clients see. */
+export interface StoredValue {
+  readonly value: Uint8Array;
+  /** 1 on creation, +1 on every overwrite; a delete and re-create starts again at 1. */
+  readonly version: number;
+  /** Log index of the write that produced this value. */
+  readonly modIndex: number;
+}
+
+/** Outcome of applying one committed command; identical on every node (determinism). */
+export type ApplyResult =
+  | { readonly kind: "put"; readonly version: number }
+  | { readonly kind: "delete"; readonly existed: boolean }
+  | { readonly kind: "noop" }
+  | { readonly kind: "invalid"; readonly reason: string };
+
+/**
+ * A deterministic state machine: the same committed entries in the same order produce the
+ * same state and the same results on every node.
+ */
+export interface StateMachine {
+  /** Highest log index whose effects are included in the state. */
+  readonly appliedIndex: number;
+  /** Applies the command committed at `index` (called in strictly increasing index order). */
+  apply(index: number, data: Uint8Array): ApplyResult;
+  /** Records that a no-op (or otherwise empty) entry at `index` was applied. */
+  skip(index: number): void;
+  /** Reads the current value of a key from applied state. */
+  get(key: string): StoredValue | undefined;
+  /** Number of keys stored (for status and tests). */
+  size(): number;
+}

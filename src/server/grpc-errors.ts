@@ -1,0 +1,30 @@
+/**
+ * Maps typed DfsErrors onto gRPC statuses plus the `dfs-error` / `dfs-leader` trailing
+ * metadata the client library reads (see src/api/errors.ts).
+ */
+import * as grpc from "@grpc/grpc-js";
+import {
+  DfsError,
+  type DfsErrorCode,
+  ERROR_CODE_METADATA,
+  LEADER_METADATA,
+} from "../api/errors.ts";
+
+const STATUS: Record<DfsErrorCode, grpc.status> = {
+  not_found: grpc.status.NOT_FOUND,
+  not_leader: grpc.status.FAILED_PRECONDITION,
+  unavailable: grpc.status.UNAVAILABLE,
+  invalid_argument: grpc.status.INVALID_ARGUMENT,
+  too_large: grpc.status.RESOURCE_EXHAUSTED,
+  precondition_failed: grpc.status.FAILED_PRECONDITION,
+  internal: grpc.status.INTERNAL,
+};
+
+/** Converts any thrown value into a gRPC error for the client; unknown errors become `internal`. */
+export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+  const dfs = error instanceof DfsError ? error : new DfsError("internal", String(error));
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_METADATA, dfs.code);
+  if (dfs.leaderHint) metadata.set(LEADER_METADATA, dfs.leaderHint);
+  return { code: STATUS[dfs.code], details: dfs.message, metadata };
+}

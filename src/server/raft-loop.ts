@@ -1,0 +1,329 @@
+/**
+ * The one event loop of a node (DESIGN.md "Data flow"): ticks the core, and for each
+ * Ready persists entries and hard state with one fsync, then sends messages, applies
+ * committed entries and serves confirmed reads. Proposals and reads that arrive while a
+ * Ready is being persisted are batched into the next one: that is the group commit.
+ */
+import { DfsError } from "../api/errors.ts";
+import type { ApplyResult, StateMachine } from "../fsm/index.ts";
+import {
+  type Entry,
+  EntryKind,
+  type HardState,
+  type Message,
+  NotLeaderError,
+  type RawNode,
+  type ReadState,
+  type Ready,
+  type Role,
+} from "../raft/index.ts";
+import type { Wal } from "../storage/index.ts";
+import type { PeerTransport } from "../transport/index.ts";
+import type { Logger } from "./logger.ts";
+
+/** What a committed proposal produced. */
+export interface CommitOutcome {
+  readonly index: number;
+  readonly result: ApplyResult;
+}
+
+/** Collaborators of the loop; all owned by the node. */
+export interface RaftLoopDeps {
+  readonly node: RawNode;
+  readonly wal: Wal;
+  readonly transport: PeerTransport;
+  readonly fsm: StateMachine;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  /** Client address of a node id, for NOT_LEADER hints. */
+  readonly addressOf: (id: number) => string | undefined;
+  /** Persisting failed: the node cannot go on safely (the state on disk is unknown). */
+  readonly onFatal: (error: Error) => void;
+}
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+  readonly deadline: number;
+}
+
+/** Longest a request waits inside the node before failing as unavailable (indeterminate). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Drives one RawNode. */
+export class RaftLoop {
+  private readonly d: RaftLoopDeps;
+  private timer: NodeJS.Timeout | undefined;
+  private drainScheduled = false;
+  private draining: Promise<void> | null = null;
+  private stopped = false;
+  private proposalQueue: (Waiter<CommitOutcome> & { data: Uint8Array })[] = [];
+  private readonly pendingProposals = new Map<number, Waiter<CommitOutcome> & { term: number }>();
+  private readQueue: Waiter<void>[] = [];
+  private readonly readsByContext = new Map<number, Waiter<void>[]>();
+  private readsAwaitingApply: { index: number; waiters: Waiter<void>[] }[] = [];
+  private nextReadContext = 1;
+  private persistedHardState: HardState;
+  private latestHardState: HardState;
+  private role: Role = "follower";
+  private ticks = 0;
+
+  constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
+    this.d = deps;
+    this.persistedHardState = recoveredHardState;
+    this.latestHardState = recoveredHardState;
+  }
+
+  /** Starts ticking; recovered committed entries are applied on the first drain. */
+  start(): void {
+    this.timer = setInterval(() => this.onTick(), this.d.tickMs);
+    this.scheduleDrain();
+  }
+
+  /** Stops the loop, waits for an in-progress persist, and fails every waiting request. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.draining;
+    this.failAll(new DfsError("unavailable", "node is shutting down"));
+  }
+
+  /** Hands messages from peers to the core. */
+  deliver(messages: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) this.d.node.step(m);
+    this.scheduleDrain();
+  }
+
+  /** Proposes a command; resolves once it is committed and applied here. */
+  propose(data: Uint8Array): Promise<CommitOutcome> {
+    this.assertLeader();
+    return new Promise((resolve, reject) => {
+      this.proposalQueue.push({ data, resolve, reject, deadline: this.deadline() });
+      this.scheduleDrain();
+    });
+  }
+
+  /** Resolves when a linearizable read may be served from the local state machine (ReadIndex). */
+  linearizableRead(): Promise<void> {
+    this.assertLeader();
+    return new Promise((resolve, reject) => {
+      this.readQueue.push({ resolve, reject, deadline: this.deadline() });
+      this.scheduleDrain();
+    });
+  }
+
+  /** Current role and leader, for status and redirects. */
+  softState(): { role: Role; leader: number; term: number } {
+    return this.d.node.softState();
+  }
+
+  // ---- loop ---------------------------------------------------------------------------
+
+  private onTick(): void {
+    this.d.node.tick();
+    if (++this.ticks % 20 === 0) this.expireWaiters();
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.stopped) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      if (this.draining === null)
+        this.draining = this.drain().finally(() => (this.draining = null));
+      else this.drainScheduled = false;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        this.flushProposals();
+        this.flushReads();
+        if (this.stopped || !this.d.node.hasReady()) return;
+        await this.handleReady(this.d.node.ready());
+      }
+    } catch (error) {
+      this.stopped = true;
+      if (this.timer) clearInterval(this.timer);
+      this.failAll(new DfsError("unavailable", "node failed to persist its log"));
+      this.d.onFatal(error as Error);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    await this.persist(rd);
+    this.d.transport.send(rd.messages);
+    this.apply(rd.committedEntries);
+    this.acceptReadStates(rd.readStates);
+    this.d.node.advance(rd);
+    this.onSoftState(rd.softState.role);
+  }
+
+  /**
+   * Writes entries and the hard state with one fsync before anything that depends on them
+   * is sent. A change of commit index alone is not synced on its own: it only saves
+   * re-learning the commit after a crash, so it rides along with the next write.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    if (rd.hardState !== null) this.latestHardState = rd.hardState;
+    const hs = this.latestHardState;
+    const p = this.persistedHardState;
+    const termOrVoteChanged = hs.term !== p.term || hs.vote !== p.vote;
+    if (rd.entries.length === 0 && !termOrVoteChanged) return;
+    const hsChanged = termOrVoteChanged || hs.commit !== p.commit;
+    await this.d.wal.save(rd.entries, hsChanged ? hs : null);
+    this.persistedHardState = hs;
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      let result: ApplyResult;
+      if (entry.kind === EntryKind.Noop) {
+        this.d.fsm.skip(entry.index);
+        result = { kind: "noop" };
+      } else {
+        result = this.d.fsm.apply(entry.index, entry.data);
+      }
+      this.settleProposal(entry, result);
+    }
+    this.serveReads();
+  }
+
+  private settleProposal(entry: Entry, result: ApplyResult): void {
+    const waiter = this.pendingProposals.get(entry.index);
+    if (waiter === undefined) return;
+    this.pendingProposals.delete(entry.index);
+    if (waiter.term === entry.term) waiter.resolve({ index: entry.index, result });
+    else
+      waiter.reject(
+        new DfsError(
+          "unavailable",
+          "leadership changed before the write committed; it was not applied",
+        ),
+      );
+  }
+
+  // ---- proposals and reads ------------------------------------------------------------
+
+  private flushProposals(): void {
+    if (this.proposalQueue.length === 0) return;
+    const batch = this.proposalQueue;
+    this.proposalQueue = [];
+    try {
+      const positions = this.d.node.propose(batch.map((p) => p.data));
+      positions.forEach((pos, i) => {
+        const w = batch[i] as Waiter<CommitOutcome>;
+        this.pendingProposals.set(pos.index, { ...w, term: pos.term });
+      });
+    } catch (error) {
+      for (const w of batch) w.reject(this.translate(error));
+    }
+  }
+
+  private flushReads(): void {
+    if (this.readQueue.length === 0) return;
+    const waiters = this.readQueue;
+    this.readQueue = [];
+    const context = this.nextReadContext++;
+    try {
+      this.d.node.readIndex(context);
+      this.readsByContext.set(context, waiters);
+    } catch (error) {
+      for (const w of waiters) w.reject(this.translate(error));
+    }
+  }
+
+  private acceptReadStates(states: readonly ReadState[]): void {
+    for (const rs of states) {
+      const waiters = this.readsByContext.get(rs.context);
+      if (waiters === undefined) continue;
+      this.readsByContext.delete(rs.context);
+      this.readsAwaitingApply.push({ index: rs.index, waiters });
+    }
+    this.serveReads();
+  }
+
+  private serveReads(): void {
+    const applied = this.d.fsm.appliedIndex;
+    const ready = this.readsAwaitingApply.filter((r) => r.index <= applied);
+    if (ready.length === 0) return;
+    this.readsAwaitingApply = this.readsAwaitingApply.filter((r) => r.index > applied);
+    for (const r of ready) for (const w of r.waiters) w.resolve();
+  }
+
+  private onSoftState(role: Role): void {
+    if (role === this.role) return;
+    const previous = this.role;
+    this.role = role;
+    const ss = this.d.node.softState();
+    this.d.logger.info({ role, term: ss.term, leader: ss.leader }, `role ${previous} -> ${role}`);
+    if (previous === "leader") {
+      // Unconfirmed reads can no longer be confirmed by this node; writes may still commit.
+      const error = this.notLeader();
+      for (const waiters of this.readsByContext.values()) for (const w of waiters) w.reject(error);
+      this.readsByContext.clear();
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private assertLeader(): void {
+    if (this.stopped) throw new DfsError("unavailable", "node is shutting down");
+    if (this.d.node.softState().role !== "leader") throw this.notLeader();
+  }
+
+  private notLeader(): DfsError {
+    const leader = this.d.node.softState().leader;
+    const hint = leader === 0 ? undefined : this.d.addressOf(leader);
+    return new DfsError(
+      "not_leader",
+      hint ? `not the leader; leader is ${hint}` : "not the leader; no leader known",
+      hint,
+    );
+  }
+
+  private translate(error: unknown): Error {
+    if (error instanceof NotLeaderError) return this.notLeader();
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  private deadline(): number {
+    return Date.now() + REQUEST_TIMEOUT_MS;
+  }
+
+  private expireWaiters(): void {
+    const now = Date.now();
+    const timeout = new DfsError(
+      "unavailable",
+      "timed out waiting for the cluster (outcome unknown)",
+    );
+    for (const [index, w] of this.pendingProposals) {
+      if (w.deadline < now) {
+        this.pendingProposals.delete(index);
+        w.reject(timeout);
+      }
+    }
+    for (const [context, waiters] of this.readsByContext) {
+      if ((waiters[0]?.deadline ?? now) < now) {
+        this.readsByContext.delete(context);
+        for (const w of waiters) w.reject(timeout);
+      }
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const w of this.proposalQueue) w.reject(error);
+    for (const w of this.pendingProposals.values()) w.reject(error);
+    for (const w of this.readQueue) w.reject(error);
+    for (const ws of this.readsByContext.values()) for (const w of ws) w.reject(error);
+    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(error);
+    this.proposalQueue = [];
+    this.pendingProposals.clear();
+    this.readQueue = [];
+    this.readsByContext.clear();
+    this.readsAwaitingApply = [];
+  }
+}

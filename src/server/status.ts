@@ -1,0 +1,35 @@
+/**
+ * A node's view of the cluster for `dfs status`: role, term, leader and log positions.
+ */
+
+import type { StateMachine } from "../fsm/index.ts";
+import type { StatusResponse } from "../gen/dfs.ts";
+import type { RawNode } from "../raft/index.ts";
+import type { NodeConfig } from "./config.ts";
+
+/** Builds the Status RPC answer from live state. */
+export function statusOf(
+  config: NodeConfig,
+  clusterId: string,
+  node: RawNode,
+  fsm: StateMachine,
+): StatusResponse {
+  const ss = node.softState();
+  const addressOf = (id: number): string => {
+    const p = config.peers.find((peer) => peer.id === id);
+    return p ? `${p.host}:${p.port}` : "";
+  };
+  return {
+    id: config.id,
+    address: addressOf(config.id),
+    role: ss.role,
+    term: ss.term,
+    leaderId: ss.leader,
+    leaderAddress: addressOf(ss.leader),
+    commitIndex: node.raft.log.committed,
+    appliedIndex: fsm.appliedIndex,
+    lastIndex: node.raft.log.lastIndex(),
+    clusterId,
+    members: config.peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}` })),
+  };
+}

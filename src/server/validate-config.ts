@@ -1,0 +1,30 @@
+/**
+ * Checks a NodeConfig before anything touches disk or network, so a mistake gets one
+ * clear line instead of a half-started node.
+ */
+import type { NodeConfig } from "./config.ts";
+import { StartupError } from "./errors.ts";
+
+/** Throws StartupError("config") describing the first problem found. */
+export function validateNodeConfig(config: NodeConfig): void {
+  const fail = (why: string): never => {
+    throw new StartupError("config", why);
+  };
+  if (!Number.isInteger(config.id) || config.id <= 0)
+    fail(`node id must be a positive integer, got ${config.id}`);
+  const ids = new Set<number>();
+  const addresses = new Set<string>();
+  for (const p of config.peers) {
+    if (!Number.isInteger(p.id) || p.id <= 0)
+      fail(`peer id must be a positive integer, got ${p.id}`);
+    if (ids.has(p.id)) fail(`duplicate peer id ${p.id}`);
+    ids.add(p.id);
+    const address = `${p.host}:${p.port}`;
+    if (addresses.has(address)) fail(`duplicate peer address ${address}`);
+    addresses.add(address);
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+      fail(`invalid port in peer ${p.id}: ${p.port}`);
+  }
+  if (!ids.has(config.id)) fail(`own id ${config.id} is missing from the peer list`);
+  if (config.dataDir.trim() === "") fail("data dir must not be empty");
+}

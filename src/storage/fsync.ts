@@ -1,0 +1,90 @@
+/**
+ * Durability primitives shared by the WAL, the metadata file and (later) snapshots.
+ *
+ * A file's bytes are durable after fdatasync, but its *name* lives in the directory:
+ * a file created or renamed and then synced can still vanish in a crash unless the
+ * directory is synced too. Every helper here closes one of those gaps.
+ */
+import { type FileHandle, mkdir, open, rename } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+
+/**
+ * Syncs a directory so that entries created, renamed or removed in it survive a crash.
+ * Why: fsync of a file does not persist its directory entry (ext4, xfs).
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents, then syncs the parent of every directory it
+ * created, so the new directories survive a crash. Why: `mkdir -p` alone leaves the new
+ * names in the page cache of their parents.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const target = resolve(dir);
+  const created = await mkdir(target, { recursive: true });
+  if (created === undefined) return;
+  const first = resolve(created);
+  for (let current = target; ; current = dirname(current)) {
+    await fsyncDir(dirname(current));
+    if (current === first || dirname(current) === current) return;
+  }
+}
+
+/**
+ * Replaces `path` with `data` atomically: readers and crashes see the old content or
+ * the new, never a mix or an empty file. Why: a plain overwrite that is torn by a crash
+ * would leave a node unable to start (or, worse, starting with half a config).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, "w", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
+
+/**
+ * Writes all of `buffers` at `position` with as few `writev` calls as the kernel allows
+ * (one, in practice), continuing after a short write. Why: a silently short write would
+ * be synced and acknowledged as if complete.
+ */
+export async function writevFully(
+  handle: FileHandle,
+  buffers: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let pending = buffers;
+  let at = position;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending, at);
+    if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes`);
+    at += bytesWritten;
+    pending = dropWritten(pending, bytesWritten);
+  }
+}
+
+function dropWritten(buffers: readonly Uint8Array[], written: number): Uint8Array[] {
+  let rest = written;
+  let i = 0;
+  for (; i < buffers.length; i++) {
+    const length = buffers[i]?.length ?? 0;
+    if (rest < length) break;
+    rest -= length;
+  }
+  const remaining = buffers.slice(i);
+  const partial = remaining[0];
+  if (partial !== undefined && rest > 0) remaining[0] = partial.subarray(rest);
+  return remaining;
+}

@@ -1,0 +1,148 @@
+/**
+ * The node's identity file, `meta.json`: which cluster and which node a data dir belongs
+ * to. Checked on every start so that a data dir copied to, or mistyped for, another node
+ * is refused before its log can be replayed into the wrong member (an etcd lesson: a
+ * node that starts on another's data votes and acknowledges with a history it never had).
+ */
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { StartupError } from "../server/errors.ts";
+import { writeFileAtomic } from "./fsync.ts";
+
+/** Name of the metadata file inside the data dir. */
+export const META_FILE = "meta.json";
+
+/** The format version this build writes and understands. */
+export const META_VERSION = 1;
+
+/** The content of `meta.json`. */
+export interface NodeMeta {
+  /** Format version; bumped only by an incompatible change of the data dir layout. */
+  readonly version: number;
+  /** The cluster the data belongs to (see {@link clusterIdFor}). */
+  readonly clusterId: string;
+  /** This node's id within that cluster. */
+  readonly nodeId: number;
+}
+
+/** A cluster member as used to derive the cluster id. */
+export interface ClusterMember {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A cluster id every member derives from the same peer list with no coordination, like
+ * etcd's initial-cluster token: the first 16 hex digits of SHA-256 over the sorted
+ * `id@host:port` strings, so the order peers are listed in does not matter.
+ */
+export function clusterIdFor(peers: readonly ClusterMember[]): string {
+  const members = peers.map((p) => `${p.id}@${p.host}:${p.port}`).sort();
+  return createHash("sha256").update(members.join("\n")).digest("hex").slice(0, 16);
+}
+
+/**
+ * Creates `meta.json` on the first start; on later starts checks it names `expected`.
+ * Call before opening the WAL: a data dir with a WAL but no meta.json is refused, since
+ * its owner can no longer be checked.
+ * Errors: `data_dir` for another node's or cluster's dir, `corrupt` for an unreadable file.
+ */
+export async function loadOrInitMeta(
+  dataDir: string,
+  expected: { clusterId: string; nodeId: number },
+): Promise<NodeMeta> {
+  const path = join(dataDir, META_FILE);
+  const text = await readMetaText(path);
+  if (text === null) return await initMeta(dataDir, path, expected);
+  const meta = parseMeta(text, path);
+  checkMeta(meta, dataDir, expected);
+  return meta;
+}
+
+async function readMetaText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new StartupError("data_dir", `cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function initMeta(
+  dataDir: string,
+  path: string,
+  expected: { clusterId: string; nodeId: number },
+): Promise<NodeMeta> {
+  if (await exists(join(dataDir, "wal"))) {
+    throw new StartupError(
+      "corrupt",
+      `data dir ${dataDir} has a WAL but no ${META_FILE}: cannot tell which node it belongs to`,
+    );
+  }
+  const meta: NodeMeta = { version: META_VERSION, ...expected };
+  const data = new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`);
+  try {
+    await writeFileAtomic(path, data);
+  } catch (err) {
+    throw new StartupError("data_dir", `cannot write ${path}: ${(err as Error).message}`);
+  }
+  return meta;
+}
+
+function parseMeta(text: string, path: string): NodeMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new StartupError("corrupt", `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new StartupError("corrupt", `${path} is not a JSON object`);
+  }
+  const { version, clusterId, nodeId } = value as Record<string, unknown>;
+  if (
+    typeof version !== "number" ||
+    typeof clusterId !== "string" ||
+    !Number.isSafeInteger(nodeId)
+  ) {
+    throw new StartupError("corrupt", `${path} lacks version, clusterId or nodeId`);
+  }
+  return { version, clusterId, nodeId: nodeId as number };
+}
+
+function checkMeta(
+  meta: NodeMeta,
+  dataDir: string,
+  expected: { clusterId: string; nodeId: number },
+): void {
+  if (meta.version !== META_VERSION) {
+    throw new StartupError(
+      "data_dir",
+      `data dir ${dataDir} has format version ${meta.version}; this build reads version ${META_VERSION}`,
+    );
+  }
+  if (meta.nodeId !== expected.nodeId) {
+    throw new StartupError(
+      "data_dir",
+      `data dir ${dataDir} belongs to node ${meta.nodeId}, not node ${expected.nodeId}`,
+    );
+  }
+  if (meta.clusterId !== expected.clusterId) {
+    throw new StartupError(
+      "data_dir",
+      `data dir ${dataDir} belongs to cluster ${meta.clusterId}, not cluster ` +
+        `${expected.clusterId} (was the peer list changed?)`,
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Replaying the WAL at startup: segments in order, one in memory at a time, applying
+ * Raft's log-truncation rule, cutting off a torn tail and refusing anything else that
+ * does not parse.
+ */
+import { open, readFile } from "node:fs/promises";
+import { EMPTY_HARD_STATE, type Entry, type HardState } from "../raft/types.ts";
+import { WalCorruptionError } from "./wal-errors.ts";
+import { decodePayload, RecordType, readFrame, type WalRecord } from "./wal-record.ts";
+import { segmentName, segmentPath } from "./wal-segment.ts";
+import { isTornTail } from "./wal-tail.ts";
+
+/** What a WAL holds: the latest hard state and the log, contiguous and ascending. */
+export interface WalContents {
+  hardState: HardState;
+  entries: Entry[];
+}
+
+/** The outcome of a replay: contents, and the byte size of the last segment after repair. */
+export interface ReplayResult {
+  readonly contents: WalContents;
+  readonly lastSegmentBytes: number;
+}
+
+/**
+ * Replays segments `seqs` (ascending, non-empty) of `dir`. Why the last segment is special:
+ * it is the only one a crash can have left half-written, because a new segment is only
+ * started after every earlier save was synced.
+ */
+export async function replaySegments(dir: string, seqs: readonly number[]): Promise<ReplayResult> {
+  const log = new ReplayLog();
+  let lastSegmentBytes = 0;
+  for (const [i, seq] of seqs.entries()) {
+    checkSequence(dir, seqs, i);
+    const isLast = i === seqs.length - 1;
+    lastSegmentBytes = await replaySegment(segmentPath(dir, seq), log, isLast);
+  }
+  return { contents: { hardState: log.hardState, entries: log.entries }, lastSegmentBytes };
+}
+
+function checkSequence(dir: string, seqs: readonly number[], i: number): void {
+  const seq = seqs[i] ?? 0;
+  const previous = seqs[i - 1];
+  if (previous !== undefined && seq !== previous + 1) {
+    const reason = `segment ${segmentName(previous + 1)} is missing`;
+    throw new WalCorruptionError(segmentPath(dir, seq), 0, reason);
+  }
+}
+
+/** Replays one segment into `log`; returns its valid length (after torn-tail repair). */
+async function replaySegment(path: string, log: ReplayLog, isLast: boolean): Promise<number> {
+  const buf = await readFile(path);
+  const validEnd = scanRecords(buf, path, log, isLast);
+  if (validEnd < buf.length) await truncateDurably(path, validEnd);
+  return validEnd;
+}
+
+/** Applies every record of `buf`; returns where a torn tail starts, or `buf.length`. */
+function scanRecords(buf: Buffer, path: string, log: ReplayLog, isLast: boolean): number {
+  let offset = 0;
+  while (offset < buf.length) {
+    const frame = readFrame(buf, offset);
+    if (!frame.ok) {
+      if (isLast && isTornTail(buf, offset, frame.end, log.lastIndex)) return offset;
+      throw new WalCorruptionError(path, offset, describeInvalid(frame.reason, isLast));
+    }
+    const decoded = decodePayload(frame.type, frame.payload);
+    if (!decoded.ok) throw new WalCorruptionError(path, offset, decoded.reason);
+    const gap = log.apply(decoded.record);
+    if (gap !== null) throw new WalCorruptionError(path, offset, gap);
+    offset = frame.end;
+  }
+  return offset;
+}
+
+function describeInvalid(reason: string, isLast: boolean): string {
+  return isLast
+    ? `${reason}, and data follows it, so it is not a torn write`
+    : `${reason} in a segment that is not the last, so it is not a torn write`;
+}
+
+async function truncateDurably(path: string, length: number): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    await handle.truncate(length);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The log as replay builds it. An entry at index i replaces every entry at or after i
+ * (the leader overwrote a conflicting suffix) and must not leave a gap.
+ */
+class ReplayLog {
+  entries: Entry[] = [];
+  hardState: HardState = EMPTY_HARD_STATE;
+
+  get lastIndex(): number {
+    return this.entries.at(-1)?.index ?? 0;
+  }
+
+  /** Applies one record; returns why it cannot be applied (a gap), or null. */
+  apply(record: WalRecord): string | null {
+    if (record.type === RecordType.HardState) {
+      this.hardState = record.hardState;
+      return null;
+    }
+    return this.appendEntry(record.entry);
+  }
+
+  private appendEntry(entry: Entry): string | null {
+    const first = this.entries[0]?.index;
+    if (first !== undefined) {
+      const last = this.lastIndex;
+      if (entry.index > last + 1) return `gap in the log: entry ${entry.index} after ${last}`;
+      if (entry.index <= last) this.entries.length = Math.max(0, entry.index - first);
+    }
+    this.entries.push(entry);
+    return null;
+  }
+}

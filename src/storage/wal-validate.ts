@@ -1,0 +1,48 @@
+/**
+ * Checks of what the caller hands to `Wal.save`, before anything is written. A batch
+ * that breaks these rules would write a log that replay must reject as corrupt, so it is
+ * refused up front, where the bug is, instead of at the next restart.
+ */
+import type { Entry, HardState } from "../raft/types.ts";
+import { WalStateError } from "./wal-errors.ts";
+import { ENTRY_FIXED_BYTES, MAX_PAYLOAD_BYTES } from "./wal-record.ts";
+
+/**
+ * Entries must be contiguous and ascending, and the first may not leave a gap after the
+ * log's last index (`lastIndex`, 0 for an empty log, where any start is allowed so a log
+ * can begin after a snapshot). Starting at or below `lastIndex` is Raft's truncation.
+ */
+export function checkEntries(entries: readonly Entry[], lastIndex: number): void {
+  const first = entries[0];
+  if (first === undefined) return;
+  if (lastIndex > 0 && first.index > lastIndex + 1) {
+    throw new WalStateError(`entry ${first.index} would leave a gap after ${lastIndex}`);
+  }
+  entries.forEach((entry, i) => {
+    if (entry.index !== first.index + i) {
+      throw new WalStateError(`entries not contiguous at ${first.index + i}: got ${entry.index}`);
+    }
+    checkEntry(entry);
+  });
+}
+
+function checkEntry(entry: Entry): void {
+  if (!isU64(entry.term) || !isU64(entry.index) || entry.index < 1) {
+    throw new WalStateError(`invalid entry term ${entry.term} / index ${entry.index}`);
+  }
+  if (entry.data.length > MAX_PAYLOAD_BYTES - ENTRY_FIXED_BYTES) {
+    throw new WalStateError(`entry ${entry.index} too large: ${entry.data.length} bytes`);
+  }
+}
+
+/** Every field must be a non-negative safe integer, the range the u64 encoding round-trips. */
+export function checkHardState(hardState: HardState): void {
+  const { term, vote, commit } = hardState;
+  if (!isU64(term) || !isU64(vote) || !isU64(commit)) {
+    throw new WalStateError(`invalid hard state term ${term} vote ${vote} commit ${commit}`);
+  }
+}
+
+function isU64(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}

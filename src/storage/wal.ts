@@ -1,0 +1,162 @@
+/**
+ * The segmented write-ahead log: the node's durable record of Raft entries and hard
+ * state. Every `save` is one `writev` and one fdatasync (group commit: the caller batches
+ * a whole Ready into one call, which is what makes the log fast), and resolves only
+ * once its bytes are durable, as the persistence rules in DESIGN.md require.
+ */
+import { type FileHandle, open, stat } from "node:fs/promises";
+import type { Entry, HardState } from "../raft/types.ts";
+import { StartupError } from "../server/errors.ts";
+import { mkdirDurable, writevFully } from "./fsync.ts";
+import { WalStateError } from "./wal-errors.ts";
+import { encodeBatch } from "./wal-record.ts";
+import { replaySegments, type WalContents } from "./wal-replay.ts";
+import { createSegment, listSegments, segmentPath } from "./wal-segment.ts";
+import { checkEntries, checkHardState } from "./wal-validate.ts";
+
+export { WalCorruptionError, WalStateError } from "./wal-errors.ts";
+export type { WalContents } from "./wal-replay.ts";
+
+/**
+ * Segment size at which the WAL starts a new file (DESIGN.md default: 64 MiB). Large
+ * enough that rotation (a create plus a directory sync) is rare; small enough that
+ * dropping compacted segments frees space promptly and replay holds one in memory.
+ */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/** Options of {@link Wal.open}. */
+export interface WalOptions {
+  /** Rotate to a new segment once the current one holds at least this many bytes. */
+  readonly segmentBytes?: number;
+}
+
+/** Where the WAL appends next: the open last segment. */
+interface Tail {
+  handle: FileHandle;
+  seq: number;
+  size: number;
+}
+
+/** The write-ahead log of one node. Not safe for concurrent `save` calls (asserted). */
+export class Wal {
+  private saving = false;
+  private closed = false;
+  private failure: unknown = null;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    private tail: Tail,
+    private lastIndex: number,
+  ) {}
+
+  /**
+   * Opens (creating if missing) the WAL in `dir`, replays it and repairs a torn tail.
+   * Throws a `StartupError`: `corrupt` ({@link WalCorruptionError}) for damaged records,
+   * `data_dir` when the directory cannot be used.
+   */
+  static async open(
+    dir: string,
+    options: WalOptions = {},
+  ): Promise<{ wal: Wal; contents: WalContents }> {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+      throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
+    }
+    try {
+      return await Wal.replayAndOpen(dir, segmentBytes);
+    } catch (err) {
+      if (err instanceof StartupError) throw err;
+      throw new StartupError("data_dir", `cannot open WAL in ${dir}: ${errorText(err)}`);
+    }
+  }
+
+  private static async replayAndOpen(
+    dir: string,
+    segmentBytes: number,
+  ): Promise<{ wal: Wal; contents: WalContents }> {
+    await ensureDir(dir);
+    let seqs = await listSegments(dir);
+    if (seqs.length === 0) {
+      await (await createSegment(dir, 0)).close();
+      seqs = [0];
+    }
+    const { contents, lastSegmentBytes } = await replaySegments(dir, seqs);
+    const seq = seqs.at(-1) ?? 0;
+    const handle = await open(segmentPath(dir, seq), "r+");
+    const tail = { handle, seq, size: lastSegmentBytes };
+    const lastIndex = contents.entries.at(-1)?.index ?? 0;
+    return { wal: new Wal(dir, segmentBytes, tail, lastIndex), contents };
+  }
+
+  /**
+   * Appends `entries` (which supersede any earlier entries at index >= entries[0].index:
+   * Raft log truncation) and, if non-null, `hardState`, with one write and ONE fdatasync.
+   * Resolves only after the data is durable. After a failure the WAL refuses further
+   * saves: once fdatasync has failed, what reached the disk is unknown, and only a
+   * restart (which replays and repairs) is safe.
+   */
+  async save(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    this.assertUsable();
+    checkEntries(entries, this.lastIndex);
+    if (hardState !== null) checkHardState(hardState);
+    if (entries.length === 0 && hardState === null) return;
+    this.saving = true;
+    try {
+      await this.append(entries, hardState);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  /** Closes the current segment. Every completed `save` is already durable. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.saving) throw new WalStateError("Wal.close called while a save is in progress");
+    this.closed = true;
+    await this.tail.handle.close();
+  }
+
+  private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    if (this.tail.size >= this.segmentBytes) await this.rotate();
+    const { buffers, bytes } = encodeBatch(entries, hardState);
+    await writevFully(this.tail.handle, buffers, this.tail.size);
+    await this.tail.handle.datasync();
+    this.tail.size += bytes;
+    this.lastIndex = entries.at(-1)?.index ?? this.lastIndex;
+  }
+
+  /** Starts the next segment. The current one is already synced by the save that filled it. */
+  private async rotate(): Promise<void> {
+    const seq = this.tail.seq + 1;
+    const handle = await createSegment(this.dir, seq);
+    const previous = this.tail.handle;
+    this.tail = { handle, seq, size: 0 };
+    await previous.close();
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new WalStateError("Wal.save called after close");
+    if (this.saving) throw new WalStateError("Wal.save called while another save is in progress");
+    if (this.failure !== null) {
+      throw new WalStateError(`WAL unusable after a failed save: ${errorText(this.failure)}`);
+    }
+  }
+}
+
+/** Creates the WAL directory if missing and syncs its parent, so a new WAL cannot vanish. */
+async function ensureDir(dir: string): Promise<void> {
+  try {
+    await stat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdirDurable(dir);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { StartupError } from "../../../src/server/errors.ts";
+import { prepareDataDir } from "../../../src/storage/index.ts";
+import { tempDir } from "./fixtures.ts";
+
+async function dataDirError(dir: string): Promise<StartupError> {
+  const err = await prepareDataDir(dir).then(
+    () => assert.fail(`prepareDataDir(${dir}) succeeded`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof StartupError, `expected StartupError, got ${err}`);
+  assert.equal(err.kind, "data_dir");
+  assert.ok(err.message.startsWith(`cannot use data dir ${dir}: `), err.message);
+  assert.ok(!err.message.includes("\n"), "one line for the operator");
+  return err;
+}
+
+test("a missing data dir is created with its parents and left empty", async (t) => {
+  const dir = join(await tempDir(t), "a", "b", "node1");
+  await prepareDataDir(dir);
+  assert.ok((await stat(dir)).isDirectory());
+  assert.deepEqual(await readdir(dir), [], "the probe file is removed");
+});
+
+test("an existing data dir is accepted and its files left alone", async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, "keep"), "x");
+  await prepareDataDir(dir);
+  assert.deepEqual(await readdir(dir), ["keep"]);
+});
+
+test("a data dir under a regular file is refused (ENOTDIR)", async (t) => {
+  const file = join(await tempDir(t), "file");
+  await writeFile(file, "x");
+  const err = await dataDirError(join(file, "node1"));
+  assert.match(err.message, /ENOTDIR/);
+});
+
+test("a data dir that is a regular file is refused", async (t) => {
+  const file = join(await tempDir(t), "file");
+  await writeFile(file, "x");
+  const err = await dataDirError(file);
+  assert.match(err.message, /EEXIST|ENOTDIR/);
+});
+
+test("a read-only data dir is refused (skipped as root, where mode bits do not block writes)", {
+  skip: process.getuid?.() === 0 ? "running as root" : false,
+}, async (t) => {
+  const dir = join(await tempDir(t), "ro");
+  await mkdir(dir);
+  await chmod(dir, 0o500);
+  t.after(() => chmod(dir, 0o700));
+  const err = await dataDirError(dir);
+  assert.match(err.message, /EACCES/);
+});

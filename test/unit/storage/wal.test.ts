@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { EMPTY_HARD_STATE, type Entry, EntryKind } from "../../../src/raft/types.ts";
+import { Wal, WalStateError } from "../../../src/storage/index.ts";
+import { entries, entry, payload, plain, tempDir } from "./fixtures.ts";
+
+async function reopen(dir: string, segmentBytes?: number) {
+  const { wal, contents } = await Wal.open(dir, { segmentBytes });
+  await wal.close();
+  return contents;
+}
+
+/** The prototype shared by every FileHandle, so a test can observe the WAL's I/O calls. */
+interface FileHandleMethods {
+  writev: (...args: unknown[]) => Promise<unknown>;
+  datasync: (...args: unknown[]) => Promise<void>;
+}
+
+async function fileHandleProto(dir: string): Promise<FileHandleMethods> {
+  const probe = await open(join(dir, "probe"), "w");
+  await probe.close();
+  return Object.getPrototypeOf(probe) as FileHandleMethods;
+}
+
+test("a new WAL creates its directory and first segment, and is empty", async (t) => {
+  const dir = join(await tempDir(t), "data", "wal");
+  const { wal, contents } = await Wal.open(dir);
+  await wal.close();
+  assert.deepEqual(contents, { hardState: EMPTY_HARD_STATE, entries: [] });
+  assert.deepEqual(await readdir(dir), ["0000000000000000.wal"]);
+});
+
+test("entries and hard state survive reopen byte for byte, across several saves", async (t) => {
+  const dir = await tempDir(t);
+  const saved: Entry[] = [
+    entry(1, 1, 0),
+    entry(2, 1, 1),
+    { term: 1, index: 3, kind: EntryKind.Noop, data: new Uint8Array(0) },
+    entry(4, 2, 1024 * 1024),
+    entry(5, 2, 4096),
+  ];
+  const { wal } = await Wal.open(dir);
+  await wal.save(saved.slice(0, 2), { term: 1, vote: 3, commit: 0 });
+  await wal.save(saved.slice(2, 3), null);
+  await wal.save([], { term: 2, vote: 0, commit: 2 });
+  await wal.save(saved.slice(3), { term: 2, vote: 1, commit: 4 });
+  await wal.close();
+
+  const contents = await reopen(dir);
+  assert.deepEqual(contents.hardState, { term: 2, vote: 1, commit: 4 });
+  assert.equal(contents.entries.length, saved.length);
+  assert.deepEqual(plain(contents.entries), plain(saved));
+  assert.equal(contents.entries[3]?.data.length, 1024 * 1024);
+  assert.ok(Buffer.from(contents.entries[3]?.data ?? []).equals(payload(4, 1024 * 1024)));
+});
+
+test("u64 fields round-trip values beyond 32 bits", async (t) => {
+  const dir = await tempDir(t);
+  const big = Number.MAX_SAFE_INTEGER;
+  const e: Entry = { term: 2 ** 40 + 7, index: big, kind: EntryKind.Normal, data: payload(1, 3) };
+  const { wal } = await Wal.open(dir);
+  await wal.save([e], { term: 2 ** 33 + 1, vote: 2 ** 32, commit: big - 1 });
+  await wal.close();
+  const contents = await reopen(dir);
+  assert.deepEqual(plain(contents.entries), plain([e]));
+  assert.deepEqual(contents.hardState, { term: 2 ** 33 + 1, vote: 2 ** 32, commit: big - 1 });
+});
+
+test("a later save at a lower index truncates the log (Raft conflict resolution)", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  await wal.save(entries(1, 10, 1), null);
+  await wal.save(entries(6, 8, 2), null);
+  await wal.close();
+  const contents = await reopen(dir);
+  assert.deepEqual(plain(contents.entries), plain([...entries(1, 5, 1), ...entries(6, 8, 2)]));
+});
+
+test("after truncation the WAL continues from the new last index, also after reopen", async (t) => {
+  const dir = await tempDir(t);
+  const first = await Wal.open(dir);
+  await first.wal.save(entries(1, 10, 1), null);
+  await first.wal.save(entries(4, 5, 2), null);
+  await assert.rejects(first.wal.save([entry(7, 2)], null), WalStateError);
+  await first.wal.save([entry(6, 2)], null);
+  await first.wal.close();
+
+  const second = await Wal.open(dir);
+  assert.deepEqual(
+    plain(second.contents.entries),
+    plain([...entries(1, 3, 1), ...entries(4, 6, 2)]),
+  );
+  await assert.rejects(second.wal.save([entry(8, 3)], null), WalStateError);
+  await second.wal.close();
+});
+
+test("a save at exactly the last index replaces just that entry", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  await wal.save(entries(1, 5, 1), null);
+  await wal.save([entry(5, 2)], null);
+  await wal.close();
+  assert.deepEqual(plain((await reopen(dir)).entries), plain([...entries(1, 4, 1), entry(5, 2)]));
+});
+
+test("truncating below the first entry replaces the whole log", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  await wal.save(entries(100, 105, 1), null);
+  await wal.save(entries(50, 51, 2), null);
+  await wal.close();
+  assert.deepEqual(plain((await reopen(dir)).entries), plain(entries(50, 51, 2)));
+});
+
+test("tiny segments rotate into many files and replay in order", async (t) => {
+  const dir = await tempDir(t);
+  // Each save (one 126-byte entry record + a 33-byte hard-state record) fills a segment.
+  const { wal } = await Wal.open(dir, { segmentBytes: 150 });
+  for (let i = 1; i <= 40; i++) await wal.save([entry(i, 1, 100)], { term: 1, vote: 1, commit: i });
+  await wal.save(entries(20, 25, 2, 50), null); // truncation that reaches back across segments
+  await wal.close();
+
+  const names = (await readdir(dir)).sort();
+  assert.equal(names.length, 41);
+  for (const [i, name] of names.entries()) {
+    assert.equal(name, `${i.toString(16).padStart(16, "0")}.wal`);
+  }
+  const contents = await reopen(dir, 150);
+  assert.deepEqual(
+    plain(contents.entries),
+    plain([...entries(1, 19, 1, 100), ...entries(20, 25, 2, 50)]),
+  );
+  assert.deepEqual(contents.hardState, { term: 1, vote: 1, commit: 40 });
+});
+
+test("a segment is not split: one save's records stay in one file", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir, { segmentBytes: 100 });
+  await wal.save(entries(1, 20, 1, 30), null);
+  await wal.save(entries(21, 22, 1, 30), null);
+  await wal.close();
+  const names = (await readdir(dir)).sort();
+  assert.equal(names.length, 2);
+  assert.equal((await stat(join(dir, names[0] ?? ""))).size, 20 * (26 + 30));
+  assert.equal((await reopen(dir, 100)).entries.length, 22);
+});
+
+test("one save is one writev and one datasync, and resolves only after the sync", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  const proto = await fileHandleProto(dir);
+  const calls: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const realWritev = proto.writev;
+  const realDatasync = proto.datasync;
+  t.mock.method(proto, "writev", function (this: unknown, ...args: unknown[]) {
+    calls.push("writev");
+    return realWritev.apply(this, args);
+  });
+  t.mock.method(proto, "datasync", async function (this: unknown) {
+    calls.push("datasync");
+    await gate;
+    return realDatasync.apply(this);
+  });
+
+  let done = false;
+  const saving = wal.save(entries(1, 100, 1, 64), { term: 1, vote: 2, commit: 0 }).then(() => {
+    done = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(done, false, "save resolved before its datasync completed");
+  release();
+  await saving;
+  assert.deepEqual(calls, ["writev", "datasync"]);
+  t.mock.restoreAll();
+  await wal.close();
+  assert.equal((await reopen(dir)).entries.length, 100);
+});
+
+test("concurrent saves, saves after close and saves after a failure are refused", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  const first = wal.save([entry(1, 1)], null);
+  await assert.rejects(wal.save([entry(2, 1)], null), WalStateError);
+  await first;
+
+  const proto = await fileHandleProto(dir);
+  t.mock.method(proto, "datasync", async () => {
+    throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+  });
+  await assert.rejects(wal.save([entry(2, 1)], null), /EIO/);
+  t.mock.restoreAll();
+  await assert.rejects(wal.save([entry(2, 1)], null), /unusable after a failed save/);
+  await wal.close();
+  await assert.rejects(wal.save([entry(2, 1)], null), /after close/);
+});
+
+test("invalid batches are refused before anything is written", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  await wal.save(entries(1, 3, 1), null);
+  await assert.rejects(wal.save([entry(4, 1), entry(6, 1)], null), WalStateError);
+  await assert.rejects(wal.save([entry(0, 1)], null), WalStateError);
+  await assert.rejects(wal.save([{ ...entry(4, 1), term: 1.5 }], null), WalStateError);
+  await assert.rejects(wal.save([], { term: -1, vote: 0, commit: 0 }), WalStateError);
+  await wal.save([entry(4, 1)], null);
+  await wal.close();
+  assert.deepEqual(plain((await reopen(dir)).entries), plain(entries(1, 4, 1)));
+});

@@ -506,7 +506,9 @@ export class Raft {
     pr.recentActive = true;
     pr.probeSent = false;
     if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, false);
+    // Even an empty append: if earlier appends were lost, the follower's rejection of it is
+    // how the leader learns of the gap while idle (probe from match + 1).
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks >= majority(this.config.voters.length)) {

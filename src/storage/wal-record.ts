@@ -31,27 +31,28 @@ export enum RecordType {
   HardState = 2,
 }
 
+/** The outcome of decoding a payload: a record, or why it makes no sense. */
+export type Decoded = { ok: true; record: WalRecord } | { ok: false; reason: string };
+
 /** One decoded record. */
 export type WalRecord =
   | { readonly type: RecordType.Entry; readonly entry: Entry }
   | { readonly type: RecordType.HardState; readonly hardState: HardState };
 
-/** A record's framing: valid (checksum matches) or not, with where it ends if known. */
+/**
+ * A record's framing: valid (checksum matches) or not, with where it ends if known. For an
+ * invalid frame `end` is null when the header is incomplete or its length is absurd or
+ * runs past the end of the buffer.
+ */
 export type Frame =
   | { readonly ok: true; readonly type: number; readonly payload: Buffer; readonly end: number }
-  /** `end` is null when the header is incomplete or its length is absurd or runs past EOF. */
   | { readonly ok: false; readonly reason: string; readonly end: number | null };
 
 const TWO_32 = 2 ** 32;
 const MAX_HIGH_WORD = 0x1fffff; // high half of Number.MAX_SAFE_INTEGER
 
-/** Bytes an encoded entry record occupies on disk; lets callers and tests compute offsets. */
-export function entryRecordBytes(entry: Entry): number {
-  return HEADER_BYTES + ENTRY_FIXED_BYTES + entry.data.length;
-}
-
 /** Bytes an encoded hard-state record occupies on disk. */
-export const HARD_STATE_RECORD_BYTES = HEADER_BYTES + HARD_STATE_BYTES;
+const HARD_STATE_RECORD_BYTES = HEADER_BYTES + HARD_STATE_BYTES;
 
 /**
  * Encodes one save's records as a list of buffers for a single `writev`: one header
@@ -119,8 +120,9 @@ export function readU64(buf: Buffer, offset: number): number {
  * {@link decodePayload}).
  */
 export function readFrame(buf: Buffer, offset: number): Frame {
-  if (buf.length - offset < HEADER_BYTES)
+  if (buf.length - offset < HEADER_BYTES) {
     return { ok: false, reason: "truncated header", end: null };
+  }
   const length = buf.readUInt32LE(offset);
   if (length > MAX_PAYLOAD_BYTES) {
     return { ok: false, reason: `absurd record length ${length}`, end: null };
@@ -139,42 +141,37 @@ export function readFrame(buf: Buffer, offset: number): Frame {
  * checksum proves the bytes are what was written): it is a bug or a format mismatch.
  * Entry data is copied so the segment buffer can be freed.
  */
-export function decodePayload(
-  type: number,
-  payload: Buffer,
-): { ok: true; record: WalRecord } | { ok: false; reason: string } {
+export function decodePayload(type: number, payload: Buffer): Decoded {
   if (type === RecordType.Entry) return decodeEntry(payload);
   if (type === RecordType.HardState) return decodeHardState(payload);
   return { ok: false, reason: `unknown record type ${type}` };
 }
 
-function decodeEntry(
-  payload: Buffer,
-): { ok: true; record: WalRecord } | { ok: false; reason: string } {
+function decodeEntry(payload: Buffer): Decoded {
   if (payload.length < ENTRY_FIXED_BYTES) {
     return { ok: false, reason: `entry payload too short (${payload.length} bytes)` };
   }
   const term = readU64(payload, 0);
   const index = readU64(payload, 8);
   const kind = payload.readUInt8(16);
-  if (term < 0 || index < 1)
+  if (term < 0 || index < 1) {
     return { ok: false, reason: `invalid entry term ${term} / index ${index}` };
+  }
   if (!isEntryKind(kind)) return { ok: false, reason: `unknown entry kind ${kind}` };
   const data = new Uint8Array(payload.subarray(ENTRY_FIXED_BYTES));
   return { ok: true, record: { type: RecordType.Entry, entry: { term, index, kind, data } } };
 }
 
-function decodeHardState(
-  payload: Buffer,
-): { ok: true; record: WalRecord } | { ok: false; reason: string } {
+function decodeHardState(payload: Buffer): Decoded {
   if (payload.length !== HARD_STATE_BYTES) {
     return { ok: false, reason: `hard-state payload of ${payload.length} bytes` };
   }
   const term = readU64(payload, 0);
   const vote = readU64(payload, 8);
   const commit = readU64(payload, 16);
-  if (term < 0 || vote < 0 || commit < 0)
+  if (term < 0 || vote < 0 || commit < 0) {
     return { ok: false, reason: "hard-state value out of range" };
+  }
   return { ok: true, record: { type: RecordType.HardState, hardState: { term, vote, commit } } };
 }
 

@@ -20,7 +20,9 @@ interface RunResult {
 /** Runs the seed's client script with optional stdin bytes. */
 function runClient(args: string[], stdin?: Uint8Array): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", "scripts/run_client.ts", ...args], { cwd: REPO_ROOT });
+    const proc = spawn(process.execPath, ["--import", "tsx", "scripts/run_client.ts", ...args], {
+      cwd: REPO_ROOT,
+    });
     const out: Buffer[] = [];
     let stderr = "";
     proc.stdout.on("data", (c: Buffer) => out.push(c));
@@ -71,7 +73,10 @@ class Writer {
   }
 }
 
-async function assertAllReadable(cluster: ProcessCluster, acked: Map<string, string>): Promise<void> {
+async function assertAllReadable(
+  cluster: ProcessCluster,
+  acked: Map<string, string>,
+): Promise<void> {
   const client = cluster.client();
   try {
     for (const [key, value] of acked) {
@@ -106,7 +111,10 @@ describe("three real server processes", { timeout: 180_000 }, () => {
       assert.equal(Buffer.from(got.value).toString(), "hello again");
       assert.equal(got.version, 2);
       await client.delete("docs/readme.txt");
-      await assert.rejects(client.get("docs/readme.txt"), (e: unknown) => e instanceof DfsError && e.code === "not_found");
+      await assert.rejects(
+        client.get("docs/readme.txt"),
+        (e: unknown) => e instanceof DfsError && e.code === "not_found",
+      );
     } finally {
       client.close();
     }
@@ -120,7 +128,10 @@ describe("three real server processes", { timeout: 180_000 }, () => {
     assert.equal(get.code, 0, get.stderr);
     assert.equal(get.stdout.toString(), "hello world");
 
-    const piped = await runClient([follower.address, "put", "anotherkey", "-"], Buffer.from("larger value\n"));
+    const piped = await runClient(
+      [follower.address, "put", "anotherkey", "-"],
+      Buffer.from("larger value\n"),
+    );
     assert.equal(piped.code, 0, piped.stderr);
     const got = await runClient([follower.address, "get", "anotherkey"]);
     assert.deepEqual(got.stdout, Buffer.from("larger value\n"));
@@ -144,7 +155,10 @@ describe("three real server processes", { timeout: 180_000 }, () => {
     } finally {
       client.close();
     }
-    const viaStdin = await runClient([cluster.nodes[0]?.address ?? "", "put", "bin/stdin", "-"], value);
+    const viaStdin = await runClient(
+      [cluster.nodes[0]?.address ?? "", "put", "bin/stdin", "-"],
+      value,
+    );
     assert.equal(viaStdin.code, 0, viaStdin.stderr);
     const out = await runClient([cluster.nodes[1]?.address ?? "", "get", "bin/stdin"]);
     assert.equal(out.code, 0, out.stderr);
@@ -158,12 +172,18 @@ describe("three real server processes", { timeout: 180_000 }, () => {
     const killedAt = Date.now();
     await cluster.kill(oldLeader);
     const before = writer.acked.size;
-    await waitFor("writes acknowledged after the kill", () => (writer.acked.size > before + 5 ? true : undefined), 20_000);
+    await waitFor(
+      "writes acknowledged after the kill",
+      () => (writer.acked.size > before + 5 ? true : undefined),
+      20_000,
+    );
     const failoverMs = Date.now() - killedAt;
     await writer.stop();
     const newLeader = await cluster.waitForLeader();
     assert.notEqual(newLeader, oldLeader);
-    console.log(`# failover: kill -9 of leader ${oldLeader} -> writes acknowledged again within ${failoverMs} ms`);
+    console.log(
+      `# failover: kill -9 of leader ${oldLeader} -> writes acknowledged again within ${failoverMs} ms`,
+    );
     await assertAllReadable(cluster, writer.acked);
 
     await cluster.restart(oldLeader);

@@ -74,8 +74,23 @@ export class ProcessCluster {
 
   /** Starts (or restarts) a node's process on its data dir. */
   spawn(node: ClusterNode): void {
-    const args = ["--import", "tsx", "scripts/run_server.ts", "--id", String(node.id), "--port", String(node.port), "--peers", this.peersFlag(), "--data-dir", node.dataDir];
-    const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const args = [
+      "--import",
+      "tsx",
+      "scripts/run_server.ts",
+      "--id",
+      String(node.id),
+      "--port",
+      String(node.port),
+      "--peers",
+      this.peersFlag(),
+      "--data-dir",
+      node.dataDir,
+    ];
+    const proc = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     proc.stderr?.on("data", (chunk: Buffer) => {
       node.stderr += chunk.toString();
     });
@@ -117,15 +132,19 @@ export class ProcessCluster {
 
   /** Waits until a majority of running nodes agree on one leader; returns its id. */
   async waitForLeader(timeoutMs = 15_000): Promise<number> {
-    return waitFor("a leader", async () => {
-      const statuses = (await Promise.all(this.nodes.map((n) => this.status(n)))).filter(
-        (s): s is StatusResponse => s !== undefined,
-      );
-      const leader = statuses.find((s) => s.role === "leader");
-      if (leader === undefined) return undefined;
-      const agree = statuses.filter((s) => s.leaderId === leader.id && s.term === leader.term);
-      return agree.length > this.nodes.length / 2 ? leader.id : undefined;
-    }, timeoutMs);
+    return waitFor(
+      "a leader",
+      async () => {
+        const statuses = (await Promise.all(this.nodes.map((n) => this.status(n)))).filter(
+          (s): s is StatusResponse => s !== undefined,
+        );
+        const leader = statuses.find((s) => s.role === "leader");
+        if (leader === undefined) return undefined;
+        const agree = statuses.filter((s) => s.leaderId === leader.id && s.term === leader.term);
+        return agree.length > this.nodes.length / 2 ? leader.id : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Kills every process and deletes the data dirs. */

@@ -10,6 +10,7 @@ import {
   bytes,
   clusterWithLeader,
   heartbeatResp,
+  logTerms,
   Network,
   ofType,
   takeMsgs,
@@ -58,6 +59,32 @@ describe("flow control", () => {
     );
   });
 
+  test("replicate state: an append rejected after a lost message sends the leader back to probing, and the gap is repaired", () => {
+    const net = clusterWithLeader(3);
+    let lost = false;
+    net.filter = (m) => {
+      if (lost || m.type !== "append" || m.to !== 2 || m.entries.length === 0) return true;
+      lost = true;
+      return false;
+    };
+    net.node(1).propose([bytes("a")]); // its append to node 2 is lost
+    net.stabilize();
+    // Node 3's ack commits "a"; the commit broadcast reaches node 2 as an empty append
+    // after index 2, which node 2 does not have: it rejects, and the leader re-probes.
+    const rejections = ofType(net.sent, "appendResp").filter((m) => m.from === 2 && m.reject);
+    assert.deepEqual(
+      rejections.map((m) => m.index),
+      [2],
+      "one rejection of prevIndex 2",
+    );
+    assert.deepEqual(logTerms(net.raft(2)), logTerms(net.raft(1)));
+    assert.equal(net.raft(2).log.committed, 2);
+    net.node(1).propose([bytes("b")]);
+    net.stabilize();
+    assert.equal(net.raft(2).log.committed, 3, "back in replicate state");
+    assert.equal(ofType(net.sent, "appendResp").filter((m) => m.from === 2 && m.reject).length, 1);
+  });
+
   test("probe state: at most one append is outstanding to a follower whose position is unknown", () => {
     // Node 2 is unreachable from the start, so the new leader never learns its match.
     const net = new Network([1, 2, 3]);
@@ -85,43 +112,31 @@ describe("flow control", () => {
     );
   });
 
-  test(
-    "§5.3 liveness: an idle leader repairs a follower that lost an append in replicate state",
-    {
-      todo: "core bug: raft.ts:509 handleHeartbeatResponse calls sendAppend(from, false); a lost append in replicate state is never resent",
-    },
-    () => {
-      const net = clusterWithLeader(3);
-      net.ticks(2);
-      net.isolate(3);
-      net.node(1).propose([bytes("x")]);
-      net.stabilize();
-      net.heal();
-      net.ticks(5); // heartbeats flow both ways; no new proposals
-      assert.equal(net.raft(3).log.lastIndex(), net.raft(1).log.lastIndex());
-      assert.equal(net.raft(3).log.committed, net.raft(1).log.committed);
-    },
-  );
+  test("§5.3 liveness: an idle leader repairs a follower that lost an append in replicate state", () => {
+    const net = clusterWithLeader(3);
+    net.ticks(2);
+    net.isolate(3);
+    net.node(1).propose([bytes("x")]);
+    net.stabilize();
+    net.heal();
+    net.ticks(5); // heartbeats flow both ways; no new proposals
+    assert.equal(net.raft(3).log.lastIndex(), net.raft(1).log.lastIndex());
+    assert.equal(net.raft(3).log.committed, net.raft(1).log.committed);
+  });
 
-  test(
-    "§5.3 liveness: a write whose appends were all lost commits after the network heals, with no further writes",
-    {
-      todo: "core bug: raft.ts:509 handleHeartbeatResponse calls sendAppend(from, false); the write stays uncommitted until another proposal",
-    },
-    () => {
-      const net = clusterWithLeader(3);
-      net.ticks(2);
-      net.cutLink(1, 2);
-      net.cutLink(1, 3);
-      const [pos] = net.node(1).propose([bytes("x")]);
-      net.stabilize();
-      assert.equal(net.raft(1).log.committed, 1);
-      net.heal();
-      net.ticks(10);
-      assert.ok(
-        net.raft(1).log.committed >= (pos?.index ?? Number.POSITIVE_INFINITY),
-        `write at ${pos?.index} still uncommitted (commit ${net.raft(1).log.committed})`,
-      );
-    },
-  );
+  test("§5.3 liveness: a write whose appends were all lost commits after the network heals, with no further writes", () => {
+    const net = clusterWithLeader(3);
+    net.ticks(2);
+    net.cutLink(1, 2);
+    net.cutLink(1, 3);
+    const [pos] = net.node(1).propose([bytes("x")]);
+    net.stabilize();
+    assert.equal(net.raft(1).log.committed, 1);
+    net.heal();
+    net.ticks(10);
+    assert.ok(
+      net.raft(1).log.committed >= (pos?.index ?? Number.POSITIVE_INFINITY),
+      `write at ${pos?.index} still uncommitted (commit ${net.raft(1).log.committed})`,
+    );
+  });
 });

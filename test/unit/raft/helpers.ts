@@ -15,8 +15,8 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../../../src/raft/messages.ts";
-import { Raft } from "../../../src/raft/raft.ts";
-import { type Ready, RawNode } from "../../../src/raft/raw-node.ts";
+import { Raft, type RaftInit } from "../../../src/raft/raft.ts";
+import { RawNode, type Ready } from "../../../src/raft/raw-node.ts";
 import type { ReadState } from "../../../src/raft/read-only.ts";
 import {
   type Entry,
@@ -72,7 +72,8 @@ export function raftConfig(id: NodeId, voters: readonly NodeId[], opts: RaftOpts
   };
 }
 
-function raftInit(opts: RaftOpts) {
+/** The recovered state {@link newRaft} starts from (log committed = hard state commit). */
+function raftInit(opts: RaftOpts): RaftInit {
   const entries = entriesFromTerms(opts.logTerms ?? []);
   const commit = opts.hardState?.commit ?? 0;
   return {
@@ -124,12 +125,15 @@ export function takeMsgs(r: Raft): Message[] {
   return out;
 }
 
+/** The message variant(s) whose `type` tag is `T` (vote and pre-vote share an interface). */
+export type MessageOf<T extends Message["type"]> = Message & { readonly type: T };
+
 /** Narrows messages to one type. */
 export function ofType<T extends Message["type"]>(
   msgs: readonly Message[],
   type: T,
-): Extract<Message, { type: T }>[] {
-  return msgs.filter((m): m is Extract<Message, { type: T }> => m.type === type);
+): MessageOf<T>[] {
+  return msgs.filter((m): m is MessageOf<T> => m.type === type);
 }
 
 // ---- message builders -------------------------------------------------------------------

@@ -52,11 +52,7 @@ describe("§5.1 terms", () => {
   }
 
   test("§5.1: a leader that sees a higher term in a response steps down with no known leader", () => {
-    for (const msg of [
-      heartbeatResp(2, 1, 5),
-      appendResp(3, 1, 5, 0),
-      voteResp(2, 1, 5, true),
-    ]) {
+    for (const msg of [heartbeatResp(2, 1, 5), appendResp(3, 1, 5, 0), voteResp(2, 1, 5, true)]) {
       const r = newRaft(1, V3, { hardState: { term: 1 } });
       electLeader(r, V3);
       r.step(msg);
@@ -79,6 +75,13 @@ describe("§5.1 terms", () => {
     r.step(voteReq(3, 1, 2, 10, 2));
     assert.equal(r.vote, 2);
     assert.ok(ofType(takeMsgs(r), "voteResp").every((m) => m.reject));
+    // A stale pre-vote is refused with the current term, so the asker learns it is behind.
+    r.step(voteReq(3, 1, 2, 10, 2, "preVote"));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "preVoteResp").map((m) => [m.to, m.term, m.reject]),
+      [[3, 3, true]],
+    );
+    assert.equal(r.vote, 2);
     // Stale responses do not move a leader.
     const l = newRaft(1, V3, { hardState: { term: 3 } });
     electLeader(l, V3);
@@ -143,6 +146,9 @@ describe("§5.2 leader election", () => {
     { size: 3, votes: { 2: false, 3: false }, want: "follower" },
     { size: 5, votes: { 2: false, 3: false, 4: false, 5: false }, want: "follower" },
     { size: 5, votes: { 2: true, 3: false, 4: false, 5: false }, want: "follower" },
+    { size: 4, votes: { 2: false, 3: false }, want: "follower" }, // 3 of 4 now impossible
+    { size: 4, votes: { 2: true, 3: false }, want: "candidate" },
+    { size: 4, votes: { 2: true, 3: true }, want: "leader" },
     { size: 3, votes: {}, want: "candidate" },
     { size: 5, votes: { 2: true }, want: "candidate" },
     { size: 5, votes: { 2: false, 3: false }, want: "candidate" },
@@ -173,6 +179,15 @@ describe("§5.2 leader election", () => {
         );
       }
     }
+  });
+
+  test("§5.2: a duplicated vote grant is counted once", () => {
+    const r = newRaft(1, V5);
+    r.campaign("vote");
+    for (let i = 0; i < 3; i++) r.step(voteResp(2, 1, 1, false));
+    assert.equal(r.role, "candidate", "2 distinct votes of 5 are not a majority");
+    r.step(voteResp(3, 1, 1, false));
+    assert.equal(r.role, "leader");
   });
 
   test("§5.2: a candidate that receives AppendEntries or a heartbeat from a leader of its term becomes follower", () => {

@@ -135,12 +135,37 @@ describe("§5.3 log replication", () => {
         Array.from({ length: want }, (_, i) => i + 1),
       );
     }
+    // An append verifies the log only up to its last entry: a longer, unverified tail
+    // (left by an older leader) must not be committed on the strength of leader commit.
+    const stale = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
+    stale.step(appendReq(1, 2, 2, 1, 1, [], 3));
+    assert.equal(stale.raft.log.committed, 1, "commit capped at the last verified index");
     // A heartbeat carries commit too, capped at what the follower holds.
     const n = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
     n.step(heartbeat(1, 2, 1, 2));
     assert.equal(n.raft.log.committed, 2);
     n.step(heartbeat(1, 2, 1, 7));
     assert.equal(n.raft.log.committed, 3);
+  });
+
+  test("§5.3: a heartbeat carries the leader's commit, but never beyond what that follower is known to hold", () => {
+    const r = newRaft(1, V3);
+    electLeader(r, V3, true);
+    r.propose([bytes("a"), bytes("b"), bytes("c")]);
+    r.onStable(4, 1);
+    r.step(appendResp(3, 1, 1, 4));
+    assert.equal(r.log.committed, 4);
+    takeMsgs(r);
+    r.tick();
+    const hbs = ofType(takeMsgs(r), "heartbeat");
+    assert.deepEqual(
+      hbs.map((m) => [m.to, m.commit]).sort(),
+      [
+        [2, 1],
+        [3, 4],
+      ],
+      "node 2 has only acknowledged index 1",
+    );
   });
 
   test("§5.3: the leader's commit index reaches every follower, which apply the same entries", () => {
@@ -413,7 +438,11 @@ describe("thesis §10.2.1: the leader counts itself only after its own persist",
     const rd = n.ready(); // the leader's write is in flight; appends may go out already
     assert.equal(ofType(rd.messages, "append").length, 2, "appends are sent in parallel");
     n.step(appendResp(2, 1, 1, 2));
-    assert.equal(n.raft.log.committed, 1, "leader + 1 follower, but the leader's copy is not durable");
+    assert.equal(
+      n.raft.log.committed,
+      1,
+      "leader + 1 follower, but the leader's copy is not durable",
+    );
     n.advance(rd);
     assert.equal(n.raft.log.committed, 2, "now {1, 2} hold it durably");
   });

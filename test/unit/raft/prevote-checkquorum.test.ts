@@ -9,13 +9,13 @@ import {
   bytes,
   clusterWithLeader,
   ELECTION_TICK,
+  heartbeat,
   Network,
-  newRawNode,
   newRaft,
+  newRawNode,
   ofType,
   type RaftOpts,
   takeMsgs,
-  heartbeat,
   voteReq,
   voteResp,
 } from "./helpers.ts";
@@ -88,6 +88,13 @@ describe("thesis §9.6 pre-vote", () => {
     const first = net.sent.findIndex((m) => m.from === leader && m.type === "preVote");
     const vote = net.sent.findIndex((m) => m.from === leader && m.type === "vote");
     assert.ok(first >= 0 && vote > first, "the winner pre-voted before it voted");
+  });
+
+  test("§9.6: a single node with pre-vote elects itself on timeout in term 1", () => {
+    const n = newRawNode(1, [1], { preVote: true, hardState: { term: 0 } });
+    for (let i = 0; i < 2 * ELECTION_TICK && n.raft.role !== "leader"; i++) n.tick();
+    assert.equal(n.raft.role, "leader");
+    assert.equal(n.raft.term, 1);
   });
 
   /**

@@ -7,14 +7,7 @@ import { describe, test } from "node:test";
 import { NotLeaderError } from "../../../src/raft/errors.ts";
 import type { Message } from "../../../src/raft/messages.ts";
 import { NONE } from "../../../src/raft/types.ts";
-import {
-  bytes,
-  clusterWithLeader,
-  ELECTION_TICK,
-  Network,
-  newRawNode,
-  ofType,
-} from "./helpers.ts";
+import { bytes, clusterWithLeader, ELECTION_TICK, Network, newRawNode, ofType } from "./helpers.ts";
 
 /** Delivers only messages whose both ends are in `connected`. */
 function onlyBetween(connected: readonly number[]): (m: Message) => boolean {
@@ -105,14 +98,20 @@ describe("thesis §6.4 ReadIndex", () => {
 
   test("§6.4: the read state's index is the commit index at the time of the request", () => {
     const net = clusterWithLeader(3);
+    // An earlier write is appended but not yet committed when the read arrives.
+    net.filter = (m) => m.type !== "append";
+    net.node(1).propose([bytes("in flight")]);
+    net.stabilize();
     const atRequest = net.raft(1).log.committed;
-    net.filter = (m) => m.type !== "heartbeat"; // confirmation delayed...
+    assert.equal(net.raft(1).log.lastIndex(), atRequest + 1);
+    net.filter = () => false; // the read's confirmation is delayed...
     net.node(1).readIndex(9);
     net.node(1).propose([bytes("later write")]);
     net.stabilize();
-    assert.equal(net.raft(1).log.committed, atRequest + 1, "...while a later write commits");
-    assert.deepEqual(net.readStates.get(1), []);
     net.heal();
+    net.deliver(net.dropped.filter((m) => m.type === "append"));
+    assert.equal(net.raft(1).log.committed, atRequest + 2, "...while both writes commit");
+    assert.deepEqual(net.readStates.get(1), []);
     net.deliver(net.dropped.filter((m) => m.type === "heartbeat" && m.context === 9));
     assert.deepEqual(net.readStates.get(1), [{ index: atRequest, context: 9 }]);
   });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -139,6 +140,19 @@ test("a LOCK naming a live pid with another start time (pid reused) is taken ove
   await lock.release();
   await writeFile(join(dir, "LOCK"), JSON.stringify({ pid: process.ppid, nonce: "x" }));
   await lockedError(acquireDataDirLock(dir));
+});
+
+test("a takeover claim left by a crashed starter does not block the next one", async (t) => {
+  const dir = await tempDir(t);
+  const stale = JSON.stringify({ pid: await deadPid(), nonce: "x" });
+  await writeFile(join(dir, "LOCK"), stale);
+  const key = createHash("sha256").update(stale).digest("hex").slice(0, 16);
+  const claim = join(dir, `LOCK.takeover-${key}-1`);
+  await writeFile(claim, JSON.stringify({ pid: await deadPid(), nonce: "y" }));
+  const lock = await acquireDataDirLock(dir);
+  assert.equal(await lockPid(dir), process.pid);
+  assert.deepEqual(await readdir(dir), ["LOCK"], "the dead claim is cleaned up");
+  await lock.release();
 });
 
 test("release does not remove a LOCK that is no longer ours", async (t) => {

@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf src/gen
 npx buf generate
-npx biome format --write src/gen >/dev/null
 echo "generated: $(ls src/gen | tr '\n' ' ')"

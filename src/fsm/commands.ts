@@ -7,13 +7,20 @@ import { Command } from "../gen/command.ts";
 
 /** A decoded state-machine command. */
 export type FsmCommand =
-  | { readonly op: "put"; readonly key: string; readonly value: Uint8Array }
+  | {
+      readonly op: "put";
+      readonly key: string;
+      readonly value: Uint8Array;
+      /** Compare-and-set: apply only if the current version equals this (0 = absent). */
+      readonly ifVersion?: number;
+    }
   | { readonly op: "delete"; readonly key: string };
 
 /** Serializes a command for a log entry. */
 export function encodeCommand(command: FsmCommand): Uint8Array {
   if (command.op === "put") {
-    return Command.encode({ put: { key: command.key, value: asBuffer(command.value) } }).finish();
+    const put = { key: command.key, value: asBuffer(command.value), ifVersion: command.ifVersion };
+    return Command.encode({ put }).finish();
   }
   return Command.encode({ delete: { key: command.key } }).finish();
 }
@@ -27,7 +34,10 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     return null;
   }
   if (decoded.put !== undefined) {
-    return { op: "put", key: decoded.put.key, value: decoded.put.value };
+    const { key, value, ifVersion } = decoded.put;
+    return ifVersion === undefined
+      ? { op: "put", key, value }
+      : { op: "put", key, value, ifVersion };
   }
   if (decoded.delete !== undefined) return { op: "delete", key: decoded.delete.key };
   return null;

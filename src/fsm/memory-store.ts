@@ -2,6 +2,7 @@
  * In-memory key → bytes state machine. Rebuilt on start by replaying the committed log
  * (until the on-disk store and snapshots land); deterministic by construction.
  */
+import { createHash } from "node:crypto";
 import { decodeCommand } from "./commands.ts";
 import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
 
@@ -19,7 +20,11 @@ export class MemoryStore implements StateMachine {
     const command = decodeCommand(data);
     if (command === null) return { kind: "invalid", reason: "undecodable command" };
     if (command.op === "put") {
-      const version = (this.values.get(command.key)?.version ?? 0) + 1;
+      const current = this.values.get(command.key)?.version ?? 0;
+      if (command.ifVersion !== undefined && command.ifVersion !== current) {
+        return { kind: "precondition_failed", currentVersion: current };
+      }
+      const version = current + 1;
       this.values.set(command.key, { value: command.value, version, modIndex: index });
       return { kind: "put", version };
     }
@@ -36,6 +41,16 @@ export class MemoryStore implements StateMachine {
 
   size(): number {
     return this.values.size;
+  }
+
+  digest(): string {
+    const hash = createHash("sha256");
+    for (const key of [...this.values.keys()].sort()) {
+      const v = this.values.get(key) as StoredValue;
+      hash.update(`${key.length}:${key}:${v.version}:${v.value.byteLength}:`);
+      hash.update(v.value);
+    }
+    return hash.digest("hex");
   }
 
   private advanceTo(index: number): void {

@@ -16,6 +16,8 @@ export interface StoredValue {
 /** Outcome of applying one committed command; identical on every node (determinism). */
 export type ApplyResult =
   | { readonly kind: "put"; readonly version: number }
+  /** A compare-and-set whose expected version did not match; nothing changed. */
+  | { readonly kind: "precondition_failed"; readonly currentVersion: number }
   | { readonly kind: "delete"; readonly existed: boolean }
   | { readonly kind: "noop" }
   | { readonly kind: "invalid"; readonly reason: string };
@@ -35,4 +37,9 @@ export interface StateMachine {
   get(key: string): StoredValue | undefined;
   /** Number of keys stored (for status and tests). */
   size(): number;
+  /**
+   * SHA-256 over every key, version and value in key order: equal digests at equal applied
+   * indexes show that replicas converged (simulator and fault harness checks).
+   */
+  digest(): string;
 }

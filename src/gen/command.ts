@@ -12,321 +12,320 @@ export const protobufPackage = "dfs.fsm.v1";
 export const protobufFileName = "command.proto";
 
 export interface Command {
-	put?: PutOp | undefined;
-	delete?: DeleteOp | undefined;
+  put?: PutOp | undefined;
+  delete?: DeleteOp | undefined;
 }
 
 export interface PutOp {
-	key: string;
-	value: Buffer;
+  key: string;
+  value: Buffer;
+  /** Compare-and-set: apply only if the key's current version equals this (0 = absent). */
+  ifVersion?: number | undefined;
 }
 
 export interface DeleteOp {
-	key: string;
+  key: string;
 }
 
 function createBaseCommand(): Command {
-	return { put: undefined, delete: undefined };
+  return { put: undefined, delete: undefined };
 }
 
 export const Command: MessageFns<Command> = {
-	encode(
-		message: Command,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.put !== undefined) {
-			PutOp.encode(message.put, writer.uint32(10).fork()).join();
-		}
-		if (message.delete !== undefined) {
-			DeleteOp.encode(message.delete, writer.uint32(18).fork()).join();
-		}
-		return writer;
-	},
+  encode(message: Command, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.put !== undefined) {
+      PutOp.encode(message.put, writer.uint32(10).fork()).join();
+    }
+    if (message.delete !== undefined) {
+      DeleteOp.encode(message.delete, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): Command {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseCommand();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): Command {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.put = PutOp.decode(reader, reader.uint32());
-						continue;
-					}
-					case 2: {
-						if (tag !== 18) {
-							break;
-						}
+            message.put = PutOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
 
-						message.delete = DeleteOp.decode(reader, reader.uint32());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.delete = DeleteOp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): Command {
-		return {
-			put: isSet(object.put) ? PutOp.fromJSON(object.put) : undefined,
-			delete: isSet(object.delete)
-				? DeleteOp.fromJSON(object.delete)
-				: undefined,
-		};
-	},
+  fromJSON(object: any): Command {
+    return {
+      put: isSet(object.put) ? PutOp.fromJSON(object.put) : undefined,
+      delete: isSet(object.delete) ? DeleteOp.fromJSON(object.delete) : undefined,
+    };
+  },
 
-	toJSON(message: Command): unknown {
-		const obj: any = {};
-		if (message.put !== undefined) {
-			obj.put = PutOp.toJSON(message.put);
-		}
-		if (message.delete !== undefined) {
-			obj.delete = DeleteOp.toJSON(message.delete);
-		}
-		return obj;
-	},
+  toJSON(message: Command): unknown {
+    const obj: any = {};
+    if (message.put !== undefined) {
+      obj.put = PutOp.toJSON(message.put);
+    }
+    if (message.delete !== undefined) {
+      obj.delete = DeleteOp.toJSON(message.delete);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<Command>, I>>(base?: I): Command {
-		return Command.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<Command>, I>>(object: I): Command {
-		const message = createBaseCommand();
-		message.put =
-			object.put !== undefined && object.put !== null
-				? PutOp.fromPartial(object.put)
-				: undefined;
-		message.delete =
-			object.delete !== undefined && object.delete !== null
-				? DeleteOp.fromPartial(object.delete)
-				: undefined;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<Command>, I>>(base?: I): Command {
+    return Command.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Command>, I>>(object: I): Command {
+    const message = createBaseCommand();
+    message.put = (object.put !== undefined && object.put !== null) ? PutOp.fromPartial(object.put) : undefined;
+    message.delete = (object.delete !== undefined && object.delete !== null)
+      ? DeleteOp.fromPartial(object.delete)
+      : undefined;
+    return message;
+  },
 };
 
 function createBasePutOp(): PutOp {
-	return { key: "", value: Buffer.alloc(0) };
+  return { key: "", value: Buffer.alloc(0), ifVersion: undefined };
 }
 
 export const PutOp: MessageFns<PutOp> = {
-	encode(
-		message: PutOp,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.key !== "") {
-			writer.uint32(10).string(message.key);
-		}
-		if (message.value.length !== 0) {
-			writer.uint32(18).bytes(message.value);
-		}
-		return writer;
-	},
+  encode(message: PutOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    if (message.ifVersion !== undefined) {
+      writer.uint32(24).uint64(message.ifVersion);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): PutOp {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBasePutOp();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): PutOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.key = reader.string();
-						continue;
-					}
-					case 2: {
-						if (tag !== 18) {
-							break;
-						}
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
 
-						message.value = Buffer.from(reader.bytes());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
 
-	fromJSON(object: any): PutOp {
-		return {
-			key: isSet(object.key) ? globalThis.String(object.key) : "",
-			value: isSet(object.value)
-				? Buffer.from(bytesFromBase64(object.value))
-				: Buffer.alloc(0),
-		};
-	},
+            message.ifVersion = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	toJSON(message: PutOp): unknown {
-		const obj: any = {};
-		if (message.key !== "") {
-			obj.key = message.key;
-		}
-		if (message.value.length !== 0) {
-			obj.value = base64FromBytes(message.value);
-		}
-		return obj;
-	},
+  fromJSON(object: any): PutOp {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      ifVersion: isSet(object.ifVersion)
+        ? globalThis.Number(object.ifVersion)
+        : isSet(object.if_version)
+        ? globalThis.Number(object.if_version)
+        : undefined,
+    };
+  },
 
-	create<I extends Exact<DeepPartial<PutOp>, I>>(base?: I): PutOp {
-		return PutOp.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<PutOp>, I>>(object: I): PutOp {
-		const message = createBasePutOp();
-		message.key = object.key ?? "";
-		message.value = object.value ?? Buffer.alloc(0);
-		return message;
-	},
+  toJSON(message: PutOp): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    if (message.ifVersion !== undefined) {
+      obj.ifVersion = Math.round(message.ifVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutOp>, I>>(base?: I): PutOp {
+    return PutOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutOp>, I>>(object: I): PutOp {
+    const message = createBasePutOp();
+    message.key = object.key ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
+    message.ifVersion = object.ifVersion ?? undefined;
+    return message;
+  },
 };
 
 function createBaseDeleteOp(): DeleteOp {
-	return { key: "" };
+  return { key: "" };
 }
 
 export const DeleteOp: MessageFns<DeleteOp> = {
-	encode(
-		message: DeleteOp,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.key !== "") {
-			writer.uint32(10).string(message.key);
-		}
-		return writer;
-	},
+  encode(message: DeleteOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): DeleteOp {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseDeleteOp();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.key = reader.string();
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): DeleteOp {
-		return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
-	},
+  fromJSON(object: any): DeleteOp {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
 
-	toJSON(message: DeleteOp): unknown {
-		const obj: any = {};
-		if (message.key !== "") {
-			obj.key = message.key;
-		}
-		return obj;
-	},
+  toJSON(message: DeleteOp): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<DeleteOp>, I>>(base?: I): DeleteOp {
-		return DeleteOp.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<DeleteOp>, I>>(object: I): DeleteOp {
-		const message = createBaseDeleteOp();
-		message.key = object.key ?? "";
-		return message;
-	},
+  create<I extends Exact<DeepPartial<DeleteOp>, I>>(base?: I): DeleteOp {
+    return DeleteOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteOp>, I>>(object: I): DeleteOp {
+    const message = createBaseDeleteOp();
+    message.key = object.key ?? "";
+    return message;
+  },
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-	return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-	return globalThis.Buffer.from(arr).toString("base64");
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
-type Builtin =
-	| Date
-	| Function
-	| Uint8Array
-	| string
-	| number
-	| boolean
-	| undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin
-	? T
-	: T extends globalThis.Array<infer U>
-		? globalThis.Array<DeepPartial<U>>
-		: T extends ReadonlyArray<infer U>
-			? ReadonlyArray<DeepPartial<U>>
-			: T extends {}
-				? { [K in keyof T]?: DeepPartial<T[K]> }
-				: Partial<T>;
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin
-	? P
-	: P & { [K in keyof P]: Exact<P[K], I[K]> } & {
-			[K in Exclude<keyof I, KeysOfUnion<P>>]: never;
-		};
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
-	return value !== null && value !== undefined;
+  return value !== null && value !== undefined;
 }
 
 export interface MessageFns<T> {
-	encode(message: T, writer?: BinaryWriter): BinaryWriter;
-	decode(input: BinaryReader | Uint8Array, length?: number): T;
-	fromJSON(object: any): T;
-	toJSON(message: T): unknown;
-	create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-	fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -7,16 +7,16 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
-	type CallOptions,
-	type ChannelCredentials,
-	Client,
-	type ClientOptions,
-	type ClientUnaryCall,
-	type handleUnaryCall,
-	makeGenericClientConstructor,
-	type Metadata,
-	type ServiceError,
-	type UntypedServiceImplementation,
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  type ClientUnaryCall,
+  type handleUnaryCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type ServiceError,
+  type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
 export const protobufPackage = "dfs.v1";
@@ -24,1237 +24,1131 @@ export const protobufPackage = "dfs.v1";
 export const protobufFileName = "dfs.proto";
 
 export interface PutRequest {
-	key: string;
-	value: Buffer;
+  key: string;
+  value: Buffer;
 }
 
 export interface PutResponse {
-	/** Version of the key after this write: 1 on creation, +1 on every overwrite. */
-	version: number;
-	/** Raft log index at which the write committed. */
-	index: number;
+  /** Version of the key after this write: 1 on creation, +1 on every overwrite. */
+  version: number;
+  /** Raft log index at which the write committed. */
+  index: number;
 }
 
 export interface GetRequest {
-	key: string;
-	/** Serve from this node's applied state without confirming leadership (may be stale). */
-	serializable: boolean;
+  key: string;
+  /** Serve from this node's applied state without confirming leadership (may be stale). */
+  serializable: boolean;
 }
 
 export interface GetResponse {
-	value: Buffer;
-	version: number;
-	/** Raft log index of the write that produced this value. */
-	modIndex: number;
+  value: Buffer;
+  version: number;
+  /** Raft log index of the write that produced this value. */
+  modIndex: number;
 }
 
 export interface DeleteRequest {
-	key: string;
+  key: string;
 }
 
 export interface DeleteResponse {
-	index: number;
+  index: number;
 }
 
-export interface StatusRequest {}
+export interface StatusRequest {
+}
 
 export interface StatusResponse {
-	id: number;
-	address: string;
-	/** "follower", "pre-candidate", "candidate" or "leader". */
-	role: string;
-	term: number;
-	/** 0 when no leader is known. */
-	leaderId: number;
-	leaderAddress: string;
-	commitIndex: number;
-	appliedIndex: number;
-	lastIndex: number;
-	clusterId: string;
-	members: Member[];
+  id: number;
+  address: string;
+  /** "follower", "pre-candidate", "candidate" or "leader". */
+  role: string;
+  term: number;
+  /** 0 when no leader is known. */
+  leaderId: number;
+  leaderAddress: string;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  clusterId: string;
+  members: Member[];
 }
 
 export interface Member {
-	id: number;
-	address: string;
+  id: number;
+  address: string;
 }
 
 function createBasePutRequest(): PutRequest {
-	return { key: "", value: Buffer.alloc(0) };
+  return { key: "", value: Buffer.alloc(0) };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
-	encode(
-		message: PutRequest,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.key !== "") {
-			writer.uint32(10).string(message.key);
-		}
-		if (message.value.length !== 0) {
-			writer.uint32(18).bytes(message.value);
-		}
-		return writer;
-	},
+  encode(message: PutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): PutRequest {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBasePutRequest();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): PutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.key = reader.string();
-						continue;
-					}
-					case 2: {
-						if (tag !== 18) {
-							break;
-						}
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
 
-						message.value = Buffer.from(reader.bytes());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): PutRequest {
-		return {
-			key: isSet(object.key) ? globalThis.String(object.key) : "",
-			value: isSet(object.value)
-				? Buffer.from(bytesFromBase64(object.value))
-				: Buffer.alloc(0),
-		};
-	},
+  fromJSON(object: any): PutRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
 
-	toJSON(message: PutRequest): unknown {
-		const obj: any = {};
-		if (message.key !== "") {
-			obj.key = message.key;
-		}
-		if (message.value.length !== 0) {
-			obj.value = base64FromBytes(message.value);
-		}
-		return obj;
-	},
+  toJSON(message: PutRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<PutRequest>, I>>(base?: I): PutRequest {
-		return PutRequest.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<PutRequest>, I>>(
-		object: I,
-	): PutRequest {
-		const message = createBasePutRequest();
-		message.key = object.key ?? "";
-		message.value = object.value ?? Buffer.alloc(0);
-		return message;
-	},
+  create<I extends Exact<DeepPartial<PutRequest>, I>>(base?: I): PutRequest {
+    return PutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutRequest>, I>>(object: I): PutRequest {
+    const message = createBasePutRequest();
+    message.key = object.key ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
+  },
 };
 
 function createBasePutResponse(): PutResponse {
-	return { version: 0, index: 0 };
+  return { version: 0, index: 0 };
 }
 
 export const PutResponse: MessageFns<PutResponse> = {
-	encode(
-		message: PutResponse,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.version !== 0) {
-			writer.uint32(8).uint64(message.version);
-		}
-		if (message.index !== 0) {
-			writer.uint32(16).uint64(message.index);
-		}
-		return writer;
-	},
+  encode(message: PutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.index !== 0) {
+      writer.uint32(16).uint64(message.index);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): PutResponse {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBasePutResponse();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): PutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.version = longToNumber(reader.uint64());
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.index = longToNumber(reader.uint64());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): PutResponse {
-		return {
-			version: isSet(object.version) ? globalThis.Number(object.version) : 0,
-			index: isSet(object.index) ? globalThis.Number(object.index) : 0,
-		};
-	},
+  fromJSON(object: any): PutResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+    };
+  },
 
-	toJSON(message: PutResponse): unknown {
-		const obj: any = {};
-		if (message.version !== 0) {
-			obj.version = Math.round(message.version);
-		}
-		if (message.index !== 0) {
-			obj.index = Math.round(message.index);
-		}
-		return obj;
-	},
+  toJSON(message: PutResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<PutResponse>, I>>(base?: I): PutResponse {
-		return PutResponse.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<PutResponse>, I>>(
-		object: I,
-	): PutResponse {
-		const message = createBasePutResponse();
-		message.version = object.version ?? 0;
-		message.index = object.index ?? 0;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<PutResponse>, I>>(base?: I): PutResponse {
+    return PutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutResponse>, I>>(object: I): PutResponse {
+    const message = createBasePutResponse();
+    message.version = object.version ?? 0;
+    message.index = object.index ?? 0;
+    return message;
+  },
 };
 
 function createBaseGetRequest(): GetRequest {
-	return { key: "", serializable: false };
+  return { key: "", serializable: false };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
-	encode(
-		message: GetRequest,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.key !== "") {
-			writer.uint32(10).string(message.key);
-		}
-		if (message.serializable !== false) {
-			writer.uint32(16).bool(message.serializable);
-		}
-		return writer;
-	},
+  encode(message: GetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.serializable !== false) {
+      writer.uint32(16).bool(message.serializable);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): GetRequest {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseGetRequest();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.key = reader.string();
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.serializable = reader.bool();
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.serializable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): GetRequest {
-		return {
-			key: isSet(object.key) ? globalThis.String(object.key) : "",
-			serializable: isSet(object.serializable)
-				? globalThis.Boolean(object.serializable)
-				: false,
-		};
-	},
+  fromJSON(object: any): GetRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
+    };
+  },
 
-	toJSON(message: GetRequest): unknown {
-		const obj: any = {};
-		if (message.key !== "") {
-			obj.key = message.key;
-		}
-		if (message.serializable !== false) {
-			obj.serializable = message.serializable;
-		}
-		return obj;
-	},
+  toJSON(message: GetRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.serializable !== false) {
+      obj.serializable = message.serializable;
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<GetRequest>, I>>(base?: I): GetRequest {
-		return GetRequest.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<GetRequest>, I>>(
-		object: I,
-	): GetRequest {
-		const message = createBaseGetRequest();
-		message.key = object.key ?? "";
-		message.serializable = object.serializable ?? false;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<GetRequest>, I>>(base?: I): GetRequest {
+    return GetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRequest>, I>>(object: I): GetRequest {
+    const message = createBaseGetRequest();
+    message.key = object.key ?? "";
+    message.serializable = object.serializable ?? false;
+    return message;
+  },
 };
 
 function createBaseGetResponse(): GetResponse {
-	return { value: Buffer.alloc(0), version: 0, modIndex: 0 };
+  return { value: Buffer.alloc(0), version: 0, modIndex: 0 };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
-	encode(
-		message: GetResponse,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.value.length !== 0) {
-			writer.uint32(10).bytes(message.value);
-		}
-		if (message.version !== 0) {
-			writer.uint32(16).uint64(message.version);
-		}
-		if (message.modIndex !== 0) {
-			writer.uint32(24).uint64(message.modIndex);
-		}
-		return writer;
-	},
+  encode(message: GetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.value.length !== 0) {
+      writer.uint32(10).bytes(message.value);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint64(message.version);
+    }
+    if (message.modIndex !== 0) {
+      writer.uint32(24).uint64(message.modIndex);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): GetResponse {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseGetResponse();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.value = Buffer.from(reader.bytes());
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.version = longToNumber(reader.uint64());
-						continue;
-					}
-					case 3: {
-						if (tag !== 24) {
-							break;
-						}
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
 
-						message.modIndex = longToNumber(reader.uint64());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.modIndex = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): GetResponse {
-		return {
-			value: isSet(object.value)
-				? Buffer.from(bytesFromBase64(object.value))
-				: Buffer.alloc(0),
-			version: isSet(object.version) ? globalThis.Number(object.version) : 0,
-			modIndex: isSet(object.modIndex)
-				? globalThis.Number(object.modIndex)
-				: isSet(object.mod_index)
-					? globalThis.Number(object.mod_index)
-					: 0,
-		};
-	},
+  fromJSON(object: any): GetResponse {
+    return {
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      modIndex: isSet(object.modIndex)
+        ? globalThis.Number(object.modIndex)
+        : isSet(object.mod_index)
+        ? globalThis.Number(object.mod_index)
+        : 0,
+    };
+  },
 
-	toJSON(message: GetResponse): unknown {
-		const obj: any = {};
-		if (message.value.length !== 0) {
-			obj.value = base64FromBytes(message.value);
-		}
-		if (message.version !== 0) {
-			obj.version = Math.round(message.version);
-		}
-		if (message.modIndex !== 0) {
-			obj.modIndex = Math.round(message.modIndex);
-		}
-		return obj;
-	},
+  toJSON(message: GetResponse): unknown {
+    const obj: any = {};
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.modIndex !== 0) {
+      obj.modIndex = Math.round(message.modIndex);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<GetResponse>, I>>(base?: I): GetResponse {
-		return GetResponse.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<GetResponse>, I>>(
-		object: I,
-	): GetResponse {
-		const message = createBaseGetResponse();
-		message.value = object.value ?? Buffer.alloc(0);
-		message.version = object.version ?? 0;
-		message.modIndex = object.modIndex ?? 0;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<GetResponse>, I>>(base?: I): GetResponse {
+    return GetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetResponse>, I>>(object: I): GetResponse {
+    const message = createBaseGetResponse();
+    message.value = object.value ?? Buffer.alloc(0);
+    message.version = object.version ?? 0;
+    message.modIndex = object.modIndex ?? 0;
+    return message;
+  },
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-	return { key: "" };
+  return { key: "" };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
-	encode(
-		message: DeleteRequest,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.key !== "") {
-			writer.uint32(10).string(message.key);
-		}
-		return writer;
-	},
+  encode(message: DeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): DeleteRequest {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseDeleteRequest();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.key = reader.string();
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): DeleteRequest {
-		return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
-	},
+  fromJSON(object: any): DeleteRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
 
-	toJSON(message: DeleteRequest): unknown {
-		const obj: any = {};
-		if (message.key !== "") {
-			obj.key = message.key;
-		}
-		return obj;
-	},
+  toJSON(message: DeleteRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<DeleteRequest>, I>>(
-		base?: I,
-	): DeleteRequest {
-		return DeleteRequest.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<DeleteRequest>, I>>(
-		object: I,
-	): DeleteRequest {
-		const message = createBaseDeleteRequest();
-		message.key = object.key ?? "";
-		return message;
-	},
+  create<I extends Exact<DeepPartial<DeleteRequest>, I>>(base?: I): DeleteRequest {
+    return DeleteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRequest>, I>>(object: I): DeleteRequest {
+    const message = createBaseDeleteRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
 };
 
 function createBaseDeleteResponse(): DeleteResponse {
-	return { index: 0 };
+  return { index: 0 };
 }
 
 export const DeleteResponse: MessageFns<DeleteResponse> = {
-	encode(
-		message: DeleteResponse,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.index !== 0) {
-			writer.uint32(8).uint64(message.index);
-		}
-		return writer;
-	},
+  encode(message: DeleteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint64(message.index);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): DeleteResponse {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseDeleteResponse();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.index = longToNumber(reader.uint64());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): DeleteResponse {
-		return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
-	},
+  fromJSON(object: any): DeleteResponse {
+    return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
+  },
 
-	toJSON(message: DeleteResponse): unknown {
-		const obj: any = {};
-		if (message.index !== 0) {
-			obj.index = Math.round(message.index);
-		}
-		return obj;
-	},
+  toJSON(message: DeleteResponse): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<DeleteResponse>, I>>(
-		base?: I,
-	): DeleteResponse {
-		return DeleteResponse.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<DeleteResponse>, I>>(
-		object: I,
-	): DeleteResponse {
-		const message = createBaseDeleteResponse();
-		message.index = object.index ?? 0;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<DeleteResponse>, I>>(base?: I): DeleteResponse {
+    return DeleteResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteResponse>, I>>(object: I): DeleteResponse {
+    const message = createBaseDeleteResponse();
+    message.index = object.index ?? 0;
+    return message;
+  },
 };
 
 function createBaseStatusRequest(): StatusRequest {
-	return {};
+  return {};
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
-	encode(
-		_: StatusRequest,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		return writer;
-	},
+  encode(_: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): StatusRequest {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseStatusRequest();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(_: any): StatusRequest {
-		return {};
-	},
+  fromJSON(_: any): StatusRequest {
+    return {};
+  },
 
-	toJSON(_: StatusRequest): unknown {
-		const obj: any = {};
-		return obj;
-	},
+  toJSON(_: StatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<StatusRequest>, I>>(
-		base?: I,
-	): StatusRequest {
-		return StatusRequest.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<StatusRequest>, I>>(
-		_: I,
-	): StatusRequest {
-		const message = createBaseStatusRequest();
-		return message;
-	},
+  create<I extends Exact<DeepPartial<StatusRequest>, I>>(base?: I): StatusRequest {
+    return StatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusRequest>, I>>(_: I): StatusRequest {
+    const message = createBaseStatusRequest();
+    return message;
+  },
 };
 
 function createBaseStatusResponse(): StatusResponse {
-	return {
-		id: 0,
-		address: "",
-		role: "",
-		term: 0,
-		leaderId: 0,
-		leaderAddress: "",
-		commitIndex: 0,
-		appliedIndex: 0,
-		lastIndex: 0,
-		clusterId: "",
-		members: [],
-	};
+  return {
+    id: 0,
+    address: "",
+    role: "",
+    term: 0,
+    leaderId: 0,
+    leaderAddress: "",
+    commitIndex: 0,
+    appliedIndex: 0,
+    lastIndex: 0,
+    clusterId: "",
+    members: [],
+  };
 }
 
 export const StatusResponse: MessageFns<StatusResponse> = {
-	encode(
-		message: StatusResponse,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.id !== 0) {
-			writer.uint32(8).uint32(message.id);
-		}
-		if (message.address !== "") {
-			writer.uint32(18).string(message.address);
-		}
-		if (message.role !== "") {
-			writer.uint32(26).string(message.role);
-		}
-		if (message.term !== 0) {
-			writer.uint32(32).uint64(message.term);
-		}
-		if (message.leaderId !== 0) {
-			writer.uint32(40).uint32(message.leaderId);
-		}
-		if (message.leaderAddress !== "") {
-			writer.uint32(50).string(message.leaderAddress);
-		}
-		if (message.commitIndex !== 0) {
-			writer.uint32(56).uint64(message.commitIndex);
-		}
-		if (message.appliedIndex !== 0) {
-			writer.uint32(64).uint64(message.appliedIndex);
-		}
-		if (message.lastIndex !== 0) {
-			writer.uint32(72).uint64(message.lastIndex);
-		}
-		if (message.clusterId !== "") {
-			writer.uint32(82).string(message.clusterId);
-		}
-		for (const v of message.members) {
-			Member.encode(v!, writer.uint32(90).fork()).join();
-		}
-		return writer;
-	},
+  encode(message: StatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.term !== 0) {
+      writer.uint32(32).uint64(message.term);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(40).uint32(message.leaderId);
+    }
+    if (message.leaderAddress !== "") {
+      writer.uint32(50).string(message.leaderAddress);
+    }
+    if (message.commitIndex !== 0) {
+      writer.uint32(56).uint64(message.commitIndex);
+    }
+    if (message.appliedIndex !== 0) {
+      writer.uint32(64).uint64(message.appliedIndex);
+    }
+    if (message.lastIndex !== 0) {
+      writer.uint32(72).uint64(message.lastIndex);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(82).string(message.clusterId);
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): StatusResponse {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseStatusResponse();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.id = reader.uint32();
-						continue;
-					}
-					case 2: {
-						if (tag !== 18) {
-							break;
-						}
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
 
-						message.address = reader.string();
-						continue;
-					}
-					case 3: {
-						if (tag !== 26) {
-							break;
-						}
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
 
-						message.role = reader.string();
-						continue;
-					}
-					case 4: {
-						if (tag !== 32) {
-							break;
-						}
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
 
-						message.term = longToNumber(reader.uint64());
-						continue;
-					}
-					case 5: {
-						if (tag !== 40) {
-							break;
-						}
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
 
-						message.leaderId = reader.uint32();
-						continue;
-					}
-					case 6: {
-						if (tag !== 50) {
-							break;
-						}
+            message.leaderId = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
 
-						message.leaderAddress = reader.string();
-						continue;
-					}
-					case 7: {
-						if (tag !== 56) {
-							break;
-						}
+            message.leaderAddress = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
 
-						message.commitIndex = longToNumber(reader.uint64());
-						continue;
-					}
-					case 8: {
-						if (tag !== 64) {
-							break;
-						}
+            message.commitIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
 
-						message.appliedIndex = longToNumber(reader.uint64());
-						continue;
-					}
-					case 9: {
-						if (tag !== 72) {
-							break;
-						}
+            message.appliedIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
 
-						message.lastIndex = longToNumber(reader.uint64());
-						continue;
-					}
-					case 10: {
-						if (tag !== 82) {
-							break;
-						}
+            message.lastIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
 
-						message.clusterId = reader.string();
-						continue;
-					}
-					case 11: {
-						if (tag !== 90) {
-							break;
-						}
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
 
-						message.members.push(Member.decode(reader, reader.uint32()));
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): StatusResponse {
-		return {
-			id: isSet(object.id) ? globalThis.Number(object.id) : 0,
-			address: isSet(object.address) ? globalThis.String(object.address) : "",
-			role: isSet(object.role) ? globalThis.String(object.role) : "",
-			term: isSet(object.term) ? globalThis.Number(object.term) : 0,
-			leaderId: isSet(object.leaderId)
-				? globalThis.Number(object.leaderId)
-				: isSet(object.leader_id)
-					? globalThis.Number(object.leader_id)
-					: 0,
-			leaderAddress: isSet(object.leaderAddress)
-				? globalThis.String(object.leaderAddress)
-				: isSet(object.leader_address)
-					? globalThis.String(object.leader_address)
-					: "",
-			commitIndex: isSet(object.commitIndex)
-				? globalThis.Number(object.commitIndex)
-				: isSet(object.commit_index)
-					? globalThis.Number(object.commit_index)
-					: 0,
-			appliedIndex: isSet(object.appliedIndex)
-				? globalThis.Number(object.appliedIndex)
-				: isSet(object.applied_index)
-					? globalThis.Number(object.applied_index)
-					: 0,
-			lastIndex: isSet(object.lastIndex)
-				? globalThis.Number(object.lastIndex)
-				: isSet(object.last_index)
-					? globalThis.Number(object.last_index)
-					: 0,
-			clusterId: isSet(object.clusterId)
-				? globalThis.String(object.clusterId)
-				: isSet(object.cluster_id)
-					? globalThis.String(object.cluster_id)
-					: "",
-			members: globalThis.Array.isArray(object?.members)
-				? object.members.map((e: any) => Member.fromJSON(e))
-				: [],
-		};
-	},
+  fromJSON(object: any): StatusResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      leaderId: isSet(object.leaderId)
+        ? globalThis.Number(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.Number(object.leader_id)
+        : 0,
+      leaderAddress: isSet(object.leaderAddress)
+        ? globalThis.String(object.leaderAddress)
+        : isSet(object.leader_address)
+        ? globalThis.String(object.leader_address)
+        : "",
+      commitIndex: isSet(object.commitIndex)
+        ? globalThis.Number(object.commitIndex)
+        : isSet(object.commit_index)
+        ? globalThis.Number(object.commit_index)
+        : 0,
+      appliedIndex: isSet(object.appliedIndex)
+        ? globalThis.Number(object.appliedIndex)
+        : isSet(object.applied_index)
+        ? globalThis.Number(object.applied_index)
+        : 0,
+      lastIndex: isSet(object.lastIndex)
+        ? globalThis.Number(object.lastIndex)
+        : isSet(object.last_index)
+        ? globalThis.Number(object.last_index)
+        : 0,
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => Member.fromJSON(e))
+        : [],
+    };
+  },
 
-	toJSON(message: StatusResponse): unknown {
-		const obj: any = {};
-		if (message.id !== 0) {
-			obj.id = Math.round(message.id);
-		}
-		if (message.address !== "") {
-			obj.address = message.address;
-		}
-		if (message.role !== "") {
-			obj.role = message.role;
-		}
-		if (message.term !== 0) {
-			obj.term = Math.round(message.term);
-		}
-		if (message.leaderId !== 0) {
-			obj.leaderId = Math.round(message.leaderId);
-		}
-		if (message.leaderAddress !== "") {
-			obj.leaderAddress = message.leaderAddress;
-		}
-		if (message.commitIndex !== 0) {
-			obj.commitIndex = Math.round(message.commitIndex);
-		}
-		if (message.appliedIndex !== 0) {
-			obj.appliedIndex = Math.round(message.appliedIndex);
-		}
-		if (message.lastIndex !== 0) {
-			obj.lastIndex = Math.round(message.lastIndex);
-		}
-		if (message.clusterId !== "") {
-			obj.clusterId = message.clusterId;
-		}
-		if (message.members?.length) {
-			obj.members = message.members.map((e) => Member.toJSON(e));
-		}
-		return obj;
-	},
+  toJSON(message: StatusResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.leaderId !== 0) {
+      obj.leaderId = Math.round(message.leaderId);
+    }
+    if (message.leaderAddress !== "") {
+      obj.leaderAddress = message.leaderAddress;
+    }
+    if (message.commitIndex !== 0) {
+      obj.commitIndex = Math.round(message.commitIndex);
+    }
+    if (message.appliedIndex !== 0) {
+      obj.appliedIndex = Math.round(message.appliedIndex);
+    }
+    if (message.lastIndex !== 0) {
+      obj.lastIndex = Math.round(message.lastIndex);
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<StatusResponse>, I>>(
-		base?: I,
-	): StatusResponse {
-		return StatusResponse.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<StatusResponse>, I>>(
-		object: I,
-	): StatusResponse {
-		const message = createBaseStatusResponse();
-		message.id = object.id ?? 0;
-		message.address = object.address ?? "";
-		message.role = object.role ?? "";
-		message.term = object.term ?? 0;
-		message.leaderId = object.leaderId ?? 0;
-		message.leaderAddress = object.leaderAddress ?? "";
-		message.commitIndex = object.commitIndex ?? 0;
-		message.appliedIndex = object.appliedIndex ?? 0;
-		message.lastIndex = object.lastIndex ?? 0;
-		message.clusterId = object.clusterId ?? "";
-		message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-		return message;
-	},
+  create<I extends Exact<DeepPartial<StatusResponse>, I>>(base?: I): StatusResponse {
+    return StatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusResponse>, I>>(object: I): StatusResponse {
+    const message = createBaseStatusResponse();
+    message.id = object.id ?? 0;
+    message.address = object.address ?? "";
+    message.role = object.role ?? "";
+    message.term = object.term ?? 0;
+    message.leaderId = object.leaderId ?? 0;
+    message.leaderAddress = object.leaderAddress ?? "";
+    message.commitIndex = object.commitIndex ?? 0;
+    message.appliedIndex = object.appliedIndex ?? 0;
+    message.lastIndex = object.lastIndex ?? 0;
+    message.clusterId = object.clusterId ?? "";
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseMember(): Member {
-	return { id: 0, address: "" };
+  return { id: 0, address: "" };
 }
 
 export const Member: MessageFns<Member> = {
-	encode(
-		message: Member,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.id !== 0) {
-			writer.uint32(8).uint32(message.id);
-		}
-		if (message.address !== "") {
-			writer.uint32(18).string(message.address);
-		}
-		return writer;
-	},
+  encode(message: Member, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): Member {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseMember();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): Member {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.id = reader.uint32();
-						continue;
-					}
-					case 2: {
-						if (tag !== 18) {
-							break;
-						}
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
 
-						message.address = reader.string();
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): Member {
-		return {
-			id: isSet(object.id) ? globalThis.Number(object.id) : 0,
-			address: isSet(object.address) ? globalThis.String(object.address) : "",
-		};
-	},
+  fromJSON(object: any): Member {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
 
-	toJSON(message: Member): unknown {
-		const obj: any = {};
-		if (message.id !== 0) {
-			obj.id = Math.round(message.id);
-		}
-		if (message.address !== "") {
-			obj.address = message.address;
-		}
-		return obj;
-	},
+  toJSON(message: Member): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<Member>, I>>(base?: I): Member {
-		return Member.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<Member>, I>>(object: I): Member {
-		const message = createBaseMember();
-		message.id = object.id ?? 0;
-		message.address = object.address ?? "";
-		return message;
-	},
+  create<I extends Exact<DeepPartial<Member>, I>>(base?: I): Member {
+    return Member.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Member>, I>>(object: I): Member {
+    const message = createBaseMember();
+    message.id = object.id ?? 0;
+    message.address = object.address ?? "";
+    return message;
+  },
 };
 
 export type DfsService = typeof DfsService;
 export const DfsService = {
-	/**
-	 * Put stores value under key; acknowledged only after the write has committed on a
-	 * majority (durable on their disks).
-	 */
-	put: {
-		path: "/dfs.v1.Dfs/Put" as const,
-		requestStream: false as const,
-		responseStream: false as const,
-		requestSerialize: (value: PutRequest): Buffer =>
-			Buffer.from(PutRequest.encode(value).finish()),
-		requestDeserialize: (value: Buffer): PutRequest => PutRequest.decode(value),
-		responseSerialize: (value: PutResponse): Buffer =>
-			Buffer.from(PutResponse.encode(value).finish()),
-		responseDeserialize: (value: Buffer): PutResponse =>
-			PutResponse.decode(value),
-	},
-	/** Get returns the value of key. Linearizable unless serializable is set. */
-	get: {
-		path: "/dfs.v1.Dfs/Get" as const,
-		requestStream: false as const,
-		responseStream: false as const,
-		requestSerialize: (value: GetRequest): Buffer =>
-			Buffer.from(GetRequest.encode(value).finish()),
-		requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
-		responseSerialize: (value: GetResponse): Buffer =>
-			Buffer.from(GetResponse.encode(value).finish()),
-		responseDeserialize: (value: Buffer): GetResponse =>
-			GetResponse.decode(value),
-	},
-	/** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
-	delete: {
-		path: "/dfs.v1.Dfs/Delete" as const,
-		requestStream: false as const,
-		responseStream: false as const,
-		requestSerialize: (value: DeleteRequest): Buffer =>
-			Buffer.from(DeleteRequest.encode(value).finish()),
-		requestDeserialize: (value: Buffer): DeleteRequest =>
-			DeleteRequest.decode(value),
-		responseSerialize: (value: DeleteResponse): Buffer =>
-			Buffer.from(DeleteResponse.encode(value).finish()),
-		responseDeserialize: (value: Buffer): DeleteResponse =>
-			DeleteResponse.decode(value),
-	},
-	/** Status describes this node's view of the cluster, for operators and tests. */
-	status: {
-		path: "/dfs.v1.Dfs/Status" as const,
-		requestStream: false as const,
-		responseStream: false as const,
-		requestSerialize: (value: StatusRequest): Buffer =>
-			Buffer.from(StatusRequest.encode(value).finish()),
-		requestDeserialize: (value: Buffer): StatusRequest =>
-			StatusRequest.decode(value),
-		responseSerialize: (value: StatusResponse): Buffer =>
-			Buffer.from(StatusResponse.encode(value).finish()),
-		responseDeserialize: (value: Buffer): StatusResponse =>
-			StatusResponse.decode(value),
-	},
+  /**
+   * Put stores value under key; acknowledged only after the write has committed on a
+   * majority (durable on their disks).
+   */
+  put: {
+    path: "/dfs.v1.Dfs/Put" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutRequest): Buffer => Buffer.from(PutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutRequest => PutRequest.decode(value),
+    responseSerialize: (value: PutResponse): Buffer => Buffer.from(PutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutResponse => PutResponse.decode(value),
+  },
+  /** Get returns the value of key. Linearizable unless serializable is set. */
+  get: {
+    path: "/dfs.v1.Dfs/Get" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
+    responseSerialize: (value: GetResponse): Buffer => Buffer.from(GetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetResponse => GetResponse.decode(value),
+  },
+  /** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
+  delete: {
+    path: "/dfs.v1.Dfs/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
+    responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
+  },
+  /** Status describes this node's view of the cluster, for operators and tests. */
+  status: {
+    path: "/dfs.v1.Dfs/Status" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatusRequest): Buffer => Buffer.from(StatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatusRequest => StatusRequest.decode(value),
+    responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
-	/**
-	 * Put stores value under key; acknowledged only after the write has committed on a
-	 * majority (durable on their disks).
-	 */
-	put: handleUnaryCall<PutRequest, PutResponse>;
-	/** Get returns the value of key. Linearizable unless serializable is set. */
-	get: handleUnaryCall<GetRequest, GetResponse>;
-	/** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
-	delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
-	/** Status describes this node's view of the cluster, for operators and tests. */
-	status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * Put stores value under key; acknowledged only after the write has committed on a
+   * majority (durable on their disks).
+   */
+  put: handleUnaryCall<PutRequest, PutResponse>;
+  /** Get returns the value of key. Linearizable unless serializable is set. */
+  get: handleUnaryCall<GetRequest, GetResponse>;
+  /** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
+  delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
+  /** Status describes this node's view of the cluster, for operators and tests. */
+  status: handleUnaryCall<StatusRequest, StatusResponse>;
 }
 
 export interface DfsClient extends Client {
-	/**
-	 * Put stores value under key; acknowledged only after the write has committed on a
-	 * majority (durable on their disks).
-	 */
-	put(
-		request: PutRequest,
-		callback: (error: ServiceError | null, response: PutResponse) => void,
-	): ClientUnaryCall;
-	put(
-		request: PutRequest,
-		metadata: Metadata,
-		callback: (error: ServiceError | null, response: PutResponse) => void,
-	): ClientUnaryCall;
-	put(
-		request: PutRequest,
-		metadata: Metadata,
-		options: Partial<CallOptions>,
-		callback: (error: ServiceError | null, response: PutResponse) => void,
-	): ClientUnaryCall;
-	/** Get returns the value of key. Linearizable unless serializable is set. */
-	get(
-		request: GetRequest,
-		callback: (error: ServiceError | null, response: GetResponse) => void,
-	): ClientUnaryCall;
-	get(
-		request: GetRequest,
-		metadata: Metadata,
-		callback: (error: ServiceError | null, response: GetResponse) => void,
-	): ClientUnaryCall;
-	get(
-		request: GetRequest,
-		metadata: Metadata,
-		options: Partial<CallOptions>,
-		callback: (error: ServiceError | null, response: GetResponse) => void,
-	): ClientUnaryCall;
-	/** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
-	delete(
-		request: DeleteRequest,
-		callback: (error: ServiceError | null, response: DeleteResponse) => void,
-	): ClientUnaryCall;
-	delete(
-		request: DeleteRequest,
-		metadata: Metadata,
-		callback: (error: ServiceError | null, response: DeleteResponse) => void,
-	): ClientUnaryCall;
-	delete(
-		request: DeleteRequest,
-		metadata: Metadata,
-		options: Partial<CallOptions>,
-		callback: (error: ServiceError | null, response: DeleteResponse) => void,
-	): ClientUnaryCall;
-	/** Status describes this node's view of the cluster, for operators and tests. */
-	status(
-		request: StatusRequest,
-		callback: (error: ServiceError | null, response: StatusResponse) => void,
-	): ClientUnaryCall;
-	status(
-		request: StatusRequest,
-		metadata: Metadata,
-		callback: (error: ServiceError | null, response: StatusResponse) => void,
-	): ClientUnaryCall;
-	status(
-		request: StatusRequest,
-		metadata: Metadata,
-		options: Partial<CallOptions>,
-		callback: (error: ServiceError | null, response: StatusResponse) => void,
-	): ClientUnaryCall;
+  /**
+   * Put stores value under key; acknowledged only after the write has committed on a
+   * majority (durable on their disks).
+   */
+  put(request: PutRequest, callback: (error: ServiceError | null, response: PutResponse) => void): ClientUnaryCall;
+  put(
+    request: PutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutResponse) => void,
+  ): ClientUnaryCall;
+  put(
+    request: PutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutResponse) => void,
+  ): ClientUnaryCall;
+  /** Get returns the value of key. Linearizable unless serializable is set. */
+  get(request: GetRequest, callback: (error: ServiceError | null, response: GetResponse) => void): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetResponse) => void,
+  ): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetResponse) => void,
+  ): ClientUnaryCall;
+  /** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
+  delete(
+    request: DeleteRequest,
+    callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  /** Status describes this node's view of the cluster, for operators and tests. */
+  status(
+    request: StatusRequest,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
 }
 
-export const DfsClient = makeGenericClientConstructor(
-	DfsService,
-	"dfs.v1.Dfs",
-) as unknown as {
-	new (
-		address: string,
-		credentials: ChannelCredentials,
-		options?: Partial<ClientOptions>,
-	): DfsClient;
-	service: typeof DfsService;
-	serviceName: string;
+export const DfsClient = makeGenericClientConstructor(DfsService, "dfs.v1.Dfs") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DfsClient;
+  service: typeof DfsService;
+  serviceName: string;
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-	return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-	return globalThis.Buffer.from(arr).toString("base64");
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
-type Builtin =
-	| Date
-	| Function
-	| Uint8Array
-	| string
-	| number
-	| boolean
-	| undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin
-	? T
-	: T extends globalThis.Array<infer U>
-		? globalThis.Array<DeepPartial<U>>
-		: T extends ReadonlyArray<infer U>
-			? ReadonlyArray<DeepPartial<U>>
-			: T extends {}
-				? { [K in keyof T]?: DeepPartial<T[K]> }
-				: Partial<T>;
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin
-	? P
-	: P & { [K in keyof P]: Exact<P[K], I[K]> } & {
-			[K in Exclude<keyof I, KeysOfUnion<P>>]: never;
-		};
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function longToNumber(int64: { toString(): string }): number {
-	const num = globalThis.Number(int64.toString());
-	if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-		throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-	}
-	if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-		throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-	}
-	return num;
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
-	return value !== null && value !== undefined;
+  return value !== null && value !== undefined;
 }
 
 export interface MessageFns<T> {
-	encode(message: T, writer?: BinaryWriter): BinaryWriter;
-	decode(input: BinaryReader | Uint8Array, length?: number): T;
-	fromJSON(object: any): T;
-	toJSON(message: T): unknown;
-	create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-	fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

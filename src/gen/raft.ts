@@ -7,16 +7,16 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
-	type CallOptions,
-	type ChannelCredentials,
-	Client,
-	type ClientOptions,
-	type ClientUnaryCall,
-	type handleUnaryCall,
-	makeGenericClientConstructor,
-	type Metadata,
-	type ServiceError,
-	type UntypedServiceImplementation,
+  type CallOptions,
+  type ChannelCredentials,
+  Client,
+  type ClientOptions,
+  type ClientUnaryCall,
+  type handleUnaryCall,
+  makeGenericClientConstructor,
+  type Metadata,
+  type ServiceError,
+  type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
 export const protobufPackage = "dfs.raft.v1";
@@ -24,798 +24,744 @@ export const protobufPackage = "dfs.raft.v1";
 export const protobufFileName = "raft.proto";
 
 export enum MessageType {
-	MESSAGE_TYPE_UNSPECIFIED = 0,
-	MESSAGE_TYPE_PRE_VOTE = 1,
-	MESSAGE_TYPE_PRE_VOTE_RESP = 2,
-	MESSAGE_TYPE_VOTE = 3,
-	MESSAGE_TYPE_VOTE_RESP = 4,
-	MESSAGE_TYPE_APPEND = 5,
-	MESSAGE_TYPE_APPEND_RESP = 6,
-	MESSAGE_TYPE_HEARTBEAT = 7,
-	MESSAGE_TYPE_HEARTBEAT_RESP = 8,
-	UNRECOGNIZED = -1,
+  MESSAGE_TYPE_UNSPECIFIED = 0,
+  MESSAGE_TYPE_PRE_VOTE = 1,
+  MESSAGE_TYPE_PRE_VOTE_RESP = 2,
+  MESSAGE_TYPE_VOTE = 3,
+  MESSAGE_TYPE_VOTE_RESP = 4,
+  MESSAGE_TYPE_APPEND = 5,
+  MESSAGE_TYPE_APPEND_RESP = 6,
+  MESSAGE_TYPE_HEARTBEAT = 7,
+  MESSAGE_TYPE_HEARTBEAT_RESP = 8,
+  UNRECOGNIZED = -1,
 }
 
 export function messageTypeFromJSON(object: any): MessageType {
-	switch (object) {
-		case 0:
-		case "MESSAGE_TYPE_UNSPECIFIED":
-			return MessageType.MESSAGE_TYPE_UNSPECIFIED;
-		case 1:
-		case "MESSAGE_TYPE_PRE_VOTE":
-			return MessageType.MESSAGE_TYPE_PRE_VOTE;
-		case 2:
-		case "MESSAGE_TYPE_PRE_VOTE_RESP":
-			return MessageType.MESSAGE_TYPE_PRE_VOTE_RESP;
-		case 3:
-		case "MESSAGE_TYPE_VOTE":
-			return MessageType.MESSAGE_TYPE_VOTE;
-		case 4:
-		case "MESSAGE_TYPE_VOTE_RESP":
-			return MessageType.MESSAGE_TYPE_VOTE_RESP;
-		case 5:
-		case "MESSAGE_TYPE_APPEND":
-			return MessageType.MESSAGE_TYPE_APPEND;
-		case 6:
-		case "MESSAGE_TYPE_APPEND_RESP":
-			return MessageType.MESSAGE_TYPE_APPEND_RESP;
-		case 7:
-		case "MESSAGE_TYPE_HEARTBEAT":
-			return MessageType.MESSAGE_TYPE_HEARTBEAT;
-		case 8:
-		case "MESSAGE_TYPE_HEARTBEAT_RESP":
-			return MessageType.MESSAGE_TYPE_HEARTBEAT_RESP;
-		case -1:
-		case "UNRECOGNIZED":
-		default:
-			return MessageType.UNRECOGNIZED;
-	}
+  switch (object) {
+    case 0:
+    case "MESSAGE_TYPE_UNSPECIFIED":
+      return MessageType.MESSAGE_TYPE_UNSPECIFIED;
+    case 1:
+    case "MESSAGE_TYPE_PRE_VOTE":
+      return MessageType.MESSAGE_TYPE_PRE_VOTE;
+    case 2:
+    case "MESSAGE_TYPE_PRE_VOTE_RESP":
+      return MessageType.MESSAGE_TYPE_PRE_VOTE_RESP;
+    case 3:
+    case "MESSAGE_TYPE_VOTE":
+      return MessageType.MESSAGE_TYPE_VOTE;
+    case 4:
+    case "MESSAGE_TYPE_VOTE_RESP":
+      return MessageType.MESSAGE_TYPE_VOTE_RESP;
+    case 5:
+    case "MESSAGE_TYPE_APPEND":
+      return MessageType.MESSAGE_TYPE_APPEND;
+    case 6:
+    case "MESSAGE_TYPE_APPEND_RESP":
+      return MessageType.MESSAGE_TYPE_APPEND_RESP;
+    case 7:
+    case "MESSAGE_TYPE_HEARTBEAT":
+      return MessageType.MESSAGE_TYPE_HEARTBEAT;
+    case 8:
+    case "MESSAGE_TYPE_HEARTBEAT_RESP":
+      return MessageType.MESSAGE_TYPE_HEARTBEAT_RESP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MessageType.UNRECOGNIZED;
+  }
 }
 
 export function messageTypeToJSON(object: MessageType): string {
-	switch (object) {
-		case MessageType.MESSAGE_TYPE_UNSPECIFIED:
-			return "MESSAGE_TYPE_UNSPECIFIED";
-		case MessageType.MESSAGE_TYPE_PRE_VOTE:
-			return "MESSAGE_TYPE_PRE_VOTE";
-		case MessageType.MESSAGE_TYPE_PRE_VOTE_RESP:
-			return "MESSAGE_TYPE_PRE_VOTE_RESP";
-		case MessageType.MESSAGE_TYPE_VOTE:
-			return "MESSAGE_TYPE_VOTE";
-		case MessageType.MESSAGE_TYPE_VOTE_RESP:
-			return "MESSAGE_TYPE_VOTE_RESP";
-		case MessageType.MESSAGE_TYPE_APPEND:
-			return "MESSAGE_TYPE_APPEND";
-		case MessageType.MESSAGE_TYPE_APPEND_RESP:
-			return "MESSAGE_TYPE_APPEND_RESP";
-		case MessageType.MESSAGE_TYPE_HEARTBEAT:
-			return "MESSAGE_TYPE_HEARTBEAT";
-		case MessageType.MESSAGE_TYPE_HEARTBEAT_RESP:
-			return "MESSAGE_TYPE_HEARTBEAT_RESP";
-		case MessageType.UNRECOGNIZED:
-		default:
-			return "UNRECOGNIZED";
-	}
+  switch (object) {
+    case MessageType.MESSAGE_TYPE_UNSPECIFIED:
+      return "MESSAGE_TYPE_UNSPECIFIED";
+    case MessageType.MESSAGE_TYPE_PRE_VOTE:
+      return "MESSAGE_TYPE_PRE_VOTE";
+    case MessageType.MESSAGE_TYPE_PRE_VOTE_RESP:
+      return "MESSAGE_TYPE_PRE_VOTE_RESP";
+    case MessageType.MESSAGE_TYPE_VOTE:
+      return "MESSAGE_TYPE_VOTE";
+    case MessageType.MESSAGE_TYPE_VOTE_RESP:
+      return "MESSAGE_TYPE_VOTE_RESP";
+    case MessageType.MESSAGE_TYPE_APPEND:
+      return "MESSAGE_TYPE_APPEND";
+    case MessageType.MESSAGE_TYPE_APPEND_RESP:
+      return "MESSAGE_TYPE_APPEND_RESP";
+    case MessageType.MESSAGE_TYPE_HEARTBEAT:
+      return "MESSAGE_TYPE_HEARTBEAT";
+    case MessageType.MESSAGE_TYPE_HEARTBEAT_RESP:
+      return "MESSAGE_TYPE_HEARTBEAT_RESP";
+    case MessageType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 export interface MessageBatch {
-	clusterId: string;
-	from: number;
-	to: number;
-	messages: RaftMessage[];
+  clusterId: string;
+  from: number;
+  to: number;
+  messages: RaftMessage[];
 }
 
-export interface DeliverAck {}
+export interface DeliverAck {
+}
 
 export interface Entry {
-	term: number;
-	index: number;
-	/** 0 = normal (data is a state-machine command), 1 = no-op of a new leader. */
-	kind: number;
-	data: Buffer;
+  term: number;
+  index: number;
+  /** 0 = normal (data is a state-machine command), 1 = no-op of a new leader. */
+  kind: number;
+  data: Buffer;
 }
 
 /** One Raft message; which fields are meaningful depends on type (see src/raft/messages.ts). */
 export interface RaftMessage {
-	type: MessageType;
-	from: number;
-	to: number;
-	term: number;
-	logTerm: number;
-	index: number;
-	entries: Entry[];
-	commit: number;
-	reject: boolean;
-	rejectHint: number;
-	context: number;
+  type: MessageType;
+  from: number;
+  to: number;
+  term: number;
+  logTerm: number;
+  index: number;
+  entries: Entry[];
+  commit: number;
+  reject: boolean;
+  rejectHint: number;
+  context: number;
 }
 
 function createBaseMessageBatch(): MessageBatch {
-	return { clusterId: "", from: 0, to: 0, messages: [] };
+  return { clusterId: "", from: 0, to: 0, messages: [] };
 }
 
 export const MessageBatch: MessageFns<MessageBatch> = {
-	encode(
-		message: MessageBatch,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.clusterId !== "") {
-			writer.uint32(10).string(message.clusterId);
-		}
-		if (message.from !== 0) {
-			writer.uint32(16).uint32(message.from);
-		}
-		if (message.to !== 0) {
-			writer.uint32(24).uint32(message.to);
-		}
-		for (const v of message.messages) {
-			RaftMessage.encode(v!, writer.uint32(34).fork()).join();
-		}
-		return writer;
-	},
+  encode(message: MessageBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(24).uint32(message.to);
+    }
+    for (const v of message.messages) {
+      RaftMessage.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): MessageBatch {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseMessageBatch();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 10) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
 
-						message.clusterId = reader.string();
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.from = reader.uint32();
-						continue;
-					}
-					case 3: {
-						if (tag !== 24) {
-							break;
-						}
+            message.from = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
 
-						message.to = reader.uint32();
-						continue;
-					}
-					case 4: {
-						if (tag !== 34) {
-							break;
-						}
+            message.to = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
 
-						message.messages.push(RaftMessage.decode(reader, reader.uint32()));
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.messages.push(RaftMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): MessageBatch {
-		return {
-			clusterId: isSet(object.clusterId)
-				? globalThis.String(object.clusterId)
-				: isSet(object.cluster_id)
-					? globalThis.String(object.cluster_id)
-					: "",
-			from: isSet(object.from) ? globalThis.Number(object.from) : 0,
-			to: isSet(object.to) ? globalThis.Number(object.to) : 0,
-			messages: globalThis.Array.isArray(object?.messages)
-				? object.messages.map((e: any) => RaftMessage.fromJSON(e))
-				: [],
-		};
-	},
+  fromJSON(object: any): MessageBatch {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => RaftMessage.fromJSON(e))
+        : [],
+    };
+  },
 
-	toJSON(message: MessageBatch): unknown {
-		const obj: any = {};
-		if (message.clusterId !== "") {
-			obj.clusterId = message.clusterId;
-		}
-		if (message.from !== 0) {
-			obj.from = Math.round(message.from);
-		}
-		if (message.to !== 0) {
-			obj.to = Math.round(message.to);
-		}
-		if (message.messages?.length) {
-			obj.messages = message.messages.map((e) => RaftMessage.toJSON(e));
-		}
-		return obj;
-	},
+  toJSON(message: MessageBatch): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => RaftMessage.toJSON(e));
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<MessageBatch>, I>>(
-		base?: I,
-	): MessageBatch {
-		return MessageBatch.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<MessageBatch>, I>>(
-		object: I,
-	): MessageBatch {
-		const message = createBaseMessageBatch();
-		message.clusterId = object.clusterId ?? "";
-		message.from = object.from ?? 0;
-		message.to = object.to ?? 0;
-		message.messages =
-			object.messages?.map((e) => RaftMessage.fromPartial(e)) || [];
-		return message;
-	},
+  create<I extends Exact<DeepPartial<MessageBatch>, I>>(base?: I): MessageBatch {
+    return MessageBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MessageBatch>, I>>(object: I): MessageBatch {
+    const message = createBaseMessageBatch();
+    message.clusterId = object.clusterId ?? "";
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    message.messages = object.messages?.map((e) => RaftMessage.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseDeliverAck(): DeliverAck {
-	return {};
+  return {};
 }
 
 export const DeliverAck: MessageFns<DeliverAck> = {
-	encode(
-		_: DeliverAck,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		return writer;
-	},
+  encode(_: DeliverAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): DeliverAck {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseDeliverAck();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliverAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliverAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(_: any): DeliverAck {
-		return {};
-	},
+  fromJSON(_: any): DeliverAck {
+    return {};
+  },
 
-	toJSON(_: DeliverAck): unknown {
-		const obj: any = {};
-		return obj;
-	},
+  toJSON(_: DeliverAck): unknown {
+    const obj: any = {};
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<DeliverAck>, I>>(base?: I): DeliverAck {
-		return DeliverAck.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<DeliverAck>, I>>(_: I): DeliverAck {
-		const message = createBaseDeliverAck();
-		return message;
-	},
+  create<I extends Exact<DeepPartial<DeliverAck>, I>>(base?: I): DeliverAck {
+    return DeliverAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeliverAck>, I>>(_: I): DeliverAck {
+    const message = createBaseDeliverAck();
+    return message;
+  },
 };
 
 function createBaseEntry(): Entry {
-	return { term: 0, index: 0, kind: 0, data: Buffer.alloc(0) };
+  return { term: 0, index: 0, kind: 0, data: Buffer.alloc(0) };
 }
 
 export const Entry: MessageFns<Entry> = {
-	encode(
-		message: Entry,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.term !== 0) {
-			writer.uint32(8).uint64(message.term);
-		}
-		if (message.index !== 0) {
-			writer.uint32(16).uint64(message.index);
-		}
-		if (message.kind !== 0) {
-			writer.uint32(24).uint32(message.kind);
-		}
-		if (message.data.length !== 0) {
-			writer.uint32(34).bytes(message.data);
-		}
-		return writer;
-	},
+  encode(message: Entry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.term !== 0) {
+      writer.uint32(8).uint64(message.term);
+    }
+    if (message.index !== 0) {
+      writer.uint32(16).uint64(message.index);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(24).uint32(message.kind);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(34).bytes(message.data);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): Entry {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseEntry();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): Entry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.term = longToNumber(reader.uint64());
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.index = longToNumber(reader.uint64());
-						continue;
-					}
-					case 3: {
-						if (tag !== 24) {
-							break;
-						}
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
 
-						message.kind = reader.uint32();
-						continue;
-					}
-					case 4: {
-						if (tag !== 34) {
-							break;
-						}
+            message.kind = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
 
-						message.data = Buffer.from(reader.bytes());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): Entry {
-		return {
-			term: isSet(object.term) ? globalThis.Number(object.term) : 0,
-			index: isSet(object.index) ? globalThis.Number(object.index) : 0,
-			kind: isSet(object.kind) ? globalThis.Number(object.kind) : 0,
-			data: isSet(object.data)
-				? Buffer.from(bytesFromBase64(object.data))
-				: Buffer.alloc(0),
-		};
-	},
+  fromJSON(object: any): Entry {
+    return {
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      kind: isSet(object.kind) ? globalThis.Number(object.kind) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
 
-	toJSON(message: Entry): unknown {
-		const obj: any = {};
-		if (message.term !== 0) {
-			obj.term = Math.round(message.term);
-		}
-		if (message.index !== 0) {
-			obj.index = Math.round(message.index);
-		}
-		if (message.kind !== 0) {
-			obj.kind = Math.round(message.kind);
-		}
-		if (message.data.length !== 0) {
-			obj.data = base64FromBytes(message.data);
-		}
-		return obj;
-	},
+  toJSON(message: Entry): unknown {
+    const obj: any = {};
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.kind !== 0) {
+      obj.kind = Math.round(message.kind);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<Entry>, I>>(base?: I): Entry {
-		return Entry.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<Entry>, I>>(object: I): Entry {
-		const message = createBaseEntry();
-		message.term = object.term ?? 0;
-		message.index = object.index ?? 0;
-		message.kind = object.kind ?? 0;
-		message.data = object.data ?? Buffer.alloc(0);
-		return message;
-	},
+  create<I extends Exact<DeepPartial<Entry>, I>>(base?: I): Entry {
+    return Entry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Entry>, I>>(object: I): Entry {
+    const message = createBaseEntry();
+    message.term = object.term ?? 0;
+    message.index = object.index ?? 0;
+    message.kind = object.kind ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
 };
 
 function createBaseRaftMessage(): RaftMessage {
-	return {
-		type: 0,
-		from: 0,
-		to: 0,
-		term: 0,
-		logTerm: 0,
-		index: 0,
-		entries: [],
-		commit: 0,
-		reject: false,
-		rejectHint: 0,
-		context: 0,
-	};
+  return {
+    type: 0,
+    from: 0,
+    to: 0,
+    term: 0,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: 0,
+  };
 }
 
 export const RaftMessage: MessageFns<RaftMessage> = {
-	encode(
-		message: RaftMessage,
-		writer: BinaryWriter = new BinaryWriter(),
-	): BinaryWriter {
-		if (message.type !== 0) {
-			writer.uint32(8).int32(message.type);
-		}
-		if (message.from !== 0) {
-			writer.uint32(16).uint32(message.from);
-		}
-		if (message.to !== 0) {
-			writer.uint32(24).uint32(message.to);
-		}
-		if (message.term !== 0) {
-			writer.uint32(32).uint64(message.term);
-		}
-		if (message.logTerm !== 0) {
-			writer.uint32(40).uint64(message.logTerm);
-		}
-		if (message.index !== 0) {
-			writer.uint32(48).uint64(message.index);
-		}
-		for (const v of message.entries) {
-			Entry.encode(v!, writer.uint32(58).fork()).join();
-		}
-		if (message.commit !== 0) {
-			writer.uint32(64).uint64(message.commit);
-		}
-		if (message.reject !== false) {
-			writer.uint32(72).bool(message.reject);
-		}
-		if (message.rejectHint !== 0) {
-			writer.uint32(80).uint64(message.rejectHint);
-		}
-		if (message.context !== 0) {
-			writer.uint32(88).uint64(message.context);
-		}
-		return writer;
-	},
+  encode(message: RaftMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(24).uint32(message.to);
+    }
+    if (message.term !== 0) {
+      writer.uint32(32).uint64(message.term);
+    }
+    if (message.logTerm !== 0) {
+      writer.uint32(40).uint64(message.logTerm);
+    }
+    if (message.index !== 0) {
+      writer.uint32(48).uint64(message.index);
+    }
+    for (const v of message.entries) {
+      Entry.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.commit !== 0) {
+      writer.uint32(64).uint64(message.commit);
+    }
+    if (message.reject !== false) {
+      writer.uint32(72).bool(message.reject);
+    }
+    if (message.rejectHint !== 0) {
+      writer.uint32(80).uint64(message.rejectHint);
+    }
+    if (message.context !== 0) {
+      writer.uint32(88).uint64(message.context);
+    }
+    return writer;
+  },
 
-	decode(input: BinaryReader | Uint8Array, length?: number): RaftMessage {
-		const reader =
-			input instanceof BinaryReader ? input : new BinaryReader(input);
-		const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-		if (previousRecursionDepth >= 100) {
-			throw new globalThis.Error("protobuf decode recursion limit exceeded");
-		}
-		(reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-		try {
-			const end = length === undefined ? reader.len : reader.pos + length;
-			const message = createBaseRaftMessage();
-			while (reader.pos < end) {
-				const tag = reader.uint32();
-				switch (tag >>> 3) {
-					case 1: {
-						if (tag !== 8) {
-							break;
-						}
+  decode(input: BinaryReader | Uint8Array, length?: number): RaftMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRaftMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
 
-						message.type = reader.int32() as any;
-						continue;
-					}
-					case 2: {
-						if (tag !== 16) {
-							break;
-						}
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
 
-						message.from = reader.uint32();
-						continue;
-					}
-					case 3: {
-						if (tag !== 24) {
-							break;
-						}
+            message.from = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
 
-						message.to = reader.uint32();
-						continue;
-					}
-					case 4: {
-						if (tag !== 32) {
-							break;
-						}
+            message.to = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
 
-						message.term = longToNumber(reader.uint64());
-						continue;
-					}
-					case 5: {
-						if (tag !== 40) {
-							break;
-						}
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
 
-						message.logTerm = longToNumber(reader.uint64());
-						continue;
-					}
-					case 6: {
-						if (tag !== 48) {
-							break;
-						}
+            message.logTerm = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
 
-						message.index = longToNumber(reader.uint64());
-						continue;
-					}
-					case 7: {
-						if (tag !== 58) {
-							break;
-						}
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
 
-						message.entries.push(Entry.decode(reader, reader.uint32()));
-						continue;
-					}
-					case 8: {
-						if (tag !== 64) {
-							break;
-						}
+            message.entries.push(Entry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
 
-						message.commit = longToNumber(reader.uint64());
-						continue;
-					}
-					case 9: {
-						if (tag !== 72) {
-							break;
-						}
+            message.commit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
 
-						message.reject = reader.bool();
-						continue;
-					}
-					case 10: {
-						if (tag !== 80) {
-							break;
-						}
+            message.reject = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
 
-						message.rejectHint = longToNumber(reader.uint64());
-						continue;
-					}
-					case 11: {
-						if (tag !== 88) {
-							break;
-						}
+            message.rejectHint = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
 
-						message.context = longToNumber(reader.uint64());
-						continue;
-					}
-				}
-				if ((tag & 7) === 4 || tag === 0) {
-					break;
-				}
-				reader.skip(tag & 7);
-			}
-			return message;
-		} finally {
-			(reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-		}
-	},
+            message.context = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
 
-	fromJSON(object: any): RaftMessage {
-		return {
-			type: isSet(object.type) ? messageTypeFromJSON(object.type) : 0,
-			from: isSet(object.from) ? globalThis.Number(object.from) : 0,
-			to: isSet(object.to) ? globalThis.Number(object.to) : 0,
-			term: isSet(object.term) ? globalThis.Number(object.term) : 0,
-			logTerm: isSet(object.logTerm)
-				? globalThis.Number(object.logTerm)
-				: isSet(object.log_term)
-					? globalThis.Number(object.log_term)
-					: 0,
-			index: isSet(object.index) ? globalThis.Number(object.index) : 0,
-			entries: globalThis.Array.isArray(object?.entries)
-				? object.entries.map((e: any) => Entry.fromJSON(e))
-				: [],
-			commit: isSet(object.commit) ? globalThis.Number(object.commit) : 0,
-			reject: isSet(object.reject) ? globalThis.Boolean(object.reject) : false,
-			rejectHint: isSet(object.rejectHint)
-				? globalThis.Number(object.rejectHint)
-				: isSet(object.reject_hint)
-					? globalThis.Number(object.reject_hint)
-					: 0,
-			context: isSet(object.context) ? globalThis.Number(object.context) : 0,
-		};
-	},
+  fromJSON(object: any): RaftMessage {
+    return {
+      type: isSet(object.type) ? messageTypeFromJSON(object.type) : 0,
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      logTerm: isSet(object.logTerm)
+        ? globalThis.Number(object.logTerm)
+        : isSet(object.log_term)
+        ? globalThis.Number(object.log_term)
+        : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => Entry.fromJSON(e)) : [],
+      commit: isSet(object.commit) ? globalThis.Number(object.commit) : 0,
+      reject: isSet(object.reject) ? globalThis.Boolean(object.reject) : false,
+      rejectHint: isSet(object.rejectHint)
+        ? globalThis.Number(object.rejectHint)
+        : isSet(object.reject_hint)
+        ? globalThis.Number(object.reject_hint)
+        : 0,
+      context: isSet(object.context) ? globalThis.Number(object.context) : 0,
+    };
+  },
 
-	toJSON(message: RaftMessage): unknown {
-		const obj: any = {};
-		if (message.type !== 0) {
-			obj.type = messageTypeToJSON(message.type);
-		}
-		if (message.from !== 0) {
-			obj.from = Math.round(message.from);
-		}
-		if (message.to !== 0) {
-			obj.to = Math.round(message.to);
-		}
-		if (message.term !== 0) {
-			obj.term = Math.round(message.term);
-		}
-		if (message.logTerm !== 0) {
-			obj.logTerm = Math.round(message.logTerm);
-		}
-		if (message.index !== 0) {
-			obj.index = Math.round(message.index);
-		}
-		if (message.entries?.length) {
-			obj.entries = message.entries.map((e) => Entry.toJSON(e));
-		}
-		if (message.commit !== 0) {
-			obj.commit = Math.round(message.commit);
-		}
-		if (message.reject !== false) {
-			obj.reject = message.reject;
-		}
-		if (message.rejectHint !== 0) {
-			obj.rejectHint = Math.round(message.rejectHint);
-		}
-		if (message.context !== 0) {
-			obj.context = Math.round(message.context);
-		}
-		return obj;
-	},
+  toJSON(message: RaftMessage): unknown {
+    const obj: any = {};
+    if (message.type !== 0) {
+      obj.type = messageTypeToJSON(message.type);
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.logTerm !== 0) {
+      obj.logTerm = Math.round(message.logTerm);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => Entry.toJSON(e));
+    }
+    if (message.commit !== 0) {
+      obj.commit = Math.round(message.commit);
+    }
+    if (message.reject !== false) {
+      obj.reject = message.reject;
+    }
+    if (message.rejectHint !== 0) {
+      obj.rejectHint = Math.round(message.rejectHint);
+    }
+    if (message.context !== 0) {
+      obj.context = Math.round(message.context);
+    }
+    return obj;
+  },
 
-	create<I extends Exact<DeepPartial<RaftMessage>, I>>(base?: I): RaftMessage {
-		return RaftMessage.fromPartial(base ?? ({} as any));
-	},
-	fromPartial<I extends Exact<DeepPartial<RaftMessage>, I>>(
-		object: I,
-	): RaftMessage {
-		const message = createBaseRaftMessage();
-		message.type = object.type ?? 0;
-		message.from = object.from ?? 0;
-		message.to = object.to ?? 0;
-		message.term = object.term ?? 0;
-		message.logTerm = object.logTerm ?? 0;
-		message.index = object.index ?? 0;
-		message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
-		message.commit = object.commit ?? 0;
-		message.reject = object.reject ?? false;
-		message.rejectHint = object.rejectHint ?? 0;
-		message.context = object.context ?? 0;
-		return message;
-	},
+  create<I extends Exact<DeepPartial<RaftMessage>, I>>(base?: I): RaftMessage {
+    return RaftMessage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RaftMessage>, I>>(object: I): RaftMessage {
+    const message = createBaseRaftMessage();
+    message.type = object.type ?? 0;
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    message.term = object.term ?? 0;
+    message.logTerm = object.logTerm ?? 0;
+    message.index = object.index ?? 0;
+    message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
+    message.commit = object.commit ?? 0;
+    message.reject = object.reject ?? false;
+    message.rejectHint = object.rejectHint ?? 0;
+    message.context = object.context ?? 0;
+    return message;
+  },
 };
 
 export type RaftPeerService = typeof RaftPeerService;
 export const RaftPeerService = {
-	/**
-	 * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
-	 * a failed call is simply dropped by the sender; the protocol retries on its own.
-	 */
-	deliver: {
-		path: "/dfs.raft.v1.RaftPeer/Deliver" as const,
-		requestStream: false as const,
-		responseStream: false as const,
-		requestSerialize: (value: MessageBatch): Buffer =>
-			Buffer.from(MessageBatch.encode(value).finish()),
-		requestDeserialize: (value: Buffer): MessageBatch =>
-			MessageBatch.decode(value),
-		responseSerialize: (value: DeliverAck): Buffer =>
-			Buffer.from(DeliverAck.encode(value).finish()),
-		responseDeserialize: (value: Buffer): DeliverAck =>
-			DeliverAck.decode(value),
-	},
+  /**
+   * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
+   * a failed call is simply dropped by the sender; the protocol retries on its own.
+   */
+  deliver: {
+    path: "/dfs.raft.v1.RaftPeer/Deliver" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MessageBatch): Buffer => Buffer.from(MessageBatch.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MessageBatch => MessageBatch.decode(value),
+    responseSerialize: (value: DeliverAck): Buffer => Buffer.from(DeliverAck.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeliverAck => DeliverAck.decode(value),
+  },
 } as const;
 
 export interface RaftPeerServer extends UntypedServiceImplementation {
-	/**
-	 * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
-	 * a failed call is simply dropped by the sender; the protocol retries on its own.
-	 */
-	deliver: handleUnaryCall<MessageBatch, DeliverAck>;
+  /**
+   * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
+   * a failed call is simply dropped by the sender; the protocol retries on its own.
+   */
+  deliver: handleUnaryCall<MessageBatch, DeliverAck>;
 }
 
 export interface RaftPeerClient extends Client {
-	/**
-	 * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
-	 * a failed call is simply dropped by the sender; the protocol retries on its own.
-	 */
-	deliver(
-		request: MessageBatch,
-		callback: (error: ServiceError | null, response: DeliverAck) => void,
-	): ClientUnaryCall;
-	deliver(
-		request: MessageBatch,
-		metadata: Metadata,
-		callback: (error: ServiceError | null, response: DeliverAck) => void,
-	): ClientUnaryCall;
-	deliver(
-		request: MessageBatch,
-		metadata: Metadata,
-		options: Partial<CallOptions>,
-		callback: (error: ServiceError | null, response: DeliverAck) => void,
-	): ClientUnaryCall;
+  /**
+   * Deliver a batch of Raft messages from one node to another. Raft tolerates loss, so
+   * a failed call is simply dropped by the sender; the protocol retries on its own.
+   */
+  deliver(request: MessageBatch, callback: (error: ServiceError | null, response: DeliverAck) => void): ClientUnaryCall;
+  deliver(
+    request: MessageBatch,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeliverAck) => void,
+  ): ClientUnaryCall;
+  deliver(
+    request: MessageBatch,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeliverAck) => void,
+  ): ClientUnaryCall;
 }
 
-export const RaftPeerClient = makeGenericClientConstructor(
-	RaftPeerService,
-	"dfs.raft.v1.RaftPeer",
-) as unknown as {
-	new (
-		address: string,
-		credentials: ChannelCredentials,
-		options?: Partial<ClientOptions>,
-	): RaftPeerClient;
-	service: typeof RaftPeerService;
-	serviceName: string;
+export const RaftPeerClient = makeGenericClientConstructor(RaftPeerService, "dfs.raft.v1.RaftPeer") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftPeerClient;
+  service: typeof RaftPeerService;
+  serviceName: string;
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-	return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-	return globalThis.Buffer.from(arr).toString("base64");
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
-type Builtin =
-	| Date
-	| Function
-	| Uint8Array
-	| string
-	| number
-	| boolean
-	| undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin
-	? T
-	: T extends globalThis.Array<infer U>
-		? globalThis.Array<DeepPartial<U>>
-		: T extends ReadonlyArray<infer U>
-			? ReadonlyArray<DeepPartial<U>>
-			: T extends {}
-				? { [K in keyof T]?: DeepPartial<T[K]> }
-				: Partial<T>;
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin
-	? P
-	: P & { [K in keyof P]: Exact<P[K], I[K]> } & {
-			[K in Exclude<keyof I, KeysOfUnion<P>>]: never;
-		};
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function longToNumber(int64: { toString(): string }): number {
-	const num = globalThis.Number(int64.toString());
-	if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-		throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-	}
-	if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-		throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-	}
-	return num;
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
-	return value !== null && value !== undefined;
+  return value !== null && value !== undefined;
 }
 
 export interface MessageFns<T> {
-	encode(message: T, writer?: BinaryWriter): BinaryWriter;
-	decode(input: BinaryReader | Uint8Array, length?: number): T;
-	fromJSON(object: any): T;
-	toJSON(message: T): unknown;
-	create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-	fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

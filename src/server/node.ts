@@ -7,7 +7,8 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
 import { MemoryStore } from "../fsm/index.ts";
-import { DfsService, RaftPeerService } from "../gen/index.ts";
+import { DfsService } from "../gen/dfs.ts";
+import { RaftPeerService } from "../gen/raft.ts";
 import { RawNode } from "../raft/index.ts";
 import {
   acquireDataDirLock,
@@ -22,6 +23,7 @@ import { clientService } from "./client-service.ts";
 import { DEFAULT_TUNING, type NodeConfig, type RaftTuning } from "./config.ts";
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
+import { SYSTEM_CLOCK } from "./loop-clock.ts";
 import { RaftLoop } from "./raft-loop.ts";
 import { statusOf } from "./status.ts";
 import { validateNodeConfig } from "./validate-config.ts";
@@ -113,6 +115,7 @@ async function assemble(
       transport,
       fsm,
       tickMs: tuning.tickMs,
+      clock: SYSTEM_CLOCK,
       logger,
       addressOf: (id) => addresses.get(id),
       onFatal: (error) => {

@@ -17,9 +17,7 @@ import {
   type Ready,
   type Role,
 } from "../raft/index.ts";
-import type { Wal } from "../storage/index.ts";
-import type { PeerTransport } from "../transport/index.ts";
-import type { Logger } from "./logger.ts";
+import type { LoopClock } from "./loop-clock.ts";
 
 /** What a committed proposal produced. */
 export interface CommitOutcome {
@@ -27,14 +25,31 @@ export interface CommitOutcome {
   readonly result: ApplyResult;
 }
 
+/** Where the loop makes entries and hard state durable (the WAL, or the simulator's disk). */
+export interface LogWriter {
+  /** Resolves only once everything passed is durable (fsync returned). */
+  save(entries: readonly Entry[], hardState: HardState | null): Promise<void>;
+}
+
+/** Where the loop sends messages to peers (the gRPC transport, or the simulated network). */
+export interface MessageSink {
+  send(messages: readonly Message[]): void;
+}
+
+/** The part of a logger the loop uses. */
+export interface LoopLogger {
+  info(fields: object, message: string): void;
+}
+
 /** Collaborators of the loop; all owned by the node. */
 export interface RaftLoopDeps {
   readonly node: RawNode;
-  readonly wal: Wal;
-  readonly transport: PeerTransport;
+  readonly wal: LogWriter;
+  readonly transport: MessageSink;
   readonly fsm: StateMachine;
   readonly tickMs: number;
-  readonly logger: Logger;
+  readonly clock: LoopClock;
+  readonly logger: LoopLogger;
   /** Client address of a node id, for NOT_LEADER hints. */
   readonly addressOf: (id: number) => string | undefined;
   /** Persisting failed: the node cannot go on safely (the state on disk is unknown). */
@@ -53,7 +68,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** Drives one RawNode. */
 export class RaftLoop {
   private readonly d: RaftLoopDeps;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTicks: (() => void) | undefined;
   private drainScheduled = false;
   private draining: Promise<void> | null = null;
   private stopped = false;
@@ -76,14 +91,14 @@ export class RaftLoop {
 
   /** Starts ticking; recovered committed entries are applied on the first drain. */
   start(): void {
-    this.timer = setInterval(() => this.onTick(), this.d.tickMs);
+    this.cancelTicks = this.d.clock.every(this.d.tickMs, () => this.onTick());
     this.scheduleDrain();
   }
 
   /** Stops the loop, waits for an in-progress persist, and fails every waiting request. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.cancelTicks?.();
     await this.draining;
     this.failAll(new DfsError("unavailable", "node is shutting down"));
   }
@@ -129,7 +144,7 @@ export class RaftLoop {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    setImmediate(() => {
+    this.d.clock.defer(() => {
       this.drainScheduled = false;
       if (this.draining === null)
         this.draining = this.drain().finally(() => (this.draining = null));
@@ -147,7 +162,7 @@ export class RaftLoop {
       }
     } catch (error) {
       this.stopped = true;
-      if (this.timer) clearInterval(this.timer);
+      this.cancelTicks?.();
       this.failAll(new DfsError("unavailable", "node failed to persist its log"));
       this.d.onFatal(error as Error);
     }
@@ -291,11 +306,11 @@ export class RaftLoop {
   }
 
   private deadline(): number {
-    return Date.now() + REQUEST_TIMEOUT_MS;
+    return this.d.clock.now() + REQUEST_TIMEOUT_MS;
   }
 
   private expireWaiters(): void {
-    const now = Date.now();
+    const now = this.d.clock.now();
     const timeout = new DfsError(
       "unavailable",
       "timed out waiting for the cluster (outcome unknown)",

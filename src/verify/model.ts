@@ -1,0 +1,54 @@
+/**
+ * The sequential specification a history is checked against. The checker only ever asks
+ * a model "may this operation, with this outcome, happen in this state, and what state
+ * follows?" — everything about the object under test lives behind this interface.
+ */
+
+/** What a model answers for one step: whether the outcome is possible, and the next state. */
+export interface StepResult<S> {
+  readonly ok: boolean;
+  readonly next: S;
+}
+
+/** An input with its observed outcome (undefined = indeterminate), as a model sees it. */
+export interface Observation<I, O> {
+  readonly input: I;
+  readonly output: O | undefined;
+}
+
+/**
+ * A sequential object. Models must be pure: `step` may not mutate `state` (the search
+ * keeps old states to backtrack to).
+ */
+export interface Model<S, I, O> {
+  /** The state before any operation. */
+  init(): S;
+  /**
+   * Applies `input` to `state`. With a known `output`, `ok` says whether that outcome is
+   * what the object returns in `state`. With `output` undefined (indeterminate) it must
+   * accept and return the state as if the operation took effect — the effect must depend
+   * only on state and input, i.e. equal the `next` of any outcome it would accept.
+   */
+  step(state: S, input: I, output: O | undefined): StepResult<S>;
+  /** State equality for the search cache; defaults to `hash` equality, else deep equality. */
+  equal?(a: S, b: S): boolean;
+  /**
+   * A string key for a state; equal states must have equal hashes. Without `equal` the
+   * hash is trusted to be canonical (equal hashes ⇒ equal states). Makes the cache fast.
+   */
+  hash?(s: S): string;
+  /** One-line rendering of an operation and its outcome, for counter-examples. */
+  describe?(input: I, output: O | undefined): string;
+  /** One-line rendering of a state, for counter-examples. */
+  describeState?(s: S): string;
+  /**
+   * True for inputs that never change the state (reads). Indeterminate read-only
+   * operations constrain nothing, so they are dropped before the search.
+   */
+  readOnly?(input: I): boolean;
+  /**
+   * True when `writer` could be the operation whose effect `observed` saw (the put of
+   * the value a get returned). Only used to point a human at the relevant writes.
+   */
+  couldProduce?(writer: Observation<I, O>, observed: Observation<I, O>): boolean;
+}

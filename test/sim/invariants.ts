@@ -1,0 +1,171 @@
+/**
+ * Raft's safety properties (paper Figure 3), checked against the live simulated cluster
+ * after every event: election safety, log matching, leader completeness, state-machine
+ * safety, no committed entry lost, applied index never going back.
+ */
+import type { Entry } from "../../src/raft/index.ts";
+import type { SimNode } from "./sim-node.ts";
+
+/** A broken safety property; the message says which and where. */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantViolation";
+  }
+}
+
+function fail(message: string): never {
+  throw new InvariantViolation(message);
+}
+
+const described = new WeakMap<Entry, string>();
+
+function describe(e: Entry): string {
+  let d = described.get(e);
+  if (d === undefined) {
+    d = `${e.term}:${e.kind}:${Buffer.from(e.data).toString("base64")}`;
+    described.set(e, d);
+  }
+  return d;
+}
+
+/** Keeps the cluster-wide facts the properties are checked against. */
+export class InvariantChecker {
+  /** term → the one node that led it. */
+  private readonly leaders = new Map<number, number>();
+  /** index → the entry committed there (term:kind:data), as first observed. */
+  private readonly committed = new Map<number, string>();
+  private maxCommitted = 0;
+  /** index → what the first node to apply it applied. */
+  private readonly applied = new Map<number, string>();
+  /** node → last applied index in its current incarnation. */
+  private readonly lastApplied = new Map<number, number>();
+  /** node → highest commit index already recorded for it (reset on restart). */
+  private readonly checkedCommit = new Map<number, number>();
+  private readonly leaderChecked = new Set<string>();
+  private events = 0;
+
+  constructor(private readonly nodes: readonly SimNode[]) {}
+
+  /** Called by the state-machine wrapper for every applied entry. */
+  onApply(node: number, index: number, what: string): void {
+    const last = this.lastApplied.get(node) ?? 0;
+    if (index <= last) fail(`applied index went back on node ${node}: ${index} after ${last}`);
+    this.lastApplied.set(node, index);
+    const first = this.applied.get(index);
+    if (first === undefined) this.applied.set(index, what);
+    else if (first !== what)
+      fail(`state-machine safety: node ${node} applied a different entry at index ${index}`);
+  }
+
+  /** A node restarted: its applied index and commit tracking start over (the FSM is rebuilt). */
+  onRestart(node: number): void {
+    this.lastApplied.set(node, 0);
+    this.checkedCommit.set(node, 0);
+  }
+
+  /** Checks everything cheap after each event, and the costly properties periodically. */
+  afterEvent(): void {
+    this.events++;
+    for (const n of this.nodes) {
+      const inc = n.current;
+      if (inc === null || !inc.alive) continue;
+      this.checkLeader(n.id, inc.node.raft.role, inc.node.raft.term);
+      this.recordCommits(n);
+    }
+    if (this.events % 256 === 0) this.checkExpensive();
+  }
+
+  /** The full set, including the O(log length) properties. */
+  checkExpensive(): void {
+    this.checkLogMatching();
+    this.checkCommittedSurvive();
+  }
+
+  private checkLeader(id: number, role: string, term: number): void {
+    if (role !== "leader") return;
+    const known = this.leaders.get(term);
+    if (known === undefined) this.leaders.set(term, id);
+    else if (known !== id) fail(`election safety: nodes ${known} and ${id} both lead term ${term}`);
+    const key = `${id}@${term}`;
+    if (this.leaderChecked.has(key)) return;
+    this.leaderChecked.add(key);
+    this.checkLeaderCompleteness(id);
+  }
+
+  private checkLeaderCompleteness(id: number): void {
+    const log = this.nodes.find((n) => n.id === id)?.current?.node.raft.log;
+    if (log === undefined) return;
+    for (let i = 1; i <= this.maxCommitted; i++) {
+      const want = this.committed.get(i);
+      const entry = log.entryAt(i);
+      if (want !== undefined && (entry === undefined || describe(entry) !== want)) {
+        fail(`leader completeness: new leader ${id} lacks committed entry ${i}`);
+      }
+    }
+  }
+
+  private recordCommits(n: SimNode): void {
+    const raft = n.current?.node.raft;
+    if (raft === undefined) return;
+    const from = (this.checkedCommit.get(n.id) ?? 0) + 1;
+    for (let i = from; i <= raft.log.committed; i++) {
+      const entry = raft.log.entryAt(i);
+      if (entry === undefined)
+        fail(`node ${n.id} claims commit ${raft.log.committed} but lacks entry ${i}`);
+      const seen = this.committed.get(i);
+      const mine = describe(entry);
+      if (seen === undefined) this.committed.set(i, mine);
+      else if (seen !== mine) fail(`two different entries committed at index ${i} (node ${n.id})`);
+    }
+    this.checkedCommit.set(n.id, Math.max(from - 1, raft.log.committed));
+    if (raft.log.committed > this.maxCommitted) this.maxCommitted = raft.log.committed;
+  }
+
+  /** Log matching: where two logs agree on an entry's term, they agree on every earlier entry. */
+  private checkLogMatching(): void {
+    const logs = this.nodes.map((n) => ({
+      id: n.id,
+      entries: n.current?.alive ? n.current.node.raft.log : null,
+    }));
+    for (let a = 0; a < logs.length; a++) {
+      for (let b = a + 1; b < logs.length; b++) {
+        const la = logs[a]?.entries;
+        const lb = logs[b]?.entries;
+        if (!la || !lb) continue;
+        let i = Math.min(la.lastIndex(), lb.lastIndex());
+        while (i > 0 && la.termAt(i) !== lb.termAt(i)) i--;
+        for (; i > 0; i--) {
+          const ea = la.entryAt(i);
+          const eb = lb.entryAt(i);
+          if (ea && eb && ea !== eb && describe(ea) !== describe(eb)) {
+            fail(
+              `log matching: nodes ${logs[a]?.id} and ${logs[b]?.id} differ at index ${i} below a common entry`,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  /** Every committed entry is on the disks of a majority (so no crash pattern can lose it). */
+  checkCommittedSurvive(): void {
+    const majority = Math.floor(this.nodes.length / 2) + 1;
+    for (let i = 1; i <= this.maxCommitted; i++) {
+      const want = this.committed.get(i);
+      if (want === undefined) continue;
+      let holders = 0;
+      for (const n of this.nodes) {
+        const e = n.disk.entries[i - 1];
+        if (e !== undefined && describe(e) === want) holders++;
+      }
+      if (holders < majority)
+        fail(`committed entry ${i} is durable on only ${holders} of ${this.nodes.length} disks`);
+    }
+  }
+
+  /** Terms in which some node led, for liveness checks. */
+  leaderTerms(): number[] {
+    return [...this.leaders.keys()];
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * One simulated server: the real RawNode, the real RaftLoop (the production event loop)
+ * and the real MemoryStore, wired to a simulated disk, network and clock. Each start
+ * creates a new incarnation; a crash abandons it mid-flight, exactly like kill -9.
+ */
+import { MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
+import { type Message, RawNode } from "../../src/raft/index.ts";
+import type { LoopClock } from "../../src/server/loop-clock.ts";
+import { RaftLoop } from "../../src/server/raft-loop.ts";
+import type { EventQueue } from "./event-queue.ts";
+import type { Rng } from "./rng.ts";
+import { SimDisk } from "./sim-disk.ts";
+
+/** Timing shared by all simulated nodes (the production defaults). */
+export const SIM_TUNING = { tickMs: 50, heartbeatTicks: 2, electionTicks: 20 };
+
+/** Observes every entry a node applies (for the state-machine safety invariant). */
+export type ApplyObserver = (node: number, index: number, what: string) => void;
+
+/** One life of a node, from start to crash. */
+export class Incarnation {
+  alive = true;
+  paused = false;
+  private held: (() => void)[] = [];
+
+  constructor(
+    readonly node: RawNode,
+    readonly fsm: StateMachine,
+    readonly loop: RaftLoop,
+  ) {}
+
+  /** Runs `fn` in this node's context: now, later if paused, never if crashed. */
+  run(fn: () => void): void {
+    if (!this.alive) return;
+    if (this.paused) this.held.push(fn);
+    else fn();
+  }
+
+  /** SIGCONT: runs everything that arrived during the pause, in order. */
+  resume(): void {
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (const fn of held) this.run(fn);
+  }
+}
+
+/** Per-run settings of every node. */
+export interface SimNodeOptions {
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Bytes per append; tiny values split a batch of entries across messages. */
+  readonly maxMsgBytes: number;
+  /** Pipelining window per follower. */
+  readonly maxInflight: number;
+  readonly onFatal: (error: Error) => void;
+}
+
+/** Where a simulated node sends its messages. */
+export type SendFn = (from: number, messages: readonly Message[]) => void;
+
+/** A node slot that persists across crashes (its disk survives). */
+export class SimNode {
+  readonly disk: SimDisk;
+  current: Incarnation | null = null;
+  incarnations = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly voters: readonly number[],
+    private readonly queue: EventQueue,
+    private readonly rng: Rng,
+    private readonly send: SendFn,
+    private readonly observe: ApplyObserver,
+    private readonly options: SimNodeOptions,
+  ) {
+    this.disk = new SimDisk(queue, rng.fork());
+  }
+
+  /** Starts a new incarnation from what is on disk. */
+  start(): Incarnation {
+    if (this.current?.alive) throw new Error(`node ${this.id} already running`);
+    this.incarnations++;
+    const disk = this.disk;
+    const node = new RawNode(
+      {
+        id: this.id,
+        voters: this.voters,
+        electionTick: SIM_TUNING.electionTicks,
+        heartbeatTick: SIM_TUNING.heartbeatTicks,
+        preVote: this.options.preVote,
+        checkQuorum: this.options.checkQuorum,
+        maxMsgBytes: this.options.maxMsgBytes,
+        maxInflight: this.options.maxInflight,
+        random: () => this.rng.float(),
+      },
+      {
+        hardState: disk.hardState,
+        log: {
+          entries: [...disk.entries],
+          offset: 0,
+          offsetTerm: 0,
+          committed: disk.hardState.commit,
+          applied: 0,
+        },
+      },
+    );
+    const fsm = observed(new MemoryStore(), this.id, this.observe);
+    let inc: Incarnation | null = null;
+    const ctx = (fn: () => void): void => inc?.run(fn);
+    const loop = new RaftLoop(
+      {
+        node,
+        wal: disk.writer(() => inc?.alive ?? false, ctx),
+        transport: { send: (messages) => this.send(this.id, messages) },
+        fsm,
+        tickMs: SIM_TUNING.tickMs,
+        clock: this.clock(ctx),
+        logger: { info: () => {} },
+        addressOf: (id) => `n${id}`,
+        onFatal: this.options.onFatal,
+      },
+      disk.hardState,
+    );
+    inc = new Incarnation(node, fsm, loop);
+    this.current = inc;
+    loop.start();
+    return inc;
+  }
+
+  /** kill -9: the incarnation stops at once; unsynced writes are lost (maybe torn). */
+  crash(tornP: number): string {
+    const inc = this.current;
+    if (inc === null || !inc.alive) return "";
+    inc.alive = false;
+    return this.disk.crash(tornP);
+  }
+
+  /** True when a live incarnation exists. */
+  isUp(): boolean {
+    return this.current?.alive === true;
+  }
+
+  private clock(ctx: (fn: () => void) => void): LoopClock {
+    const queue = this.queue;
+    return {
+      now: () => queue.now,
+      every: (ms, fn) => {
+        let cancelled = false;
+        const tick = (): void => {
+          if (cancelled) return;
+          ctx(() => {
+            if (cancelled) return;
+            fn();
+            queue.after(ms, tick);
+          });
+        };
+        queue.after(this.rng.between(0, ms), tick);
+        return () => {
+          cancelled = true;
+        };
+      },
+      defer: (fn) => queue.after(0, () => ctx(fn)),
+    };
+  }
+}
+
+/** Wraps a state machine so every applied index is reported to the invariant checker. */
+function observed(inner: StateMachine, node: number, observe: ApplyObserver): StateMachine {
+  return {
+    get appliedIndex() {
+      return inner.appliedIndex;
+    },
+    apply(index, data) {
+      observe(node, index, Buffer.from(data).toString("base64"));
+      return inner.apply(index, data);
+    },
+    skip(index) {
+      observe(node, index, "noop");
+      inner.skip(index);
+    },
+    get: (key) => inner.get(key),
+    size: () => inner.size(),
+    digest: () => inner.digest(),
+  };
+}

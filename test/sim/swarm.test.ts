@@ -1,0 +1,59 @@
+/**
+ * The randomized safety swarm (TESTING.md Tier 1 items 5 and 6) as part of `npm test`:
+ * every seed in regression-seeds.json, then fresh random seeds until the time budget
+ * (SIM_BUDGET_S, default 60 s; CI sets more) is spent. Each seed prints its replay command.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { Simulation } from "./simulation.ts";
+
+interface RegressionSeed {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly faultMs: number;
+  readonly note: string;
+}
+
+const REGRESSIONS: RegressionSeed[] = JSON.parse(
+  readFileSync(new URL("./regression-seeds.json", import.meta.url), "utf8"),
+);
+const BUDGET_MS = Number(process.env.SIM_BUDGET_S ?? "60") * 1000;
+const FAULT_MS = 20_000;
+
+async function runSeed(seed: number, nodes: number, faultMs: number): Promise<void> {
+  const report = await new Simulation({ seed, nodes, faultMs, clients: 8 }).run();
+  const replay = `npm run sim -- --seed ${seed} --nodes ${nodes} --fault-ms ${faultMs} --clients 8 --verbose`;
+  console.log(
+    `# seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} | replay: ${replay}`,
+  );
+  if (!report.ok) console.log(report.trace.map((l) => `# ${l}`).join("\n"));
+  assert.ok(report.ok, `${report.failure}\nreplay: ${replay}`);
+  assert.ok(
+    report.definite >= 50,
+    `too little work to mean anything (${report.definite} definite ops)`,
+  );
+}
+
+describe("simulation swarm", () => {
+  for (const r of REGRESSIONS) {
+    it(`regression seed ${r.seed} (${r.note})`, async () => {
+      await runSeed(r.seed, r.nodes, r.faultMs);
+    });
+  }
+
+  it(`random seeds for ${BUDGET_MS / 1000} s`, { timeout: BUDGET_MS + 120_000 }, async () => {
+    const started = Date.now();
+    let runs = 0;
+    while (Date.now() - started < BUDGET_MS) {
+      const seed = Math.floor(Math.random() * 2 ** 31);
+      await runSeed(seed, runs % 2 === 0 ? 3 : 5, FAULT_MS);
+      runs++;
+    }
+    const secs = (Date.now() - started) / 1000;
+    console.log(
+      `# swarm: ${runs} seeds in ${secs.toFixed(1)} s (${(runs / secs).toFixed(2)} seeds/s)`,
+    );
+    assert.ok(runs > 0);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Seeds for the randomized verify tests. Every run prints its seeds and a one-line
+ * replay command (TESTING.md "Conventions"); seeds that ever failed are replayed first.
+ */
+
+/** Seeds that once exposed a bug; replayed on every run. */
+export const REGRESSION_SEEDS: readonly number[] = [];
+
+/** A small, fast, seedable PRNG (mulberry32) returning uniforms in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A uniform integer in [lo, hi]. */
+export function randInt(rng: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rng() * (hi - lo + 1));
+}
+
+/** One element of a non-empty array. */
+export function pick<T>(rng: () => number, items: readonly T[]): T {
+  return items[Math.floor(rng() * items.length)] as T;
+}
+
+/** The command that replays `seed` of the test file `file`. */
+export function replayCommand(seed: number, file: string): string {
+  return `VERIFY_SEED=${seed} node --import tsx --test ${file}`;
+}
+
+/**
+ * The seeds to run: just VERIFY_SEED when set; otherwise the regression seeds plus
+ * `count` consecutive seeds from VERIFY_SEED_BASE (random when unset), printed.
+ */
+export function seedsFor(file: string, count: number): number[] {
+  const only = process.env.VERIFY_SEED;
+  if (only !== undefined && only !== "") return [Number(only)];
+  const fromEnv = process.env.VERIFY_SEED_BASE;
+  const base =
+    fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
+  console.log(
+    `${file}: seeds ${base}..${base + count - 1}; replay one: ${replayCommand(base, file)}`,
+  );
+  return [...REGRESSION_SEEDS, ...Array.from({ length: count }, (_, i) => base + i)];
+}

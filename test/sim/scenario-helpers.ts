@@ -98,3 +98,34 @@ export function disconnect(sim: Simulation, id: number): void {
   const others = sim.nodes.map((n) => n.id).filter((x) => x !== id);
   sim.network.separate([id], others);
 }
+
+/** Outcome of a directed linearizable get: the value (null if absent), or why it did not answer. */
+export type GetOutcome = { value: string | null } | "failed" | "timeout";
+
+/** Issues a linearizable get at node `id` and runs the simulation until it answers or `ms` pass. */
+export async function getAt(
+  sim: Simulation,
+  id: number,
+  key: string,
+  ms = 2000,
+): Promise<GetOutcome> {
+  let outcome: GetOutcome | "pending" = "pending";
+  const inc = sim.node(id).current;
+  if (inc == null || !inc.alive) return "failed";
+  try {
+    inc.loop.linearizableRead().then(
+      () => {
+        const v = inc.fsm.get(key);
+        outcome = { value: v === undefined ? null : Buffer.from(v.value).toString() };
+      },
+      () => {
+        outcome = "failed";
+      },
+    );
+  } catch {
+    return "failed";
+  }
+  const deadline = sim.queue.now + ms;
+  while (outcome === "pending" && sim.queue.now < deadline) await sim.runUntil(sim.queue.now + 5);
+  return outcome === "pending" ? "timeout" : outcome;
+}

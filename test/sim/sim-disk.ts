@@ -19,6 +19,11 @@ export class SimDisk {
   hardState: HardState = EMPTY_HARD_STATE;
   entries: Entry[] = [];
   private inFlight: InFlightWrite | null = null;
+  /**
+   * Failpoint between "fsync returned" and "the node acts on it" (sends, acks): a scenario
+   * may crash the node here. Called after the write is durable.
+   */
+  onDurable: (() => void) | null = null;
   /** Largest commit index ever made durable (it must never go back). */
   maxDurableCommit = 0;
 
@@ -41,6 +46,7 @@ export class SimDisk {
             if (!alive() || this.inFlight !== write) return;
             this.inFlight = null;
             this.makeDurable(write.entries, write.hardState);
+            this.onDurable?.();
             deliver(resolve);
           });
         }),

@@ -53,6 +53,8 @@ export class SimNetwork {
   send(messages: readonly Message[]): void {
     for (const m of messages) {
       this.sent.set(m.type, (this.sent.get(m.type) ?? 0) + 1);
+      if (m.type === "appendResp" && m.reject)
+        this.sent.set("appendRespReject", (this.sent.get("appendRespReject") ?? 0) + 1);
       if (this.isCut(m.from, m.to) || this.rng.chance(this.conditions.loss)) continue;
       if (this.filter !== null && !this.filter(m)) continue;
       this.schedule(m);

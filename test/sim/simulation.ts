@@ -109,15 +109,28 @@ export class Simulation {
       this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length}`);
       this.startClients();
       await this.faultPhase(profile);
-      this.heal();
-      await this.livenessPhase();
-      this.checker.checkExpensive();
-      const verdict = checkHistory(this.history);
-      if (verdict !== null) throw new Error(verdict);
+      await this.finish();
       return this.report(null);
     } catch (error) {
       return this.report(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * Ends a run: heals every fault, checks liveness and convergence, the costly
+   * invariants, and the linearizability of the whole client history. Throws on failure.
+   */
+  async finish(): Promise<void> {
+    this.heal();
+    await this.livenessPhase();
+    this.checker.checkExpensive();
+    const verdict = checkHistory(this.history);
+    if (verdict !== null) throw new Error(verdict);
+  }
+
+  /** The run's outcome so far (for scenarios that drive the simulation themselves). */
+  summary(error: Error | null = null): SimReport {
+    return this.report(error);
   }
 
   // ---- driving ----------------------------------------------------------------------
@@ -193,7 +206,8 @@ export class Simulation {
     n.start();
   }
 
-  private startClients(): void {
+  /** Starts the randomized clients (8 by default) that record the history. */
+  startClients(): void {
     const ctx = {
       queue: this.queue,
       nodes: this.nodes,

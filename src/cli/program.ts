@@ -2,6 +2,7 @@
  * The `dfs` command tree and the one place where a run becomes an exit code. Kept free
  * of side effects so the seed's scripts (and tests) can run the CLI in-process.
  */
+import { logVerbosity, setLogVerbosity } from "@grpc/grpc-js";
 import { Command } from "commander";
 import { addDevCommand } from "./dev-cluster.ts";
 import { ExitCode } from "./exit-codes.ts";
@@ -36,12 +37,24 @@ export async function runCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExitCode> {
+  const debug = debugRequested(args, env);
+  quietTransportLogs(debug, env);
   try {
     await buildProgram().parseAsync([...args], { from: "user" });
     return ExitCode.ok;
   } catch (err) {
-    const report = describeFailure(err, debugRequested(args, env));
+    const report = describeFailure(err, debug);
     if (report.text !== null) process.stderr.write(`${report.text}\n`);
     return report.exitCode;
   }
+}
+
+/**
+ * grpc-js logs its own errors to stderr (e.g. "E No address added out of total 1
+ * resolved" next to our "address already in use"), which would break the one-line
+ * contract. Silenced unless the user asked for detail (`--debug`, `DFS_DEBUG=1`) or set
+ * grpc's own `GRPC_VERBOSITY`.
+ */
+function quietTransportLogs(debug: boolean, env: NodeJS.ProcessEnv): void {
+  if (!debug && env.GRPC_VERBOSITY === undefined) setLogVerbosity(logVerbosity.NONE);
 }

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import type { ReadStream } from "node:tty";
 import { DfsError } from "../api/errors.ts";
 import { MAX_VALUE_BYTES } from "../api/limits.ts";
 import { UsageError } from "./usage-error.ts";
@@ -31,7 +32,13 @@ export async function readValue(
     throw new UsageError("give either VALUE or --file, not both");
   }
   if (source.file !== undefined) return readValueFile(source.file);
-  if (source.argument === undefined || source.argument === "-") return readLimited(stdin);
+  if (source.argument === undefined || source.argument === "-") {
+    // A bare `dfs put KEY` at a terminal would otherwise look hung.
+    if ((stdin as Partial<ReadStream>).isTTY) {
+      process.stderr.write("dfs: reading the value from stdin; end it with Ctrl-D\n");
+    }
+    return readLimited(stdin);
+  }
   return Buffer.from(source.argument, "utf8");
 }
 

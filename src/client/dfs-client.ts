@@ -6,10 +6,11 @@
  */
 import { DfsError } from "../api/errors.ts";
 import type { StatusResponse } from "../gen/dfs.ts";
+import { Attempts } from "./attempts.ts";
 import { ChannelPool, callUnary, type DfsStub } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
-import { attemptDeadline, Backoff, DEFAULT_TIMEOUT_MS, sleep } from "./retry.ts";
+import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
 import { checkKey, checkValue } from "./validation.ts";
 
 /** How to reach a cluster. */
@@ -44,8 +45,8 @@ export interface GetOptions {
   readonly serializable?: boolean;
 }
 
-/** Consecutive redirects followed without waiting; beyond this, hints are probably stale. */
-const FREE_REDIRECTS = 2;
+/** One leader-only call, given the stub of the node to try and the attempt's deadline. */
+type LeaderCall<T> = (stub: DfsStub, deadline: Date) => Promise<T>;
 
 /**
  * A connection to a dfs cluster. Create one per process and reuse it: channels are
@@ -58,11 +59,14 @@ const FREE_REDIRECTS = 2;
  * backoff. Everything else is a definite answer and is thrown at once. When the overall
  * deadline passes, the operation fails with `unavailable` listing what was tried.
  *
- * A write that timed out or lost its connection may still have committed, and the
- * client retries it anyway. That is safe for the outcome but visible in the metadata:
- * a repeated put leaves the same value but may bump the version twice, and a repeated
- * delete whose first attempt succeeded reports `not_found`. Exactly-once retries
- * (client id plus sequence number, remembered by the state machine) will remove both.
+ * Writes are at-least-once. A write that timed out or lost its connection may still
+ * have committed, and the client sends it again. Alone, a repeated put leaves the same
+ * value (its version may go up by two); but if another client wrote the key in between,
+ * the repeat overwrites that newer value. A repeated delete whose first attempt
+ * succeeded reports `not_found`. Writes answered with a definite error, or refused
+ * before reaching a leader (`not_leader`), were not applied and are never ambiguous.
+ * Exactly-once retries (client id plus sequence number, remembered by the state
+ * machine) will remove these effects.
  */
 export class DfsClient {
   private readonly endpoints: EndpointSet;
@@ -124,78 +128,45 @@ export class DfsClient {
     this.pool.close();
   }
 
-  private async onLeader<T>(op: string, call: (stub: DfsStub, deadline: Date) => Promise<T>) {
-    const deadline = Date.now() + this.timeoutMs;
-    const attempts = new AttemptLog();
-    const backoff = new Backoff();
-    let redirects = 0;
+  /** Runs `call` on the leader, finding it and retrying as the class comment describes. */
+  private async onLeader<T>(op: string, call: LeaderCall<T>): Promise<T> {
+    const attempts = new Attempts(op, this.timeoutMs);
     for (;;) {
       this.assertOpen();
       const endpoint = this.endpoints.next();
-      let failure: AttemptFailure;
       try {
-        const result = await call(this.pool.get(endpoint), attemptDeadline(deadline));
+        const result = await call(this.pool.get(endpoint), attempts.attemptDeadline());
         this.endpoints.succeeded(endpoint);
         return result;
       } catch (err) {
-        this.assertOpen();
-        failure = classifyFailure(err);
+        await this.recover(endpoint, err, attempts);
       }
-      if (failure.action === "fail") throw failure.error;
-      attempts.record(endpoint, failure.error);
-      const wait = this.afterFailure(endpoint, failure, backoff, redirects);
-      redirects = failure.action === "redirect" ? redirects + 1 : 0;
-      if (Date.now() + wait >= deadline) throw attempts.exhausted(op, this.timeoutMs);
-      if (wait > 0) await sleep(wait);
     }
   }
 
-  /** Updates the endpoint memory after a retryable failure; returns how long to wait. */
-  private afterFailure(
-    endpoint: string,
-    failure: AttemptFailure,
-    backoff: Backoff,
-    redirects: number,
-  ): number {
+  /** Throws if a failed attempt is final; otherwise picks the next node and waits for it. */
+  private async recover(endpoint: string, err: unknown, attempts: Attempts): Promise<void> {
+    this.assertOpen();
+    const failure = classifyFailure(err);
+    if (failure.action === "fail") throw failure.error;
+    const redirected = this.follow(endpoint, failure);
+    await attempts.pause(endpoint, failure.error, redirected);
+  }
+
+  /** Updates the endpoint memory; true when the next attempt goes to a hinted leader. */
+  private follow(endpoint: string, failure: AttemptFailure): boolean {
     const hint = failure.error.leaderHint;
     if (failure.action === "redirect" && hint !== undefined && hint !== endpoint) {
       this.endpoints.redirect(hint);
-      return redirects < FREE_REDIRECTS ? 0 : backoff.next();
+      return true;
     }
     this.endpoints.failed(endpoint);
-    return backoff.next();
+    return false;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new DfsError("internal", "the dfs client has been closed");
   }
-}
-
-/** The last problem seen per endpoint, so a final `unavailable` can say what was tried. */
-class AttemptLog {
-  private readonly problems = new Map<string, string>();
-
-  record(endpoint: string, error: DfsError): void {
-    this.problems.set(endpoint, describe(error));
-  }
-
-  exhausted(op: string, timeoutMs: number): DfsError {
-    const tried = [...this.problems].map(([endpoint, problem]) => `${endpoint} (${problem})`);
-    return new DfsError(
-      "unavailable",
-      `${op}: no leader answered within ${timeoutMs} ms; tried ${tried.join(", ")}`,
-    );
-  }
-}
-
-const MAX_PROBLEM_CHARS = 120;
-
-function describe(error: DfsError): string {
-  const text =
-    error.code === "not_leader"
-      ? `not leader, leader ${error.leaderHint ?? "unknown"}`
-      : error.message;
-  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS - 1)}…` : text;
 }
 
 function validEndpoints(endpoints: readonly string[]): string[] {

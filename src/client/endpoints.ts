@@ -52,11 +52,6 @@ function hostProblem(host: string): string | null {
   return null;
 }
 
-/** Formats an address the way servers report it in `dfs-leader` and `--peers`. */
-export function formatHostPort(address: HostPort): string {
-  return `${address.host}:${address.port}`;
-}
-
 /**
  * The endpoints a client may use, plus the leader it last saw. Kept deliberately small:
  * try the leader if one is known, otherwise walk the list round-robin from wherever the

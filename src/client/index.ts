@@ -12,5 +12,5 @@ export {
   type GetResult,
   type PutResult,
 } from "./dfs-client.ts";
-export { formatHostPort, type HostPort, type HostPortResult, parseHostPort } from "./endpoints.ts";
+export { type HostPort, type HostPortResult, parseHostPort } from "./endpoints.ts";
 export { DEFAULT_TIMEOUT_MS } from "./retry.ts";

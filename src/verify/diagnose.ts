@@ -70,7 +70,7 @@ export function diagnose<S, I, O>(
     lastWriter?.call ?? culprit.call,
     ...frontier.map((f) => f.op.call),
   );
-  const needed = necessaryOps(model, searched, culprit, from, budget);
+  const needed = necessaryOps(model, searched, culprit, from, budget, outcome.states);
   return {
     culprit,
     culpritIsFirst: exact,

@@ -19,6 +19,13 @@
 import type { Model } from "./model.ts";
 import { stateEquality } from "./state-cache.ts";
 
+/**
+ * Failures remembered per (determinate set, state). The memo is an optimization, so
+ * forgetting is always sound; the cap keeps each lookup O(1) when a key has so many
+ * indeterminate operations that incomparable failed subsets pile up.
+ */
+const GROUP_LIMIT = 16;
+
 interface Failure<S> {
   readonly indeterminate: Uint16Array;
   readonly state: S;
@@ -39,7 +46,7 @@ export class FailureMemo<S, I, O> {
     const entry = { indeterminate: indeterminate.slice(), state };
     const group = this.groups.get(key);
     if (group === undefined) this.groups.set(key, [entry]);
-    else group.push(entry);
+    else if (group.length < GROUP_LIMIT) group.push(entry);
   }
 
   /** True when a failed configuration with a subset of `indeterminate` is recorded. */

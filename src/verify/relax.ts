@@ -10,8 +10,16 @@ import { type SearchBudget, searchLinearization } from "./search.ts";
 
 /** Most operations the core search tries to relax; the nearest to the culprit go first. */
 const MAX_CORE_ATTEMPTS = 64;
-/** State budget of each core attempt; relaxed writes can make a search expensive. */
-const CORE_ATTEMPT_STATES = 50_000;
+/**
+ * States per core attempt, as a multiple of what the unrelaxed search needed (plus a
+ * floor). Relaxing a write can make the search far costlier; such a relaxation is not
+ * worth it, and refusing it keeps the next attempts cheap too.
+ */
+const ATTEMPT_FACTOR = 2;
+const ATTEMPT_FLOOR = 1_000;
+/** States for all core attempts together, in the same terms. */
+const TOTAL_FACTOR = 10;
+const TOTAL_FLOOR = 20_000;
 
 /** `op` with its outcome forgotten. */
 export function relaxed<I, O>(op: KeyOp<I, O>): KeyOp<I, O> {
@@ -44,7 +52,9 @@ export function truncate<S, I, O>(
  * return is the culprit's) that overlap [from, culprit.ret], nearest first, keeping each
  * relaxation under which the history still fails. Returns the operations that could not
  * be relaxed: each is needed for the violation, given the others that remain.
- * Attempts that run out of budget count as needed, so the result is always sound.
+ * Attempts that run out of budget count as needed (the result stays a violating core);
+ * once the total budget is spent the remaining candidates are left out, unreported.
+ * `baseline` is the number of states the search of `ops` itself took.
  */
 export function necessaryOps<S, I, O>(
   model: Model<S, I, O>,
@@ -52,13 +62,17 @@ export function necessaryOps<S, I, O>(
   culprit: KeyOp<I, O>,
   from: number,
   budget: SearchBudget,
+  baseline: number,
 ): KeyOp<I, O>[] {
-  const attemptBudget = { ...budget, maxStates: Math.min(budget.maxStates, CORE_ATTEMPT_STATES) };
+  const perAttempt = Math.min(budget.maxStates, ATTEMPT_FACTOR * baseline + ATTEMPT_FLOOR);
+  let left = TOTAL_FACTOR * baseline + TOTAL_FLOOR;
   let current = [...ops];
   const needed: KeyOp<I, O>[] = [];
   for (const candidate of coreCandidates(ops, culprit, from)) {
+    if (left <= 0 || performance.now() > budget.deadline) break;
     const attempt = relaxOne(model, current, candidate, culprit.ret);
-    const outcome = searchLinearization(model, attempt, attemptBudget);
+    const outcome = searchLinearization(model, attempt, { ...budget, maxStates: perAttempt });
+    left -= outcome.states;
     if (outcome.kind === "violation") current = attempt;
     else needed.push(candidate);
   }

@@ -23,6 +23,13 @@ async function fake(behavior: Parameters<typeof startFakeNode>[0]): Promise<Fake
   return node;
 }
 
+/** The request of the `index`-th call to `node`, which must exist. */
+function putRequest(node: FakeNode, index: number): PutRequest {
+  const call = node.calls[index];
+  assert.ok(call, `no call #${index}`);
+  return call.request as PutRequest;
+}
+
 function methods(node: FakeNode): string[] {
   return node.calls.map((call) => call.method);
 }
@@ -65,7 +72,7 @@ describe("dfs against fake nodes", () => {
     });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.toString(), "ok version=2 index=40\n");
-    const request = leader.calls[0]?.request as PutRequest;
+    const request = putRequest(leader, 0);
     assert.equal(request.key, "photos/a.bin");
     assert.deepEqual(Buffer.from(request.value), BINARY);
   });
@@ -74,7 +81,7 @@ describe("dfs against fake nodes", () => {
     const leader = await fake({ put: () => ({ value: { version: 1, index: 1 } }) });
     const run = await runDfs(["put", "k", "héllo", "--endpoints", leader.address]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(Buffer.from((leader.calls[0]?.request as PutRequest).value).toString(), "héllo");
+    assert.equal(Buffer.from(putRequest(leader, 0).value).toString(), "héllo");
   });
 
   test("get -o writes the file atomically and leaves no temp file", async () => {

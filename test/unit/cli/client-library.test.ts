@@ -4,6 +4,7 @@
  * the command line.)
  */
 import assert from "node:assert/strict";
+import { createServer, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { DfsClient, DfsError } from "../../../src/client/index.ts";
@@ -64,8 +65,8 @@ describe("DfsClient", () => {
   });
 
   test("a node that never answers costs one attempt deadline, then the next is tried", async () => {
-    const { createServer } = await import("node:net");
-    const silent = createServer(() => undefined); // accepts TCP, never speaks HTTP/2
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket)); // accepts TCP, never speaks HTTP/2
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
     const leader = await fake({ delete: () => ({ value: { index: 3 } }) });
@@ -75,6 +76,7 @@ describe("DfsClient", () => {
       assert.deepEqual(await c.delete("k"), { index: 3 });
       assert.ok(Date.now() - started < 4_000, "attempt deadline bounded the silent node");
     } finally {
+      for (const socket of sockets) socket.destroy(); // open sockets would keep the test alive
       silent.close();
     }
   });

@@ -1,0 +1,72 @@
+/**
+ * The bookkeeping of one operation's retries: its overall deadline, its backoff, how many
+ * redirects in a row it has followed and the last problem seen at each endpoint. One
+ * object per operation, so concurrent operations never share retry state.
+ */
+import { DfsError } from "../api/errors.ts";
+import { attemptDeadline, Backoff, sleep } from "./retry.ts";
+
+/**
+ * Consecutive redirects followed without waiting. A fresh hint is usually right, so the
+ * first hops are free; a longer chain means hints are stale (an election is under way)
+ * and waiting lets it finish.
+ */
+export const FREE_REDIRECTS = 2;
+
+/** Longest per-endpoint problem quoted in the final error, so it stays one readable line. */
+const MAX_PROBLEM_CHARS = 120;
+
+/** Retry state of one client operation. */
+export class Attempts {
+  private readonly deadline: number;
+  private readonly backoff = new Backoff();
+  private readonly problems = new Map<string, string>();
+  private redirects = 0;
+
+  /**
+   * @param op operation name, for the final error message
+   * @param timeoutMs the whole operation's deadline, retries and waits included
+   */
+  constructor(
+    private readonly op: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.deadline = Date.now() + timeoutMs;
+  }
+
+  /** Deadline for the next attempt: the per-attempt cap or what is left, whichever is sooner. */
+  attemptDeadline(): Date {
+    return attemptDeadline(this.deadline);
+  }
+
+  /**
+   * Records a retryable failure at `endpoint` and waits before the next attempt: not at
+   * all for the first redirects, otherwise the next backoff step. Never sleeps past the
+   * deadline, but uses all of it (the last attempt may succeed); throws `unavailable`
+   * naming every endpoint tried once the deadline has passed.
+   */
+  async pause(endpoint: string, error: DfsError, redirected: boolean): Promise<void> {
+    this.problems.set(endpoint, describe(error));
+    this.redirects = redirected ? this.redirects + 1 : 0;
+    const wait = redirected && this.redirects <= FREE_REDIRECTS ? 0 : this.backoff.next();
+    const capped = Math.min(wait, this.deadline - Date.now());
+    if (capped > 0) await sleep(capped);
+    if (Date.now() >= this.deadline) throw this.exhausted();
+  }
+
+  private exhausted(): DfsError {
+    const tried = [...this.problems].map(([endpoint, problem]) => `${endpoint} (${problem})`);
+    return new DfsError(
+      "unavailable",
+      `${this.op}: no leader answered within ${this.timeoutMs} ms; tried ${tried.join(", ")}`,
+    );
+  }
+}
+
+function describe(error: DfsError): string {
+  const text =
+    error.code === "not_leader"
+      ? `not leader, leader ${error.leaderHint ?? "unknown"}`
+      : error.message;
+  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS - 1)}…` : text;
+}

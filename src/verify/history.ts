@@ -38,7 +38,8 @@ export interface Operation<I, O> {
 
 /**
  * One operation of a single key as the search sees it: `ret` is +∞ exactly when the
- * outcome is unknown. `source` is the recorded operation, kept for counter-examples.
+ * outcome is unknown, `input` may be canonicalized by the model. `source` is the
+ * recorded operation, kept for counter-examples.
  */
 export interface KeyOp<I, O> {
   readonly source: Operation<I, O>;
@@ -95,22 +96,24 @@ export function partitionByKey<I, O>(
  * The search input for one key, sorted by call time then id. Sound simplifications:
  * an indeterminate op's return becomes +∞; indeterminate read-only ops are dropped
  * (they change nothing and promise nothing); so are indeterminate ops invoked after
- * the last known return, since they can always be placed after everything.
+ * the last known return, since they can always be placed after everything; inputs go
+ * through the model's `canonicalInputs` when it has one.
  */
 export function prepareKey<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly Operation<I, O>[],
 ): KeyOp<I, O>[] {
   const lastReturn = latestDeterminateReturn(ops);
+  const inputs = model.canonicalInputs?.(ops) ?? ops.map((op) => op.input);
   return ops
-    .map((source) => toKeyOp(source))
+    .map((source, i) => toKeyOp(source, inputs[i] as I))
     .filter((op) => isDeterminate(op) || keepIndeterminate(model, op, lastReturn))
     .sort((a, b) => a.call - b.call || a.source.id - b.source.id);
 }
 
-function toKeyOp<I, O>(source: Operation<I, O>): KeyOp<I, O> {
+function toKeyOp<I, O>(source: Operation<I, O>, input: I): KeyOp<I, O> {
   const ret = source.output === undefined ? Number.POSITIVE_INFINITY : source.ret;
-  return { source, call: source.call, ret, input: source.input, output: source.output };
+  return { source, call: source.call, ret, input, output: source.output };
 }
 
 function latestDeterminateReturn<I, O>(ops: readonly Operation<I, O>[]): number {

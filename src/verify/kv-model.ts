@@ -46,7 +46,27 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
   describeState: (s) => (s.value === null ? "nothing" : describeValue(s.value, s.version)),
   readOnly: (input) => input.op === "get",
   couldProduce,
+  canonicalInputs,
 };
+
+/**
+ * Replaces every written value that no determinate get returned by one placeholder: such
+ * a value only ever matters through the version and presence it creates, so states that
+ * differ only in it are equivalent, and timed-out writes of it become interchangeable.
+ */
+function canonicalInputs(ops: readonly Observation<KvInput, KvOutput>[]): KvInput[] {
+  const observed = new Set<string>();
+  for (const { output } of ops) {
+    if (output !== undefined && "found" in output && output.found) observed.add(output.value);
+  }
+  let placeholder = "(a value no read returned)";
+  while (observed.has(placeholder)) placeholder += "'";
+  return ops.map(({ input }) =>
+    (input.op === "put" || input.op === "cas") && !observed.has(input.value)
+      ? { ...input, value: placeholder }
+      : input,
+  );
+}
 
 function step(state: KvState, input: KvInput, output: KvOutput | undefined): StepResult<KvState> {
   switch (input.op) {

@@ -47,6 +47,14 @@ export interface Model<S, I, O> {
    */
   readOnly?(input: I): boolean;
   /**
+   * Rewrites the inputs of one key's operations (same order) to erase details that no
+   * outcome in the history can reveal — e.g. values that no read returned. Must keep the
+   * history exactly as linearizable as before. More states then compare equal, and
+   * more indeterminate operations have identical inputs, which the search treats as
+   * interchangeable; both shrink the search. Counter-examples still show the originals.
+   */
+  canonicalInputs?(ops: readonly Observation<I, O>[]): readonly I[];
+  /**
    * True when `writer` could be the operation whose effect `observed` saw (the put of
    * the value a get returned). Only used to point a human at the relevant writes.
    */

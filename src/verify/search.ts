@@ -68,6 +68,25 @@ interface Frame<S> {
   readonly deadline: number;
 }
 
+/**
+ * Links each indeterminate op to the previous one (in call order) with an identical
+ * input. Such twins are interchangeable — only their calls constrain them, and the
+ * earlier one was called first — so the search uses them in call order only: any
+ * linearization using a later twin while an earlier one is unused has a counterpart
+ * that swaps them, with the same states throughout.
+ */
+function twins<I, O>(ops: readonly KeyOp<I, O>[]): Int32Array {
+  const previous = new Int32Array(ops.length).fill(-1);
+  const lastOfInput = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (isDeterminate(op)) return;
+    const key = JSON.stringify(op.input);
+    previous[i] = lastOfInput.get(key) ?? -1;
+    lastOfInput.set(key, i);
+  });
+  return previous;
+}
+
 /** How many loop iterations pass between two looks at the clock. */
 const CLOCK_EVERY = 1024;
 /** Scanning the determinate list (calls before its first return). */
@@ -86,6 +105,10 @@ class WglSearch<S, I, O> {
   private readonly indet: EntryList;
   /** Each op's position in its own set (determinate or indeterminate). */
   private readonly slot: Int32Array;
+  /** For an indeterminate op: the previous one with an identical input, or -1. */
+  private readonly previousTwin: Int32Array;
+  /** 1 for each linearized op. */
+  private readonly done: Uint8Array;
   private readonly detSet: LinearizedSet;
   private readonly indetSet: LinearizedSet;
   private readonly cache: StateCache<S, I, O>;
@@ -111,6 +134,8 @@ class WglSearch<S, I, O> {
     this.det = new EntryList(ops, isDeterminate);
     this.indet = new EntryList(ops, (op) => !isDeterminate(op));
     this.slot = new Int32Array(ops.length);
+    this.previousTwin = twins(ops);
+    this.done = new Uint8Array(ops.length);
     const counts = [0, 0];
     ops.forEach((op, i) => {
       const kind = isDeterminate(op) ? 0 : 1;
@@ -164,6 +189,8 @@ class WglSearch<S, I, O> {
 
   /** Linearizes `index` if its outcome fits and the result is new; restarts the scan. */
   private tryLinearize(index: number): boolean {
+    const twin = this.previousTwin[index] as number;
+    if (twin !== -1 && this.done[twin] === 0) return false;
     const op = this.ops[index] as KeyOp<I, O>;
     const { ok, next } = this.model.step(this.state, op.input, op.output);
     const determinate = isDeterminate(op);
@@ -186,14 +213,15 @@ class WglSearch<S, I, O> {
   private isNew(next: S): boolean {
     const detKey = this.detSet.key();
     if (this.failures?.isSubsumed(detKey, this.indetSet.bits, next) === true) return false;
-    return this.cache.visit(detKey + this.indetSet.key(), next);
+    const fresh = this.cache.visit(detKey + this.indetSet.key(), next);
+    if (fresh) this.failures?.recordFailure(detKey, this.indetSet.bits, next);
+    return fresh;
   }
 
   /** Abandons the current configuration (it failed) and resumes its parent's scan. */
   private backtrack(): boolean {
     const frame = this.stack.pop();
     if (frame === undefined) return false;
-    this.failures?.recordFailure(this.detSet.key(), this.indetSet.bits, this.state);
     const op = this.ops[frame.op] as KeyOp<I, O>;
     const list = this.listOf(op);
     this.state = frame.before;
@@ -214,6 +242,7 @@ class WglSearch<S, I, O> {
   private mark(index: number, linearized: boolean): void {
     const set = isDeterminate(this.ops[index] as KeyOp<I, O>) ? this.detSet : this.indetSet;
     const slot = this.slot[index] as number;
+    this.done[index] = linearized ? 1 : 0;
     if (linearized) set.add(slot);
     else set.delete(slot);
   }

@@ -50,6 +50,11 @@ export interface NodeConfig {
   readonly listenHost?: string;
   /** Log every role change and RPC error to stderr. */
   readonly debug?: boolean;
+  /**
+   * Where to dial each peer, when it differs from its address in `peers` (a proxy, NAT).
+   * The cluster id is still derived from `peers`, so every node agrees on it.
+   */
+  readonly peerDialAddresses?: Readonly<Record<number, string>>;
   /** Overrides of {@link DEFAULT_TUNING}, mainly for tests. */
   readonly tuning?: Partial<RaftTuning>;
 }

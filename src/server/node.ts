@@ -98,7 +98,11 @@ async function assemble(
       "corrupt",
       `WAL in ${config.dataDir} starts at index ${firstIndex}, expected 1`,
     );
-  const peers = new Map([...addresses].filter(([id]) => id !== config.id));
+  const peers = new Map(
+    [...addresses]
+      .filter(([id]) => id !== config.id)
+      .map(([id, address]) => [id, config.peerDialAddresses?.[id] ?? address] as const),
+  );
   const transport = new PeerTransport({
     selfId: config.id,
     clusterId,

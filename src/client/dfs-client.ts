@@ -5,12 +5,13 @@
  * within one deadline.
  */
 import { DfsError } from "../api/errors.ts";
-import type { StatusResponse } from "../gen/dfs.ts";
+import type { Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import { ChannelPool, callUnary, type DfsStub } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
+import { ClientSession } from "./session.ts";
 import { checkKey, checkValue } from "./validation.ts";
 
 /** How to reach a cluster. */
@@ -32,6 +33,22 @@ export interface GetResult {
   readonly value: Uint8Array;
   readonly version: number;
   readonly modIndex: number;
+}
+
+/** Options of a put. */
+export interface PutOptions {
+  /**
+   * Compare-and-set: store only if the key is currently at this version (0 = only if the
+   * key does not exist); otherwise fail with `precondition_failed` and change nothing.
+   */
+  readonly ifVersion?: number;
+}
+
+/** Result of a stat: a key's metadata without its value. */
+export interface StatResult {
+  readonly version: number;
+  readonly modIndex: number;
+  readonly size: number;
 }
 
 /** Result of a delete: the log index at which the key disappeared. */
@@ -59,19 +76,17 @@ type LeaderCall<T> = (stub: DfsStub, deadline: Date) => Promise<T>;
  * backoff. Everything else is a definite answer and is thrown at once. When the overall
  * deadline passes, the operation fails with `unavailable` listing what was tried.
  *
- * Writes are at-least-once. A write that timed out or lost its connection may still
- * have committed, and the client sends it again. Alone, a repeated put leaves the same
- * value (its version may go up by two); but if another client wrote the key in between,
- * the repeat overwrites that newer value. A repeated delete whose first attempt
- * succeeded reports `not_found`. Writes answered with a definite error, or refused
- * before reaching a leader (`not_leader`), were not applied and are never ambiguous.
- * Exactly-once retries (client id plus sequence number, remembered by the state
- * machine) will remove these effects.
+ * Writes are exactly-once. Each write carries this client's id and a sequence number
+ * that every retry reuses; the cluster's state machine remembers each client's recent
+ * results, so a write that timed out and is sent again is applied at most once and the
+ * retry gets the original answer (Raft thesis §6.3). Only when the whole deadline passes
+ * is the outcome unknown (`unavailable`): the write may or may not have been applied.
  */
 export class DfsClient {
   private readonly endpoints: EndpointSet;
   private readonly pool = new ChannelPool();
   private readonly timeoutMs: number;
+  private readonly session = new ClientSession();
   private closed = false;
 
   /** @throws DfsError `invalid_argument` for an empty or malformed endpoint list or timeout */
@@ -81,12 +96,18 @@ export class DfsClient {
   }
 
   /** Stores `value` under `key`; resolves once committed on a majority. */
-  async put(key: string, value: Uint8Array): Promise<PutResult> {
+  async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
     checkValue(value);
-    const request = { key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
-    return this.onLeader("put", (stub, deadline) =>
-      callUnary(stub.put.bind(stub), request, deadline),
+    const base = {
+      key,
+      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      ifVersion: options.ifVersion,
+    };
+    return this.write(
+      "put",
+      (session) => ({ ...base, session }),
+      (stub, request, deadline) => callUnary(stub.put.bind(stub), request, deadline),
     );
   }
 
@@ -103,9 +124,22 @@ export class DfsClient {
   /** Removes `key`; resolves once committed. A missing key is `not_found`. */
   async delete(key: string): Promise<DeleteResult> {
     checkKey(key);
-    return this.onLeader("delete", (stub, deadline) =>
-      callUnary(stub.delete.bind(stub), { key }, deadline),
+    const { index } = await this.write(
+      "delete",
+      (session) => ({ key, session }),
+      (stub, request, deadline) => callUnary(stub.delete.bind(stub), request, deadline),
     );
+    return { index };
+  }
+
+  /** A key's version, size and last write, without its value; linearizable unless `serializable`. */
+  async stat(key: string, options: GetOptions = {}): Promise<StatResult> {
+    checkKey(key);
+    const request = { key, serializable: options.serializable ?? false };
+    const r = await this.onLeader("stat", (stub, deadline) =>
+      callUnary(stub.stat.bind(stub), request, deadline),
+    );
+    return { version: r.version, modIndex: r.modIndex, size: r.size };
   }
 
   /**
@@ -126,6 +160,22 @@ export class DfsClient {
   close(): void {
     this.closed = true;
     this.pool.close();
+  }
+
+  /** Runs a write under one session sequence number shared by all its attempts. */
+  private async write<Req, T>(
+    op: string,
+    build: (session: Session) => Req,
+    send: (stub: DfsStub, request: Req, deadline: Date) => Promise<T>,
+  ): Promise<T> {
+    const sequence = this.session.begin();
+    try {
+      return await this.onLeader(op, (stub, deadline) =>
+        send(stub, build(this.session.header(sequence)), deadline),
+      );
+    } finally {
+      this.session.end(sequence);
+    }
   }
 
   /** Runs `call` on the leader, finding it and retrying as the class comment describes. */

@@ -10,7 +10,9 @@ export {
   type DfsClientOptions,
   type GetOptions,
   type GetResult,
+  type PutOptions,
   type PutResult,
+  type StatResult,
 } from "./dfs-client.ts";
 export { type HostPort, type HostPortResult, parseHostPort } from "./endpoints.ts";
 export { DEFAULT_TIMEOUT_MS } from "./retry.ts";

@@ -1,15 +1,20 @@
 /**
- * In-memory key → bytes state machine. Rebuilt on start by replaying the committed log
- * (until the on-disk store and snapshots land); deterministic by construction.
+ * In-memory key → bytes state machine with client sessions. Rebuilt on start by replaying
+ * the committed log (until the on-disk store and snapshots land); deterministic by
+ * construction: every decision depends only on the entries applied.
  */
 import { createHash } from "node:crypto";
-import { decodeCommand } from "./commands.ts";
+import { decodeCommand, type FsmCommand } from "./commands.ts";
+import { SessionTable } from "./sessions.ts";
 import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
 
 /** A {@link StateMachine} that keeps every key in a Map. */
 export class MemoryStore implements StateMachine {
   private readonly values = new Map<string, StoredValue>();
+  private readonly sessions = new SessionTable();
   private applied = 0;
+  /** Latest leader clock seen in the log (never goes back, even if a leader's clock does). */
+  private clockMs = 0;
 
   get appliedIndex(): number {
     return this.applied;
@@ -19,16 +24,18 @@ export class MemoryStore implements StateMachine {
     this.advanceTo(index);
     const command = decodeCommand(data);
     if (command === null) return { kind: "invalid", reason: "undecodable command" };
-    if (command.op === "put") {
-      const current = this.values.get(command.key)?.version ?? 0;
-      if (command.ifVersion !== undefined && command.ifVersion !== current) {
-        return { kind: "precondition_failed", currentVersion: current };
-      }
-      const version = current + 1;
-      this.values.set(command.key, { value: command.value, version, modIndex: index });
-      return { kind: "put", version };
+    this.clockMs = Math.max(this.clockMs, command.timeMs ?? 0);
+    const session = command.session;
+    if (session === undefined) return this.execute(index, command);
+    const verdict = this.sessions.check(session);
+    if (verdict.kind === "duplicate") {
+      this.sessions.acknowledge(session, this.clockMs);
+      return verdict.result;
     }
-    return { kind: "delete", existed: this.values.delete(command.key) };
+    if (verdict.kind === "expired") return { kind: "session_expired" };
+    const result = this.execute(index, command);
+    this.sessions.record(session, result, this.clockMs);
+    return result;
   }
 
   skip(index: number): void {
@@ -50,7 +57,20 @@ export class MemoryStore implements StateMachine {
       hash.update(`${key.length}:${key}:${v.version}:${v.value.byteLength}:`);
       hash.update(v.value);
     }
+    hash.update(`sessions:${this.sessions.size()}`);
     return hash.digest("hex");
+  }
+
+  private execute(index: number, command: FsmCommand): ApplyResult {
+    const current = this.values.get(command.key)?.version ?? 0;
+    if (command.op === "delete")
+      return { kind: "delete", existed: this.values.delete(command.key), index };
+    if (command.ifVersion !== undefined && command.ifVersion !== current) {
+      return { kind: "precondition_failed", currentVersion: current };
+    }
+    const version = current + 1;
+    this.values.set(command.key, { value: command.value, version, modIndex: index });
+    return { kind: "put", version, index };
   }
 
   private advanceTo(index: number): void {

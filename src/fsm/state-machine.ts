@@ -15,11 +15,14 @@ export interface StoredValue {
 
 /** Outcome of applying one committed command; identical on every node (determinism). */
 export type ApplyResult =
-  | { readonly kind: "put"; readonly version: number }
+  /** `index` is where the write was applied (a retried write answers with the original's). */
+  | { readonly kind: "put"; readonly version: number; readonly index: number }
   /** A compare-and-set whose expected version did not match; nothing changed. */
   | { readonly kind: "precondition_failed"; readonly currentVersion: number }
-  | { readonly kind: "delete"; readonly existed: boolean }
+  | { readonly kind: "delete"; readonly existed: boolean; readonly index: number }
   | { readonly kind: "noop" }
+  /** A retried exactly-once write whose session was forgotten; it was not applied again. */
+  | { readonly kind: "session_expired" }
   | { readonly kind: "invalid"; readonly reason: string };
 
 /**

@@ -13,7 +13,24 @@ export const protobufFileName = "command.proto";
 
 export interface Command {
   put?: PutOp | undefined;
-  delete?: DeleteOp | undefined;
+  delete?:
+    | DeleteOp
+    | undefined;
+  /** Present for exactly-once client writes (see dfs.proto Session). */
+  session:
+    | CommandSession
+    | undefined;
+  /**
+   * The leader's wall clock when it proposed this command, in ms. Being in the log, it is
+   * the same on every node: the state machine's only notion of time (session expiry).
+   */
+  timeMs: number;
+}
+
+export interface CommandSession {
+  clientId: string;
+  sequence: number;
+  firstIncomplete: number;
 }
 
 export interface PutOp {
@@ -28,7 +45,7 @@ export interface DeleteOp {
 }
 
 function createBaseCommand(): Command {
-  return { put: undefined, delete: undefined };
+  return { put: undefined, delete: undefined, session: undefined, timeMs: 0 };
 }
 
 export const Command: MessageFns<Command> = {
@@ -38,6 +55,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.delete !== undefined) {
       DeleteOp.encode(message.delete, writer.uint32(18).fork()).join();
+    }
+    if (message.session !== undefined) {
+      CommandSession.encode(message.session, writer.uint32(26).fork()).join();
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(32).uint64(message.timeMs);
     }
     return writer;
   },
@@ -71,6 +94,22 @@ export const Command: MessageFns<Command> = {
             message.delete = DeleteOp.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.session = CommandSession.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -87,6 +126,12 @@ export const Command: MessageFns<Command> = {
     return {
       put: isSet(object.put) ? PutOp.fromJSON(object.put) : undefined,
       delete: isSet(object.delete) ? DeleteOp.fromJSON(object.delete) : undefined,
+      session: isSet(object.session) ? CommandSession.fromJSON(object.session) : undefined,
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
     };
   },
 
@@ -97,6 +142,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.delete !== undefined) {
       obj.delete = DeleteOp.toJSON(message.delete);
+    }
+    if (message.session !== undefined) {
+      obj.session = CommandSession.toJSON(message.session);
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
     }
     return obj;
   },
@@ -110,6 +161,119 @@ export const Command: MessageFns<Command> = {
     message.delete = (object.delete !== undefined && object.delete !== null)
       ? DeleteOp.fromPartial(object.delete)
       : undefined;
+    message.session = (object.session !== undefined && object.session !== null)
+      ? CommandSession.fromPartial(object.session)
+      : undefined;
+    message.timeMs = object.timeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCommandSession(): CommandSession {
+  return { clientId: "", sequence: 0, firstIncomplete: 0 };
+}
+
+export const CommandSession: MessageFns<CommandSession> = {
+  encode(message: CommandSession, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(16).uint64(message.sequence);
+    }
+    if (message.firstIncomplete !== 0) {
+      writer.uint32(24).uint64(message.firstIncomplete);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandSession {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandSession();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.firstIncomplete = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandSession {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      firstIncomplete: isSet(object.firstIncomplete)
+        ? globalThis.Number(object.firstIncomplete)
+        : isSet(object.first_incomplete)
+        ? globalThis.Number(object.first_incomplete)
+        : 0,
+    };
+  },
+
+  toJSON(message: CommandSession): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.firstIncomplete !== 0) {
+      obj.firstIncomplete = Math.round(message.firstIncomplete);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandSession>, I>>(base?: I): CommandSession {
+    return CommandSession.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandSession>, I>>(object: I): CommandSession {
+    const message = createBaseCommandSession();
+    message.clientId = object.clientId ?? "";
+    message.sequence = object.sequence ?? 0;
+    message.firstIncomplete = object.firstIncomplete ?? 0;
     return message;
   },
 };

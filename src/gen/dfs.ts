@@ -23,9 +23,29 @@ export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
 
+/**
+ * Identifies one write of one client so a retry is applied at most once (Raft thesis
+ * §6.3): the state machine remembers each client's results for sequence numbers at or
+ * above first_incomplete and answers a repeat with the remembered result.
+ */
+export interface Session {
+  /** Random id chosen by the client library (128 bits, hex). */
+  clientId: string;
+  /** Numbers the client's writes from 1; a retry reuses its number. */
+  sequence: number;
+  /** The client's lowest sequence number still awaiting an answer; results below it may be forgotten. */
+  firstIncomplete: number;
+}
+
 export interface PutRequest {
   key: string;
   value: Buffer;
+  /** Compare-and-set: apply only if the key's current version equals this; 0 = the key must not exist. */
+  ifVersion?:
+    | number
+    | undefined;
+  /** Absent: at-least-once (a retry may apply twice). Present: exactly-once. */
+  session: Session | undefined;
 }
 
 export interface PutResponse {
@@ -50,6 +70,18 @@ export interface GetResponse {
 
 export interface DeleteRequest {
   key: string;
+  session: Session | undefined;
+}
+
+export interface StatRequest {
+  key: string;
+  serializable: boolean;
+}
+
+export interface StatResponse {
+  version: number;
+  modIndex: number;
+  size: number;
 }
 
 export interface DeleteResponse {
@@ -80,8 +112,117 @@ export interface Member {
   address: string;
 }
 
+function createBaseSession(): Session {
+  return { clientId: "", sequence: 0, firstIncomplete: 0 };
+}
+
+export const Session: MessageFns<Session> = {
+  encode(message: Session, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(16).uint64(message.sequence);
+    }
+    if (message.firstIncomplete !== 0) {
+      writer.uint32(24).uint64(message.firstIncomplete);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Session {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSession();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.firstIncomplete = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Session {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      firstIncomplete: isSet(object.firstIncomplete)
+        ? globalThis.Number(object.firstIncomplete)
+        : isSet(object.first_incomplete)
+        ? globalThis.Number(object.first_incomplete)
+        : 0,
+    };
+  },
+
+  toJSON(message: Session): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.firstIncomplete !== 0) {
+      obj.firstIncomplete = Math.round(message.firstIncomplete);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Session>, I>>(base?: I): Session {
+    return Session.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Session>, I>>(object: I): Session {
+    const message = createBaseSession();
+    message.clientId = object.clientId ?? "";
+    message.sequence = object.sequence ?? 0;
+    message.firstIncomplete = object.firstIncomplete ?? 0;
+    return message;
+  },
+};
+
 function createBasePutRequest(): PutRequest {
-  return { key: "", value: Buffer.alloc(0) };
+  return { key: "", value: Buffer.alloc(0), ifVersion: undefined, session: undefined };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -91,6 +232,12 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.value.length !== 0) {
       writer.uint32(18).bytes(message.value);
+    }
+    if (message.ifVersion !== undefined) {
+      writer.uint32(24).uint64(message.ifVersion);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -124,6 +271,22 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.value = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -140,6 +303,12 @@ export const PutRequest: MessageFns<PutRequest> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      ifVersion: isSet(object.ifVersion)
+        ? globalThis.Number(object.ifVersion)
+        : isSet(object.if_version)
+        ? globalThis.Number(object.if_version)
+        : undefined,
+      session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
     };
   },
 
@@ -151,6 +320,12 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.value.length !== 0) {
       obj.value = base64FromBytes(message.value);
     }
+    if (message.ifVersion !== undefined) {
+      obj.ifVersion = Math.round(message.ifVersion);
+    }
+    if (message.session !== undefined) {
+      obj.session = Session.toJSON(message.session);
+    }
     return obj;
   },
 
@@ -161,6 +336,10 @@ export const PutRequest: MessageFns<PutRequest> = {
     const message = createBasePutRequest();
     message.key = object.key ?? "";
     message.value = object.value ?? Buffer.alloc(0);
+    message.ifVersion = object.ifVersion ?? undefined;
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
     return message;
   },
 };
@@ -441,13 +620,16 @@ export const GetResponse: MessageFns<GetResponse> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: "" };
+  return { key: "", session: undefined };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
   encode(message: DeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -473,6 +655,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.key = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -486,13 +676,19 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
   },
 
   fromJSON(object: any): DeleteRequest {
-    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+    };
   },
 
   toJSON(message: DeleteRequest): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
+    }
+    if (message.session !== undefined) {
+      obj.session = Session.toJSON(message.session);
     }
     return obj;
   },
@@ -503,6 +699,199 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
   fromPartial<I extends Exact<DeepPartial<DeleteRequest>, I>>(object: I): DeleteRequest {
     const message = createBaseDeleteRequest();
     message.key = object.key ?? "";
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStatRequest(): StatRequest {
+  return { key: "", serializable: false };
+}
+
+export const StatRequest: MessageFns<StatRequest> = {
+  encode(message: StatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.serializable !== false) {
+      writer.uint32(16).bool(message.serializable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.serializable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
+    };
+  },
+
+  toJSON(message: StatRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.serializable !== false) {
+      obj.serializable = message.serializable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatRequest>, I>>(base?: I): StatRequest {
+    return StatRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatRequest>, I>>(object: I): StatRequest {
+    const message = createBaseStatRequest();
+    message.key = object.key ?? "";
+    message.serializable = object.serializable ?? false;
+    return message;
+  },
+};
+
+function createBaseStatResponse(): StatResponse {
+  return { version: 0, modIndex: 0, size: 0 };
+}
+
+export const StatResponse: MessageFns<StatResponse> = {
+  encode(message: StatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.modIndex !== 0) {
+      writer.uint32(16).uint64(message.modIndex);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.modIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      modIndex: isSet(object.modIndex)
+        ? globalThis.Number(object.modIndex)
+        : isSet(object.mod_index)
+        ? globalThis.Number(object.mod_index)
+        : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: StatResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.modIndex !== 0) {
+      obj.modIndex = Math.round(message.modIndex);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatResponse>, I>>(base?: I): StatResponse {
+    return StatResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatResponse>, I>>(object: I): StatResponse {
+    const message = createBaseStatResponse();
+    message.version = object.version ?? 0;
+    message.modIndex = object.modIndex ?? 0;
+    message.size = object.size ?? 0;
     return message;
   },
 };
@@ -1013,6 +1402,16 @@ export const DfsService = {
     responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
+  /** Stat returns a key's metadata (version, size, last write) without its value. */
+  stat: {
+    path: "/dfs.v1.Dfs/Stat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatRequest): Buffer => Buffer.from(StatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatRequest => StatRequest.decode(value),
+    responseSerialize: (value: StatResponse): Buffer => Buffer.from(StatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatResponse => StatResponse.decode(value),
+  },
   /** Status describes this node's view of the cluster, for operators and tests. */
   status: {
     path: "/dfs.v1.Dfs/Status" as const,
@@ -1035,6 +1434,8 @@ export interface DfsServer extends UntypedServiceImplementation {
   get: handleUnaryCall<GetRequest, GetResponse>;
   /** Delete removes key; acknowledged only after commit. Deleting a missing key is NOT_FOUND. */
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
+  /** Stat returns a key's metadata (version, size, last write) without its value. */
+  stat: handleUnaryCall<StatRequest, StatResponse>;
   /** Status describes this node's view of the cluster, for operators and tests. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
 }
@@ -1084,6 +1485,19 @@ export interface DfsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  /** Stat returns a key's metadata (version, size, last write) without its value. */
+  stat(request: StatRequest, callback: (error: ServiceError | null, response: StatResponse) => void): ClientUnaryCall;
+  stat(
+    request: StatRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatResponse) => void,
+  ): ClientUnaryCall;
+  stat(
+    request: StatRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatResponse) => void,
   ): ClientUnaryCall;
   /** Status describes this node's view of the cluster, for operators and tests. */
   status(

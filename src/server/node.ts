@@ -136,7 +136,12 @@ async function assemble(
   });
   server.addService(
     DfsService,
-    clientService({ loop, fsm, status: () => statusOf(config, clusterId, node, fsm) }),
+    clientService({
+      loop,
+      fsm,
+      status: () => statusOf(config, clusterId, node, fsm),
+      now: Date.now,
+    }),
   );
   server.addService(
     RaftPeerService,

@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { credentials } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
+import { DfsClient as DfsStub, type PutRequest, type PutResponse } from "../../src/gen/dfs.ts";
 import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -19,8 +21,17 @@ interface RunResult {
 
 /** Runs the seed's client script with optional stdin bytes. */
 function runClient(args: string[], stdin?: Uint8Array): Promise<RunResult> {
+  return runScript("scripts/run_client.ts", args, stdin);
+}
+
+/** Runs the `dfs` command. */
+function runDfs(args: string[], stdin?: Uint8Array): Promise<RunResult> {
+  return runScript("src/cli/main.ts", args, stdin);
+}
+
+function runScript(script: string, args: string[], stdin?: Uint8Array): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", "scripts/run_client.ts", ...args], {
+    const proc = spawn(process.execPath, ["--import", "tsx", script, ...args], {
       cwd: REPO_ROOT,
     });
     const out: Buffer[] = [];
@@ -163,6 +174,60 @@ describe("three real server processes", { timeout: 180_000 }, () => {
     const out = await runClient([cluster.nodes[1]?.address ?? "", "get", "bin/stdin"]);
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(out.stdout, value);
+  });
+
+  it("compare-and-set and stat through the CLI: --if-absent, --if-version, exit 4 on a lost race", async () => {
+    const endpoints = ["--endpoints", cluster.endpoints().join(",")];
+    assert.equal((await runDfs(["put", "cas/k", "v1", "--if-absent", ...endpoints])).code, 0);
+    const lost = await runDfs(["put", "cas/k", "other", "--if-absent", ...endpoints]);
+    assert.equal(lost.code, 4, lost.stderr);
+    assert.match(lost.stderr, /precondition failed/);
+    const stale = await runDfs(["put", "cas/k", "v2", "--if-version", "7", ...endpoints]);
+    assert.equal(stale.code, 4, stale.stderr);
+    assert.equal((await runDfs(["put", "cas/k", "v2", "--if-version", "1", ...endpoints])).code, 0);
+    const stat = await runDfs(["stat", "cas/k", "--json", ...endpoints]);
+    assert.equal(stat.code, 0, stat.stderr);
+    const meta = JSON.parse(stat.stdout.toString()) as {
+      key: string;
+      version: number;
+      size: number;
+      modIndex: number;
+    };
+    assert.equal(meta.key, "cas/k");
+    assert.equal(meta.version, 2);
+    assert.equal(meta.size, 2);
+    assert.ok(meta.modIndex > 0);
+    const got = await runDfs(["get", "cas/k", ...endpoints]);
+    assert.equal(got.stdout.toString(), "v2");
+  });
+
+  it("exactly-once: the same session write sent twice to the real cluster is applied once", async () => {
+    const leader = cluster.node(await cluster.waitForLeader());
+    const stub = new DfsStub(leader.address, credentials.createInsecure());
+    const send = (request: PutRequest) =>
+      new Promise<PutResponse>((resolve, reject) =>
+        stub.put(request, (e, r) => (e ? reject(e) : resolve(r))),
+      );
+    try {
+      const session = {
+        clientId: `it-${randomBytes(4).toString("hex")}`,
+        sequence: 1,
+        firstIncomplete: 1,
+      };
+      const request = { key: "once/k", value: Buffer.from("x"), ifVersion: undefined, session };
+      const first = await send(request);
+      const retry = await send(request);
+      assert.deepEqual(retry, first, "the retry is answered with the original result");
+      const plain = { ...request, session: undefined };
+      const third = await send(plain);
+      assert.equal(
+        third.version,
+        2,
+        "only one of the two session puts was applied; a session-less put applies again",
+      );
+    } finally {
+      stub.close();
+    }
   });
 
   it("kill -9 of the leader: a new leader, no acknowledged write lost, new writes accepted; the old leader catches up", async () => {

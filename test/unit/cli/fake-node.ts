@@ -19,6 +19,8 @@ import {
   type GetResponse,
   type PutRequest,
   type PutResponse,
+  type StatRequest,
+  type StatResponse,
   type StatusResponse,
 } from "../../../src/gen/dfs.ts";
 
@@ -38,6 +40,7 @@ export interface FakeBehavior {
   put?(request: PutRequest): FakeReply<PutResponse>;
   get?(request: GetRequest): FakeReply<GetResponse>;
   delete?(request: DeleteRequest): FakeReply<DeleteResponse>;
+  stat?(request: StatRequest): FakeReply<StatResponse>;
   status?(): FakeReply<StatusResponse>;
 }
 
@@ -93,6 +96,7 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     put: handle("put", behavior.put),
     get: handle("get", behavior.get),
     delete: handle("delete", behavior.delete),
+    stat: handle("stat", behavior.stat),
     status: handle<unknown, StatusResponse>("status", behavior.status),
   };
 }

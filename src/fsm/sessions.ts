@@ -1,0 +1,86 @@
+/**
+ * Client sessions: the state machine's memory of each client's recent write results, so
+ * a write retried after a timeout or a leader change is applied once and answered with
+ * the original result (Raft thesis §6.3; LogCabin keeps the same table). Part of the
+ * replicated state: every decision here depends only on the log, so all nodes agree.
+ */
+import type { CommandSession } from "./commands.ts";
+import type { ApplyResult } from "./state-machine.ts";
+
+/**
+ * A client idle this long (by the leaders' clocks stamped into the log) is forgotten; a
+ * retry arriving later is rejected as expired rather than applied twice.
+ */
+export const SESSION_EXPIRY_MS = 60 * 60 * 1000;
+
+/** Sweep for expired sessions every this many session writes (amortized O(1)). */
+const SWEEP_EVERY = 1024;
+
+interface ClientSession {
+  /** Results by sequence number, for sequences >= firstIncomplete. */
+  readonly results: Map<number, ApplyResult>;
+  firstIncomplete: number;
+  lastActiveMs: number;
+}
+
+/** What to do with an incoming session write. */
+export type SessionVerdict =
+  | { readonly kind: "new" }
+  | { readonly kind: "duplicate"; readonly result: ApplyResult }
+  | { readonly kind: "expired" };
+
+/** The replicated table of client sessions. */
+export class SessionTable {
+  private readonly clients = new Map<string, ClientSession>();
+  private writes = 0;
+
+  /** Classifies a write: first time seen, a retry of a remembered one, or too old to tell. */
+  check(session: CommandSession): SessionVerdict {
+    const client = this.clients.get(session.clientId);
+    // An unknown client is new, or was idle past SESSION_EXPIRY_MS: far beyond any client's
+    // retry deadline, so this cannot be a retry of a write it already had applied.
+    if (client === undefined) return { kind: "new" };
+    const remembered = client.results.get(session.sequence);
+    if (remembered !== undefined) return { kind: "duplicate", result: remembered };
+    if (session.sequence < client.firstIncomplete) return { kind: "expired" };
+    return { kind: "new" };
+  }
+
+  /** Records the result of a newly applied write and drops results the client no longer needs. */
+  record(session: CommandSession, result: ApplyResult, nowMs: number): void {
+    let client = this.clients.get(session.clientId);
+    if (client === undefined) {
+      client = { results: new Map(), firstIncomplete: 0, lastActiveMs: nowMs };
+      this.clients.set(session.clientId, client);
+    }
+    client.results.set(session.sequence, result);
+    this.touch(client, session.firstIncomplete, nowMs);
+    if (++this.writes % SWEEP_EVERY === 0) this.expire(nowMs);
+  }
+
+  /** Notes activity (also for duplicates) and forgets results below firstIncomplete. */
+  acknowledge(session: CommandSession, nowMs: number): void {
+    const client = this.clients.get(session.clientId);
+    if (client !== undefined) this.touch(client, session.firstIncomplete, nowMs);
+  }
+
+  /** Number of clients remembered (for status and tests). */
+  size(): number {
+    return this.clients.size;
+  }
+
+  private touch(client: ClientSession, firstIncomplete: number, nowMs: number): void {
+    client.lastActiveMs = Math.max(client.lastActiveMs, nowMs);
+    if (firstIncomplete > client.firstIncomplete) {
+      client.firstIncomplete = firstIncomplete;
+      for (const seq of client.results.keys())
+        if (seq < firstIncomplete) client.results.delete(seq);
+    }
+  }
+
+  private expire(nowMs: number): void {
+    for (const [id, client] of this.clients) {
+      if (nowMs - client.lastActiveMs > SESSION_EXPIRY_MS) this.clients.delete(id);
+    }
+  }
+}

@@ -5,7 +5,7 @@
  * the linearizability checker. Timeouts are recorded as indeterminate.
  */
 import { DfsError } from "../../src/api/errors.ts";
-import { encodeCommand } from "../../src/fsm/index.ts";
+import { type CommandSession, encodeCommand } from "../../src/fsm/index.ts";
 import type { KvInput, KvOutput } from "../../src/verify/index.ts";
 import type { EventQueue } from "./event-queue.ts";
 import type { Rng } from "./rng.ts";
@@ -39,10 +39,14 @@ export interface ClientContext {
 
 class Unreachable extends Error {}
 
+/** One attempt's patience before trying another node (the whole op has ctx.timeoutMs). */
+const ATTEMPT_MS = 500;
+
 /** One client. */
 export class SimClient {
   private leaderGuess: number;
   private seq = 0;
+  private writeSeq = 0;
   private readonly versions = new Map<string, number>();
   running = true;
   /** Operations completed with a definite answer. */
@@ -79,14 +83,24 @@ export class SimClient {
     };
     this.ctx.history.push(op);
     const deadline = this.ctx.queue.now + this.ctx.timeoutMs;
+    // Every attempt of a write carries the same session sequence: retrying is exactly-once.
+    const session = {
+      clientId: `client-${this.id}`,
+      sequence: ++this.writeSeq,
+      firstIncomplete: this.writeSeq,
+    };
     while (this.ctx.queue.now < deadline) {
       const node = this.ctx.nodes.find((n) => n.id === this.leaderGuess);
       try {
+        const remaining = deadline - this.ctx.queue.now;
         const output = await this.withTimeout(
-          this.attempt(node, key, input),
-          deadline - this.ctx.queue.now,
+          this.attempt(node, key, input, session),
+          Math.min(ATTEMPT_MS, remaining),
         );
-        if (output === "timeout") break;
+        if (output === "timeout") {
+          this.leaderGuess = this.rng.pick(this.ctx.nodes).id;
+          continue;
+        }
         op.output = output;
         op.ret = this.ctx.queue.now;
         this.learn(key, output);
@@ -120,6 +134,10 @@ export class SimClient {
       this.leaderGuess = this.rng.pick(this.ctx.nodes).id;
       return true;
     }
+    if (error instanceof DfsError && error.code === "unavailable") {
+      this.leaderGuess = this.rng.pick(this.ctx.nodes).id;
+      return true; // outcome unknown, but the retry reuses the session: applied at most once
+    }
     if (error instanceof DfsError && error.code === "not_leader") {
       const hint = error.leaderHint ? Number(error.leaderHint.slice(1)) : 0;
       this.leaderGuess =
@@ -129,13 +147,18 @@ export class SimClient {
     return false;
   }
 
-  private attempt(node: SimNode | undefined, key: string, input: KvInput): Promise<KvOutput> {
+  private attempt(
+    node: SimNode | undefined,
+    key: string,
+    input: KvInput,
+    session: CommandSession,
+  ): Promise<KvOutput> {
     const inc = node?.current;
     if (node === undefined || inc == null || !inc.alive) return Promise.reject(new Unreachable());
     return new Promise((resolve, reject) => {
       inc.run(() => {
         try {
-          this.start(inc, key, input).then(resolve, reject);
+          this.start(inc, key, input, session).then(resolve, reject);
         } catch (error) {
           reject(error);
         }
@@ -143,7 +166,12 @@ export class SimClient {
     });
   }
 
-  private start(inc: Incarnation, key: string, input: KvInput): Promise<KvOutput> {
+  private start(
+    inc: Incarnation,
+    key: string,
+    input: KvInput,
+    session: CommandSession,
+  ): Promise<KvOutput> {
     const loop = inc.loop;
     switch (input.op) {
       case "get":
@@ -155,13 +183,13 @@ export class SimClient {
         });
       case "put":
         return loop
-          .propose(encodeCommand({ op: "put", key, value: Buffer.from(input.value) }))
+          .propose(encodeCommand({ op: "put", key, value: Buffer.from(input.value), session }))
           .then(({ result }) => {
             if (result.kind !== "put") throw new Error(`unexpected ${result.kind}`);
             return { ok: true, version: result.version };
           });
       case "delete":
-        return loop.propose(encodeCommand({ op: "delete", key })).then(({ result }) => {
+        return loop.propose(encodeCommand({ op: "delete", key, session })).then(({ result }) => {
           if (result.kind !== "delete") throw new Error(`unexpected ${result.kind}`);
           return { existed: result.existed };
         });
@@ -173,6 +201,7 @@ export class SimClient {
               key,
               value: Buffer.from(input.value),
               ifVersion: input.expectedVersion,
+              session,
             }),
           )
           .then(({ result }) =>

@@ -5,12 +5,20 @@
  */
 import { createHash } from "node:crypto";
 import { decodeCommand, type FsmCommand } from "./commands.ts";
-import { SessionTable } from "./sessions.ts";
+import { type SessionsImage, SessionTable } from "./sessions.ts";
 import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
+
+/** The snapshot format of a MemoryStore (JSON; values in base64). */
+interface StoreImage {
+  readonly applied: number;
+  readonly clockMs: number;
+  readonly values: readonly (readonly [string, string, number, number])[];
+  readonly sessions: SessionsImage;
+}
 
 /** A {@link StateMachine} that keeps every key in a Map. */
 export class MemoryStore implements StateMachine {
-  private readonly values = new Map<string, StoredValue>();
+  private values = new Map<string, StoredValue>();
   private readonly sessions = new SessionTable();
   private applied = 0;
   /** Latest leader clock seen in the log (never goes back, even if a leader's clock does). */
@@ -59,6 +67,34 @@ export class MemoryStore implements StateMachine {
     }
     hash.update(`sessions:${this.sessions.size()}`);
     return hash.digest("hex");
+  }
+
+  snapshot(): Uint8Array {
+    const image: StoreImage = {
+      applied: this.applied,
+      clockMs: this.clockMs,
+      values: [...this.values].map(([k, v]) => [
+        k,
+        Buffer.from(v.value).toString("base64"),
+        v.version,
+        v.modIndex,
+      ]),
+      sessions: this.sessions.toImage(),
+    };
+    return Buffer.from(JSON.stringify(image));
+  }
+
+  restore(image: Uint8Array): void {
+    const parsed = JSON.parse(Buffer.from(image).toString()) as StoreImage;
+    this.applied = parsed.applied;
+    this.clockMs = parsed.clockMs;
+    this.values = new Map(
+      parsed.values.map(([k, v, version, modIndex]) => [
+        k,
+        { value: Buffer.from(v, "base64"), version, modIndex },
+      ]),
+    );
+    this.sessions.loadImage(parsed.sessions);
   }
 
   private execute(index: number, command: FsmCommand): ApplyResult {

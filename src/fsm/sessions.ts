@@ -23,6 +23,17 @@ interface ClientSession {
   lastActiveMs: number;
 }
 
+/** A session table as plain data, for snapshots. */
+export interface SessionsImage {
+  readonly writes: number;
+  readonly clients: readonly {
+    readonly id: string;
+    readonly firstIncomplete: number;
+    readonly lastActiveMs: number;
+    readonly results: readonly (readonly [number, ApplyResult])[];
+  }[];
+}
+
 /** What to do with an incoming session write. */
 export type SessionVerdict =
   | { readonly kind: "new" }
@@ -62,6 +73,30 @@ export class SessionTable {
   acknowledge(session: CommandSession, nowMs: number): void {
     const client = this.clients.get(session.clientId);
     if (client !== undefined) this.touch(client, session.firstIncomplete, nowMs);
+  }
+
+  /** The whole table as plain data (part of a state-machine snapshot). */
+  toImage(): SessionsImage {
+    const clients = [...this.clients].map(([id, c]) => ({
+      id,
+      firstIncomplete: c.firstIncomplete,
+      lastActiveMs: c.lastActiveMs,
+      results: [...c.results],
+    }));
+    return { writes: this.writes, clients };
+  }
+
+  /** Replaces the table with a snapshot's. */
+  loadImage(image: SessionsImage): void {
+    this.clients.clear();
+    this.writes = image.writes;
+    for (const c of image.clients) {
+      this.clients.set(c.id, {
+        results: new Map(c.results),
+        firstIncomplete: c.firstIncomplete,
+        lastActiveMs: c.lastActiveMs,
+      });
+    }
   }
 
   /** Number of clients remembered (for status and tests). */

@@ -45,4 +45,8 @@ export interface StateMachine {
    * indexes show that replicas converged (simulator and fault harness checks).
    */
   digest(): string;
+  /** The whole state at `appliedIndex` as bytes: what a snapshot stores and ships. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot image (from {@link snapshot} on any node). */
+  restore(image: Uint8Array): void;
 }

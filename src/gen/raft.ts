@@ -33,6 +33,8 @@ export enum MessageType {
   MESSAGE_TYPE_APPEND_RESP = 6,
   MESSAGE_TYPE_HEARTBEAT = 7,
   MESSAGE_TYPE_HEARTBEAT_RESP = 8,
+  /** MESSAGE_TYPE_SNAPSHOT - InstallSnapshot metadata: index/log_term name the snapshot's last entry. */
+  MESSAGE_TYPE_SNAPSHOT = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -65,6 +67,9 @@ export function messageTypeFromJSON(object: any): MessageType {
     case 8:
     case "MESSAGE_TYPE_HEARTBEAT_RESP":
       return MessageType.MESSAGE_TYPE_HEARTBEAT_RESP;
+    case 9:
+    case "MESSAGE_TYPE_SNAPSHOT":
+      return MessageType.MESSAGE_TYPE_SNAPSHOT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -92,6 +97,8 @@ export function messageTypeToJSON(object: MessageType): string {
       return "MESSAGE_TYPE_HEARTBEAT";
     case MessageType.MESSAGE_TYPE_HEARTBEAT_RESP:
       return "MESSAGE_TYPE_HEARTBEAT_RESP";
+    case MessageType.MESSAGE_TYPE_SNAPSHOT:
+      return "MESSAGE_TYPE_SNAPSHOT";
     case MessageType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

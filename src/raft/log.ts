@@ -22,8 +22,8 @@ export interface LogInit {
 /** A node's log with its durability, commit and apply cursors. */
 export class RaftLog {
   private entries: Entry[];
-  private readonly offset: number;
-  private readonly offsetTerm: number;
+  private offset: number;
+  private offsetTerm: number;
   /** Highest index known to be on disk; the node counts itself in quorums only up to here. */
   stableIndex: number;
   /** Highest index known to be committed. */
@@ -39,6 +39,42 @@ export class RaftLog {
     this.committed = Math.min(init.committed, this.lastIndex());
     this.applied = Math.min(init.applied, this.committed);
     if (this.applied < this.offset) this.applied = this.offset;
+  }
+
+  /** Index and term of the last entry folded into a snapshot (0, 0 before any). */
+  compactedTo(): { index: number; term: number } {
+    return { index: this.offset, term: this.offsetTerm };
+  }
+
+  /**
+   * Drops entries up to `index`, which a durable snapshot (or the durable state machine)
+   * already covers. Only applied, durable entries may go.
+   */
+  compact(index: number): void {
+    if (index <= this.offset) return;
+    if (index > this.applied || index > this.stableIndex) {
+      throw new Error(
+        `raft: cannot compact to ${index} (applied ${this.applied}, stable ${this.stableIndex})`,
+      );
+    }
+    const term = this.termAt(index) as number;
+    this.entries = this.entries.slice(index - this.offset);
+    this.offset = index;
+    this.offsetTerm = term;
+  }
+
+  /**
+   * Replaces the whole log with a snapshot received from the leader: nothing before it is
+   * kept, and everything it covers counts as committed, durable and applied (the driver
+   * installs the image before applying anything later).
+   */
+  restore(index: number, term: number): void {
+    this.entries = [];
+    this.offset = index;
+    this.offsetTerm = term;
+    this.committed = index;
+    this.stableIndex = index;
+    this.applied = index;
   }
 
   /** Index of the first entry still held (after compaction this is offset + 1). */

@@ -65,8 +65,25 @@ export interface HeartbeatResponse extends Envelope {
   readonly context: number;
 }
 
+/** Identifies a snapshot: the last log entry it covers. */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * InstallSnapshot (§7): the follower needs entries the leader has compacted away. Only the
+ * metadata travels in the message; the transport streams the image beside it and hands
+ * this message to the follower's core once the image is complete and verified.
+ */
+export interface SnapshotRequest extends Envelope {
+  readonly type: "snapshot";
+  readonly snapshot: SnapshotMeta;
+}
+
 /** Every message one Raft node can send another. */
 export type Message =
+  | SnapshotRequest
   | VoteRequest
   | VoteResponse
   | AppendRequest

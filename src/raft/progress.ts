@@ -6,7 +6,7 @@
  */
 
 /** How the leader is currently sending to a follower. */
-export type ProgressState = "probe" | "replicate";
+export type ProgressState = "probe" | "replicate" | "snapshot";
 
 /** Replication state of one follower, owned by the leader. */
 export class Progress {
@@ -17,6 +17,8 @@ export class Progress {
   state: ProgressState = "probe";
   /** In probe state: an append is outstanding, wait for its answer (or a heartbeat reply). */
   probeSent = false;
+  /** In snapshot state: the index of the snapshot being sent. */
+  pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   /** Last index of each append in flight, oldest first (replicate state only). */
@@ -31,16 +33,28 @@ export class Progress {
 
   /** True when the leader should not send more appends to this follower right now. */
   isPaused(): boolean {
+    if (this.state === "snapshot") return true;
     if (this.state === "probe") return this.probeSent;
     return this.inflight.length >= this.maxInflight;
   }
 
   /** Switches to probing from `match + 1`: used after a rejection or on a new leader. */
   becomeProbe(): void {
+    // Leaving snapshot state after a successful send: the follower has everything up to
+    // the snapshot, so probe just after it (a failed send clears pendingSnapshot first).
+    const floor = this.state === "snapshot" ? this.pendingSnapshot : 0;
     this.state = "probe";
     this.probeSent = false;
     this.inflight.length = 0;
-    this.next = this.match + 1;
+    this.next = Math.max(this.match, floor) + 1;
+    this.pendingSnapshot = 0;
+  }
+
+  /** Sends nothing more until the snapshot at `index` is installed (or reported failed). */
+  becomeSnapshot(index: number): void {
+    this.state = "snapshot";
+    this.pendingSnapshot = index;
+    this.inflight.length = 0;
   }
 
   /** Switches to pipelined replication once the follower's position is known. */

@@ -15,6 +15,8 @@ import type {
   Heartbeat,
   HeartbeatResponse,
   Message,
+  SnapshotMeta,
+  SnapshotRequest,
   VoteRequest,
   VoteResponse,
 } from "./messages.ts";
@@ -30,6 +32,8 @@ type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, "from"> :
 export interface RaftInit {
   readonly hardState: HardState;
   readonly log: LogInit;
+  /** The newest durable snapshot, if any (a leader sends it to followers that fell behind). */
+  readonly snapshot?: SnapshotMeta;
 }
 
 /** Where a proposal landed; the driver resolves the client when this index applies with this term. */
@@ -51,6 +55,10 @@ export class Raft {
   msgs: Message[] = [];
   /** Confirmed read rounds, drained by the driver. */
   readStates: ReadState[] = [];
+  /** A snapshot received from the leader that the driver must install (next Ready). */
+  snapshotToInstall: SnapshotMeta | null = null;
+  /** The newest durable snapshot this node can send. */
+  private latestSnapshot: SnapshotMeta | null;
 
   private readonly config: RaftConfig;
   private readonly peers: NodeId[];
@@ -71,6 +79,7 @@ export class Raft {
     this.log = new RaftLog(init.log);
     this.term = init.hardState.term;
     this.vote = init.hardState.vote;
+    this.latestSnapshot = init.snapshot ?? null;
     this.becomeFollower(this.term, NONE);
   }
 
@@ -143,7 +152,8 @@ export class Raft {
     }
     if (m.type === "preVote") return true; // a pre-vote never changes our term
     if (m.type === "preVoteResp" && !m.reject) return true; // granted for our future term
-    const leader = m.type === "append" || m.type === "heartbeat" ? m.from : NONE;
+    const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+    const leader = fromLeader ? m.from : NONE;
     this.becomeFollower(m.term, leader);
     return true;
   }
@@ -190,6 +200,9 @@ export class Raft {
         return;
       case "heartbeatResp":
         this.handleHeartbeatResponse(m);
+        return;
+      case "snapshot":
+        this.handleSnapshot(m);
         return;
     }
   }
@@ -378,6 +391,35 @@ export class Raft {
     });
   }
 
+  private handleSnapshot(m: SnapshotRequest): void {
+    this.becomeFollowerOf(m.from);
+    const snap = m.snapshot;
+    const ack = (index: number): void =>
+      this.send({
+        type: "appendResp",
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index,
+        rejectHint: 0,
+        hintTerm: 0,
+      });
+    if (snap.index <= this.log.committed) {
+      ack(this.log.committed);
+      return;
+    }
+    if (this.log.matchTerm(snap.index, snap.term)) {
+      // We already hold the entry the snapshot ends with: just learn the commit (§7).
+      this.log.commitTo(snap.index);
+      ack(snap.index);
+      return;
+    }
+    this.log.restore(snap.index, snap.term);
+    this.snapshotToInstall = snap;
+    this.latestSnapshot = snap;
+    ack(snap.index);
+  }
+
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
@@ -445,11 +487,7 @@ export class Raft {
     if (pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.termAt(prevIndex);
-    if (prevTerm === undefined) {
-      throw new Error(
-        `raft: entry ${prevIndex} for node ${to} was compacted (snapshots not supported yet)`,
-      );
-    }
+    if (prevTerm === undefined) return this.sendSnapshot(to, pr);
     const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.config.maxMsgBytes);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({
@@ -462,6 +500,19 @@ export class Raft {
       commit: this.log.committed,
     });
     pr.sentEntries(prevIndex + entries.length, entries.length);
+    return true;
+  }
+
+  /** The follower needs compacted entries: send the newest snapshot instead (§7). */
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    const snap = this.latestSnapshot;
+    if (snap === null || snap.index < this.log.compactedTo().index) {
+      throw new Error(
+        `raft: log compacted to ${this.log.compactedTo().index} without a snapshot covering it`,
+      );
+    }
+    this.send({ type: "snapshot", to, term: this.term, snapshot: snap });
+    pr.becomeSnapshot(snap.index);
     return true;
   }
 
@@ -487,6 +538,11 @@ export class Raft {
       return;
     }
     if (pr.state === "probe") pr.becomeReplicate();
+    else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) {
+      // Installed. If we compacted past it meanwhile, probing sends a newer snapshot.
+      pr.becomeProbe();
+      if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
+    }
     if (this.maybeCommit()) this.broadcastAppend();
     this.sendAppendsWhileOpen(m.from);
   }
@@ -558,6 +614,32 @@ export class Raft {
 
   private send(m: Outgoing): void {
     this.msgs.push({ ...m, from: this.id } as Message);
+  }
+
+  /**
+   * The driver reports how sending a snapshot to `to` ended. On failure the follower is
+   * probed again after its next heartbeat reply, which re-sends a snapshot if still needed.
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.progress.get(to);
+    if (this.role !== "leader" || pr === undefined || pr.state !== "snapshot") return;
+    if (!ok) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  /** The driver made a snapshot at `meta` durable; later compaction may rely on it. */
+  snapshotTaken(meta: SnapshotMeta): void {
+    if (this.latestSnapshot === null || meta.index > this.latestSnapshot.index)
+      this.latestSnapshot = meta;
+  }
+
+  /** Drops log entries up to `index` (covered by a durable snapshot or state machine). */
+  compact(index: number): void {
+    const snap = this.latestSnapshot;
+    if (snap === null || snap.index < index)
+      throw new Error(`raft: no snapshot covers compaction to ${index}`);
+    this.log.compact(index);
   }
 
   /** The driver calls this once entries up to (index, term) are durable. */

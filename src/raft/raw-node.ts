@@ -5,7 +5,7 @@
  * Inputs may arrive between `ready()` and `advance()`; they land in the next Ready.
  */
 import type { RaftConfig } from "./config.ts";
-import type { Message } from "./messages.ts";
+import type { Message, SnapshotMeta } from "./messages.ts";
 import { type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
 import type { ReadState } from "./read-only.ts";
 import { type Entry, type HardState, hardStateEqual, type NodeId, type Role } from "./types.ts";
@@ -19,6 +19,8 @@ export interface SoftState {
 
 /**
  * One batch of work for the driver, to be done in this order:
+ * 0. if `snapshot` is set, install that received snapshot durably (state machine image
+ *    and a log that now starts after it) before anything else;
  * 1. persist `entries` (superseding any stored at index >= entries[0].index) and
  *    `hardState` if non-null, with one fsync;
  * 2. only then send `messages` (they may promise the persisted state);
@@ -27,6 +29,7 @@ export interface SoftState {
  */
 export interface Ready {
   readonly softState: SoftState;
+  readonly snapshot: SnapshotMeta | null;
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
@@ -68,6 +71,21 @@ export class RawNode {
     this.raft.readIndex(context);
   }
 
+  /** See {@link Raft.reportSnapshot}. */
+  reportSnapshot(to: number, ok: boolean): void {
+    this.raft.reportSnapshot(to, ok);
+  }
+
+  /** See {@link Raft.snapshotTaken}. */
+  snapshotTaken(meta: SnapshotMeta): void {
+    this.raft.snapshotTaken(meta);
+  }
+
+  /** See {@link Raft.compact}. */
+  compact(index: number): void {
+    this.raft.compact(index);
+  }
+
   /** Current role, leader and term. */
   softState(): SoftState {
     return { role: this.raft.role, leader: this.raft.leader, term: this.raft.term };
@@ -79,6 +97,7 @@ export class RawNode {
     return (
       r.msgs.length > 0 ||
       r.readStates.length > 0 ||
+      r.snapshotToInstall !== null ||
       r.log.stableIndex < r.log.lastIndex() ||
       r.log.hasNextCommittedEntries() ||
       !hardStateEqual(r.hardState(), this.lastHardState)
@@ -91,6 +110,7 @@ export class RawNode {
     const hs = r.hardState();
     const ready: Ready = {
       softState: this.softState(),
+      snapshot: r.snapshotToInstall,
       hardState: hardStateEqual(hs, this.lastHardState) ? null : hs,
       entries: r.log.unstableEntries(),
       messages: r.msgs,
@@ -99,6 +119,7 @@ export class RawNode {
     };
     r.msgs = [];
     r.readStates = [];
+    r.snapshotToInstall = null;
     return ready;
   }
 
@@ -106,7 +127,10 @@ export class RawNode {
   advance(ready: Ready): void {
     if (ready.hardState !== null) this.lastHardState = ready.hardState;
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
-    if (lastApplied !== undefined) this.raft.log.appliedTo(lastApplied.index);
+    // A snapshot installed meanwhile may already have moved applied past these entries.
+    if (lastApplied !== undefined && lastApplied.index > this.raft.log.applied) {
+      this.raft.log.appliedTo(lastApplied.index);
+    }
     const lastStable = ready.entries[ready.entries.length - 1];
     if (lastStable !== undefined) this.raft.onStable(lastStable.index, lastStable.term);
   }

@@ -16,6 +16,7 @@ import {
   type ReadState,
   type Ready,
   type Role,
+  type SnapshotMeta,
 } from "../raft/index.ts";
 import type { LoopClock } from "./loop-clock.ts";
 
@@ -29,6 +30,28 @@ export interface CommitOutcome {
 export interface LogWriter {
   /** Resolves only once everything passed is durable (fsync returned). */
   save(entries: readonly Entry[], hardState: HardState | null): Promise<void>;
+  /** Drops durable entries up to `index` (a durable snapshot covers them). */
+  compact?(index: number): Promise<void>;
+}
+
+/** Durable snapshots of the state machine (files on disk, or the simulator's disk). */
+export interface SnapshotStore {
+  /** Durably stores `image` as the snapshot at `meta`; older snapshots may be dropped. */
+  save(meta: SnapshotMeta, image: Uint8Array): Promise<void>;
+  /**
+   * The image of a snapshot received from the leader (the transport fetched and verified
+   * it before handing the core the InstallSnapshot message).
+   */
+  received(meta: SnapshotMeta): Uint8Array | undefined;
+}
+
+/** When to snapshot and how much log to keep (see the defaults' rationale in config.ts). */
+export interface SnapshotPolicy {
+  readonly store: SnapshotStore;
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly everyEntries: number;
+  /** Entries kept after a snapshot, so briefly lagging followers still get appends. */
+  readonly keepEntries: number;
 }
 
 /** Where the loop sends messages to peers (the gRPC transport, or the simulated network). */
@@ -50,6 +73,8 @@ export interface RaftLoopDeps {
   readonly tickMs: number;
   readonly clock: LoopClock;
   readonly logger: LoopLogger;
+  /** Absent: the log is never compacted. */
+  readonly snapshots?: SnapshotPolicy;
   /** Client address of a node id, for NOT_LEADER hints. */
   readonly addressOf: (id: number) => string | undefined;
   /** Persisting failed: the node cannot go on safely (the state on disk is unknown). */
@@ -82,9 +107,12 @@ export class RaftLoop {
   private latestHardState: HardState;
   private role: Role = "follower";
   private ticks = 0;
+  /** Index of the newest durable snapshot (0 before any). */
+  private lastSnapshotIndex = 0;
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
+    this.lastSnapshotIndex = deps.node.raft.log.compactedTo().index;
     this.persistedHardState = recoveredHardState;
     this.latestHardState = recoveredHardState;
   }
@@ -128,6 +156,16 @@ export class RaftLoop {
     });
   }
 
+  /**
+   * The transport reports how streaming a snapshot to `to` ended; on failure the core
+   * retries after the follower's next heartbeat reply.
+   */
+  reportSnapshot(to: number, ok: boolean): void {
+    if (this.stopped) return;
+    this.d.node.reportSnapshot(to, ok);
+    this.scheduleDrain();
+  }
+
   /** Current role and leader, for status and redirects. */
   softState(): { role: Role; leader: number; term: number } {
     return this.d.node.softState();
@@ -169,12 +207,48 @@ export class RaftLoop {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
     await this.persist(rd);
     this.d.transport.send(rd.messages);
     this.apply(rd.committedEntries);
     this.acceptReadStates(rd.readStates);
     this.d.node.advance(rd);
     this.onSoftState(rd.softState.role);
+    await this.maybeSnapshot();
+  }
+
+  /** A snapshot from the leader replaces our state: restore it and make it durable first. */
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const policy = this.d.snapshots;
+    const image = policy?.store.received(meta);
+    if (policy === undefined || image === undefined) {
+      throw new Error(`snapshot ${meta.index}@${meta.term} to install but its image is missing`);
+    }
+    await policy.store.save(meta, image);
+    this.d.fsm.restore(image);
+    this.lastSnapshotIndex = meta.index;
+    this.serveReads();
+  }
+
+  /**
+   * Every `everyEntries` applied entries: snapshot the state machine, make it durable, then
+   * let the core and the log forget entries before it (keeping a tail for slow followers).
+   */
+  private async maybeSnapshot(): Promise<void> {
+    const policy = this.d.snapshots;
+    const applied = this.d.fsm.appliedIndex;
+    if (policy === undefined || applied - this.lastSnapshotIndex < policy.everyEntries) return;
+    const term = this.d.node.raft.log.termAt(applied);
+    if (term === undefined) return;
+    const meta = { index: applied, term };
+    await policy.store.save(meta, this.d.fsm.snapshot());
+    this.lastSnapshotIndex = applied;
+    this.d.node.snapshotTaken(meta);
+    const compactTo = Math.min(applied - policy.keepEntries, this.d.node.raft.log.stableIndex);
+    if (compactTo > this.d.node.raft.log.compactedTo().index) {
+      this.d.node.compact(compactTo);
+      await this.d.wal.compact?.(compactTo);
+    }
   }
 
   /**

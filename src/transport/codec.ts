@@ -14,6 +14,7 @@ const TO_WIRE: Record<Message["type"], MessageType> = {
   appendResp: MessageType.MESSAGE_TYPE_APPEND_RESP,
   heartbeat: MessageType.MESSAGE_TYPE_HEARTBEAT,
   heartbeatResp: MessageType.MESSAGE_TYPE_HEARTBEAT_RESP,
+  snapshot: MessageType.MESSAGE_TYPE_SNAPSHOT,
 };
 
 const EMPTY_WIRE: Omit<RaftMessage, "type" | "from" | "to" | "term"> = {
@@ -56,6 +57,8 @@ export function toWire(m: Message): RaftMessage {
       return { ...base, commit: m.commit, context: m.context };
     case "heartbeatResp":
       return { ...base, context: m.context };
+    case "snapshot":
+      return { ...base, index: m.snapshot.index, logTerm: m.snapshot.term };
   }
 }
 
@@ -93,6 +96,8 @@ export function fromWire(w: RaftMessage): Message | null {
       return { ...base, type: "heartbeat", commit: w.commit, context: w.context };
     case MessageType.MESSAGE_TYPE_HEARTBEAT_RESP:
       return { ...base, type: "heartbeatResp", context: w.context };
+    case MessageType.MESSAGE_TYPE_SNAPSHOT:
+      return { ...base, type: "snapshot", snapshot: { index: w.index, term: w.logTerm } };
     default:
       return null;
   }

@@ -96,7 +96,8 @@ export class InvariantChecker {
   private checkLeaderCompleteness(id: number): void {
     const log = this.nodes.find((n) => n.id === id)?.current?.node.raft.log;
     if (log === undefined) return;
-    for (let i = 1; i <= this.maxCommitted; i++) {
+    const compacted = log.compactedTo().index;
+    for (let i = compacted + 1; i <= this.maxCommitted; i++) {
       const want = this.committed.get(i);
       const entry = log.entryAt(i);
       if (want !== undefined && (entry === undefined || describe(entry) !== want)) {
@@ -108,7 +109,10 @@ export class InvariantChecker {
   private recordCommits(n: SimNode): void {
     const raft = n.current?.node.raft;
     if (raft === undefined) return;
-    const from = (this.checkedCommit.get(n.id) ?? 0) + 1;
+    const from = Math.max(
+      (this.checkedCommit.get(n.id) ?? 0) + 1,
+      raft.log.compactedTo().index + 1,
+    );
     for (let i = from; i <= raft.log.committed; i++) {
       const entry = raft.log.entryAt(i);
       if (entry === undefined)
@@ -156,7 +160,12 @@ export class InvariantChecker {
       if (want === undefined) continue;
       let holders = 0;
       for (const n of this.nodes) {
-        const e = n.disk.entries[i - 1];
+        // A snapshot that covers the index holds it too (its image includes its effects).
+        if ((n.disk.snapshot?.meta.index ?? 0) >= i) {
+          holders++;
+          continue;
+        }
+        const e = n.disk.entryAt(i);
         if (e !== undefined && describe(e) === want) holders++;
       }
       if (holders < majority)

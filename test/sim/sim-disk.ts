@@ -2,10 +2,16 @@
  * A node's simulated disk: what survives a crash. A save becomes durable only when its
  * simulated fsync completes; a crash before that loses it, except that a random prefix
  * of its records may have reached the platters (a torn, never-acknowledged tail, which
- * the real WAL truncates back to a record boundary).
+ * the real WAL truncates back to a record boundary). Snapshots are written atomically
+ * (tmp + fsync + rename): a crash leaves the old one or the new one.
  */
-import { EMPTY_HARD_STATE, type Entry, type HardState } from "../../src/raft/index.ts";
-import type { LogWriter } from "../../src/server/raft-loop.ts";
+import {
+  EMPTY_HARD_STATE,
+  type Entry,
+  type HardState,
+  type SnapshotMeta,
+} from "../../src/raft/index.ts";
+import type { LogWriter, SnapshotStore } from "../../src/server/raft-loop.ts";
 import type { EventQueue } from "./event-queue.ts";
 import type { Rng } from "./rng.ts";
 
@@ -14,10 +20,20 @@ interface InFlightWrite {
   readonly hardState: HardState | null;
 }
 
+/** A durable snapshot: metadata plus the state machine image. */
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly image: Uint8Array;
+}
+
 /** Durable state of one node plus its write in flight. */
 export class SimDisk {
   hardState: HardState = EMPTY_HARD_STATE;
+  /** Durable log entries after `offset`. */
   entries: Entry[] = [];
+  offset = 0;
+  offsetTerm = 0;
+  snapshot: StoredSnapshot | null = null;
   private inFlight: InFlightWrite | null = null;
   /**
    * Failpoint between "fsync returned" and "the node acts on it" (sends, acks): a scenario
@@ -31,6 +47,16 @@ export class SimDisk {
     private readonly queue: EventQueue,
     private readonly rng: Rng,
   ) {}
+
+  /** The durable entry at `index`, if held (not compacted, not beyond the end). */
+  entryAt(index: number): Entry | undefined {
+    return index > this.offset ? this.entries[index - this.offset - 1] : undefined;
+  }
+
+  /** Index of the last durable entry. */
+  lastIndex(): number {
+    return this.offset + this.entries.length;
+  }
 
   /**
    * A LogWriter for one incarnation. `deliver` runs the completion in the node's context
@@ -50,6 +76,26 @@ export class SimDisk {
             deliver(resolve);
           });
         }),
+      compact: async (index) => this.compact(index),
+    };
+  }
+
+  /** A SnapshotStore for one incarnation; `incoming` holds images received from leaders. */
+  snapshots(
+    alive: () => boolean,
+    deliver: (fn: () => void) => void,
+    incoming: Map<number, Uint8Array>,
+  ): SnapshotStore {
+    return {
+      save: (meta, image) =>
+        new Promise<void>((resolve) => {
+          this.queue.after(this.rng.between(0.5, 8), () => {
+            if (!alive()) return;
+            this.installSnapshot({ meta, image });
+            deliver(resolve);
+          });
+        }),
+      received: (meta) => incoming.get(meta.index),
     };
   }
 
@@ -66,14 +112,44 @@ export class SimDisk {
     return `torn write: ${kept}/${records} records survived`;
   }
 
+  /**
+   * Stores a snapshot. As in §7: if the log holds the snapshot's last entry, the entries
+   * after it are kept; otherwise the whole log is replaced by the snapshot.
+   */
+  private installSnapshot(snapshot: StoredSnapshot): void {
+    const { index, term } = snapshot.meta;
+    if (this.snapshot !== null && this.snapshot.meta.index >= index) return;
+    this.snapshot = snapshot;
+    const held = index === this.offset ? this.offsetTerm : this.entryAt(index)?.term;
+    if (held !== term) {
+      this.entries = [];
+      this.offset = index;
+      this.offsetTerm = term;
+    }
+  }
+
+  /** Drops durable entries up to `index` (a durable snapshot must cover them). */
+  private compact(index: number): void {
+    if (index <= this.offset) return;
+    if (this.snapshot === null || this.snapshot.meta.index < index) {
+      throw new Error(`sim disk: compaction to ${index} without a snapshot covering it`);
+    }
+    const term = this.entryAt(index)?.term;
+    if (term === undefined) return;
+    this.entries = this.entries.slice(index - this.offset);
+    this.offset = index;
+    this.offsetTerm = term;
+  }
+
   private makeDurable(entries: readonly Entry[], hardState: HardState | null): void {
-    const first = entries[0];
+    const fresh = entries.filter((e) => e.index > this.offset);
+    const first = fresh[0];
     if (first !== undefined) {
-      const lastIndex = this.entries.length;
-      if (first.index > lastIndex + 1)
-        throw new Error(`sim disk: gap writing ${first.index} after ${lastIndex}`);
-      this.entries.length = first.index - 1;
-      for (const e of entries) this.entries.push(e);
+      if (first.index > this.lastIndex() + 1) {
+        throw new Error(`sim disk: gap writing ${first.index} after ${this.lastIndex()}`);
+      }
+      this.entries.length = first.index - this.offset - 1;
+      for (const e of fresh) this.entries.push(e);
     }
     if (hardState !== null) {
       this.hardState = hardState;

@@ -47,6 +47,8 @@ export class SimNetwork {
     private readonly queue: EventQueue,
     private readonly rng: Rng,
     private readonly deliver: DeliverFn,
+    /** A snapshot message that will never arrive: its stream failed (the sender is told). */
+    private readonly snapshotLost: DeliverFn = () => {},
   ) {}
 
   /** Sends messages from one node; each is delivered (or not) independently. */
@@ -55,8 +57,15 @@ export class SimNetwork {
       this.sent.set(m.type, (this.sent.get(m.type) ?? 0) + 1);
       if (m.type === "appendResp" && m.reject)
         this.sent.set("appendRespReject", (this.sent.get("appendRespReject") ?? 0) + 1);
-      if (this.isCut(m.from, m.to) || this.rng.chance(this.conditions.loss)) continue;
-      if (this.filter !== null && !this.filter(m)) continue;
+      const dropped =
+        this.isCut(m.from, m.to) ||
+        this.rng.chance(this.conditions.loss) ||
+        (this.filter !== null && !this.filter(m));
+      if (dropped) {
+        if (m.type === "snapshot")
+          this.queue.after(this.conditions.maxDelay, () => this.snapshotLost(m));
+        continue;
+      }
       this.schedule(m);
       if (this.rng.chance(this.conditions.duplicate)) this.schedule(m);
     }
@@ -69,6 +78,7 @@ export class SimNetwork {
     const epoch = this.epoch;
     this.queue.after(delay, () => {
       if (epoch === this.epoch && !this.isCut(m.from, m.to)) this.deliver(m);
+      else if (m.type === "snapshot") this.snapshotLost(m);
     });
   }
 

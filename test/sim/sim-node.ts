@@ -53,6 +53,10 @@ export interface SimNodeOptions {
   readonly maxMsgBytes: number;
   /** Pipelining window per follower. */
   readonly maxInflight: number;
+  /** Snapshot every this many applied entries (0 = never compact). */
+  readonly snapshotEvery: number;
+  /** Entries kept after a snapshot for slow followers. */
+  readonly snapshotKeep: number;
   readonly onFatal: (error: Error) => void;
 }
 
@@ -62,6 +66,8 @@ export type SendFn = (from: number, messages: readonly Message[]) => void;
 /** A node slot that persists across crashes (its disk survives). */
 export class SimNode {
   readonly disk: SimDisk;
+  /** Snapshot images received from leaders, by index (what the transport would stream). */
+  readonly incoming = new Map<number, Uint8Array>();
   current: Incarnation | null = null;
   incarnations = 0;
 
@@ -82,6 +88,7 @@ export class SimNode {
     if (this.current?.alive) throw new Error(`node ${this.id} already running`);
     this.incarnations++;
     const disk = this.disk;
+    const snap = disk.snapshot;
     const node = new RawNode(
       {
         id: this.id,
@@ -98,14 +105,17 @@ export class SimNode {
         hardState: disk.hardState,
         log: {
           entries: [...disk.entries],
-          offset: 0,
-          offsetTerm: 0,
-          committed: disk.hardState.commit,
-          applied: 0,
+          offset: disk.offset,
+          offsetTerm: disk.offsetTerm,
+          committed: Math.max(disk.hardState.commit, snap?.meta.index ?? 0),
+          applied: snap?.meta.index ?? 0,
         },
+        ...(snap ? { snapshot: snap.meta } : {}),
       },
     );
-    const fsm = observed(new MemoryStore(), this.id, this.observe);
+    const store = new MemoryStore();
+    if (snap) store.restore(snap.image);
+    const fsm = observed(store, this.id, this.observe);
     let inc: Incarnation | null = null;
     const ctx = (fn: () => void): void => inc?.run(fn);
     const loop = new RaftLoop(
@@ -118,6 +128,15 @@ export class SimNode {
         clock: this.clock(ctx),
         logger: { info: () => {} },
         addressOf: (id) => `n${id}`,
+        ...(this.options.snapshotEvery > 0
+          ? {
+              snapshots: {
+                store: disk.snapshots(() => inc?.alive ?? false, ctx, this.incoming),
+                everyEntries: this.options.snapshotEvery,
+                keepEntries: this.options.snapshotKeep,
+              },
+            }
+          : {}),
         onFatal: this.options.onFatal,
       },
       disk.hardState,
@@ -182,5 +201,7 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
     get: (key) => inner.get(key),
     size: () => inner.size(),
     digest: () => inner.digest(),
+    snapshot: () => inner.snapshot(),
+    restore: (image) => inner.restore(image),
   };
 }

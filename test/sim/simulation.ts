@@ -30,6 +30,10 @@ export interface SimOptions {
   readonly maxMsgBytes?: number;
   /** Pipelining window; drawn from the seed when absent. */
   readonly maxInflight?: number;
+  /** Snapshot every N applied entries (0 = never); drawn from the seed when absent. */
+  readonly snapshotEvery?: number;
+  /** Entries kept after a snapshot; drawn from the seed when absent. */
+  readonly snapshotKeep?: number;
   /** Print every trace line as it happens. */
   readonly verbose?: boolean;
 }
@@ -70,15 +74,24 @@ export class Simulation {
   private faults = 0;
   private readonly roles = new Map<number, string>();
   private readonly restartPending = new Set<number>();
+  private readonly flowTrace: string;
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
-    this.network = new SimNetwork(this.queue, this.rng.fork(), (m) => this.deliver(m));
+    this.network = new SimNetwork(
+      this.queue,
+      this.rng.fork(),
+      (m) => this.deliver(m),
+      (m) => this.snapshotFailed(m),
+    );
     this.checker = new InvariantChecker(this.nodes);
     const flow = this.rng.fork();
     const maxMsgBytes = options.maxMsgBytes ?? flow.pick([1, 64, 1024, 1024 * 1024]);
     const maxInflight = options.maxInflight ?? flow.pick([1, 4, 64]);
+    const snapshotEvery = options.snapshotEvery ?? flow.pick([0, 10, 50, 300]);
+    const snapshotKeep = options.snapshotKeep ?? flow.pick([0, 5, 100]);
+    this.flowTrace = `maxMsgBytes=${maxMsgBytes} maxInflight=${maxInflight} snapshotEvery=${snapshotEvery} keep=${snapshotKeep}`;
     for (const id of voters) {
       const node = new SimNode(
         id,
@@ -92,6 +105,8 @@ export class Simulation {
           checkQuorum: options.checkQuorum ?? true,
           maxMsgBytes,
           maxInflight,
+          snapshotEvery,
+          snapshotKeep,
           onFatal: (e) => {
             this.fatal ??= e;
           },
@@ -106,7 +121,7 @@ export class Simulation {
     try {
       this.startAll();
       const profile = this.options.profile ?? randomProfile(this.rng.fork());
-      this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length}`);
+      this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length} ${this.flowTrace}`);
       this.startClients();
       await this.faultPhase(profile);
       await this.finish();
@@ -163,9 +178,38 @@ export class Simulation {
 
   private deliver(m: Message): void {
     if (process.env.SIM_TRACE_MESSAGES) this.trace(`deliver ${JSON.stringify(m)}`);
-    const inc = this.nodes[m.to - 1]?.current;
-    if (inc == null || !inc.alive) return;
+    const target = this.nodes[m.to - 1];
+    const inc = target?.current;
+    if (target === undefined || inc == null || !inc.alive) {
+      if (m.type === "snapshot") this.snapshotFailed(m);
+      return;
+    }
+    if (m.type === "snapshot") {
+      // The transport streams the image beside the message; it must still exist at the sender.
+      const stored = this.nodes[m.from - 1]?.disk.snapshot;
+      if (stored == null || stored.meta.index !== m.snapshot.index) {
+        this.snapshotFailed(m);
+        return;
+      }
+      this.trace(`n${m.from} -> n${m.to} snapshot ${m.snapshot.index}@${m.snapshot.term}`);
+      inc.run(() => {
+        target.incoming.set(m.snapshot.index, stored.image);
+        inc.loop.deliver([m]);
+      });
+      // Like a real stream, the sender learns that the transfer completed (whatever the
+      // receiver then does with it); the core then probes just past the snapshot.
+      const sender = this.nodes[m.from - 1]?.current;
+      if (sender?.alive) sender.run(() => sender.loop.reportSnapshot(m.to, true));
+      return;
+    }
     inc.run(() => inc.loop.deliver([m]));
+  }
+
+  /** A snapshot stream failed: the sender's transport tells its core (which retries later). */
+  private snapshotFailed(m: Message): void {
+    const inc = this.nodes[m.from - 1]?.current;
+    if (inc == null || !inc.alive) return;
+    inc.run(() => inc.loop.reportSnapshot(m.to, false));
   }
 
   private onApply(node: number, index: number, what: string): void {

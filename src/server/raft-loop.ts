@@ -208,13 +208,36 @@ export class RaftLoop {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
+    const { early, late } = this.splitMessages(rd);
+    this.d.transport.send(early);
     await this.persist(rd);
-    this.d.transport.send(rd.messages);
+    this.d.transport.send(late);
     this.apply(rd.committedEntries);
     this.acceptReadStates(rd.readStates);
     this.d.node.advance(rd);
     this.onSoftState(rd.softState.role);
     await this.maybeSnapshot();
+  }
+
+  /**
+   * A leader's appends and heartbeats promise nothing about its own disk, so they go out
+   * while it writes its log (Raft thesis §10.2.1): leader and followers fsync in parallel,
+   * and the leader counts itself toward a commit only after its own fsync (onStable).
+   * Everything else — votes, acks, anything from a term or vote not yet durable — waits.
+   */
+  private splitMessages(rd: Ready): { early: readonly Message[]; late: readonly Message[] } {
+    const durableTerm =
+      rd.hardState === null ||
+      (rd.hardState.term === this.persistedHardState.term &&
+        rd.hardState.vote === this.persistedHardState.vote);
+    if (rd.softState.role !== "leader" || !durableTerm) return { early: [], late: rd.messages };
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) {
+      if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") early.push(m);
+      else late.push(m);
+    }
+    return { early, late };
   }
 
   /** A snapshot from the leader replaces our state: restore it and make it durable first. */

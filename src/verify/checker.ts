@@ -14,7 +14,7 @@ import {
   validateHistory,
 } from "./history.ts";
 import type { Model } from "./model.ts";
-import { type SearchBudget, searchLinearization } from "./search.ts";
+import { type SearchBudget, type SearchOutcome, searchLinearization } from "./search.ts";
 
 /** The verdict on a whole history. */
 export type CheckResult<I = unknown, O = unknown> =
@@ -66,17 +66,16 @@ export function checkLinearizable<S, I, O>(
     if (index > 0 && performance.now() > budget.deadline) {
       return unknownResult(
         unknowns,
-        key,
-        "the time budget ran out before it was checked",
-        keys.length - index,
+        keys.slice(index).map(([k]) => k),
       );
     }
     const prepared = prepareKey(model, ops);
-    const outcome = searchLinearization(model, prepared, budget);
-    if (outcome.kind === "violation") return violation(model, key, ops, prepared, options);
+    // Tracking the longest prefix costs little and saves the explanation a search.
+    const outcome = searchLinearization(model, prepared, budget, true);
+    if (outcome.kind === "violation") return violation(model, key, ops, prepared, outcome, options);
     if (outcome.kind === "unknown") unknowns.push({ key, reason: outcome.reason });
   }
-  return unknowns.length === 0 ? { verdict: "ok" } : unknownResult(unknowns, "", "", 0);
+  return unknowns.length === 0 ? { verdict: "ok" } : unknownResult(unknowns, []);
 }
 
 /** Cheap keys first, so a deadline leaves as few keys unchecked as possible. */
@@ -86,31 +85,37 @@ function smallestFirst<I, O>(byKey: Map<string, Operation<I, O>[]>): [string, Op
   );
 }
 
+/** Explains a violation on `key` under its own time budget (the verdict is already known). */
 function violation<S, I, O>(
   model: Model<S, I, O>,
   key: string,
   ops: readonly Operation<I, O>[],
   prepared: readonly KeyOp<I, O>[],
+  found: SearchOutcome<S>,
   options: CheckOptions,
 ): CheckResult<I, O> {
   const budget: SearchBudget = {
     deadline: performance.now() + (options.explainTimeoutMs ?? DEFAULT_EXPLAIN_TIMEOUT_MS),
     maxStates: options.maxStates ?? DEFAULT_MAX_STATES,
   };
-  const diagnosis = diagnose(model, prepared, budget);
+  const diagnosis = diagnose(model, prepared, budget, found);
   const explanation = explainViolation(model, key, ops, diagnosis);
   return { verdict: "violation", key, explanation, involved: diagnosis.involved };
 }
 
+/** Names the first key that ran out of budget (or was never reached) and counts the rest. */
 function unknownResult<I, O>(
   unknowns: readonly { key: string; reason: string }[],
-  nextKey: string,
-  nextReason: string,
-  unchecked: number,
+  unchecked: readonly string[],
 ): CheckResult<I, O> {
-  const first = unknowns[0] ?? { key: nextKey, reason: nextReason };
+  const first = unknowns[0] ?? {
+    key: unchecked[0] ?? "",
+    reason: "the time budget ran out before it was checked",
+  };
   const parts = [`key ${JSON.stringify(first.key)}: ${first.reason}`];
   if (unknowns.length > 1) parts.push(`${unknowns.length - 1} more key(s) also ran out of budget`);
-  if (unchecked > 0) parts.push(`${unchecked} key(s) not checked before the deadline`);
+  if (unchecked.length > 0) {
+    parts.push(`${unchecked.length} key(s) not checked before the deadline`);
+  }
   return { verdict: "unknown", key: first.key, reason: parts.join("; ") };
 }

@@ -13,13 +13,14 @@
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * Distinct (linearized set, state) configurations one key may cache. Each costs about
- * 2 bytes per 16 operations of the key plus map overhead (~100 B), so 500k stays within
- * a few hundred MB even for keys with thousands of operations; a healthy history needs
- * roughly one configuration per operation, so hitting this means the key is
- * pathological (too many concurrent or indeterminate operations), not merely long.
+ * Distinct configurations (linearized set, state) one key may visit. The search runs
+ * at roughly 0.3–1 million of them per second, and each costs ~100–300 B (short keys,
+ * see LinearizedSet), so 1M bounds one key at a few seconds and a few hundred MB. A
+ * healthy history needs about one configuration per operation; proving a violation
+ * needs every consistent partial order before it, which a few timed-out writes on a
+ * long key can multiply — hitting this means the key is pathological, not merely long.
  */
-export const DEFAULT_MAX_STATES = 500_000;
+export const DEFAULT_MAX_STATES = 1_000_000;
 
 /**
  * Extra wall-clock budget for explaining a violation (a few re-runs of the search on

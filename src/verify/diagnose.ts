@@ -1,18 +1,15 @@
 /**
  * Turns "this key is not linearizable" into the facts a human needs: which operation is
- * the first whose outcome cannot be explained, how far a linearization gets, and what
- * could have gone next but cannot.
- *
- * The culprit is found by relaxation. Making a determinate operation indeterminate only
- * removes constraints, so if the history is still not linearizable with every operation
- * returning after time T relaxed, the original is not either — and that is monotone in
- * T. A binary search over return times finds the earliest return by which the history
- * is already impossible; that operation is the culprit.
+ * the first whose outcome cannot be explained (culprit.ts), how far a linearization
+ * gets, what could have gone next but cannot, and a small core of operations that
+ * still fails on its own (relax.ts).
  */
+
+import { findCulprit, inReturnOrder } from "./culprit.ts";
 import { isDeterminate, type KeyOp, type Operation } from "./history.ts";
 import type { Model } from "./model.ts";
-import { necessaryOps, truncate } from "./relax.ts";
-import { type SearchBudget, type SearchOutcome, searchLinearization } from "./search.ts";
+import { necessaryOps } from "./relax.ts";
+import type { SearchBudget, SearchOutcome } from "./search.ts";
 import { stateEquality } from "./state-cache.ts";
 
 /** A determinate operation that was allowed to go next after the longest prefix. */
@@ -48,23 +45,23 @@ export interface Diagnosis<S, I, O> {
   readonly involved: readonly Operation<I, O>[];
 }
 
-/** Explains why `ops` (one key, prepared, known not linearizable) is a violation. */
+/**
+ * Explains why `ops` (one key, prepared) is a violation, given `full`: the search that
+ * found it, with its longest prefix tracked.
+ */
 export function diagnose<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly KeyOp<I, O>[],
   budget: SearchBudget,
+  full: SearchOutcome<S>,
 ): Diagnosis<S, I, O> {
-  const byReturn = ops
-    .filter(isDeterminate)
-    .sort((a, b) => a.ret - b.ret || a.source.id - b.source.id);
-  const { hi, exact } = earliestFailingPrefix(model, ops, byReturn, budget);
-  const culprit = byReturn[hi - 1] as KeyOp<I, O>;
-  const searched = truncate(model, ops, byReturn, hi);
-  const outcome = searchLinearization(model, searched, budget, true);
+  const byReturn = inReturnOrder(ops);
+  const { count, exact, searched, outcome } = findCulprit(model, ops, byReturn, budget, full);
+  const culprit = byReturn[count - 1] as KeyOp<I, O>;
   const best = outcome.kind === "ok" ? { order: [], state: model.init() } : outcome.best;
   const prefix = best.order.map((i) => searched[i] as KeyOp<I, O>);
-  const frontier = frontierAfter(model, searched, prefix, best.state);
-  const lastWriter = lastStateChange(model, prefix);
+  const { state, lastWriter } = replay(model, prefix);
+  const frontier = frontierAfter(model, searched, prefix, state);
   const from = Math.min(
     culprit.call,
     lastWriter?.call ?? culprit.call,
@@ -75,36 +72,13 @@ export function diagnose<S, I, O>(
     culprit,
     culpritIsFirst: exact,
     prefix,
-    state: best.state,
+    state,
     searchComplete: outcome.kind === "violation",
     frontier,
     lastWriter,
     sources: sourcesOf(model, ops, culprit),
     involved: involvedOps(model, ops, culprit, needed),
   };
-}
-
-/** Binary search for the fewest determinate returns (by time) that are already impossible. */
-function earliestFailingPrefix<S, I, O>(
-  model: Model<S, I, O>,
-  ops: readonly KeyOp<I, O>[],
-  byReturn: readonly KeyOp<I, O>[],
-  budget: SearchBudget,
-): { hi: number; exact: boolean } {
-  let lo = 0;
-  let hi = byReturn.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    const outcome: SearchOutcome<S> = searchLinearization(
-      model,
-      truncate(model, ops, byReturn, mid),
-      budget,
-    );
-    if (outcome.kind === "unknown") return { hi, exact: false };
-    if (outcome.kind === "violation") hi = mid;
-    else lo = mid;
-  }
-  return { hi, exact: true };
 }
 
 /** Determinate operations allowed to go next after `prefix`, and how each fails. */
@@ -116,28 +90,33 @@ function frontierAfter<S, I, O>(
 ): FrontierEntry<I, O>[] {
   const done = new Set(prefix);
   const remaining = ops.filter((op) => !done.has(op) && isDeterminate(op));
-  const deadline = Math.min(...remaining.map((op) => op.ret));
+  const deadline = remaining.reduce((min, op) => Math.min(min, op.ret), Number.POSITIVE_INFINITY);
   return remaining
     .filter((op) => op.call <= deadline)
     .map((op) => ({
       op,
-      verdict: model.step(state, op.input, op.output).ok ? "dead-end" : "rejected",
+      verdict: model.step(state, op.source.input, op.output).ok ? "dead-end" : "rejected",
     }));
 }
 
-function lastStateChange<S, I, O>(
+/**
+ * Replays `prefix` with the recorded inputs (the search may have used canonical ones,
+ * which are equivalent but less readable): the state it leaves, and the last operation
+ * that changed the state.
+ */
+function replay<S, I, O>(
   model: Model<S, I, O>,
   prefix: readonly KeyOp<I, O>[],
-): KeyOp<I, O> | undefined {
+): { state: S; lastWriter: KeyOp<I, O> | undefined } {
   const same = stateEquality(model);
   let state = model.init();
-  let writer: KeyOp<I, O> | undefined;
+  let lastWriter: KeyOp<I, O> | undefined;
   for (const op of prefix) {
-    const next = model.step(state, op.input, op.output).next;
-    if (!same(state, next)) writer = op;
+    const next = model.step(state, op.source.input, op.output).next;
+    if (!same(state, next)) lastWriter = op;
     state = next;
   }
-  return writer;
+  return { state, lastWriter };
 }
 
 /** Writers `reader` could have observed; undefined when the model cannot tell or it is no read. */
@@ -148,7 +127,7 @@ function sourcesOf<S, I, O>(
 ): KeyOp<I, O>[] | undefined {
   const couldProduce = model.couldProduce;
   if (couldProduce === undefined || model.readOnly?.(reader.input) !== true) return undefined;
-  return ops.filter((op) => op !== reader && couldProduce.call(model, op, reader));
+  return ops.filter((op) => op !== reader && couldProduce.call(model, op.source, reader.source));
 }
 
 /**

@@ -40,7 +40,8 @@ const ABSENT: KvState = { value: null, version: 0 };
 export const kvModel: Model<KvState, KvInput, KvOutput> = {
   init: () => ABSENT,
   step,
-  // Canonical (absent is always version 0), so the search cache can key on it alone.
+  equal: (a, b) => a.version === b.version && a.value === b.value,
+  // Canonical: absent is always version 0, and the version ends before the first ":".
   hash: (s) => (s.value === null ? "-" : `${s.version}:${s.value}`),
   describe: describeKvOperation,
   describeState: (s) => (s.value === null ? "nothing" : describeValue(s.value, s.version)),

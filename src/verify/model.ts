@@ -30,11 +30,15 @@ export interface Model<S, I, O> {
    * only on state and input, i.e. equal the `next` of any outcome it would accept.
    */
   step(state: S, input: I, output: O | undefined): StepResult<S>;
-  /** State equality for the search cache; defaults to `hash` equality, else deep equality. */
+  /**
+   * State equality, used to detect no-op steps; must agree with `hash` when both are
+   * given. Defaults to comparing hashes, else to deep equality.
+   */
   equal?(a: S, b: S): boolean;
   /**
-   * A string key for a state; equal states must have equal hashes. Without `equal` the
-   * hash is trusted to be canonical (equal hashes ⇒ equal states). Makes the cache fast.
+   * A canonical string key for a state: equal states, and only those, have equal keys.
+   * Lets the search cache use a plain string set; without it states are compared with
+   * `equal` (or deep equality) within each bucket.
    */
   hash?(s: S): string;
   /** One-line rendering of an operation and its outcome, for counter-examples. */

@@ -8,17 +8,17 @@ import { type KeyOp, keepIndeterminate } from "./history.ts";
 import type { Model } from "./model.ts";
 import { type SearchBudget, searchLinearization } from "./search.ts";
 
-/** Most operations the core search tries to relax; the nearest to the culprit go first. */
-const MAX_CORE_ATTEMPTS = 64;
+/** Most operations the core search considers; the nearest to the culprit go first. */
+const MAX_CORE_CANDIDATES = 24;
 /**
- * States per core attempt, as a multiple of what the unrelaxed search needed (plus a
- * floor). Relaxing a write can make the search far costlier; such a relaxation is not
- * worth it, and refusing it keeps the next attempts cheap too.
+ * States per core check, as a multiple of what the unrelaxed search needed (plus a
+ * floor): relaxing writes can make a search far costlier, and such a check is simply
+ * answered "not shown to fail", which only makes the core less minimal.
  */
-const ATTEMPT_FACTOR = 2;
-const ATTEMPT_FLOOR = 1_000;
-/** States for all core attempts together, in the same terms. */
-const TOTAL_FACTOR = 10;
+const CHECK_FACTOR = 1;
+const CHECK_FLOOR = 1_000;
+/** States for all core checks together, in the same terms. */
+const TOTAL_FACTOR = 3;
 const TOTAL_FLOOR = 20_000;
 
 /** `op` with its outcome forgotten. */
@@ -48,13 +48,13 @@ export function truncate<S, I, O>(
 }
 
 /**
- * Greedily relaxes the determinate operations of `ops` (a violating history whose last
- * return is the culprit's) that overlap [from, culprit.ret], nearest first, keeping each
- * relaxation under which the history still fails. Returns the operations that could not
- * be relaxed: each is needed for the violation, given the others that remain.
- * Attempts that run out of budget count as needed (the result stays a violating core);
- * once the total budget is spent the remaining candidates are left out, unreported.
- * `baseline` is the number of states the search of `ops` itself took.
+ * A minimal set of the determinate operations of `ops` overlapping [from, culprit.ret]
+ * (besides the culprit) that must keep their outcomes for `ops` — a violating history
+ * whose last return is the culprit's — to stay violating when all the other candidates
+ * are relaxed. Found with Junker's QuickXplain, O(k log n) searches for a core of k.
+ * Checks out of budget count as "not shown to fail": the result then grows but still
+ * violates, so it is always an honest (if less minimal) core. `baseline` is the number
+ * of states the search of `ops` itself took.
  */
 export function necessaryOps<S, I, O>(
   model: Model<S, I, O>,
@@ -64,19 +64,66 @@ export function necessaryOps<S, I, O>(
   budget: SearchBudget,
   baseline: number,
 ): KeyOp<I, O>[] {
-  const perAttempt = Math.min(budget.maxStates, ATTEMPT_FACTOR * baseline + ATTEMPT_FLOOR);
-  let left = TOTAL_FACTOR * baseline + TOTAL_FLOOR;
-  let current = [...ops];
-  const needed: KeyOp<I, O>[] = [];
-  for (const candidate of coreCandidates(ops, culprit, from)) {
-    if (left <= 0 || performance.now() > budget.deadline) break;
-    const attempt = relaxOne(model, current, candidate, culprit.ret);
-    const outcome = searchLinearization(model, attempt, { ...budget, maxStates: perAttempt });
-    left -= outcome.states;
-    if (outcome.kind === "violation") current = attempt;
-    else needed.push(candidate);
+  const candidates = coreCandidates(ops, culprit, from);
+  const core = new CoreSearch(model, ops, new Set(candidates), culprit.ret, budget, baseline);
+  return core.explain(new Set(), candidates, false);
+}
+
+class CoreSearch<S, I, O> {
+  private left: number;
+  private readonly perCheck: number;
+
+  constructor(
+    private readonly model: Model<S, I, O>,
+    private readonly ops: readonly KeyOp<I, O>[],
+    private readonly candidates: ReadonlySet<KeyOp<I, O>>,
+    private readonly horizon: number,
+    private readonly budget: SearchBudget,
+    baseline: number,
+  ) {
+    this.perCheck = Math.min(budget.maxStates, CHECK_FACTOR * baseline + CHECK_FLOOR);
+    this.left = TOTAL_FACTOR * baseline + TOTAL_FLOOR;
   }
-  return needed;
+
+  /**
+   * QuickXplain: given that keeping `kept` ∪ `among` violates, a minimal subset of
+   * `among` that violates together with `kept`. `added` says whether the caller just
+   * grew `kept` (otherwise `kept` alone was already known not to be shown failing).
+   */
+  explain(
+    kept: ReadonlySet<KeyOp<I, O>>,
+    among: readonly KeyOp<I, O>[],
+    added: boolean,
+  ): KeyOp<I, O>[] {
+    if ((added || kept.size === 0) && this.violates(kept)) return [];
+    if (among.length <= 1) return [...among];
+    const half = among.length >>> 1;
+    const first = among.slice(0, half);
+    const second = among.slice(half);
+    const fromSecond = this.explain(union(kept, first), second, first.length > 0);
+    const fromFirst = this.explain(union(kept, fromSecond), first, fromSecond.length > 0);
+    return [...fromFirst, ...fromSecond];
+  }
+
+  /** Whether the history with only `kept` of the candidates determinate is shown to fail. */
+  private violates(kept: ReadonlySet<KeyOp<I, O>>): boolean {
+    if (this.left <= 0 || performance.now() > this.budget.deadline) return false;
+    const history: KeyOp<I, O>[] = [];
+    for (const op of this.ops) {
+      if (!this.candidates.has(op) || kept.has(op)) history.push(op);
+      else if (keepIndeterminate(this.model, op, this.horizon)) history.push(relaxed(op));
+    }
+    const outcome = searchLinearization(this.model, history, {
+      ...this.budget,
+      maxStates: this.perCheck,
+    });
+    this.left -= outcome.states;
+    return outcome.kind === "violation";
+  }
+}
+
+function union<T>(a: ReadonlySet<T>, b: readonly T[]): Set<T> {
+  return new Set([...a, ...b]);
 }
 
 function coreCandidates<I, O>(
@@ -87,20 +134,5 @@ function coreCandidates<I, O>(
   return ops
     .filter((op) => op !== culprit && op.ret !== Number.POSITIVE_INFINITY && op.ret >= from)
     .sort((a, b) => b.ret - a.ret || b.source.id - a.source.id)
-    .slice(0, MAX_CORE_ATTEMPTS);
-}
-
-function relaxOne<S, I, O>(
-  model: Model<S, I, O>,
-  ops: readonly KeyOp<I, O>[],
-  target: KeyOp<I, O>,
-  horizon: number,
-): KeyOp<I, O>[] {
-  const loose = relaxed(target);
-  const out: KeyOp<I, O>[] = [];
-  for (const op of ops) {
-    if (op !== target) out.push(op);
-    else if (keepIndeterminate(model, loose, horizon)) out.push(loose);
-  }
-  return out;
+    .slice(0, MAX_CORE_CANDIDATES);
 }

@@ -1,23 +1,26 @@
 /**
  * The per-key search: Wing & Gong's backtracking over the entry list with Lowe's cache
- * of (linearized set, state), as in Porcupine's `checkSingle`, plus three rules for
- * indeterminate operations:
+ * of (linearized set, state), as in Porcupine's `checkSingle`. On top of that, rules
+ * that prune without losing answers (proof sketch in subsumption.ts):
  *
- * - they have no return event, so the search succeeds as soon as every determinate
- *   operation is linearized — the rest are placed at the end or "never happened";
- * - one is only linearized where it changes the state: linearizing an operation that
- *   is a no-op here is dominated by leaving it pending (every continuation of the
- *   former is also a continuation of the latter), so that branch is skipped. This keeps
- *   failed cas attempts and the like from multiplying the search space;
- * - a configuration whose linearized indeterminate operations are a superset of those
- *   of a failed configuration with the same determinate set and state fails too
- *   (failure-memo.ts), so "it happened but was overwritten" is not re-explored.
+ * - indeterminate operations have no return event, so the search succeeds as soon as
+ *   every determinate operation is linearized — the rest are placed at the end or
+ *   "never happened";
+ * - an indeterminate operation is only linearized where it changes the state: doing so
+ *   where it is a no-op is dominated by leaving it pending;
+ * - a determinate operation that fits without changing the state (a read, a failed
+ *   cas) is a forced move: it can go first in any continuation, so if that branch
+ *   fails no alternative is tried (reads that commute are not permuted);
+ * - indeterminate twins (identical inputs) are used in call order only (twins.ts);
+ * - a configuration dominated by a visited one — same determinate set and state, fewer
+ *   indeterminate operations used — is pruned (subsumption.ts).
  */
 import { END, EntryList } from "./entry-list.ts";
-import { FailureMemo } from "./failure-memo.ts";
 import { isDeterminate, type KeyOp } from "./history.ts";
 import type { Model } from "./model.ts";
 import { LinearizedSet, StateCache, stateEquality } from "./state-cache.ts";
+import { SubsumptionMemo } from "./subsumption.ts";
+import { previousTwins } from "./twins.ts";
 
 /** Limits after which a search stops and reports "unknown". */
 export interface SearchBudget {
@@ -49,7 +52,7 @@ export type SearchOutcome<S> =
 /**
  * Decides whether `ops` (one key, see `prepareKey`) is linearizable with respect to
  * `model`. With `trackBest` it also remembers the longest linearizable prefix (most
- * determinate operations), which costs a copy whenever the record improves.
+ * determinate operations), at the cost of a copy of the stack per new record.
  */
 export function searchLinearization<S, I, O>(
   model: Model<S, I, O>,
@@ -66,25 +69,18 @@ interface Frame<S> {
   readonly before: S;
   /** The indeterminate scan's deadline when `op` was linearized. */
   readonly deadline: number;
+  /** A forced move: if it fails, so does the configuration it was made from. */
+  readonly forced: boolean;
 }
 
-/**
- * Links each indeterminate op to the previous one (in call order) with an identical
- * input. Such twins are interchangeable — only their calls constrain them, and the
- * earlier one was called first — so the search uses them in call order only: any
- * linearization using a later twin while an earlier one is unused has a counterpart
- * that swaps them, with the same states throughout.
- */
-function twins<I, O>(ops: readonly KeyOp<I, O>[]): Int32Array {
-  const previous = new Int32Array(ops.length).fill(-1);
-  const lastOfInput = new Map<string, number>();
-  ops.forEach((op, i) => {
-    if (isDeterminate(op)) return;
-    const key = JSON.stringify(op.input);
-    previous[i] = lastOfInput.get(key) ?? -1;
-    lastOfInput.set(key, i);
-  });
-  return previous;
+/** What trying one candidate did. */
+enum Tried {
+  /** Linearized; the scan restarts from the top. */
+  Lifted,
+  /** Not possible or not new; the scan moves on. */
+  Skipped,
+  /** The current configuration is known to fail; backtrack. */
+  Dead,
 }
 
 /** How many loop iterations pass between two looks at the clock. */
@@ -98,7 +94,7 @@ const INDETERMINATE = 1;
  * Candidates to linearize next are the determinate calls before the first pending
  * return, then the indeterminate calls made no later than that return. Trying
  * determinate operations first means configurations without an indeterminate write are
- * explored (and fail) before the ones with it, so the failure memo can prune the latter.
+ * visited before the ones with it, so the subsumption memo can prune the latter.
  */
 class WglSearch<S, I, O> {
   private readonly det: EntryList;
@@ -112,7 +108,7 @@ class WglSearch<S, I, O> {
   private readonly detSet: LinearizedSet;
   private readonly indetSet: LinearizedSet;
   private readonly cache: StateCache<S, I, O>;
-  private readonly failures: FailureMemo<S, I, O> | undefined;
+  private readonly subsumption: SubsumptionMemo<S, I, O> | undefined;
   private readonly same: (a: S, b: S) => boolean;
   private readonly stack: Frame<S>[] = [];
   private state: S;
@@ -124,6 +120,8 @@ class WglSearch<S, I, O> {
   private deadline = Number.POSITIVE_INFINITY;
   private best: PartialLinearization<S>;
   private bestDeterminate = 0;
+  /** The stack holds a new record that `best` does not have yet. */
+  private bestStale = false;
 
   constructor(
     private readonly model: Model<S, I, O>,
@@ -134,7 +132,7 @@ class WglSearch<S, I, O> {
     this.det = new EntryList(ops, isDeterminate);
     this.indet = new EntryList(ops, (op) => !isDeterminate(op));
     this.slot = new Int32Array(ops.length);
-    this.previousTwin = twins(ops);
+    this.previousTwin = previousTwins(ops);
     this.done = new Uint8Array(ops.length);
     const counts = [0, 0];
     ops.forEach((op, i) => {
@@ -146,7 +144,7 @@ class WglSearch<S, I, O> {
     this.detSet = new LinearizedSet(this.determinateTotal);
     this.indetSet = new LinearizedSet(counts[1] ?? 0);
     this.cache = new StateCache(model);
-    this.failures = (counts[1] ?? 0) > 0 ? new FailureMemo(model) : undefined;
+    this.subsumption = (counts[1] ?? 0) > 0 ? new SubsumptionMemo(model) : undefined;
     this.same = stateEquality(model);
     this.state = model.init();
     this.pending = this.determinateTotal;
@@ -171,7 +169,9 @@ class WglSearch<S, I, O> {
   private scanDeterminate(): boolean {
     const node = this.node;
     if (node !== END && this.det.isCall(node)) {
-      if (!this.tryLinearize(this.det.opOf(node))) this.node = this.det.after(node);
+      const tried = this.tryLinearize(this.det.opOf(node));
+      if (tried === Tried.Dead) return this.backtrack();
+      if (tried === Tried.Skipped) this.node = this.det.after(node);
       return true;
     }
     this.phase = INDETERMINATE;
@@ -183,45 +183,66 @@ class WglSearch<S, I, O> {
   private scanIndeterminate(): boolean {
     const node = this.node;
     if (node === END || this.indet.timeOf(node) > this.deadline) return this.backtrack();
-    if (!this.tryLinearize(this.indet.opOf(node))) this.node = this.indet.after(node);
+    if (this.tryLinearize(this.indet.opOf(node)) !== Tried.Lifted) {
+      this.node = this.indet.after(node);
+    }
     return true;
   }
 
-  /** Linearizes `index` if its outcome fits and the result is new; restarts the scan. */
-  private tryLinearize(index: number): boolean {
+  /**
+   * Linearizes `index` if its outcome fits and the result is new. A determinate op that
+   * fits without changing the state is a forced move: it can be moved to the front of
+   * any linearization of the rest (nothing pending must precede it, since it is a
+   * candidate, and nobody sees a different state), so no alternative to it need be tried
+   * here — if its branch fails, this configuration fails.
+   */
+  private tryLinearize(index: number): Tried {
     const twin = this.previousTwin[index] as number;
-    if (twin !== -1 && this.done[twin] === 0) return false;
+    if (twin !== -1 && this.done[twin] === 0) return Tried.Skipped;
     const op = this.ops[index] as KeyOp<I, O>;
     const { ok, next } = this.model.step(this.state, op.input, op.output);
+    if (!ok) return Tried.Skipped;
     const determinate = isDeterminate(op);
-    if (!ok || (!determinate && this.same(this.state, next))) return false;
+    const noOp = this.same(this.state, next);
+    if (noOp && !determinate) return Tried.Skipped;
     this.mark(index, true);
     if (!this.isNew(next)) {
       this.mark(index, false);
-      return false;
+      return noOp ? Tried.Dead : Tried.Skipped;
     }
-    this.stack.push({ op: index, before: this.state, deadline: this.deadline });
+    this.stack.push({ op: index, before: this.state, deadline: this.deadline, forced: noOp });
     this.state = next;
     this.listOf(op).lift(index);
     if (determinate) this.pending--;
     if (this.trackBest) this.noteProgress();
     this.phase = DETERMINATE;
     this.node = this.det.first();
-    return true;
+    return Tried.Lifted;
   }
 
   private isNew(next: S): boolean {
     const detKey = this.detSet.key();
-    if (this.failures?.isSubsumed(detKey, this.indetSet.bits, next) === true) return false;
+    if (this.subsumption?.isSubsumed(detKey, this.indetSet.bits, next) === true) return false;
     const fresh = this.cache.visit(detKey + this.indetSet.key(), next);
-    if (fresh) this.failures?.recordFailure(detKey, this.indetSet.bits, next);
+    if (fresh) this.subsumption?.record(detKey, this.indetSet.bits, next);
     return fresh;
   }
 
-  /** Abandons the current configuration (it failed) and resumes its parent's scan. */
+  /**
+   * Abandons the current configuration (it failed) and resumes its parent's scan — or,
+   * when it was reached by a forced move, abandons the parent as well.
+   */
   private backtrack(): boolean {
+    let frame = this.undo();
+    while (frame?.forced === true) frame = this.undo();
+    return frame !== undefined;
+  }
+
+  /** Pops one linearization and points the scan just after it; undefined when none. */
+  private undo(): Frame<S> | undefined {
+    this.saveBest();
     const frame = this.stack.pop();
-    if (frame === undefined) return false;
+    if (frame === undefined) return undefined;
     const op = this.ops[frame.op] as KeyOp<I, O>;
     const list = this.listOf(op);
     this.state = frame.before;
@@ -232,7 +253,7 @@ class WglSearch<S, I, O> {
     this.phase = determinate ? DETERMINATE : INDETERMINATE;
     this.deadline = frame.deadline;
     this.node = list.after(list.callOf(frame.op));
-    return true;
+    return frame;
   }
 
   private listOf(op: KeyOp<I, O>): EntryList {
@@ -252,6 +273,16 @@ class WglSearch<S, I, O> {
     const determinate = this.determinateTotal - this.pending;
     if (determinate <= this.bestDeterminate) return;
     this.bestDeterminate = determinate;
+    this.bestStale = true;
+  }
+
+  /**
+   * Copies the stack into `best` if it holds an unsaved record — lazily, just before
+   * the stack shrinks, so a search that keeps improving copies once, not once per step.
+   */
+  private saveBest(): void {
+    if (!this.bestStale) return;
+    this.bestStale = false;
     this.best = { order: this.stack.map((frame) => frame.op), state: this.state };
   }
 
@@ -266,6 +297,7 @@ class WglSearch<S, I, O> {
   }
 
   private unknown(reason: string): SearchOutcome<S> {
+    this.saveBest();
     return { kind: "unknown", states: this.cache.size, reason, best: this.best };
   }
 

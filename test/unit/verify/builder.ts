@@ -61,3 +61,16 @@ export class HistoryBuilder {
     return this;
   }
 }
+
+/**
+ * A pathological key: `n` puts (each "version 1") and `n` deletes (each "existed"), all
+ * concurrent, admit C(2n, n) partial orders; a final read of a value nobody wrote makes
+ * the search visit all of them before it can report the violation.
+ */
+export function pathologicalKey(b: HistoryBuilder, n: number): HistoryBuilder {
+  for (let i = 0; i < n; i++) {
+    b.put(i, [0, 100], `p${i}`, 1);
+    b.del(n + i, [0, 100], true);
+  }
+  return b.get(2 * n, [200, 210], "ghost", 1);
+}

@@ -12,6 +12,12 @@ import { prng, randInt, replayCommand, seedsFor } from "./seeds.ts";
 
 const FILE = "test/unit/verify/randomized.test.ts";
 const SEEDS = 300;
+/**
+ * Seeds that once failed: 214 and 100138 blamed a later-returning get rather than the
+ * mutated one (the test's expectation was wrong: the culprit is the first return by
+ * which the history is impossible, see assertBlamesMutation).
+ */
+const REGRESSIONS = [214, 100138];
 
 function randomShape(rng: () => number): GenOptions {
   return {
@@ -46,7 +52,7 @@ function assertBlamesMutation(result: CheckResult, mutation: Mutation, what: str
 
 test("generated histories pass, and fail once one output is made impossible", () => {
   let mutated = 0;
-  for (const seed of seedsFor(FILE, SEEDS)) {
+  for (const seed of seedsFor(FILE, SEEDS, REGRESSIONS)) {
     const replay = `seed ${seed}; replay: ${replayCommand(seed, FILE)}`;
     const rng = prng(seed);
     const history = generateHistory(rng, randomShape(rng));

@@ -3,9 +3,6 @@
  * replay command (TESTING.md "Conventions"); seeds that ever failed are replayed first.
  */
 
-/** Seeds that once exposed a bug; replayed on every run. */
-export const REGRESSION_SEEDS: readonly number[] = [];
-
 /** A small, fast, seedable PRNG (mulberry32) returning uniforms in [0, 1). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -34,10 +31,15 @@ export function replayCommand(seed: number, file: string): string {
 }
 
 /**
- * The seeds to run: just VERIFY_SEED when set; otherwise the regression seeds plus
- * `count` consecutive seeds from VERIFY_SEED_BASE (random when unset), printed.
+ * The seeds to run: just VERIFY_SEED when set; otherwise `regressions` (seeds of this
+ * file that once failed, replayed forever) plus `count` consecutive seeds from
+ * VERIFY_SEED_BASE (random when unset), printed with the command that replays one.
  */
-export function seedsFor(file: string, count: number): number[] {
+export function seedsFor(
+  file: string,
+  count: number,
+  regressions: readonly number[] = [],
+): number[] {
   const only = process.env.VERIFY_SEED;
   if (only !== undefined && only !== "") return [Number(only)];
   const fromEnv = process.env.VERIFY_SEED_BASE;
@@ -46,5 +48,5 @@ export function seedsFor(file: string, count: number): number[] {
   console.log(
     `${file}: seeds ${base}..${base + count - 1}; replay one: ${replayCommand(base, file)}`,
   );
-  return [...REGRESSION_SEEDS, ...Array.from({ length: count }, (_, i) => base + i)];
+  return [...regressions, ...Array.from({ length: count }, (_, i) => base + i)];
 }

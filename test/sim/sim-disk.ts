@@ -40,6 +40,8 @@ export class SimDisk {
    * may crash the node here. Called after the write is durable.
    */
   onDurable: (() => void) | null = null;
+  /** Times durable entries were dropped other than by compaction (truncation, replaced log). */
+  shrinks = 0;
   /** Largest commit index ever made durable (it must never go back). */
   maxDurableCommit = 0;
 
@@ -122,6 +124,7 @@ export class SimDisk {
     this.snapshot = snapshot;
     const held = index === this.offset ? this.offsetTerm : this.entryAt(index)?.term;
     if (held !== term) {
+      if (this.entries.length > 0) this.shrinks++;
       this.entries = [];
       this.offset = index;
       this.offsetTerm = term;
@@ -148,6 +151,7 @@ export class SimDisk {
       if (first.index > this.lastIndex() + 1) {
         throw new Error(`sim disk: gap writing ${first.index} after ${this.lastIndex()}`);
       }
+      if (first.index <= this.lastIndex()) this.shrinks++;
       this.entries.length = first.index - this.offset - 1;
       for (const e of fresh) this.entries.push(e);
     }

@@ -14,7 +14,8 @@ import {
   validateHistory,
 } from "./history.ts";
 import type { Model } from "./model.ts";
-import { type SearchBudget, type SearchOutcome, searchLinearization } from "./search.ts";
+import { searchLinearization } from "./search.ts";
+import type { SearchBudget, SearchOutcome } from "./search-outcome.ts";
 
 /** The verdict on a whole history. */
 export type CheckResult<I = unknown, O = unknown> =

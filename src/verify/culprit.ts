@@ -9,7 +9,8 @@
 import { isDeterminate, type KeyOp } from "./history.ts";
 import type { Model } from "./model.ts";
 import { truncate } from "./relax.ts";
-import { type SearchBudget, type SearchOutcome, searchLinearization } from "./search.ts";
+import { searchLinearization } from "./search.ts";
+import type { SearchBudget, SearchOutcome } from "./search-outcome.ts";
 
 /** The earliest failing truncation found, and its search. */
 export interface CulpritSearch<S, I, O> {

@@ -9,7 +9,7 @@ import { findCulprit, inReturnOrder } from "./culprit.ts";
 import { isDeterminate, type KeyOp, type Operation } from "./history.ts";
 import type { Model } from "./model.ts";
 import { necessaryOps } from "./relax.ts";
-import type { SearchBudget, SearchOutcome } from "./search.ts";
+import type { SearchBudget, SearchOutcome } from "./search-outcome.ts";
 import { stateEquality } from "./state-cache.ts";
 
 /** A determinate operation that was allowed to go next after the longest prefix. */

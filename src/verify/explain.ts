@@ -118,11 +118,13 @@ function listingLines<S, I, O>(
   const window = sorted.filter((op) => op.call <= end && endOf(op) >= start);
   const shown = window.filter((op, i) => involved.has(op) || i >= window.length - LISTING_SHOWN);
   const lines = [`Operations on ${JSON.stringify(key)} in call order (* = involved):`];
-  for (const op of shown)
+  for (const op of shown) {
     lines.push(`${involved.has(op) ? "*" : " "} ${formatOperation(model, op)}`);
+  }
   const hidden = sorted.length - shown.length;
-  if (hidden > 0)
+  if (hidden > 0) {
     lines.push(`  (${count(hidden, "operation")} further from the problem not shown)`);
+  }
   return lines;
 }
 

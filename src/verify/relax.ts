@@ -6,7 +6,8 @@
  */
 import { type KeyOp, keepIndeterminate } from "./history.ts";
 import type { Model } from "./model.ts";
-import { type SearchBudget, searchLinearization } from "./search.ts";
+import { searchLinearization } from "./search.ts";
+import type { SearchBudget } from "./search-outcome.ts";
 
 /** Most operations the core search considers; the nearest to the culprit go first. */
 const MAX_CORE_CANDIDATES = 24;
@@ -66,6 +67,7 @@ export function necessaryOps<S, I, O>(
 ): KeyOp<I, O>[] {
   const candidates = coreCandidates(ops, culprit, from);
   const core = new CoreSearch(model, ops, new Set(candidates), culprit.ret, budget, baseline);
+  if (core.violates(new Set())) return [];
   return core.explain(new Set(), candidates, false);
 }
 
@@ -88,14 +90,14 @@ class CoreSearch<S, I, O> {
   /**
    * QuickXplain: given that keeping `kept` ∪ `among` violates, a minimal subset of
    * `among` that violates together with `kept`. `added` says whether the caller just
-   * grew `kept` (otherwise `kept` alone was already known not to be shown failing).
+   * grew `kept` (otherwise `kept` alone is already known not to be shown failing).
    */
   explain(
     kept: ReadonlySet<KeyOp<I, O>>,
     among: readonly KeyOp<I, O>[],
     added: boolean,
   ): KeyOp<I, O>[] {
-    if ((added || kept.size === 0) && this.violates(kept)) return [];
+    if (added && this.violates(kept)) return [];
     if (among.length <= 1) return [...among];
     const half = among.length >>> 1;
     const first = among.slice(0, half);
@@ -106,7 +108,7 @@ class CoreSearch<S, I, O> {
   }
 
   /** Whether the history with only `kept` of the candidates determinate is shown to fail. */
-  private violates(kept: ReadonlySet<KeyOp<I, O>>): boolean {
+  violates(kept: ReadonlySet<KeyOp<I, O>>): boolean {
     if (this.left <= 0 || performance.now() > this.budget.deadline) return false;
     const history: KeyOp<I, O>[] = [];
     for (const op of this.ops) {

@@ -18,36 +18,10 @@
 import { END, EntryList } from "./entry-list.ts";
 import { isDeterminate, type KeyOp } from "./history.ts";
 import type { Model } from "./model.ts";
+import type { PartialLinearization, SearchBudget, SearchOutcome } from "./search-outcome.ts";
 import { LinearizedSet, StateCache, stateEquality } from "./state-cache.ts";
 import { SubsumptionMemo } from "./subsumption.ts";
 import { previousTwins } from "./twins.ts";
-
-/** Limits after which a search stops and reports "unknown". */
-export interface SearchBudget {
-  /** A `performance.now()` value; the whole check shares one deadline. */
-  readonly deadline: number;
-  /** Most configurations this key may cache (bounds memory as well as time). */
-  readonly maxStates: number;
-}
-
-/** A linearizable prefix found by the search, for counter-examples. */
-export interface PartialLinearization<S> {
-  /** Indexes into the searched operations, in linearization order. */
-  readonly order: readonly number[];
-  /** The model state after `order`. */
-  readonly state: S;
-}
-
-/** What the search concluded about one key. */
-export type SearchOutcome<S> =
-  | { readonly kind: "ok"; readonly states: number }
-  | { readonly kind: "violation"; readonly states: number; readonly best: PartialLinearization<S> }
-  | {
-      readonly kind: "unknown";
-      readonly states: number;
-      readonly reason: string;
-      readonly best: PartialLinearization<S>;
-    };
 
 /**
  * Decides whether `ops` (one key, see `prepareKey`) is linearizable with respect to
@@ -81,6 +55,19 @@ enum Tried {
   Skipped,
   /** The current configuration is known to fail; backtrack. */
   Dead,
+}
+
+/**
+ * Numbers determinate and indeterminate ops separately (their positions in their own
+ * linearized sets) into `slot`; returns how many are indeterminate.
+ */
+function numberByKind<I, O>(ops: readonly KeyOp<I, O>[], slot: Int32Array): number {
+  let determinate = 0;
+  let indeterminate = 0;
+  ops.forEach((op, i) => {
+    slot[i] = isDeterminate(op) ? determinate++ : indeterminate++;
+  });
+  return indeterminate;
 }
 
 /** How many loop iterations pass between two looks at the clock. */
@@ -134,17 +121,12 @@ class WglSearch<S, I, O> {
     this.slot = new Int32Array(ops.length);
     this.previousTwin = previousTwins(ops);
     this.done = new Uint8Array(ops.length);
-    const counts = [0, 0];
-    ops.forEach((op, i) => {
-      const kind = isDeterminate(op) ? 0 : 1;
-      this.slot[i] = counts[kind] ?? 0;
-      counts[kind] = (counts[kind] ?? 0) + 1;
-    });
-    this.determinateTotal = counts[0] ?? 0;
+    const indeterminateTotal = numberByKind(ops, this.slot);
+    this.determinateTotal = ops.length - indeterminateTotal;
     this.detSet = new LinearizedSet(this.determinateTotal);
-    this.indetSet = new LinearizedSet(counts[1] ?? 0);
+    this.indetSet = new LinearizedSet(indeterminateTotal);
     this.cache = new StateCache(model);
-    this.subsumption = (counts[1] ?? 0) > 0 ? new SubsumptionMemo(model) : undefined;
+    this.subsumption = indeterminateTotal > 0 ? new SubsumptionMemo(model) : undefined;
     this.same = stateEquality(model);
     this.state = model.init();
     this.pending = this.determinateTotal;

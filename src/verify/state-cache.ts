@@ -32,16 +32,19 @@ export class LinearizedSet {
     return this.words;
   }
 
+  /** Whether operation `i` is linearized. */
   has(i: number): boolean {
     return (((this.words[i >>> 4] as number) >>> (i & 15)) & 1) === 1;
   }
 
+  /** Marks operation `i` linearized. */
   add(i: number): void {
     this.words[i >>> 4] = (this.words[i >>> 4] as number) | (1 << (i & 15));
     if (i > this.high) this.high = i;
     while (this.low <= this.high && this.has(this.low)) this.low++;
   }
 
+  /** Marks operation `i` not linearized (on backtrack). */
   delete(i: number): void {
     this.words[i >>> 4] = (this.words[i >>> 4] as number) & ~(1 << (i & 15));
     if (i < this.low) this.low = i;

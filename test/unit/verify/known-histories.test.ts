@@ -12,14 +12,24 @@ function check(b: HistoryBuilder): CheckResult {
   return checkLinearizable(kvModel, b.ops);
 }
 
-/** Asserts a violation on `key` and returns its explanation for further checks. */
-function assertViolation(b: HistoryBuilder, key = "k"): string {
+/**
+ * Asserts a violation on `key` (with exactly the `involved` operation ids, when given)
+ * and returns its explanation for further checks.
+ */
+function assertViolation(b: HistoryBuilder, key = "k", involved?: number[]): string {
   const result = check(b);
   assert.equal(result.verdict, "violation", JSON.stringify(result));
   if (result.verdict !== "violation") return "";
   assert.equal(result.key, key);
   assert.match(result.explanation, new RegExp(`"${key}"`), "the explanation names the key");
   assert.ok(result.involved.length > 0);
+  if (involved !== undefined) {
+    assert.deepEqual(
+      result.involved.map((op) => op.id),
+      involved,
+      result.explanation,
+    );
+  }
   return result.explanation;
 }
 
@@ -110,7 +120,7 @@ describe("known-bad histories", () => {
       .put(1, [0, 10], "v1", 1)
       .put(1, [20, 30], "v2", 2)
       .get(2, [40, 50], "v1", 1);
-    const text = assertViolation(b);
+    const text = assertViolation(b, "k", [0, 1, 2]);
     assert.match(text, /#2 client 2 \[40, 50\] get → "v1" \(version 1\) is the first operation/);
     assert.match(text, /impossible when the key holds "v2" \(version 2\)/);
     assert.match(text, /could have produced what #2 observed:\n {2}#0 client 1 \[0, 10\] put "v1"/);
@@ -137,7 +147,7 @@ describe("known-bad histories", () => {
       .put(1, [0, 10], "base", 1)
       .cas(2, [20, 40], 1, "a", 2)
       .cas(3, [25, 45], 1, "b", 2);
-    const text = assertViolation(b);
+    const text = assertViolation(b, "k", [1, 2]);
     assert.match(
       text,
       /cas\(if version 1\) "b" → ok, version 2.*impossible when the key holds "a" \(version 2\)/,
@@ -150,13 +160,13 @@ describe("known-bad histories", () => {
       .put(1, [20, 100], "v2", 2)
       .get(2, [30, 40], "v2", 2)
       .get(2, [50, 60], "v1", 1);
-    const text = assertViolation(b);
+    const text = assertViolation(b, "k", [0, 1, 2, 3]);
     assert.match(text, /#3 client 2 \[50, 60\] get → "v1" \(version 1\) is the first operation/);
   });
 
   test("a read of a value that was never written", () => {
     const b = new HistoryBuilder().put(1, [0, 10], "v1", 1).get(2, [5, 15], "ghost", 1);
-    const text = assertViolation(b);
+    const text = assertViolation(b, "k", [1]);
     assert.match(text, /could have produced what #1 observed: none\./);
   });
 

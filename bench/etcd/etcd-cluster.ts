@@ -1,0 +1,163 @@
+/**
+ * A throwaway 3-member etcd cluster on 127.0.0.1 with default durability (its WAL is
+ * fsynced before a write is acknowledged) and default Raft timing (heartbeat 100 ms,
+ * election 1000 ms, the same as dfs). Data dirs live under one temp dir on the same
+ * disk as the dfs cluster's; `destroy()` kills the members and removes it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePorts } from "../../test/support/free-port.ts";
+import { waitFor } from "../../test/support/wait.ts";
+import { EtcdTarget, type EtcdTimeouts } from "./etcd-target.ts";
+import type { MemberStatus } from "./etcd-wire.ts";
+
+/** One etcd member process. */
+interface Member {
+  readonly name: string;
+  readonly clientAddress: string;
+  proc: ChildProcess | null;
+  log: WriteStream;
+}
+
+/** A running etcd cluster; always `destroy()` it. */
+export class EtcdCluster {
+  private constructor(
+    private readonly members: Member[],
+    private readonly root: string,
+  ) {}
+
+  /** Starts `size` members with `binary` and waits until they agree on a leader. */
+  static async start(binary: string, size = 3): Promise<EtcdCluster> {
+    const root = await mkdtemp(join(tmpdir(), "etcd-bench-"));
+    const ports = await freePorts(size * 2);
+    const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
+    const peerUrl = (i: number): string => `http://127.0.0.1:${ports[size + i]}`;
+    const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(",");
+    const token = `bench-${process.pid}-${Date.now()}`;
+    const members = names.map((name, i) => {
+      const clientUrl = `http://127.0.0.1:${ports[i]}`;
+      const args = [
+        `--name=${name}`,
+        `--data-dir=${join(root, name)}`,
+        `--listen-client-urls=${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        `--listen-peer-urls=${peerUrl(i)}`,
+        `--initial-advertise-peer-urls=${peerUrl(i)}`,
+        `--initial-cluster=${initialCluster}`,
+        "--initial-cluster-state=new",
+        `--initial-cluster-token=${token}`,
+        "--heartbeat-interval=100",
+        "--election-timeout=1000",
+        "--logger=zap",
+        "--log-level=warn",
+      ];
+      const log = createWriteStream(join(root, `${name}.log`));
+      const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+      proc.stderr?.pipe(log);
+      return { name, clientAddress: `127.0.0.1:${ports[i]}`, proc, log };
+    });
+    const cluster = new EtcdCluster(members, root);
+    try {
+      await cluster.waitForLeader();
+    } catch (err) {
+      const logs = await cluster.logTails();
+      await cluster.destroy();
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`);
+    }
+    return cluster;
+  }
+
+  /** Every member's client address (`host:port`). */
+  endpoints(): string[] {
+    return this.members.map((m) => m.clientAddress);
+  }
+
+  /** Pids of the members still running. */
+  pids(): number[] {
+    return this.members.flatMap((m) => (m.proc?.pid === undefined ? [] : [m.proc.pid]));
+  }
+
+  /** Running members by name, with their pids. */
+  processes(): { name: string; pid: number }[] {
+    return this.members.flatMap((m) =>
+      m.proc?.pid === undefined ? [] : [{ name: m.name, pid: m.proc.pid }],
+    );
+  }
+
+  /** The member name (`m1`, ...) serving client address `address`. */
+  nameOf(address: string): string {
+    return this.members.find((m) => m.clientAddress === address)?.name ?? address;
+  }
+
+  /**
+   * Waits until every running member reports the same leader; returns the leader's
+   * client address.
+   */
+  async waitForLeader(timeoutMs = 20_000): Promise<string> {
+    const probe = new EtcdTarget(this.endpoints(), { timeoutMs: 1000, attemptTimeoutMs: 1000 });
+    try {
+      return await waitFor(
+        "an etcd leader",
+        async () => {
+          const running = this.members.filter((m) => m.proc !== null);
+          const answers = await Promise.all(
+            running.map((m) => probe.status(m.clientAddress, 1000).catch(() => undefined)),
+          );
+          const statuses = answers.filter((s): s is MemberStatus => s !== undefined);
+          if (statuses.length < running.length) return undefined;
+          const leader = statuses[0]?.leader;
+          if (leader === undefined || leader === "0") return undefined;
+          if (!statuses.every((s) => s.leader === leader)) return undefined;
+          const index = statuses.findIndex((s) => s.memberId === leader);
+          return index < 0 ? undefined : running[index]?.clientAddress;
+        },
+        timeoutMs,
+      );
+    } finally {
+      probe.close();
+    }
+  }
+
+  /** A target whose first endpoint is the current leader. */
+  async target(timeouts: EtcdTimeouts): Promise<EtcdTarget> {
+    const leader = await this.waitForLeader();
+    const others = this.endpoints().filter((e) => e !== leader);
+    return new EtcdTarget([leader, ...others], timeouts);
+  }
+
+  /** SIGKILLs the member serving `address` and waits until it is gone. */
+  async kill(address: string): Promise<void> {
+    const member = this.members.find((m) => m.clientAddress === address);
+    const proc = member?.proc;
+    if (member === undefined || proc === null || proc === undefined) return;
+    member.proc = null;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((done) => {
+      proc.once("exit", () => done());
+      proc.kill("SIGKILL");
+    });
+  }
+
+  /** The last lines each member logged (warnings and errors only), for failure messages. */
+  async logTails(lines = 5): Promise<string> {
+    const tails = await Promise.all(
+      this.members.map(async (m) => {
+        const text = await readFile(join(this.root, `${m.name}.log`), "utf8").catch(() => "");
+        return `--- etcd ${m.name} ---\n${text.trimEnd().split("\n").slice(-lines).join("\n")}`;
+      }),
+    );
+    return tails.join("\n");
+  }
+
+  /** Kills every member and removes the data dirs. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.kill(m.clientAddress)));
+    await Promise.all(
+      this.members.map((m) => new Promise<void>((done) => m.log.end(() => done()))),
+    );
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * etcd as a load-generator target, spoken to over grpc-js with etcd's own v3 KV API (the
+ * wire format of `etcd-kv.proto`). Like etcd's `benchmark` tool, all workers share one
+ * channel. Requests go to one member at a time (the caller lists the leader first, as
+ * the dfs client ends up talking to the leader too); when that member fails, the next
+ * one is tried with the dfs client's own backoff, so a failover measurement gives etcd
+ * the same client-side retry policy dfs gets from its library.
+ */
+import {
+  Client,
+  type ClientOptions,
+  credentials,
+  Metadata,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import { Backoff, sleep } from "../../src/client/retry.ts";
+import type { KvTarget } from "../lib/target.ts";
+import {
+  decodeDeleteRange,
+  decodeRange,
+  decodeStatus,
+  encodeDeleteRange,
+  encodePut,
+  encodeRange,
+  encodeStatus,
+  type MemberStatus,
+} from "./etcd-wire.ts";
+
+/** Timing of an {@link EtcdTarget}'s calls. */
+export interface EtcdTimeouts {
+  /** Deadline of a whole operation, retries included. */
+  readonly timeoutMs: number;
+  /** Deadline of one attempt at one member. */
+  readonly attemptTimeoutMs: number;
+}
+
+/** Channel settings: room for 1 MiB values and quick reconnects (as the dfs client has). */
+const CHANNEL_OPTIONS: ClientOptions = {
+  "grpc.max_send_message_length": 8 * 1024 * 1024,
+  "grpc.max_receive_message_length": 8 * 1024 * 1024,
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
+};
+
+/** gRPC codes after which another member may succeed (etcd maps "no leader" and its timeouts to UNAVAILABLE). */
+const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+
+/** A {@link KvTarget} for an etcd cluster. */
+export class EtcdTarget implements KvTarget {
+  readonly name = "etcd";
+  private readonly clients = new Map<string, Client>();
+  private current = 0;
+
+  /** @param endpoints `host:port` of client URLs; the first is used until it fails */
+  constructor(
+    private readonly endpoints: readonly string[],
+    private readonly timeouts: EtcdTimeouts,
+  ) {
+    if (endpoints.length === 0) throw new Error("etcd: no endpoints");
+  }
+
+  async put(key: string, value: Uint8Array): Promise<void> {
+    const request = encodePut(Buffer.from(key), value);
+    await this.withRetry((client, deadline) =>
+      unary(client, "/etcdserverpb.KV/Put", request, () => undefined, deadline),
+    );
+  }
+
+  async get(key: string, serializable: boolean): Promise<number | null> {
+    const request = encodeRange(Buffer.from(key), serializable);
+    const result = await this.withRetry((client, deadline) =>
+      unary(client, "/etcdserverpb.KV/Range", request, decodeRange, deadline),
+    );
+    return result.value === null ? null : result.value.byteLength;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const request = encodeDeleteRange(Buffer.from(key));
+    const deleted = await this.withRetry((client, deadline) =>
+      unary(client, "/etcdserverpb.KV/DeleteRange", request, decodeDeleteRange, deadline),
+    );
+    return deleted > 0;
+  }
+
+  /** One member's own view (Maintenance.Status), asked once without retries. */
+  async status(endpoint: string, timeoutMs: number): Promise<MemberStatus> {
+    const deadline = new Date(Date.now() + timeoutMs);
+    return unary(
+      this.client(endpoint),
+      "/etcdserverpb.Maintenance/Status",
+      encodeStatus(),
+      decodeStatus,
+      deadline,
+    );
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private client(endpoint: string): Client {
+    let client = this.clients.get(endpoint);
+    if (client === undefined) {
+      client = new Client(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.clients.set(endpoint, client);
+    }
+    return client;
+  }
+
+  /** Runs `call` at the current member; on a retryable failure moves on to the next one. */
+  private async withRetry<T>(call: (client: Client, deadline: Date) => Promise<T>): Promise<T> {
+    const overall = Date.now() + this.timeouts.timeoutMs;
+    const backoff = new Backoff();
+    for (;;) {
+      const index = this.current;
+      const endpoint = this.endpoints[index] as string;
+      const deadline = new Date(Math.min(Date.now() + this.timeouts.attemptTimeoutMs, overall));
+      try {
+        return await call(this.client(endpoint), deadline);
+      } catch (err) {
+        if (!isServiceError(err) || !RETRYABLE.has(err.code) || Date.now() >= overall) throw err;
+        if (this.current === index) this.current = (index + 1) % this.endpoints.length;
+        await sleep(Math.min(backoff.next(), Math.max(0, overall - Date.now())));
+      }
+    }
+  }
+}
+
+/** One unary call with a deadline, as a promise. */
+function unary<T>(
+  client: Client,
+  method: string,
+  request: Buffer,
+  decode: (bytes: Buffer) => T,
+  deadline: Date,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      method,
+      (body: Buffer) => body,
+      decode,
+      request,
+      new Metadata(),
+      { deadline },
+      (error: ServiceError | null, response?: T) => {
+        if (error !== null) reject(error);
+        else resolve(response as T);
+      },
+    );
+  });
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number";
+}

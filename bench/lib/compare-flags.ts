@@ -1,0 +1,89 @@
+/**
+ * Flags of `npm run bench` (bench/run.ts): how many interleaved rounds, how long each
+ * measured window is, and the `--quick` smoke mode.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { COMPARE_WORKLOADS } from "./compare-workloads.ts";
+
+/** The comparison's settings after defaults. */
+export interface CompareFlags {
+  /** Rounds: each starts fresh clusters and runs every workload on both systems. */
+  readonly runs: number;
+  /** Measured seconds per workload per system per round. */
+  readonly seconds: number;
+  /** Unmeasured warm-up before each window, in seconds. */
+  readonly warmup: number;
+  readonly failoverRuns: number;
+  readonly keys: number;
+  /** Workload ids to run (all by default). */
+  readonly only: readonly string[];
+  /** Directory for the JSON and Markdown results. */
+  readonly out: string;
+}
+
+function positive(name: string, integer: boolean): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    const ok = /^[0-9]+(\.[0-9]+)?$/.test(text) && n > 0 && (!integer || Number.isInteger(n));
+    if (!ok)
+      throw new InvalidArgumentError(
+        `${name} must be a positive ${integer ? "integer" : "number"}`,
+      );
+    return n;
+  };
+}
+
+function nonNegativeInt(text: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new InvalidArgumentError("must be a non-negative integer");
+  return Number(text);
+}
+
+/** Parses `argv` (without node and script); exits with commander's usage message on bad flags. */
+export function parseCompareFlags(argv: readonly string[], defaultOut: string): CompareFlags {
+  const ids = COMPARE_WORKLOADS.map((w) => w.id);
+  const program = new Command("bench")
+    .description("dfs vs etcd on 3-node clusters on 127.0.0.1; results to bench/results/")
+    .option("--runs <n>", "interleaved rounds (median over them)", positive("--runs", true), 3)
+    .option(
+      "--seconds <s>",
+      "measured seconds per workload and system",
+      positive("--seconds", false),
+      6,
+    )
+    .option("--warmup <s>", "warm-up seconds before each window", positive("--warmup", false), 1)
+    .option(
+      "--failover-runs <n>",
+      "failover measurements per system (default: --runs)",
+      nonNegativeInt,
+    )
+    .option("--keys <n>", "key space size", positive("--keys", true), 1000)
+    .addOption(new Option("--only <ids>", `comma-separated subset of: ${ids.join(", ")}`))
+    .option("--out <dir>", "results directory", defaultOut)
+    .option("--quick", "smoke run: 1 round of 1.5 s windows, 0.5 s warm-up, 1 failover")
+    .parse([...argv], { from: "user" });
+  const o = program.opts<{
+    runs: number;
+    seconds: number;
+    warmup: number;
+    failoverRuns?: number;
+    keys: number;
+    only?: string;
+    out: string;
+    quick?: boolean;
+  }>();
+  const only = o.only === undefined ? ids : o.only.split(",").map((s) => s.trim());
+  const unknown = only.filter((id) => !ids.includes(id));
+  if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
+  if (o.quick) {
+    return { runs: 1, seconds: 1.5, warmup: 0.5, failoverRuns: 1, keys: o.keys, only, out: o.out };
+  }
+  return {
+    runs: o.runs,
+    seconds: o.seconds,
+    warmup: o.warmup,
+    failoverRuns: o.failoverRuns ?? o.runs,
+    keys: o.keys,
+    only,
+    out: o.out,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * dfs as a load-generator target, through the project's own client library: one
+ * {@link DfsClient} shared by every worker, exactly as an application would use it
+ * (leader finding, redirects and exactly-once sessions included in what is measured).
+ */
+import { DfsClient, DfsError } from "../../src/client/index.ts";
+import type { KvTarget } from "./target.ts";
+
+/** A {@link KvTarget} backed by one shared {@link DfsClient}. */
+export class DfsTarget implements KvTarget {
+  readonly name = "dfs";
+  private readonly client: DfsClient;
+
+  /** @param timeoutMs deadline of each operation, retries included */
+  constructor(endpoints: readonly string[], timeoutMs: number) {
+    this.client = new DfsClient({ endpoints, timeoutMs });
+  }
+
+  async put(key: string, value: Uint8Array): Promise<void> {
+    await this.client.put(key, value);
+  }
+
+  async get(key: string, serializable: boolean): Promise<number | null> {
+    try {
+      return (await this.client.get(key, { serializable })).value.byteLength;
+    } catch (err) {
+      if (err instanceof DfsError && err.code === "not_found") return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await this.client.delete(key);
+      return true;
+    } catch (err) {
+      if (err instanceof DfsError && err.code === "not_found") return false;
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The two systems of the comparison: dfs (real `dfs server` processes through the test
+ * suite's {@link ProcessCluster}, driven through the client library) and etcd (Debian's
+ * etcd-server, driven through grpc-js).
+ */
+import { ProcessCluster } from "../../test/support/process-cluster.ts";
+import { EtcdCluster } from "../etcd/etcd-cluster.ts";
+import type { EtcdBinary } from "../etcd/etcd-install.ts";
+import { DfsTarget } from "./dfs-target.ts";
+import type { SystemCluster, SystemDriver } from "./system.ts";
+
+/** Timing given to every benchmark client: generous, so overload shows as latency, not errors. */
+export interface ClientTimeouts {
+  /** Whole-operation deadline, retries included. */
+  readonly timeoutMs: number;
+  /** etcd only: one attempt at one member (the dfs client has its own, 2 s). */
+  readonly attemptTimeoutMs: number;
+}
+
+/** dfs: 3 `dfs server` processes (fdatasync of every WAL batch before acknowledging). */
+export function dfsDriver(timeouts: ClientTimeouts): SystemDriver {
+  return {
+    name: "dfs",
+    description: "dfs 3 nodes (`dfs server`, WAL fdatasync per batch), DfsClient",
+    async start(): Promise<SystemCluster> {
+      const cluster = await ProcessCluster.start(3);
+      return {
+        processes: () =>
+          cluster.nodes.flatMap((n) =>
+            n.proc?.pid === undefined ? [] : [{ name: `dfs${n.id}`, pid: n.proc.pid }],
+          ),
+        target: async () => {
+          await cluster.waitForLeader();
+          return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs);
+        },
+        killLeader: async () => {
+          const id = await cluster.waitForLeader();
+          await cluster.kill(id);
+          return `dfs${id}`;
+        },
+        destroy: () => cluster.destroy(),
+      };
+    },
+  };
+}
+
+/** etcd: 3 members of `binary` with default durability (WAL fsync before acknowledging). */
+export function etcdDriver(binary: EtcdBinary, timeouts: ClientTimeouts): SystemDriver {
+  return {
+    name: "etcd",
+    description: `${binary.version} 3 members (default WAL fsync), grpc-js KV API`,
+    async start(): Promise<SystemCluster> {
+      const cluster = await EtcdCluster.start(binary.path, 3);
+      return {
+        processes: () => cluster.processes(),
+        target: () => cluster.target(timeouts),
+        killLeader: async () => {
+          const leader = await cluster.waitForLeader();
+          await cluster.kill(leader);
+          return cluster.nameOf(leader);
+        },
+        destroy: () => cluster.destroy(),
+      };
+    },
+  };
+}

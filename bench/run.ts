@@ -1,0 +1,93 @@
+/**
+ * `npm run bench`: dfs against etcd on this machine. Each round starts a fresh 3-node
+ * cluster of each system on 127.0.0.1, runs every workload on both (alternating which
+ * goes first, so drift of the machine hits both alike), reads server CPU from /proc
+ * around each measured window and the servers' RSS; then the leader-kill failover is
+ * measured on fresh clusters, alternating too. Medians over rounds go to one table,
+ * printed and written with the raw runs to bench/results/.
+ *
+ *   npx tsx bench/run.ts [--runs 3] [--seconds 6] [--warmup 1] [--quick] [--only ids]
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { type EtcdBinary, ensureEtcd } from "./etcd/etcd-install.ts";
+import { parseCompareFlags } from "./lib/compare-flags.ts";
+import { type Comparison, formatComparison } from "./lib/compare-report.ts";
+import { COMPARE_WORKLOADS } from "./lib/compare-workloads.ts";
+import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
+import { runFailovers } from "./lib/failover-rounds.ts";
+import { machineFacts } from "./lib/machine.ts";
+import { runRounds } from "./lib/rounds.ts";
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * Client deadlines. Benchmark runs: generous, so overload shows up as latency, not as
+ * errors. Failover: etcd's attempts are cut at 250 ms because a put sent to a follower
+ * whose leader just died is held silently until etcd's own 7 s request timeout; with
+ * the dfs client's 2 s attempt cap etcd would read ~2.1 s, a client artifact.
+ */
+const BENCH_TIMEOUTS = { timeoutMs: 60_000, attemptTimeoutMs: 60_000 };
+const FAILOVER_TIMEOUTS = { timeoutMs: 30_000, attemptTimeoutMs: 250 };
+
+const flags = parseCompareFlags(process.argv.slice(2), resolve(import.meta.dirname, "results"));
+let etcd: EtcdBinary;
+try {
+  etcd = ensureEtcd(log);
+} catch (err) {
+  log(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+const workloads = COMPARE_WORKLOADS.filter((w) => flags.only.includes(w.id));
+const startedAt = new Date();
+const [load1 = 0] = loadavg();
+if (load1 > cpus().length / 2) {
+  log(
+    `warning: load average ${load1.toFixed(1)} on ${cpus().length} CPUs: other processes are busy, ` +
+      "results will be noisy (see 'other CPU %' in the report)",
+  );
+}
+log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`);
+
+const rounds = await runRounds(
+  [dfsDriver(BENCH_TIMEOUTS), etcdDriver(etcd, BENCH_TIMEOUTS)],
+  workloads,
+  { runs: flags.runs, seconds: flags.seconds, warmupMs: flags.warmup * 1000, keys: flags.keys },
+  log,
+);
+const failover = await runFailovers(
+  [dfsDriver(FAILOVER_TIMEOUTS), etcdDriver(etcd, FAILOVER_TIMEOUTS)],
+  flags.failoverRuns,
+  log,
+);
+
+const comparison: Comparison = {
+  systems: ["dfs", "etcd"],
+  meta: {
+    ...machineFacts(etcd.version),
+    date: startedAt.toISOString(),
+    rounds: flags.runs,
+    "measured seconds per run": flags.seconds,
+    "warm-up seconds": flags.warmup,
+    keys: flags.keys,
+    "failover runs": flags.failoverRuns,
+    method:
+      "closed loop, N workers sharing one client (dfs: DfsClient; etcd: one grpc-js channel to the leader); " +
+      "CPU = utime+stime of the 3 server processes over the window / ops; medians over rounds",
+  },
+  workloads: rounds.workloads,
+  failover,
+  rss: rounds.rss,
+};
+
+const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+await mkdir(flags.out, { recursive: true });
+const markdown = `${formatComparison(comparison)}\n`;
+const jsonPath = join(flags.out, `compare-${stamp}.json`);
+const mdPath = join(flags.out, `compare-${stamp}.md`);
+await writeFile(jsonPath, `${JSON.stringify(comparison, null, 2)}\n`);
+await writeFile(mdPath, markdown);
+process.stdout.write(`\n${markdown}\nwrote ${mdPath}\nwrote ${jsonPath}\n`);

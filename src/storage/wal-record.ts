@@ -90,7 +90,11 @@ function encodeEntryHeader(header: Buffer, entry: Entry): void {
   writeU64(header, 9, entry.term);
   writeU64(header, 17, entry.index);
   header.writeUInt8(entry.kind, 25);
-  header.writeUInt32LE(crc32(entry.data, crc32(header.subarray(8))), 4);
+  // Never hand zlib an empty buffer as a continuation: a zero-length typed array may have
+  // no backing store, and crc32 of a NULL buffer returns 0 instead of the running value
+  // (every new leader's no-op entry was stored with a wrong checksum that way).
+  const headerCrc = crc32(header.subarray(8));
+  header.writeUInt32LE(entry.data.length > 0 ? crc32(entry.data, headerCrc) : headerCrc, 4);
 }
 
 function encodeHardState(record: Buffer, hardState: HardState): void {

@@ -12,6 +12,8 @@ import {
   Client,
   type ClientOptions,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -694,6 +696,19 @@ export const RaftPeerService = {
     responseSerialize: (value: DeliverAck): Buffer => Buffer.from(DeliverAck.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeliverAck => DeliverAck.decode(value),
   },
+  /**
+   * The same as a long-lived stream, one per directed peer link: batches arrive in order
+   * without a call's setup cost each (what nodes use; Deliver stays for tools).
+   */
+  stream: {
+    path: "/dfs.raft.v1.RaftPeer/Stream" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: MessageBatch): Buffer => Buffer.from(MessageBatch.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MessageBatch => MessageBatch.decode(value),
+    responseSerialize: (value: DeliverAck): Buffer => Buffer.from(DeliverAck.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeliverAck => DeliverAck.decode(value),
+  },
 } as const;
 
 export interface RaftPeerServer extends UntypedServiceImplementation {
@@ -702,6 +717,11 @@ export interface RaftPeerServer extends UntypedServiceImplementation {
    * a failed call is simply dropped by the sender; the protocol retries on its own.
    */
   deliver: handleUnaryCall<MessageBatch, DeliverAck>;
+  /**
+   * The same as a long-lived stream, one per directed peer link: batches arrive in order
+   * without a call's setup cost each (what nodes use; Deliver stays for tools).
+   */
+  stream: handleClientStreamingCall<MessageBatch, DeliverAck>;
 }
 
 export interface RaftPeerClient extends Client {
@@ -721,6 +741,24 @@ export interface RaftPeerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeliverAck) => void,
   ): ClientUnaryCall;
+  /**
+   * The same as a long-lived stream, one per directed peer link: batches arrive in order
+   * without a call's setup cost each (what nodes use; Deliver stays for tools).
+   */
+  stream(callback: (error: ServiceError | null, response: DeliverAck) => void): ClientWritableStream<MessageBatch>;
+  stream(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeliverAck) => void,
+  ): ClientWritableStream<MessageBatch>;
+  stream(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeliverAck) => void,
+  ): ClientWritableStream<MessageBatch>;
+  stream(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeliverAck) => void,
+  ): ClientWritableStream<MessageBatch>;
 }
 
 export const RaftPeerClient = makeGenericClientConstructor(RaftPeerService, "dfs.raft.v1.RaftPeer") as unknown as {

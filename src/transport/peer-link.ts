@@ -1,39 +1,41 @@
 /**
- * Outgoing messages to one peer: a bounded queue drained by one Deliver call at a time,
- * so messages arrive in order and a burst becomes one batch. Raft tolerates loss, so when
- * the peer is slow or down the queue drops rather than grows without bound, and a failed
- * call is dropped rather than retried (the protocol's own retries take over).
+ * Outgoing messages to one peer over one long-lived client stream (like etcd's peer
+ * streams): batches go out in order with no per-call setup, which is what bounded
+ * throughput when every batch was its own unary call. Raft tolerates loss, so when the
+ * peer is slow, paused or gone the link drops messages rather than buffer without bound,
+ * and a broken stream is simply reopened on the next send.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type RaftMessage, RaftPeerClient } from "../gen/raft.ts";
+import { type MessageBatch, type RaftMessage, RaftPeerClient } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { approximateBytes, toWire } from "./codec.ts";
 
 /** Limits of one peer link; see DEFAULT_LINK_LIMITS for the reasons. */
 export interface LinkLimits {
-  /** Bytes queued before new messages are dropped. */
+  /** Bytes queued (waiting for the stream to drain) before new messages are dropped. */
   readonly maxQueueBytes: number;
-  /** Bytes sent in one Deliver call (at least one message). */
+  /** Bytes written as one batch (at least one message). */
   readonly maxBatchBytes: number;
-  /** Deadline of one Deliver call: a paused or blackholed peer must not hold the link forever. */
-  readonly callTimeoutMs: number;
 }
 
-/** 64 MiB queue (a few dozen full appends), 8 MiB batches, 2 s call deadline. */
+/** 64 MiB queue (a few dozen full appends), 8 MiB batches. */
 export const DEFAULT_LINK_LIMITS: LinkLimits = {
   maxQueueBytes: 64 * 1024 * 1024,
   maxBatchBytes: 8 * 1024 * 1024,
-  callTimeoutMs: 2000,
 };
 
-/** Channel options so a restarted peer is reconnected within about a second. */
+/**
+ * Channel options: reconnect to a restarted peer within about a second, and detect a
+ * silently dead connection (a blackholed link) through keepalive pings within seconds.
+ */
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.min_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,
   "grpc.max_send_message_length": 64 * 1024 * 1024,
   "grpc.max_receive_message_length": 64 * 1024 * 1024,
-  "grpc.keepalive_time_ms": 10000,
+  "grpc.keepalive_time_ms": 10_000,
+  "grpc.keepalive_timeout_ms": 5000,
 };
 
 /** The send side of the link to one peer. */
@@ -41,9 +43,11 @@ export class PeerLink {
   private readonly client: RaftPeerClient;
   private queue: { wire: RaftMessage; bytes: number }[] = [];
   private queuedBytes = 0;
-  private inFlight = false;
+  private stream: grpc.ClientWritableStream<MessageBatch> | null = null;
+  /** False while the stream's buffer is full (until its 'drain'). */
+  private writable = true;
   private closed = false;
-  /** Messages dropped because the queue was full or a call failed (observability). */
+  /** Messages dropped because the queue was full or a stream broke (observability). */
   dropped = 0;
 
   constructor(
@@ -61,7 +65,7 @@ export class PeerLink {
     );
   }
 
-  /** Queues a message; sends immediately when no call is in flight. */
+  /** Queues a message; call {@link flush} after queueing a Ready's worth. */
   enqueue(m: Message): void {
     if (this.closed) return;
     const bytes = approximateBytes(m);
@@ -71,43 +75,60 @@ export class PeerLink {
     }
     this.queue.push({ wire: toWire(m), bytes });
     this.queuedBytes += bytes;
-    if (!this.inFlight) this.flush();
   }
 
-  private flush(): void {
-    if (this.queue.length === 0 || this.closed) return;
-    const batch: RaftMessage[] = [];
+  /** Writes queued messages as batches while the stream accepts them. */
+  flush(): void {
+    while (this.queue.length > 0 && this.writable && !this.closed) {
+      const stream = this.openStream();
+      this.writable = stream.write(this.takeBatch());
+    }
+  }
+
+  private takeBatch(): MessageBatch {
+    const messages: RaftMessage[] = [];
     let bytes = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as { wire: RaftMessage; bytes: number };
-      if (batch.length > 0 && bytes + next.bytes > this.limits.maxBatchBytes) break;
+      if (messages.length > 0 && bytes + next.bytes > this.limits.maxBatchBytes) break;
       this.queue.shift();
-      batch.push(next.wire);
+      messages.push(next.wire);
       bytes += next.bytes;
     }
     this.queuedBytes -= bytes;
-    this.inFlight = true;
-    const request = {
-      clusterId: this.clusterId,
-      from: this.selfId,
-      to: this.peerId,
-      messages: batch,
-    };
-    const deadline = Date.now() + this.limits.callTimeoutMs;
-    this.client.deliver(request, new grpc.Metadata(), { deadline }, (error) => {
-      this.inFlight = false;
-      if (error) {
-        this.dropped += batch.length;
-        this.onError(this.peerId, error);
-      }
-      this.flush();
-    });
+    return { clusterId: this.clusterId, from: this.selfId, to: this.peerId, messages };
   }
 
-  /** Stops sending and closes the channel. */
+  private openStream(): grpc.ClientWritableStream<MessageBatch> {
+    if (this.stream !== null) return this.stream;
+    const stream = this.client.stream((error) => {
+      // The stream ended (peer gone, restarted, unreachable): what is queued is lost, as
+      // Raft allows; the next send opens a new stream. Never reopen from here, or a down
+      // peer would turn this callback into a busy loop.
+      if (this.stream === stream) {
+        this.stream = null;
+        this.writable = true;
+        this.dropped += this.queue.length;
+        this.queue = [];
+        this.queuedBytes = 0;
+      }
+      if (error && !this.closed) this.onError(this.peerId, error);
+    });
+    stream.on("drain", () => {
+      if (this.stream !== stream) return;
+      this.writable = true;
+      this.flush();
+    });
+    this.stream = stream;
+    return stream;
+  }
+
+  /** Stops sending and closes the stream and channel. */
   close(): void {
     this.closed = true;
     this.queue = [];
+    this.stream?.cancel();
+    this.stream = null;
     this.client.close();
   }
 }

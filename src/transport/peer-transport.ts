@@ -40,7 +40,15 @@ export class PeerTransport {
 
   /** Sends messages to their addressees; unknown addressees are dropped. */
   send(messages: readonly Message[]): void {
-    for (const m of messages) this.links.get(m.to)?.enqueue(m);
+    if (messages.length === 0) return;
+    const touched = new Set<PeerLink>();
+    for (const m of messages) {
+      const link = this.links.get(m.to);
+      if (link === undefined) continue;
+      link.enqueue(m);
+      touched.add(link);
+    }
+    for (const link of touched) link.flush();
   }
 
   /** Closes every link. */
@@ -59,27 +67,46 @@ export function peerService(
   clusterId: string,
   deliver: (messages: Message[]) => void,
 ): RaftPeerServer {
+  const accept = (batch: MessageBatch): string | null => {
+    if (batch.clusterId !== clusterId) {
+      return `cluster id mismatch: this node is in cluster ${clusterId}, sender in ${batch.clusterId}`;
+    }
+    if (batch.to !== selfId) return `message for node ${batch.to} reached node ${selfId}`;
+    const messages: Message[] = [];
+    for (const w of batch.messages) {
+      const m = fromWire(w);
+      if (m !== null && m.from === batch.from) messages.push(m);
+    }
+    deliver(messages);
+    return null;
+  };
   return {
     deliver(
       call: grpc.ServerUnaryCall<MessageBatch, DeliverAck>,
       callback: grpc.sendUnaryData<DeliverAck>,
     ): void {
-      const batch = call.request;
-      if (batch.clusterId !== clusterId || batch.to !== selfId) {
-        const why =
-          batch.clusterId !== clusterId
-            ? `cluster id mismatch: this node is in cluster ${clusterId}, sender in ${batch.clusterId}`
-            : `message for node ${batch.to} reached node ${selfId}`;
-        callback({ code: grpc.status.FAILED_PRECONDITION, details: why });
-        return;
-      }
-      const messages: Message[] = [];
-      for (const w of batch.messages) {
-        const m = fromWire(w);
-        if (m !== null && m.from === batch.from) messages.push(m);
-      }
-      deliver(messages);
-      callback(null, {});
+      const refused = accept(call.request);
+      if (refused === null) callback(null, {});
+      else callback({ code: grpc.status.FAILED_PRECONDITION, details: refused });
+    },
+    stream(
+      call: grpc.ServerReadableStream<MessageBatch, DeliverAck>,
+      callback: grpc.sendUnaryData<DeliverAck>,
+    ): void {
+      let done = false;
+      const finish = (error: Partial<grpc.StatusObject> | null): void => {
+        if (done) return;
+        done = true;
+        if (error === null) callback(null, {});
+        else callback(error);
+      };
+      call.on("data", (batch: MessageBatch) => {
+        if (done) return;
+        const refused = accept(batch);
+        if (refused !== null) finish({ code: grpc.status.FAILED_PRECONDITION, details: refused });
+      });
+      call.on("end", () => finish(null));
+      call.on("error", () => finish(null));
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { logVerbosity, setLogVerbosity } from "@grpc/grpc-js";
 import { Command } from "commander";
+import { addBenchCommand } from "./bench-command.ts";
 import { addDevCommand } from "./dev-cluster.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { debugRequested, describeFailure } from "./failure.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   addKvCommands(program);
   addStatusCommand(program);
   addDevCommand(program);
+  addBenchCommand(program);
   return program;
 }
 

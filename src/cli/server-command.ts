@@ -8,6 +8,8 @@ import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig } from "../server/config.ts";
 import { parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
+import { parsePeerVia } from "./server-peer-proxy.ts";
+import { StartupError } from "../server/errors.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The server's flags as commander hands them over (`id` and `port` already parsed). */
@@ -17,6 +19,7 @@ export interface ServerFlags {
   readonly peers: string;
   readonly dataDir: string;
   readonly listen?: string;
+  readonly peerVia?: string;
   readonly debug?: boolean;
 }
 
@@ -40,6 +43,10 @@ export function addServerCommand(program: Command): void {
       "where this node keeps its log and state (created if missing)",
     )
     .option("--listen <host>", "host to bind (default: the host of this node's --peers entry)")
+    .option(
+      "--peer-via <list>",
+      "dial these peers elsewhere (e.g. through a proxy) as id=host:port,...; membership is unchanged",
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -50,11 +57,14 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
   ownPeer(peers, flags.id, flags.port);
   if (flags.dataDir.trim() === "") throw new UsageError("--data-dir is empty");
   if (flags.listen !== undefined) checkListenHost(flags.listen);
+  const peerVia =
+    flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, peers, flags.id);
   return {
     id: flags.id,
     peers,
     dataDir: flags.dataDir,
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
+    ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     debug: flags.debug === true,
   };
 }
@@ -68,8 +78,17 @@ async function runServer(flags: ServerFlags): Promise<void> {
   process.stderr.write(
     `dfs: node ${node.id} serving on ${node.address} (data dir ${config.dataDir})\n`,
   );
-  const signal = await stopRequested;
-  process.stderr.write(`dfs: node ${node.id} stopping (${signal})\n`);
+  const outcome = await Promise.race([
+    stopRequested.then((signal) => ({ signal })),
+    node.failed.then((error) => ({ error })),
+  ]);
+  if ("error" in outcome) {
+    // The log could not be made durable (disk full, I/O error): nothing more may be
+    // acknowledged, so stop and say why; what was acknowledged is on disk.
+    await node.stop();
+    throw new StartupError("data_dir", `node ${node.id} stopped: cannot write its log in ${config.dataDir}: ${outcome.error.message}`);
+  }
+  process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
   await node.stop();
 }
 

@@ -1,0 +1,50 @@
+/**
+ * Parsing of `dfs server --peer-via ID=HOST:PORT,...`: where this node dials a peer when
+ * that differs from the peer's `--peers` address (a fault-injecting proxy, NAT). Only the
+ * dial address changes; the membership, and so the cluster id, stays what `--peers` says.
+ */
+import { parseHostPort } from "../client/endpoints.ts";
+import type { PeerAddress } from "../server/config.ts";
+import { parseNodeId } from "./peers.ts";
+import { UsageError } from "./usage-error.ts";
+
+/**
+ * Parses the flag into `NodeConfig.peerDialAddresses`. Every id must be another member
+ * of `peers` (a typo would silently leave a link unproxied), each at most once; throws
+ * {@link UsageError} naming the bad entry.
+ */
+export function parsePeerVia(
+  spec: string,
+  peers: readonly PeerAddress[],
+  selfId: number,
+): Record<number, string> {
+  if (spec.trim() === "") throw new UsageError("--peer-via is empty; expected id=host:port,...");
+  const dial: Record<number, string> = {};
+  for (const raw of spec.split(",")) {
+    const entry = raw.trim();
+    const [id, address] = parseEntry(entry);
+    if (id === selfId) throw viaError(entry, `${id} is this node; only peers are dialled`);
+    if (!peers.some((peer) => peer.id === id)) {
+      const ids = peers.map((peer) => peer.id).join(", ");
+      throw viaError(entry, `${id} is not in --peers (ids: ${ids})`);
+    }
+    if (dial[id] !== undefined) throw viaError(entry, `id ${id} is given more than once`);
+    dial[id] = address;
+  }
+  return dial;
+}
+
+function parseEntry(entry: string): [number, string] {
+  if (entry === "") throw viaError(entry, "empty entry (stray comma?)");
+  const eq = entry.indexOf("=");
+  if (eq < 0) throw viaError(entry, "missing '=' between id and address");
+  const id = parseNodeId(entry.slice(0, eq));
+  if (id === null) throw viaError(entry, `id '${entry.slice(0, eq)}' is not a positive integer`);
+  const address = parseHostPort(entry.slice(eq + 1));
+  if (!address.ok) throw viaError(entry, `address ${address.problem}`);
+  return [id, `${address.value.host}:${address.value.port}`];
+}
+
+function viaError(entry: string, problem: string): UsageError {
+  return new UsageError(`--peer-via entry '${entry}' is not id=host:port of a peer: ${problem}`);
+}

@@ -6,10 +6,10 @@
 import type { Command } from "commander";
 import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig } from "../server/config.ts";
+import { StartupError } from "../server/errors.ts";
 import { parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
-import { StartupError } from "../server/errors.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The server's flags as commander hands them over (`id` and `port` already parsed). */
@@ -86,7 +86,10 @@ async function runServer(flags: ServerFlags): Promise<void> {
     // The log could not be made durable (disk full, I/O error): nothing more may be
     // acknowledged, so stop and say why; what was acknowledged is on disk.
     await node.stop();
-    throw new StartupError("data_dir", `node ${node.id} stopped: cannot write its log in ${config.dataDir}: ${outcome.error.message}`);
+    throw new StartupError(
+      "data_dir",
+      `node ${node.id} stopped: cannot write its log in ${config.dataDir}: ${outcome.error.message}`,
+    );
   }
   process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
   await node.stop();

@@ -25,6 +25,8 @@ export const ExitCode = {
   corrupt: 7,
   /** The address or port to listen on is already taken. */
   addressInUse: 8,
+  /** `dfs verify`: the history is not linearizable, or the checker could not decide (no pass). */
+  notLinearizable: 9,
   /** A bug or an unexpected environment problem; the message says what, `--debug` shows where. */
   internal: 10,
 } as const;

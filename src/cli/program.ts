@@ -11,6 +11,7 @@ import { debugRequested, describeFailure } from "./failure.ts";
 import { addKvCommands } from "./kv-commands.ts";
 import { addServerCommand } from "./server-command.ts";
 import { addStatusCommand } from "./status-command.ts";
+import { addVerifyCommand, VerifyFailure } from "./verify-command.ts";
 
 /**
  * Builds the program. Commander is told to throw instead of exiting and to print no
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   addKvCommands(program);
   addStatusCommand(program);
   addDevCommand(program);
+  addVerifyCommand(program);
   addBenchCommand(program);
   return program;
 }
@@ -45,7 +47,7 @@ export async function runCli(
     await buildProgram().parseAsync([...args], { from: "user" });
     return ExitCode.ok;
   } catch (err) {
-    const report = describeFailure(err, debug);
+    const report = err instanceof VerifyFailure ? err.report() : describeFailure(err, debug);
     if (report.text !== null) process.stderr.write(`${report.text}\n`);
     return report.exitCode;
   }

@@ -25,18 +25,8 @@ import {
   NONE,
   type NodeId,
 } from "../../../src/raft/types.ts";
+import { mulberry32 } from "../../support/prng.ts";
 
-/** mulberry32: a tiny, fast, seeded PRNG returning uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Options of {@link newRaft}; everything defaults to the suite's standard cluster. */
 export interface RaftOpts {

@@ -2,18 +2,10 @@
  * Seeds for the randomized verify tests. Every run prints its seeds and a one-line
  * replay command (TESTING.md "Conventions"); seeds that ever failed are replayed first.
  */
+import { mulberry32 } from "../../support/prng.ts";
 
-/** A small, fast, seedable PRNG (mulberry32) returning uniforms in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seedable PRNG returning uniforms in [0, 1) (the shared mulberry32). */
+export const prng: (seed: number) => () => number = mulberry32;
 
 /** A uniform integer in [lo, hi]. */
 export function randInt(rng: () => number, lo: number, hi: number): number {

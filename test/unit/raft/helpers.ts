@@ -27,7 +27,6 @@ import {
 } from "../../../src/raft/types.ts";
 import { mulberry32 } from "../../support/prng.ts";
 
-
 /** Options of {@link newRaft}; everything defaults to the suite's standard cluster. */
 export interface RaftOpts {
   readonly electionTick?: number;

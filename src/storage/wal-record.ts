@@ -8,6 +8,7 @@
  *
  * Entry payload:      u64 term | u64 index | u8 kind | data bytes
  * Hard-state payload: u64 term | u64 vote  | u64 commit
+ * Log-start payload:  u64 prevIndex | u64 prevTerm  (first record of every segment)
  *
  * u64s are written as two u32 halves (low first): as fast as 32-bit writes, and every
  * value a JS number can hold exactly (< 2^53) round-trips. Type 0 is never written, so a
@@ -24,11 +25,18 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 export const ENTRY_FIXED_BYTES = 17;
 /** A hard-state payload: term, vote, commit. */
 export const HARD_STATE_BYTES = 24;
+/** A log-start payload: index and term of the entry just before this segment's first. */
+export const LOG_START_BYTES = 16;
 
 /** What a record holds. Values are part of the file format: never renumber. */
 export enum RecordType {
   Entry = 1,
   HardState = 2,
+  /**
+   * Opens every segment: where the log stands when the segment begins. After the older
+   * segments are deleted (compaction) or a snapshot replaced the log, replay starts from it.
+   */
+  LogStart = 3,
 }
 
 /** The outcome of decoding a payload: a record, or why it makes no sense. */
@@ -37,7 +45,8 @@ export type Decoded = { ok: true; record: WalRecord } | { ok: false; reason: str
 /** One decoded record. */
 export type WalRecord =
   | { readonly type: RecordType.Entry; readonly entry: Entry }
-  | { readonly type: RecordType.HardState; readonly hardState: HardState };
+  | { readonly type: RecordType.HardState; readonly hardState: HardState }
+  | { readonly type: RecordType.LogStart; readonly prevIndex: number; readonly prevTerm: number };
 
 /**
  * A record's framing: valid (checksum matches) or not, with where it ends if known. For an
@@ -53,6 +62,8 @@ const MAX_HIGH_WORD = 0x1fffff; // high half of Number.MAX_SAFE_INTEGER
 
 /** Bytes an encoded hard-state record occupies on disk. */
 const HARD_STATE_RECORD_BYTES = HEADER_BYTES + HARD_STATE_BYTES;
+/** Bytes of the records that open a segment (see {@link encodeSegmentHeader}). */
+export const SEGMENT_HEADER_BYTES = HEADER_BYTES + LOG_START_BYTES + HARD_STATE_RECORD_BYTES;
 
 /**
  * Encodes one save's records as a list of buffers for a single `writev`: one header
@@ -82,6 +93,26 @@ export function encodeBatch(
     bytes += HARD_STATE_RECORD_BYTES;
   }
   return { buffers, bytes };
+}
+
+/**
+ * The records that open a segment: where the log stands (its last entry before this
+ * segment) and the durable hard state, so that the segment replays on its own once every
+ * older segment is gone.
+ */
+export function encodeSegmentHeader(
+  prevIndex: number,
+  prevTerm: number,
+  hardState: HardState,
+): Buffer {
+  const record = Buffer.alloc(HEADER_BYTES + LOG_START_BYTES + HARD_STATE_RECORD_BYTES);
+  record.writeUInt32LE(LOG_START_BYTES, 0);
+  record.writeUInt8(RecordType.LogStart, 8);
+  writeU64(record, 9, prevIndex);
+  writeU64(record, 17, prevTerm);
+  record.writeUInt32LE(crc32(record.subarray(8, HEADER_BYTES + LOG_START_BYTES)), 4);
+  encodeHardState(record.subarray(HEADER_BYTES + LOG_START_BYTES), hardState);
+  return record;
 }
 
 function encodeEntryHeader(header: Buffer, entry: Entry): void {
@@ -148,6 +179,7 @@ export function readFrame(buf: Buffer, offset: number): Frame {
 export function decodePayload(type: number, payload: Buffer): Decoded {
   if (type === RecordType.Entry) return decodeEntry(payload);
   if (type === RecordType.HardState) return decodeHardState(payload);
+  if (type === RecordType.LogStart) return decodeLogStart(payload);
   return { ok: false, reason: `unknown record type ${type}` };
 }
 
@@ -177,6 +209,16 @@ function decodeHardState(payload: Buffer): Decoded {
     return { ok: false, reason: "hard-state value out of range" };
   }
   return { ok: true, record: { type: RecordType.HardState, hardState: { term, vote, commit } } };
+}
+
+function decodeLogStart(payload: Buffer): Decoded {
+  if (payload.length !== LOG_START_BYTES) {
+    return { ok: false, reason: `log-start payload of ${payload.length} bytes` };
+  }
+  const prevIndex = readU64(payload, 0);
+  const prevTerm = readU64(payload, 8);
+  if (prevIndex < 0 || prevTerm < 0) return { ok: false, reason: "log-start value out of range" };
+  return { ok: true, record: { type: RecordType.LogStart, prevIndex, prevTerm } };
 }
 
 function isEntryKind(kind: number): kind is EntryKind {

@@ -14,12 +14,28 @@ import { isTornTail } from "./wal-tail.ts";
 export interface WalContents {
   hardState: HardState;
   entries: Entry[];
+  /** Index of the entry just before `entries[0]`: what compaction or a snapshot dropped. */
+  offset: number;
+  /** Term of the entry at `offset` (0 when offset is 0). */
+  offsetTerm: number;
+}
+
+/** One segment as replay found it. */
+export interface SegmentInfo {
+  readonly seq: number;
+  /**
+   * The log's last index when the segment was started (its log-start record); -1 for a
+   * segment without one (written before compaction existed). Every entry of every OLDER
+   * segment has an index at or below it, which is what lets compaction delete them.
+   */
+  readonly prevIndex: number;
 }
 
 /** The outcome of a replay: contents, and the byte size of the last segment after repair. */
 export interface ReplayResult {
   readonly contents: WalContents;
   readonly lastSegmentBytes: number;
+  readonly segments: SegmentInfo[];
 }
 
 /**
@@ -30,12 +46,16 @@ export interface ReplayResult {
 export async function replaySegments(dir: string, seqs: readonly number[]): Promise<ReplayResult> {
   const log = new ReplayLog();
   let lastSegmentBytes = 0;
+  const segments: SegmentInfo[] = [];
   for (const [i, seq] of seqs.entries()) {
     checkSequence(dir, seqs, i);
     const isLast = i === seqs.length - 1;
+    log.segmentStart = -1;
     lastSegmentBytes = await replaySegment(segmentPath(dir, seq), log, isLast);
+    segments.push({ seq, prevIndex: log.segmentStart });
   }
-  return { contents: { hardState: log.hardState, entries: log.entries }, lastSegmentBytes };
+  const { hardState, entries, offset, offsetTerm } = log;
+  return { contents: { hardState, entries, offset, offsetTerm }, lastSegmentBytes, segments };
 }
 
 function checkSequence(dir: string, seqs: readonly number[], i: number): void {
@@ -66,7 +86,7 @@ function scanRecords(buf: Buffer, path: string, log: ReplayLog, isLast: boolean)
     }
     const decoded = decodePayload(frame.type, frame.payload);
     if (!decoded.ok) throw new WalCorruptionError(path, offset, decoded.reason);
-    const gap = log.apply(decoded.record);
+    const gap = log.apply(decoded.record, offset === 0);
     if (gap !== null) throw new WalCorruptionError(path, offset, gap);
     offset = frame.end;
   }
@@ -91,32 +111,56 @@ async function truncateDurably(path: string, length: number): Promise<void> {
 
 /**
  * The log as replay builds it. An entry at index i replaces every entry at or after i
- * (the leader overwrote a conflicting suffix) and must not leave a gap.
+ * (the leader overwrote a conflicting suffix) and must not leave a gap. A log-start record
+ * that does not continue the log replayed so far (a snapshot replaced the log, or older
+ * segments were deleted) starts the log afresh after its (prevIndex, prevTerm).
  */
 class ReplayLog {
   entries: Entry[] = [];
   hardState: HardState = EMPTY_HARD_STATE;
+  offset = 0;
+  offsetTerm = 0;
+  /** prevIndex of the current segment's log-start record, -1 if it has none. */
+  segmentStart = -1;
 
   get lastIndex(): number {
-    return this.entries.at(-1)?.index ?? 0;
+    return this.offset + this.entries.length;
+  }
+
+  get lastTerm(): number {
+    return this.entries.at(-1)?.term ?? this.offsetTerm;
   }
 
   /** Applies one record; returns why it cannot be applied (a gap), or null. */
-  apply(record: WalRecord): string | null {
+  apply(record: WalRecord, atSegmentStart: boolean): string | null {
     if (record.type === RecordType.HardState) {
       this.hardState = record.hardState;
+      return null;
+    }
+    if (record.type === RecordType.LogStart) {
+      if (!atSegmentStart) return "log-start record in the middle of a segment";
+      this.segmentStart = record.prevIndex;
+      this.startAt(record.prevIndex, record.prevTerm);
       return null;
     }
     return this.appendEntry(record.entry);
   }
 
+  private startAt(prevIndex: number, prevTerm: number): void {
+    if (this.lastIndex === prevIndex && this.lastTerm === prevTerm) return;
+    this.entries = [];
+    this.offset = prevIndex;
+    this.offsetTerm = prevTerm;
+  }
+
   private appendEntry(entry: Entry): string | null {
-    const first = this.entries[0]?.index;
-    if (first !== undefined) {
-      const last = this.lastIndex;
-      if (entry.index > last + 1) return `gap in the log: entry ${entry.index} after ${last}`;
-      if (entry.index <= last) this.entries.length = Math.max(0, entry.index - first);
+    const last = this.lastIndex;
+    if (entry.index > last + 1) {
+      return `gap in the log: entry ${entry.index} after ${last}`;
+    } else if (entry.index <= this.offset) {
+      return `entry ${entry.index} overwrites the compacted log (which ends at ${this.offset})`;
     }
+    this.entries.length = entry.index - this.offset - 1;
     this.entries.push(entry);
     return null;
   }

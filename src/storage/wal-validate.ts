@@ -9,14 +9,18 @@ import { ENTRY_FIXED_BYTES, MAX_PAYLOAD_BYTES } from "./wal-record.ts";
 
 /**
  * Entries must be contiguous and ascending, and the first may not leave a gap after the
- * log's last index (`lastIndex`, 0 for an empty log, where any start is allowed so a log
- * can begin after a snapshot). Starting at or below `lastIndex` is Raft's truncation.
+ * log's last index (`lastIndex`; a log that begins after a snapshot starts with a reset).
+ * Starting at or below `lastIndex` is Raft's truncation, but never at or below `floor`:
+ * entries the state machine already holds (compacted, or covered by a snapshot).
  */
-export function checkEntries(entries: readonly Entry[], lastIndex: number): void {
+export function checkEntries(entries: readonly Entry[], lastIndex: number, floor = 0): void {
   const first = entries[0];
   if (first === undefined) return;
-  if (lastIndex > 0 && first.index > lastIndex + 1) {
+  if (first.index > lastIndex + 1) {
     throw new WalStateError(`entry ${first.index} would leave a gap after ${lastIndex}`);
+  }
+  if (first.index <= floor) {
+    throw new WalStateError(`entry ${first.index} would overwrite the compacted log (to ${floor})`);
   }
   entries.forEach((entry, i) => {
     if (entry.index !== first.index + i) {

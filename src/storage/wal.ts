@@ -4,13 +4,13 @@
  * a whole Ready into one call, which is what makes the log fast), and resolves only
  * once its bytes are durable, as the persistence rules in DESIGN.md require.
  */
-import { type FileHandle, open, stat } from "node:fs/promises";
+import { type FileHandle, open, stat, unlink } from "node:fs/promises";
 import type { Entry, HardState } from "../raft/types.ts";
 import { StartupError } from "../server/errors.ts";
-import { mkdirDurable, writevFully } from "./fsync.ts";
+import { fsyncDir, mkdirDurable, writevFully } from "./fsync.ts";
 import { WalStateError } from "./wal-errors.ts";
-import { encodeBatch } from "./wal-record.ts";
-import { replaySegments, type WalContents } from "./wal-replay.ts";
+import { encodeBatch, encodeSegmentHeader } from "./wal-record.ts";
+import { replaySegments, type SegmentInfo, type WalContents } from "./wal-replay.ts";
 import { createSegment, listSegments, segmentPath } from "./wal-segment.ts";
 import { checkEntries, checkHardState } from "./wal-validate.ts";
 
@@ -37,6 +37,15 @@ interface Tail {
   size: number;
 }
 
+/** Where the durable log ends, and its durable hard state (what a new segment header says). */
+interface LogEnd {
+  /** Entries at or below this are held by the state machine and may never be rewritten. */
+  floor: number;
+  index: number;
+  term: number;
+  hardState: HardState;
+}
+
 /** The write-ahead log of one node. Not safe for concurrent `save` calls (asserted). */
 export class Wal {
   private saving = false;
@@ -47,7 +56,8 @@ export class Wal {
     private readonly dir: string,
     private readonly segmentBytes: number,
     private tail: Tail,
-    private lastIndex: number,
+    private readonly end: LogEnd,
+    private segments: SegmentInfo[],
   ) {}
 
   /**
@@ -81,12 +91,22 @@ export class Wal {
       await (await createSegment(dir, 0)).close();
       seqs = [0];
     }
-    const { contents, lastSegmentBytes } = await replaySegments(dir, seqs);
+    const { contents, lastSegmentBytes, segments } = await replaySegments(dir, seqs);
     const seq = seqs.at(-1) ?? 0;
     const handle = await open(segmentPath(dir, seq), "r+");
     const tail = { handle, seq, size: lastSegmentBytes };
-    const lastIndex = contents.entries.at(-1)?.index ?? 0;
-    return { wal: new Wal(dir, segmentBytes, tail, lastIndex), contents };
+    const last = contents.entries.at(-1);
+    const end: LogEnd = {
+      floor: contents.offset,
+      index: last?.index ?? contents.offset,
+      term: last?.term ?? contents.offsetTerm,
+      hardState: contents.hardState,
+    };
+    const wal = new Wal(dir, segmentBytes, tail, end, segments);
+    // An empty last segment (new, or its header torn by a crash) gets its header now, so
+    // that every segment can stand alone once older ones are deleted.
+    if (lastSegmentBytes === 0) await wal.writeHeader();
+    return { wal, contents };
   }
 
   /**
@@ -98,7 +118,7 @@ export class Wal {
    */
   async save(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
     this.assertUsable();
-    checkEntries(entries, this.lastIndex);
+    checkEntries(entries, this.end.index, this.end.floor);
     if (hardState !== null) checkHardState(hardState);
     if (entries.length === 0 && hardState === null) return;
     this.saving = true;
@@ -110,6 +130,41 @@ export class Wal {
     } finally {
       this.saving = false;
     }
+  }
+
+  /**
+   * Lets the log forget entries up to `index`, which the state machine holds durably:
+   * starts a new segment (so that the current one can go later) and deletes, oldest first,
+   * every segment whose entries all lie at or below `index`. A crash part-way leaves a
+   * suffix of segments that replays on its own.
+   */
+  async compact(index: number): Promise<void> {
+    await this.exclusive(async () => {
+      this.end.floor = Math.max(this.end.floor, index);
+      const current = this.segments.at(-1);
+      if (current !== undefined && current.prevIndex < index && this.end.index > current.prevIndex)
+        await this.rotate();
+      await this.deleteSegmentsWhile((next) => next.prevIndex >= 0 && next.prevIndex <= index);
+    });
+  }
+
+  /**
+   * A snapshot from the leader replaced the log: the log now ends at (index, term) and
+   * holds nothing before. Durable when it resolves; older segments are deleted after.
+   */
+  async reset(index: number, term: number): Promise<void> {
+    await this.exclusive(async () => {
+      this.end.index = index;
+      this.end.term = term;
+      this.end.floor = index;
+      await this.rotate();
+      await this.deleteSegmentsWhile(() => true);
+    });
+  }
+
+  /** Number of segment files (for tests and status). */
+  segmentCount(): number {
+    return this.segments.length;
   }
 
   /** Closes the current segment. Every completed `save` is already durable. Idempotent. */
@@ -126,16 +181,64 @@ export class Wal {
     await writevFully(this.tail.handle, buffers, this.tail.size);
     await this.tail.handle.datasync();
     this.tail.size += bytes;
-    this.lastIndex = entries.at(-1)?.index ?? this.lastIndex;
+    const last = entries.at(-1);
+    if (last !== undefined) {
+      this.end.index = last.index;
+      this.end.term = last.term;
+    }
+    if (hardState !== null) this.end.hardState = hardState;
   }
 
-  /** Starts the next segment. The current one is already synced by the save that filled it. */
+  /**
+   * Starts the next segment with its header. The current one is already synced by the
+   * save that filled it.
+   */
   private async rotate(): Promise<void> {
     const seq = this.tail.seq + 1;
     const handle = await createSegment(this.dir, seq);
     const previous = this.tail.handle;
     this.tail = { handle, seq, size: 0 };
+    this.segments.push({ seq, prevIndex: this.end.index });
     await previous.close();
+    await this.writeHeader();
+  }
+
+  /** Writes the log-start and hard-state records that open the (empty) tail segment. */
+  private async writeHeader(): Promise<void> {
+    const header = encodeSegmentHeader(this.end.index, this.end.term, this.end.hardState);
+    await writevFully(this.tail.handle, [header], 0);
+    await this.tail.handle.datasync();
+    this.tail.size = header.length;
+    const info = this.segments.at(-1);
+    if (info !== undefined && info.seq === this.tail.seq && info.prevIndex < 0)
+      this.segments[this.segments.length - 1] = { seq: info.seq, prevIndex: this.end.index };
+  }
+
+  /** Deletes the oldest segment while `deletable(nextSegment)` holds; never the tail. */
+  private async deleteSegmentsWhile(deletable: (next: SegmentInfo) => boolean): Promise<void> {
+    let deleted = 0;
+    while (this.segments.length > 1) {
+      const [oldest, next] = this.segments as [SegmentInfo, SegmentInfo];
+      if (!deletable(next)) break;
+      await unlink(segmentPath(this.dir, oldest.seq));
+      this.segments.shift();
+      deleted++;
+    }
+    if (deleted > 0) await fsyncDir(this.dir);
+  }
+
+  /** Runs a maintenance step under the same rules as a save (one at a time, poisoned on failure). */
+  private async exclusive(step: () => Promise<void>): Promise<void> {
+    this.assertUsable();
+    this.saving = true;
+    try {
+      await step();
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    } finally {
+      this.saving = false;
+    }
   }
 
   private assertUsable(): void {

@@ -4,7 +4,8 @@
  * construction: every decision depends only on the entries applied.
  */
 import { createHash } from "node:crypto";
-import { decodeCommand, type FsmCommand } from "./commands.ts";
+import { type Entry, EntryKind } from "../raft/types.ts";
+import { applyCommand, type KvBackend, type RuleState } from "./apply-command.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
 import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
 
@@ -19,33 +20,35 @@ interface StoreImage {
 /** A {@link StateMachine} that keeps every key in a Map. */
 export class MemoryStore implements StateMachine {
   private values = new Map<string, StoredValue>();
-  private readonly sessions = new SessionTable();
+  private readonly state: RuleState = { sessions: new SessionTable(), clockMs: 0 };
   private applied = 0;
-  /** Latest leader clock seen in the log (never goes back, even if a leader's clock does). */
-  private clockMs = 0;
+  private readonly backend: KvBackend = {
+    getValue: (key) => this.values.get(key),
+    setValue: (key, value) => void this.values.set(key, value),
+    deleteValue: (key) => this.values.delete(key),
+  };
 
   get appliedIndex(): number {
     return this.applied;
   }
 
-  apply(index: number, data: Uint8Array): ApplyResult {
-    this.advanceTo(index);
-    const command = decodeCommand(data);
-    if (command === null) return { kind: "invalid", reason: "undecodable command" };
-    this.clockMs = Math.max(this.clockMs, command.timeMs ?? 0);
-    const session = command.session;
-    if (session === undefined) return this.execute(index, command);
-    const verdict = this.sessions.check(session);
-    if (verdict.kind === "duplicate") {
-      this.sessions.acknowledge(session, this.clockMs);
-      return verdict.result;
-    }
-    if (verdict.kind === "expired") return { kind: "session_expired" };
-    const result = this.execute(index, command);
-    this.sessions.record(session, result, this.clockMs);
-    return result;
+  applyEntries(entries: readonly Entry[]): ApplyResult[] {
+    return entries.map((entry) => {
+      if (entry.kind !== EntryKind.Normal) {
+        this.skip(entry.index);
+        return { kind: "noop" };
+      }
+      return this.apply(entry.index, entry.data);
+    });
   }
 
+  /** Applies the command committed at `index`. */
+  apply(index: number, data: Uint8Array): ApplyResult {
+    this.advanceTo(index);
+    return applyCommand(this.backend, this.state, index, data);
+  }
+
+  /** Records that a no-op entry at `index` was applied. */
   skip(index: number): void {
     this.advanceTo(index);
   }
@@ -65,48 +68,38 @@ export class MemoryStore implements StateMachine {
       hash.update(`${key.length}:${key}:${v.version}:${v.value.byteLength}:`);
       hash.update(v.value);
     }
-    hash.update(`sessions:${this.sessions.size()}`);
+    hash.update(`sessions:${this.state.sessions.size()}`);
     return hash.digest("hex");
   }
 
+  /** The whole state as bytes: what the simulator's snapshots store and ship. */
   snapshot(): Uint8Array {
     const image: StoreImage = {
       applied: this.applied,
-      clockMs: this.clockMs,
+      clockMs: this.state.clockMs,
       values: [...this.values].map(([k, v]) => [
         k,
         Buffer.from(v.value).toString("base64"),
         v.version,
         v.modIndex,
       ]),
-      sessions: this.sessions.toImage(),
+      sessions: this.state.sessions.toImage(),
     };
     return Buffer.from(JSON.stringify(image));
   }
 
+  /** Replaces the whole state with an image from {@link snapshot} (of any node). */
   restore(image: Uint8Array): void {
     const parsed = JSON.parse(Buffer.from(image).toString()) as StoreImage;
     this.applied = parsed.applied;
-    this.clockMs = parsed.clockMs;
+    this.state.clockMs = parsed.clockMs;
     this.values = new Map(
       parsed.values.map(([k, v, version, modIndex]) => [
         k,
         { value: Buffer.from(v, "base64"), version, modIndex },
       ]),
     );
-    this.sessions.loadImage(parsed.sessions);
-  }
-
-  private execute(index: number, command: FsmCommand): ApplyResult {
-    const current = this.values.get(command.key)?.version ?? 0;
-    if (command.op === "delete")
-      return { kind: "delete", existed: this.values.delete(command.key), index };
-    if (command.ifVersion !== undefined && command.ifVersion !== current) {
-      return { kind: "precondition_failed", currentVersion: current };
-    }
-    const version = current + 1;
-    this.values.set(command.key, { value: command.value, version, modIndex: index });
-    return { kind: "put", version, index };
+    this.state.sessions.loadImage(parsed.sessions);
   }
 
   private advanceTo(index: number): void {

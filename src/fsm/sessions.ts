@@ -23,15 +23,24 @@ interface ClientSession {
   lastActiveMs: number;
 }
 
+/** One client's session as plain data (a snapshot entry, or one record of an on-disk store). */
+export interface ClientImage {
+  readonly id: string;
+  readonly firstIncomplete: number;
+  readonly lastActiveMs: number;
+  readonly results: readonly (readonly [number, ApplyResult])[];
+}
+
 /** A session table as plain data, for snapshots. */
 export interface SessionsImage {
   readonly writes: number;
-  readonly clients: readonly {
-    readonly id: string;
-    readonly firstIncomplete: number;
-    readonly lastActiveMs: number;
-    readonly results: readonly (readonly [number, ApplyResult])[];
-  }[];
+  readonly clients: readonly ClientImage[];
+}
+
+/** A client whose session changed since the last {@link SessionTable.takeChanges}: null = forgotten. */
+export interface SessionChange {
+  readonly id: string;
+  readonly image: ClientImage | null;
 }
 
 /** What to do with an incoming session write. */
@@ -44,6 +53,13 @@ export type SessionVerdict =
 export class SessionTable {
   private readonly clients = new Map<string, ClientSession>();
   private writes = 0;
+  /** Clients changed since the last takeChanges (an on-disk store persists just these). */
+  private readonly dirty = new Set<string>();
+
+  /** Session writes so far: it times the expiry sweeps, so it is part of the replicated state. */
+  get writeCount(): number {
+    return this.writes;
+  }
 
   /** Classifies a write: first time seen, a retry of a remembered one, or too old to tell. */
   check(session: CommandSession): SessionVerdict {
@@ -66,29 +82,43 @@ export class SessionTable {
     }
     client.results.set(session.sequence, result);
     this.touch(client, session.firstIncomplete, nowMs);
+    this.dirty.add(session.clientId);
     if (++this.writes % SWEEP_EVERY === 0) this.expire(nowMs);
   }
 
   /** Notes activity (also for duplicates) and forgets results below firstIncomplete. */
   acknowledge(session: CommandSession, nowMs: number): void {
     const client = this.clients.get(session.clientId);
-    if (client !== undefined) this.touch(client, session.firstIncomplete, nowMs);
+    if (client === undefined) return;
+    this.touch(client, session.firstIncomplete, nowMs);
+    this.dirty.add(session.clientId);
+  }
+
+  /** Which clients changed since the last call (and forgets that they did). */
+  takeChanges(): SessionChange[] {
+    const changes = [...this.dirty].map((id) => {
+      const client = this.clients.get(id);
+      return { id, image: client === undefined ? null : imageOf(id, client) };
+    });
+    this.dirty.clear();
+    return changes;
+  }
+
+  /** Loads the table from an on-disk store's records (at open). */
+  load(writes: number, clients: Iterable<ClientImage>): void {
+    this.loadImage({ writes, clients: [...clients] });
   }
 
   /** The whole table as plain data (part of a state-machine snapshot). */
   toImage(): SessionsImage {
-    const clients = [...this.clients].map(([id, c]) => ({
-      id,
-      firstIncomplete: c.firstIncomplete,
-      lastActiveMs: c.lastActiveMs,
-      results: [...c.results],
-    }));
+    const clients = [...this.clients].map(([id, c]) => imageOf(id, c));
     return { writes: this.writes, clients };
   }
 
   /** Replaces the table with a snapshot's. */
   loadImage(image: SessionsImage): void {
     this.clients.clear();
+    this.dirty.clear();
     this.writes = image.writes;
     for (const c of image.clients) {
       this.clients.set(c.id, {
@@ -115,7 +145,19 @@ export class SessionTable {
 
   private expire(nowMs: number): void {
     for (const [id, client] of this.clients) {
-      if (nowMs - client.lastActiveMs > SESSION_EXPIRY_MS) this.clients.delete(id);
+      if (nowMs - client.lastActiveMs > SESSION_EXPIRY_MS) {
+        this.clients.delete(id);
+        this.dirty.add(id);
+      }
     }
   }
+}
+
+function imageOf(id: string, c: ClientSession): ClientImage {
+  return {
+    id,
+    firstIncomplete: c.firstIncomplete,
+    lastActiveMs: c.lastActiveMs,
+    results: [...c.results],
+  };
 }

@@ -1,3 +1,5 @@
+import type { Entry } from "../raft/types.ts";
+
 /**
  * The contract between the Raft driver and the replicated state machine. Kept narrow so
  * the in-memory store of today and the on-disk, chunked file store of later issues are
@@ -32,10 +34,12 @@ export type ApplyResult =
 export interface StateMachine {
   /** Highest log index whose effects are included in the state. */
   readonly appliedIndex: number;
-  /** Applies the command committed at `index` (called in strictly increasing index order). */
-  apply(index: number, data: Uint8Array): ApplyResult;
-  /** Records that a no-op (or otherwise empty) entry at `index` was applied. */
-  skip(index: number): void;
+  /**
+   * Applies committed entries (strictly increasing indexes, continuing `appliedIndex`) and
+   * returns one result per entry ({@link ApplyResult} "noop" for entries without a command).
+   * On-disk stores apply the whole batch and the new applied index in one transaction.
+   */
+  applyEntries(entries: readonly Entry[]): ApplyResult[];
   /** Reads the current value of a key from applied state. */
   get(key: string): StoredValue | undefined;
   /** Number of keys stored (for status and tests). */
@@ -45,8 +49,4 @@ export interface StateMachine {
    * indexes show that replicas converged (simulator and fault harness checks).
    */
   digest(): string;
-  /** The whole state at `appliedIndex` as bytes: what a snapshot stores and ships. */
-  snapshot(): Uint8Array;
-  /** Replaces the whole state with a snapshot image (from {@link snapshot} on any node). */
-  restore(image: Uint8Array): void;
 }

@@ -8,7 +8,6 @@ import { DfsError } from "../api/errors.ts";
 import type { ApplyResult, StateMachine } from "../fsm/index.ts";
 import {
   type Entry,
-  EntryKind,
   type HardState,
   type Message,
   NotLeaderError,
@@ -32,17 +31,23 @@ export interface LogWriter {
   save(entries: readonly Entry[], hardState: HardState | null): Promise<void>;
   /** Drops durable entries up to `index` (a durable snapshot covers them). */
   compact?(index: number): Promise<void>;
+  /** A snapshot replaced the log: it now ends at (index, term) and holds nothing before. */
+  reset?(index: number, term: number): Promise<void>;
 }
 
-/** Durable snapshots of the state machine (files on disk, or the simulator's disk). */
+/** Durable snapshots of the state machine (the node's on-disk store, or the simulator's disk). */
 export interface SnapshotStore {
-  /** Durably stores `image` as the snapshot at `meta`; older snapshots may be dropped. */
-  save(meta: SnapshotMeta, image: Uint8Array): Promise<void>;
   /**
-   * The image of a snapshot received from the leader (the transport fetched and verified
-   * it before handing the core the InstallSnapshot message).
+   * Makes the state machine's state through `meta.index` durable as a snapshot, so the log
+   * before it may go. (An on-disk store only waits for its own flush.)
    */
-  received(meta: SnapshotMeta): Uint8Array | undefined;
+  capture(meta: SnapshotMeta): Promise<void>;
+  /**
+   * Durably replaces the state machine's state with the snapshot at `meta` received from
+   * the leader (the transport fetched and verified it before handing the core the
+   * InstallSnapshot message).
+   */
+  install(meta: SnapshotMeta): Promise<void>;
 }
 
 /** When to snapshot and how much log to keep (see the defaults' rationale in config.ts). */
@@ -50,8 +55,18 @@ export interface SnapshotPolicy {
   readonly store: SnapshotStore;
   /** Take a snapshot once this many entries were applied since the last one. */
   readonly everyEntries: number;
+  /** ... or once this many bytes of entries were applied since the last one. */
+  readonly everyBytes?: number;
   /** Entries kept after a snapshot, so briefly lagging followers still get appends. */
   readonly keepEntries: number;
+  /** ... but never more than this many bytes of them (the log tail lives in memory). */
+  readonly keepBytes?: number;
+  /**
+   * Lowest index still needed after a snapshot being streamed to a follower (Infinity if
+   * none): compaction stops short of it, so the follower can continue from its snapshot
+   * with appends instead of needing another snapshot forever (etcd #2662, #4055).
+   */
+  readonly pinnedIndex?: () => number;
 }
 
 /** Where the loop sends messages to peers (the gRPC transport, or the simulated network). */
@@ -109,6 +124,8 @@ export class RaftLoop {
   private ticks = 0;
   /** Index of the newest durable snapshot (0 before any). */
   private lastSnapshotIndex = 0;
+  /** Bytes of entries applied since that snapshot. */
+  private bytesSinceSnapshot = 0;
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
@@ -240,38 +257,66 @@ export class RaftLoop {
     return { early, late };
   }
 
-  /** A snapshot from the leader replaces our state: restore it and make it durable first. */
+  /**
+   * A snapshot from the leader replaces our state: install it durably, then record in the
+   * log that it starts after the snapshot (a crash between the two is repaired at start:
+   * the state machine is ahead of the log).
+   */
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     const policy = this.d.snapshots;
-    const image = policy?.store.received(meta);
-    if (policy === undefined || image === undefined) {
-      throw new Error(`snapshot ${meta.index}@${meta.term} to install but its image is missing`);
+    if (policy === undefined) {
+      throw new Error(`snapshot ${meta.index}@${meta.term} to install but snapshots are off`);
     }
-    await policy.store.save(meta, image);
-    this.d.fsm.restore(image);
+    await policy.store.install(meta);
+    await this.d.wal.reset?.(meta.index, meta.term);
     this.lastSnapshotIndex = meta.index;
+    this.bytesSinceSnapshot = 0;
     this.serveReads();
   }
 
   /**
-   * Every `everyEntries` applied entries: snapshot the state machine, make it durable, then
-   * let the core and the log forget entries before it (keeping a tail for slow followers).
+   * Every `everyEntries` applied entries (or `everyBytes`): make the state machine durable
+   * as a snapshot, then let the core and the log forget entries before it (keeping a tail
+   * for slow followers, and whatever a snapshot in flight still needs).
    */
   private async maybeSnapshot(): Promise<void> {
     const policy = this.d.snapshots;
     const applied = this.d.fsm.appliedIndex;
-    if (policy === undefined || applied - this.lastSnapshotIndex < policy.everyEntries) return;
+    if (policy === undefined || !this.snapshotDue(policy, applied)) return;
     const term = this.d.node.raft.log.termAt(applied);
     if (term === undefined) return;
     const meta = { index: applied, term };
-    await policy.store.save(meta, this.d.fsm.snapshot());
+    await policy.store.capture(meta);
     this.lastSnapshotIndex = applied;
+    this.bytesSinceSnapshot = 0;
     this.d.node.snapshotTaken(meta);
-    const compactTo = Math.min(applied - policy.keepEntries, this.d.node.raft.log.stableIndex);
+    const compactTo = this.compactionPoint(policy, applied);
     if (compactTo > this.d.node.raft.log.compactedTo().index) {
       this.d.node.compact(compactTo);
       await this.d.wal.compact?.(compactTo);
     }
+  }
+
+  private snapshotDue(policy: SnapshotPolicy, applied: number): boolean {
+    if (applied - this.lastSnapshotIndex >= policy.everyEntries) return true;
+    return policy.everyBytes !== undefined && this.bytesSinceSnapshot >= policy.everyBytes;
+  }
+
+  /** Where to compact to: keep `keepEntries` (at most `keepBytes`), never past a pin. */
+  private compactionPoint(policy: SnapshotPolicy, applied: number): number {
+    const log = this.d.node.raft.log;
+    let point = Math.min(applied - policy.keepEntries, log.stableIndex);
+    if (policy.keepBytes !== undefined) {
+      let kept = 0;
+      for (let i = applied; i > Math.max(point, log.compactedTo().index); i--) {
+        kept += log.entryAt(i)?.data.length ?? 0;
+        if (kept > policy.keepBytes) {
+          point = Math.min(i, log.stableIndex);
+          break;
+        }
+      }
+    }
+    return Math.min(point, (policy.pinnedIndex?.() ?? Number.POSITIVE_INFINITY) - 1);
   }
 
   /**
@@ -291,16 +336,12 @@ export class RaftLoop {
   }
 
   private apply(entries: readonly Entry[]): void {
-    for (const entry of entries) {
-      let result: ApplyResult;
-      if (entry.kind === EntryKind.Noop) {
-        this.d.fsm.skip(entry.index);
-        result = { kind: "noop" };
-      } else {
-        result = this.d.fsm.apply(entry.index, entry.data);
-      }
-      this.settleProposal(entry, result);
-    }
+    if (entries.length === 0) return;
+    const results = this.d.fsm.applyEntries(entries);
+    entries.forEach((entry, i) => {
+      this.bytesSinceSnapshot += entry.data.length;
+      this.settleProposal(entry, results[i] as ApplyResult);
+    });
     this.serveReads();
   }
 

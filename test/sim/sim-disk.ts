@@ -5,6 +5,7 @@
  * the real WAL truncates back to a record boundary). Snapshots are written atomically
  * (tmp + fsync + rename): a crash leaves the old one or the new one.
  */
+import type { MemoryStore } from "../../src/fsm/index.ts";
 import {
   EMPTY_HARD_STATE,
   type Entry,
@@ -82,22 +83,32 @@ export class SimDisk {
     };
   }
 
-  /** A SnapshotStore for one incarnation; `incoming` holds images received from leaders. */
+  /**
+   * A SnapshotStore for one incarnation over the in-memory state machine `fsm`;
+   * `incoming` holds images received from leaders.
+   */
   snapshots(
     alive: () => boolean,
     deliver: (fn: () => void) => void,
     incoming: Map<number, Uint8Array>,
+    fsm: MemoryStore,
   ): SnapshotStore {
+    const save = (meta: SnapshotMeta, image: Uint8Array) =>
+      new Promise<void>((resolve) => {
+        this.queue.after(this.rng.between(0.5, 8), () => {
+          if (!alive()) return;
+          this.installSnapshot({ meta, image });
+          deliver(resolve);
+        });
+      });
     return {
-      save: (meta, image) =>
-        new Promise<void>((resolve) => {
-          this.queue.after(this.rng.between(0.5, 8), () => {
-            if (!alive()) return;
-            this.installSnapshot({ meta, image });
-            deliver(resolve);
-          });
-        }),
-      received: (meta) => incoming.get(meta.index),
+      capture: (meta) => save(meta, fsm.snapshot()),
+      install: async (meta) => {
+        const image = incoming.get(meta.index);
+        if (image === undefined) throw new Error(`sim: snapshot image ${meta.index} missing`);
+        await save(meta, image);
+        fsm.restore(image);
+      },
     };
   }
 

@@ -4,7 +4,7 @@
  * creates a new incarnation; a crash abandons it mid-flight, exactly like kill -9.
  */
 import { MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
-import { type Message, RawNode } from "../../src/raft/index.ts";
+import { EntryKind, type Message, RawNode } from "../../src/raft/index.ts";
 import type { LoopClock } from "../../src/server/loop-clock.ts";
 import { RaftLoop } from "../../src/server/raft-loop.ts";
 import type { EventQueue } from "./event-queue.ts";
@@ -131,7 +131,7 @@ export class SimNode {
         ...(this.options.snapshotEvery > 0
           ? {
               snapshots: {
-                store: disk.snapshots(() => inc?.alive ?? false, ctx, this.incoming),
+                store: disk.snapshots(() => inc?.alive ?? false, ctx, this.incoming, store),
                 everyEntries: this.options.snapshotEvery,
                 keepEntries: this.options.snapshotKeep,
               },
@@ -190,18 +190,15 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
     get appliedIndex() {
       return inner.appliedIndex;
     },
-    apply(index, data) {
-      observe(node, index, Buffer.from(data).toString("base64"));
-      return inner.apply(index, data);
-    },
-    skip(index) {
-      observe(node, index, "noop");
-      inner.skip(index);
+    applyEntries(entries) {
+      for (const e of entries) {
+        const data = e.kind === EntryKind.Normal ? Buffer.from(e.data).toString("base64") : "noop";
+        observe(node, e.index, data);
+      }
+      return inner.applyEntries(entries);
     },
     get: (key) => inner.get(key),
     size: () => inner.size(),
     digest: () => inner.digest(),
-    snapshot: () => inner.snapshot(),
-    restore: (image) => inner.restore(image),
   };
 }

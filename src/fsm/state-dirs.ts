@@ -1,0 +1,74 @@
+/**
+ * The on-disk store's directories and the crash-safe swap that installs a snapshot:
+ *
+ *     state/      the live store
+ *     state.new/  a snapshot being received (complete only once renamed to state/)
+ *     state.old/  the previous store, between the two renames of a swap
+ *
+ * Every step is a rename followed by a directory sync, so a crash at any point leaves
+ * either the old store or the new one in `state/` after {@link recoverStateDirs}.
+ */
+import { rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { fsyncDir } from "../storage/fsync.ts";
+
+/** The three directories of a data dir's store. */
+export interface StateDirs {
+  readonly live: string;
+  readonly incoming: string;
+  readonly previous: string;
+}
+
+/** Paths of the store's directories inside `dataDir`. */
+export function stateDirs(dataDir: string): StateDirs {
+  return {
+    live: join(dataDir, "state"),
+    incoming: join(dataDir, "state.new"),
+    previous: join(dataDir, "state.old"),
+  };
+}
+
+/**
+ * Finishes or rolls back an interrupted swap: a crash after `state/` moved aside but
+ * before the new one took its place restores the old store (the log was not reset yet,
+ * so the old store still matches it); leftovers are removed.
+ */
+export async function recoverStateDirs(dataDir: string): Promise<void> {
+  const dirs = stateDirs(dataDir);
+  if (!(await exists(dirs.live)) && (await exists(dirs.previous))) {
+    await rename(dirs.previous, dirs.live);
+    await fsyncDir(dataDir);
+  }
+  await rm(dirs.incoming, { recursive: true, force: true });
+  await rm(dirs.previous, { recursive: true, force: true });
+}
+
+/** Makes the received store in `state.new/` the live one (its files already synced). */
+export async function swapInIncoming(dataDir: string): Promise<void> {
+  const dirs = stateDirs(dataDir);
+  await rename(dirs.live, dirs.previous);
+  await fsyncDir(dataDir);
+  await crashPoint("swap-aside");
+  await rename(dirs.incoming, dirs.live);
+  await fsyncDir(dataDir);
+  await crashPoint("swap-done");
+  await rm(dirs.previous, { recursive: true, force: true });
+}
+
+/**
+ * Test hook: `DFS_CRASH_AT=<name>` kills the process with SIGKILL at that point, so the
+ * crash tests can stop a real node exactly between two steps of a swap or a compaction.
+ */
+export async function crashPoint(name: string): Promise<void> {
+  if (process.env.DFS_CRASH_AT === name) process.kill(process.pid, "SIGKILL");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+}

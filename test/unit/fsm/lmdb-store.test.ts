@@ -1,0 +1,203 @@
+/**
+ * The on-disk store against the in-memory one (same rules, so the same results and the
+ * same digest for any command sequence), its durability across reopen, snapshot
+ * transfer into a fresh store, and detection of a corrupted record.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import {
+  encodeCommand,
+  type FsmCommand,
+  LmdbStore,
+  MemoryStore,
+  RecordCorruptionError,
+} from "../../../src/fsm/index.ts";
+import { type Entry, EntryKind } from "../../../src/raft/types.ts";
+import { mulberry32 } from "../../support/prng.ts";
+
+async function dataDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "dfs-lmdb-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A random but reproducible command stream over a few keys and clients. */
+function randomEntries(seed: number, count: number, from = 1): Entry[] {
+  const rnd = mulberry32(seed);
+  const int = (n: number) => Math.floor(rnd() * n);
+  const sequences = [0, 0, 0];
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = from + i;
+    if (int(20) === 0) {
+      entries.push({ index, term: 1, kind: EntryKind.Noop, data: new Uint8Array(0) });
+      continue;
+    }
+    const key = `k${int(12)}`;
+    const client = int(4);
+    let session: FsmCommand["session"];
+    if (client < 3) {
+      // Sometimes a retry of the previous sequence (a duplicate), sometimes a new one.
+      const seq =
+        int(4) === 0 ? Math.max(1, sequences[client] ?? 1) : ++(sequences[client] as number);
+      session = { clientId: `c${client}`, sequence: seq, firstIncomplete: Math.max(1, seq - 2) };
+    }
+    const command: FsmCommand =
+      int(5) === 0
+        ? { op: "delete", key, session, timeMs: index * 10 }
+        : {
+            op: "put",
+            key,
+            value: Buffer.from(`v${index}-${"x".repeat(int(300))}`),
+            ...(int(4) === 0 ? { ifVersion: int(3) } : {}),
+            session,
+            timeMs: index * 10,
+          };
+    entries.push({
+      index,
+      term: 1 + Math.floor(index / 50),
+      kind: EntryKind.Normal,
+      data: encodeCommand(command),
+    });
+  }
+  return entries;
+}
+
+function applyInBatches(store: { applyEntries(e: readonly Entry[]): unknown[] }, entries: Entry[]) {
+  const results: unknown[] = [];
+  for (let i = 0; i < entries.length; i += 7)
+    results.push(...store.applyEntries(entries.slice(i, i + 7)));
+  return results;
+}
+
+test("the on-disk store gives the in-memory store's results and digest (5 seeds × 600 entries)", async (t) => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const dir = await dataDir(t);
+    const disk = await LmdbStore.open(dir);
+    const memory = new MemoryStore();
+    const entries = randomEntries(seed, 600);
+    const a = applyInBatches(disk, entries);
+    const b = applyInBatches(memory, entries);
+    assert.deepEqual(a, b, `seed ${seed}: results differ`);
+    assert.equal(disk.digest(), memory.digest(), `seed ${seed}: digests differ`);
+    assert.equal(disk.size(), memory.size());
+    assert.equal(disk.appliedIndex, 600);
+    await disk.close();
+  }
+});
+
+test("state, applied index and sessions survive reopen; a retried write is still deduplicated", async (t) => {
+  const dir = await dataDir(t);
+  const entries = randomEntries(9, 300);
+  const memory = new MemoryStore();
+  applyInBatches(memory, entries);
+  let disk = await LmdbStore.open(dir);
+  applyInBatches(disk, entries.slice(0, 200));
+  await disk.close();
+  disk = await LmdbStore.open(dir);
+  assert.equal(disk.appliedIndex, 200);
+  assert.equal(disk.appliedTerm, entries[199]?.term);
+  applyInBatches(disk, entries.slice(200));
+  assert.equal(disk.digest(), memory.digest());
+  const retry = encodeCommand({
+    op: "put",
+    key: "dup",
+    value: Buffer.from("once"),
+    session: { clientId: "z", sequence: 1, firstIncomplete: 1 },
+  });
+  const first = disk.applyEntries([{ index: 301, term: 9, kind: EntryKind.Normal, data: retry }]);
+  await disk.close();
+  disk = await LmdbStore.open(dir);
+  const again = disk.applyEntries([{ index: 302, term: 9, kind: EntryKind.Normal, data: retry }]);
+  assert.deepEqual(again, first, "a retry after restart answers with the original result");
+  assert.equal(disk.get("dup")?.version, 1, "and is not applied twice");
+  await disk.close();
+});
+
+test("entries must continue the applied index", async (t) => {
+  const disk = await LmdbStore.open(await dataDir(t));
+  const [e1, e2, e3] = randomEntries(1, 3);
+  disk.applyEntries([e1 as Entry]);
+  assert.throws(() => disk.applyEntries([e3 as Entry]), /entry 3 applied after 1/);
+  assert.throws(() => disk.applyEntries([e1 as Entry]), /entry 1 applied after 1/);
+  disk.applyEntries([e2 as Entry]);
+  assert.equal(disk.appliedIndex, 2);
+  await disk.close();
+});
+
+test("a snapshot streamed chunk by chunk installs into another store: same digest, same sessions", async (t) => {
+  const leader = await LmdbStore.open(await dataDir(t));
+  const followerDir = await dataDir(t);
+  const follower = await LmdbStore.open(followerDir);
+  const entries = randomEntries(4, 2500);
+  applyInBatches(leader, entries.slice(0, 2000));
+  applyInBatches(follower, randomEntries(77, 50)); // diverged, older state to be replaced
+  const source = leader.openSnapshot();
+  applyInBatches(leader, entries.slice(2000)); // the image stays at 2000 while the leader goes on
+  const receiver = await follower.receiveSnapshot(source.meta);
+  const hash = (await import("node:crypto")).createHash("sha256");
+  let chunks = 0;
+  for await (const chunk of source.chunks()) {
+    hash.update(chunk);
+    receiver.write(chunk);
+    chunks++;
+  }
+  source.close();
+  await receiver.finish(hash.digest());
+  assert.deepEqual(source.meta, { index: 2000, term: entries[1999]?.term });
+  assert.ok(chunks >= 1);
+  assert.equal(follower.appliedIndex, 50, "nothing changes before install");
+  await follower.installReceived(source.meta);
+  assert.equal(follower.appliedIndex, 2000);
+  applyInBatches(follower, entries.slice(2000));
+  assert.equal(follower.digest(), leader.digest());
+  await follower.close();
+  const reopened = await LmdbStore.open(followerDir);
+  assert.equal(reopened.appliedIndex, 2500);
+  assert.equal(reopened.digest(), leader.digest());
+  await reopened.close();
+  await leader.close();
+});
+
+test("a snapshot with a wrong SHA-256 or a damaged chunk is refused and cannot be installed", async (t) => {
+  const leader = await LmdbStore.open(await dataDir(t));
+  applyInBatches(leader, randomEntries(5, 100));
+  const follower = await LmdbStore.open(await dataDir(t));
+  const source = leader.openSnapshot();
+  const chunks: Buffer[] = [];
+  for await (const c of source.chunks()) chunks.push(c);
+  source.close();
+  const receiver = await follower.receiveSnapshot(source.meta);
+  for (const c of chunks) receiver.write(c);
+  await assert.rejects(receiver.finish(Buffer.alloc(32)), /checksum mismatch/);
+  await assert.rejects(follower.installReceived(source.meta), /was not received/);
+  const second = await follower.receiveSnapshot(source.meta);
+  const damaged = Buffer.from(chunks[0] as Buffer);
+  damaged[damaged.length - 1] ^= 0x40; // inside the last record's value: its CRC catches it
+  assert.throws(() => second.write(damaged), RecordCorruptionError);
+  await second.abort();
+  assert.equal(follower.appliedIndex, 0);
+  await follower.close();
+  await leader.close();
+});
+
+test("a corrupted value on disk is an error on read, never wrong bytes", async (t) => {
+  const dir = await dataDir(t);
+  const store = await LmdbStore.open(dir);
+  const marker = Buffer.from("MARKER-0123456789abcdef-".repeat(8));
+  const put = encodeCommand({ op: "put", key: "victim", value: marker });
+  store.applyEntries([{ index: 1, term: 1, kind: EntryKind.Normal, data: put }]);
+  await store.close();
+  const file = join(dir, "state", "store.mdb");
+  const bytes = await readFile(file);
+  const at = bytes.indexOf(marker);
+  assert.ok(at > 0, "the marker is on disk");
+  bytes[at + 50] ^= 0x01;
+  await writeFile(file, bytes);
+  const reopened = await LmdbStore.open(dir);
+  assert.throws(() => reopened.get("victim"), RecordCorruptionError);
+  await reopened.close();
+});

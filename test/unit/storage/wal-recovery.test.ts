@@ -1,24 +1,16 @@
 /**
  * Torn tails (a crash mid-write: repaired) versus corruption (refuse to start, naming
- * the file and offset). Offsets are computed from the documented record format.
+ * the file and offset). Offsets are computed from the documented record format: every
+ * segment opens with a SEGMENT_HEADER-byte header, saved records follow it.
  */
 import assert from "node:assert/strict";
-import {
-  appendFile,
-  copyFile,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  truncate,
-  writeFile,
-} from "node:fs/promises";
+import { appendFile, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Entry } from "../../../src/raft/types.ts";
 import { StartupError } from "../../../src/server/errors.ts";
 import { Wal, WalCorruptionError } from "../../../src/storage/index.ts";
-import { entries, entry, plain, recordBytes, tempDir } from "./fixtures.ts";
+import { entries, entry, plain, recordBytes, SEGMENT_HEADER, tempDir } from "./fixtures.ts";
 
 const SEG0 = "0000000000000000.wal";
 const SEG1 = "0000000000000001.wal";
@@ -33,7 +25,7 @@ async function writeLog(
   for (const e of saved) await wal.save([e], null);
   await wal.close();
   const offsets: number[] = [];
-  let at = 0;
+  let at = SEGMENT_HEADER;
   for (const e of saved) {
     offsets.push(at);
     at += recordBytes(e);
@@ -48,14 +40,18 @@ async function flipBit(path: string, offset: number, bit = 0): Promise<void> {
   await writeFile(path, buf);
 }
 
-/** Segment 0 holds entries 1..3 (3 records of 46 bytes), segment 1 entries 4..6. */
+/**
+ * Segment 0 holds the header and entries 1..3 (3 records of 46 bytes), segment 1 the
+ * header and entries 4..6.
+ */
 async function writeTwoSegments(dir: string): Promise<void> {
   const { wal } = await Wal.open(dir, { segmentBytes: 100 });
   await wal.save(entries(1, 3, 1, 20), null);
   await wal.save(entries(4, 6, 1, 20), null);
   await wal.close();
   assert.deepEqual((await readdir(dir)).sort(), [SEG0, SEG1]);
-  assert.equal((await stat(join(dir, SEG0))).size, 3 * 46);
+  assert.equal((await stat(join(dir, SEG0))).size, SEGMENT_HEADER + 3 * 46);
+  assert.equal((await stat(join(dir, SEG1))).size, SEGMENT_HEADER + 3 * 46);
 }
 
 async function reopen(dir: string, segmentBytes?: number) {
@@ -135,8 +131,11 @@ test("torn tail in the last of several segments is repaired", async (t) => {
   await wal.close();
   const names = (await readdir(dir)).sort();
   assert.equal(names.length, 5);
-  await truncate(join(dir, names[4] ?? ""), 30);
+  const last = join(dir, names[4] ?? "");
+  assert.equal((await stat(last)).size, SEGMENT_HEADER + 106);
+  await truncate(last, SEGMENT_HEADER + 30); // entry 5's record, cut mid-payload
   assert.deepEqual(plain((await reopen(dir, 100)).entries), plain(entries(1, 4, 1, 80)));
+  assert.equal((await stat(last)).size, SEGMENT_HEADER);
 });
 
 test("corruption: a flipped data bit in a middle record of the last segment", async (t) => {
@@ -191,15 +190,15 @@ test("corruption: a bad last record followed by non-zero garbage", async (t) => 
 test("corruption: a bit flip at the tail of an earlier segment is never a torn tail", async (t) => {
   const dir = await tempDir(t);
   await writeTwoSegments(dir);
-  await flipBit(join(dir, SEG0), 2 * 46 + 40, 2);
-  await expectCorrupt(dir, SEG0, 2 * 46, 100);
+  await flipBit(join(dir, SEG0), SEGMENT_HEADER + 2 * 46 + 40, 2);
+  await expectCorrupt(dir, SEG0, SEGMENT_HEADER + 2 * 46, 100);
 });
 
 test("corruption: a truncated earlier segment is never a torn tail", async (t) => {
   const dir = await tempDir(t);
   await writeTwoSegments(dir);
-  await truncate(join(dir, SEG0), 2 * 46 + 10);
-  await expectCorrupt(dir, SEG0, 2 * 46, 100);
+  await truncate(join(dir, SEG0), SEGMENT_HEADER + 2 * 46 + 10);
+  await expectCorrupt(dir, SEG0, SEGMENT_HEADER + 2 * 46, 100);
 });
 
 test("corruption: a missing segment in the middle", async (t) => {
@@ -217,15 +216,16 @@ test("corruption: a missing segment in the middle", async (t) => {
 
 test("corruption: a gap between entries across segments", async (t) => {
   const dir = await tempDir(t);
-  const other = await tempDir(t);
-  const a = await Wal.open(dir);
-  await a.wal.save(entries(1, 3, 1), null);
-  await a.wal.close();
-  const b = await Wal.open(other);
-  await b.wal.save(entries(5, 6, 1), null);
-  await b.wal.close();
-  await copyFile(join(other, SEG0), join(dir, SEG1));
-  await expectCorrupt(dir, SEG1, 0);
-  const err = await Wal.open(dir).catch((e: unknown) => e);
+  await writeTwoSegments(dir);
+  // Segment 1's header says it continues the log at 3; cut entry 4's record out of it,
+  // so that entry 5 follows entry 3 of segment 0.
+  const path = join(dir, SEG1);
+  const buf = await readFile(path);
+  await writeFile(
+    path,
+    Buffer.concat([buf.subarray(0, SEGMENT_HEADER), buf.subarray(SEGMENT_HEADER + 46)]),
+  );
+  await expectCorrupt(dir, SEG1, SEGMENT_HEADER, 100);
+  const err = await Wal.open(dir, { segmentBytes: 100 }).catch((e: unknown) => e);
   assert.match(String(err), /gap in the log: entry 5 after 3/);
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { EMPTY_HARD_STATE, type Entry, EntryKind } from "../../../src/raft/types.ts";
 import { Wal, WalStateError } from "../../../src/storage/index.ts";
-import { entries, entry, payload, plain, tempDir } from "./fixtures.ts";
+import { entries, entry, payload, plain, SEGMENT_HEADER, tempDir } from "./fixtures.ts";
 
 async function reopen(dir: string, segmentBytes?: number) {
   const { wal, contents } = await Wal.open(dir, { segmentBytes });
@@ -28,8 +28,18 @@ test("a new WAL creates its directory and first segment, and is empty", async (t
   const dir = join(await tempDir(t), "data", "wal");
   const { wal, contents } = await Wal.open(dir);
   await wal.close();
-  assert.deepEqual(contents, { hardState: EMPTY_HARD_STATE, entries: [] });
+  assert.deepEqual(contents, {
+    hardState: EMPTY_HARD_STATE,
+    entries: [],
+    offset: 0,
+    offsetTerm: 0,
+  });
   assert.deepEqual(await readdir(dir), ["0000000000000000.wal"]);
+  // The segment already holds its header, so it can stand alone after compaction.
+  assert.equal((await stat(join(dir, "0000000000000000.wal"))).size, SEGMENT_HEADER);
+  const again = await reopen(dir);
+  assert.deepEqual(again, { hardState: EMPTY_HARD_STATE, entries: [], offset: 0, offsetTerm: 0 });
+  assert.equal((await stat(join(dir, "0000000000000000.wal"))).size, SEGMENT_HEADER);
 });
 
 test("entries and hard state survive reopen byte for byte, across several saves", async (t) => {
@@ -61,10 +71,15 @@ test("u64 fields round-trip values beyond 32 bits", async (t) => {
   const big = Number.MAX_SAFE_INTEGER;
   const e: Entry = { term: 2 ** 40 + 7, index: big, kind: EntryKind.Normal, data: payload(1, 3) };
   const { wal } = await Wal.open(dir);
+  // An empty log starts at 1; a log this far along only exists after a snapshot (reset),
+  // whose log-start record carries the u64 index and term too.
+  await wal.reset(big - 1, 2 ** 40 + 6);
   await wal.save([e], { term: 2 ** 33 + 1, vote: 2 ** 32, commit: big - 1 });
   await wal.close();
   const contents = await reopen(dir);
   assert.deepEqual(plain(contents.entries), plain([e]));
+  assert.equal(contents.offset, big - 1);
+  assert.equal(contents.offsetTerm, 2 ** 40 + 6);
   assert.deepEqual(contents.hardState, { term: 2 ** 33 + 1, vote: 2 ** 32, commit: big - 1 });
 });
 
@@ -105,18 +120,32 @@ test("a save at exactly the last index replaces just that entry", async (t) => {
   assert.deepEqual(plain((await reopen(dir)).entries), plain([...entries(1, 4, 1), entry(5, 2)]));
 });
 
-test("truncating below the first entry replaces the whole log", async (t) => {
+test("truncating at the first entry replaces the whole log; at or below the reset index is refused", async (t) => {
   const dir = await tempDir(t);
   const { wal } = await Wal.open(dir);
+  await wal.reset(99, 1); // a snapshot covers 1..99: the log starts at 100
   await wal.save(entries(100, 105, 1), null);
-  await wal.save(entries(50, 51, 2), null);
+  await wal.save(entries(100, 101, 2), null);
+  await assert.rejects(wal.save(entries(99, 101, 3), null), WalStateError);
+  await assert.rejects(wal.save(entries(50, 51, 3), null), WalStateError);
   await wal.close();
-  assert.deepEqual(plain((await reopen(dir)).entries), plain(entries(50, 51, 2)));
+  const contents = await reopen(dir);
+  assert.deepEqual(plain(contents.entries), plain(entries(100, 101, 2)));
+  assert.equal(contents.offset, 99);
+  assert.equal(contents.offsetTerm, 1);
+
+  // The floor survives a restart: the snapshot's entries stay out of reach.
+  const again = await Wal.open(dir);
+  await assert.rejects(again.wal.save([entry(99, 3)], null), WalStateError);
+  await again.wal.save(entries(100, 100, 3), null);
+  await again.wal.close();
+  assert.deepEqual(plain((await reopen(dir)).entries), plain([entry(100, 3)]));
 });
 
 test("tiny segments rotate into many files and replay in order", async (t) => {
   const dir = await tempDir(t);
-  // Each save (one 126-byte entry record + a 33-byte hard-state record) fills a segment.
+  // Each save (one 126-byte entry record + a 33-byte hard-state record, after the 58-byte
+  // segment header) fills a segment.
   const { wal } = await Wal.open(dir, { segmentBytes: 150 });
   for (let i = 1; i <= 40; i++) await wal.save([entry(i, 1, 100)], { term: 1, vote: 1, commit: i });
   await wal.save(entries(20, 25, 2, 50), null); // truncation that reaches back across segments
@@ -143,7 +172,8 @@ test("a segment is not split: one save's records stay in one file", async (t) =>
   await wal.close();
   const names = (await readdir(dir)).sort();
   assert.equal(names.length, 2);
-  assert.equal((await stat(join(dir, names[0] ?? ""))).size, 20 * (26 + 30));
+  assert.equal((await stat(join(dir, names[0] ?? ""))).size, SEGMENT_HEADER + 20 * (26 + 30));
+  assert.equal((await stat(join(dir, names[1] ?? ""))).size, SEGMENT_HEADER + 2 * (26 + 30));
   assert.equal((await reopen(dir, 100)).entries.length, 22);
 });
 
@@ -203,6 +233,8 @@ test("concurrent saves, saves after close and saves after a failure are refused"
 test("invalid batches are refused before anything is written", async (t) => {
   const dir = await tempDir(t);
   const { wal } = await Wal.open(dir);
+  // An empty log starts at 1 (only reset() starts it elsewhere).
+  await assert.rejects(wal.save([entry(2, 1)], null), WalStateError);
   await wal.save(entries(1, 3, 1), null);
   await assert.rejects(wal.save([entry(4, 1), entry(6, 1)], null), WalStateError);
   await assert.rejects(wal.save([entry(0, 1)], null), WalStateError);

@@ -36,6 +36,8 @@ export class LmdbStore implements StateMachine {
   private meta: StoreMeta;
   private readonly state: RuleState;
   private receiving: SnapshotReceiver | null = null;
+  /** The received snapshot was accepted by the core and must be installed before another. */
+  private awaitingInstall = false;
 
   private constructor(
     private readonly dataDir: string,
@@ -122,10 +124,23 @@ export class LmdbStore implements StateMachine {
    * partial one). Nothing changes for readers until {@link installReceived}.
    */
   async receiveSnapshot(meta: SnapshotMeta): Promise<SnapshotReceiver> {
+    if (this.awaitingInstall) throw new Error("busy: a received snapshot is being installed");
     await this.receiving?.abort();
     const receiver = await SnapshotReceiver.create(stateDirs(this.dataDir).incoming, meta);
     this.receiving = receiver;
     return receiver;
+  }
+
+  /**
+   * The core's answer to a completely received snapshot: accepted ones wait for
+   * {@link installReceived}; others (the node caught up meanwhile) are dropped.
+   */
+  async settleReceived(accepted: boolean): Promise<void> {
+    if (accepted) this.awaitingInstall = true;
+    else {
+      await this.receiving?.abort();
+      this.receiving = null;
+    }
   }
 
   /**
@@ -138,6 +153,7 @@ export class LmdbStore implements StateMachine {
       throw new Error(`snapshot ${meta.index}@${meta.term} to install was not received`);
     }
     this.receiving = null;
+    this.awaitingInstall = false;
     await this.db.close();
     await swapInIncoming(this.dataDir);
     this.db = openEnvironment(stateDirs(this.dataDir).live);

@@ -10,6 +10,7 @@
  */
 import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { crashPoint } from "../storage/crash-point.ts";
 import { fsyncDir } from "../storage/fsync.ts";
 
 /** The three directories of a data dir's store. */
@@ -48,19 +49,11 @@ export async function swapInIncoming(dataDir: string): Promise<void> {
   const dirs = stateDirs(dataDir);
   await rename(dirs.live, dirs.previous);
   await fsyncDir(dataDir);
-  await crashPoint("swap-aside");
+  crashPoint("swap-aside");
   await rename(dirs.incoming, dirs.live);
   await fsyncDir(dataDir);
-  await crashPoint("swap-done");
+  crashPoint("swap-done");
   await rm(dirs.previous, { recursive: true, force: true });
-}
-
-/**
- * Test hook: `DFS_CRASH_AT=<name>` kills the process with SIGKILL at that point, so the
- * crash tests can stop a real node exactly between two steps of a swap or a compaction.
- */
-export async function crashPoint(name: string): Promise<void> {
-  if (process.env.DFS_CRASH_AT === name) process.kill(process.pid, "SIGKILL");
 }
 
 async function exists(path: string): Promise<boolean> {

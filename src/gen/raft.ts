@@ -107,6 +107,29 @@ export function messageTypeToJSON(object: MessageType): string {
   }
 }
 
+/** One piece of a snapshot transfer; the header fields repeat on every chunk. */
+export interface SnapshotChunk {
+  clusterId: string;
+  from: number;
+  to: number;
+  /** The leader's term when it started the transfer. */
+  term: number;
+  /** The snapshot's last entry: index and term. */
+  index: number;
+  logTerm: number;
+  /** Bytes of data sent before this chunk (the receiver checks continuity). */
+  offset: number;
+  data: Buffer;
+  /** Set on the last chunk, with the SHA-256 of all data. */
+  done: boolean;
+  sha256: Buffer;
+}
+
+export interface SnapshotAck {
+  /** Bytes the follower received and verified. */
+  bytes: number;
+}
+
 export interface MessageBatch {
   clusterId: string;
   from: number;
@@ -139,6 +162,305 @@ export interface RaftMessage {
   rejectHint: number;
   context: number;
 }
+
+function createBaseSnapshotChunk(): SnapshotChunk {
+  return {
+    clusterId: "",
+    from: 0,
+    to: 0,
+    term: 0,
+    index: 0,
+    logTerm: 0,
+    offset: 0,
+    data: Buffer.alloc(0),
+    done: false,
+    sha256: Buffer.alloc(0),
+  };
+}
+
+export const SnapshotChunk: MessageFns<SnapshotChunk> = {
+  encode(message: SnapshotChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(24).uint32(message.to);
+    }
+    if (message.term !== 0) {
+      writer.uint32(32).uint64(message.term);
+    }
+    if (message.index !== 0) {
+      writer.uint32(40).uint64(message.index);
+    }
+    if (message.logTerm !== 0) {
+      writer.uint32(48).uint64(message.logTerm);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(56).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(66).bytes(message.data);
+    }
+    if (message.done !== false) {
+      writer.uint32(72).bool(message.done);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(82).bytes(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.logTerm = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotChunk {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      logTerm: isSet(object.logTerm)
+        ? globalThis.Number(object.logTerm)
+        : isSet(object.log_term)
+        ? globalThis.Number(object.log_term)
+        : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SnapshotChunk): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.logTerm !== 0) {
+      obj.logTerm = Math.round(message.logTerm);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotChunk>, I>>(base?: I): SnapshotChunk {
+    return SnapshotChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotChunk>, I>>(object: I): SnapshotChunk {
+    const message = createBaseSnapshotChunk();
+    message.clusterId = object.clusterId ?? "";
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    message.term = object.term ?? 0;
+    message.index = object.index ?? 0;
+    message.logTerm = object.logTerm ?? 0;
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.done = object.done ?? false;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSnapshotAck(): SnapshotAck {
+  return { bytes: 0 };
+}
+
+export const SnapshotAck: MessageFns<SnapshotAck> = {
+  encode(message: SnapshotAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bytes !== 0) {
+      writer.uint32(8).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotAck {
+    return { bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0 };
+  },
+
+  toJSON(message: SnapshotAck): unknown {
+    const obj: any = {};
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotAck>, I>>(base?: I): SnapshotAck {
+    return SnapshotAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotAck>, I>>(object: I): SnapshotAck {
+    const message = createBaseSnapshotAck();
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
+};
 
 function createBaseMessageBatch(): MessageBatch {
   return { clusterId: "", from: 0, to: 0, messages: [] };
@@ -709,6 +1031,20 @@ export const RaftPeerService = {
     responseSerialize: (value: DeliverAck): Buffer => Buffer.from(DeliverAck.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeliverAck => DeliverAck.decode(value),
   },
+  /**
+   * InstallSnapshot (Raft §7), streamed: the leader's state machine image in chunks of
+   * about 1 MiB, the last one carrying the SHA-256 of all data. Nodes open it on a
+   * separate connection, so a snapshot in flight never delays heartbeats or appends.
+   */
+  installSnapshot: {
+    path: "/dfs.raft.v1.RaftPeer/InstallSnapshot" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: SnapshotChunk): Buffer => Buffer.from(SnapshotChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotChunk => SnapshotChunk.decode(value),
+    responseSerialize: (value: SnapshotAck): Buffer => Buffer.from(SnapshotAck.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotAck => SnapshotAck.decode(value),
+  },
 } as const;
 
 export interface RaftPeerServer extends UntypedServiceImplementation {
@@ -722,6 +1058,12 @@ export interface RaftPeerServer extends UntypedServiceImplementation {
    * without a call's setup cost each (what nodes use; Deliver stays for tools).
    */
   stream: handleClientStreamingCall<MessageBatch, DeliverAck>;
+  /**
+   * InstallSnapshot (Raft §7), streamed: the leader's state machine image in chunks of
+   * about 1 MiB, the last one carrying the SHA-256 of all data. Nodes open it on a
+   * separate connection, so a snapshot in flight never delays heartbeats or appends.
+   */
+  installSnapshot: handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
 }
 
 export interface RaftPeerClient extends Client {
@@ -759,6 +1101,27 @@ export interface RaftPeerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeliverAck) => void,
   ): ClientWritableStream<MessageBatch>;
+  /**
+   * InstallSnapshot (Raft §7), streamed: the leader's state machine image in chunks of
+   * about 1 MiB, the last one carrying the SHA-256 of all data. Nodes open it on a
+   * separate connection, so a snapshot in flight never delays heartbeats or appends.
+   */
+  installSnapshot(
+    callback: (error: ServiceError | null, response: SnapshotAck) => void,
+  ): ClientWritableStream<SnapshotChunk>;
+  installSnapshot(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SnapshotAck) => void,
+  ): ClientWritableStream<SnapshotChunk>;
+  installSnapshot(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotAck) => void,
+  ): ClientWritableStream<SnapshotChunk>;
+  installSnapshot(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotAck) => void,
+  ): ClientWritableStream<SnapshotChunk>;
 }
 
 export const RaftPeerClient = makeGenericClientConstructor(RaftPeerService, "dfs.raft.v1.RaftPeer") as unknown as {

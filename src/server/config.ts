@@ -38,6 +38,29 @@ export const DEFAULT_TUNING: RaftTuning = {
   maxInflightAppends: 64,
 };
 
+/** When the node snapshots its state machine and compacts its log. */
+export interface SnapshotTuning {
+  /**
+   * Snapshot every this many applied entries (etcd's default, 10,000): a snapshot of the
+   * on-disk store is only a flush, so this mostly bounds the WAL and the restart replay.
+   */
+  readonly everyEntries: number;
+  /** ... or every this many bytes of applied entries, so large entries cannot pile up. */
+  readonly everyBytes: number;
+  /** Entries kept after compaction so briefly lagging followers get appends (etcd: 5,000). */
+  readonly keepEntries: number;
+  /** ... but at most this many bytes of them: the kept tail lives in memory. */
+  readonly keepBytes: number;
+}
+
+/** The defaults; see each field's doc comment for the reason. */
+export const DEFAULT_SNAPSHOT_TUNING: SnapshotTuning = {
+  everyEntries: 10_000,
+  everyBytes: 64 * 1024 * 1024,
+  keepEntries: 5_000,
+  keepBytes: 64 * 1024 * 1024,
+};
+
 /** Everything `startNode` needs. */
 export interface NodeConfig {
   /** This node's id; must appear in `peers`. */
@@ -57,4 +80,6 @@ export interface NodeConfig {
   readonly peerDialAddresses?: Readonly<Record<number, string>>;
   /** Overrides of {@link DEFAULT_TUNING}, mainly for tests. */
   readonly tuning?: Partial<RaftTuning>;
+  /** Overrides of {@link DEFAULT_SNAPSHOT_TUNING} (`--snapshot-entries`, `--snapshot-keep`). */
+  readonly snapshots?: Partial<SnapshotTuning>;
 }

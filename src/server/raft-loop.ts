@@ -16,6 +16,7 @@ import {
   type Ready,
   type Role,
   type SnapshotMeta,
+  type SnapshotRequest,
 } from "../raft/index.ts";
 import type { LoopClock } from "./loop-clock.ts";
 
@@ -171,6 +172,21 @@ export class RaftLoop {
       this.readQueue.push({ resolve, reject, deadline: this.deadline() });
       this.scheduleDrain();
     });
+  }
+
+  /**
+   * Hands the core an InstallSnapshot whose image the transport received completely and
+   * verified; returns whether the core will install it (the next Ready carries it) or
+   * ignored it (this node already has everything it covers).
+   */
+  deliverSnapshot(m: SnapshotRequest): boolean {
+    if (this.stopped) return false;
+    this.d.node.step(m);
+    const pending = this.d.node.raft.snapshotToInstall;
+    this.scheduleDrain();
+    return (
+      pending !== null && pending.index === m.snapshot.index && pending.term === m.snapshot.term
+    );
   }
 
   /**

@@ -29,6 +29,12 @@ export interface SegmentInfo {
    * segment has an index at or below it, which is what lets compaction delete them.
    */
   readonly prevIndex: number;
+  /**
+   * Lowest entry index written in the segment (Infinity if none). A truncating save can
+   * write below the segment's prevIndex; compaction must not delete the segments such a
+   * write reaches back into.
+   */
+  low: number;
 }
 
 /** The outcome of a replay: contents, and the byte size of the last segment after repair. */
@@ -51,8 +57,9 @@ export async function replaySegments(dir: string, seqs: readonly number[]): Prom
     checkSequence(dir, seqs, i);
     const isLast = i === seqs.length - 1;
     log.segmentStart = -1;
+    log.segmentLow = Number.POSITIVE_INFINITY;
     lastSegmentBytes = await replaySegment(segmentPath(dir, seq), log, isLast);
-    segments.push({ seq, prevIndex: log.segmentStart });
+    segments.push({ seq, prevIndex: log.segmentStart, low: log.segmentLow });
   }
   const { hardState, entries, offset, offsetTerm } = log;
   return { contents: { hardState, entries, offset, offsetTerm }, lastSegmentBytes, segments };
@@ -122,6 +129,8 @@ class ReplayLog {
   offsetTerm = 0;
   /** prevIndex of the current segment's log-start record, -1 if it has none. */
   segmentStart = -1;
+  /** Lowest entry index in the current segment. */
+  segmentLow = Number.POSITIVE_INFINITY;
 
   get lastIndex(): number {
     return this.offset + this.entries.length;
@@ -162,6 +171,7 @@ class ReplayLog {
     }
     this.entries.length = entry.index - this.offset - 1;
     this.entries.push(entry);
+    this.segmentLow = Math.min(this.segmentLow, entry.index);
     return null;
   }
 }

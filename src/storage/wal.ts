@@ -7,9 +7,10 @@
 import { type FileHandle, open, stat, unlink } from "node:fs/promises";
 import type { Entry, HardState } from "../raft/types.ts";
 import { StartupError } from "../server/errors.ts";
+import { crashPoint } from "./crash-point.ts";
 import { fsyncDir, mkdirDurable, writevFully } from "./fsync.ts";
 import { WalStateError } from "./wal-errors.ts";
-import { encodeBatch, encodeSegmentHeader } from "./wal-record.ts";
+import { encodeBatch, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./wal-record.ts";
 import { replaySegments, type SegmentInfo, type WalContents } from "./wal-replay.ts";
 import { createSegment, listSegments, segmentPath } from "./wal-segment.ts";
 import { checkEntries, checkHardState } from "./wal-validate.ts";
@@ -103,9 +104,16 @@ export class Wal {
       hardState: contents.hardState,
     };
     const wal = new Wal(dir, segmentBytes, tail, end, segments);
-    // An empty last segment (new, or its header torn by a crash) gets its header now, so
-    // that every segment can stand alone once older ones are deleted.
-    if (lastSegmentBytes === 0) await wal.writeHeader();
+    // An empty last segment (new, or its header torn by a crash, possibly after its
+    // log-start record) gets its header now, so every segment can stand alone once older
+    // ones are deleted.
+    const lastInfo = segments.at(-1);
+    const headerTorn =
+      lastInfo !== undefined &&
+      lastInfo.prevIndex >= 0 &&
+      lastInfo.low === Number.POSITIVE_INFINITY &&
+      lastSegmentBytes < SEGMENT_HEADER_BYTES;
+    if (lastSegmentBytes === 0 || headerTorn) await wal.writeHeader();
     return { wal, contents };
   }
 
@@ -144,7 +152,8 @@ export class Wal {
       const current = this.segments.at(-1);
       if (current !== undefined && current.prevIndex < index && this.end.index > current.prevIndex)
         await this.rotate();
-      await this.deleteSegmentsWhile((next) => next.prevIndex >= 0 && next.prevIndex <= index);
+      crashPoint("compact-rotated");
+      await this.deleteCompacted(index);
     });
   }
 
@@ -158,6 +167,7 @@ export class Wal {
       this.end.term = term;
       this.end.floor = index;
       await this.rotate();
+      crashPoint("reset-rotated");
       await this.deleteSegmentsWhile(() => true);
     });
   }
@@ -182,6 +192,10 @@ export class Wal {
     await this.tail.handle.datasync();
     this.tail.size += bytes;
     const last = entries.at(-1);
+    const first = entries[0];
+    const current = this.segments.at(-1);
+    if (first !== undefined && current !== undefined)
+      current.low = Math.min(current.low, first.index);
     if (last !== undefined) {
       this.end.index = last.index;
       this.end.term = last.term;
@@ -198,7 +212,7 @@ export class Wal {
     const handle = await createSegment(this.dir, seq);
     const previous = this.tail.handle;
     this.tail = { handle, seq, size: 0 };
-    this.segments.push({ seq, prevIndex: this.end.index });
+    this.segments.push({ seq, prevIndex: this.end.index, low: Number.POSITIVE_INFINITY });
     await previous.close();
     await this.writeHeader();
   }
@@ -211,7 +225,27 @@ export class Wal {
     this.tail.size = header.length;
     const info = this.segments.at(-1);
     if (info !== undefined && info.seq === this.tail.seq && info.prevIndex < 0)
-      this.segments[this.segments.length - 1] = { seq: info.seq, prevIndex: this.end.index };
+      this.segments[this.segments.length - 1] = { ...info, prevIndex: this.end.index };
+  }
+
+  /**
+   * Deletes the oldest segments that compaction to `index` no longer needs. Replay may start
+   * at a segment whose header says the log stood at P <= index, but only if nothing in it
+   * or after it was written at or below P (a truncating save that reached back).
+   */
+  private async deleteCompacted(index: number): Promise<void> {
+    const lowAfter: number[] = [];
+    let low = Number.POSITIVE_INFINITY;
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      low = Math.min(low, this.segments[i]?.low ?? low);
+      lowAfter[i] = low;
+    }
+    let position = 0;
+    await this.deleteSegmentsWhile((next) => {
+      position++;
+      const start = next.prevIndex;
+      return start >= 0 && start <= index && start < (lowAfter[position] ?? 0);
+    });
   }
 
   /** Deletes the oldest segment while `deletable(nextSegment)` holds; never the tail. */
@@ -223,6 +257,7 @@ export class Wal {
       await unlink(segmentPath(this.dir, oldest.seq));
       this.segments.shift();
       deleted++;
+      crashPoint("segment-deleted");
     }
     if (deleted > 0) await fsyncDir(this.dir);
   }

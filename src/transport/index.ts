@@ -1,3 +1,9 @@
 /** Public surface of the peer transport. */
 export { fromWire, toWire } from "./codec.ts";
 export { PeerTransport, type PeerTransportOptions, peerService } from "./peer-transport.ts";
+export {
+  type OutgoingSnapshot,
+  SnapshotSender,
+  type SnapshotSenderOptions,
+} from "./snapshot-sender.ts";
+export type { IncomingSnapshot, SnapshotInbox } from "./snapshot-service.ts";

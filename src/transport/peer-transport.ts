@@ -7,6 +7,8 @@ import type { DeliverAck, MessageBatch, RaftPeerServer } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { fromWire } from "./codec.ts";
 import { DEFAULT_LINK_LIMITS, PeerLink } from "./peer-link.ts";
+import type { SnapshotSender } from "./snapshot-sender.ts";
+import { installSnapshotHandler, type SnapshotInbox } from "./snapshot-service.ts";
 
 /** How the transport reaches its peers. */
 export interface PeerTransportOptions {
@@ -16,13 +18,17 @@ export interface PeerTransportOptions {
   readonly peers: ReadonlyMap<number, string>;
   /** Called for every failed delivery (the caller decides how loudly to log). */
   readonly onError: (peer: number, error: Error) => void;
+  /** Streams InstallSnapshot; without it, snapshot messages are dropped. */
+  readonly snapshots?: SnapshotSender;
 }
 
 /** The send side for all peers. */
 export class PeerTransport {
   private readonly links = new Map<number, PeerLink>();
+  private readonly snapshots: SnapshotSender | undefined;
 
   constructor(options: PeerTransportOptions) {
+    this.snapshots = options.snapshots;
     for (const [id, address] of options.peers) {
       this.links.set(
         id,
@@ -43,6 +49,10 @@ export class PeerTransport {
     if (messages.length === 0) return;
     const touched = new Set<PeerLink>();
     for (const m of messages) {
+      if (m.type === "snapshot") {
+        this.snapshots?.send(m);
+        continue;
+      }
       const link = this.links.get(m.to);
       if (link === undefined) continue;
       link.enqueue(m);
@@ -54,6 +64,7 @@ export class PeerTransport {
   /** Closes every link. */
   close(): void {
     for (const link of this.links.values()) link.close();
+    this.snapshots?.close();
   }
 }
 
@@ -66,6 +77,7 @@ export function peerService(
   selfId: number,
   clusterId: string,
   deliver: (messages: Message[]) => void,
+  snapshots?: SnapshotInbox,
 ): RaftPeerServer {
   const accept = (batch: MessageBatch): string | null => {
     if (batch.clusterId !== clusterId) {
@@ -108,5 +120,10 @@ export function peerService(
       call.on("end", () => finish(null));
       call.on("error", () => finish(null));
     },
+    installSnapshot:
+      snapshots === undefined
+        ? (_call, callback) =>
+            callback({ code: grpc.status.UNIMPLEMENTED, details: "snapshots are off" })
+        : installSnapshotHandler(snapshots),
   };
 }

@@ -1,0 +1,116 @@
+/**
+ * The follower's side of InstallSnapshot: checks each chunk (cluster, addressee, one
+ * snapshot, contiguous offsets), loads it into the incoming store as it arrives, verifies
+ * the SHA-256 at the end, and only then hands the core the InstallSnapshot message. A
+ * transfer that breaks off leaves nothing behind but a partial `state.new/`, which the
+ * next transfer or the next start removes.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { SnapshotAck, SnapshotChunk } from "../gen/raft.ts";
+import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
+
+/** A snapshot being received (the on-disk store's receiver). */
+export interface IncomingSnapshot {
+  write(chunk: Buffer): void;
+  finish(sha256: Uint8Array): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** What the service needs from the node. */
+export interface SnapshotInbox {
+  readonly selfId: number;
+  readonly clusterId: string;
+  /** Starts receiving the snapshot at `meta` (may refuse while another is being installed). */
+  begin(meta: SnapshotMeta): Promise<IncomingSnapshot>;
+  /** Hands the core the complete snapshot's message; returns whether the core accepted it. */
+  deliver(message: SnapshotRequest): boolean;
+  /** Tells the store the core's answer (accepted: install it soon; else: drop it). */
+  settle(accepted: boolean): Promise<void>;
+}
+
+type Handler = grpc.handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
+
+/** The `InstallSnapshot` handler. */
+export function installSnapshotHandler(inbox: SnapshotInbox): Handler {
+  return (call, callback) => {
+    const receive = new Receive(inbox);
+    let chain = Promise.resolve();
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      void receive.abort();
+      const details = error instanceof Error ? error.message : String(error);
+      callback({ code: grpc.status.ABORTED, details: `snapshot refused: ${details}` });
+    };
+    call.on("data", (chunk: SnapshotChunk) => {
+      call.pause(); // one chunk at a time; gRPC flow control holds the leader back meanwhile
+      chain = chain
+        .then(async () => {
+          if (failed) return;
+          const ack = await receive.chunk(chunk);
+          if (ack !== null) callback(null, ack);
+          else call.resume();
+        })
+        .catch(fail);
+    });
+    call.on("error", () => fail(new Error("stream broke")));
+    call.on("end", () => {
+      chain = chain.then(() => {
+        if (!receive.finished) fail(new Error("stream ended before its last chunk"));
+      });
+    });
+  };
+}
+
+/** One transfer's state on the follower. */
+class Receive {
+  private incoming: IncomingSnapshot | null = null;
+  private meta: SnapshotMeta | null = null;
+  private offset = 0;
+  finished = false;
+
+  constructor(private readonly inbox: SnapshotInbox) {}
+
+  /** Processes one chunk; returns the ack after the last one, else null. */
+  async chunk(c: SnapshotChunk): Promise<SnapshotAck | null> {
+    this.check(c);
+    if (this.incoming === null) {
+      this.meta = { index: c.index, term: c.logTerm };
+      this.incoming = await this.inbox.begin(this.meta);
+    }
+    if (c.offset !== this.offset)
+      throw new Error(`chunk at offset ${c.offset}, expected ${this.offset}`);
+    if (c.data.length > 0)
+      this.incoming.write(Buffer.from(c.data.buffer, c.data.byteOffset, c.data.length));
+    this.offset += c.data.length;
+    if (!c.done) return null;
+    await this.incoming.finish(c.sha256);
+    this.finished = true;
+    const accepted = this.inbox.deliver({
+      type: "snapshot",
+      from: c.from,
+      to: c.to,
+      term: c.term,
+      snapshot: this.meta as SnapshotMeta,
+    });
+    await this.inbox.settle(accepted);
+    return { bytes: this.offset };
+  }
+
+  async abort(): Promise<void> {
+    if (!this.finished) await this.incoming?.abort();
+  }
+
+  private check(c: SnapshotChunk): void {
+    if (c.clusterId !== this.inbox.clusterId)
+      throw new Error(
+        `cluster id mismatch: this node is in ${this.inbox.clusterId}, sender in ${c.clusterId}`,
+      );
+    if (c.to !== this.inbox.selfId)
+      throw new Error(`snapshot for node ${c.to} reached node ${this.inbox.selfId}`);
+    const meta = this.meta;
+    if (meta !== null && (meta.index !== c.index || meta.term !== c.logTerm))
+      throw new Error("chunks of two different snapshots in one transfer");
+  }
+}

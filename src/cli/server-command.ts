@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig } from "../server/config.ts";
 import { StartupError } from "../server/errors.ts";
-import { parsePort } from "./options.ts";
+import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
 import { UsageError } from "./usage-error.ts";
@@ -21,6 +21,8 @@ export interface ServerFlags {
   readonly listen?: string;
   readonly peerVia?: string;
   readonly debug?: boolean;
+  readonly snapshotEntries?: number;
+  readonly snapshotKeep?: number;
 }
 
 /** Registers `server` on `program`. */
@@ -47,6 +49,16 @@ export function addServerCommand(program: Command): void {
       "--peer-via <list>",
       "dial these peers elsewhere (e.g. through a proxy) as id=host:port,...; membership is unchanged",
     )
+    .option(
+      "--snapshot-entries <n>",
+      "snapshot the state and compact the log every n applied entries (default 10000)",
+      intFlag("--snapshot-entries", 1, 1e9),
+    )
+    .option(
+      "--snapshot-keep <n>",
+      "entries kept after compaction for slow followers (default 5000)",
+      intFlag("--snapshot-keep", 0, 1e9),
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -66,6 +78,10 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     debug: flags.debug === true,
+    snapshots: {
+      ...(flags.snapshotEntries !== undefined ? { everyEntries: flags.snapshotEntries } : {}),
+      ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),
+    },
   };
 }
 

@@ -105,6 +105,8 @@ export interface StatusResponse {
   lastIndex: number;
   clusterId: string;
   members: Member[];
+  /** First entry still in the log: everything before it was compacted into the state store. */
+  firstIndex: number;
 }
 
 export interface Member {
@@ -1028,6 +1030,7 @@ function createBaseStatusResponse(): StatusResponse {
     lastIndex: 0,
     clusterId: "",
     members: [],
+    firstIndex: 0,
   };
 }
 
@@ -1065,6 +1068,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.members) {
       Member.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.firstIndex !== 0) {
+      writer.uint32(96).uint64(message.firstIndex);
     }
     return writer;
   },
@@ -1170,6 +1176,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.members.push(Member.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.firstIndex = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1221,6 +1235,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       members: globalThis.Array.isArray(object?.members)
         ? object.members.map((e: any) => Member.fromJSON(e))
         : [],
+      firstIndex: isSet(object.firstIndex)
+        ? globalThis.Number(object.firstIndex)
+        : isSet(object.first_index)
+        ? globalThis.Number(object.first_index)
+        : 0,
     };
   },
 
@@ -1259,6 +1278,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.members?.length) {
       obj.members = message.members.map((e) => Member.toJSON(e));
     }
+    if (message.firstIndex !== 0) {
+      obj.firstIndex = Math.round(message.firstIndex);
+    }
     return obj;
   },
 
@@ -1278,6 +1300,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.lastIndex = object.lastIndex ?? 0;
     message.clusterId = object.clusterId ?? "";
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.firstIndex = object.firstIndex ?? 0;
     return message;
   },
 };

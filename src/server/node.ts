@@ -6,10 +6,11 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
-import { MemoryStore } from "../fsm/index.ts";
+import { LmdbStore } from "../fsm/index.ts";
 import { DfsService } from "../gen/dfs.ts";
 import { RaftPeerService } from "../gen/raft.ts";
 import { RawNode } from "../raft/index.ts";
+import { crashPoint } from "../storage/crash-point.ts";
 import {
   acquireDataDirLock,
   clusterIdFor,
@@ -18,13 +19,19 @@ import {
   prepareDataDir,
   Wal,
 } from "../storage/index.ts";
-import { PeerTransport, peerService } from "../transport/index.ts";
+import { PeerTransport, peerService, SnapshotSender } from "../transport/index.ts";
 import { clientService } from "./client-service.ts";
-import { DEFAULT_TUNING, type NodeConfig, type RaftTuning } from "./config.ts";
+import {
+  DEFAULT_SNAPSHOT_TUNING,
+  DEFAULT_TUNING,
+  type NodeConfig,
+  type RaftTuning,
+} from "./config.ts";
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
-import { RaftLoop } from "./raft-loop.ts";
+import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
+import { recoverLog } from "./recover-log.ts";
 import { statusOf } from "./status.ts";
 import { validateNodeConfig } from "./validate-config.ts";
 
@@ -68,8 +75,10 @@ async function assemble(
   cleanup.push(() => wal.close());
   const self = config.peers.find((p) => p.id === config.id) as (typeof config.peers)[number];
   const addresses = new Map(config.peers.map((p) => [p.id, `${p.host}:${p.port}`]));
-  const fsm = new MemoryStore();
-  const firstIndex = contents.entries[0]?.index ?? 1;
+  const fsm = await openStore(config.dataDir);
+  cleanup.push(() => fsm.close());
+  const recovered = recoverLog(contents, fsm, config.dataDir);
+  if (recovered.resetTo !== null) await wal.reset(recovered.resetTo.index, recovered.resetTo.term);
   const node = new RawNode(
     {
       id: config.id,
@@ -84,34 +93,49 @@ async function assemble(
     },
     {
       hardState: contents.hardState,
-      log: {
-        entries: contents.entries,
-        offset: firstIndex - 1,
-        offsetTerm: 0,
-        committed: contents.hardState.commit,
-        applied: 0,
-      },
+      log: recovered.log,
+      ...(recovered.snapshot !== null ? { snapshot: recovered.snapshot } : {}),
     },
   );
-  if (firstIndex !== 1)
-    throw new StartupError(
-      "corrupt",
-      `WAL in ${config.dataDir} starts at index ${firstIndex}, expected 1`,
-    );
   const peers = new Map(
     [...addresses]
       .filter(([id]) => id !== config.id)
       .map(([id, address]) => [id, config.peerDialAddresses?.[id] ?? address] as const),
   );
+  let loopRef: RaftLoop | null = null;
+  const snapshotSender = new SnapshotSender({
+    selfId: config.id,
+    clusterId,
+    peers,
+    open: () => fsm.openSnapshot(),
+    report: (peer, ok) => loopRef?.reportSnapshot(peer, ok),
+    log: (fields, message) => logger.info(fields, message),
+  });
   const transport = new PeerTransport({
     selfId: config.id,
     clusterId,
     peers,
     onError: (peer, error) => logger.debug({ peer, err: error.message }, "peer delivery failed"),
+    snapshots: snapshotSender,
   });
   cleanup.push(() => transport.close());
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
+  const snapshotTuning = { ...DEFAULT_SNAPSHOT_TUNING, ...config.snapshots };
+  const snapshots: SnapshotPolicy = {
+    store: {
+      capture: async () => {
+        await fsm.flushed();
+        crashPoint("snapshot-flushed");
+      },
+      install: async (meta) => {
+        await fsm.installReceived(meta);
+        crashPoint("snapshot-installed");
+      },
+    },
+    ...snapshotTuning,
+    pinnedIndex: () => snapshotSender.pinnedIndex(),
+  };
   const loop = new RaftLoop(
     {
       node,
@@ -121,6 +145,7 @@ async function assemble(
       tickMs: tuning.tickMs,
       clock: SYSTEM_CLOCK,
       logger,
+      snapshots,
       addressOf: (id) => addresses.get(id),
       onFatal: (error) => {
         logger.fatal({ err: error.message }, "cannot persist to the WAL; stopping");
@@ -129,6 +154,7 @@ async function assemble(
     },
     contents.hardState,
   );
+  loopRef = loop;
   const address = `${self.host}:${self.port}`;
   const server = new grpc.Server({
     "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
@@ -145,18 +171,28 @@ async function assemble(
   );
   server.addService(
     RaftPeerService,
-    peerService(config.id, clusterId, (msgs) => loop.deliver(msgs)),
+    peerService(config.id, clusterId, (msgs) => loop.deliver(msgs), {
+      selfId: config.id,
+      clusterId,
+      begin: (meta) => fsm.receiveSnapshot(meta),
+      deliver: (m) => loop.deliverSnapshot(m),
+      settle: (accepted) => fsm.settleReceived(accepted),
+    }),
   );
   await bind(server, `${config.listenHost ?? self.host}:${self.port}`);
   cleanup.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
   loop.start();
-  logger.debug({ address, clusterId, entries: contents.entries.length }, "node started");
+  logger.debug(
+    { address, clusterId, applied: fsm.appliedIndex, replay: contents.entries.length },
+    "node started",
+  );
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     server.forceShutdown();
     await loop.stop();
     transport.close();
     await wal.close();
+    await fsm.close();
     await _lock.release();
   };
   return {
@@ -168,6 +204,16 @@ async function assemble(
       return stopping;
     },
   };
+}
+
+/** Opens the state store; a damaged one is a clear startup error, not a stack trace. */
+async function openStore(dataDir: string): Promise<LmdbStore> {
+  try {
+    return await LmdbStore.open(dataDir);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StartupError("corrupt", `cannot open the state store in ${dataDir}: ${reason}`);
+  }
 }
 
 function bind(server: grpc.Server, address: string): Promise<void> {

@@ -29,6 +29,7 @@ export function statusOf(
     commitIndex: node.raft.log.committed,
     appliedIndex: fsm.appliedIndex,
     lastIndex: node.raft.log.lastIndex(),
+    firstIndex: node.raft.log.firstIndex(),
     clusterId,
     members: config.peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}` })),
   };

@@ -28,13 +28,17 @@ export interface ClusterNode {
 
 /** Real processes; always call `destroy()` (use `t.after`). */
 export class ProcessCluster {
+  /** Environment for a node's next start only (e.g. DFS_CRASH_AT for one incarnation). */
+  private readonly nextEnv = new Map<number, Record<string, string>>();
+
   private constructor(
     readonly nodes: ClusterNode[],
     private readonly root: string,
+    private readonly extraArgs: readonly string[],
   ) {}
 
-  /** Starts `size` nodes and waits until one of them leads. */
-  static async start(size = 3): Promise<ProcessCluster> {
+  /** Starts `size` nodes (each with `extraArgs` flags) and waits until one of them leads. */
+  static async start(size = 3, extraArgs: readonly string[] = []): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "dfs-cluster-"));
     const ports = await freePorts(size);
     const nodes = ports.map((port, i) => ({
@@ -45,7 +49,7 @@ export class ProcessCluster {
       proc: null,
       stderr: "",
     }));
-    const cluster = new ProcessCluster(nodes, root);
+    const cluster = new ProcessCluster(nodes, root, extraArgs);
     for (const node of nodes) cluster.spawn(node);
     await cluster.waitForLeader();
     return cluster;
@@ -86,15 +90,37 @@ export class ProcessCluster {
       this.peersFlag(),
       "--data-dir",
       node.dataDir,
+      ...this.extraArgs,
     ];
+    const env = { ...process.env, ...this.nextEnv.get(node.id) };
+    this.nextEnv.delete(node.id);
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
+      env,
       stdio: ["ignore", "ignore", "pipe"],
     });
     proc.stderr?.on("data", (chunk: Buffer) => {
       node.stderr += chunk.toString();
     });
     node.proc = proc;
+  }
+
+  /** Sets environment variables for node `id`'s next start only. */
+  envForNextStart(id: number, env: Record<string, string>): void {
+    this.nextEnv.set(id, env);
+  }
+
+  /** Waits until node `id`'s process exits by itself; returns its signal or exit code. */
+  async exited(id: number, timeoutMs = 60_000): Promise<string> {
+    const proc = this.node(id).proc;
+    if (proc === null) throw new Error(`node ${id} is not running`);
+    const outcome = await waitFor(
+      `node ${id} to exit`,
+      async () => proc.signalCode ?? (proc.exitCode === null ? undefined : `exit ${proc.exitCode}`),
+      timeoutMs,
+    );
+    this.node(id).proc = null;
+    return outcome;
   }
 
   /** Sends a signal (default SIGKILL) and waits for the process to be gone. */

@@ -118,6 +118,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     leaderId: 0,
     leaderAddress: "",
     commitIndex: 0,
+    firstIndex: 1,
     appliedIndex: 0,
     lastIndex: 0,
     clusterId: "test",

@@ -72,6 +72,17 @@ export class LmdbStore implements StateMachine {
       if (entry.index !== this.meta.applied + 1 + i)
         throw new Error(`fsm: entry ${entry.index} applied after ${this.meta.applied + i}`);
     });
+    try {
+      return this.applyInTransaction(entries, last);
+    } catch (error) {
+      // The transaction rolled back (e.g. a full disk); the rules' in-memory state
+      // (sessions, clock) may have moved on inside it: reload it so a retry is exact.
+      this.reloadFromDisk();
+      throw error;
+    }
+  }
+
+  private applyInTransaction(entries: readonly Entry[], last: Entry): ApplyResult[] {
     return this.db.transactionSync(() => {
       const results = entries.map((entry) => this.applyOne(entry));
       this.persistSessions();
@@ -157,6 +168,10 @@ export class LmdbStore implements StateMachine {
     await this.db.close();
     await swapInIncoming(this.dataDir);
     this.db = openEnvironment(stateDirs(this.dataDir).live);
+    this.reloadFromDisk();
+  }
+
+  private reloadFromDisk(): void {
     this.meta = readMeta(this.db);
     this.state.clockMs = this.meta.clockMs;
     this.loadSessions();

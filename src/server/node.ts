@@ -15,6 +15,7 @@ import {
   acquireDataDirLock,
   clusterIdFor,
   type DataDirLock,
+  failedForLackOfSpace,
   loadOrInitMeta,
   prepareDataDir,
   Wal,
@@ -151,6 +152,7 @@ async function assemble(
         logger.fatal({ err: error.message }, "cannot persist to the WAL; stopping");
         fail(error);
       },
+      lackOfSpace: (error) => failedForLackOfSpace(error, config.dataDir),
     },
     contents.hardState,
   );

@@ -95,7 +95,17 @@ export interface RaftLoopDeps {
   readonly addressOf: (id: number) => string | undefined;
   /** Persisting failed: the node cannot go on safely (the state on disk is unknown). */
   readonly onFatal: (error: Error) => void;
+  /**
+   * Whether a failed write failed for lack of space. Then the loop does not stop: it
+   * holds still (like a paused node: no ticks, messages dropped, writes and linearizable
+   * reads refused, serializable reads still served) and retries the same write every
+   * {@link DISK_FULL_RETRY_MS} until space is freed. Absent: every failure is fatal.
+   */
+  readonly lackOfSpace?: (error: Error) => Promise<boolean>;
 }
+
+/** How often a node whose disk is full retries its pending write. */
+export const DISK_FULL_RETRY_MS = 1000;
 
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
@@ -127,6 +137,8 @@ export class RaftLoop {
   private lastSnapshotIndex = 0;
   /** Bytes of entries applied since that snapshot. */
   private bytesSinceSnapshot = 0;
+  /** The last write failed for lack of space and is being retried. */
+  private diskFull = false;
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
@@ -149,9 +161,9 @@ export class RaftLoop {
     this.failAll(new DfsError("unavailable", "node is shutting down"));
   }
 
-  /** Hands messages from peers to the core. */
+  /** Hands messages from peers to the core (dropped while the disk is full). */
   deliver(messages: readonly Message[]): void {
-    if (this.stopped) return;
+    if (this.stopped || this.diskFull) return;
     for (const m of messages) this.d.node.step(m);
     this.scheduleDrain();
   }
@@ -180,7 +192,7 @@ export class RaftLoop {
    * ignored it (this node already has everything it covers).
    */
   deliverSnapshot(m: SnapshotRequest): boolean {
-    if (this.stopped) return false;
+    if (this.stopped || this.diskFull) return false;
     this.d.node.step(m);
     const pending = this.d.node.raft.snapshotToInstall;
     this.scheduleDrain();
@@ -206,8 +218,13 @@ export class RaftLoop {
 
   // ---- loop ---------------------------------------------------------------------------
 
+  /** True while writes are refused because the disk is full. */
+  isDiskFull(): boolean {
+    return this.diskFull;
+  }
+
   private onTick(): void {
-    this.d.node.tick();
+    if (!this.diskFull) this.d.node.tick();
     if (++this.ticks % 20 === 0) this.expireWaiters();
     this.scheduleDrain();
   }
@@ -232,6 +249,7 @@ export class RaftLoop {
         await this.handleReady(this.d.node.ready());
       }
     } catch (error) {
+      if (this.stopped) return; // stopped while waiting for disk space: nothing to report
       this.stopped = true;
       this.cancelTicks?.();
       this.failAll(new DfsError("unavailable", "node failed to persist its log"));
@@ -243,9 +261,9 @@ export class RaftLoop {
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
     const { early, late } = this.splitMessages(rd);
     this.d.transport.send(early);
-    await this.persist(rd);
+    await this.retryWhileDiskFull(() => this.persist(rd));
     this.d.transport.send(late);
-    this.apply(rd.committedEntries);
+    await this.retryWhileDiskFull(async () => this.apply(rd.committedEntries));
     this.acceptReadStates(rd.readStates);
     this.d.node.advance(rd);
     this.onSoftState(rd.softState.role);
@@ -309,7 +327,16 @@ export class RaftLoop {
     const compactTo = this.compactionPoint(policy, applied);
     if (compactTo > this.d.node.raft.log.compactedTo().index) {
       this.d.node.compact(compactTo);
-      await this.d.wal.compact?.(compactTo);
+      try {
+        await this.d.wal.compact?.(compactTo);
+      } catch (error) {
+        // No room for a new segment: keep the old ones; the next snapshot compacts further.
+        if (!(await this.d.lackOfSpace?.(error as Error))) throw error;
+        this.d.logger.info(
+          { err: (error as Error).message },
+          "log compaction postponed: disk full",
+        );
+      }
     }
   }
 
@@ -333,6 +360,46 @@ export class RaftLoop {
       }
     }
     return Math.min(point, (policy.pinnedIndex?.() ?? Number.POSITIVE_INFINITY) - 1);
+  }
+
+  /**
+   * Runs a disk write; if it fails for lack of space, holds the node still and retries the
+   * same write until it succeeds (the WAL cut off any partial write; the store rolled its
+   * transaction back), or the node stops.
+   */
+  private async retryWhileDiskFull(write: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        await write();
+        if (this.diskFull) this.setDiskFull(false);
+        return;
+      } catch (error) {
+        if (this.stopped || !(await this.d.lackOfSpace?.(error as Error))) throw error;
+        if (!this.diskFull) this.setDiskFull(true, error as Error);
+        await this.pause(DISK_FULL_RETRY_MS);
+        if (this.stopped) throw error;
+      }
+    }
+  }
+
+  private setDiskFull(full: boolean, error?: Error): void {
+    this.diskFull = full;
+    if (full) {
+      this.d.logger.info(
+        { err: error?.message },
+        "disk full: refusing writes until space is freed; retrying every second",
+      );
+      this.failAll(diskFullError("the write's outcome is unknown"));
+    } else this.d.logger.info({}, "disk space available again: resuming");
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.d.clock.every(ms, () => {
+        cancel();
+        resolve();
+      });
+    });
   }
 
   /**
@@ -441,6 +508,7 @@ export class RaftLoop {
 
   private assertLeader(): void {
     if (this.stopped) throw new DfsError("unavailable", "node is shutting down");
+    if (this.diskFull) throw diskFullError("retry on another node or once space is freed");
     if (this.d.node.softState().role !== "leader") throw this.notLeader();
   }
 
@@ -495,4 +563,9 @@ export class RaftLoop {
     this.readsByContext.clear();
     this.readsAwaitingApply = [];
   }
+}
+
+/** What a client hears from a node whose disk is full. */
+function diskFullError(detail: string): DfsError {
+  return new DfsError("unavailable", `this node's disk is full: writes are refused (${detail})`);
 }

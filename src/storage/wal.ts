@@ -8,6 +8,7 @@ import { type FileHandle, open, stat, unlink } from "node:fs/promises";
 import type { Entry, HardState } from "../raft/types.ts";
 import { StartupError } from "../server/errors.ts";
 import { crashPoint } from "./crash-point.ts";
+import { isDiskFullError } from "./disk-full.ts";
 import { fsyncDir, mkdirDurable, writevFully } from "./fsync.ts";
 import { WalStateError } from "./wal-errors.ts";
 import { encodeBatch, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./wal-record.ts";
@@ -133,10 +134,25 @@ export class Wal {
     try {
       await this.append(entries, hardState);
     } catch (err) {
-      this.failure = err;
+      if (!(isDiskFullError(err) && (await this.undoPartialWrite()))) this.failure = err;
       throw err;
     } finally {
       this.saving = false;
+    }
+  }
+
+  /**
+   * After a write failed for lack of space: cut the segment back to its last durable size,
+   * so that the same save can be retried once space is freed. Returns false if even that
+   * failed (then the WAL stays unusable until a restart repairs it).
+   */
+  private async undoPartialWrite(): Promise<boolean> {
+    try {
+      await this.tail.handle.truncate(this.tail.size);
+      await this.tail.handle.datasync();
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -210,11 +226,20 @@ export class Wal {
   private async rotate(): Promise<void> {
     const seq = this.tail.seq + 1;
     const handle = await createSegment(this.dir, seq);
+    const header = encodeSegmentHeader(this.end.index, this.end.term, this.end.hardState);
+    try {
+      await writevFully(handle, [header], 0);
+      await handle.datasync();
+    } catch (err) {
+      // Out of space for the header: forget the new segment, keep appending to the old.
+      await handle.close();
+      await unlink(segmentPath(this.dir, seq)).catch(() => {});
+      throw err;
+    }
     const previous = this.tail.handle;
-    this.tail = { handle, seq, size: 0 };
+    this.tail = { handle, seq, size: header.length };
     this.segments.push({ seq, prevIndex: this.end.index, low: Number.POSITIVE_INFINITY });
     await previous.close();
-    await this.writeHeader();
   }
 
   /** Writes the log-start and hard-state records that open the (empty) tail segment. */
@@ -262,14 +287,17 @@ export class Wal {
     if (deleted > 0) await fsyncDir(this.dir);
   }
 
-  /** Runs a maintenance step under the same rules as a save (one at a time, poisoned on failure). */
+  /**
+   * Runs a maintenance step under the same rules as a save: one at a time, and poisoned
+   * on failure, except for lack of space (a rotation that failed undid itself).
+   */
   private async exclusive(step: () => Promise<void>): Promise<void> {
     this.assertUsable();
     this.saving = true;
     try {
       await step();
     } catch (err) {
-      this.failure = err;
+      if (!isDiskFullError(err)) this.failure = err;
       throw err;
     } finally {
       this.saving = false;

@@ -19,3 +19,12 @@ export const MAX_KEY_BYTES = 1024;
  * a transport-level error.
  */
 export const MAX_GRPC_MESSAGE_BYTES = MAX_VALUE_BYTES + 64 * 1024;
+
+/**
+ * Size of one chunk of a streamed file: each chunk is one Raft entry, so the same 1 MiB
+ * bound as a single value keeps heartbeats from queueing behind a huge entry.
+ */
+export const FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** Chunks of one upload in flight through Raft at once: keeps the pipe full, bounds memory. */
+export const UPLOAD_WINDOW_CHUNKS = 8;

@@ -7,8 +7,9 @@ import { type Command, Option } from "commander";
 import { DEFAULT_TIMEOUT_MS } from "../client/retry.ts";
 import { checkKey } from "../client/validation.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
+import { progressFor } from "./progress.ts";
 import { UsageError } from "./usage-error.ts";
-import { readValue, writeExact, writeFileAtomically } from "./value-io.ts";
+import { asOutputError, uploadSource, writeExact } from "./value-io.ts";
 
 interface PutFlags extends ClientFlags {
   readonly file?: string;
@@ -46,42 +47,73 @@ function preconditionOf(flags: PutFlags): number | undefined {
 function addStatCommand(program: Command): void {
   const command = program
     .command("stat")
-    .description("show KEY's version, size and the log index of its last write")
+    .description("show KEY's size, SHA-256, version, modification time and chunk count")
     .argument("<key>", "key to describe")
     .option("--json", "print JSON")
-    .addOption(
-      new Option("--consistency <level>", "linearizable reads see every acknowledged write")
-        .choices(["linearizable", "serializable"])
-        .default("linearizable"),
-    );
+    .addOption(consistencyOption());
   addClientOptions(command, DEFAULT_TIMEOUT_MS).action(
     async (key: string, flags: GetFlags & { json?: boolean }) => {
       const serializable = flags.consistency === "serializable";
       const s = await withClient(flags, (client) => client.stat(key, { serializable }));
+      const modified = new Date(s.modTimeMs).toISOString();
       const text = flags.json
-        ? `${JSON.stringify({ key, version: s.version, size: s.size, modIndex: s.modIndex })}\n`
-        : `key: ${key}\nversion: ${s.version}\nsize: ${s.size}\nmod_index: ${s.modIndex}\n`;
+        ? `${JSON.stringify({ key, ...s, modified })}\n`
+        : [
+            `key: ${key}`,
+            `size: ${s.size}`,
+            `sha256: ${s.sha256}`,
+            `version: ${s.version}`,
+            `modified: ${modified}`,
+            `chunks: ${s.chunks}`,
+            `mod_index: ${s.modIndex}`,
+            "",
+          ].join("\n");
       await writeExact(Buffer.from(text));
     },
   );
 }
 
+function consistencyOption(): Option {
+  return new Option("--consistency <level>", "linearizable reads see every acknowledged write")
+    .choices(["linearizable", "serializable"])
+    .default("linearizable");
+}
+
 function addPutCommand(program: Command): void {
   const command = program
     .command("put")
-    .description("store a value under KEY (VALUE, stdin, or --file); prints version and index")
+    .description(
+      "store VALUE, stdin ('-') or --file under KEY; files and stdin of any size are streamed",
+    )
     .argument("<key>", "key, e.g. photos/2026/cat.jpg")
     .argument("[value]", "the value as text; '-' or absent reads raw bytes from stdin")
-    .option("--file <path>", "read the value from a file")
+    .option("--file <path>", "upload this file (any size, streamed, SHA-256 checked)")
     .option("--if-version <n>", "compare-and-set: only if KEY is at version N (exit 4 otherwise)")
     .option("--if-absent", "only if KEY does not exist (exit 4 otherwise)");
   addClientOptions(command, DEFAULT_TIMEOUT_MS).action(
     async (key: string, value: string | undefined, flags: PutFlags) => {
       checkKey(key); // before reading stdin, so a typo does not wait for EOF first
       const ifVersion = preconditionOf(flags);
-      const bytes = await readValue({ argument: value, file: flags.file });
-      const result = await withClient(flags, (client) => client.put(key, bytes, { ifVersion }));
-      await writeExact(Buffer.from(`ok version=${result.version} index=${result.index}\n`));
+      const source = await uploadSource({ argument: value, file: flags.file });
+      if (source.kind === "literal") {
+        const r = await withClient(flags, (client) => client.put(key, source.bytes, { ifVersion }));
+        await writeExact(Buffer.from(`ok version=${r.version} index=${r.index}\n`));
+        return;
+      }
+      const progress = progressFor(`put ${key}`, source.size);
+      try {
+        const r = await withClient(flags, (client) =>
+          client.upload(key, source.open, { ifVersion, onProgress: (b) => progress.update(b) }),
+        );
+        progress.stop();
+        await writeExact(
+          Buffer.from(
+            `ok version=${r.version} index=${r.index} size=${r.size} sha256=${r.sha256}\n`,
+          ),
+        );
+      } finally {
+        progress.stop();
+      }
     },
   );
 }
@@ -89,19 +121,36 @@ function addPutCommand(program: Command): void {
 function addGetCommand(program: Command): void {
   const command = program
     .command("get")
-    .description("write the exact bytes stored under KEY to stdout (or -o PATH)")
+    .description("write the exact bytes stored under KEY to stdout (or -o PATH), SHA-256 checked")
     .argument("<key>", "key to read")
-    .option("-o, --output <path>", "write to this file instead (atomically: temp file + rename)")
-    .addOption(
-      new Option("--consistency <level>", "linearizable reads see every acknowledged write")
-        .choices(["linearizable", "serializable"])
-        .default("linearizable"),
-    );
+    .option(
+      "-o, --output <path>",
+      "write to this file instead (atomically: temp file, verify, rename)",
+    )
+    .addOption(consistencyOption());
   addClientOptions(command, DEFAULT_TIMEOUT_MS).action(async (key: string, flags: GetFlags) => {
     const serializable = flags.consistency === "serializable";
-    const result = await withClient(flags, (client) => client.get(key, { serializable }));
-    if (flags.output === undefined) await writeExact(result.value);
-    else await writeFileAtomically(flags.output, result.value);
+    await withClient(flags, async (client) => {
+      if (flags.output !== undefined) {
+        let progress: ReturnType<typeof progressFor> | null = null;
+        try {
+          await client.downloadToFile(key, flags.output, {
+            serializable,
+            onProgress: (bytes, total) => {
+              progress ??= progressFor(`get ${key}`, total);
+              progress.update(bytes);
+            },
+          });
+        } catch (err) {
+          throw asOutputError(err, flags.output);
+        } finally {
+          (progress as ReturnType<typeof progressFor> | null)?.stop();
+        }
+        return;
+      }
+      const { chunks } = await client.download(key, { serializable });
+      for await (const chunk of chunks) await writeExact(chunk);
+    });
   });
 }
 

@@ -8,6 +8,7 @@ import { addBenchCommand } from "./bench-command.ts";
 import { addDevCommand } from "./dev-cluster.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { debugRequested, describeFailure } from "./failure.ts";
+import { addFileCommands } from "./file-commands.ts";
 import { addKvCommands } from "./kv-commands.ts";
 import { addServerCommand } from "./server-command.ts";
 import { addStatusCommand } from "./status-command.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   addServerCommand(program);
   addKvCommands(program);
+  addFileCommands(program);
   addStatusCommand(program);
   addDevCommand(program);
   addVerifyCommand(program);

@@ -1,15 +1,14 @@
 /**
- * Getting value bytes in and out of the CLI. Values are bytes, never text: stdin and
- * files are read raw, output is written exactly (no added newline), and `-o` files
- * appear atomically so a reader never sees half a value.
+ * Getting bytes in and out of the CLI. Values are bytes, never text: stdin and files are
+ * streamed raw (any size), output is written exactly (no added newline), and `-o` files
+ * appear atomically (the client library writes a temporary file, verifies, renames).
  */
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { constants, createReadStream } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import type { ReadStream } from "node:tty";
 import { DfsError } from "../api/errors.ts";
-import { MAX_VALUE_BYTES } from "../api/limits.ts";
+import { FILE_CHUNK_BYTES, MAX_VALUE_BYTES } from "../api/limits.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** Where a put's value comes from, as given on the command line. */
@@ -23,54 +22,53 @@ export interface ValueSource {
 /** File-system errors that mean "this path argument is wrong", not "dfs is broken". */
 const PATH_ERRORS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "EROFS"]);
 
-/** Reads the value to put; oversized input fails with `too_large` before being read in full. */
-export async function readValue(
+/** What a put sends: a literal value (one unary put), or a stream (an upload of any size). */
+export type PutSource =
+  | { readonly kind: "literal"; readonly bytes: Uint8Array }
+  | {
+      readonly kind: "stream";
+      /** A function for a file (re-readable, so a failed upload can start over), else stdin. */
+      readonly open: (() => AsyncIterable<Uint8Array>) | AsyncIterable<Uint8Array>;
+      /** Bytes to send, when known (a file), for the progress bar. */
+      readonly size: number | undefined;
+    };
+
+/** Decides where a put's bytes come from; a bad --file is a usage error before any network. */
+export async function uploadSource(
   source: ValueSource,
   stdin: Readable = process.stdin,
-): Promise<Uint8Array> {
+): Promise<PutSource> {
   if (source.file !== undefined && source.argument !== undefined) {
     throw new UsageError("give either VALUE or --file, not both");
   }
-  if (source.file !== undefined) return readValueFile(source.file);
+  if (source.file !== undefined) return fileSource(source.file);
   if (source.argument === undefined || source.argument === "-") {
     // A bare `dfs put KEY` at a terminal would otherwise look hung.
     if ((stdin as Partial<ReadStream>).isTTY) {
       process.stderr.write("dfs: reading the value from stdin; end it with Ctrl-D\n");
     }
-    return readLimited(stdin);
+    return { kind: "stream", open: stdin, size: undefined };
   }
-  return Buffer.from(source.argument, "utf8");
+  const bytes = Buffer.from(source.argument, "utf8");
+  if (bytes.length > MAX_VALUE_BYTES) {
+    throw new DfsError(
+      "too_large",
+      `VALUE is ${bytes.length} bytes; pass larger data with --file or stdin`,
+    );
+  }
+  return { kind: "literal", bytes };
 }
 
-async function readValueFile(path: string): Promise<Uint8Array> {
+async function fileSource(path: string): Promise<PutSource> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new UsageError(`--file ${path} is not a regular file`);
-    if (info.size > MAX_VALUE_BYTES) throw tooLarge(`file ${path} is ${info.size} bytes`);
-    return await readFile(path);
+    await access(path, constants.R_OK);
+    const open = () => createReadStream(path, { highWaterMark: FILE_CHUNK_BYTES });
+    return { kind: "stream", open, size: info.size };
   } catch (err) {
     throw asPathError(err, `cannot read --file ${path}`);
   }
-}
-
-/** Reads a stream up to the value limit; stops (and fails) as soon as it is exceeded. */
-async function readLimited(stream: Readable): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    total += bytes.byteLength;
-    if (total > MAX_VALUE_BYTES) {
-      stream.destroy();
-      throw tooLarge(`stdin holds more than ${MAX_VALUE_BYTES} bytes`);
-    }
-    chunks.push(bytes);
-  }
-  return Buffer.concat(chunks, total);
-}
-
-function tooLarge(what: string): DfsError {
-  return new DfsError("too_large", `${what}; a single put holds at most ${MAX_VALUE_BYTES} bytes`);
 }
 
 /**
@@ -86,26 +84,9 @@ export function writeExact(bytes: Uint8Array, out: Writable = process.stdout): P
   });
 }
 
-/**
- * Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
- * then rename over the target. An interrupted get leaves the old file (or none), never
- * a truncated one.
- */
-export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(temp, "wx", 0o644);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw asPathError(err, `cannot write -o ${path}`);
-  }
+/** A failure writing `-o PATH` that is the path's fault becomes a usage error naming it. */
+export function asOutputError(err: unknown, path: string): unknown {
+  return asPathError(err, `cannot write -o ${path}`);
 }
 
 function asPathError(err: unknown, what: string): unknown {

@@ -9,6 +9,14 @@ import type { Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import { ChannelPool, callUnary, type DfsStub } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
+import { isReplayable, notRetryable, openSource, writeFileAtomically } from "./file-sources.ts";
+import {
+  type FileInfo,
+  type OpenDownload,
+  openDownload,
+  toFileInfo,
+  uploadOnce,
+} from "./file-transfer.ts";
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
 import { ClientSession } from "./session.ts";
@@ -45,10 +53,44 @@ export interface PutOptions {
 }
 
 /** Result of a stat: a key's metadata without its value. */
-export interface StatResult {
-  readonly version: number;
-  readonly modIndex: number;
+export type StatResult = FileInfo;
+
+/**
+ * What to upload: bytes, a function that opens the content (so a failed upload can be
+ * retried from the start on the new leader), or a one-shot stream (retried only if it
+ * failed before any byte was read).
+ */
+export type UploadSource =
+  | Uint8Array
+  | (() => AsyncIterable<Uint8Array>)
+  | AsyncIterable<Uint8Array>;
+
+/** Options of an upload. */
+export interface UploadOptions extends PutOptions {
+  /** Called with the number of bytes sent so far. */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+/** Result of an upload: the write's version and index, and what was stored. */
+export interface UploadResult extends PutResult {
   readonly size: number;
+  /** Hex SHA-256 of the content, as computed by this client and checked by the leader. */
+  readonly sha256: string;
+}
+
+/** One entry of a listing: a key with its metadata, or a directory (name ends in '/'). */
+export interface ListEntry {
+  readonly name: string;
+  readonly isDir: boolean;
+  readonly info?: FileInfo;
+}
+
+/** Options of a listing. */
+export interface ListOptions extends GetOptions {
+  /** Every key under the prefix instead of one level. */
+  readonly recursive?: boolean;
+  /** Entries fetched per call (default: the server's, 1000). */
+  readonly pageSize?: number;
 }
 
 /** Result of a delete: the log index at which the key disappeared. */
@@ -139,7 +181,114 @@ export class DfsClient {
     const r = await this.onLeader("stat", (stub, deadline) =>
       callUnary(stub.stat.bind(stub), request, deadline),
     );
-    return { version: r.version, modIndex: r.modIndex, size: r.size };
+    return toFileInfo(r);
+  }
+
+  /**
+   * Stores `source` under `key` as a file of any size, streamed: never held in memory
+   * here or on any node. The file becomes visible atomically when its last entry commits.
+   * Exactly-once like every write; retried on a new leader from the start if `source`
+   * can be read again (bytes or a function), else failed with the reason.
+   */
+  async upload(
+    key: string,
+    source: UploadSource,
+    options: UploadOptions = {},
+  ): Promise<UploadResult> {
+    checkKey(key);
+    const sequence = this.session.begin();
+    try {
+      let attempts = new Attempts("upload", this.timeoutMs);
+      for (;;) {
+        this.assertOpen();
+        const endpoint = this.endpoints.next();
+        let started = false;
+        const header = {
+          key,
+          ifVersion: options.ifVersion,
+          session: this.session.header(sequence),
+        };
+        try {
+          const out = await uploadOnce(
+            this.pool.get(endpoint),
+            header,
+            openSource(source),
+            () => (started = true),
+            options.onProgress ?? (() => {}),
+          );
+          this.endpoints.succeeded(endpoint);
+          return {
+            version: out.response.version,
+            index: out.response.index,
+            size: out.size,
+            sha256: out.sha256,
+          };
+        } catch (err) {
+          if (started && !isReplayable(source)) throw notRetryable(err);
+          if (started) attempts = new Attempts("upload", this.timeoutMs);
+          await this.recover(endpoint, err, attempts);
+        }
+      }
+    } finally {
+      this.session.end(sequence);
+    }
+  }
+
+  /**
+   * Streams a value or file: resolves with its FileInfo once the transfer starts; the
+   * chunks then arrive as they are read, and throw if the data does not match its
+   * SHA-256. Linearizable unless `serializable`.
+   */
+  async download(key: string, options: GetOptions = {}): Promise<OpenDownload> {
+    checkKey(key);
+    const request = { key, serializable: options.serializable ?? false };
+    return this.onLeader("download", (stub) => openDownload(stub, request));
+  }
+
+  /**
+   * Downloads `key` into the file `path` atomically: written to a temporary file beside
+   * it, synced and verified, then renamed into place. On any failure `path` is untouched.
+   */
+  async downloadToFile(
+    key: string,
+    path: string,
+    options: GetOptions & { onProgress?: (bytes: number, total: number) => void } = {},
+  ): Promise<FileInfo> {
+    const { info, chunks } = await this.download(key, options);
+    await writeFileAtomically(path, chunks, (bytes) => options.onProgress?.(bytes, info.size));
+    return info;
+  }
+
+  /** Lists keys under `prefix` ("" = everything), one level or recursively, page by page. */
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<ListEntry> {
+    if (prefix !== "") checkKey(prefix);
+    let startAfter = "";
+    do {
+      const request = {
+        prefix,
+        recursive: options.recursive ?? false,
+        startAfter,
+        limit: options.pageSize ?? 0,
+        serializable: options.serializable ?? false,
+      };
+      const page = await this.onLeader("list", (stub, deadline) =>
+        callUnary(stub.list.bind(stub), request, deadline),
+      );
+      for (const e of page.entries)
+        yield { name: e.name, isDir: e.isDir, ...(e.info ? { info: toFileInfo(e.info) } : {}) };
+      startAfter = page.nextStartAfter;
+    } while (startAfter !== "");
+  }
+
+  /** Deletes `prefix` and every key under `prefix/` in one atomic step; returns how many. */
+  async deletePrefix(prefix: string): Promise<{ deleted: number; index: number }> {
+    checkKey(prefix);
+    const r = await this.write(
+      "delete-prefix",
+      (session) => ({ prefix, session }),
+      (stub, request, deadline) => callUnary(stub.deletePrefix.bind(stub), request, deadline),
+    );
+    return { deleted: r.deleted, index: r.index };
   }
 
   /**

@@ -10,9 +10,15 @@ export {
   type DfsClientOptions,
   type GetOptions,
   type GetResult,
+  type ListEntry,
+  type ListOptions,
   type PutOptions,
   type PutResult,
   type StatResult,
+  type UploadOptions,
+  type UploadResult,
+  type UploadSource,
 } from "./dfs-client.ts";
 export { type HostPort, type HostPortResult, parseHostPort } from "./endpoints.ts";
+export type { FileInfo, OpenDownload } from "./file-transfer.ts";
 export { DEFAULT_TIMEOUT_MS } from "./retry.ts";

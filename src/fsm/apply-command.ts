@@ -1,26 +1,27 @@
 /**
- * The rules of the state machine, written once: versions, compare-and-set, deletes and
- * exactly-once sessions. Every store (in memory for the simulator, on disk for a node)
- * runs these same rules over its own key/value backend, so they cannot drift apart.
+ * The rules of the state machine, written once: versions, compare-and-set, deletes,
+ * chunked file uploads and exactly-once sessions. Every store (in memory for the
+ * simulator, on disk for a node) runs these same rules over its own backend, so they
+ * cannot drift apart.
  */
+import { createHash } from "node:crypto";
 import { decodeCommand, type FsmCommand } from "./commands.ts";
+import { deleteKey, type KvBackend, replaceValue } from "./kv-backend.ts";
 import type { SessionTable } from "./sessions.ts";
-import type { ApplyResult, StoredValue } from "./state-machine.ts";
+import type { ApplyResult } from "./state-machine.ts";
+import { abortUpload, applyChunk, commitUpload, sweepUploads } from "./upload-rules.ts";
 
-/** Where a store keeps values; the rules below never see how. */
-export interface KvBackend {
-  getValue(key: string): StoredValue | undefined;
-  setValue(key: string, value: StoredValue): void;
-  /** Returns whether the key existed. */
-  deleteValue(key: string): boolean;
-}
-
-/** State besides the values that the rules read and advance. */
+/** State besides the data that the rules read and advance. */
 export interface RuleState {
   readonly sessions: SessionTable;
   /** Latest leader clock seen in the log (never goes back, even if a leader's clock does). */
   clockMs: number;
+  /** Log clock of the last sweep for abandoned uploads. */
+  lastSweepMs: number;
 }
+
+/** Sweep for abandoned uploads at most this often (log clock). */
+export const UPLOAD_SWEEP_EVERY_MS = 60_000;
 
 /**
  * Applies the command committed at `index` to `backend`. Deterministic: depends only on
@@ -35,27 +36,66 @@ export function applyCommand(
   const command = decodeCommand(data);
   if (command === null) return { kind: "invalid", reason: "undecodable command" };
   state.clockMs = Math.max(state.clockMs, command.timeMs ?? 0);
+  if (state.clockMs - state.lastSweepMs >= UPLOAD_SWEEP_EVERY_MS) {
+    state.lastSweepMs = state.clockMs;
+    sweepUploads(backend, state.clockMs);
+  }
   const session = command.session;
-  if (session === undefined) return execute(backend, index, command);
+  if (session === undefined) return execute(backend, state, index, command);
   const verdict = state.sessions.check(session);
   if (verdict.kind === "duplicate") {
     state.sessions.acknowledge(session, state.clockMs);
     return verdict.result;
   }
   if (verdict.kind === "expired") return { kind: "session_expired" };
-  const result = execute(backend, index, command);
+  const result = execute(backend, state, index, command);
   state.sessions.record(session, result, state.clockMs);
   return result;
 }
 
-function execute(backend: KvBackend, index: number, command: FsmCommand): ApplyResult {
-  if (command.op === "delete")
-    return { kind: "delete", existed: backend.deleteValue(command.key), index };
-  const current = backend.getValue(command.key)?.version ?? 0;
-  if (command.ifVersion !== undefined && command.ifVersion !== current) {
-    return { kind: "precondition_failed", currentVersion: current };
+function execute(
+  backend: KvBackend,
+  state: RuleState,
+  index: number,
+  command: FsmCommand,
+): ApplyResult {
+  switch (command.op) {
+    case "put":
+      return put(backend, state, index, command);
+    case "delete":
+      return { kind: "delete", existed: deleteKey(backend, command.key), index };
+    case "upload_chunk":
+      return applyChunk(backend, state.clockMs, command);
+    case "commit_upload":
+      return commitUpload(backend, state.clockMs, index, command);
+    case "abort_upload":
+      return abortUpload(backend, command.uploadId);
+    case "delete_prefix": {
+      const keys = backend.keysUnder(command.prefix);
+      for (const key of keys) deleteKey(backend, key);
+      return { kind: "delete_prefix", deleted: keys.length, index };
+    }
   }
-  const version = current + 1;
-  backend.setValue(command.key, { value: command.value, version, modIndex: index });
-  return { kind: "put", version, index };
+}
+
+function put(
+  backend: KvBackend,
+  state: RuleState,
+  index: number,
+  command: FsmCommand & { op: "put" },
+): ApplyResult {
+  const current = backend.getValue(command.key);
+  const version = current?.version ?? 0;
+  if (command.ifVersion !== undefined && command.ifVersion !== version) {
+    return { kind: "precondition_failed", currentVersion: version };
+  }
+  replaceValue(backend, command.key, current, {
+    value: command.value,
+    version: version + 1,
+    modIndex: index,
+    modTimeMs: state.clockMs,
+    size: command.value.byteLength,
+    sha256: createHash("sha256").update(command.value).digest(),
+  });
+  return { kind: "put", version: version + 1, index };
 }

@@ -1,8 +1,15 @@
 /** Public surface of the replicated state machine. */
 export { type CommandSession, decodeCommand, encodeCommand, type FsmCommand } from "./commands.ts";
+export { nextPrefix } from "./key-range.ts";
 export { RecordCorruptionError } from "./lmdb-records.ts";
 export { LmdbStore } from "./lmdb-store.ts";
 export { MemoryStore } from "./memory-store.ts";
 export type { SnapshotReceiver } from "./snapshot-receiver.ts";
 export type { SnapshotSource } from "./snapshot-source.ts";
-export type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
+export type {
+  ApplyResult,
+  FileChunks,
+  StateMachine,
+  StateView,
+  StoredValue,
+} from "./state-machine.ts";

@@ -3,19 +3,27 @@
  * its key and contents: LMDB itself checks nothing, and a flipped bit on disk must become
  * an error, never a wrong answer served to a client.
  *
- *     value   "v" + key      → u32 crc | u64 version | u64 modIndex | value bytes
+ *     value   "v" + key      → u32 crc | u64 version | u64 modIndex | u64 modTimeMs
+ *                              | u64 size | sha256 (32) | u32 chunks | u16 idBytes
+ *                              | upload id | inline value bytes
+ *     chunk   "c" + id + "/" + seq (8 hex digits) → u32 crc | chunk bytes
+ *     upload  "u" + id       → u32 crc | u32 chunks | u64 bytes | u64 lastMs
  *     session "s" + clientId → u32 crc | JSON of the client's session
  *     meta    META_KEY       → u32 crc | u32 format | u64 applied | u64 appliedTerm
- *                              | u64 clockMs | u64 sessionWrites
+ *                              | u64 clockMs | u64 sessionWrites | u64 lastSweepMs
  */
 import { crc32 } from "node:zlib";
 import type { ClientImage } from "./sessions.ts";
-import type { StoredValue } from "./state-machine.ts";
+import type { StoredValue, UploadState } from "./state-machine.ts";
 
 /** Key of the store's metadata record (sorts before every value and session key). */
 export const META_KEY = "\u0000meta";
 /** Prefix of value records. */
 export const VALUE_PREFIX = "v";
+/** Prefix of file chunk records. */
+export const CHUNK_PREFIX = "c";
+/** Prefix of upload-in-progress records. */
+export const UPLOAD_PREFIX = "u";
 /** Prefix of client-session records. */
 export const SESSION_PREFIX = "s";
 /** Version of this layout; a store of another version is refused, not misread. */
@@ -27,6 +35,7 @@ export interface StoreMeta {
   readonly appliedTerm: number;
   readonly clockMs: number;
   readonly sessionWrites: number;
+  readonly lastSweepMs: number;
 }
 
 /** A record whose checksum or shape is wrong: the store is damaged. */
@@ -39,19 +48,73 @@ export class RecordCorruptionError extends Error {
 
 const TWO_32 = 2 ** 32;
 
+/** Bytes of a value record before the upload id and inline value. */
+const VALUE_FIXED = 74;
+
 /** Encodes a stored value. */
 export function encodeValue(key: string, v: StoredValue): Buffer {
-  const buf = Buffer.allocUnsafe(20 + v.value.byteLength);
+  const id = Buffer.from(v.file?.uploadId ?? "");
+  const buf = Buffer.allocUnsafe(VALUE_FIXED + id.length + v.value.byteLength);
   writeU64(buf, 4, v.version);
   writeU64(buf, 12, v.modIndex);
-  buf.set(v.value, 20);
+  writeU64(buf, 20, v.modTimeMs);
+  writeU64(buf, 28, v.size);
+  buf.set(v.sha256, 36);
+  buf.writeUInt32LE(v.file?.count ?? 0, 68);
+  buf.writeUInt16LE(id.length, 72);
+  id.copy(buf, VALUE_FIXED);
+  buf.set(v.value, VALUE_FIXED + id.length);
   return seal(key, buf);
 }
 
 /** Decodes a stored value, verifying its checksum. */
 export function decodeValue(key: string, buf: Buffer): StoredValue {
-  check(key, buf, 20);
-  return { version: readU64(buf, 4), modIndex: readU64(buf, 12), value: buf.subarray(20) };
+  check(key, buf, VALUE_FIXED);
+  const count = buf.readUInt32LE(68);
+  const idEnd = VALUE_FIXED + buf.readUInt16LE(72);
+  const value: StoredValue = {
+    version: readU64(buf, 4),
+    modIndex: readU64(buf, 12),
+    modTimeMs: readU64(buf, 20),
+    size: readU64(buf, 28),
+    sha256: buf.subarray(36, 68),
+    value: buf.subarray(idEnd),
+  };
+  if (count === 0) return value;
+  return { ...value, file: { uploadId: buf.subarray(VALUE_FIXED, idEnd).toString(), count } };
+}
+
+/** Key of chunk `seq` of an upload (fixed-width seq, so chunks sort in order). */
+export function chunkKey(uploadId: string, seq: number): string {
+  return `${CHUNK_PREFIX}${uploadId}/${seq.toString(16).padStart(8, "0")}`;
+}
+
+/** Encodes a chunk. */
+export function encodeChunk(key: string, data: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(4 + data.byteLength);
+  buf.set(data, 4);
+  return seal(key, buf);
+}
+
+/** Decodes a chunk, verifying its checksum. */
+export function decodeChunk(key: string, buf: Buffer): Buffer {
+  check(key, buf, 4);
+  return buf.subarray(4);
+}
+
+/** Encodes an upload's progress. */
+export function encodeUpload(key: string, u: UploadState): Buffer {
+  const buf = Buffer.allocUnsafe(24);
+  buf.writeUInt32LE(u.chunks, 4);
+  writeU64(buf, 8, u.bytes);
+  writeU64(buf, 16, u.lastMs);
+  return seal(key, buf);
+}
+
+/** Decodes an upload's progress, verifying its checksum. */
+export function decodeUpload(key: string, buf: Buffer): UploadState {
+  check(key, buf, 24);
+  return { chunks: buf.readUInt32LE(4), bytes: readU64(buf, 8), lastMs: readU64(buf, 16) };
 }
 
 /** Encodes one client's session. */
@@ -70,18 +133,19 @@ export function decodeSession(key: string, buf: Buffer): ClientImage {
 
 /** Encodes the metadata record. */
 export function encodeMeta(meta: StoreMeta): Buffer {
-  const buf = Buffer.allocUnsafe(40);
+  const buf = Buffer.allocUnsafe(48);
   buf.writeUInt32LE(FORMAT_VERSION, 4);
   writeU64(buf, 8, meta.applied);
   writeU64(buf, 16, meta.appliedTerm);
   writeU64(buf, 24, meta.clockMs);
   writeU64(buf, 32, meta.sessionWrites);
+  writeU64(buf, 40, meta.lastSweepMs);
   return seal(META_KEY, buf);
 }
 
 /** Decodes the metadata record, verifying checksum and format version. */
 export function decodeMeta(buf: Buffer): StoreMeta {
-  check(META_KEY, buf, 40);
+  check(META_KEY, buf, 48);
   const format = buf.readUInt32LE(4);
   if (format !== FORMAT_VERSION)
     throw new RecordCorruptionError(
@@ -93,6 +157,7 @@ export function decodeMeta(buf: Buffer): StoreMeta {
     appliedTerm: readU64(buf, 16),
     clockMs: readU64(buf, 24),
     sessionWrites: readU64(buf, 32),
+    lastSweepMs: readU64(buf, 40),
   };
 }
 

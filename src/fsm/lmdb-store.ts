@@ -11,25 +11,34 @@ import { mkdir } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/messages.ts";
 import { type Entry, EntryKind } from "../raft/types.ts";
-import { applyCommand, type KvBackend, type RuleState } from "./apply-command.ts";
+import { applyCommand, type RuleState } from "./apply-command.ts";
+import { nextPrefix } from "./key-range.ts";
+import type { KvBackend } from "./kv-backend.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import {
+  CHUNK_PREFIX,
+  chunkKey,
   decodeMeta,
   decodeSession,
+  decodeUpload,
   decodeValue,
+  encodeChunk,
   encodeMeta,
   encodeSession,
+  encodeUpload,
   encodeValue,
   META_KEY,
   SESSION_PREFIX,
   type StoreMeta,
+  UPLOAD_PREFIX,
   VALUE_PREFIX,
 } from "./lmdb-records.ts";
+import { LmdbView } from "./lmdb-view.ts";
 import { SessionTable } from "./sessions.ts";
 import { SnapshotReceiver } from "./snapshot-receiver.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
 import { recoverStateDirs, stateDirs, swapInIncoming } from "./state-dirs.ts";
-import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
+import type { ApplyResult, StateMachine, StateView, StoredValue } from "./state-machine.ts";
 
 /** The on-disk {@link StateMachine} of a node. */
 export class LmdbStore implements StateMachine {
@@ -44,7 +53,11 @@ export class LmdbStore implements StateMachine {
     private db: RootDatabase<Buffer, string>,
   ) {
     this.meta = readMeta(db);
-    this.state = { sessions: new SessionTable(), clockMs: this.meta.clockMs };
+    this.state = {
+      sessions: new SessionTable(),
+      clockMs: this.meta.clockMs,
+      lastSweepMs: this.meta.lastSweepMs,
+    };
     this.loadSessions();
   }
 
@@ -91,6 +104,7 @@ export class LmdbStore implements StateMachine {
         appliedTerm: last.term,
         clockMs: this.state.clockMs,
         sessionWrites: this.state.sessions.writeCount,
+        lastSweepMs: this.state.lastSweepMs,
       };
       this.db.putSync(META_KEY, encodeMeta(this.meta));
       return results;
@@ -103,6 +117,10 @@ export class LmdbStore implements StateMachine {
     return raw === undefined ? undefined : decodeValue(k, raw);
   }
 
+  openView(): StateView {
+    return new LmdbView(this.db);
+  }
+
   size(): number {
     return this.db.getKeysCount({ start: VALUE_PREFIX, end: nextPrefix(VALUE_PREFIX) });
   }
@@ -113,10 +131,11 @@ export class LmdbStore implements StateMachine {
     for (const { key, value } of range) {
       const name = key.slice(VALUE_PREFIX.length);
       const v = decodeValue(key, value);
-      hash.update(`${name.length}:${name}:${v.version}:${v.value.byteLength}:`);
-      hash.update(v.value);
+      hash.update(`${name.length}:${name}:${v.version}:${v.size}:`);
+      hash.update(v.sha256);
     }
-    hash.update(`sessions:${this.state.sessions.size()}`);
+    const chunks = this.db.getKeysCount({ start: CHUNK_PREFIX, end: nextPrefix(CHUNK_PREFIX) });
+    hash.update(`sessions:${this.state.sessions.size()}:chunks:${chunks}`);
     return hash.digest("hex");
   }
 
@@ -174,6 +193,7 @@ export class LmdbStore implements StateMachine {
   private reloadFromDisk(): void {
     this.meta = readMeta(this.db);
     this.state.clockMs = this.meta.clockMs;
+    this.state.lastSweepMs = this.meta.lastSweepMs;
     this.loadSessions();
   }
 
@@ -195,6 +215,34 @@ export class LmdbStore implements StateMachine {
       this.db.putSync(k, encodeValue(k, value));
     },
     deleteValue: (key) => this.db.removeSync(VALUE_PREFIX + key),
+    putChunk: (id, seq, data) => {
+      const k = chunkKey(id, seq);
+      this.db.putSync(k, encodeChunk(k, data));
+    },
+    deleteChunks: (id, count) => {
+      for (let seq = 0; seq < count; seq++) this.db.removeSync(chunkKey(id, seq));
+    },
+    getUpload: (id) => {
+      const k = UPLOAD_PREFIX + id;
+      const raw = this.db.get(k);
+      return raw === undefined ? undefined : decodeUpload(k, raw);
+    },
+    setUpload: (id, state) => {
+      const k = UPLOAD_PREFIX + id;
+      if (state === null) this.db.removeSync(k);
+      else this.db.putSync(k, encodeUpload(k, state));
+    },
+    uploads: () =>
+      [...this.db.getRange({ start: UPLOAD_PREFIX, end: nextPrefix(UPLOAD_PREFIX) })].map(
+        ({ key, value }) => [key.slice(UPLOAD_PREFIX.length), decodeUpload(key, value)] as const,
+      ),
+    keysUnder: (prefix) => {
+      const keys = this.get(prefix) === undefined ? [] : [prefix];
+      const start = `${VALUE_PREFIX}${prefix}/`;
+      for (const key of this.db.getKeys({ start, end: nextPrefix(start) }))
+        keys.push(key.slice(VALUE_PREFIX.length));
+      return keys;
+    },
   };
 
   private persistSessions(): void {
@@ -214,11 +262,7 @@ export class LmdbStore implements StateMachine {
 
 function readMeta(db: RootDatabase<Buffer, string>): StoreMeta {
   const raw = db.get(META_KEY);
-  if (raw === undefined) return { applied: 0, appliedTerm: 0, clockMs: 0, sessionWrites: 0 };
+  if (raw === undefined)
+    return { applied: 0, appliedTerm: 0, clockMs: 0, sessionWrites: 0, lastSweepMs: 0 };
   return decodeMeta(raw);
-}
-
-/** The smallest string greater than every string starting with `prefix`. */
-function nextPrefix(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

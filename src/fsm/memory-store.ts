@@ -1,31 +1,54 @@
 /**
- * In-memory key → bytes state machine with client sessions. Rebuilt on start by replaying
- * the committed log (until the on-disk store and snapshots land); deterministic by
- * construction: every decision depends only on the entries applied.
+ * In-memory state machine with client sessions, for the deterministic simulator: the same
+ * rules as the on-disk store (apply-command.ts) over Maps, and snapshots as one JSON image.
  */
 import { createHash } from "node:crypto";
 import { type Entry, EntryKind } from "../raft/types.ts";
-import { applyCommand, type KvBackend, type RuleState } from "./apply-command.ts";
+import { applyCommand, type RuleState } from "./apply-command.ts";
+import type { KvBackend } from "./kv-backend.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
-import type { ApplyResult, StateMachine, StoredValue } from "./state-machine.ts";
+import type {
+  ApplyResult,
+  StateMachine,
+  StateView,
+  StoredValue,
+  UploadState,
+} from "./state-machine.ts";
 
-/** The snapshot format of a MemoryStore (JSON; values in base64). */
+/** The snapshot format of a MemoryStore (JSON; bytes in base64). */
 interface StoreImage {
   readonly applied: number;
   readonly clockMs: number;
-  readonly values: readonly (readonly [string, string, number, number])[];
+  readonly lastSweepMs: number;
+  readonly values: readonly (readonly [string, StoredImage])[];
+  readonly chunks: readonly (readonly [string, string])[];
+  readonly uploads: readonly (readonly [string, UploadState])[];
   readonly sessions: SessionsImage;
 }
 
-/** A {@link StateMachine} that keeps every key in a Map. */
+type StoredImage = Omit<StoredValue, "value" | "sha256"> & { value: string; sha256: string };
+
+/** A {@link StateMachine} that keeps everything in Maps. */
 export class MemoryStore implements StateMachine {
   private values = new Map<string, StoredValue>();
-  private readonly state: RuleState = { sessions: new SessionTable(), clockMs: 0 };
+  private chunks = new Map<string, Uint8Array>();
+  private uploadStates = new Map<string, UploadState>();
+  private readonly state: RuleState = { sessions: new SessionTable(), clockMs: 0, lastSweepMs: 0 };
   private applied = 0;
   private readonly backend: KvBackend = {
     getValue: (key) => this.values.get(key),
     setValue: (key, value) => void this.values.set(key, value),
     deleteValue: (key) => this.values.delete(key),
+    putChunk: (id, seq, data) => void this.chunks.set(chunkKey(id, seq), data),
+    deleteChunks: (id, count) => {
+      for (let seq = 0; seq < count; seq++) this.chunks.delete(chunkKey(id, seq));
+    },
+    getUpload: (id) => this.uploadStates.get(id),
+    setUpload: (id, state) =>
+      void (state === null ? this.uploadStates.delete(id) : this.uploadStates.set(id, state)),
+    uploads: () => [...this.uploadStates],
+    keysUnder: (prefix) =>
+      [...this.values.keys()].filter((k) => k === prefix || k.startsWith(`${prefix}/`)),
   };
 
   get appliedIndex(): number {
@@ -57,32 +80,55 @@ export class MemoryStore implements StateMachine {
     return this.values.get(key);
   }
 
+  openView(): StateView {
+    // Maps are replaced, not mutated, by restore; a view of live maps is consistent for
+    // the simulator, which never interleaves a view with applies.
+    return {
+      get: (key) => this.values.get(key),
+      chunk: (id, seq) => {
+        const data = this.chunks.get(chunkKey(id, seq));
+        if (data === undefined) throw new Error(`chunk ${seq} of upload ${id} is missing`);
+        return data;
+      },
+      keys: (from, prefix) =>
+        [...this.values.keys()].filter((k) => k >= from && k.startsWith(prefix)).sort(),
+      close: () => {},
+    };
+  }
+
   size(): number {
     return this.values.size;
+  }
+
+  /** Chunks held (for tests: reclaimed uploads and replaced files leave none behind). */
+  chunkCount(): number {
+    return this.chunks.size;
   }
 
   digest(): string {
     const hash = createHash("sha256");
     for (const key of [...this.values.keys()].sort()) {
       const v = this.values.get(key) as StoredValue;
-      hash.update(`${key.length}:${key}:${v.version}:${v.value.byteLength}:`);
-      hash.update(v.value);
+      hash.update(`${key.length}:${key}:${v.version}:${v.size}:`);
+      hash.update(v.sha256);
     }
-    hash.update(`sessions:${this.state.sessions.size()}`);
+    hash.update(`sessions:${this.state.sessions.size()}:chunks:${this.chunks.size}`);
     return hash.digest("hex");
   }
 
   /** The whole state as bytes: what the simulator's snapshots store and ship. */
   snapshot(): Uint8Array {
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
     const image: StoreImage = {
       applied: this.applied,
       clockMs: this.state.clockMs,
+      lastSweepMs: this.state.lastSweepMs,
       values: [...this.values].map(([k, v]) => [
         k,
-        Buffer.from(v.value).toString("base64"),
-        v.version,
-        v.modIndex,
+        { ...v, value: b64(v.value), sha256: b64(v.sha256) },
       ]),
+      chunks: [...this.chunks].map(([k, v]) => [k, b64(v)]),
+      uploads: [...this.uploadStates],
       sessions: this.state.sessions.toImage(),
     };
     return Buffer.from(JSON.stringify(image));
@@ -91,14 +137,15 @@ export class MemoryStore implements StateMachine {
   /** Replaces the whole state with an image from {@link snapshot} (of any node). */
   restore(image: Uint8Array): void {
     const parsed = JSON.parse(Buffer.from(image).toString()) as StoreImage;
+    const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, "base64"));
     this.applied = parsed.applied;
     this.state.clockMs = parsed.clockMs;
+    this.state.lastSweepMs = parsed.lastSweepMs;
     this.values = new Map(
-      parsed.values.map(([k, v, version, modIndex]) => [
-        k,
-        { value: Buffer.from(v, "base64"), version, modIndex },
-      ]),
+      parsed.values.map(([k, v]) => [k, { ...v, value: bytes(v.value), sha256: bytes(v.sha256) }]),
     );
+    this.chunks = new Map(parsed.chunks.map(([k, v]) => [k, bytes(v)]));
+    this.uploadStates = new Map(parsed.uploads);
     this.state.sessions.loadImage(parsed.sessions);
   }
 
@@ -108,4 +155,8 @@ export class MemoryStore implements StateMachine {
     }
     this.applied = index;
   }
+}
+
+function chunkKey(uploadId: string, seq: number): string {
+  return `${uploadId}/${seq}`;
 }

@@ -6,13 +6,35 @@ import type { Entry } from "../raft/types.ts";
  * interchangeable.
  */
 
-/** A stored value with the metadata clients see. */
+/** A stored value or file with the metadata clients see. */
 export interface StoredValue {
+  /** The content of a value stored inline (at most 1 MiB); empty for a chunked file. */
   readonly value: Uint8Array;
   /** 1 on creation, +1 on every overwrite; a delete and re-create starts again at 1. */
   readonly version: number;
   /** Log index of the write that produced this value. */
   readonly modIndex: number;
+  /** The proposing leader's clock at that write (ms since the epoch). */
+  readonly modTimeMs: number;
+  /** Content length in bytes. */
+  readonly size: number;
+  /** SHA-256 of the content. */
+  readonly sha256: Uint8Array;
+  /** Present for a file uploaded in chunks: where its content is. */
+  readonly file?: FileChunks;
+}
+
+/** Where a chunked file's content lives: chunks 0..count-1 of one upload. */
+export interface FileChunks {
+  readonly uploadId: string;
+  readonly count: number;
+}
+
+/** An upload in progress: chunks received so far, and when it was last active (log clock). */
+export interface UploadState {
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly lastMs: number;
 }
 
 /** Outcome of applying one committed command; identical on every node (determinism). */
@@ -22,6 +44,10 @@ export type ApplyResult =
   /** A compare-and-set whose expected version did not match; nothing changed. */
   | { readonly kind: "precondition_failed"; readonly currentVersion: number }
   | { readonly kind: "delete"; readonly existed: boolean; readonly index: number }
+  /** A chunk of an upload was stored (or was already there); `received` chunks so far. */
+  | { readonly kind: "chunk"; readonly received: number }
+  /** A delete of a whole subtree: how many keys went. */
+  | { readonly kind: "delete_prefix"; readonly deleted: number; readonly index: number }
   | { readonly kind: "noop" }
   /** A retried exactly-once write whose session was forgotten; it was not applied again. */
   | { readonly kind: "session_expired" }
@@ -42,6 +68,11 @@ export interface StateMachine {
   applyEntries(entries: readonly Entry[]): ApplyResult[];
   /** Reads the current value of a key from applied state. */
   get(key: string): StoredValue | undefined;
+  /**
+   * A consistent view of the applied state as it is now, for reads that take a while
+   * (streaming a file, listing): later writes do not show through. Close it when done.
+   */
+  openView(): StateView;
   /** Number of keys stored (for status and tests). */
   size(): number;
   /**
@@ -49,4 +80,14 @@ export interface StateMachine {
    * indexes show that replicas converged (simulator and fault harness checks).
    */
   digest(): string;
+}
+
+/** A consistent read-only view of the state (see {@link StateMachine.openView}). */
+export interface StateView {
+  get(key: string): StoredValue | undefined;
+  /** Chunk `seq` of an upload; throws if it is missing or damaged. */
+  chunk(uploadId: string, seq: number): Uint8Array;
+  /** Keys in ascending order starting at `from` (inclusive), while they start with `prefix`. */
+  keys(from: string, prefix: string): Iterable<string>;
+  close(): void;
 }

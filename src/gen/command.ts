@@ -13,8 +13,12 @@ export const protobufFileName = "command.proto";
 
 export interface Command {
   put?: PutOp | undefined;
-  delete?:
-    | DeleteOp
+  delete?: DeleteOp | undefined;
+  uploadChunk?: UploadChunkOp | undefined;
+  commitUpload?: CommitUploadOp | undefined;
+  abortUpload?: AbortUploadOp | undefined;
+  deletePrefix?:
+    | DeletePrefixOp
     | undefined;
   /** Present for exactly-once client writes (see dfs.proto Session). */
   session:
@@ -44,8 +48,50 @@ export interface DeleteOp {
   key: string;
 }
 
+/**
+ * One chunk (at most 1 MiB) of a file being uploaded; chunks of one upload arrive in
+ * order (seq 0, 1, ...). A repeated seq is ignored, so re-proposing a chunk is harmless.
+ */
+export interface UploadChunkOp {
+  uploadId: string;
+  seq: number;
+  data: Buffer;
+}
+
+/**
+ * Makes a completely uploaded file visible under key, atomically replacing what was
+ * there. The leader verified sha256 over the data before proposing it.
+ */
+export interface CommitUploadOp {
+  uploadId: string;
+  key: string;
+  size: number;
+  sha256: Buffer;
+  chunks: number;
+  ifVersion?: number | undefined;
+}
+
+/** Drops an unfinished upload and its chunks. */
+export interface AbortUploadOp {
+  uploadId: string;
+}
+
+/** Deletes key `prefix` and every key under `prefix/` in one atomic step. */
+export interface DeletePrefixOp {
+  prefix: string;
+}
+
 function createBaseCommand(): Command {
-  return { put: undefined, delete: undefined, session: undefined, timeMs: 0 };
+  return {
+    put: undefined,
+    delete: undefined,
+    uploadChunk: undefined,
+    commitUpload: undefined,
+    abortUpload: undefined,
+    deletePrefix: undefined,
+    session: undefined,
+    timeMs: 0,
+  };
 }
 
 export const Command: MessageFns<Command> = {
@@ -55,6 +101,18 @@ export const Command: MessageFns<Command> = {
     }
     if (message.delete !== undefined) {
       DeleteOp.encode(message.delete, writer.uint32(18).fork()).join();
+    }
+    if (message.uploadChunk !== undefined) {
+      UploadChunkOp.encode(message.uploadChunk, writer.uint32(42).fork()).join();
+    }
+    if (message.commitUpload !== undefined) {
+      CommitUploadOp.encode(message.commitUpload, writer.uint32(50).fork()).join();
+    }
+    if (message.abortUpload !== undefined) {
+      AbortUploadOp.encode(message.abortUpload, writer.uint32(58).fork()).join();
+    }
+    if (message.deletePrefix !== undefined) {
+      DeletePrefixOp.encode(message.deletePrefix, writer.uint32(66).fork()).join();
     }
     if (message.session !== undefined) {
       CommandSession.encode(message.session, writer.uint32(26).fork()).join();
@@ -94,6 +152,38 @@ export const Command: MessageFns<Command> = {
             message.delete = DeleteOp.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.uploadChunk = UploadChunkOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.commitUpload = CommitUploadOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.abortUpload = AbortUploadOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.deletePrefix = DeletePrefixOp.decode(reader, reader.uint32());
+            continue;
+          }
           case 3: {
             if (tag !== 26) {
               break;
@@ -126,6 +216,26 @@ export const Command: MessageFns<Command> = {
     return {
       put: isSet(object.put) ? PutOp.fromJSON(object.put) : undefined,
       delete: isSet(object.delete) ? DeleteOp.fromJSON(object.delete) : undefined,
+      uploadChunk: isSet(object.uploadChunk)
+        ? UploadChunkOp.fromJSON(object.uploadChunk)
+        : isSet(object.upload_chunk)
+        ? UploadChunkOp.fromJSON(object.upload_chunk)
+        : undefined,
+      commitUpload: isSet(object.commitUpload)
+        ? CommitUploadOp.fromJSON(object.commitUpload)
+        : isSet(object.commit_upload)
+        ? CommitUploadOp.fromJSON(object.commit_upload)
+        : undefined,
+      abortUpload: isSet(object.abortUpload)
+        ? AbortUploadOp.fromJSON(object.abortUpload)
+        : isSet(object.abort_upload)
+        ? AbortUploadOp.fromJSON(object.abort_upload)
+        : undefined,
+      deletePrefix: isSet(object.deletePrefix)
+        ? DeletePrefixOp.fromJSON(object.deletePrefix)
+        : isSet(object.delete_prefix)
+        ? DeletePrefixOp.fromJSON(object.delete_prefix)
+        : undefined,
       session: isSet(object.session) ? CommandSession.fromJSON(object.session) : undefined,
       timeMs: isSet(object.timeMs)
         ? globalThis.Number(object.timeMs)
@@ -142,6 +252,18 @@ export const Command: MessageFns<Command> = {
     }
     if (message.delete !== undefined) {
       obj.delete = DeleteOp.toJSON(message.delete);
+    }
+    if (message.uploadChunk !== undefined) {
+      obj.uploadChunk = UploadChunkOp.toJSON(message.uploadChunk);
+    }
+    if (message.commitUpload !== undefined) {
+      obj.commitUpload = CommitUploadOp.toJSON(message.commitUpload);
+    }
+    if (message.abortUpload !== undefined) {
+      obj.abortUpload = AbortUploadOp.toJSON(message.abortUpload);
+    }
+    if (message.deletePrefix !== undefined) {
+      obj.deletePrefix = DeletePrefixOp.toJSON(message.deletePrefix);
     }
     if (message.session !== undefined) {
       obj.session = CommandSession.toJSON(message.session);
@@ -160,6 +282,18 @@ export const Command: MessageFns<Command> = {
     message.put = (object.put !== undefined && object.put !== null) ? PutOp.fromPartial(object.put) : undefined;
     message.delete = (object.delete !== undefined && object.delete !== null)
       ? DeleteOp.fromPartial(object.delete)
+      : undefined;
+    message.uploadChunk = (object.uploadChunk !== undefined && object.uploadChunk !== null)
+      ? UploadChunkOp.fromPartial(object.uploadChunk)
+      : undefined;
+    message.commitUpload = (object.commitUpload !== undefined && object.commitUpload !== null)
+      ? CommitUploadOp.fromPartial(object.commitUpload)
+      : undefined;
+    message.abortUpload = (object.abortUpload !== undefined && object.abortUpload !== null)
+      ? AbortUploadOp.fromPartial(object.abortUpload)
+      : undefined;
+    message.deletePrefix = (object.deletePrefix !== undefined && object.deletePrefix !== null)
+      ? DeletePrefixOp.fromPartial(object.deletePrefix)
       : undefined;
     message.session = (object.session !== undefined && object.session !== null)
       ? CommandSession.fromPartial(object.session)
@@ -446,6 +580,408 @@ export const DeleteOp: MessageFns<DeleteOp> = {
   fromPartial<I extends Exact<DeepPartial<DeleteOp>, I>>(object: I): DeleteOp {
     const message = createBaseDeleteOp();
     message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadChunkOp(): UploadChunkOp {
+  return { uploadId: "", seq: 0, data: Buffer.alloc(0) };
+}
+
+export const UploadChunkOp: MessageFns<UploadChunkOp> = {
+  encode(message: UploadChunkOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint32(message.seq);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadChunkOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadChunkOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadChunkOp {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: UploadChunkOp): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadChunkOp>, I>>(base?: I): UploadChunkOp {
+    return UploadChunkOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadChunkOp>, I>>(object: I): UploadChunkOp {
+    const message = createBaseUploadChunkOp();
+    message.uploadId = object.uploadId ?? "";
+    message.seq = object.seq ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseCommitUploadOp(): CommitUploadOp {
+  return { uploadId: "", key: "", size: 0, sha256: Buffer.alloc(0), chunks: 0, ifVersion: undefined };
+}
+
+export const CommitUploadOp: MessageFns<CommitUploadOp> = {
+  encode(message: CommitUploadOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).uint64(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(34).bytes(message.sha256);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(40).uint32(message.chunks);
+    }
+    if (message.ifVersion !== undefined) {
+      writer.uint32(48).uint64(message.ifVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitUploadOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitUploadOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ifVersion = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitUploadOp {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      ifVersion: isSet(object.ifVersion)
+        ? globalThis.Number(object.ifVersion)
+        : isSet(object.if_version)
+        ? globalThis.Number(object.if_version)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CommitUploadOp): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
+    if (message.ifVersion !== undefined) {
+      obj.ifVersion = Math.round(message.ifVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitUploadOp>, I>>(base?: I): CommitUploadOp {
+    return CommitUploadOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitUploadOp>, I>>(object: I): CommitUploadOp {
+    const message = createBaseCommitUploadOp();
+    message.uploadId = object.uploadId ?? "";
+    message.key = object.key ?? "";
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.chunks = object.chunks ?? 0;
+    message.ifVersion = object.ifVersion ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAbortUploadOp(): AbortUploadOp {
+  return { uploadId: "" };
+}
+
+export const AbortUploadOp: MessageFns<AbortUploadOp> = {
+  encode(message: AbortUploadOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AbortUploadOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAbortUploadOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AbortUploadOp {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AbortUploadOp): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AbortUploadOp>, I>>(base?: I): AbortUploadOp {
+    return AbortUploadOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AbortUploadOp>, I>>(object: I): AbortUploadOp {
+    const message = createBaseAbortUploadOp();
+    message.uploadId = object.uploadId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePrefixOp(): DeletePrefixOp {
+  return { prefix: "" };
+}
+
+export const DeletePrefixOp: MessageFns<DeletePrefixOp> = {
+  encode(message: DeletePrefixOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePrefixOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePrefixOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePrefixOp {
+    return { prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "" };
+  },
+
+  toJSON(message: DeletePrefixOp): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePrefixOp>, I>>(base?: I): DeletePrefixOp {
+    return DeletePrefixOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePrefixOp>, I>>(object: I): DeletePrefixOp {
+    const message = createBaseDeletePrefixOp();
+    message.prefix = object.prefix ?? "";
     return message;
   },
 };

@@ -11,7 +11,11 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -22,6 +26,79 @@ import {
 export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
+
+export interface UploadRequest {
+  /** First message: the key, compare-and-set version and session. */
+  key: string;
+  ifVersion?: number | undefined;
+  session:
+    | Session
+    | undefined;
+  /** The next bytes of the file (any message). */
+  data: Buffer;
+  /** Last message: done, with the SHA-256 of all data. */
+  sha256: Buffer;
+  done: boolean;
+}
+
+/** What a stored value or file is. */
+export interface FileInfo {
+  size: number;
+  sha256: Buffer;
+  version: number;
+  modIndex: number;
+  /** Leader's clock when the write was proposed (ms since the epoch). */
+  modTimeMs: number;
+  /** 0 for a value stored inline (at most 1 MiB), else the number of 1 MiB chunks. */
+  chunks: number;
+}
+
+export interface DownloadRequest {
+  key: string;
+  serializable: boolean;
+}
+
+export interface DownloadResponse {
+  /** First message only. */
+  info: FileInfo | undefined;
+  data: Buffer;
+}
+
+export interface ListRequest {
+  /** "" for the root; otherwise a key or directory path without a trailing '/'. */
+  prefix: string;
+  /** All keys under prefix, not one level. */
+  recursive: boolean;
+  /** Continue after this name (next_start_after of the previous page). */
+  startAfter: string;
+  /** Page size; 0 = the server's default (1000), capped at 10000. */
+  limit: number;
+  serializable: boolean;
+}
+
+export interface ListEntry {
+  /** Full key, or a directory path ending in '/'. */
+  name: string;
+  isDir: boolean;
+  /** Absent for directories. */
+  info: FileInfo | undefined;
+}
+
+export interface ListResponse {
+  entries: ListEntry[];
+  /** Empty when this was the last page. */
+  nextStartAfter: string;
+}
+
+export interface DeletePrefixRequest {
+  prefix: string;
+  session: Session | undefined;
+}
+
+export interface DeletePrefixResponse {
+  deleted: number;
+  index: number;
+}
 
 /**
  * Identifies one write of one client so a retry is applied at most once (Raft thesis
@@ -82,6 +159,9 @@ export interface StatResponse {
   version: number;
   modIndex: number;
   size: number;
+  sha256: Buffer;
+  modTimeMs: number;
+  chunks: number;
 }
 
 export interface DeleteResponse {
@@ -113,6 +193,998 @@ export interface Member {
   id: number;
   address: string;
 }
+
+function createBaseUploadRequest(): UploadRequest {
+  return {
+    key: "",
+    ifVersion: undefined,
+    session: undefined,
+    data: Buffer.alloc(0),
+    sha256: Buffer.alloc(0),
+    done: false,
+  };
+}
+
+export const UploadRequest: MessageFns<UploadRequest> = {
+  encode(message: UploadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.ifVersion !== undefined) {
+      writer.uint32(16).uint64(message.ifVersion);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(26).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(34).bytes(message.data);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(42).bytes(message.sha256);
+    }
+    if (message.done !== false) {
+      writer.uint32(48).bool(message.done);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ifVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      ifVersion: isSet(object.ifVersion)
+        ? globalThis.Number(object.ifVersion)
+        : isSet(object.if_version)
+        ? globalThis.Number(object.if_version)
+        : undefined,
+      session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+    };
+  },
+
+  toJSON(message: UploadRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.ifVersion !== undefined) {
+      obj.ifVersion = Math.round(message.ifVersion);
+    }
+    if (message.session !== undefined) {
+      obj.session = Session.toJSON(message.session);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadRequest>, I>>(base?: I): UploadRequest {
+    return UploadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadRequest>, I>>(object: I): UploadRequest {
+    const message = createBaseUploadRequest();
+    message.key = object.key ?? "";
+    message.ifVersion = object.ifVersion ?? undefined;
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.done = object.done ?? false;
+    return message;
+  },
+};
+
+function createBaseFileInfo(): FileInfo {
+  return { size: 0, sha256: Buffer.alloc(0), version: 0, modIndex: 0, modTimeMs: 0, chunks: 0 };
+}
+
+export const FileInfo: MessageFns<FileInfo> = {
+  encode(message: FileInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).uint64(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(18).bytes(message.sha256);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).uint64(message.version);
+    }
+    if (message.modIndex !== 0) {
+      writer.uint32(32).uint64(message.modIndex);
+    }
+    if (message.modTimeMs !== 0) {
+      writer.uint32(40).uint64(message.modTimeMs);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(48).uint32(message.chunks);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.modIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.modTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileInfo {
+    return {
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      modIndex: isSet(object.modIndex)
+        ? globalThis.Number(object.modIndex)
+        : isSet(object.mod_index)
+        ? globalThis.Number(object.mod_index)
+        : 0,
+      modTimeMs: isSet(object.modTimeMs)
+        ? globalThis.Number(object.modTimeMs)
+        : isSet(object.mod_time_ms)
+        ? globalThis.Number(object.mod_time_ms)
+        : 0,
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+    };
+  },
+
+  toJSON(message: FileInfo): unknown {
+    const obj: any = {};
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.modIndex !== 0) {
+      obj.modIndex = Math.round(message.modIndex);
+    }
+    if (message.modTimeMs !== 0) {
+      obj.modTimeMs = Math.round(message.modTimeMs);
+    }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileInfo>, I>>(base?: I): FileInfo {
+    return FileInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileInfo>, I>>(object: I): FileInfo {
+    const message = createBaseFileInfo();
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.version = object.version ?? 0;
+    message.modIndex = object.modIndex ?? 0;
+    message.modTimeMs = object.modTimeMs ?? 0;
+    message.chunks = object.chunks ?? 0;
+    return message;
+  },
+};
+
+function createBaseDownloadRequest(): DownloadRequest {
+  return { key: "", serializable: false };
+}
+
+export const DownloadRequest: MessageFns<DownloadRequest> = {
+  encode(message: DownloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.serializable !== false) {
+      writer.uint32(16).bool(message.serializable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.serializable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
+    };
+  },
+
+  toJSON(message: DownloadRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.serializable !== false) {
+      obj.serializable = message.serializable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadRequest>, I>>(base?: I): DownloadRequest {
+    return DownloadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadRequest>, I>>(object: I): DownloadRequest {
+    const message = createBaseDownloadRequest();
+    message.key = object.key ?? "";
+    message.serializable = object.serializable ?? false;
+    return message;
+  },
+};
+
+function createBaseDownloadResponse(): DownloadResponse {
+  return { info: undefined, data: Buffer.alloc(0) };
+}
+
+export const DownloadResponse: MessageFns<DownloadResponse> = {
+  encode(message: DownloadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadResponse {
+    return {
+      info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: DownloadResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadResponse>, I>>(base?: I): DownloadResponse {
+    return DownloadResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadResponse>, I>>(object: I): DownloadResponse {
+    const message = createBaseDownloadResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseListRequest(): ListRequest {
+  return { prefix: "", recursive: false, startAfter: "", limit: 0, serializable: false };
+}
+
+export const ListRequest: MessageFns<ListRequest> = {
+  encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.recursive !== false) {
+      writer.uint32(16).bool(message.recursive);
+    }
+    if (message.startAfter !== "") {
+      writer.uint32(26).string(message.startAfter);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    if (message.serializable !== false) {
+      writer.uint32(40).bool(message.serializable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recursive = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.startAfter = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.serializable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRequest {
+    return {
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      recursive: isSet(object.recursive) ? globalThis.Boolean(object.recursive) : false,
+      startAfter: isSet(object.startAfter)
+        ? globalThis.String(object.startAfter)
+        : isSet(object.start_after)
+        ? globalThis.String(object.start_after)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
+    };
+  },
+
+  toJSON(message: ListRequest): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.recursive !== false) {
+      obj.recursive = message.recursive;
+    }
+    if (message.startAfter !== "") {
+      obj.startAfter = message.startAfter;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.serializable !== false) {
+      obj.serializable = message.serializable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRequest>, I>>(base?: I): ListRequest {
+    return ListRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
+    const message = createBaseListRequest();
+    message.prefix = object.prefix ?? "";
+    message.recursive = object.recursive ?? false;
+    message.startAfter = object.startAfter ?? "";
+    message.limit = object.limit ?? 0;
+    message.serializable = object.serializable ?? false;
+    return message;
+  },
+};
+
+function createBaseListEntry(): ListEntry {
+  return { name: "", isDir: false, info: undefined };
+}
+
+export const ListEntry: MessageFns<ListEntry> = {
+  encode(message: ListEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.isDir !== false) {
+      writer.uint32(16).bool(message.isDir);
+    }
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.isDir = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntry {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      isDir: isSet(object.isDir)
+        ? globalThis.Boolean(object.isDir)
+        : isSet(object.is_dir)
+        ? globalThis.Boolean(object.is_dir)
+        : false,
+      info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntry): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.isDir !== false) {
+      obj.isDir = message.isDir;
+    }
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEntry>, I>>(base?: I): ListEntry {
+    return ListEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEntry>, I>>(object: I): ListEntry {
+    const message = createBaseListEntry();
+    message.name = object.name ?? "";
+    message.isDir = object.isDir ?? false;
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseListResponse(): ListResponse {
+  return { entries: [], nextStartAfter: "" };
+}
+
+export const ListResponse: MessageFns<ListResponse> = {
+  encode(message: ListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      ListEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextStartAfter !== "") {
+      writer.uint32(18).string(message.nextStartAfter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(ListEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextStartAfter = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => ListEntry.fromJSON(e)) : [],
+      nextStartAfter: isSet(object.nextStartAfter)
+        ? globalThis.String(object.nextStartAfter)
+        : isSet(object.next_start_after)
+        ? globalThis.String(object.next_start_after)
+        : "",
+    };
+  },
+
+  toJSON(message: ListResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ListEntry.toJSON(e));
+    }
+    if (message.nextStartAfter !== "") {
+      obj.nextStartAfter = message.nextStartAfter;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListResponse>, I>>(base?: I): ListResponse {
+    return ListResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListResponse>, I>>(object: I): ListResponse {
+    const message = createBaseListResponse();
+    message.entries = object.entries?.map((e) => ListEntry.fromPartial(e)) || [];
+    message.nextStartAfter = object.nextStartAfter ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePrefixRequest(): DeletePrefixRequest {
+  return { prefix: "", session: undefined };
+}
+
+export const DeletePrefixRequest: MessageFns<DeletePrefixRequest> = {
+  encode(message: DeletePrefixRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePrefixRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePrefixRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePrefixRequest {
+    return {
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+    };
+  },
+
+  toJSON(message: DeletePrefixRequest): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.session !== undefined) {
+      obj.session = Session.toJSON(message.session);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePrefixRequest>, I>>(base?: I): DeletePrefixRequest {
+    return DeletePrefixRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePrefixRequest>, I>>(object: I): DeletePrefixRequest {
+    const message = createBaseDeletePrefixRequest();
+    message.prefix = object.prefix ?? "";
+    message.session = (object.session !== undefined && object.session !== null)
+      ? Session.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletePrefixResponse(): DeletePrefixResponse {
+  return { deleted: 0, index: 0 };
+}
+
+export const DeletePrefixResponse: MessageFns<DeletePrefixResponse> = {
+  encode(message: DeletePrefixResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deleted !== 0) {
+      writer.uint32(8).uint64(message.deleted);
+    }
+    if (message.index !== 0) {
+      writer.uint32(16).uint64(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePrefixResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePrefixResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deleted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePrefixResponse {
+    return {
+      deleted: isSet(object.deleted) ? globalThis.Number(object.deleted) : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+    };
+  },
+
+  toJSON(message: DeletePrefixResponse): unknown {
+    const obj: any = {};
+    if (message.deleted !== 0) {
+      obj.deleted = Math.round(message.deleted);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePrefixResponse>, I>>(base?: I): DeletePrefixResponse {
+    return DeletePrefixResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePrefixResponse>, I>>(object: I): DeletePrefixResponse {
+    const message = createBaseDeletePrefixResponse();
+    message.deleted = object.deleted ?? 0;
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
 
 function createBaseSession(): Session {
   return { clientId: "", sequence: 0, firstIncomplete: 0 };
@@ -794,7 +1866,7 @@ export const StatRequest: MessageFns<StatRequest> = {
 };
 
 function createBaseStatResponse(): StatResponse {
-  return { version: 0, modIndex: 0, size: 0 };
+  return { version: 0, modIndex: 0, size: 0, sha256: Buffer.alloc(0), modTimeMs: 0, chunks: 0 };
 }
 
 export const StatResponse: MessageFns<StatResponse> = {
@@ -807,6 +1879,15 @@ export const StatResponse: MessageFns<StatResponse> = {
     }
     if (message.size !== 0) {
       writer.uint32(24).uint64(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(34).bytes(message.sha256);
+    }
+    if (message.modTimeMs !== 0) {
+      writer.uint32(40).uint64(message.modTimeMs);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(48).uint32(message.chunks);
     }
     return writer;
   },
@@ -848,6 +1929,30 @@ export const StatResponse: MessageFns<StatResponse> = {
             message.size = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.modTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -869,6 +1974,13 @@ export const StatResponse: MessageFns<StatResponse> = {
         ? globalThis.Number(object.mod_index)
         : 0,
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      modTimeMs: isSet(object.modTimeMs)
+        ? globalThis.Number(object.modTimeMs)
+        : isSet(object.mod_time_ms)
+        ? globalThis.Number(object.mod_time_ms)
+        : 0,
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
     };
   },
 
@@ -883,6 +1995,15 @@ export const StatResponse: MessageFns<StatResponse> = {
     if (message.size !== 0) {
       obj.size = Math.round(message.size);
     }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    if (message.modTimeMs !== 0) {
+      obj.modTimeMs = Math.round(message.modTimeMs);
+    }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
     return obj;
   },
 
@@ -894,6 +2015,9 @@ export const StatResponse: MessageFns<StatResponse> = {
     message.version = object.version ?? 0;
     message.modIndex = object.modIndex ?? 0;
     message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.modTimeMs = object.modTimeMs ?? 0;
+    message.chunks = object.chunks ?? 0;
     return message;
   },
 };
@@ -1445,6 +2569,57 @@ export const DfsService = {
     responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
+  /**
+   * Upload stores a file of any size, streamed: a first message with the key and options,
+   * then the data in messages of any size, then a last message with done and the SHA-256
+   * of all data. The leader replicates the data in 1 MiB chunks as it arrives; the file
+   * becomes visible atomically when its final entry commits. The leader sends empty
+   * initial metadata once it accepted the first message: wait for it before sending data,
+   * so a NOT_LEADER answer does not cost the data already read.
+   */
+  upload: {
+    path: "/dfs.v1.Dfs/Upload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadRequest): Buffer => Buffer.from(UploadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadRequest => UploadRequest.decode(value),
+    responseSerialize: (value: PutResponse): Buffer => Buffer.from(PutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutResponse => PutResponse.decode(value),
+  },
+  /**
+   * Download streams a value or file: the first message carries its FileInfo, the rest
+   * its bytes in order. The client checks the SHA-256 at the end.
+   */
+  download: {
+    path: "/dfs.v1.Dfs/Download" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DownloadRequest): Buffer => Buffer.from(DownloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DownloadRequest => DownloadRequest.decode(value),
+    responseSerialize: (value: DownloadResponse): Buffer => Buffer.from(DownloadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DownloadResponse => DownloadResponse.decode(value),
+  },
+  /** List returns one page of the keys under a prefix: one directory level, or all. */
+  list: {
+    path: "/dfs.v1.Dfs/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
+  },
+  /** DeletePrefix removes a key and everything under "key/" atomically (rm -r). */
+  deletePrefix: {
+    path: "/dfs.v1.Dfs/DeletePrefix" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeletePrefixRequest): Buffer => Buffer.from(DeletePrefixRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeletePrefixRequest => DeletePrefixRequest.decode(value),
+    responseSerialize: (value: DeletePrefixResponse): Buffer =>
+      Buffer.from(DeletePrefixResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeletePrefixResponse => DeletePrefixResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -1461,6 +2636,24 @@ export interface DfsServer extends UntypedServiceImplementation {
   stat: handleUnaryCall<StatRequest, StatResponse>;
   /** Status describes this node's view of the cluster, for operators and tests. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * Upload stores a file of any size, streamed: a first message with the key and options,
+   * then the data in messages of any size, then a last message with done and the SHA-256
+   * of all data. The leader replicates the data in 1 MiB chunks as it arrives; the file
+   * becomes visible atomically when its final entry commits. The leader sends empty
+   * initial metadata once it accepted the first message: wait for it before sending data,
+   * so a NOT_LEADER answer does not cost the data already read.
+   */
+  upload: handleClientStreamingCall<UploadRequest, PutResponse>;
+  /**
+   * Download streams a value or file: the first message carries its FileInfo, the rest
+   * its bytes in order. The client checks the SHA-256 at the end.
+   */
+  download: handleServerStreamingCall<DownloadRequest, DownloadResponse>;
+  /** List returns one page of the keys under a prefix: one directory level, or all. */
+  list: handleUnaryCall<ListRequest, ListResponse>;
+  /** DeletePrefix removes a key and everything under "key/" atomically (rm -r). */
+  deletePrefix: handleUnaryCall<DeletePrefixRequest, DeletePrefixResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -1537,6 +2730,67 @@ export interface DfsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Upload stores a file of any size, streamed: a first message with the key and options,
+   * then the data in messages of any size, then a last message with done and the SHA-256
+   * of all data. The leader replicates the data in 1 MiB chunks as it arrives; the file
+   * becomes visible atomically when its final entry commits. The leader sends empty
+   * initial metadata once it accepted the first message: wait for it before sending data,
+   * so a NOT_LEADER answer does not cost the data already read.
+   */
+  upload(callback: (error: ServiceError | null, response: PutResponse) => void): ClientWritableStream<UploadRequest>;
+  upload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutResponse) => void,
+  ): ClientWritableStream<UploadRequest>;
+  upload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutResponse) => void,
+  ): ClientWritableStream<UploadRequest>;
+  upload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutResponse) => void,
+  ): ClientWritableStream<UploadRequest>;
+  /**
+   * Download streams a value or file: the first message carries its FileInfo, the rest
+   * its bytes in order. The client checks the SHA-256 at the end.
+   */
+  download(request: DownloadRequest, options?: Partial<CallOptions>): ClientReadableStream<DownloadResponse>;
+  download(
+    request: DownloadRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadResponse>;
+  /** List returns one page of the keys under a prefix: one directory level, or all. */
+  list(request: ListRequest, callback: (error: ServiceError | null, response: ListResponse) => void): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListResponse) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListResponse) => void,
+  ): ClientUnaryCall;
+  /** DeletePrefix removes a key and everything under "key/" atomically (rm -r). */
+  deletePrefix(
+    request: DeletePrefixRequest,
+    callback: (error: ServiceError | null, response: DeletePrefixResponse) => void,
+  ): ClientUnaryCall;
+  deletePrefix(
+    request: DeletePrefixRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeletePrefixResponse) => void,
+  ): ClientUnaryCall;
+  deletePrefix(
+    request: DeletePrefixRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeletePrefixResponse) => void,
   ): ClientUnaryCall;
 }
 

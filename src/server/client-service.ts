@@ -5,19 +5,22 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { DfsError } from "../api/errors.ts";
-import { keyProblem } from "../api/keys.ts";
 import { MAX_VALUE_BYTES } from "../api/limits.ts";
 import {
   type ApplyResult,
-  type CommandSession,
   encodeCommand,
   type FsmCommand,
   type StateMachine,
+  type StateView,
   type StoredValue,
 } from "../fsm/index.ts";
-import type { DfsServer, Session, StatusResponse } from "../gen/dfs.ts";
+import type { DfsServer, StatusResponse } from "../gen/dfs.ts";
+import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
+import { fileInfo, listPage } from "./listing.ts";
 import type { RaftLoop } from "./raft-loop.ts";
+import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+import { uploadHandler } from "./upload-handler.ts";
 
 /** What the service needs from its node. */
 export interface ClientServiceDeps {
@@ -43,48 +46,12 @@ function unary<Req, Res>(fn: (request: Req) => Promise<Res>): Handler<Req, Res> 
   };
 }
 
-function validateKey(key: string): void {
-  const problem = keyProblem(key);
-  if (problem !== null) throw new DfsError("invalid_argument", `invalid key: ${problem}`);
-}
-
-function validateSession(session: Session | undefined): CommandSession | undefined {
-  if (session === undefined) return undefined;
-  if (session.clientId.length === 0 || session.clientId.length > 64 || session.sequence < 1) {
-    throw new DfsError(
-      "invalid_argument",
-      "invalid session: needs a client id (1-64 chars) and a sequence >= 1",
-    );
-  }
-  return session;
-}
-
-/** Turns a write's apply result into its answer, or the typed error it stands for. */
-function writeOutcome(result: ApplyResult, key: string): { index: number; version: number } {
-  switch (result.kind) {
-    case "put":
-      return { index: result.index, version: result.version };
-    case "delete":
-      if (!result.existed) throw new DfsError("not_found", `key not found: ${key}`);
-      return { index: result.index, version: 0 };
-    case "precondition_failed":
-      throw new DfsError(
-        "precondition_failed",
-        `precondition failed: ${key} is at version ${result.currentVersion}`,
-      );
-    case "session_expired":
-      throw new DfsError("unavailable", "client session expired; the write's outcome is unknown");
-    default:
-      throw new DfsError("internal", `unexpected apply result ${result.kind}`);
-  }
-}
-
 /** Builds the Dfs service implementation. */
 export function clientService(deps: ClientServiceDeps): DfsServer {
   const { loop, fsm } = deps;
-  const propose = async (command: FsmCommand) => {
+  const propose = async (key: string, command: FsmCommand) => {
     const { result } = await loop.propose(encodeCommand({ ...command, timeMs: deps.now() }));
-    return writeOutcome(result, command.key);
+    return { result, ...writeOutcomeOrPrefix(result, key) };
   };
   const read = async (key: string, serializable: boolean): Promise<StoredValue> => {
     validateKey(key);
@@ -99,42 +66,98 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       if (req.value.byteLength > MAX_VALUE_BYTES) {
         throw new DfsError(
           "too_large",
-          `value is ${req.value.byteLength} bytes; the limit is ${MAX_VALUE_BYTES}`,
+          `value is ${req.value.byteLength} bytes; the limit is ${MAX_VALUE_BYTES} (use a streamed upload for files)`,
         );
       }
       const session = validateSession(req.session);
       const cas = req.ifVersion === undefined ? {} : { ifVersion: req.ifVersion };
-      return propose({
+      const { index, version } = await propose(req.key, {
         op: "put",
         key: req.key,
         value: req.value,
         ...cas,
         ...(session ? { session } : {}),
       });
+      return { index, version };
     }),
     get: unary(async (req) => {
-      const stored = await read(req.key, req.serializable);
-      const value = Buffer.from(
-        stored.value.buffer,
-        stored.value.byteOffset,
-        stored.value.byteLength,
-      );
-      return { value, version: stored.version, modIndex: stored.modIndex };
+      validateKey(req.key);
+      if (!req.serializable) await loop.linearizableRead();
+      const view = fsm.openView();
+      try {
+        const stored = view.get(req.key);
+        if (stored === undefined) throw new DfsError("not_found", `key not found: ${req.key}`);
+        return {
+          value: inlineContent(view, req.key, stored),
+          version: stored.version,
+          modIndex: stored.modIndex,
+        };
+      } finally {
+        view.close();
+      }
     }),
     stat: unary(async (req) => {
       const stored = await read(req.key, req.serializable);
-      return { version: stored.version, modIndex: stored.modIndex, size: stored.value.byteLength };
+      return fileInfo(stored);
     }),
     delete: unary(async (req) => {
       validateKey(req.key);
       const session = validateSession(req.session);
-      const { index } = await propose({
+      const { index } = await propose(req.key, {
         op: "delete",
         key: req.key,
         ...(session ? { session } : {}),
       });
       return { index };
     }),
+    deletePrefix: unary(async (req) => {
+      validateKey(req.prefix);
+      const session = validateSession(req.session);
+      const { index, deleted } = await propose(req.prefix, {
+        op: "delete_prefix",
+        prefix: req.prefix,
+        ...(session ? { session } : {}),
+      });
+      return { index, deleted };
+    }),
+    list: unary(async (req) => {
+      if (req.prefix !== "") validateKey(req.prefix);
+      if (!req.serializable) await loop.linearizableRead();
+      const view = fsm.openView();
+      try {
+        return listPage(view, req);
+      } finally {
+        view.close();
+      }
+    }),
     status: unary(async () => deps.status()),
+    upload: uploadHandler(deps),
+    download: downloadHandler(deps),
   };
+}
+
+/** Maps a delete_prefix result, and every other write result as {@link writeOutcome} does. */
+function writeOutcomeOrPrefix(
+  result: ApplyResult,
+  key: string,
+): { index: number; version: number; deleted: number } {
+  if (result.kind === "delete_prefix")
+    return { index: result.index, version: 0, deleted: result.deleted };
+  return { ...writeOutcome(result, key), deleted: 0 };
+}
+
+/**
+ * A value's bytes for the unary Get: inline values, and files of one chunk. Larger files
+ * only stream (Download), so no call ever builds a huge message.
+ */
+function inlineContent(view: StateView, key: string, stored: StoredValue): Buffer {
+  if (stored.file === undefined)
+    return Buffer.from(stored.value.buffer, stored.value.byteOffset, stored.value.byteLength);
+  if (stored.size > MAX_VALUE_BYTES || stored.file.count > 1) {
+    throw new DfsError(
+      "too_large",
+      `${key} is a ${stored.size}-byte file; read it with a streamed download (dfs get, DfsClient.download)`,
+    );
+  }
+  return Buffer.from(view.chunk(stored.file.uploadId, 0));
 }

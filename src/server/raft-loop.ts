@@ -211,6 +211,11 @@ export class RaftLoop {
     this.scheduleDrain();
   }
 
+  /** Throws the typed error a client should see unless this node can take writes now. */
+  checkLeader(): void {
+    this.assertLeader();
+  }
+
   /** Current role and leader, for status and redirects. */
   softState(): { role: Role; leader: number; term: number } {
     return this.d.node.softState();

@@ -198,6 +198,7 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
       return inner.applyEntries(entries);
     },
     get: (key) => inner.get(key),
+    openView: () => inner.openView(),
     size: () => inner.size(),
     digest: () => inner.digest(),
   };

@@ -98,6 +98,18 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     delete: handle("delete", behavior.delete),
     stat: handle("stat", behavior.stat),
     status: handle<unknown, StatusResponse>("status", behavior.status),
+    // Streaming calls are exercised against real nodes (test/integration), not this fake.
+    upload: (_call, callback) =>
+      callback({ code: status.UNIMPLEMENTED, details: "fake: no upload" }),
+    download: (call) =>
+      call.destroy({
+        code: status.UNIMPLEMENTED,
+        details: "fake: no download",
+        name: "",
+        message: "",
+      } as ServiceError),
+    list: handle("list", undefined),
+    deletePrefix: handle("deletePrefix", undefined),
   };
 }
 

@@ -1,0 +1,48 @@
+/**
+ * Request validation and result mapping shared by the client service's unary and
+ * streaming handlers, so every path refuses the same bad input with the same error.
+ */
+import { DfsError } from "../api/errors.ts";
+import { keyProblem } from "../api/keys.ts";
+import type { ApplyResult, CommandSession } from "../fsm/index.ts";
+import type { Session } from "../gen/dfs.ts";
+
+/** Throws invalid_argument for a key that breaks the rules in api/keys.ts. */
+export function validateKey(key: string): void {
+  const problem = keyProblem(key);
+  if (problem !== null) throw new DfsError("invalid_argument", `invalid key: ${problem}`);
+}
+
+/** Checks a client session (exactly-once); absent is allowed (at-least-once). */
+export function validateSession(session: Session | undefined): CommandSession | undefined {
+  if (session === undefined) return undefined;
+  if (session.clientId.length === 0 || session.clientId.length > 64 || session.sequence < 1) {
+    throw new DfsError(
+      "invalid_argument",
+      "invalid session: needs a client id (1-64 chars) and a sequence >= 1",
+    );
+  }
+  return session;
+}
+
+/** Turns a write's apply result into its answer, or the typed error it stands for. */
+export function writeOutcome(result: ApplyResult, key: string): { index: number; version: number } {
+  switch (result.kind) {
+    case "put":
+      return { index: result.index, version: result.version };
+    case "delete":
+      if (!result.existed) throw new DfsError("not_found", `key not found: ${key}`);
+      return { index: result.index, version: 0 };
+    case "precondition_failed":
+      throw new DfsError(
+        "precondition_failed",
+        `precondition failed: ${key} is at version ${result.currentVersion}`,
+      );
+    case "invalid":
+      throw new DfsError("internal", `the state machine refused the write: ${result.reason}`);
+    case "session_expired":
+      throw new DfsError("unavailable", "client session expired; the write's outcome is unknown");
+    default:
+      throw new DfsError("internal", `unexpected apply result ${result.kind}`);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The leader's side of a streamed upload (Dfs.Upload). Bytes are cut into 1 MiB chunks
+ * as they arrive; each chunk is proposed as its own log entry, with at most
+ * {@link UPLOAD_WINDOW_CHUNKS} in flight (the stream is paused meanwhile, so gRPC flow
+ * control holds the client back: memory stays bounded whatever the file size). The
+ * leader hashes what it received; only if that SHA-256 equals the client's does it
+ * propose the commit entry that makes the file visible, atomically. A failed upload
+ * proposes an abort so its chunks are freed at once (else the state machine reclaims
+ * them after 15 idle minutes).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { DfsError } from "../api/errors.ts";
+import { FILE_CHUNK_BYTES, UPLOAD_WINDOW_CHUNKS } from "../api/limits.ts";
+import { encodeCommand, type FsmCommand } from "../fsm/index.ts";
+import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
+import { toServiceError } from "./grpc-errors.ts";
+import type { RaftLoop } from "./raft-loop.ts";
+import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+
+/** What an upload needs from its node. */
+export interface UploadDeps {
+  readonly loop: RaftLoop;
+  /** The leader's clock, stamped into every command. */
+  readonly now: () => number;
+}
+
+/** The Upload handler. */
+export function uploadHandler(
+  deps: UploadDeps,
+): grpc.handleClientStreamingCall<UploadRequest, PutResponse> {
+  return (call, callback) => {
+    const upload = new Upload(deps, () => call.sendMetadata(new grpc.Metadata()));
+    let chain = Promise.resolve();
+    let settled = false;
+    const settle = (error: unknown, response?: PutResponse): void => {
+      if (settled) return;
+      settled = true;
+      if (error === null) callback(null, response);
+      else {
+        upload.abandon();
+        callback(toServiceError(error));
+      }
+    };
+    call.on("data", (message: UploadRequest) => {
+      call.pause();
+      chain = chain
+        .then(async () => {
+          if (settled) return;
+          const response = await upload.receive(message);
+          if (response !== null) settle(null, response);
+          else call.resume();
+        })
+        .catch((error: unknown) => settle(error));
+    });
+    call.on("end", () => {
+      chain = chain.then(() =>
+        settle(
+          new DfsError(
+            "invalid_argument",
+            "upload ended before its final message; nothing was stored",
+          ),
+        ),
+      );
+    });
+    call.on("error", () =>
+      settle(new DfsError("unavailable", "upload stream broke; nothing was stored")),
+    );
+  };
+}
+
+/** One upload in progress on the leader. */
+class Upload {
+  private readonly uploadId = randomBytes(16).toString("hex");
+  private readonly hash = createHash("sha256");
+  private started = false;
+  private key = "";
+  private ifVersion: number | undefined;
+  private session: FsmCommand["session"];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private seq = 0;
+  private size = 0;
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: unknown = null;
+
+  constructor(
+    private readonly deps: UploadDeps,
+    private readonly accepted: () => void,
+  ) {}
+
+  /** Handles one message; resolves with the response after the final one, else null. */
+  async receive(m: UploadRequest): Promise<PutResponse | null> {
+    if (!this.started) this.start(m);
+    if (this.failure !== null) throw this.failure;
+    if (m.data.length > 0)
+      await this.take(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length));
+    if (!m.done) return null;
+    return this.finish(m.sha256);
+  }
+
+  /** Frees the chunks of an upload that will not complete (best effort). */
+  abandon(): void {
+    if (this.seq === 0) return;
+    this.propose({ op: "abort_upload", uploadId: this.uploadId }).catch(() => {});
+  }
+
+  private start(m: UploadRequest): void {
+    validateKey(m.key);
+    this.deps.loop.checkLeader();
+    this.key = m.key;
+    this.ifVersion = m.ifVersion;
+    this.session = validateSession(m.session);
+    this.started = true;
+    this.accepted();
+  }
+
+  private async take(data: Buffer): Promise<void> {
+    this.hash.update(data);
+    this.size += data.length;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    while (this.pendingBytes >= FILE_CHUNK_BYTES) await this.sendChunk(this.cut(FILE_CHUNK_BYTES));
+  }
+
+  private cut(bytes: number): Buffer {
+    const all = Buffer.concat(this.pending, this.pendingBytes);
+    const chunk = all.subarray(0, bytes);
+    const rest = all.subarray(bytes);
+    this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+    this.pendingBytes = rest.length;
+    return chunk;
+  }
+
+  private async sendChunk(data: Buffer): Promise<void> {
+    while (this.inflight.size >= UPLOAD_WINDOW_CHUNKS) await Promise.race(this.inflight);
+    if (this.failure !== null) throw this.failure;
+    const seq = this.seq++;
+    const done: Promise<void> = this.propose({
+      op: "upload_chunk",
+      uploadId: this.uploadId,
+      seq,
+      data,
+    })
+      .then((result) => {
+        if (result.kind !== "chunk")
+          throw new DfsError("internal", `chunk ${seq} not stored: ${JSON.stringify(result)}`);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.inflight.delete(done));
+    this.inflight.add(done);
+  }
+
+  private async finish(sha256: Uint8Array): Promise<PutResponse> {
+    if (this.pendingBytes > 0) await this.sendChunk(this.cut(this.pendingBytes));
+    await Promise.all(this.inflight);
+    if (this.failure !== null) throw this.failure;
+    const actual = this.hash.digest();
+    if (!actual.equals(Buffer.from(sha256))) {
+      throw new DfsError(
+        "invalid_argument",
+        `SHA-256 mismatch: the client says ${Buffer.from(sha256).toString("hex") || "(none)"}, the data received hashes to ${actual.toString("hex")}; nothing was stored`,
+      );
+    }
+    const result = await this.propose({
+      op: "commit_upload",
+      uploadId: this.uploadId,
+      key: this.key,
+      size: this.size,
+      sha256: actual,
+      chunks: this.seq,
+      ...(this.ifVersion === undefined ? {} : { ifVersion: this.ifVersion }),
+      ...(this.session ? { session: this.session } : {}),
+    });
+    this.seq = 0; // committed or refused: nothing left to abandon
+    return writeOutcome(result, this.key);
+  }
+
+  private async propose(command: FsmCommand) {
+    const { result } = await this.deps.loop.propose(
+      encodeCommand({ ...command, timeMs: this.deps.now() }),
+    );
+    return result;
+  }
+}

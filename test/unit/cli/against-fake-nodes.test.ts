@@ -3,6 +3,7 @@
  * followed, bytes come out exactly, and each typed server error becomes its exit code.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,8 +53,8 @@ describe("dfs against fake nodes", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.stdout, BINARY);
     assert.equal(run.stderr, "");
-    assert.deepEqual(methods(follower), ["get"]);
-    assert.deepEqual(methods(leader), ["get"]);
+    assert.deepEqual(methods(follower), ["download"]);
+    assert.deepEqual(methods(leader), ["download"]);
   });
 
   test("not_leader without a hint moves on to the next endpoint", async () => {
@@ -65,13 +66,17 @@ describe("dfs against fake nodes", () => {
     assert.deepEqual(methods(lost), ["delete"]);
   });
 
-  test("put sends stdin as raw bytes and prints version and index", async () => {
+  test("put streams stdin as raw bytes and prints version, index, size and SHA-256", async () => {
     const leader = await fake({ put: () => ({ value: { version: 2, index: 40 } }) });
     const run = await runDfs(["put", "photos/a.bin", "--endpoints", leader.address], {
       stdin: BINARY,
     });
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout.toString(), "ok version=2 index=40\n");
+    const digest = createHash("sha256").update(BINARY).digest("hex");
+    assert.equal(
+      run.stdout.toString(),
+      `ok version=2 index=40 size=${BINARY.length} sha256=${digest}\n`,
+    );
     const request = putRequest(leader, 0);
     assert.equal(request.key, "photos/a.bin");
     assert.deepEqual(Buffer.from(request.value), BINARY);
@@ -134,7 +139,7 @@ describe("dfs against fake nodes", () => {
     test(`server error ${code} is exit ${exit}, asked once`, async () => {
       const node = await fake({ get: failing(statusCode, code, "key k\nnot found") });
       assertOneLineError(await runDfs(["get", "k", "--endpoints", node.address]), exit, line);
-      assert.deepEqual(methods(node), ["get"]);
+      assert.deepEqual(methods(node), ["download"]);
     });
   }
 

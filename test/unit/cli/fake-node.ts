@@ -4,6 +4,7 @@
  * chooses. It lets the client's redirect, retry and error mapping be tested without a
  * cluster, and records every call so tests can check which node was asked.
  */
+import { createHash } from "node:crypto";
 import { Metadata, Server, ServerCredentials, type ServiceError, status } from "@grpc/grpc-js";
 import {
   type DfsErrorCode,
@@ -22,6 +23,7 @@ import {
   type StatRequest,
   type StatResponse,
   type StatusResponse,
+  type UploadRequest,
 } from "../../../src/gen/dfs.ts";
 
 /** A failure as a dfs server sends it: status, and optionally the dfs trailers. */
@@ -98,16 +100,44 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     delete: handle("delete", behavior.delete),
     stat: handle("stat", behavior.stat),
     status: handle<unknown, StatusResponse>("status", behavior.status),
-    // Streaming calls are exercised against real nodes (test/integration), not this fake.
-    upload: (_call, callback) =>
-      callback({ code: status.UNIMPLEMENTED, details: "fake: no upload" }),
-    download: (call) =>
-      call.destroy({
-        code: status.UNIMPLEMENTED,
-        details: "fake: no download",
-        name: "",
-        message: "",
-      } as ServiceError),
+    // The streaming calls answer from the same scripts: a download streams what `get`
+    // would return (recorded as "download"), an upload collects its data into the
+    // PutRequest that `put` would see (recorded as "upload").
+    upload: (call, callback) => {
+      const parts: Buffer[] = [];
+      let key = "";
+      call.on("data", (m: UploadRequest) => {
+        if (parts.length === 0 && key === "") {
+          key = m.key;
+          call.sendMetadata(new Metadata());
+        }
+        parts.push(Buffer.from(m.data));
+        if (!m.done) return;
+        const request = { key, value: Buffer.concat(parts), session: undefined };
+        calls.push({ method: "upload", request });
+        const reply: FakeReply<PutResponse> = behavior.put
+          ? behavior.put(request)
+          : { fail: { status: status.UNIMPLEMENTED, message: "fake: no put" } };
+        if ("value" in reply) callback(null, reply.value);
+        else callback(serviceError(reply.fail));
+      });
+    },
+    download: (call) => {
+      calls.push({ method: "download", request: call.request });
+      const reply: FakeReply<GetResponse> = behavior.get
+        ? behavior.get(call.request)
+        : { fail: { status: status.UNIMPLEMENTED, message: "fake: no get" } };
+      if (!("value" in reply)) {
+        call.emit("error", serviceError(reply.fail));
+        return;
+      }
+      const { value, version, modIndex } = reply.value;
+      const sha256 = createHash("sha256").update(value).digest();
+      const info = { size: value.length, sha256, version, modIndex, modTimeMs: 0, chunks: 0 };
+      call.write({ info, data: Buffer.alloc(0) });
+      call.write({ info: undefined, data: Buffer.from(value) });
+      call.end();
+    },
     list: handle("list", undefined),
     deletePrefix: handle("deletePrefix", undefined),
   };

@@ -307,7 +307,8 @@ export class RaftLoop {
       throw new Error(`snapshot ${meta.index}@${meta.term} to install but snapshots are off`);
     }
     await policy.store.install(meta);
-    await this.d.wal.reset?.(meta.index, meta.term);
+    // The store already holds the snapshot durably; resetting the log may wait for space.
+    await this.retryWhileDiskFull(async () => this.d.wal.reset?.(meta.index, meta.term));
     this.lastSnapshotIndex = meta.index;
     this.bytesSinceSnapshot = 0;
     this.serveReads();

@@ -15,11 +15,16 @@ export function isDiskFullError(error: unknown): boolean {
 }
 
 /**
- * True if `error` is a full-disk error, or if the file system holding `dir` is nearly
- * full (LMDB reports a full disk as a plain I/O error, EIO).
+ * True if `error` is a full-disk error, or an I/O error while the file system holding
+ * `dir` is nearly full (LMDB reports a full disk as a plain I/O error, EIO).
  */
 export async function failedForLackOfSpace(error: unknown, dir: string): Promise<boolean> {
   if (isDiskFullError(error)) return true;
+  // Only an I/O error can be a full disk in disguise (LMDB); a checksum failure, a bug or
+  // a WAL that already refused further writes must stop the node, however full the disk.
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== "EIO" && !/Input\/output error|MDB_MAP_FULL|No space/i.test(message)) return false;
   try {
     const fs = await statfs(dir);
     return fs.bavail * fs.bsize < NEARLY_FULL_BYTES;

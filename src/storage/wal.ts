@@ -4,13 +4,14 @@
  * a whole Ready into one call, which is what makes the log fast), and resolves only
  * once its bytes are durable, as the persistence rules in DESIGN.md require.
  */
-import { type FileHandle, open, stat, unlink } from "node:fs/promises";
+import { type FileHandle, open, readFile, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import type { Entry, HardState } from "../raft/types.ts";
 import { StartupError } from "../server/errors.ts";
 import { crashPoint } from "./crash-point.ts";
 import { isDiskFullError } from "./disk-full.ts";
-import { fsyncDir, mkdirDurable, writevFully } from "./fsync.ts";
-import { WalStateError } from "./wal-errors.ts";
+import { fsyncDir, mkdirDurable, writeFileAtomic, writevFully } from "./fsync.ts";
+import { WalCorruptionError, WalStateError } from "./wal-errors.ts";
 import { encodeBatch, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./wal-record.ts";
 import { replaySegments, type SegmentInfo, type WalContents } from "./wal-replay.ts";
 import { createSegment, listSegments, segmentPath } from "./wal-segment.ts";
@@ -88,7 +89,7 @@ export class Wal {
     segmentBytes: number,
   ): Promise<{ wal: Wal; contents: WalContents }> {
     await ensureDir(dir);
-    let seqs = await listSegments(dir);
+    let seqs = await dropBeforeFirst(dir, await listSegments(dir));
     if (seqs.length === 0) {
       await (await createSegment(dir, 0)).close();
       seqs = [0];
@@ -167,7 +168,7 @@ export class Wal {
       this.end.floor = Math.max(this.end.floor, index);
       const current = this.segments.at(-1);
       if (current !== undefined && current.prevIndex < index && this.end.index > current.prevIndex)
-        await this.rotate();
+        await this.rotate(this.end.index, this.end.term);
       crashPoint("compact-rotated");
       await this.deleteCompacted(index);
     });
@@ -179,12 +180,12 @@ export class Wal {
    */
   async reset(index: number, term: number): Promise<void> {
     await this.exclusive(async () => {
+      await this.rotate(index, term);
       this.end.index = index;
       this.end.term = term;
       this.end.floor = index;
-      await this.rotate();
       crashPoint("reset-rotated");
-      await this.deleteSegmentsWhile(() => true);
+      await this.deleteBefore(this.segments.length - 1);
     });
   }
 
@@ -202,7 +203,7 @@ export class Wal {
   }
 
   private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
-    if (this.tail.size >= this.segmentBytes) await this.rotate();
+    if (this.tail.size >= this.segmentBytes) await this.rotate(this.end.index, this.end.term);
     const { buffers, bytes } = encodeBatch(entries, hardState);
     await writevFully(this.tail.handle, buffers, this.tail.size);
     await this.tail.handle.datasync();
@@ -223,10 +224,10 @@ export class Wal {
    * Starts the next segment with its header. The current one is already synced by the
    * save that filled it.
    */
-  private async rotate(): Promise<void> {
+  private async rotate(prevIndex: number, prevTerm: number): Promise<void> {
     const seq = this.tail.seq + 1;
     const handle = await createSegment(this.dir, seq);
-    const header = encodeSegmentHeader(this.end.index, this.end.term, this.end.hardState);
+    const header = encodeSegmentHeader(prevIndex, prevTerm, this.end.hardState);
     try {
       await writevFully(handle, [header], 0);
       await handle.datasync();
@@ -238,7 +239,7 @@ export class Wal {
     }
     const previous = this.tail.handle;
     this.tail = { handle, seq, size: header.length };
-    this.segments.push({ seq, prevIndex: this.end.index, low: Number.POSITIVE_INFINITY });
+    this.segments.push({ seq, prevIndex, low: Number.POSITIVE_INFINITY });
     await previous.close();
   }
 
@@ -254,37 +255,38 @@ export class Wal {
   }
 
   /**
-   * Deletes the oldest segments that compaction to `index` no longer needs. Replay may start
-   * at a segment whose header says the log stood at P <= index, but only if nothing in it
-   * or after it was written at or below P (a truncating save that reached back).
+   * Deletes the segments that compaction to `index` no longer needs: everything before the
+   * newest segment replay can start from — one whose header says the log stood at
+   * P <= index, with nothing in it or after it written at or below P (a truncating save
+   * that reached back would otherwise collide with the start).
    */
   private async deleteCompacted(index: number): Promise<void> {
-    const lowAfter: number[] = [];
     let low = Number.POSITIVE_INFINITY;
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      low = Math.min(low, this.segments[i]?.low ?? low);
-      lowAfter[i] = low;
+    for (let i = this.segments.length - 1; i > 0; i--) {
+      const segment = this.segments[i] as SegmentInfo;
+      low = Math.min(low, segment.low);
+      if (segment.prevIndex >= 0 && segment.prevIndex <= index && segment.prevIndex < low) {
+        await this.deleteBefore(i);
+        return;
+      }
     }
-    let position = 0;
-    await this.deleteSegmentsWhile((next) => {
-      position++;
-      const start = next.prevIndex;
-      return start >= 0 && start <= index && start < (lowAfter[position] ?? 0);
-    });
   }
 
-  /** Deletes the oldest segment while `deletable(nextSegment)` holds; never the tail. */
-  private async deleteSegmentsWhile(deletable: (next: SegmentInfo) => boolean): Promise<void> {
-    let deleted = 0;
-    while (this.segments.length > 1) {
-      const [oldest, next] = this.segments as [SegmentInfo, SegmentInfo];
-      if (!deletable(next)) break;
-      await unlink(segmentPath(this.dir, oldest.seq));
-      this.segments.shift();
-      deleted++;
+  /**
+   * Makes segment `position` the first one: records its sequence number durably in
+   * {@link FIRST_SEGMENT_FILE} (so a crash part-way never leaves an older segment that
+   * replay would start from), then deletes the older segments.
+   */
+  private async deleteBefore(position: number): Promise<void> {
+    const first = this.segments[position];
+    if (position <= 0 || first === undefined) return;
+    await writeFileAtomic(join(this.dir, FIRST_SEGMENT_FILE), Buffer.from(`${first.seq}\n`));
+    for (const old of this.segments.slice(0, position)) {
+      await unlink(segmentPath(this.dir, old.seq)).catch(ignoreMissing);
       crashPoint("segment-deleted");
     }
-    if (deleted > 0) await fsyncDir(this.dir);
+    this.segments = this.segments.slice(position);
+    await fsyncDir(this.dir);
   }
 
   /**
@@ -311,6 +313,37 @@ export class Wal {
       throw new WalStateError(`WAL unusable after a failed save: ${errorText(this.failure)}`);
     }
   }
+}
+
+/**
+ * File naming the WAL's first segment: older ones are leftovers of a compaction that a
+ * crash interrupted, and are deleted at open instead of replayed.
+ */
+export const FIRST_SEGMENT_FILE = "FIRST";
+
+/** Drops (and deletes) segments before the recorded first one. */
+async function dropBeforeFirst(dir: string, seqs: number[]): Promise<number[]> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, FIRST_SEGMENT_FILE), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return seqs;
+    throw err;
+  }
+  const first = Number.parseInt(text, 10);
+  if (!Number.isSafeInteger(first) || !seqs.includes(first)) {
+    throw new WalCorruptionError(
+      join(dir, FIRST_SEGMENT_FILE),
+      0,
+      `names segment ${text.trim()}, which is not there`,
+    );
+  }
+  for (const seq of seqs.filter((s) => s < first)) await unlink(segmentPath(dir, seq));
+  return seqs.filter((s) => s >= first);
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
 }
 
 /** Creates the WAL directory if missing and syncs its parent, so a new WAL cannot vanish. */

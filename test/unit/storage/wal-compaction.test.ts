@@ -255,8 +255,9 @@ for (const [index, term, why] of [
     for (const name of await walFiles(dir)) await copyFile(join(dir, name), join(saved, name));
     await wal.reset(index, term);
     await wal.close();
-    // Put back the old segments that deletion (oldest first) had not reached yet: as if
-    // the crash came after the new segment was synced, before or part-way through deleting.
+    // Put back the old segments that deletion had not reached yet: as if the crash came
+    // after the new segment and the FIRST marker were synced, before or part-way through
+    // deleting. Open must ignore and delete them.
     for (let deleted = 3; deleted >= 0; deleted--) {
       await copyFile(join(saved, segName(deleted)), join(dir, segName(deleted)));
       const { count, ...contents } = await reopen(dir);
@@ -266,7 +267,7 @@ for (const [index, term, why] of [
         { hardState: HS_LATE, entries: [], offset: index, offsetTerm: term },
         label,
       );
-      assert.equal(count, 5 - deleted, label);
+      assert.equal(count, 1, label);
     }
   });
 }
@@ -422,4 +423,24 @@ test("compaction after a truncation that reached back into an older segment stil
   assert.equal(contents.offsetTerm, offsetEntry?.term ?? 0);
   assert.deepEqual(plain(contents.entries), plain(log.slice(contents.offset)));
   assert.deepEqual(contents.hardState, { term: 5, vote: 1, commit: 35 });
+});
+
+test("compaction keeps making progress after a truncation reached back into an older segment", async (t) => {
+  const dir = await tempDir(t);
+  const wal = await writeFourSegments(dir);
+  // The overwrite lands in segment 4 below its log-start; afterwards the log grows and
+  // compacts 20 times. Compaction must not stall on segment 4 forever.
+  let log = [...LOG.slice(0, 25), ...entries(26, 45, 5, 6)];
+  await wal.save(log.slice(25), { term: 5, vote: 1, commit: 35 });
+  for (let round = 0; round < 20; round++) {
+    const more = entries(log.length + 1, log.length + 10, 5, 6);
+    await wal.save(more, null);
+    log = [...log, ...more];
+    await wal.compact(log.length - 5);
+    assert.ok(wal.segmentCount() <= 3, `round ${round}: ${wal.segmentCount()} segments`);
+  }
+  await wal.close();
+  const contents = await reopen(dir);
+  assert.ok(contents.offset >= log.length - 15, `replay starts at ${contents.offset}`);
+  assert.deepEqual(plain(contents.entries), plain(log.slice(contents.offset)));
 });

@@ -2,9 +2,10 @@
  * The node's state machine on disk (DESIGN.md "Stack": LMDB). Capacity is bounded by the
  * disk, not RAM; each batch of committed entries is applied in ONE LMDB transaction that
  * also records the applied index, so the store is always exactly "the log applied up to
- * appliedIndex" and a restart replays only the WAL after it. LMDB commits become durable
- * slightly later than they return (overlapping sync): {@link LmdbStore.flushed} says when,
- * and the WAL is only compacted up to what has been flushed.
+ * appliedIndex" and a restart replays only the WAL after it. These synchronous commits
+ * are durable when they return (lmdb-js runs them without MDB_NOSYNC: fdatasync of the
+ * data, then the meta page); {@link LmdbStore.flushed} also waits for any asynchronous
+ * write, and the WAL is only compacted up to what the store holds durably.
  */
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -47,6 +48,10 @@ export class LmdbStore implements StateMachine {
   private receiving: SnapshotReceiver | null = null;
   /** The received snapshot was accepted by the core and must be installed before another. */
   private awaitingInstall = false;
+  /** Serializes the start of transfers. */
+  private receiveQueue: Promise<unknown> = Promise.resolve();
+  /** Transfers started (names each one's directory). */
+  private transfers = 0;
 
   private constructor(
     private readonly dataDir: string,
@@ -150,27 +155,42 @@ export class LmdbStore implements StateMachine {
   }
 
   /**
-   * Starts receiving a snapshot from the leader into `state.new/` (replacing any earlier
-   * partial one). Nothing changes for readers until {@link installReceived}.
+   * Starts receiving a snapshot from the leader into a fresh `state.new.N/`, replacing
+   * (and deleting) any earlier transfer still in progress. Calls are serialized, and each
+   * transfer owns its directory, so two leaders sending at once never mix their records.
+   * Nothing changes for readers until {@link installReceived}.
    */
-  async receiveSnapshot(meta: SnapshotMeta): Promise<SnapshotReceiver> {
-    if (this.awaitingInstall) throw new Error("busy: a received snapshot is being installed");
-    await this.receiving?.abort();
-    const receiver = await SnapshotReceiver.create(stateDirs(this.dataDir).incoming, meta);
-    this.receiving = receiver;
-    return receiver;
+  receiveSnapshot(meta: SnapshotMeta): Promise<SnapshotReceiver> {
+    const next = this.receiveQueue.then(async () => {
+      if (this.awaitingInstall) throw new Error("busy: a received snapshot is being installed");
+      const previous = this.receiving;
+      this.receiving = null;
+      await previous?.abort();
+      const dir = `${stateDirs(this.dataDir).incoming}.${++this.transfers}`;
+      const receiver = await SnapshotReceiver.create(dir, meta);
+      this.receiving = receiver;
+      return receiver;
+    });
+    this.receiveQueue = next.catch(() => {});
+    return next;
   }
 
   /**
-   * The core's answer to a completely received snapshot: accepted ones wait for
-   * {@link installReceived}; others (the node caught up meanwhile) are dropped.
+   * A transfer finished and verified `receiver`: if it is still the current one, `offer`
+   * hands its snapshot to the core; accepted, it waits for {@link installReceived};
+   * declined (this node caught up meanwhile), it is dropped. A superseded transfer throws.
    */
-  async settleReceived(accepted: boolean): Promise<void> {
-    if (accepted) this.awaitingInstall = true;
-    else {
-      await this.receiving?.abort();
-      this.receiving = null;
+  async completeReceived(receiver: object, offer: () => boolean): Promise<void> {
+    const current = this.receiving;
+    if (current === null || current !== receiver || !current.isComplete(current.meta)) {
+      throw new Error("snapshot transfer superseded by a newer one");
     }
+    if (offer()) {
+      this.awaitingInstall = true;
+      return;
+    }
+    this.receiving = null;
+    await current.abort();
   }
 
   /**
@@ -179,13 +199,13 @@ export class LmdbStore implements StateMachine {
    */
   async installReceived(meta: SnapshotMeta): Promise<void> {
     const receiver = this.receiving;
-    if (receiver === null || !receiver.isComplete(meta)) {
+    if (receiver === null || !this.awaitingInstall || !receiver.isComplete(meta)) {
       throw new Error(`snapshot ${meta.index}@${meta.term} to install was not received`);
     }
     this.receiving = null;
     this.awaitingInstall = false;
     await this.db.close();
-    await swapInIncoming(this.dataDir);
+    await swapInIncoming(this.dataDir, receiver.dir);
     this.db = openEnvironment(stateDirs(this.dataDir).live);
     this.reloadFromDisk();
   }

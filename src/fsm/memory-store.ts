@@ -107,7 +107,11 @@ export class MemoryStore implements StateMachine {
 
   digest(): string {
     const hash = createHash("sha256");
-    for (const key of [...this.values.keys()].sort()) {
+    // UTF-8 byte order, as LMDB sorts keys, so both stores' digests agree on any key.
+    const keys = [...this.values.keys()].sort((a, b) =>
+      Buffer.compare(Buffer.from(a), Buffer.from(b)),
+    );
+    for (const key of keys) {
       const v = this.values.get(key) as StoredValue;
       hash.update(`${key.length}:${key}:${v.version}:${v.size}:`);
       hash.update(v.sha256);

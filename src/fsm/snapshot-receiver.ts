@@ -8,6 +8,7 @@ import { createHash, type Hash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/messages.ts";
+import { fsyncDir } from "../storage/fsync.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
 import { parseChunk } from "./snapshot-image.ts";
@@ -22,7 +23,8 @@ export class SnapshotReceiver {
   bytes = 0;
 
   private constructor(
-    private readonly dir: string,
+    /** This transfer's own directory. */
+    readonly dir: string,
     readonly meta: SnapshotMeta,
   ) {
     this.db = openEnvironment(dir);
@@ -61,6 +63,8 @@ export class SnapshotReceiver {
     if (!this.sawMeta) throw new Error("snapshot image has no metadata record");
     await db.flushed;
     await db.close();
+    if (this.db !== db) throw new Error("snapshot transfer was aborted while finishing");
+    await fsyncDir(this.dir);
     this.db = null;
     this.complete = true;
   }

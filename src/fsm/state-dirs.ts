@@ -2,14 +2,15 @@
  * The on-disk store's directories and the crash-safe swap that installs a snapshot:
  *
  *     state/      the live store
- *     state.new/  a snapshot being received (complete only once renamed to state/)
+ *     state.new.N/  a snapshot being received, one directory per transfer
+ *                 (complete only once renamed to state/)
  *     state.old/  the previous store, between the two renames of a swap
  *
  * Every step is a rename followed by a directory sync, so a crash at any point leaves
  * either the old store or the new one in `state/` after {@link recoverStateDirs}.
  */
-import { rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { crashPoint } from "../storage/crash-point.ts";
 import { fsyncDir } from "../storage/fsync.ts";
 
@@ -40,17 +41,20 @@ export async function recoverStateDirs(dataDir: string): Promise<void> {
     await rename(dirs.previous, dirs.live);
     await fsyncDir(dataDir);
   }
-  await rm(dirs.incoming, { recursive: true, force: true });
+  for (const name of await readdir(dataDir)) {
+    if (name === basename(dirs.incoming) || name.startsWith(`${basename(dirs.incoming)}.`))
+      await rm(join(dataDir, name), { recursive: true, force: true });
+  }
   await rm(dirs.previous, { recursive: true, force: true });
 }
 
-/** Makes the received store in `state.new/` the live one (its files already synced). */
-export async function swapInIncoming(dataDir: string): Promise<void> {
+/** Makes the received store in `incoming` the live one (its files already synced). */
+export async function swapInIncoming(dataDir: string, incoming: string): Promise<void> {
   const dirs = stateDirs(dataDir);
   await rename(dirs.live, dirs.previous);
   await fsyncDir(dataDir);
   crashPoint("swap-aside");
-  await rename(dirs.incoming, dirs.live);
+  await rename(incoming, dirs.live);
   await fsyncDir(dataDir);
   crashPoint("swap-done");
   await rm(dirs.previous, { recursive: true, force: true });

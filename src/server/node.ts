@@ -177,8 +177,7 @@ async function assemble(
       selfId: config.id,
       clusterId,
       begin: (meta) => fsm.receiveSnapshot(meta),
-      deliver: (m) => loop.deliverSnapshot(m),
-      settle: (accepted) => fsm.settleReceived(accepted),
+      complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
     }),
   );
   await bind(server, `${config.listenHost ?? self.host}:${self.port}`);

@@ -40,6 +40,16 @@ export function recoverLog(wal: WalContents, store: StorePosition, dataDir: stri
         "the store was lost or replaced; restore this node's data dir, or wipe it and re-add the node",
     );
   }
+  if (applied > 0 && wal.hardState.term < store.appliedTerm) {
+    // The store saw term T, so this node persisted a term >= T before: a WAL that knows no
+    // such term was lost or replaced, and with it the node's vote. Starting anyway could
+    // let it vote twice in one term.
+    throw new StartupError(
+      "corrupt",
+      `the log in ${dataDir} is at term ${wal.hardState.term} but the state store applied an entry of term ${store.appliedTerm}: ` +
+        "the log was lost or replaced; restore this node's data dir, or wipe it and re-add the node",
+    );
+  }
   const committed = Math.max(wal.hardState.commit, applied);
   if (applied === 0 || termAt(wal, applied) === store.appliedTerm) {
     const log = {

@@ -132,11 +132,22 @@ export class SnapshotSender {
     };
     const hash = createHash("sha256");
     let offset = 0;
-    for await (const data of image.chunks()) {
-      hash.update(data);
-      const more = call.write({ ...header, offset, data, done: false, sha256: Buffer.alloc(0) });
-      offset += data.length;
-      if (!more) await this.drained(call, response);
+    let ended = false;
+    response.then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    try {
+      for await (const data of image.chunks()) {
+        if (ended) throw new Error("the follower ended the transfer early");
+        hash.update(data);
+        const more = call.write({ ...header, offset, data, done: false, sha256: Buffer.alloc(0) });
+        offset += data.length;
+        if (!more) await this.drained(call, response);
+      }
+    } catch (error) {
+      call.cancel(); // the follower must not wait for chunks that will never come
+      throw error;
     }
     call.write({ ...header, offset, data: Buffer.alloc(0), done: true, sha256: hash.digest() });
     call.end();

@@ -22,10 +22,12 @@ export interface SnapshotInbox {
   readonly clusterId: string;
   /** Starts receiving the snapshot at `meta` (may refuse while another is being installed). */
   begin(meta: SnapshotMeta): Promise<IncomingSnapshot>;
-  /** Hands the core the complete snapshot's message; returns whether the core accepted it. */
-  deliver(message: SnapshotRequest): boolean;
-  /** Tells the store the core's answer (accepted: install it soon; else: drop it). */
-  settle(accepted: boolean): Promise<void>;
+  /**
+   * `incoming` was received completely and verified: if it is still the newest transfer,
+   * hand the core its InstallSnapshot `message` (the store then installs or drops it);
+   * throws if a newer transfer superseded it.
+   */
+  complete(incoming: IncomingSnapshot, message: SnapshotRequest): Promise<void>;
 }
 
 type Handler = grpc.handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
@@ -39,7 +41,7 @@ export function installSnapshotHandler(inbox: SnapshotInbox): Handler {
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
-      void receive.abort();
+      receive.abort().catch(() => {}); // the next transfer or start removes what is left
       const details = error instanceof Error ? error.message : String(error);
       callback({ code: grpc.status.ABORTED, details: `snapshot refused: ${details}` });
     };
@@ -87,14 +89,13 @@ class Receive {
     if (!c.done) return null;
     await this.incoming.finish(c.sha256);
     this.finished = true;
-    const accepted = this.inbox.deliver({
+    await this.inbox.complete(this.incoming, {
       type: "snapshot",
       from: c.from,
       to: c.to,
       term: c.term,
       snapshot: this.meta as SnapshotMeta,
     });
-    await this.inbox.settle(accepted);
     return { bytes: this.offset };
   }
 

@@ -4,6 +4,7 @@
  * transfer into a fresh store, and detection of a corrupted record.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,7 +139,7 @@ test("a snapshot streamed chunk by chunk installs into another store: same diges
   const source = leader.openSnapshot();
   applyInBatches(leader, entries.slice(2000)); // the image stays at 2000 while the leader goes on
   const receiver = await follower.receiveSnapshot(source.meta);
-  const hash = (await import("node:crypto")).createHash("sha256");
+  const hash = createHash("sha256");
   let chunks = 0;
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
@@ -150,6 +151,12 @@ test("a snapshot streamed chunk by chunk installs into another store: same diges
   assert.deepEqual(source.meta, { index: 2000, term: entries[1999]?.term });
   assert.ok(chunks >= 1);
   assert.equal(follower.appliedIndex, 50, "nothing changes before install");
+  await assert.rejects(
+    follower.installReceived(source.meta),
+    /not received/,
+    "not before the core accepted it",
+  );
+  await follower.completeReceived(receiver, () => true);
   await follower.installReceived(source.meta);
   assert.equal(follower.appliedIndex, 2000);
   applyInBatches(follower, entries.slice(2000));
@@ -200,4 +207,42 @@ test("a corrupted value on disk is an error on read, never wrong bytes", async (
   const reopened = await LmdbStore.open(dir);
   assert.throws(() => reopened.get("victim"), RecordCorruptionError);
   await reopened.close();
+});
+
+test("two transfers at once never mix: the newer one wins whole, the older is refused", async (t) => {
+  const a = await LmdbStore.open(await dataDir(t));
+  const b = await LmdbStore.open(await dataDir(t));
+  applyInBatches(a, randomEntries(11, 300));
+  applyInBatches(b, randomEntries(12, 400));
+  const follower = await LmdbStore.open(await dataDir(t));
+  const sources = [a.openSnapshot(), b.openSnapshot()];
+  const images: Buffer[][] = [];
+  for (const source of sources) {
+    const chunks: Buffer[] = [];
+    for await (const c of source.chunks()) chunks.push(c);
+    images.push(chunks);
+    source.close();
+  }
+  // Both start in the same tick, as two leaders' streams can.
+  const [ra, rb] = await Promise.all(sources.map((s) => follower.receiveSnapshot(s.meta)));
+  const sha = (chunks: Buffer[]) => {
+    const h = createHash("sha256");
+    for (const c of chunks) h.update(c);
+    return h.digest();
+  };
+  assert.throws(
+    () => ra?.write(images[0]?.[0] as Buffer),
+    /closed/,
+    "the superseded transfer stops",
+  );
+  for (const c of images[1] as Buffer[]) rb?.write(c);
+  await rb?.finish(sha(images[1] as Buffer[]));
+  await assert.rejects(
+    follower.completeReceived(ra as object, () => true),
+    /superseded/,
+  );
+  await follower.completeReceived(rb as object, () => true);
+  await follower.installReceived(sources[1]?.meta as { index: number; term: number });
+  assert.equal(follower.digest(), b.digest());
+  for (const s of [a, b, follower]) await s.close();
 });

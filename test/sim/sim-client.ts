@@ -1,9 +1,12 @@
 /**
  * Simulated clients: each runs one operation at a time (put, get, delete or
- * compare-and-set on a small rotating key set) against whichever node it believes leads,
+ * compare-and-set on a small rotating key set; about a third of the writes go in as
+ * chunked file uploads, and reads reassemble files from their chunks, so a reader that
+ * ever saw half an upload would break linearizability) against whichever node it believes leads,
  * through the real RaftLoop entry points the gRPC service uses, and records a history for
  * the linearizability checker. Timeouts are recorded as indeterminate.
  */
+import { createHash } from "node:crypto";
 import { DfsError } from "../../src/api/errors.ts";
 import { type CommandSession, encodeCommand } from "../../src/fsm/index.ts";
 import type { KvInput, KvOutput } from "../../src/verify/index.ts";
@@ -47,6 +50,7 @@ export class SimClient {
   private leaderGuess: number;
   private seq = 0;
   private writeSeq = 0;
+  private uploads = 0;
   private readonly versions = new Map<string, number>();
   running = true;
   /** Operations completed with a definite answer. */
@@ -176,12 +180,20 @@ export class SimClient {
     switch (input.op) {
       case "get":
         return loop.linearizableRead().then(() => {
-          const v = inc.fsm.get(key);
-          return v === undefined
-            ? { found: false }
-            : { found: true, value: Buffer.from(v.value).toString(), version: v.version };
+          const view = inc.fsm.openView();
+          const v = view.get(key);
+          if (v === undefined) return { found: false };
+          const parts = [Buffer.from(v.value)];
+          for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
+            parts.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)));
+          return { found: true, value: Buffer.concat(parts).toString(), version: v.version };
         });
       case "put":
+        if (this.rng.chance(0.3))
+          return this.upload(inc, key, input.value, undefined, session).then(({ result }) => {
+            if (result.kind !== "put") throw new Error(`unexpected ${result.kind}`);
+            return { ok: true, version: result.version };
+          });
         return loop
           .propose(encodeCommand({ op: "put", key, value: Buffer.from(input.value), session }))
           .then(({ result }) => {
@@ -194,6 +206,11 @@ export class SimClient {
           return { existed: result.existed };
         });
       case "cas":
+        if (this.rng.chance(0.3))
+          return this.upload(inc, key, input.value, input.expectedVersion, session).then(
+            ({ result }) =>
+              result.kind === "put" ? { ok: true, version: result.version } : { ok: false },
+          );
         return loop
           .propose(
             encodeCommand({
@@ -208,6 +225,49 @@ export class SimClient {
             result.kind === "put" ? { ok: true, version: result.version } : { ok: false },
           );
     }
+  }
+
+  /**
+   * Writes `value` as a chunked upload: 1-3 chunks proposed one after another under a
+   * fresh upload id per attempt, then the commit under the op's session.
+   */
+  private upload(
+    inc: Incarnation,
+    key: string,
+    value: string,
+    ifVersion: number | undefined,
+    session: CommandSession,
+  ) {
+    const bytes = Buffer.from(value);
+    const uploadId = `sim-${this.id}-${++this.uploads}`;
+    const count = 1 + this.rng.int(3);
+    const size = Math.ceil(bytes.length / count);
+    const pieces = Array.from({ length: count }, (_, i) =>
+      bytes.subarray(i * size, (i + 1) * size),
+    );
+    let chain: Promise<unknown> = Promise.resolve();
+    pieces.forEach((data, seq) => {
+      chain = chain
+        .then(() => inc.loop.propose(encodeCommand({ op: "upload_chunk", uploadId, seq, data })))
+        .then(({ result }) => {
+          if (result.kind !== "chunk") throw new Error(`chunk refused: ${JSON.stringify(result)}`);
+        });
+    });
+    const sha256 = createHash("sha256").update(bytes).digest();
+    return chain.then(() =>
+      inc.loop.propose(
+        encodeCommand({
+          op: "commit_upload",
+          uploadId,
+          key,
+          size: bytes.length,
+          sha256,
+          chunks: count,
+          ...(ifVersion === undefined ? {} : { ifVersion }),
+          session,
+        }),
+      ),
+    );
   }
 
   private withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {

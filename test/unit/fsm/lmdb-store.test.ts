@@ -246,3 +246,120 @@ test("two transfers at once never mix: the newer one wins whole, the older is re
   assert.equal(follower.digest(), b.digest());
   for (const s of [a, b, follower]) await s.close();
 });
+
+/** A reproducible stream of file uploads (chunks, commits, aborts, abandoned ones) and deletes. */
+function uploadEntries(seed: number, count: number): Entry[] {
+  const rnd = mulberry32(seed);
+  const int = (n: number) => Math.floor(rnd() * n);
+  const entries: Entry[] = [];
+  const open = new Map<string, number>();
+  let clock = 1_000_000;
+  for (let index = 1; index <= count; index++) {
+    clock += int(4) === 0 ? 20 * 60 * 1000 : 1000; // now and then a long pause: uploads expire
+    const roll = int(10);
+    let command: FsmCommand;
+    const ids = [...open.keys()];
+    if (roll < 2 || ids.length === 0) {
+      const id = `u${index}`;
+      open.set(id, 0);
+      command = {
+        op: "upload_chunk",
+        uploadId: id,
+        seq: 0,
+        data: Buffer.from(`c${index}`),
+        timeMs: clock,
+      };
+      open.set(id, 1);
+    } else if (roll < 6) {
+      const id = ids[int(ids.length)] as string;
+      const seq = open.get(id) as number;
+      const retry = int(5) === 0 && seq > 0; // a re-proposed chunk is ignored
+      command = {
+        op: "upload_chunk",
+        uploadId: id,
+        seq: retry ? seq - 1 : seq,
+        data: Buffer.from(`c${index}`),
+        timeMs: clock,
+      };
+      if (!retry) open.set(id, seq + 1);
+    } else if (roll < 8) {
+      const id = ids[int(ids.length)] as string;
+      const chunks = open.get(id) as number;
+      open.delete(id);
+      command = {
+        op: "commit_upload",
+        uploadId: id,
+        key: `f/${int(5)}`,
+        size: int(3) === 0 ? 1 : chunks * 3, // sometimes wrong: refused
+        sha256: Buffer.alloc(32, index),
+        chunks,
+        timeMs: clock,
+      };
+    } else if (roll < 9) {
+      const id = ids[int(ids.length)] as string;
+      open.delete(id);
+      command = { op: "abort_upload", uploadId: id, timeMs: clock };
+    } else {
+      command =
+        int(2) === 0
+          ? { op: "delete", key: `f/${int(5)}`, timeMs: clock }
+          : { op: "delete_prefix", prefix: "f", timeMs: clock };
+    }
+    entries.push({ index, term: 1, kind: EntryKind.Normal, data: encodeCommand(command) });
+  }
+  return entries;
+}
+
+test("uploads: both stores agree on results, files and leftover chunks (5 seeds × 400 entries)", async (t) => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const disk = await LmdbStore.open(await dataDir(t));
+    const memory = new MemoryStore();
+    const entries = uploadEntries(seed, 400);
+    assert.deepEqual(
+      applyInBatches(disk, entries),
+      applyInBatches(memory, entries),
+      `seed ${seed}`,
+    );
+    assert.equal(disk.digest(), memory.digest(), `seed ${seed}`);
+    await disk.close();
+  }
+});
+
+test("a committed file replaces the old one atomically and frees its chunks; abandoned uploads are reclaimed", () => {
+  const store = new MemoryStore();
+  let index = 0;
+  const apply = (c: FsmCommand) =>
+    store.applyEntries([
+      { index: ++index, term: 1, kind: EntryKind.Normal, data: encodeCommand(c) },
+    ])[0];
+  const chunk = (id: string, seq: number, text: string, timeMs: number) =>
+    apply({ op: "upload_chunk", uploadId: id, seq, data: Buffer.from(text), timeMs });
+  const commit = (id: string, size: number, chunks: number, timeMs: number) =>
+    apply({
+      op: "commit_upload",
+      uploadId: id,
+      key: "f",
+      size,
+      sha256: Buffer.alloc(32),
+      chunks,
+      timeMs,
+    });
+  chunk("a", 0, "aaa", 1000);
+  chunk("a", 1, "bb", 1000);
+  assert.equal(store.get("f"), undefined, "nothing visible before the commit");
+  assert.deepEqual(commit("a", 5, 2, 1000), { kind: "put", version: 1, index: 3 });
+  assert.equal(store.get("f")?.size, 5);
+  chunk("b", 0, "x", 2000);
+  assert.equal(commit("b", 1, 1, 2000)?.kind, "put");
+  assert.equal(store.chunkCount(), 1, "the replaced file's chunks are gone");
+  assert.equal(chunk("c", 1, "late", 3000)?.kind, "invalid", "chunks arrive in order");
+  chunk("c", 0, "never committed", 3000);
+  assert.equal(store.chunkCount(), 2);
+  apply({ op: "delete", key: "other", timeMs: 3000 + 16 * 60 * 1000 }); // 16 idle minutes later
+  assert.equal(store.chunkCount(), 1, "the abandoned upload was reclaimed");
+  assert.equal(
+    commit("c", 15, 1, 3000 + 16 * 60 * 1000)?.kind,
+    "invalid",
+    "and cannot be committed",
+  );
+});

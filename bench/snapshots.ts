@@ -7,6 +7,9 @@
  *     [--restart-ops N] [--restart-runs R] [--catchup-ops N] [--conc 64] [--size 256]
  *     [--keys 1000] [--sample-s 10]
  *
+ * SNAPBENCH_SERVER_NODE_OPTIONS=… adds Node options to the servers only (not to this
+ * load generator), e.g. `--max-old-space-size=128` to see whether RSS growth is garbage.
+ *
  * `--ops` is the operation count of the chosen mode (overwrite 1,000,000, restart
  * 200,000, catchup 100,000 by default); with `--mode all` it sets the overwrite count and
  * the others take `--restart-ops` / `--catchup-ops`. Every mode starts its own fresh
@@ -20,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "./lib/size.ts";
 import { runCatchup } from "./lib/snap-catchup.ts";
-import { killAllChildrenSync, REPO_ROOT } from "./lib/snap-cluster.ts";
+import { killAllChildrenSync, REPO_ROOT, serverEnv } from "./lib/snap-cluster.ts";
 import type { PutLoad } from "./lib/snap-load.ts";
 import { runOverwrite } from "./lib/snap-overwrite.ts";
 import { automaticChecks, formatMarkdown, type SnapshotReport } from "./lib/snap-report.ts";
@@ -101,28 +104,39 @@ function int(name: string, text: string): number {
   return n;
 }
 
+function git(args: string[]): string {
+  try {
+    return execFileSync("git", args, {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * The commit the nodes run (they load src/ when spawned, so code edited in the checkout
+ * during a long run changes what later spawns run: recorded per mode).
+ */
+function srcVersion(): string {
+  const dirty = git(["status", "--porcelain", "--", "src", "scripts", "package.json"]) !== "";
+  return `${git(["rev-parse", "--short", "HEAD"])}${dirty ? " + uncommitted changes in src/" : ""}`;
+}
+
 function facts(): Record<string, string> {
   const cpu = cpus();
-  const git = (args: string[]): string => {
-    try {
-      return execFileSync("git", args, {
-        cwd: REPO_ROOT,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      }).trim();
-    } catch {
-      return "unknown";
-    }
-  };
-  const dirty = git(["status", "--porcelain", "--", "src"]) !== "";
   return {
     date: new Date().toISOString(),
     cpu: `${cpu.length} × ${cpu[0]?.model ?? "unknown"}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     kernel: release(),
     node: process.version,
-    "dfs commit": `${git(["rev-parse", "--short", "HEAD"])}${dirty ? " + uncommitted changes in src/" : ""}`,
+    "dfs commit": srcVersion(),
     "data dirs": tmpdir(),
+    "server NODE_OPTIONS (SNAPBENCH_SERVER_NODE_OPTIONS)": serverEnv().NODE_OPTIONS ?? "(none)",
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "(unset)",
     "load average at start (1/5/15 min)": loadavg()
       .map((l) => l.toFixed(2))
       .join(" / "),
@@ -157,6 +171,7 @@ async function main(): Promise<number> {
   };
   for (const mode of flags.modes) {
     const started = Date.now();
+    const version = srcVersion();
     console.log(
       `\n=== ${mode} (load average ${loadavg()
         .map((l) => l.toFixed(2))
@@ -173,6 +188,7 @@ async function main(): Promise<number> {
       console.error(`${mode} failed: ${message}`);
       report.errors[mode] = message;
     }
+    report.facts[`${mode}: dfs commit at start / at end`] = `${version} / ${srcVersion()}`;
     report.facts[`${mode}: wall time, load average after`] =
       `${((Date.now() - started) / 1000).toFixed(0)} s, ${loadavg()
         .map((l) => l.toFixed(2))

@@ -41,6 +41,16 @@ const WARN = 40;
 /** Non-JSON stderr lines (e.g. `dfs: error: …`) kept per node. */
 const MAX_PLAIN_LINES = 200;
 
+/**
+ * Environment of the servers: this process's, plus `SNAPBENCH_SERVER_NODE_OPTIONS` as
+ * their NODE_OPTIONS (e.g. `--max-old-space-size=128` to tell a leak from lazy GC).
+ */
+export function serverEnv(): NodeJS.ProcessEnv {
+  const extra = process.env.SNAPBENCH_SERVER_NODE_OPTIONS;
+  if (extra === undefined || extra === "") return process.env;
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} ${extra}`.trim() };
+}
+
 /** Every child ever spawned by this module that may still be running. */
 const liveChildren = new Set<ChildProcess>();
 
@@ -98,7 +108,7 @@ export class NodeSlot {
     if (this.proc !== null) throw new Error(`node ${this.id} is already running`);
     const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: REPO_ROOT,
-      env: process.env,
+      env: serverEnv(),
       stdio: ["ignore", "ignore", "pipe"],
     });
     if (proc.pid === undefined) throw new Error(`could not spawn node ${this.id}`);

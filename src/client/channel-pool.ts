@@ -13,6 +13,7 @@ import {
 } from "@grpc/grpc-js";
 import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
 import { DfsClient as DfsStub } from "../gen/dfs.ts";
+import { Batcher } from "./batcher.ts";
 
 /** The generated gRPC stub of the Dfs service. */
 export type { DfsStub };
@@ -29,9 +30,20 @@ export const CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": MAX_GRPC_MESSAGE_BYTES,
 };
 
-/** Lazily created stubs keyed by `host:port`. */
+/** Lazily created stubs keyed by `host:port`, each with its {@link Batcher}. */
 export class ChannelPool {
   private readonly stubs = new Map<string, DfsStub>();
+  private readonly batchers = new Map<DfsStub, Batcher>();
+
+  /** The batcher of a stub from {@link get}: coalesces concurrent operations to its node. */
+  batcher(stub: DfsStub): Batcher {
+    let batcher = this.batchers.get(stub);
+    if (batcher === undefined) {
+      batcher = new Batcher(stub);
+      this.batchers.set(stub, batcher);
+    }
+    return batcher;
+  }
 
   /** The stub for `endpoint`, creating its channel on first use. */
   get(endpoint: string): DfsStub {
@@ -43,10 +55,21 @@ export class ChannelPool {
     return stub;
   }
 
+  /** Batch calls sent so far and the operations they carried, over all nodes. */
+  batchStats(): { batchCalls: number; batchedOps: number } {
+    const total = { batchCalls: 0, batchedOps: 0 };
+    for (const b of this.batchers.values()) {
+      total.batchCalls += b.stats.batchCalls;
+      total.batchedOps += b.stats.batchedOps;
+    }
+    return total;
+  }
+
   /** Closes every channel; in-flight calls fail with CANCELLED. */
   close(): void {
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
+    this.batchers.clear();
   }
 }
 

@@ -149,7 +149,7 @@ export class DfsClient {
     return this.write(
       "put",
       (session) => ({ ...base, session }),
-      (stub, request, deadline) => callUnary(stub.put.bind(stub), request, deadline),
+      (stub, request, deadline) => this.pool.batcher(stub).call("put", request, deadline),
     );
   }
 
@@ -158,7 +158,7 @@ export class DfsClient {
     checkKey(key);
     const request = { key, serializable: options.serializable ?? false };
     const response = await this.onLeader("get", (stub, deadline) =>
-      callUnary(stub.get.bind(stub), request, deadline),
+      this.pool.batcher(stub).call("get", request, deadline),
     );
     return { value: response.value, version: response.version, modIndex: response.modIndex };
   }
@@ -169,7 +169,7 @@ export class DfsClient {
     const { index } = await this.write(
       "delete",
       (session) => ({ key, session }),
-      (stub, request, deadline) => callUnary(stub.delete.bind(stub), request, deadline),
+      (stub, request, deadline) => this.pool.batcher(stub).call("delete", request, deadline),
     );
     return { index };
   }
@@ -179,7 +179,7 @@ export class DfsClient {
     checkKey(key);
     const request = { key, serializable: options.serializable ?? false };
     const r = await this.onLeader("stat", (stub, deadline) =>
-      callUnary(stub.stat.bind(stub), request, deadline),
+      this.pool.batcher(stub).call("stat", request, deadline),
     );
     return toFileInfo(r);
   }
@@ -303,6 +303,14 @@ export class DfsClient {
     } catch (err) {
       throw toDfsError(err);
     }
+  }
+
+  /**
+   * How many Batch calls this client sent and how many operations they carried: concurrent
+   * operations to one node travel together (see batcher.ts).
+   */
+  batchStats(): { batchCalls: number; batchedOps: number } {
+    return this.pool.batchStats();
   }
 
   /** Closes every channel. Operations still running fail; the client cannot be reused. */

@@ -27,6 +27,37 @@ export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
 
+export interface BatchOp {
+  put?: PutRequest | undefined;
+  get?: GetRequest | undefined;
+  delete?: DeleteRequest | undefined;
+  stat?: StatRequest | undefined;
+}
+
+export interface BatchRequest {
+  ops: BatchOp[];
+}
+
+/** An operation's typed error, as the dfs-error / dfs-leader trailers carry it for a call. */
+export interface OpError {
+  code: string;
+  message: string;
+  leader: string;
+}
+
+export interface BatchResult {
+  put?: PutResponse | undefined;
+  get?: GetResponse | undefined;
+  delete?: DeleteResponse | undefined;
+  stat?: StatResponse | undefined;
+  error?: OpError | undefined;
+}
+
+export interface BatchResponse {
+  /** One per op, in order. */
+  results: BatchResult[];
+}
+
 export interface UploadRequest {
   /** First message: the key, compare-and-set version and session. */
   key: string;
@@ -193,6 +224,503 @@ export interface Member {
   id: number;
   address: string;
 }
+
+function createBaseBatchOp(): BatchOp {
+  return { put: undefined, get: undefined, delete: undefined, stat: undefined };
+}
+
+export const BatchOp: MessageFns<BatchOp> = {
+  encode(message: BatchOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.put !== undefined) {
+      PutRequest.encode(message.put, writer.uint32(10).fork()).join();
+    }
+    if (message.get !== undefined) {
+      GetRequest.encode(message.get, writer.uint32(18).fork()).join();
+    }
+    if (message.delete !== undefined) {
+      DeleteRequest.encode(message.delete, writer.uint32(26).fork()).join();
+    }
+    if (message.stat !== undefined) {
+      StatRequest.encode(message.stat, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.put = PutRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.get = GetRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delete = DeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stat = StatRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchOp {
+    return {
+      put: isSet(object.put) ? PutRequest.fromJSON(object.put) : undefined,
+      get: isSet(object.get) ? GetRequest.fromJSON(object.get) : undefined,
+      delete: isSet(object.delete) ? DeleteRequest.fromJSON(object.delete) : undefined,
+      stat: isSet(object.stat) ? StatRequest.fromJSON(object.stat) : undefined,
+    };
+  },
+
+  toJSON(message: BatchOp): unknown {
+    const obj: any = {};
+    if (message.put !== undefined) {
+      obj.put = PutRequest.toJSON(message.put);
+    }
+    if (message.get !== undefined) {
+      obj.get = GetRequest.toJSON(message.get);
+    }
+    if (message.delete !== undefined) {
+      obj.delete = DeleteRequest.toJSON(message.delete);
+    }
+    if (message.stat !== undefined) {
+      obj.stat = StatRequest.toJSON(message.stat);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchOp>, I>>(base?: I): BatchOp {
+    return BatchOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchOp>, I>>(object: I): BatchOp {
+    const message = createBaseBatchOp();
+    message.put = (object.put !== undefined && object.put !== null) ? PutRequest.fromPartial(object.put) : undefined;
+    message.get = (object.get !== undefined && object.get !== null) ? GetRequest.fromPartial(object.get) : undefined;
+    message.delete = (object.delete !== undefined && object.delete !== null)
+      ? DeleteRequest.fromPartial(object.delete)
+      : undefined;
+    message.stat = (object.stat !== undefined && object.stat !== null)
+      ? StatRequest.fromPartial(object.stat)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBatchRequest(): BatchRequest {
+  return { ops: [] };
+}
+
+export const BatchRequest: MessageFns<BatchRequest> = {
+  encode(message: BatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ops) {
+      BatchOp.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ops.push(BatchOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchRequest {
+    return { ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => BatchOp.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: BatchRequest): unknown {
+    const obj: any = {};
+    if (message.ops?.length) {
+      obj.ops = message.ops.map((e) => BatchOp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchRequest>, I>>(base?: I): BatchRequest {
+    return BatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchRequest>, I>>(object: I): BatchRequest {
+    const message = createBaseBatchRequest();
+    message.ops = object.ops?.map((e) => BatchOp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOpError(): OpError {
+  return { code: "", message: "", leader: "" };
+}
+
+export const OpError: MessageFns<OpError> = {
+  encode(message: OpError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.leader !== "") {
+      writer.uint32(26).string(message.leader);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.leader = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpError {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      leader: isSet(object.leader) ? globalThis.String(object.leader) : "",
+    };
+  },
+
+  toJSON(message: OpError): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.leader !== "") {
+      obj.leader = message.leader;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OpError>, I>>(base?: I): OpError {
+    return OpError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OpError>, I>>(object: I): OpError {
+    const message = createBaseOpError();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.leader = object.leader ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchResult(): BatchResult {
+  return { put: undefined, get: undefined, delete: undefined, stat: undefined, error: undefined };
+}
+
+export const BatchResult: MessageFns<BatchResult> = {
+  encode(message: BatchResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.put !== undefined) {
+      PutResponse.encode(message.put, writer.uint32(10).fork()).join();
+    }
+    if (message.get !== undefined) {
+      GetResponse.encode(message.get, writer.uint32(18).fork()).join();
+    }
+    if (message.delete !== undefined) {
+      DeleteResponse.encode(message.delete, writer.uint32(26).fork()).join();
+    }
+    if (message.stat !== undefined) {
+      StatResponse.encode(message.stat, writer.uint32(34).fork()).join();
+    }
+    if (message.error !== undefined) {
+      OpError.encode(message.error, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.put = PutResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.get = GetResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delete = DeleteResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stat = StatResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = OpError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchResult {
+    return {
+      put: isSet(object.put) ? PutResponse.fromJSON(object.put) : undefined,
+      get: isSet(object.get) ? GetResponse.fromJSON(object.get) : undefined,
+      delete: isSet(object.delete) ? DeleteResponse.fromJSON(object.delete) : undefined,
+      stat: isSet(object.stat) ? StatResponse.fromJSON(object.stat) : undefined,
+      error: isSet(object.error) ? OpError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: BatchResult): unknown {
+    const obj: any = {};
+    if (message.put !== undefined) {
+      obj.put = PutResponse.toJSON(message.put);
+    }
+    if (message.get !== undefined) {
+      obj.get = GetResponse.toJSON(message.get);
+    }
+    if (message.delete !== undefined) {
+      obj.delete = DeleteResponse.toJSON(message.delete);
+    }
+    if (message.stat !== undefined) {
+      obj.stat = StatResponse.toJSON(message.stat);
+    }
+    if (message.error !== undefined) {
+      obj.error = OpError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchResult>, I>>(base?: I): BatchResult {
+    return BatchResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchResult>, I>>(object: I): BatchResult {
+    const message = createBaseBatchResult();
+    message.put = (object.put !== undefined && object.put !== null) ? PutResponse.fromPartial(object.put) : undefined;
+    message.get = (object.get !== undefined && object.get !== null) ? GetResponse.fromPartial(object.get) : undefined;
+    message.delete = (object.delete !== undefined && object.delete !== null)
+      ? DeleteResponse.fromPartial(object.delete)
+      : undefined;
+    message.stat = (object.stat !== undefined && object.stat !== null)
+      ? StatResponse.fromPartial(object.stat)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? OpError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBatchResponse(): BatchResponse {
+  return { results: [] };
+}
+
+export const BatchResponse: MessageFns<BatchResponse> = {
+  encode(message: BatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      BatchResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(BatchResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => BatchResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BatchResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchResponse>, I>>(base?: I): BatchResponse {
+    return BatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchResponse>, I>>(object: I): BatchResponse {
+    const message = createBaseBatchResponse();
+    message.results = object.results?.map((e) => BatchResult.fromPartial(e)) || [];
+    return message;
+  },
+};
 
 function createBaseUploadRequest(): UploadRequest {
   return {
@@ -2620,6 +3148,20 @@ export const DfsService = {
       Buffer.from(DeletePrefixResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeletePrefixResponse => DeletePrefixResponse.decode(value),
   },
+  /**
+   * Batch runs independent operations in one call, each with its own result or error:
+   * the client library coalesces concurrent operations into it, so one call carries what
+   * would be many (writes then share one Raft batch, reads one ReadIndex round).
+   */
+  batch: {
+    path: "/dfs.v1.Dfs/Batch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchRequest): Buffer => Buffer.from(BatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchRequest => BatchRequest.decode(value),
+    responseSerialize: (value: BatchResponse): Buffer => Buffer.from(BatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchResponse => BatchResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -2654,6 +3196,12 @@ export interface DfsServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListRequest, ListResponse>;
   /** DeletePrefix removes a key and everything under "key/" atomically (rm -r). */
   deletePrefix: handleUnaryCall<DeletePrefixRequest, DeletePrefixResponse>;
+  /**
+   * Batch runs independent operations in one call, each with its own result or error:
+   * the client library coalesces concurrent operations into it, so one call carries what
+   * would be many (writes then share one Raft batch, reads one ReadIndex round).
+   */
+  batch: handleUnaryCall<BatchRequest, BatchResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -2791,6 +3339,26 @@ export interface DfsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeletePrefixResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Batch runs independent operations in one call, each with its own result or error:
+   * the client library coalesces concurrent operations into it, so one call carries what
+   * would be many (writes then share one Raft batch, reads one ReadIndex round).
+   */
+  batch(
+    request: BatchRequest,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
+  ): ClientUnaryCall;
+  batch(
+    request: BatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
+  ): ClientUnaryCall;
+  batch(
+    request: BatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -14,7 +14,20 @@ import {
   type StateView,
   type StoredValue,
 } from "../fsm/index.ts";
-import type { DfsServer, StatusResponse } from "../gen/dfs.ts";
+import type {
+  BatchRequest,
+  DeleteRequest,
+  DeleteResponse,
+  DfsServer,
+  GetRequest,
+  GetResponse,
+  PutRequest,
+  PutResponse,
+  StatRequest,
+  StatResponse,
+  StatusResponse,
+} from "../gen/dfs.ts";
+import { runBatch } from "./batch.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
@@ -60,8 +73,8 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     if (stored === undefined) throw new DfsError("not_found", `key not found: ${key}`);
     return stored;
   };
-  return {
-    put: unary(async (req) => {
+  const ops = {
+    put: async (req: PutRequest): Promise<PutResponse> => {
       validateKey(req.key);
       if (req.value.byteLength > MAX_VALUE_BYTES) {
         throw new DfsError(
@@ -79,8 +92,8 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
         ...(session ? { session } : {}),
       });
       return { index, version };
-    }),
-    get: unary(async (req) => {
+    },
+    get: async (req: GetRequest): Promise<GetResponse> => {
       validateKey(req.key);
       if (!req.serializable) await loop.linearizableRead();
       const view = fsm.openView();
@@ -95,12 +108,12 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       } finally {
         view.close();
       }
-    }),
-    stat: unary(async (req) => {
+    },
+    stat: async (req: StatRequest): Promise<StatResponse> => {
       const stored = await read(req.key, req.serializable);
       return fileInfo(stored);
-    }),
-    delete: unary(async (req) => {
+    },
+    delete: async (req: DeleteRequest): Promise<DeleteResponse> => {
       validateKey(req.key);
       const session = validateSession(req.session);
       const { index } = await propose(req.key, {
@@ -109,7 +122,14 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
         ...(session ? { session } : {}),
       });
       return { index };
-    }),
+    },
+  };
+  return {
+    put: unary(ops.put),
+    get: unary(ops.get),
+    stat: unary(ops.stat),
+    delete: unary(ops.delete),
+    batch: unary((req: BatchRequest) => runBatch(ops, req)),
     deletePrefix: unary(async (req) => {
       validateKey(req.prefix);
       const session = validateSession(req.session);

@@ -198,3 +198,55 @@ describe("files on real processes", { timeout: 300_000 }, () => {
     assert.equal((await client.stat("cli/seed.bin")).sha256, sha(data));
   });
 });
+
+describe("batched operations on real processes", { timeout: 120_000 }, () => {
+  let cluster: ProcessCluster;
+  before(async () => {
+    cluster = await ProcessCluster.start(3);
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("concurrent operations travel in Batch calls and each gets its own result or typed error", async () => {
+    const client = cluster.client(cluster.endpoints(), 20_000);
+    try {
+      await client.put("batch/seed", Buffer.from("v0")); // also finds the leader
+      const before = client.batchStats();
+      const ops = Array.from({ length: 300 }, async (_, i) => {
+        switch (i % 5) {
+          case 0:
+            return (await client.put(`batch/k${i}`, Buffer.from(`v${i}`))).version === 1;
+          case 1: // compare-and-set against a version that does not exist
+            return client.put("batch/seed", Buffer.from("x"), { ifVersion: 99 }).then(
+              () => false,
+              (e: unknown) => /precondition/i.test(String(e)),
+            );
+          case 2:
+            return client.get(`batch/missing-${i}`).then(
+              () => false,
+              (e: unknown) => /not found/i.test(String(e)),
+            );
+          case 3:
+            return Buffer.from((await client.get("batch/seed")).value).toString() === "v0";
+          default:
+            return (await client.stat("batch/seed")).version === 1;
+        }
+      });
+      const outcomes = await Promise.all(ops);
+      assert.deepEqual(
+        outcomes.map((ok, i) => (ok ? null : i)).filter((i) => i !== null),
+        [],
+        "every operation got its own correct answer",
+      );
+      const after = client.batchStats();
+      const calls = after.batchCalls - before.batchCalls;
+      const carried = after.batchedOps - before.batchedOps;
+      assert.ok(calls > 0 && carried >= 2 * calls, `batched: ${carried} ops in ${calls} calls`);
+      for (let i = 0; i < 300; i += 5)
+        assert.equal(Buffer.from((await client.get(`batch/k${i}`)).value).toString(), `v${i}`);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -140,6 +140,7 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     },
     list: handle("list", undefined),
     deletePrefix: handle("deletePrefix", undefined),
+    batch: handle("batch", undefined),
   };
 }
 

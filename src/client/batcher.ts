@@ -5,6 +5,7 @@
  * Raft batch, one ReadIndex round. A lone operation still goes as its own plain call,
  * and a node that does not know Batch gets plain calls from then on.
  */
+import { status } from "@grpc/grpc-js";
 import { DfsError, type DfsErrorCode } from "../api/errors.ts";
 import type {
   BatchOp,
@@ -96,9 +97,13 @@ export class Batcher {
     const deadline = new Date(Math.min(...group.map((op) => op.deadline.getTime())));
     const ops = group.map((op) => ({ [op.kind]: op.request }) as BatchOp);
     callUnary(this.stub.batch.bind(this.stub), { ops }, deadline).then(
-      (response) => group.forEach((op, i) => settle(op, response.results[i])),
+      (response) => {
+        group.forEach((op, i) => {
+          settle(op, response.results[i]);
+        });
+      },
       (error: { code?: number }) => {
-        if (error.code === 12 /* UNIMPLEMENTED */) {
+        if (error.code === status.UNIMPLEMENTED) {
           this.unsupported = true;
           for (const op of group) this.single(op);
         } else for (const op of group) op.reject(error);

@@ -223,11 +223,6 @@ export class RaftLoop {
 
   // ---- loop ---------------------------------------------------------------------------
 
-  /** True while writes are refused because the disk is full. */
-  isDiskFull(): boolean {
-    return this.diskFull;
-  }
-
   private onTick(): void {
     if (!this.diskFull) this.d.node.tick();
     if (++this.ticks % 20 === 0) this.expireWaiters();

@@ -4,24 +4,16 @@
  * detected there instead of being served.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DfsClient } from "../../src/client/index.ts";
+import { downloadAll, sha256Hex as sha } from "../support/file-data.ts";
 import { ProcessCluster } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
 
 const MiB = 1024 * 1024;
-
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-async function downloadAll(client: DfsClient, key: string, serializable = false): Promise<Buffer> {
-  const { chunks } = await client.download(key, { serializable });
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
 
 /** A one-shot source of `total` bytes in 1 MiB pieces that calls `at(bytes)` as it goes. */
 async function* pieces(data: Buffer, at: (sent: number) => Promise<void>): AsyncGenerator<Buffer> {

@@ -5,45 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FILE_CHUNK_BYTES } from "../../src/api/limits.ts";
 import type { DfsClient } from "../../src/client/index.ts";
+import { downloadAll, sha256Hex as sha } from "../support/file-data.ts";
 import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
+import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const MiB = 1024 * 1024;
-
-function sha(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-async function downloadAll(client: DfsClient, key: string): Promise<Buffer> {
-  const { chunks } = await client.download(key);
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
-
-function runDfs(
-  args: string[],
-  stdin?: Uint8Array,
-): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: REPO_ROOT,
-    });
-    const out: Buffer[] = [];
-    let stderr = "";
-    proc.stdout.on("data", (c: Buffer) => out.push(c));
-    proc.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    proc.on("error", reject);
-    proc.on("exit", (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
-    proc.stdin.end(stdin ?? Buffer.alloc(0));
-  });
-}
 
 describe("files on real processes", { timeout: 300_000 }, () => {
   let cluster: ProcessCluster;
@@ -163,7 +136,7 @@ describe("files on real processes", { timeout: 300_000 }, () => {
     const put = await runDfs(["put", "cli/file.bin", "--file", src, ...endpoints]);
     assert.equal(put.code, 0, put.stderr);
     assert.match(put.stdout.toString(), new RegExp(`size=${data.length} sha256=${sha(data)}`));
-    const piped = await runDfs(["put", "cli/stdin.bin", "-", ...endpoints], data);
+    const piped = await runDfs(["put", "cli/stdin.bin", "-", ...endpoints], { stdin: data });
     assert.equal(piped.code, 0, piped.stderr);
     const out = join(dir, "out.bin");
     const get = await runDfs(["get", "cli/stdin.bin", "-o", out, ...endpoints]);

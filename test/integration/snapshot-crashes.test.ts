@@ -7,49 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
 import { ProcessCluster } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 
 const SNAPSHOT_FLAGS = ["--snapshot-entries", "200", "--snapshot-keep", "50"];
 
-type Acked = Map<string, { index: number; value: string }>;
-
-async function writeMany(cluster: ProcessCluster, acked: Acked, tag: string, count: number) {
-  const client = cluster.client();
-  try {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = next++; i < count; i = next++) {
-        const key = `crash/${i % 80}`;
-        const value = `${tag}-${i}`;
-        const { index } = await client.put(key, Buffer.from(value));
-        if (index > (acked.get(key)?.index ?? 0)) acked.set(key, { index, value });
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
-  } finally {
-    client.close();
-  }
-}
-
 async function caughtUpAndHolds(cluster: ProcessCluster, id: number, acked: Acked) {
-  const leader = cluster.node(await cluster.waitForLeader());
-  const target = (await cluster.status(leader))?.commitIndex ?? 0;
-  await waitFor(
-    `node ${id} to apply ${target}`,
-    async () =>
-      ((await cluster.status(cluster.node(id)))?.appliedIndex ?? 0) >= target || undefined,
-    60_000,
-  );
-  const client = cluster.client([cluster.node(id).address]);
-  try {
-    for (const [key, { value }] of acked) {
-      const got = await client.get(key, { serializable: true });
-      assert.equal(Buffer.from(got.value).toString(), value, `node ${id}: ${key}`);
-    }
-  } finally {
-    client.close();
-  }
+  await caughtUp(cluster, id);
+  await assertNodeHolds(cluster, id, acked);
 }
 
 describe("kill -9 inside compaction and snapshot install", { timeout: 600_000 }, () => {
@@ -69,7 +34,7 @@ describe("kill -9 inside compaction and snapshot install", { timeout: 600_000 },
       await cluster.kill(id);
       cluster.envForNextStart(id, { DFS_CRASH_AT: point });
       await cluster.restart(id);
-      const writing = writeMany(cluster, acked, point, 1000);
+      const writing = writeAcked(cluster, acked, point, 1000, { prefix: "crash", keys: 80 });
       assert.equal(await cluster.exited(id), "SIGKILL", `node ${id} never reached ${point}`);
       await writing;
       await cluster.restart(id);
@@ -82,7 +47,7 @@ describe("kill -9 inside compaction and snapshot install", { timeout: 600_000 },
       const leader = await cluster.waitForLeader();
       const id = cluster.nodes.find((n) => n.id !== leader)?.id ?? 0;
       await cluster.kill(id);
-      await writeMany(cluster, acked, point, 600);
+      await writeAcked(cluster, acked, point, 600, { prefix: "crash", keys: 80 });
       cluster.envForNextStart(id, { DFS_CRASH_AT: point });
       cluster.spawn(cluster.node(id));
       assert.equal(await cluster.exited(id), "SIGKILL", `node ${id} never reached ${point}`);

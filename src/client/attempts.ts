@@ -4,7 +4,7 @@
  * object per operation, so concurrent operations never share retry state.
  */
 import { DfsError } from "../api/errors.ts";
-import { attemptDeadline, Backoff, sleep } from "./retry.ts";
+import { attemptDeadline, Backoff, ELECTION_POLL_MS, sleep } from "./retry.ts";
 
 /**
  * Consecutive redirects followed without waiting. A fresh hint is usually right, so the
@@ -41,14 +41,17 @@ export class Attempts {
 
   /**
    * Records a retryable failure at `endpoint` and waits before the next attempt: not at
-   * all for the first redirects, otherwise the next backoff step. Never sleeps past the
+   * all for the first redirects, otherwise the next backoff step (at most
+   * ELECTION_POLL_MS while an election is under way). Never sleeps past the
    * deadline, but uses all of it (the last attempt may succeed); throws `unavailable`
    * naming every endpoint tried once the deadline has passed.
    */
   async pause(endpoint: string, error: DfsError, redirected: boolean): Promise<void> {
     this.problems.set(endpoint, describe(error));
     this.redirects = redirected ? this.redirects + 1 : 0;
-    const wait = redirected && this.redirects <= FREE_REDIRECTS ? 0 : this.backoff.next();
+    const electing = error.code === "not_leader" && error.leaderHint === undefined;
+    let wait = redirected && this.redirects <= FREE_REDIRECTS ? 0 : this.backoff.next();
+    if (electing) wait = Math.min(wait, ELECTION_POLL_MS);
     const capped = Math.min(wait, this.deadline - Date.now());
     if (capped > 0) await sleep(capped);
     if (Date.now() >= this.deadline) throw this.exhausted();

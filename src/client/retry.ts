@@ -17,6 +17,14 @@ export const ATTEMPT_TIMEOUT_MS = 2_000;
 /** First wait between attempts: a leader election settles in about one timeout, so start small. */
 export const BACKOFF_INITIAL_MS = 25;
 
+/**
+ * Longest wait after a node said it knows no leader (an election is under way): such an
+ * answer is cheap and the election ends within about one election timeout (0.5–1 s), so
+ * polling at this pace finds the new leader within ~100 ms of its election instead of
+ * sleeping through it on the general backoff.
+ */
+export const ELECTION_POLL_MS = 100;
+
 /** Longest wait between attempts: keeps a client responsive once the cluster recovers. */
 export const BACKOFF_MAX_MS = 500;
 

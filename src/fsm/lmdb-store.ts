@@ -2,10 +2,11 @@
  * The node's state machine on disk (DESIGN.md "Stack": LMDB). Capacity is bounded by the
  * disk, not RAM; each batch of committed entries is applied in ONE LMDB transaction that
  * also records the applied index, so the store is always exactly "the log applied up to
- * appliedIndex" and a restart replays only the WAL after it. These synchronous commits
- * are durable when they return (lmdb-js runs them without MDB_NOSYNC: fdatasync of the
- * data, then the meta page); {@link LmdbStore.flushed} also waits for any asynchronous
- * write, and the WAL is only compacted up to what the store holds durably.
+ * appliedIndex" and a restart replays only the WAL after it. Each commit is one
+ * fdatasync; its meta page becomes durable with the next commit (lmdb-env.ts,
+ * "all-but-last"), so a system crash may take the store back by one commit, which the
+ * WAL replays. {@link LmdbStore.flushed} makes everything committed durable, and the WAL
+ * is only compacted up to what the store holds durably.
  */
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -71,7 +72,7 @@ export class LmdbStore implements StateMachine {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
     await mkdir(dir, { recursive: true });
-    return new LmdbStore(dataDir, openEnvironment(dir));
+    return new LmdbStore(dataDir, openEnvironment(dir, "all-but-last"));
   }
 
   get appliedIndex(): number {
@@ -144,8 +145,13 @@ export class LmdbStore implements StateMachine {
     return hash.digest("hex");
   }
 
-  /** Resolves once every transaction committed so far is durable on disk. */
+  /**
+   * Resolves once every transaction committed so far is durable on disk: one more commit
+   * (rewriting the meta record as it is) whose fdatasync carries the previous commit's
+   * meta page to the disk; then any asynchronous write lmdb-js still flushes.
+   */
   async flushed(): Promise<void> {
+    this.db.transactionSync(() => this.db.putSync(META_KEY, encodeMeta(this.meta)));
     await this.db.flushed;
   }
 
@@ -206,7 +212,7 @@ export class LmdbStore implements StateMachine {
     this.awaitingInstall = false;
     await this.db.close();
     await swapInIncoming(this.dataDir, receiver.dir);
-    this.db = openEnvironment(stateDirs(this.dataDir).live);
+    this.db = openEnvironment(stateDirs(this.dataDir).live, "all-but-last");
     this.reloadFromDisk();
   }
 

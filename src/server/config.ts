@@ -19,8 +19,12 @@ export interface RaftTuning {
   /** Heartbeat every 2 ticks = 100 ms (DESIGN.md default): cheap, and detects a dead leader fast. */
   readonly heartbeatTicks: number;
   /**
-   * Election timeout base in ticks; the core randomizes in [base, 2*base). 20 ticks =
-   * [1000, 2000) ms, the DESIGN.md starting point: well above GC pauses and fsync stalls.
+   * Election timeout base in ticks; the core randomizes in [base, 2*base). 10 ticks =
+   * [500, 1000) ms: a dead leader is replaced in well under a second (issue #6 asks for
+   * failover <= 1 s; DESIGN.md started at [1000, 2000) "until tests show what is safe").
+   * Still 5-10 heartbeats, and far above the event-loop stalls measured under load (the
+   * 10-minute steady benchmark saw no election); pre-vote and check-quorum keep a
+   * follower that stalls anyway from disturbing a healthy leader.
    */
   readonly electionTicks: number;
   /** Bytes of entries per AppendEntries message; bounds one message's size (1 MiB entries fit). */
@@ -33,7 +37,7 @@ export interface RaftTuning {
 export const DEFAULT_TUNING: RaftTuning = {
   tickMs: 50,
   heartbeatTicks: 2,
-  electionTicks: 20,
+  electionTicks: 10,
   maxAppendBytes: 4 * 1024 * 1024,
   maxInflightAppends: 64,
 };

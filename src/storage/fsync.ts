@@ -88,3 +88,20 @@ function dropWritten(buffers: readonly Uint8Array[], written: number): Uint8Arra
   if (partial !== undefined && rest > 0) remaining[0] = partial.subarray(rest);
   return remaining;
 }
+
+/** Buffers one writev takes on Linux (IOV_MAX); libuv splits longer lists into calls. */
+const IOV_MAX = 1024;
+
+/**
+ * Joins runs of buffers so that at most IOV_MAX remain: on an O_DSYNC file each system
+ * call syncs, so a batch split over several writev calls would pay several syncs. Only
+ * long lists of (small) entries are copied; a short list is returned as it is.
+ */
+export function coalesceForOneWrite(buffers: readonly Uint8Array[]): readonly Uint8Array[] {
+  if (buffers.length <= IOV_MAX) return buffers;
+  const run = Math.ceil(buffers.length / IOV_MAX);
+  const joined: Uint8Array[] = [];
+  for (let i = 0; i < buffers.length; i += run)
+    joined.push(Buffer.concat(buffers.slice(i, i + run)));
+  return joined;
+}

@@ -3,6 +3,7 @@
  * (see wal-record.ts) named by a 16-hex-digit sequence number, so that lexical order is
  * replay order and a missing file in the middle is detectable.
  */
+import { constants } from "node:fs";
 import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir } from "./fsync.ts";
@@ -33,11 +34,26 @@ export async function listSegments(dir: string): Promise<number[]> {
 }
 
 /**
- * Creates segment `seq` (failing if it exists) and syncs the directory, so that the
- * records later synced into it cannot be lost with a vanished directory entry.
+ * How a segment being appended to is opened: every write is durable when it returns
+ * (O_DSYNC), so an append costs one trip to the thread pool instead of a write and then
+ * a separate fdatasync — on the path of every acknowledged write, where the second trip
+ * measurably added latency.
+ */
+const APPEND_FLAGS = constants.O_RDWR | constants.O_DSYNC;
+
+/** Opens existing segment `seq` for appending (writes durable on return). */
+export function openSegmentForAppend(dir: string, seq: number): Promise<FileHandle> {
+  return open(segmentPath(dir, seq), APPEND_FLAGS);
+}
+
+/**
+ * Creates segment `seq` (failing if it exists) for appending (writes durable on return)
+ * and syncs the directory, so that the records later written into it cannot be lost with
+ * a vanished directory entry.
  */
 export async function createSegment(dir: string, seq: number): Promise<FileHandle> {
-  const handle = await open(segmentPath(dir, seq), "wx+", 0o644);
+  const flags = APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL;
+  const handle = await open(segmentPath(dir, seq), flags, 0o644);
   try {
     await fsyncDir(dir);
   } catch (err) {

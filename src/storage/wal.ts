@@ -1,20 +1,27 @@
 /**
  * The segmented write-ahead log: the node's durable record of Raft entries and hard
- * state. Every `save` is one `writev` and one fdatasync (group commit: the caller batches
- * a whole Ready into one call, which is what makes the log fast), and resolves only
- * once its bytes are durable, as the persistence rules in DESIGN.md require.
+ * state. Every `save` is one synchronous (O_DSYNC) `writev` — a write plus its fdatasync
+ * in one system call (group commit: the caller batches a whole Ready into one call,
+ * which is what makes the log fast) — and resolves only once its bytes are durable, as
+ * the persistence rules in DESIGN.md require.
  */
-import { type FileHandle, open, readFile, stat, unlink } from "node:fs/promises";
+import { type FileHandle, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Entry, HardState } from "../raft/types.ts";
 import { StartupError } from "../server/errors.ts";
 import { crashPoint } from "./crash-point.ts";
 import { isDiskFullError } from "./disk-full.ts";
-import { fsyncDir, mkdirDurable, writeFileAtomic, writevFully } from "./fsync.ts";
+import {
+  coalesceForOneWrite,
+  fsyncDir,
+  mkdirDurable,
+  writeFileAtomic,
+  writevFully,
+} from "./fsync.ts";
 import { WalCorruptionError, WalStateError } from "./wal-errors.ts";
 import { encodeBatch, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./wal-record.ts";
 import { replaySegments, type SegmentInfo, type WalContents } from "./wal-replay.ts";
-import { createSegment, listSegments, segmentPath } from "./wal-segment.ts";
+import { createSegment, listSegments, openSegmentForAppend, segmentPath } from "./wal-segment.ts";
 import { checkEntries, checkHardState } from "./wal-validate.ts";
 
 export { WalCorruptionError, WalStateError } from "./wal-errors.ts";
@@ -96,7 +103,7 @@ export class Wal {
     }
     const { contents, lastSegmentBytes, segments } = await replaySegments(dir, seqs);
     const seq = seqs.at(-1) ?? 0;
-    const handle = await open(segmentPath(dir, seq), "r+");
+    const handle = await openSegmentForAppend(dir, seq);
     const tail = { handle, seq, size: lastSegmentBytes };
     const last = contents.entries.at(-1);
     const end: LogEnd = {
@@ -121,7 +128,7 @@ export class Wal {
 
   /**
    * Appends `entries` (which supersede any earlier entries at index >= entries[0].index:
-   * Raft log truncation) and, if non-null, `hardState`, with one write and ONE fdatasync.
+   * Raft log truncation) and, if non-null, `hardState`, with ONE synchronous write.
    * Resolves only after the data is durable. After a failure the WAL refuses further
    * saves: once fdatasync has failed, what reached the disk is unknown, and only a
    * restart (which replays and repairs) is safe.
@@ -205,8 +212,8 @@ export class Wal {
   private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
     if (this.tail.size >= this.segmentBytes) await this.rotate(this.end.index, this.end.term);
     const { buffers, bytes } = encodeBatch(entries, hardState);
-    await writevFully(this.tail.handle, buffers, this.tail.size);
-    await this.tail.handle.datasync();
+    // The handle is O_DSYNC: durable when the write returns (wal-segment.ts).
+    await writevFully(this.tail.handle, coalesceForOneWrite(buffers), this.tail.size);
     this.tail.size += bytes;
     const last = entries.at(-1);
     const first = entries[0];
@@ -230,7 +237,6 @@ export class Wal {
     const header = encodeSegmentHeader(prevIndex, prevTerm, this.end.hardState);
     try {
       await writevFully(handle, [header], 0);
-      await handle.datasync();
     } catch (err) {
       // Out of space for the header: forget the new segment, keep appending to the old.
       await handle.close();
@@ -247,7 +253,6 @@ export class Wal {
   private async writeHeader(): Promise<void> {
     const header = encodeSegmentHeader(this.end.index, this.end.term, this.end.hardState);
     await writevFully(this.tail.handle, [header], 0);
-    await this.tail.handle.datasync();
     this.tail.size = header.length;
     const info = this.segments.at(-1);
     if (info !== undefined && info.seq === this.tail.seq && info.prevIndex < 0)

@@ -5,14 +5,19 @@
  */
 import { MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
 import { EntryKind, type Message, RawNode } from "../../src/raft/index.ts";
+import { DEFAULT_TUNING } from "../../src/server/config.ts";
 import type { LoopClock } from "../../src/server/loop-clock.ts";
 import { RaftLoop } from "../../src/server/raft-loop.ts";
 import type { EventQueue } from "./event-queue.ts";
 import type { Rng } from "./rng.ts";
 import { SimDisk } from "./sim-disk.ts";
 
-/** Timing shared by all simulated nodes (the production defaults). */
-export const SIM_TUNING = { tickMs: 50, heartbeatTicks: 2, electionTicks: 20 };
+/** Timing shared by all simulated nodes: the production defaults, so the simulator tests them. */
+export const SIM_TUNING = {
+  tickMs: DEFAULT_TUNING.tickMs,
+  heartbeatTicks: DEFAULT_TUNING.heartbeatTicks,
+  electionTicks: DEFAULT_TUNING.electionTicks,
+};
 
 /** Observes every entry a node applies (for the state-machine safety invariant). */
 export type ApplyObserver = (node: number, index: number, what: string) => void;

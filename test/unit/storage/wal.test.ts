@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { open, readdir, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { EMPTY_HARD_STATE, type Entry, EntryKind } from "../../../src/raft/types.ts";
@@ -177,25 +178,25 @@ test("a segment is not split: one save's records stay in one file", async (t) =>
   assert.equal((await reopen(dir, 100)).entries.length, 22);
 });
 
-test("one save is one writev and one datasync, and resolves only after the sync", async (t) => {
+test("one save is one synchronous writev on an O_DSYNC segment, and resolves only after it", async (t) => {
   const dir = await tempDir(t);
   const { wal } = await Wal.open(dir);
   const proto = await fileHandleProto(dir);
   const calls: string[] = [];
+  const flags: number[] = [];
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
   const realWritev = proto.writev;
-  const realDatasync = proto.datasync;
-  t.mock.method(proto, "writev", function (this: unknown, ...args: unknown[]) {
+  t.mock.method(proto, "writev", async function (this: { fd: number }, ...args: unknown[]) {
     calls.push("writev");
+    flags.push(await openFlags(this.fd));
+    await gate;
     return realWritev.apply(this, args);
   });
-  t.mock.method(proto, "datasync", async function (this: unknown) {
+  t.mock.method(proto, "datasync", async () => {
     calls.push("datasync");
-    await gate;
-    return realDatasync.apply(this);
   });
 
   let done = false;
@@ -203,14 +204,45 @@ test("one save is one writev and one datasync, and resolves only after the sync"
     done = true;
   });
   await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(done, false, "save resolved before its datasync completed");
+  assert.equal(done, false, "save resolved before its write returned");
   release();
   await saving;
-  assert.deepEqual(calls, ["writev", "datasync"]);
+  assert.deepEqual(calls, ["writev"]);
+  assert.ok(
+    (flags[0] ?? 0) & constants.O_DSYNC,
+    `segment not opened O_DSYNC (flags ${flags[0]?.toString(8)})`,
+  );
   t.mock.restoreAll();
   await wal.close();
   assert.equal((await reopen(dir)).entries.length, 100);
 });
+
+test("a batch of more entries than one writev takes is still written by one call", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  const proto = await fileHandleProto(dir);
+  const counts: number[] = [];
+  const realWritev = proto.writev;
+  t.mock.method(proto, "writev", function (this: unknown, ...args: unknown[]) {
+    counts.push((args[0] as unknown[]).length);
+    return realWritev.apply(this, args);
+  });
+  await wal.save(entries(1, 3000, 1, 16), null);
+  t.mock.restoreAll();
+  assert.equal(counts.length, 1);
+  assert.ok((counts[0] ?? 0) <= 1024, `${counts[0]} buffers in one writev`);
+  await wal.close();
+  const replayed = (await reopen(dir)).entries;
+  assert.equal(replayed.length, 3000);
+  assert.equal(replayed.at(-1)?.index, 3000);
+});
+
+/** The open(2) flags of `fd`, from /proc (Linux). */
+async function openFlags(fd: number): Promise<number> {
+  const info = await readFile(`/proc/self/fdinfo/${fd}`, "utf8");
+  const match = /^flags:\s+([0-7]+)/m.exec(info);
+  return match?.[1] === undefined ? 0 : Number.parseInt(match[1], 8);
+}
 
 test("concurrent saves, saves after close and saves after a failure are refused", async (t) => {
   const dir = await tempDir(t);
@@ -220,8 +252,8 @@ test("concurrent saves, saves after close and saves after a failure are refused"
   await first;
 
   const proto = await fileHandleProto(dir);
-  t.mock.method(proto, "datasync", async () => {
-    throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+  t.mock.method(proto, "writev", async () => {
+    throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
   });
   await assert.rejects(wal.save([entry(2, 1)], null), /EIO/);
   t.mock.restoreAll();

@@ -4,7 +4,13 @@
  * object per operation, so concurrent operations never share retry state.
  */
 import { DfsError } from "../api/errors.ts";
-import { attemptDeadline, Backoff, ELECTION_POLL_MS, sleep } from "./retry.ts";
+import {
+  attemptDeadline,
+  Backoff,
+  ELECTION_POLL_MS,
+  FAST_RETRY_WINDOW_MS,
+  sleep,
+} from "./retry.ts";
 
 /**
  * Consecutive redirects followed without waiting. A fresh hint is usually right, so the
@@ -22,14 +28,18 @@ export class Attempts {
   private readonly backoff = new Backoff();
   private readonly problems = new Map<string, string>();
   private redirects = 0;
+  /** When the first retryable failure was seen (NaN before). */
+  private firstFailureAt = Number.NaN;
 
   /**
    * @param op operation name, for the final error message
    * @param timeoutMs the whole operation's deadline, retries and waits included
+   * @param now the clock (injectable so tests need not wait out the fast-retry window)
    */
   constructor(
     private readonly op: string,
     private readonly timeoutMs: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.deadline = Date.now() + timeoutMs;
   }
@@ -42,16 +52,19 @@ export class Attempts {
   /**
    * Records a retryable failure at `endpoint` and waits before the next attempt: not at
    * all for the first redirects, otherwise the next backoff step (at most
-   * ELECTION_POLL_MS while an election is under way). Never sleeps past the
+   * ELECTION_POLL_MS while an election is under way, and during the first
+   * FAST_RETRY_WINDOW_MS of failures). Never sleeps past the
    * deadline, but uses all of it (the last attempt may succeed); throws `unavailable`
    * naming every endpoint tried once the deadline has passed.
    */
   async pause(endpoint: string, error: DfsError, redirected: boolean): Promise<void> {
     this.problems.set(endpoint, describe(error));
     this.redirects = redirected ? this.redirects + 1 : 0;
+    if (Number.isNaN(this.firstFailureAt)) this.firstFailureAt = this.now();
     const electing = error.code === "not_leader" && error.leaderHint === undefined;
+    const fastPhase = this.now() - this.firstFailureAt < FAST_RETRY_WINDOW_MS;
     let wait = redirected && this.redirects <= FREE_REDIRECTS ? 0 : this.backoff.next();
-    if (electing) wait = Math.min(wait, ELECTION_POLL_MS);
+    if (electing || fastPhase) wait = Math.min(wait, ELECTION_POLL_MS);
     const capped = Math.min(wait, this.deadline - Date.now());
     if (capped > 0) await sleep(capped);
     if (Date.now() >= this.deadline) throw this.exhausted();

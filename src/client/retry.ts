@@ -25,6 +25,15 @@ export const BACKOFF_INITIAL_MS = 25;
  */
 export const ELECTION_POLL_MS = 100;
 
+/**
+ * For this long after an operation's first failure every wait is at most
+ * ELECTION_POLL_MS: a leader that just died is replaced within about one election
+ * timeout, and a client sleeping on a grown backoff (the dead node's refusals grow it)
+ * would add up to BACKOFF_MAX_MS to the failover. After it, the full backoff spares a
+ * cluster that is down for longer.
+ */
+export const FAST_RETRY_WINDOW_MS = 2_000;
+
 /** Longest wait between attempts: keeps a client responsive once the cluster recovers. */
 export const BACKOFF_MAX_MS = 500;
 

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DfsError } from "../../../src/api/errors.ts";
 import { Attempts } from "../../../src/client/attempts.ts";
-import { BACKOFF_MAX_MS, ELECTION_POLL_MS } from "../../../src/client/retry.ts";
+import {
+  BACKOFF_MAX_MS,
+  ELECTION_POLL_MS,
+  FAST_RETRY_WINDOW_MS,
+} from "../../../src/client/retry.ts";
+
+const down = new DfsError("unavailable", "connect ECONNREFUSED");
+const electing = new DfsError("not_leader", "not the leader; no leader known");
+/** Slack for timers on a busy machine. */
+const SLACK_MS = 50;
 
 /** Milliseconds one pause takes. */
 async function timedPause(attempts: Attempts, error: DfsError): Promise<number> {
@@ -11,17 +20,25 @@ async function timedPause(attempts: Attempts, error: DfsError): Promise<number> 
   return performance.now() - started;
 }
 
-test("while a node knows no leader the client polls at the election pace, not the grown backoff", async () => {
+test("right after a failure (a leader just died) every retry comes within the election poll pace", async () => {
   const attempts = new Attempts("put", 60_000);
-  const down = new DfsError("unavailable", "connect ECONNREFUSED");
-  // Grow the general backoff to its cap first (25, 50, 100, 200, 400, 500 ms ceilings).
-  for (let i = 0; i < 6; i++) await timedPause(attempts, down);
+  for (let i = 0; i < 8; i++) {
+    const waited = await timedPause(attempts, i % 2 === 0 ? down : electing);
+    assert.ok(waited < ELECTION_POLL_MS + SLACK_MS, `attempt ${i} waited ${waited} ms`);
+  }
+});
+
+test("after the fast window a down node gets the full backoff, an election still the poll pace", async () => {
+  let clock = 0;
+  const attempts = new Attempts("put", 60_000, () => clock);
+  await timedPause(attempts, down); // first failure: the window starts
+  clock += FAST_RETRY_WINDOW_MS + 1;
+  // Grow the general backoff to its cap (25, 50, 100, 200, 400, 500 ms ceilings).
+  for (let i = 0; i < 5; i++) await timedPause(attempts, down);
   const grown = await timedPause(attempts, down);
   assert.ok(grown >= BACKOFF_MAX_MS / 2 - 5, `general backoff ${grown} ms should be >= 250`);
-
-  const electing = new DfsError("not_leader", "not the leader; no leader known");
   for (let i = 0; i < 3; i++) {
     const waited = await timedPause(attempts, electing);
-    assert.ok(waited < ELECTION_POLL_MS + 50, `waited ${waited} ms while an election ran`);
+    assert.ok(waited < ELECTION_POLL_MS + SLACK_MS, `waited ${waited} ms while an election ran`);
   }
 });

@@ -35,10 +35,18 @@ export class ProcessCluster {
     readonly nodes: ClusterNode[],
     private readonly root: string,
     private readonly extraArgs: readonly string[],
+    private readonly nodeFlags: readonly string[],
   ) {}
 
-  /** Starts `size` nodes (each with `extraArgs` flags) and waits until one of them leads. */
-  static async start(size = 3, extraArgs: readonly string[] = []): Promise<ProcessCluster> {
+  /**
+   * Starts `size` nodes (each with `extraArgs` server flags, and `nodeFlags` for the Node
+   * runtime, e.g. `--cpu-prof`) and waits until one of them leads.
+   */
+  static async start(
+    size = 3,
+    extraArgs: readonly string[] = [],
+    nodeFlags: readonly string[] = [],
+  ): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "dfs-cluster-"));
     const ports = await freePorts(size);
     const nodes = ports.map((port, i) => ({
@@ -49,7 +57,7 @@ export class ProcessCluster {
       proc: null,
       stderr: "",
     }));
-    const cluster = new ProcessCluster(nodes, root, extraArgs);
+    const cluster = new ProcessCluster(nodes, root, extraArgs, nodeFlags);
     for (const node of nodes) cluster.spawn(node);
     await cluster.waitForLeader();
     return cluster;
@@ -79,6 +87,7 @@ export class ProcessCluster {
   /** Starts (or restarts) a node's process on its data dir. */
   spawn(node: ClusterNode): void {
     const args = [
+      ...this.nodeFlags,
       "--import",
       "tsx",
       "scripts/run_server.ts",

@@ -1,0 +1,77 @@
+/**
+ * CPU profile of a 3-node cluster under one workload: starts the nodes with
+ * `node --cpu-prof`, drives them through the client library exactly as `dfs bench` does,
+ * stops them gracefully (so V8 writes the profiles) and prints the leader's summary
+ * (bench/profile-summary.ts) plus each follower's per-area table. Profiles are kept in
+ * `--out` for a closer look (Chrome DevTools, speedscope).
+ *
+ *   npx tsx bench/profile.ts [--workload put] [--conc 64] [--size 256] [--seconds 10]
+ *                            [--out bench/results/profiles]
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ProcessCluster } from "../test/support/process-cluster.ts";
+import { DfsTarget } from "./lib/dfs-target.ts";
+import { prefill, runLoad, type Workload } from "./lib/loadgen.ts";
+
+const { values } = parseArgs({
+  options: {
+    workload: { type: "string", default: "put" },
+    conc: { type: "string", default: "64" },
+    size: { type: "string", default: "256" },
+    seconds: { type: "string", default: "10" },
+    out: { type: "string", default: resolve(import.meta.dirname, "results", "profiles") },
+  },
+});
+const workload = values.workload as Workload;
+const concurrency = Number(values.conc);
+const valueSize = Number(values.size);
+const seconds = Number(values.seconds);
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const dir = join(values.out, `${workload}-${valueSize}B-x${concurrency}-${stamp}`);
+await mkdir(dir, { recursive: true });
+
+const cluster = await ProcessCluster.start(3, [], ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+const pids = new Map(cluster.nodes.map((n) => [n.id, n.proc?.pid]));
+const leader = await cluster.waitForLeader();
+const target = new DfsTarget(cluster.endpoints(), 60_000);
+try {
+  if (workload !== "put") await prefill(target, 1000, valueSize, 64);
+  const result = await runLoad(target, {
+    workload,
+    concurrency,
+    valueSize,
+    keys: 1000,
+    serializable: false,
+    readPercent: 50,
+    stop: { kind: "seconds", seconds },
+    warmupMs: 1000,
+  });
+  process.stdout.write(
+    `${workload} ${valueSize} B x${concurrency}: ${result.opsPerSec.toFixed(0)} ops/s, ` +
+      `p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms\n`,
+  );
+} finally {
+  target.close();
+  await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id, "SIGINT")));
+  await cluster.destroy();
+}
+
+const files = await readdir(dir);
+for (const [id, pid] of pids) {
+  const main = files.find((f) => f.includes(`.${pid}.0.`) && f.endsWith(".cpuprofile"));
+  if (main === undefined) {
+    process.stdout.write(`node ${id}: no profile written (pid ${pid})\n`);
+    continue;
+  }
+  const summary = execFileSync(
+    process.execPath,
+    ["--import", "tsx", resolve(import.meta.dirname, "profile-summary.ts"), join(dir, main)],
+    { encoding: "utf8" },
+  );
+  const role = id === leader ? "LEADER" : "follower";
+  const shown = id === leader ? summary : summary.split("\ntop ")[0];
+  process.stdout.write(`\n=== node ${id} (${role}) ===\n${shown}\n`);
+}

@@ -21,8 +21,6 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
-  /** Highest commit index the follower was sent and can apply (see Raft.announceCommit). */
-  commitSent = 0;
   /** Last index of each append in flight, oldest first (replicate state only). */
   private readonly inflight: number[] = [];
 

@@ -449,7 +449,6 @@ export class Raft {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat(this.readOnly.lastContext());
     }
-    this.sendPendingCommits();
   }
 
   /** Check-quorum: did a majority (counting us) talk to us since the last check? Resets the marks. */
@@ -470,32 +469,11 @@ export class Raft {
     for (const peer of this.peers) this.sendAppend(peer, true);
   }
 
-  /**
-   * A new commit index goes to followers with their next append, and at the latest on the
-   * next tick ({@link sendPendingCommits}) — not in an append of its own at once.
-   * Followers need it only to apply (the leader answers a write after its own apply, and
-   * follower reads are serializable), while an immediate empty append cost every
-   * follower one more message, ack and Ready cycle (a WAL write and a store commit) per
-   * write at low load: about half of a follower's work per operation with one client.
-   */
-  private announceCommit(): void {
-    for (const peer of this.peers) this.sendAppend(peer, false);
-  }
-
-  /** Followers not yet sent a commit index they could apply get an (empty) append. */
-  private sendPendingCommits(): void {
-    for (const peer of this.peers) {
-      const pr = this.progress.get(peer) as Progress;
-      if (pr.commitSent < Math.min(pr.match, this.log.committed)) this.sendAppend(peer, true);
-    }
-  }
-
   private broadcastHeartbeat(context: number): void {
     for (const peer of this.peers) {
       const pr = this.progress.get(peer) as Progress;
       const commit = Math.min(pr.match, this.log.committed);
       this.send({ type: "heartbeat", to: peer, term: this.term, commit, context });
-      pr.commitSent = Math.max(pr.commitSent, commit);
     }
   }
 
@@ -521,10 +499,7 @@ export class Raft {
       entries,
       commit: this.log.committed,
     });
-    // The follower applies up to min(commit, last index of this append).
-    const lastSent = prevIndex + entries.length;
-    pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, lastSent));
-    pr.sentEntries(lastSent, entries.length);
+    pr.sentEntries(prevIndex + entries.length, entries.length);
     return true;
   }
 
@@ -568,7 +543,7 @@ export class Raft {
       pr.becomeProbe();
       if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
     }
-    if (this.maybeCommit()) this.announceCommit();
+    if (this.maybeCommit()) this.broadcastAppend();
     this.sendAppendsWhileOpen(m.from);
   }
 
@@ -670,6 +645,6 @@ export class Raft {
   /** The driver calls this once entries up to (index, term) are durable. */
   onStable(index: number, term: number): void {
     this.log.stableTo(index, term);
-    if (this.maybeCommit()) this.announceCommit();
+    if (this.maybeCommit()) this.broadcastAppend();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * A throwaway 3-member etcd cluster on 127.0.0.1 with default durability (its WAL is
  * fsynced before a write is acknowledged) and default Raft timing (heartbeat 100 ms,
- * election 1000 ms, the same as dfs). Data dirs live under one temp dir on the same
+ * election 1000 ms randomized up to 2000 ms; dfs defaults to [500, 1000) ms, so the
+ * failover comparison is of defaults). Data dirs live under one temp dir on the same
  * disk as the dfs cluster's; `destroy()` kills the members and removes it.
  */
 import { type ChildProcess, spawn } from "node:child_process";

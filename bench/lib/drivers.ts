@@ -17,11 +17,11 @@ export interface ClientTimeouts {
   readonly attemptTimeoutMs: number;
 }
 
-/** dfs: 3 `dfs server` processes (fdatasync of every WAL batch before acknowledging). */
+/** dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). */
 export function dfsDriver(timeouts: ClientTimeouts): SystemDriver {
   return {
     name: "dfs",
-    description: "dfs 3 nodes (`dfs server`, WAL fdatasync per batch), DfsClient",
+    description: "dfs 3 nodes (`dfs server`, WAL synced per batch: one O_DSYNC write), DfsClient",
     async start(): Promise<SystemCluster> {
       const cluster = await ProcessCluster.start(3);
       return {

@@ -42,6 +42,9 @@ import { SnapshotSource } from "./snapshot-source.ts";
 import { recoverStateDirs, stateDirs, swapInIncoming } from "./state-dirs.ts";
 import type { ApplyResult, StateMachine, StateView, StoredValue } from "./state-machine.ts";
 
+/** The live store's commits: every one replayable from the WAL (see lmdb-env.ts). */
+const LIVE_STORE_DURABILITY = "all-but-last";
+
 /** The on-disk {@link StateMachine} of a node. */
 export class LmdbStore implements StateMachine {
   private meta: StoreMeta;
@@ -72,7 +75,7 @@ export class LmdbStore implements StateMachine {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
     await mkdir(dir, { recursive: true });
-    return new LmdbStore(dataDir, openEnvironment(dir, "all-but-last"));
+    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY));
   }
 
   get appliedIndex(): number {
@@ -212,7 +215,7 @@ export class LmdbStore implements StateMachine {
     this.awaitingInstall = false;
     await this.db.close();
     await swapInIncoming(this.dataDir, receiver.dir);
-    this.db = openEnvironment(stateDirs(this.dataDir).live, "all-but-last");
+    this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
     this.reloadFromDisk();
   }
 

@@ -10,8 +10,11 @@ import {
 
 const down = new DfsError("unavailable", "connect ECONNREFUSED");
 const electing = new DfsError("not_leader", "not the leader; no leader known");
-/** Slack for timers on a busy machine. */
-const SLACK_MS = 50;
+/**
+ * Slack for late timers on a busy machine; kept below 100 ms so that the old pacing (a
+ * 5th backoff step waits 200–400 ms) still fails the bound.
+ */
+const SLACK_MS = 90;
 
 /** Milliseconds one pause takes. */
 async function timedPause(attempts: Attempts, error: DfsError): Promise<number> {

@@ -20,6 +20,29 @@ export const MAX_KEY_BYTES = 1024;
  */
 export const MAX_GRPC_MESSAGE_BYTES = MAX_VALUE_BYTES + 64 * 1024;
 
+/** Most operations in one Batch call, so a batch stays a bounded amount of work. */
+export const MAX_BATCH_OPS = 1024;
+
+/**
+ * Value bytes the gets of one Batch response carry at most (a response is one message,
+ * held whole in memory on both sides). A get past it is answered {@link
+ * BATCH_RETRY_ALONE} and the client sends it as its own call; the first always fits,
+ * since no value exceeds {@link MAX_VALUE_BYTES}.
+ */
+export const MAX_BATCH_GET_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Largest response a client accepts: a full Batch of get values plus, for each of its
+ * operations, metadata or an error message (which may quote a key) — 2 KiB is ample.
+ */
+export const MAX_GRPC_RESPONSE_BYTES = MAX_BATCH_GET_BYTES + MAX_BATCH_OPS * 2048;
+
+/**
+ * Code of a Batch result that tells the client to resend that operation as its own call
+ * (its response did not fit the batch's); the client library never surfaces it.
+ */
+export const BATCH_RETRY_ALONE = "retry_alone";
+
 /**
  * Size of one chunk of a streamed file: each chunk is one Raft entry, so the same 1 MiB
  * bound as a single value keeps heartbeats from queueing behind a huge entry.

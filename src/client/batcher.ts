@@ -7,6 +7,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { DfsError, type DfsErrorCode } from "../api/errors.ts";
+import { BATCH_RETRY_ALONE } from "../api/limits.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -99,7 +100,9 @@ export class Batcher {
     callUnary(this.stub.batch.bind(this.stub), { ops }, deadline).then(
       (response) => {
         group.forEach((op, i) => {
-          settle(op, response.results[i]);
+          const result = response.results[i];
+          if (result?.error?.code === BATCH_RETRY_ALONE) this.single(op);
+          else settle(op, result);
         });
       },
       (error: { code?: number }) => {

@@ -11,23 +11,29 @@ import {
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
+import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/limits.ts";
 import { DfsClient as DfsStub } from "../gen/dfs.ts";
 import { Batcher } from "./batcher.ts";
 
 /** The generated gRPC stub of the Dfs service. */
 export type { DfsStub };
 
+/** HTTP/2 receive window of a client connection: a full Batch response fits. */
+const CLIENT_RECEIVE_WINDOW = 16 * 1024 * 1024;
+
 /**
  * Channel settings. grpc-js waits up to 120 s between reconnects by default; a restarted
  * node must be found again within a fraction of an election, so backoff starts at 100 ms
- * and stays under 1 s. Message limits match the server's so a 1 MiB value fits.
+ * and stays under 1 s. Message limits match the server's so a 1 MiB value fits, and a
+ * Batch of gets fits its response. Large responses (values, file downloads) arrive
+ * without waiting on HTTP/2's default 64 KiB window (see server/receive-window.ts).
  */
 export const CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,
   "grpc.max_send_message_length": MAX_GRPC_MESSAGE_BYTES,
-  "grpc.max_receive_message_length": MAX_GRPC_MESSAGE_BYTES,
+  "grpc.max_receive_message_length": MAX_GRPC_RESPONSE_BYTES,
+  "grpc-node.flow_control_window": CLIENT_RECEIVE_WINDOW,
 };
 
 /** Lazily created stubs keyed by `host:port`, each with its {@link Batcher}. */

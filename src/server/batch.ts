@@ -5,6 +5,7 @@
  * round — and each gets its own result or typed error.
  */
 import { DfsError } from "../api/errors.ts";
+import { BATCH_RETRY_ALONE, MAX_BATCH_GET_BYTES, MAX_BATCH_OPS } from "../api/limits.ts";
 import type {
   BatchRequest,
   BatchResponse,
@@ -27,17 +28,12 @@ export interface BatchOps {
   stat(req: StatRequest): Promise<StatResponse>;
 }
 
-/** Most operations in one batch, so a batch stays a bounded amount of work. */
-export const MAX_BATCH_OPS = 1024;
-/** Value bytes a batch response may carry; gets beyond it are answered "retry". */
-export const MAX_BATCH_RESPONSE_BYTES = 16 * 1024 * 1024;
-
 /** Runs every op of `req` concurrently; results in request order. */
 export async function runBatch(ops: BatchOps, req: BatchRequest): Promise<BatchResponse> {
   if (req.ops.length > MAX_BATCH_OPS) {
     throw new DfsError("invalid_argument", `a batch holds at most ${MAX_BATCH_OPS} operations`);
   }
-  let budget = MAX_BATCH_RESPONSE_BYTES;
+  let getBytes = 0;
   const results = await Promise.all(
     req.ops.map(async (op): Promise<BatchResult> => {
       try {
@@ -46,8 +42,8 @@ export async function runBatch(ops: BatchOps, req: BatchRequest): Promise<BatchR
         if (op.stat) return { stat: await ops.stat(op.stat) };
         if (op.get) {
           const get = await ops.get(op.get);
-          budget -= get.value.length;
-          if (budget < 0) throw new DfsError("unavailable", "batch response full; retry this read");
+          if (getBytes + get.value.length > MAX_BATCH_GET_BYTES) return retryAlone();
+          getBytes += get.value.length;
           return { get };
         }
         throw new DfsError("invalid_argument", "empty batch operation");
@@ -58,4 +54,10 @@ export async function runBatch(ops: BatchOps, req: BatchRequest): Promise<BatchR
     }),
   );
   return { results };
+}
+
+/** A get whose value did not fit this response: the client resends it as its own call. */
+function retryAlone(): BatchResult {
+  const message = "batch response full; send this read alone";
+  return { error: { code: BATCH_RETRY_ALONE, message, leader: "" } };
 }

@@ -32,6 +32,7 @@ import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
+import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";
 import { recoverLog } from "./recover-log.ts";
 import { statusOf } from "./status.ts";
 import { validateNodeConfig } from "./validate-config.ts";
@@ -180,7 +181,14 @@ async function assemble(
       complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
     }),
   );
+  const streamWindow = raiseStreamWindow(server);
   await bind(server, `${config.listenHost ?? self.host}:${self.port}`);
+  if (!(streamWindow && raiseConnectionWindow(server))) {
+    logger.warn(
+      {},
+      "cannot raise gRPC receive windows (grpc-js changed?): large values are slower",
+    );
+  }
   cleanup.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
   loop.start();
   logger.debug(

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { credentials } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
+import { MAX_VALUE_BYTES } from "../../src/api/limits.ts";
 import { DfsClient as DfsStub, type PutRequest, type PutResponse } from "../../src/gen/dfs.ts";
 import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
@@ -174,6 +175,24 @@ describe("three real server processes", { timeout: 180_000 }, () => {
     const out = await runClient([cluster.nodes[1]?.address ?? "", "get", "bin/stdin"]);
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(out.stdout, value);
+  });
+
+  it("16 concurrent gets of 1 MiB values (coalesced into Batch calls) all return their bytes", async () => {
+    const client = cluster.client();
+    try {
+      const values = Array.from({ length: 16 }, () => randomBytes(MAX_VALUE_BYTES));
+      await Promise.all(values.map((v, i) => client.put(`big/${i}`, v)));
+      for (const serializable of [false, true]) {
+        const got = await Promise.all(
+          values.map((_, i) => client.get(`big/${i}`, { serializable })),
+        );
+        got.forEach((g, i) => {
+          assert.ok(Buffer.from(g.value).equals(values[i] as Buffer), `big/${i} (${serializable})`);
+        });
+      }
+    } finally {
+      client.close();
+    }
   });
 
   it("compare-and-set and stat through the CLI: --if-absent, --if-version, exit 4 on a lost race", async () => {

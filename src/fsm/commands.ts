@@ -4,6 +4,7 @@
  * data dirs.
  */
 import { Command } from "../gen/command.ts";
+import { encodePayloadCommand } from "./payload-command-encoder.ts";
 
 /** Which client write a command is, for exactly-once application (Raft thesis §6.3). */
 export interface CommandSession {
@@ -54,6 +55,7 @@ export type FsmCommand =
 
 /** Serializes a command for a log entry. */
 export function encodeCommand(command: FsmCommand): Uint8Array {
+  if (command.op === "put" || command.op === "upload_chunk") return encodePayloadCommand(command);
   const meta = { session: command.session, timeMs: command.timeMs ?? 0 };
   return Command.encode({ ...NO_OP, ...operation(command), ...meta }).finish();
 }

@@ -6,9 +6,10 @@
  * and a broken stream is simply reopened on the next send.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type MessageBatch, type RaftMessage, RaftPeerClient } from "../gen/raft.ts";
+import type { MessageBatch, RaftMessage, RaftPeerClient } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { approximateBytes, toWire } from "./codec.ts";
+import { PeerClient } from "./peer-client.ts";
 
 /** Limits of one peer link; see DEFAULT_LINK_LIMITS for the reasons. */
 export interface LinkLimits {
@@ -58,11 +59,7 @@ export class PeerLink {
     private readonly limits: LinkLimits,
     private readonly onError: (peer: number, error: Error) => void,
   ) {
-    this.client = new RaftPeerClient(
-      address,
-      grpc.credentials.createInsecure(),
-      PEER_CHANNEL_OPTIONS,
-    );
+    this.client = new PeerClient(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
   }
 
   /** Queues a message; call {@link flush} after queueing a Ready's worth. */

@@ -1,0 +1,72 @@
+/**
+ * Exact-size encoding of the two commands that carry bulk bytes — a put's value and an
+ * upload's chunk, up to 1 MiB each — so the leader writes each once into a buffer of its
+ * final size instead of through the generated encoder's doubling buffer and copy-out
+ * (see wire/proto-writer.ts). Byte-identical to `Command.encode`, which the tests check;
+ * every other command is small and keeps the generated encoder.
+ */
+import {
+  bytesFieldSize,
+  lengthDelimitedSize,
+  ProtoWriter,
+  presentUintFieldSize,
+  uintFieldSize,
+  utf8Length,
+} from "../wire/proto-writer.ts";
+import type { CommandSession, FsmCommand } from "./commands.ts";
+
+/** A command this module encodes. */
+export type PayloadCommand = Extract<FsmCommand, { op: "put" } | { op: "upload_chunk" }>;
+
+/** Command field numbers (proto/command.proto). */
+const PUT = 1;
+const SESSION = 3;
+const TIME_MS = 4;
+const UPLOAD_CHUNK = 5;
+
+/** Serializes a put or upload_chunk command exactly as `Command.encode` would. */
+export function encodePayloadCommand(command: PayloadCommand): Buffer {
+  const first = utf8Length(command.op === "put" ? command.key : command.uploadId);
+  const opSize = command.op === "put" ? putSize(command, first) : chunkSize(command, first);
+  const session = command.session;
+  const clientIdBytes = session === undefined ? 0 : utf8Length(session.clientId);
+  const sessionBytes = session === undefined ? 0 : sessionSize(session, clientIdBytes);
+  const timeMs = command.timeMs ?? 0;
+  const w = new ProtoWriter(
+    lengthDelimitedSize(command.op === "put" ? PUT : UPLOAD_CHUNK, opSize) +
+      (session === undefined ? 0 : lengthDelimitedSize(SESSION, sessionBytes)) +
+      uintFieldSize(TIME_MS, timeMs),
+  );
+  if (command.op === "put") {
+    w.lengthPrefix(PUT, opSize).string(1, command.key, first).bytes(2, command.value);
+    if (command.ifVersion !== undefined) w.presentUint(3, command.ifVersion);
+  } else {
+    w.lengthPrefix(UPLOAD_CHUNK, opSize).string(1, command.uploadId, first);
+    w.uint(2, command.seq).bytes(3, command.data);
+  }
+  if (session !== undefined) {
+    w.lengthPrefix(SESSION, sessionBytes).string(1, session.clientId, clientIdBytes);
+    w.uint(2, session.sequence).uint(3, session.firstIncomplete);
+  }
+  return w.uint(TIME_MS, timeMs).finish();
+}
+
+function putSize(c: Extract<PayloadCommand, { op: "put" }>, keyBytes: number): number {
+  return (
+    bytesFieldSize(1, keyBytes) +
+    bytesFieldSize(2, c.value.length) +
+    (c.ifVersion === undefined ? 0 : presentUintFieldSize(3, c.ifVersion))
+  );
+}
+
+function chunkSize(c: Extract<PayloadCommand, { op: "upload_chunk" }>, idBytes: number): number {
+  return bytesFieldSize(1, idBytes) + uintFieldSize(2, c.seq) + bytesFieldSize(3, c.data.length);
+}
+
+function sessionSize(s: CommandSession, clientIdBytes: number): number {
+  return (
+    bytesFieldSize(1, clientIdBytes) +
+    uintFieldSize(2, s.sequence) +
+    uintFieldSize(3, s.firstIncomplete)
+  );
+}

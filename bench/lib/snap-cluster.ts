@@ -19,6 +19,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DfsClient, type StatusResponse } from "../../src/client/index.ts";
+import { SERVER_NODE_FLAGS } from "../../src/server/node-flags.ts";
 
 /** Root of the repository (where package.json lives). */
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -106,11 +107,15 @@ export class NodeSlot {
   /** Starts the process with `args`; stderr is parsed line by line. */
   start(args: readonly string[]): void {
     if (this.proc !== null) throw new Error(`node ${this.id} is already running`);
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: REPO_ROOT,
-      env: serverEnv(),
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, "--import", "tsx", "src/cli/main.ts", ...args],
+      {
+        cwd: REPO_ROOT,
+        env: serverEnv(),
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     if (proc.pid === undefined) throw new Error(`could not spawn node ${this.id}`);
     liveChildren.add(proc);
     this.spawnedAt = Date.now();

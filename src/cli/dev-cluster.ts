@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { DfsError } from "../api/errors.ts";
+import { SERVER_NODE_FLAGS } from "../server/node-flags.ts";
 import { DEFAULT_ENDPOINTS, intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -124,10 +125,14 @@ class DevCluster {
   }
 
   private spawnNode(node: DevNode): ChildProcess {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN_PATH, ...node.args], {
-      cwd: PACKAGE_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, "--import", "tsx", MAIN_PATH, ...node.args],
+      {
+        cwd: PACKAGE_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     prefixLines(child.stdout, `[node ${node.id}] `);
     prefixLines(child.stderr, `[node ${node.id}] `);
     child.on("error", (err) => process.stderr.write(`dfs dev: node ${node.id}: ${err.message}\n`));

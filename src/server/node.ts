@@ -31,6 +31,7 @@ import {
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
+import { hasServerNodeFlags } from "./node-flags.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";
 import { recoverLog } from "./recover-log.ts";
@@ -192,7 +193,13 @@ async function assemble(
   cleanup.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
   loop.start();
   logger.debug(
-    { address, clusterId, applied: fsm.appliedIndex, replay: contents.entries.length },
+    {
+      address,
+      clusterId,
+      applied: fsm.appliedIndex,
+      replay: contents.entries.length,
+      serverNodeFlags: hasServerNodeFlags(),
+    },
     "node started",
   );
   let stopping: Promise<void> | null = null;

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DfsClient } from "../../src/client/index.ts";
 import type { StatusResponse } from "../../src/gen/dfs.ts";
+import { SERVER_NODE_FLAGS } from "../../src/server/node-flags.ts";
 import { freePorts } from "../support/free-port.ts";
 import { REPO_ROOT } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
@@ -214,10 +215,14 @@ export class ChaosCluster {
   }
 
   private spawn(node: ChaosNode): void {
-    const proc = spawn(process.execPath, ["bin/dfs.mjs", ...this.serverArgs(node)], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, "bin/dfs.mjs", ...this.serverArgs(node)],
+      {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     proc.stderr?.on("data", (chunk: Buffer) => {
       node.stderr = (node.stderr + chunk.toString()).slice(-STDERR_TAIL);
     });

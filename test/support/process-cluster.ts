@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DfsClient } from "../../src/client/index.ts";
 import type { StatusResponse } from "../../src/gen/dfs.ts";
+import { SERVER_NODE_FLAGS } from "../../src/server/node-flags.ts";
 import { freePorts } from "./free-port.ts";
 import { waitFor } from "./wait.ts";
 
@@ -87,6 +88,7 @@ export class ProcessCluster {
   /** Starts (or restarts) a node's process on its data dir. */
   spawn(node: ClusterNode): void {
     const args = [
+      ...SERVER_NODE_FLAGS,
       ...this.nodeFlags,
       "--import",
       "tsx",

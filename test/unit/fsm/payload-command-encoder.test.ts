@@ -46,17 +46,9 @@ function generated(c: PayloadCommand): Uint8Array {
     c.op === "put"
       ? { put: { key: c.key, value: Buffer.from(c.value), ifVersion: c.ifVersion } }
       : { uploadChunk: { uploadId: c.uploadId, seq: c.seq, data: Buffer.from(c.data) } };
-  return Command.encode({
-    put: undefined,
-    delete: undefined,
-    uploadChunk: undefined,
-    commitUpload: undefined,
-    abortUpload: undefined,
-    deletePrefix: undefined,
-    ...op,
-    session: c.session,
-    timeMs: c.timeMs ?? 0,
-  }).finish();
+  return Command.encode(
+    Command.fromPartial({ ...op, session: c.session, timeMs: c.timeMs ?? 0 }),
+  ).finish();
 }
 
 const FIRST_SEED = Number(process.env.SEED ?? 1);

@@ -6,7 +6,7 @@
  * measured on fresh clusters, alternating too. Medians over rounds go to one table,
  * printed and written with the raw runs to bench/results/.
  *
- *   npx tsx bench/run.ts [--runs 3] [--seconds 6] [--warmup 1] [--quick] [--only ids]
+ *   npx tsx bench/run.ts [--runs 3] [--seconds 6] [--warmup 1] [--cluster-warmup 5] [--quick] [--only ids]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -55,7 +55,13 @@ log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workl
 const rounds = await runRounds(
   [dfsDriver(BENCH_TIMEOUTS), etcdDriver(etcd, BENCH_TIMEOUTS)],
   workloads,
-  { runs: flags.runs, seconds: flags.seconds, warmupMs: flags.warmup * 1000, keys: flags.keys },
+  {
+    runs: flags.runs,
+    seconds: flags.seconds,
+    warmupMs: flags.warmup * 1000,
+    clusterWarmupMs: flags.clusterWarmup * 1000,
+    keys: flags.keys,
+  },
   log,
 );
 const failover = await runFailovers(
@@ -72,6 +78,7 @@ const comparison: Comparison = {
     rounds: flags.runs,
     "measured seconds per run": flags.seconds,
     "warm-up seconds": flags.warmup,
+    "cluster warm-up seconds": flags.clusterWarmup,
     keys: flags.keys,
     "failover runs": flags.failoverRuns,
     method:

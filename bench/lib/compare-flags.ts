@@ -13,6 +13,8 @@ export interface CompareFlags {
   readonly seconds: number;
   /** Unmeasured warm-up before each window, in seconds. */
   readonly warmup: number;
+  /** Seconds of unmeasured load on each fresh cluster before its first window. */
+  readonly clusterWarmup: number;
   readonly failoverRuns: number;
   readonly keys: number;
   /** Workload ids to run (all by default). */
@@ -52,6 +54,12 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     )
     .option("--warmup <s>", "warm-up seconds before each window", positive("--warmup", false), 1)
     .option(
+      "--cluster-warmup <s>",
+      "seconds of unmeasured mixed load on each fresh cluster before its first window",
+      positive("--cluster-warmup", false),
+      5,
+    )
+    .option(
       "--failover-runs <n>",
       "failover measurements per system (default: --runs)",
       nonNegativeInt,
@@ -65,6 +73,7 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     runs: number;
     seconds: number;
     warmup: number;
+    clusterWarmup: number;
     failoverRuns?: number;
     keys: number;
     only?: string;
@@ -75,12 +84,14 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
-    return { runs: 1, seconds: 1.5, warmup: 0.5, failoverRuns: 1, keys: o.keys, only, out: o.out };
+    const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
+    return { ...quick, keys: o.keys, only, out: o.out };
   }
   return {
     runs: o.runs,
     seconds: o.seconds,
     warmup: o.warmup,
+    clusterWarmup: o.clusterWarmup,
     failoverRuns: o.failoverRuns ?? o.runs,
     keys: o.keys,
     only,

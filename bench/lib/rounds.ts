@@ -11,7 +11,7 @@ import {
   measureWorkload,
   type RunTiming,
 } from "./compare-workloads.ts";
-import { prefill } from "./loadgen.ts";
+import { prefill, runLoad } from "./loadgen.ts";
 import { rssOf } from "./proc-stat.ts";
 import { fixed } from "./run-report.ts";
 import { median } from "./stats.ts";
@@ -21,6 +21,13 @@ import type { KvTarget } from "./target.ts";
 /** Settings of {@link runRounds}. */
 export interface RoundsTiming extends RunTiming {
   readonly runs: number;
+  /**
+   * Unmeasured mixed load on each fresh cluster before its first window, so the first
+   * workload measures servers and load generator in their steady state rather than
+   * V8 still compiling the hot paths of freshly started processes (Go needs no warm-up,
+   * but gets the same load).
+   */
+  readonly clusterWarmupMs: number;
 }
 
 /** Raw samples per workload and medians of memory per node. */
@@ -53,6 +60,7 @@ export async function runRounds(
     const running = await startAll(drivers);
     try {
       recordRss(running, memory, "idle");
+      for (const r of running) await warmUp(r.target, timing);
       for (const [i, w] of workloads.entries()) {
         if (i === firstGet) {
           for (const r of running) {
@@ -82,6 +90,23 @@ export async function runRounds(
     })),
     rss: rssMedians(drivers, memory),
   };
+}
+
+/** Concurrency of the warm-up load: enough to reach every path of a busy server quickly. */
+const WARMUP_CONCURRENCY = 64;
+
+async function warmUp(target: KvTarget, timing: RoundsTiming): Promise<void> {
+  if (timing.clusterWarmupMs <= 0) return;
+  await runLoad(target, {
+    workload: "mixed",
+    concurrency: WARMUP_CONCURRENCY,
+    valueSize: FILL_VALUE_SIZE,
+    keys: timing.keys,
+    serializable: false,
+    readPercent: 50,
+    stop: { kind: "seconds", seconds: timing.clusterWarmupMs / 1000 },
+    warmupMs: 0,
+  });
 }
 
 function describe(s: RunSample): string {

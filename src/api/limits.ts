@@ -32,6 +32,14 @@ export const MAX_BATCH_OPS = 1024;
 export const MAX_BATCH_GET_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Value bytes the gets of one BatchStream response carry at most: every response shares
+ * the stream, so a large one delays the others behind it. A single value always fits
+ * (none exceeds {@link MAX_VALUE_BYTES}); gets past it are answered {@link
+ * BATCH_RETRY_ALONE} and travel as their own calls.
+ */
+export const MAX_STREAM_GET_BYTES = MAX_VALUE_BYTES;
+
+/**
  * Largest response a client accepts: a full Batch of get values plus, for each of its
  * operations, metadata or an error message (which may quote a key) — 2 KiB is ample.
  */

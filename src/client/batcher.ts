@@ -1,15 +1,19 @@
 /**
- * Coalesces concurrent operations to one node into Batch calls. A grpc-js call costs far
+ * Coalesces concurrent operations to one node into batches. A grpc-js call costs far
  * more CPU than the Raft work behind a small put (a bare echo server does ~5k calls/s on
- * our machines), so operations issued in the same tick travel together: one call, one
- * Raft batch, one ReadIndex round. A lone operation still goes as its own plain call,
- * and a node that does not know Batch gets plain calls from then on.
+ * our machines), so operations issued in the same tick travel together: one message, one
+ * Raft batch, one ReadIndex round. Batches (a lone operation too) go as messages on the
+ * node's BatchStream; a batch holding one large value goes as its own plain call. A node
+ * that does not know BatchStream gets Batch calls, and one that does not know Batch
+ * either gets plain calls, from then on.
  */
 import { status } from "@grpc/grpc-js";
 import { DfsError, type DfsErrorCode } from "../api/errors.ts";
 import { BATCH_RETRY_ALONE } from "../api/limits.ts";
 import type {
   BatchOp,
+  BatchRequest,
+  BatchResponse,
   BatchResult,
   DeleteRequest,
   DeleteResponse,
@@ -20,6 +24,7 @@ import type {
   StatRequest,
   StatResponse,
 } from "../gen/dfs.ts";
+import { BatchStreamLink } from "./batch-stream-link.ts";
 import { callUnary, type DfsStub } from "./channel-pool.ts";
 
 /** Operations per Batch call: enough to amortize a call, small enough to pipeline. */
@@ -50,10 +55,22 @@ export class Batcher {
   private queue: Pending[] = [];
   private scheduled = false;
   private unsupported = false;
-  /** Batch calls sent and the operations they carried (observability, tests). */
-  readonly stats = { batchCalls: 0, batchedOps: 0 };
+  private streamUnsupported = false;
+  private readonly link: BatchStreamLink;
+  /**
+   * Batches of several operations sent and the operations they carried, and the batches
+   * (of any size) that went over the stream (observability, tests).
+   */
+  readonly stats = { batchCalls: 0, batchedOps: 0, streamed: 0 };
 
-  constructor(private readonly stub: DfsStub) {}
+  constructor(private readonly stub: DfsStub) {
+    this.link = new BatchStreamLink(stub);
+  }
+
+  /** Ends the node's stream (the channel itself is closed by its pool). */
+  close(): void {
+    this.link.close();
+  }
 
   /** Sends one operation, alone or with others issued in the same tick. */
   call<K extends Kind>(kind: K, request: Kinds[K][0], deadline: Date): Promise<Kinds[K][1]> {
@@ -89,22 +106,35 @@ export class Batcher {
   }
 
   private send(group: Pending[]): void {
+    if (group.length > 1) {
+      this.stats.batchCalls++;
+      this.stats.batchedOps += group.length;
+    }
+    const bytes = group.reduce((sum, op) => sum + op.bytes, 0);
+    if (!this.streamUnsupported && bytes <= BATCH_MAX_BYTES) this.stream(group);
+    else this.sendAsCalls(group);
+  }
+
+  private stream(group: Pending[]): void {
+    this.stats.streamed++;
+    this.link.send(batchOf(group), earliestDeadline(group)).then(
+      (response) => this.distribute(group, response),
+      (error: { code?: number }) => {
+        if (error.code === status.UNIMPLEMENTED) {
+          this.streamUnsupported = true;
+          this.sendAsCalls(group);
+        } else for (const op of group) op.reject(error);
+      },
+    );
+  }
+
+  private sendAsCalls(group: Pending[]): void {
     if (group.length === 1 || this.unsupported) {
       for (const op of group) this.single(op);
       return;
     }
-    this.stats.batchCalls++;
-    this.stats.batchedOps += group.length;
-    const deadline = new Date(Math.min(...group.map((op) => op.deadline.getTime())));
-    const ops = group.map((op) => ({ [op.kind]: op.request }) as BatchOp);
-    callUnary(this.stub.batch.bind(this.stub), { ops }, deadline).then(
-      (response) => {
-        group.forEach((op, i) => {
-          const result = response.results[i];
-          if (result?.error?.code === BATCH_RETRY_ALONE) this.single(op);
-          else settle(op, result);
-        });
-      },
+    callUnary(this.stub.batch.bind(this.stub), batchOf(group), earliestDeadline(group)).then(
+      (response) => this.distribute(group, response),
       (error: { code?: number }) => {
         if (error.code === status.UNIMPLEMENTED) {
           this.unsupported = true;
@@ -114,10 +144,27 @@ export class Batcher {
     );
   }
 
+  /** Settles each operation with its result; those answered "retry alone" go as calls. */
+  private distribute(group: Pending[], response: BatchResponse): void {
+    group.forEach((op, i) => {
+      const result = response.results[i];
+      if (result?.error?.code === BATCH_RETRY_ALONE) this.single(op);
+      else settle(op, result);
+    });
+  }
+
   private single(op: Pending): void {
     const method = this.stub[op.kind].bind(this.stub) as Parameters<typeof callUnary>[0];
     callUnary(method, op.request, op.deadline).then(op.resolve, op.reject);
   }
+}
+
+function batchOf(group: readonly Pending[]): BatchRequest {
+  return { ops: group.map((op) => ({ [op.kind]: op.request }) as BatchOp) };
+}
+
+function earliestDeadline(group: readonly Pending[]): Date {
+  return new Date(Math.min(...group.map((op) => op.deadline.getTime())));
 }
 
 function settle(op: Pending, result: BatchResult | undefined): void {

@@ -61,18 +61,20 @@ export class ChannelPool {
     return stub;
   }
 
-  /** Batch calls sent so far and the operations they carried, over all nodes. */
-  batchStats(): { batchCalls: number; batchedOps: number } {
-    const total = { batchCalls: 0, batchedOps: 0 };
+  /** Batches sent so far, the operations they carried and those streamed, over all nodes. */
+  batchStats(): { batchCalls: number; batchedOps: number; streamed: number } {
+    const total = { batchCalls: 0, batchedOps: 0, streamed: 0 };
     for (const b of this.batchers.values()) {
       total.batchCalls += b.stats.batchCalls;
       total.batchedOps += b.stats.batchedOps;
+      total.streamed += b.stats.streamed;
     }
     return total;
   }
 
   /** Closes every channel; in-flight calls fail with CANCELLED. */
   close(): void {
+    for (const batcher of this.batchers.values()) batcher.close();
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
     this.batchers.clear();

@@ -306,10 +306,11 @@ export class DfsClient {
   }
 
   /**
-   * How many Batch calls this client sent and how many operations they carried: concurrent
-   * operations to one node travel together (see batcher.ts).
+   * How many batches of several operations this client sent and how many operations they
+   * carried (concurrent operations to one node travel together, see batcher.ts), and how
+   * many batches went as messages on a BatchStream rather than as calls.
    */
-  batchStats(): { batchCalls: number; batchedOps: number } {
+  batchStats(): { batchCalls: number; batchedOps: number; streamed: number } {
     return this.pool.batchStats();
   }
 

@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -56,6 +58,21 @@ export interface BatchResult {
 export interface BatchResponse {
   /** One per op, in order. */
   results: BatchResult[];
+}
+
+export interface BatchStreamRequest {
+  /** Chosen by the client, unique among its requests in flight on this stream. */
+  id: number;
+  batch: BatchRequest | undefined;
+}
+
+export interface BatchStreamResponse {
+  id: number;
+  batch:
+    | BatchResponse
+    | undefined;
+  /** Set instead of batch when the whole request was refused (as a Batch call would fail). */
+  error: OpError | undefined;
 }
 
 export interface UploadRequest {
@@ -718,6 +735,198 @@ export const BatchResponse: MessageFns<BatchResponse> = {
   fromPartial<I extends Exact<DeepPartial<BatchResponse>, I>>(object: I): BatchResponse {
     const message = createBaseBatchResponse();
     message.results = object.results?.map((e) => BatchResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchStreamRequest(): BatchStreamRequest {
+  return { id: 0, batch: undefined };
+}
+
+export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
+  encode(message: BatchStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.batch !== undefined) {
+      BatchRequest.encode(message.batch, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.batch = BatchRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchStreamRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      batch: isSet(object.batch) ? BatchRequest.fromJSON(object.batch) : undefined,
+    };
+  },
+
+  toJSON(message: BatchStreamRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.batch !== undefined) {
+      obj.batch = BatchRequest.toJSON(message.batch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(base?: I): BatchStreamRequest {
+    return BatchStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(object: I): BatchStreamRequest {
+    const message = createBaseBatchStreamRequest();
+    message.id = object.id ?? 0;
+    message.batch = (object.batch !== undefined && object.batch !== null)
+      ? BatchRequest.fromPartial(object.batch)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBatchStreamResponse(): BatchStreamResponse {
+  return { id: 0, batch: undefined, error: undefined };
+}
+
+export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
+  encode(message: BatchStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.batch !== undefined) {
+      BatchResponse.encode(message.batch, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      OpError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.batch = BatchResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = OpError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchStreamResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      batch: isSet(object.batch) ? BatchResponse.fromJSON(object.batch) : undefined,
+      error: isSet(object.error) ? OpError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: BatchStreamResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.batch !== undefined) {
+      obj.batch = BatchResponse.toJSON(message.batch);
+    }
+    if (message.error !== undefined) {
+      obj.error = OpError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(base?: I): BatchStreamResponse {
+    return BatchStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(object: I): BatchStreamResponse {
+    const message = createBaseBatchStreamResponse();
+    message.id = object.id ?? 0;
+    message.batch = (object.batch !== undefined && object.batch !== null)
+      ? BatchResponse.fromPartial(object.batch)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? OpError.fromPartial(object.error)
+      : undefined;
     return message;
   },
 };
@@ -3162,6 +3371,21 @@ export const DfsService = {
     responseSerialize: (value: BatchResponse): Buffer => Buffer.from(BatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchResponse => BatchResponse.decode(value),
   },
+  /**
+   * BatchStream carries Batch calls over one long-lived stream per client connection: each
+   * request is answered by the response with its id, in any order. A call costs far more
+   * than a message on an open stream (HTTP/2 stream setup, headers, trailers, deadline), so
+   * the client library sends its small operations here and keeps plain calls for large ones.
+   */
+  batchStream: {
+    path: "/dfs.v1.Dfs/BatchStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: BatchStreamRequest): Buffer => Buffer.from(BatchStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchStreamRequest => BatchStreamRequest.decode(value),
+    responseSerialize: (value: BatchStreamResponse): Buffer => Buffer.from(BatchStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchStreamResponse => BatchStreamResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -3202,6 +3426,13 @@ export interface DfsServer extends UntypedServiceImplementation {
    * would be many (writes then share one Raft batch, reads one ReadIndex round).
    */
   batch: handleUnaryCall<BatchRequest, BatchResponse>;
+  /**
+   * BatchStream carries Batch calls over one long-lived stream per client connection: each
+   * request is answered by the response with its id, in any order. A call costs far more
+   * than a message on an open stream (HTTP/2 stream setup, headers, trailers, deadline), so
+   * the client library sends its small operations here and keeps plain calls for large ones.
+   */
+  batchStream: handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -3360,6 +3591,18 @@ export interface DfsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * BatchStream carries Batch calls over one long-lived stream per client connection: each
+   * request is answered by the response with its id, in any order. A call costs far more
+   * than a message on an open stream (HTTP/2 stream setup, headers, trailers, deadline), so
+   * the client library sends its small operations here and keeps plain calls for large ones.
+   */
+  batchStream(): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  batchStream(options: Partial<CallOptions>): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  batchStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
 }
 
 export const DfsClient = makeGenericClientConstructor(DfsService, "dfs.v1.Dfs") as unknown as {

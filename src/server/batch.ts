@@ -14,6 +14,7 @@ import type {
   DeleteResponse,
   GetRequest,
   GetResponse,
+  OpError,
   PutRequest,
   PutResponse,
   StatRequest,
@@ -28,8 +29,15 @@ export interface BatchOps {
   stat(req: StatRequest): Promise<StatResponse>;
 }
 
-/** Runs every op of `req` concurrently; results in request order. */
-export async function runBatch(ops: BatchOps, req: BatchRequest): Promise<BatchResponse> {
+/**
+ * Runs every op of `req` concurrently; results in request order. Gets whose values would
+ * take the response past `getBudget` bytes are answered {@link BATCH_RETRY_ALONE}.
+ */
+export async function runBatch(
+  ops: BatchOps,
+  req: BatchRequest,
+  getBudget: number = MAX_BATCH_GET_BYTES,
+): Promise<BatchResponse> {
   if (req.ops.length > MAX_BATCH_OPS) {
     throw new DfsError("invalid_argument", `a batch holds at most ${MAX_BATCH_OPS} operations`);
   }
@@ -42,18 +50,23 @@ export async function runBatch(ops: BatchOps, req: BatchRequest): Promise<BatchR
         if (op.stat) return { stat: await ops.stat(op.stat) };
         if (op.get) {
           const get = await ops.get(op.get);
-          if (getBytes + get.value.length > MAX_BATCH_GET_BYTES) return retryAlone();
+          if (getBytes + get.value.length > getBudget) return retryAlone();
           getBytes += get.value.length;
           return { get };
         }
         throw new DfsError("invalid_argument", "empty batch operation");
       } catch (error) {
-        const e = error instanceof DfsError ? error : new DfsError("internal", String(error));
-        return { error: { code: e.code, message: e.message, leader: e.leaderHint ?? "" } };
+        return { error: toOpError(error) };
       }
     }),
   );
   return { results };
+}
+
+/** A failure as the typed error a batch result (or a refused stream request) carries. */
+export function toOpError(error: unknown): OpError {
+  const e = error instanceof DfsError ? error : new DfsError("internal", String(error));
+  return { code: e.code, message: e.message, leader: e.leaderHint ?? "" };
 }
 
 /** A get whose value did not fit this response: the client resends it as its own call. */

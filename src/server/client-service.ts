@@ -28,6 +28,7 @@ import type {
   StatusResponse,
 } from "../gen/dfs.ts";
 import { runBatch } from "./batch.ts";
+import { batchStreamHandler } from "./batch-stream.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
@@ -130,6 +131,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     stat: unary(ops.stat),
     delete: unary(ops.delete),
     batch: unary((req: BatchRequest) => runBatch(ops, req)),
+    batchStream: batchStreamHandler(ops),
     deletePrefix: unary(async (req) => {
       validateKey(req.prefix);
       const session = validateSession(req.session);

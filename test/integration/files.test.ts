@@ -216,6 +216,7 @@ describe("batched operations on real processes", { timeout: 120_000 }, () => {
       const calls = after.batchCalls - before.batchCalls;
       const carried = after.batchedOps - before.batchedOps;
       assert.ok(calls > 0 && carried >= 2 * calls, `batched: ${carried} ops in ${calls} calls`);
+      assert.ok(after.streamed - before.streamed >= calls, "the batches went over the stream");
       for (let i = 0; i < 300; i += 5)
         assert.equal(Buffer.from((await client.get(`batch/k${i}`)).value).toString(), `v${i}`);
     } finally {

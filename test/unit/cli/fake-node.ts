@@ -141,6 +141,13 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     list: handle("list", undefined),
     deletePrefix: handle("deletePrefix", undefined),
     batch: handle("batch", undefined),
+    // Like a node from before BatchStream: the client falls back to plain calls.
+    batchStream: (call) => {
+      call.emit(
+        "error",
+        serviceError({ status: status.UNIMPLEMENTED, message: "fake: no stream" }),
+      );
+    },
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * BatchStream against real nodes: lone operations travel as stream messages, a stream
- * broken by a node's death is replaced on the next operation (after the in-flight ones
- * were retried elsewhere), and a program that never closes its client still exits once
- * the stream has been idle.
+ * BatchStream against real nodes: lone operations travel as stream messages, operations
+ * in flight on a stream the leader's death broke are retried on the next leader without
+ * losing an acknowledged write, and a program that never closes its client still exits
+ * once the stream has been idle. (Replacing a broken stream to the same node:
+ * test/unit/client/batch-stream-link.test.ts.)
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -40,7 +41,7 @@ describe("BatchStream", () => {
     }
   });
 
-  it("replaces a stream the leader's death broke; no acknowledged write is lost", async () => {
+  it("retries what was in flight on the dead leader's stream; no acknowledged write is lost", async () => {
     const client = cluster.client(cluster.endpoints(), 30_000);
     try {
       const leader = await cluster.waitForLeader();

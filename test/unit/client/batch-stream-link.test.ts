@@ -72,10 +72,20 @@ describe("BatchStreamLink", () => {
 
   const soon = (ms: number) => new Date(Date.now() + ms);
 
-  it("matches answers to batches by id, whatever order they come back in", async () => {
+  /** Runs `body` with a fresh link (and channel) to the scripted server, closed after. */
+  async function withLink(body: (link: BatchStreamLink) => Promise<void>): Promise<void> {
     const stub = new DfsClient(address, credentials.createInsecure());
     const link = new BatchStreamLink(stub);
     try {
+      await body(link);
+    } finally {
+      link.close();
+      stub.close();
+    }
+  }
+
+  it("matches answers to batches by id, whatever order they come back in", () =>
+    withLink(async (link) => {
       const order: string[] = [];
       const slow = link.send(getBatch("slow"), soon(5000)).then((r) => {
         order.push("slow");
@@ -90,30 +100,18 @@ describe("BatchStreamLink", () => {
       assert.equal(Buffer.from(s.results[0]?.get?.value ?? []).toString(), "value of slow");
       assert.equal(Buffer.from(f.results[0]?.get?.value ?? []).toString(), "value of fast");
       assert.equal(link.streamsOpened, 1, "both on one stream");
-    } finally {
-      link.close();
-      stub.close();
-    }
-  });
+    }));
 
-  it("rejects a refused batch with its typed error and leader hint", async () => {
-    const stub = new DfsClient(address, credentials.createInsecure());
-    const link = new BatchStreamLink(stub);
-    try {
+  it("rejects a refused batch with its typed error and leader hint", () =>
+    withLink(async (link) => {
       await assert.rejects(
         link.send(getBatch("refused"), soon(5000)),
         (e: unknown) => e instanceof DfsError && e.code === "not_leader" && e.leaderHint === "n2:1",
       );
-    } finally {
-      link.close();
-      stub.close();
-    }
-  });
+    }));
 
-  it("drops a stream that answered nothing by a batch's deadline; the next one opens fresh", async () => {
-    const stub = new DfsClient(address, credentials.createInsecure());
-    const link = new BatchStreamLink(stub);
-    try {
+  it("drops a stream that answered nothing by a batch's deadline; the next one opens fresh", () =>
+    withLink(async (link) => {
       await assert.rejects(
         link.send(getBatch("silent"), soon(300)),
         (e: unknown) => (e as { code?: number }).code === status.DEADLINE_EXCEEDED,
@@ -127,9 +125,5 @@ describe("BatchStreamLink", () => {
       }
       assert.ok(cancelledKeys.includes("silent"), "the server saw the silent stream cancelled");
       assert.ok(!cancelledKeys.includes("after"), "and not the fresh one");
-    } finally {
-      link.close();
-      stub.close();
-    }
-  });
+    }));
 });

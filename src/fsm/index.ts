@@ -4,6 +4,7 @@ export { nextPrefix } from "./key-range.ts";
 export { RecordCorruptionError } from "./lmdb-records.ts";
 export { LmdbStore } from "./lmdb-store.ts";
 export { MemoryStore } from "./memory-store.ts";
+export { DEFAULT_WRITE_BEHIND, type WriteBehindLimits } from "./pending-writes.ts";
 export type { SnapshotReceiver } from "./snapshot-receiver.ts";
 export type { SnapshotSource } from "./snapshot-source.ts";
 export type {

@@ -1,12 +1,14 @@
 /**
  * The node's state machine on disk (DESIGN.md "Stack": LMDB). Capacity is bounded by the
- * disk, not RAM; each batch of committed entries is applied in ONE LMDB transaction that
- * also records the applied index, so the store is always exactly "the log applied up to
- * appliedIndex" and a restart replays only the WAL after it. Each commit is one
- * fdatasync; its meta page becomes durable with the next commit (lmdb-env.ts,
- * "all-but-last"), so a system crash may take the store back by one commit, which the
- * WAL replays. {@link LmdbStore.flushed} makes everything committed durable, and the WAL
- * is only compacted up to what the store holds durably.
+ * disk, not RAM. Committed entries are applied into memory first (pending-writes.ts) and
+ * written behind to LMDB many batches at a time, in ONE transaction that also records the
+ * applied index — so LMDB always holds exactly "the log applied up to its applied index",
+ * and a restart replays the WAL after it. An entry is durable before it is applied (it is
+ * in the WAL of a majority), so the store's own fdatasync is off the path of every write:
+ * one per write-behind, not one per batch. Each such commit's meta page becomes durable
+ * with the next commit (lmdb-env.ts, "all-but-last"). {@link LmdbStore.flushed} makes
+ * everything applied durable, and the WAL is only compacted up to what the store holds
+ * durably.
  */
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -36,11 +38,24 @@ import {
   VALUE_PREFIX,
 } from "./lmdb-records.ts";
 import { LmdbView } from "./lmdb-view.ts";
+import {
+  compareKeys,
+  DEFAULT_WRITE_BEHIND,
+  mergeKeys,
+  PendingWrites,
+  type WriteBehindLimits,
+} from "./pending-writes.ts";
 import { SessionTable } from "./sessions.ts";
 import { SnapshotReceiver } from "./snapshot-receiver.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
 import { recoverStateDirs, stateDirs, swapInIncoming } from "./state-dirs.ts";
-import type { ApplyResult, StateMachine, StateView, StoredValue } from "./state-machine.ts";
+import type {
+  ApplyResult,
+  StateMachine,
+  StateView,
+  StoredValue,
+  UploadState,
+} from "./state-machine.ts";
 
 /** The live store's commits: every one replayable from the WAL (see lmdb-env.ts). */
 const LIVE_STORE_DURABILITY = "all-but-last";
@@ -56,11 +71,17 @@ export class LmdbStore implements StateMachine {
   private receiveQueue: Promise<unknown> = Promise.resolve();
   /** Transfers started (names each one's directory). */
   private transfers = 0;
+  /** Applied but not yet written to LMDB (see pending-writes.ts). */
+  private pending: PendingWrites;
+  /** Times the pending generation's age. */
+  private readonly now = () => performance.now();
 
   private constructor(
     private readonly dataDir: string,
     private db: RootDatabase<Buffer, string>,
+    writeBehind: WriteBehindLimits,
   ) {
+    this.pending = new PendingWrites(writeBehind);
     this.meta = readMeta(db);
     this.state = {
       sessions: new SessionTable(),
@@ -70,12 +91,18 @@ export class LmdbStore implements StateMachine {
     this.loadSessions();
   }
 
-  /** Opens (creating if missing) the store of `dataDir`, finishing any interrupted install. */
-  static async open(dataDir: string): Promise<LmdbStore> {
+  /**
+   * Opens (creating if missing) the store of `dataDir`, finishing any interrupted install.
+   * `writeBehind` changes when applied writes go to LMDB (tests use small limits).
+   */
+  static async open(
+    dataDir: string,
+    writeBehind: WriteBehindLimits = DEFAULT_WRITE_BEHIND,
+  ): Promise<LmdbStore> {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
     await mkdir(dir, { recursive: true });
-    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY));
+    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind);
   }
 
   get appliedIndex(): number {
@@ -94,20 +121,12 @@ export class LmdbStore implements StateMachine {
       if (entry.index !== this.meta.applied + 1 + i)
         throw new Error(`fsm: entry ${entry.index} applied after ${this.meta.applied + i}`);
     });
+    // Disk writes come first: if one fails (a full disk) nothing was applied, so the
+    // caller's retry of the same entries is exact.
+    if (this.pending.isDue(this.now())) this.writePending();
+    if (this.pending.readers > 0) this.startNewGeneration();
     try {
-      return this.applyInTransaction(entries, last);
-    } catch (error) {
-      // The transaction rolled back (e.g. a full disk); the rules' in-memory state
-      // (sessions, clock) may have moved on inside it: reload it so a retry is exact.
-      this.reloadFromDisk();
-      throw error;
-    }
-  }
-
-  private applyInTransaction(entries: readonly Entry[], last: Entry): ApplyResult[] {
-    return this.db.transactionSync(() => {
       const results = entries.map((entry) => this.applyOne(entry));
-      this.persistSessions();
       this.meta = {
         applied: last.index,
         appliedTerm: last.term,
@@ -115,26 +134,70 @@ export class LmdbStore implements StateMachine {
         sessionWrites: this.state.sessions.writeCount,
         lastSweepMs: this.state.lastSweepMs,
       };
-      this.db.putSync(META_KEY, encodeMeta(this.meta));
+      this.pending.noteApplied(entries.length, this.now());
       return results;
-    });
+    } catch (error) {
+      // Half-applied: go back to what LMDB holds; the WAL still has every entry after it.
+      this.reloadFromDisk();
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the pending generation to LMDB in one transaction with the applied index and
+   * the changed sessions (one fdatasync), and starts an empty one. On failure (a full
+   * disk) the transaction rolled back and the pending generation stays as it was.
+   */
+  private writePending(): void {
+    const pending = this.pending;
+    if (pending.isEmpty) return;
+    const sessions = this.state.sessions.takeChanges();
+    try {
+      this.db.transactionSync(() => {
+        for (const [k, v] of pending.values)
+          v === null ? this.db.removeSync(k) : this.db.putSync(k, encodeValue(k, v));
+        for (const [k, data] of pending.chunks)
+          data === null ? this.db.removeSync(k) : this.db.putSync(k, encodeChunk(k, data));
+        for (const [k, u] of pending.uploads)
+          u === null ? this.db.removeSync(k) : this.db.putSync(k, encodeUpload(k, u));
+        for (const { id, image } of sessions) {
+          const k = SESSION_PREFIX + id;
+          image === null ? this.db.removeSync(k) : this.db.putSync(k, encodeSession(k, image));
+        }
+        this.db.putSync(META_KEY, encodeMeta(this.meta));
+      });
+    } catch (error) {
+      this.state.sessions.requeueChanges(sessions);
+      throw error;
+    }
+    this.pending = this.pending.next();
+  }
+
+  /** Views read the current generation: freeze it (written to LMDB) and start another. */
+  private startNewGeneration(): void {
+    if (this.pending.isEmpty) this.pending = this.pending.next();
+    else this.writePending();
   }
 
   get(key: string): StoredValue | undefined {
     const k = VALUE_PREFIX + key;
+    const waiting = this.pending.values.get(k);
+    if (waiting !== undefined) return waiting ?? undefined;
     const raw = this.db.get(k);
     return raw === undefined ? undefined : decodeValue(k, raw);
   }
 
   openView(): StateView {
-    return new LmdbView(this.db);
+    return new LmdbView(this.db, this.pending);
   }
 
   size(): number {
+    this.writePending();
     return this.db.getKeysCount({ start: VALUE_PREFIX, end: nextPrefix(VALUE_PREFIX) });
   }
 
   digest(): string {
+    this.writePending();
     const hash = createHash("sha256");
     const range = this.db.getRange({ start: VALUE_PREFIX, end: nextPrefix(VALUE_PREFIX) });
     for (const { key, value } of range) {
@@ -149,17 +212,20 @@ export class LmdbStore implements StateMachine {
   }
 
   /**
-   * Resolves once every transaction committed so far is durable on disk: one more commit
-   * (rewriting the meta record as it is) whose fdatasync carries the previous commit's
-   * meta page to the disk; then any asynchronous write lmdb-js still flushes.
+   * Resolves once everything applied so far is durable on disk: the pending writes go to
+   * LMDB, then one more commit (rewriting the meta record as it is) whose fdatasync
+   * carries the previous commit's meta page to the disk; then any asynchronous write
+   * lmdb-js still flushes.
    */
   async flushed(): Promise<void> {
+    this.writePending();
     this.db.transactionSync(() => this.db.putSync(META_KEY, encodeMeta(this.meta)));
     await this.db.flushed;
   }
 
   /** A consistent, streamable image of the store as it is now (for a follower). */
   openSnapshot(): SnapshotSource {
+    this.writePending();
     return new SnapshotSource(this.db);
   }
 
@@ -219,16 +285,26 @@ export class LmdbStore implements StateMachine {
     this.reloadFromDisk();
   }
 
+  /** Back to what LMDB holds: pending writes are dropped (the WAL replays them). */
   private reloadFromDisk(): void {
+    this.pending = this.pending.next();
     this.meta = readMeta(this.db);
     this.state.clockMs = this.meta.clockMs;
     this.state.lastSweepMs = this.meta.lastSweepMs;
     this.loadSessions();
   }
 
-  /** Closes the store; committed transactions are flushed first. */
+  /**
+   * Closes the store; pending writes and committed transactions are flushed first (if the
+   * pending writes cannot be written, the WAL replays them at the next start).
+   */
   async close(): Promise<void> {
     await this.receiving?.abort();
+    try {
+      this.writePending();
+    } catch {
+      // Left to the WAL: the store's applied index stays where LMDB has it.
+    }
     await this.db.close();
   }
 
@@ -239,47 +315,46 @@ export class LmdbStore implements StateMachine {
 
   private readonly backend: KvBackend = {
     getValue: (key) => this.get(key),
-    setValue: (key, value) => {
-      const k = VALUE_PREFIX + key;
-      this.db.putSync(k, encodeValue(k, value));
+    setValue: (key, value) => this.pending.setValue(VALUE_PREFIX + key, value),
+    deleteValue: (key) => {
+      const existed = this.get(key) !== undefined;
+      this.pending.setValue(VALUE_PREFIX + key, null);
+      return existed;
     },
-    deleteValue: (key) => this.db.removeSync(VALUE_PREFIX + key),
-    putChunk: (id, seq, data) => {
-      const k = chunkKey(id, seq);
-      this.db.putSync(k, encodeChunk(k, data));
-    },
+    putChunk: (id, seq, data) => this.pending.setChunk(chunkKey(id, seq), data),
     deleteChunks: (id, count) => {
-      for (let seq = 0; seq < count; seq++) this.db.removeSync(chunkKey(id, seq));
+      for (let seq = 0; seq < count; seq++) this.pending.setChunk(chunkKey(id, seq), null);
     },
     getUpload: (id) => {
       const k = UPLOAD_PREFIX + id;
+      const waiting = this.pending.uploads.get(k);
+      if (waiting !== undefined) return waiting ?? undefined;
       const raw = this.db.get(k);
       return raw === undefined ? undefined : decodeUpload(k, raw);
     },
-    setUpload: (id, state) => {
-      const k = UPLOAD_PREFIX + id;
-      if (state === null) this.db.removeSync(k);
-      else this.db.putSync(k, encodeUpload(k, state));
-    },
-    uploads: () =>
-      [...this.db.getRange({ start: UPLOAD_PREFIX, end: nextPrefix(UPLOAD_PREFIX) })].map(
-        ({ key, value }) => [key.slice(UPLOAD_PREFIX.length), decodeUpload(key, value)] as const,
-      ),
+    setUpload: (id, state) => this.pending.setUpload(UPLOAD_PREFIX + id, state),
+    uploads: () => this.uploadsInProgress(),
     keysUnder: (prefix) => {
       const keys = this.get(prefix) === undefined ? [] : [prefix];
       const start = `${VALUE_PREFIX}${prefix}/`;
-      for (const key of this.db.getKeys({ start, end: nextPrefix(start) }))
+      const end = nextPrefix(start);
+      const stored = this.db.getKeys({ start, end });
+      for (const key of mergeKeys(stored, this.pending.values, start, end))
         keys.push(key.slice(VALUE_PREFIX.length));
       return keys;
     },
   };
 
-  private persistSessions(): void {
-    for (const { id, image } of this.state.sessions.takeChanges()) {
-      const k = SESSION_PREFIX + id;
-      if (image === null) this.db.removeSync(k);
-      else this.db.putSync(k, encodeSession(k, image));
-    }
+  /** Every upload in progress, in key order: LMDB's records under the pending ones. */
+  private uploadsInProgress(): (readonly [string, UploadState])[] {
+    const all = new Map<string, UploadState>();
+    const range = this.db.getRange({ start: UPLOAD_PREFIX, end: nextPrefix(UPLOAD_PREFIX) });
+    for (const { key, value } of range)
+      if (!this.pending.uploads.has(key)) all.set(key, decodeUpload(key, value));
+    for (const [key, u] of this.pending.uploads) if (u !== null) all.set(key, u);
+    return [...all]
+      .sort(([a], [b]) => compareKeys(a, b))
+      .map(([key, u]) => [key.slice(UPLOAD_PREFIX.length), u] as const);
   }
 
   private loadSessions(): void {

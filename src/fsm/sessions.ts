@@ -104,6 +104,11 @@ export class SessionTable {
     return changes;
   }
 
+  /** Marks taken changes as unsaved again (the write that was to save them failed). */
+  requeueChanges(changes: readonly SessionChange[]): void {
+    for (const change of changes) this.dirty.add(change.id);
+  }
+
   /** Loads the table from an on-disk store's records (at open). */
   load(writes: number, clients: Iterable<ClientImage>): void {
     this.loadImage({ writes, clients: [...clients] });

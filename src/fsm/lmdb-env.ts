@@ -16,7 +16,7 @@ export type CommitDurability =
    * One fdatasync per commit, the meta page left to the next commit (LMDB's
    * MDB_NOMETASYNC): a system crash may undo the LAST commit, never corrupt the store
    * (atomicity and consistency kept). For the live store, whose every commit the WAL can
-   * replay: it halves the store's flushes on the path of every write. What must be durable
+   * replay: it halves the flushes of each write-behind. What must be durable
    * (a snapshot, before the log is compacted) is made so by one more commit.
    */
   | "all-but-last";

@@ -94,7 +94,9 @@ describe("files under faults", { timeout: 300_000 }, () => {
       const l = await cluster.status(cluster.node(leader));
       return s && l && s.appliedIndex >= l.commitIndex ? true : undefined;
     });
-    await cluster.kill(victim.id);
+    // A clean stop writes the applied entries behind into the store file (a kill -9 would
+    // leave the newest only in the WAL, which replays them).
+    await cluster.kill(victim.id, "SIGTERM");
     const file = join(victim.dataDir, "state", "store.mdb");
     const bytes = await readFile(file);
     const probe = data.subarray(MiB + 1000, MiB + 1064); // inside the second chunk

@@ -135,11 +135,25 @@ export class LmdbStore implements StateMachine {
         lastSweepMs: this.state.lastSweepMs,
       };
       this.pending.noteApplied(entries.length, this.now());
+      if (this.pending.isFull) this.tryWritePending();
       return results;
     } catch (error) {
       // Half-applied: go back to what LMDB holds; the WAL still has every entry after it.
       this.reloadFromDisk();
       throw error;
+    }
+  }
+
+  /**
+   * Writes a full generation as soon as it is applied. If that fails, the entries stay
+   * applied and pending: the next {@link applyEntries} writes them first (and reports a
+   * failure there, before applying anything, so its retry is exact).
+   */
+  private tryWritePending(): void {
+    try {
+      this.writePending();
+    } catch {
+      // Retried by the next applyEntries.
     }
   }
 

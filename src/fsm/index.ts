@@ -2,7 +2,7 @@
 export { type CommandSession, decodeCommand, encodeCommand, type FsmCommand } from "./commands.ts";
 export { nextPrefix } from "./key-range.ts";
 export { RecordCorruptionError } from "./lmdb-records.ts";
-export { LmdbStore } from "./lmdb-store.ts";
+export { LmdbStore, StoreBrokenError } from "./lmdb-store.ts";
 export { MemoryStore } from "./memory-store.ts";
 export { DEFAULT_WRITE_BEHIND, type WriteBehindLimits } from "./pending-writes.ts";
 export type { SnapshotReceiver } from "./snapshot-receiver.ts";

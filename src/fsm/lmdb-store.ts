@@ -16,7 +16,7 @@ import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/messages.ts";
 import { type Entry, EntryKind } from "../raft/types.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
-import { nextPrefix } from "./key-range.ts";
+import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import {
@@ -39,7 +39,6 @@ import {
 } from "./lmdb-records.ts";
 import { LmdbView } from "./lmdb-view.ts";
 import {
-  compareKeys,
   DEFAULT_WRITE_BEHIND,
   mergeKeys,
   PendingWrites,
@@ -73,6 +72,8 @@ export class LmdbStore implements StateMachine {
   private transfers = 0;
   /** Applied but not yet written to LMDB (see pending-writes.ts). */
   private pending: PendingWrites;
+  /** Set when applying failed part-way over pending writes: nothing more is applied. */
+  private broken: StoreBrokenError | null = null;
   /** Times the pending generation's age. */
   private readonly now = () => performance.now();
 
@@ -121,10 +122,12 @@ export class LmdbStore implements StateMachine {
       if (entry.index !== this.meta.applied + 1 + i)
         throw new Error(`fsm: entry ${entry.index} applied after ${this.meta.applied + i}`);
     });
+    if (this.broken !== null) throw this.broken;
     // Disk writes come first: if one fails (a full disk) nothing was applied, so the
     // caller's retry of the same entries is exact.
     if (this.pending.isDue(this.now())) this.writePending();
     if (this.pending.readers > 0) this.startNewGeneration();
+    const rollbackIsExact = this.pending.isEmpty;
     try {
       const results = entries.map((entry) => this.applyOne(entry));
       this.meta = {
@@ -138,16 +141,23 @@ export class LmdbStore implements StateMachine {
       if (this.pending.isFull) this.tryWritePending();
       return results;
     } catch (error) {
-      // Half-applied: go back to what LMDB holds; the WAL still has every entry after it.
-      this.reloadFromDisk();
-      throw error;
+      // Half-applied. If LMDB held everything before this batch, going back to it undoes
+      // exactly this batch. Otherwise it would also undo batches already answered: the
+      // store refuses to go on instead (a restart replays the WAL after LMDB's index).
+      if (rollbackIsExact) {
+        this.reloadFromDisk();
+        throw error;
+      }
+      this.broken = new StoreBrokenError(entries[0]?.index ?? 0, error);
+      throw this.broken;
     }
   }
 
   /**
-   * Writes a full generation as soon as it is applied. If that fails, the entries stay
-   * applied and pending: the next {@link applyEntries} writes them first (and reports a
-   * failure there, before applying anything, so its retry is exact).
+   * Writes the pending generation if it can (a full generation as soon as it is applied;
+   * before a snapshot image is opened). If that fails, the entries stay applied and
+   * pending: the next {@link applyEntries} or {@link flushed} writes them first and reports
+   * the failure there, before applying or compacting anything.
    */
   private tryWritePending(): void {
     try {
@@ -163,6 +173,8 @@ export class LmdbStore implements StateMachine {
    * disk) the transaction rolled back and the pending generation stays as it was.
    */
   private writePending(): void {
+    // A broken store's pending writes may hold half a batch: they never reach the disk.
+    if (this.broken !== null) throw this.broken;
     const pending = this.pending;
     if (pending.isEmpty) return;
     const sessions = this.state.sessions.takeChanges();
@@ -239,7 +251,9 @@ export class LmdbStore implements StateMachine {
 
   /** A consistent, streamable image of the store as it is now (for a follower). */
   openSnapshot(): SnapshotSource {
-    this.writePending();
+    // Best effort: an image at LMDB's older applied index is as good (it is never behind
+    // the last capture, so the log still holds every entry after it).
+    this.tryWritePending();
     return new SnapshotSource(this.db);
   }
 
@@ -375,6 +389,21 @@ export class LmdbStore implements StateMachine {
     const range = this.db.getRange({ start: SESSION_PREFIX, end: nextPrefix(SESSION_PREFIX) });
     const clients = [...range].map(({ key, value }) => decodeSession(key, value));
     this.state.sessions.load(this.meta.sessionWrites, clients);
+  }
+}
+
+/**
+ * Applying an entry failed after earlier entries were applied into memory only: the store
+ * cannot roll back to a consistent point while serving, so the node must restart (and
+ * replay its WAL after the store's durable applied index). No errno code, so it is never
+ * mistaken for a full disk and retried.
+ */
+export class StoreBrokenError extends Error {
+  constructor(index: number, cause: unknown) {
+    super(`state machine failed applying entry ${index}; restart the node to replay its log`, {
+      cause,
+    });
+    this.name = "StoreBrokenError";
   }
 }
 

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { type Entry, EntryKind } from "../raft/types.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
+import { compareKeys } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
 import type {
@@ -91,7 +92,9 @@ export class MemoryStore implements StateMachine {
         return data;
       },
       keys: (from, prefix) =>
-        [...this.values.keys()].filter((k) => k >= from && k.startsWith(prefix)).sort(),
+        [...this.values.keys()]
+          .filter((k) => compareKeys(k, from) >= 0 && k.startsWith(prefix))
+          .sort(compareKeys),
       close: () => {},
     };
   }
@@ -108,9 +111,7 @@ export class MemoryStore implements StateMachine {
   digest(): string {
     const hash = createHash("sha256");
     // UTF-8 byte order, as LMDB sorts keys, so both stores' digests agree on any key.
-    const keys = [...this.values.keys()].sort((a, b) =>
-      Buffer.compare(Buffer.from(a), Buffer.from(b)),
-    );
+    const keys = [...this.values.keys()].sort(compareKeys);
     for (const key of keys) {
       const v = this.values.get(key) as StoredValue;
       hash.update(`${key.length}:${key}:${v.version}:${v.size}:`);

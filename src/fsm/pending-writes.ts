@@ -4,12 +4,15 @@
  * durable in the WAL of a majority, and a restart replays the WAL after the store's
  * durable applied index — so the store applies into memory and writes many batches to
  * LMDB in one transaction with one fdatasync (etcd's backend does the same: a batch
- * interval of 100 ms or 10,000 operations). Reads look here first, then in LMDB.
+ * interval of 100 ms or 10,000 operations). The limits are checked as entries are applied
+ * (and before a snapshot), not by a timer: an idle node keeps its last few writes here,
+ * and in its WAL, until then. Reads look here first, then in LMDB.
  *
  * One generation of pending writes is never changed once a view reads it: the store
  * starts a new generation instead (after writing this one to LMDB), so a view sees a
  * frozen generation over the LMDB read transaction it opened at the same moment.
  */
+import { compareKeys } from "./key-range.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
 
 /** When the pending generation is written to LMDB: whichever limit is reached first. */
@@ -123,9 +126,4 @@ export function* mergeKeys<T>(
     if (pending.get(key) !== null) yield key;
   }
   while (i < added.length) yield added[i++] as string;
-}
-
-/** LMDB's key order: the keys' UTF-8 bytes (not JavaScript's UTF-16 code units). */
-export function compareKeys(a: string, b: string): number {
-  return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

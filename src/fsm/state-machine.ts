@@ -63,7 +63,8 @@ export interface StateMachine {
   /**
    * Applies committed entries (strictly increasing indexes, continuing `appliedIndex`) and
    * returns one result per entry ({@link ApplyResult} "noop" for entries without a command).
-   * On-disk stores apply the whole batch and the new applied index in one transaction.
+   * The on-disk store applies into memory and writes behind: what it has on disk is always
+   * a whole number of batches with their applied index, written in one transaction.
    */
   applyEntries(entries: readonly Entry[]): ApplyResult[];
   /** Reads the current value of a key from applied state. */

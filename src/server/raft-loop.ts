@@ -40,7 +40,7 @@ export interface LogWriter {
 export interface SnapshotStore {
   /**
    * Makes the state machine's state through `meta.index` durable as a snapshot, so the log
-   * before it may go. (An on-disk store only waits for its own flush.)
+   * before it may go. (An on-disk store writes what it still holds in memory and syncs.)
    */
   capture(meta: SnapshotMeta): Promise<void>;
   /**
@@ -321,7 +321,7 @@ export class RaftLoop {
     const term = this.d.node.raft.log.termAt(applied);
     if (term === undefined) return;
     const meta = { index: applied, term };
-    await policy.store.capture(meta);
+    if (!(await this.captured(policy, meta))) return;
     this.lastSnapshotIndex = applied;
     this.bytesSinceSnapshot = 0;
     this.d.node.snapshotTaken(meta);
@@ -338,6 +338,21 @@ export class RaftLoop {
           "log compaction postponed: disk full",
         );
       }
+    }
+  }
+
+  /**
+   * Captures a snapshot; false if the disk is too full to write the store now (nothing is
+   * compacted then; the next applied batch tries again).
+   */
+  private async captured(policy: SnapshotPolicy, meta: SnapshotMeta): Promise<boolean> {
+    try {
+      await policy.store.capture(meta);
+      return true;
+    } catch (error) {
+      if (!(await this.d.lackOfSpace?.(error as Error))) throw error;
+      this.d.logger.info({ err: (error as Error).message }, "snapshot postponed: disk full");
+      return false;
     }
   }
 
@@ -365,8 +380,8 @@ export class RaftLoop {
 
   /**
    * Runs a disk write; if it fails for lack of space, holds the node still and retries the
-   * same write until it succeeds (the WAL cut off any partial write; the store rolled its
-   * transaction back), or the node stops.
+   * same write until it succeeds (the WAL cut off any partial write; the store fails
+   * before applying anything, its write-behind transaction rolled back), or the node stops.
    */
   private async retryWhileDiskFull(write: () => Promise<void>): Promise<void> {
     for (;;) {

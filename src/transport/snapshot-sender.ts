@@ -54,7 +54,15 @@ export class SnapshotSender {
     if (this.closed || this.transfers.has(m.to)) return;
     const client = this.client(m.to);
     if (client === undefined) return;
-    const image = this.o.open();
+    let image: OutgoingSnapshot;
+    try {
+      image = this.o.open();
+    } catch (error) {
+      // Reported later, as a transfer's end always is (never inside the loop's send).
+      this.o.log({ peer: m.to, err: (error as Error).message }, "snapshot failed to open");
+      queueMicrotask(() => this.o.report(m.to, false));
+      return;
+    }
     let call: grpc.ClientWritableStream<SnapshotChunk> | null = null;
     const transfer: Transfer = { index: image.meta.index, cancel: () => call?.cancel() };
     this.transfers.set(m.to, transfer);

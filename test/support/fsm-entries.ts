@@ -6,6 +6,22 @@ import { encodeCommand, type FsmCommand } from "../../src/fsm/index.ts";
 import { type Entry, EntryKind } from "../../src/raft/types.ts";
 import { mulberry32 } from "./prng.ts";
 
+/** Keys of {@link randomEntries}: some past U+FFFF, where UTF-8 and UTF-16 orders differ. */
+const KEYS = [
+  "k0",
+  "k1",
+  "k1é",
+  "k1\uFB01",
+  "k1\u{1F600}",
+  "k2",
+  "k3",
+  "k4",
+  "k5",
+  "k6",
+  "k7",
+  "k8",
+];
+
 /** A random but reproducible command stream over a few keys and clients. */
 export function randomEntries(seed: number, count: number, from = 1): Entry[] {
   const rnd = mulberry32(seed);
@@ -18,7 +34,7 @@ export function randomEntries(seed: number, count: number, from = 1): Entry[] {
       entries.push({ index, term: 1, kind: EntryKind.Noop, data: new Uint8Array(0) });
       continue;
     }
-    const key = `k${int(12)}`;
+    const key = KEYS[int(KEYS.length)] as string;
     const client = int(4);
     let session: FsmCommand["session"];
     if (client < 3) {

@@ -15,6 +15,7 @@ import {
   LmdbStore,
   MemoryStore,
   RecordCorruptionError,
+  StoreBrokenError,
 } from "../../../src/fsm/index.ts";
 import { type Entry, EntryKind } from "../../../src/raft/types.ts";
 import { applyInBatches, randomEntries, uploadEntries } from "../../support/fsm-entries.ts";
@@ -142,7 +143,7 @@ test("a snapshot with a wrong SHA-256 or a damaged chunk is refused and cannot b
   await leader.close();
 });
 
-test("a corrupted value on disk is an error on read, never wrong bytes", async (t) => {
+test("a corrupted value on disk is an error on read, never wrong bytes, and stops applying", async (t) => {
   const dir = await dataDir(t);
   const store = await LmdbStore.open(dir);
   const marker = Buffer.from("MARKER-0123456789abcdef-".repeat(8));
@@ -157,7 +158,23 @@ test("a corrupted value on disk is an error on read, never wrong bytes", async (
   await writeFile(file, bytes);
   const reopened = await LmdbStore.open(dir);
   assert.throws(() => reopened.get("victim"), RecordCorruptionError);
+  // Applying over it fails too. With nothing pending the batch is undone exactly; with an
+  // earlier batch pending (applied, maybe answered) the store stops rather than undo it.
+  const overwrite = encodeCommand({ op: "put", key: "victim", value: Buffer.from("new") });
+  const other = encodeCommand({ op: "put", key: "other", value: Buffer.from("x") });
+  const entry = (index: number, data: Uint8Array) =>
+    ({ index, term: 1, kind: EntryKind.Normal, data }) as const;
+  assert.throws(() => reopened.applyEntries([entry(2, overwrite)]), RecordCorruptionError);
+  assert.equal(reopened.appliedIndex, 1, "the failed batch was undone");
+  reopened.applyEntries([entry(2, other)]);
+  assert.throws(() => reopened.applyEntries([entry(3, overwrite)]), StoreBrokenError);
+  assert.equal(reopened.appliedIndex, 2, "the applied index never goes back");
+  assert.equal(reopened.get("other")?.version, 1, "nor does an applied write");
+  assert.throws(() => reopened.applyEntries([entry(3, other)]), StoreBrokenError);
   await reopened.close();
+  const restarted = await LmdbStore.open(dir);
+  assert.equal(restarted.appliedIndex, 1, "nothing of the broken store's memory was written");
+  await restarted.close();
 });
 
 test("two transfers at once never mix: the newer one wins whole, the older is refused", async (t) => {

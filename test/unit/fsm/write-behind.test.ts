@@ -26,24 +26,33 @@ function everyEntries(entries: number) {
   return { entries, bytes: Number.POSITIVE_INFINITY, ms: Number.POSITIVE_INFINITY };
 }
 
-/** Everything a client can read through a view, as plain data. */
+/** Write-behind only by bytes (as soon as a batch fills the generation). */
+function everyBytes(bytes: number) {
+  return { entries: Number.POSITIVE_INFINITY, bytes, ms: Number.POSITIVE_INFINITY };
+}
+
+/** One key as a client reads it through a view, as plain data. */
+function readKey(view: StateView, key: string): object {
+  const v = view.get(key);
+  if (v === undefined) throw new Error(`listed key ${key} cannot be read`);
+  const chunks = [];
+  for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
+    chunks.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)).toString("hex"));
+  const value = Buffer.from(v.value).toString("hex");
+  return { key, value, version: v.version, modIndex: v.modIndex, size: v.size, chunks };
+}
+
+/**
+ * Everything a client can read through a view, in listing order (so a key listed twice or
+ * out of order shows), plus listings that start mid-way and under a prefix.
+ */
 function readAll(view: StateView): object {
-  const out: Record<string, unknown> = {};
-  for (const key of view.keys("", "")) {
-    const v = view.get(key);
-    if (v === undefined) throw new Error(`listed key ${key} cannot be read`);
-    const chunks = [];
-    for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
-      chunks.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)).toString("hex"));
-    out[key] = {
-      value: Buffer.from(v.value).toString("hex"),
-      version: v.version,
-      modIndex: v.modIndex,
-      size: v.size,
-      chunks,
-    };
-  }
-  return out;
+  return {
+    all: [...view.keys("", "")].map((key) => readKey(view, key)),
+    fromK1: [...view.keys("k1", "")],
+    underK1: [...view.keys("k1", "k1")],
+    fromF2: [...view.keys("f/2", "f/")],
+  };
 }
 
 function withView<T>(store: { openView(): StateView }, read: (view: StateView) => T): T {
@@ -61,19 +70,21 @@ const streams: [string, (seed: number) => Entry[]][] = [
 ];
 
 for (const [name, stream] of streams) {
-  test(`${name}: reads match the in-memory store after every batch, wherever the records are (5 seeds)`, async (t) => {
-    for (const seed of [1, 2, 3, 4, 5]) {
-      const limit = 1 + ((seed * 5) % 13);
-      const disk = await LmdbStore.open(await dataDir(t), everyEntries(limit));
+  test(`${name}: reads match the in-memory store after every batch, wherever the records are (6 seeds)`, async (t) => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      // Odd seeds write behind every few entries, even ones when a few KiB are pending.
+      const limits = seed % 2 ? everyEntries(1 + ((seed * 5) % 13)) : everyBytes(seed * 700);
+      const limit = seed % 2 ? `every ${limits.entries} entries` : `at ${limits.bytes} bytes`;
+      const disk = await LmdbStore.open(await dataDir(t), limits);
       const memory = new MemoryStore();
       const entries = stream(seed);
       let held: { view: StateView; expected: object; until: number } | null = null;
       for (let i = 0, batch = 0; i < entries.length; i += 7, batch++) {
         const slice = entries.slice(i, i + 7);
-        const at = `seed ${seed}, write-behind every ${limit}, entries ${i + 1}..${i + slice.length}`;
+        const at = `seed ${seed}, write-behind ${limit}, entries ${i + 1}..${i + slice.length}`;
         assert.deepEqual(disk.applyEntries(slice), memory.applyEntries(slice), at);
         assert.deepEqual(withView(disk, readAll), withView(memory, readAll), `${at}: views differ`);
-        for (const key of memory.openView().keys("", ""))
+        for (const key of withView(memory, (view) => [...view.keys("", "")]))
           assert.equal(disk.get(key)?.version, memory.get(key)?.version, `${at}: get ${key}`);
         if (held !== null && batch === held.until) {
           assert.deepEqual(readAll(held.view), held.expected, `${at}: a held view changed`);

@@ -4,6 +4,7 @@
  * object per operation, so concurrent operations never share retry state.
  */
 import { DfsError } from "../api/errors.ts";
+import { NO_ANSWER } from "./grpc-errors.ts";
 import {
   attemptDeadline,
   Backoff,
@@ -58,7 +59,10 @@ export class Attempts {
    * naming every endpoint tried once the deadline has passed.
    */
   async pause(endpoint: string, error: DfsError, redirected: boolean): Promise<void> {
-    this.problems.set(endpoint, describe(error));
+    // An attempt the operation's own deadline cut short tells nothing new about the
+    // endpoint: what it said before (say, "disk is full") stays the reason given.
+    const cutShort = error.message === NO_ANSWER && Date.now() >= this.deadline;
+    if (!cutShort || !this.problems.has(endpoint)) this.problems.set(endpoint, describe(error));
     this.redirects = redirected ? this.redirects + 1 : 0;
     if (Number.isNaN(this.firstFailureAt)) this.firstFailureAt = this.now();
     const electing = error.code === "not_leader" && error.leaderHint === undefined;

@@ -102,13 +102,16 @@ function firstValue(metadata: Metadata | undefined, key: string): string | undef
   return text === "" ? undefined : text;
 }
 
+/** What an attempt that got no answer before its deadline reports. */
+export const NO_ANSWER = "no answer before the deadline";
+
 /**
  * grpc-js describes transport failures for its own developers ("No connection
  * established. Last error: Error: connect ECONNREFUSED ... Resolution note: ..."); keep
  * the part a user can act on.
  */
 function transportMessage(err: ServiceError): string {
-  if (err.code === status.DEADLINE_EXCEEDED) return "no answer before the deadline";
+  if (err.code === status.DEADLINE_EXCEEDED) return NO_ANSWER;
   const lastError = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*)?$/s.exec(err.details);
   return lastError?.[1] ?? err.details;
 }

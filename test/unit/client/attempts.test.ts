@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DfsError } from "../../../src/api/errors.ts";
 import { Attempts } from "../../../src/client/attempts.ts";
+import { NO_ANSWER } from "../../../src/client/grpc-errors.ts";
 import {
   BACKOFF_MAX_MS,
   ELECTION_POLL_MS,
   FAST_RETRY_WINDOW_MS,
+  sleep,
 } from "../../../src/client/retry.ts";
 
 const down = new DfsError("unavailable", "connect ECONNREFUSED");
@@ -44,4 +46,24 @@ test("after the fast window a down node gets the full backoff, an election still
     const waited = await timedPause(attempts, electing);
     assert.ok(waited < ELECTION_POLL_MS + SLACK_MS, `waited ${waited} ms while an election ran`);
   }
+});
+
+test("the final error keeps an endpoint's last answer when the deadline cut the next attempt short", async () => {
+  const full = new DfsError("unavailable", "this node's disk is full: writes are refused");
+  const noAnswer = new DfsError("unavailable", NO_ANSWER);
+  const attempts = new Attempts("get", 30);
+  await attempts.pause("127.0.0.1:1", full, false).catch(() => {});
+  await sleep(40); // the last attempt runs into the operation's deadline
+  const error = await attempts.pause("127.0.0.1:1", noAnswer, false).then(
+    () => assert.fail("the deadline passed: pause must throw"),
+    (e: unknown) => e,
+  );
+  assert.match(String(error), /disk is full/);
+  // An endpoint that never answered anything is still reported as such.
+  const silent = new Attempts("get", 10);
+  await sleep(20);
+  await assert.rejects(
+    silent.pause("127.0.0.1:2", noAnswer, false),
+    /no answer before the deadline/,
+  );
 });

@@ -367,7 +367,7 @@ export class LmdbStore implements StateMachine {
       const start = `${VALUE_PREFIX}${prefix}/`;
       const end = nextPrefix(start);
       const stored = this.db.getKeys({ start, end });
-      for (const key of mergeKeys(stored, this.pending.values, start, end))
+      for (const key of mergeKeys(stored, this.pending, start, end))
         keys.push(key.slice(VALUE_PREFIX.length));
       return keys;
     },

@@ -46,7 +46,7 @@ export class LmdbView implements StateView {
     const start = VALUE_PREFIX + from;
     const end = nextPrefix(VALUE_PREFIX + prefix);
     const stored = this.db.getKeys({ start, end, transaction: this.txn });
-    for (const key of mergeKeys(stored, this.pending.values, start, end)) {
+    for (const key of mergeKeys(stored, this.pending, start, end)) {
       if (!key.startsWith(VALUE_PREFIX + prefix)) return;
       yield key.slice(VALUE_PREFIX.length);
     }

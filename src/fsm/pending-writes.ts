@@ -58,6 +58,8 @@ export class PendingWrites {
   /** Views reading this generation: while any is open it must not change. */
   readers = 0;
 
+  private sortedPresent: string[] | null = null;
+
   constructor(private readonly limits: WriteBehindLimits = DEFAULT_WRITE_BEHIND) {}
 
   /** Nothing applied into this generation yet. */
@@ -76,8 +78,21 @@ export class PendingWrites {
     this.firstAppliedAt ??= now;
   }
 
+  /**
+   * Keys of the pending value records that exist (not deletions), in LMDB's order: kept
+   * until the next write, so a listing that scans once per directory sorts them once.
+   */
+  presentValueKeys(): readonly string[] {
+    this.sortedPresent ??= [...this.values]
+      .filter(([, v]) => v !== null)
+      .map(([k]) => k)
+      .sort(compareKeys);
+    return this.sortedPresent;
+  }
+
   setValue(k: string, v: StoredValue | null): void {
     this.values.set(k, v);
+    this.sortedPresent = null;
     this.bytes += RECORD_OVERHEAD_BYTES + (v?.value.byteLength ?? 0);
   }
 
@@ -105,25 +120,35 @@ export class PendingWrites {
 }
 
 /**
- * Merges record keys from LMDB (ascending, from a range scan of [start, end)) with a
- * pending map's keys in that range: pending deletions hide LMDB keys, pending writes add
- * theirs, in LMDB's order.
+ * Merges value record keys from LMDB (ascending, from a range scan of [start, end)) with
+ * the pending generation's in that range: pending deletions hide LMDB keys, pending
+ * writes add theirs, in LMDB's order.
  */
-export function* mergeKeys<T>(
+export function* mergeKeys(
   stored: Iterable<string>,
-  pending: ReadonlyMap<string, T | null>,
+  pending: PendingWrites,
   start: string,
   end: string,
 ): Generator<string> {
-  const added = [...pending]
-    .filter(([k, v]) => v !== null && compareKeys(k, start) >= 0 && compareKeys(k, end) < 0)
-    .map(([k]) => k)
-    .sort(compareKeys);
-  let i = 0;
+  const added = pending.presentValueKeys();
+  let i = firstAtOrAfter(added, start);
+  const inRange = () => i < added.length && compareKeys(added[i] as string, end) < 0;
   for (const key of stored) {
-    while (i < added.length && compareKeys(added[i] as string, key) < 0) yield added[i++] as string;
+    while (inRange() && compareKeys(added[i] as string, key) < 0) yield added[i++] as string;
     if (added[i] === key) i++;
-    if (pending.get(key) !== null) yield key;
+    if (pending.values.get(key) !== null) yield key;
   }
-  while (i < added.length) yield added[i++] as string;
+  while (inRange()) yield added[i++] as string;
+}
+
+/** Index of the first of the sorted `keys` at or after `key` (binary search). */
+function firstAtOrAfter(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid] as string, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

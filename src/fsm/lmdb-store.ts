@@ -72,15 +72,17 @@ export class LmdbStore implements StateMachine {
   private transfers = 0;
   /** Applied but not yet written to LMDB (see pending-writes.ts). */
   private pending: PendingWrites;
+  /** A received snapshot is replacing the environment: no write-behind meanwhile. */
+  private installing = false;
   /** Set when applying failed part-way over pending writes: nothing more is applied. */
   private broken: StoreBrokenError | null = null;
-  /** Times the pending generation's age. */
-  private readonly now = () => performance.now();
 
   private constructor(
     private readonly dataDir: string,
     private db: RootDatabase<Buffer, string>,
     writeBehind: WriteBehindLimits,
+    /** Times the pending generation's age (ms; injectable for tests). */
+    private readonly now: () => number,
   ) {
     this.pending = new PendingWrites(writeBehind);
     this.meta = readMeta(db);
@@ -94,16 +96,18 @@ export class LmdbStore implements StateMachine {
 
   /**
    * Opens (creating if missing) the store of `dataDir`, finishing any interrupted install.
-   * `writeBehind` changes when applied writes go to LMDB (tests use small limits).
+   * `writeBehind` changes when applied writes go to LMDB and `now` the clock that ages
+   * them (tests use small limits and a clock of their own).
    */
   static async open(
     dataDir: string,
     writeBehind: WriteBehindLimits = DEFAULT_WRITE_BEHIND,
+    now: () => number = () => performance.now(),
   ): Promise<LmdbStore> {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
     await mkdir(dir, { recursive: true });
-    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind);
+    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind, now);
   }
 
   get appliedIndex(): number {
@@ -151,6 +155,11 @@ export class LmdbStore implements StateMachine {
       this.broken = new StoreBrokenError(entries[0]?.index ?? 0, error);
       throw this.broken;
     }
+  }
+
+  writeBehindIfDue(): void {
+    if (this.installing || this.broken !== null) return;
+    if (this.pending.isDue(this.now())) this.tryWritePending();
   }
 
   /**
@@ -307,10 +316,15 @@ export class LmdbStore implements StateMachine {
     }
     this.receiving = null;
     this.awaitingInstall = false;
-    await this.db.close();
-    await swapInIncoming(this.dataDir, receiver.dir);
-    this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
-    this.reloadFromDisk();
+    this.installing = true;
+    try {
+      await this.db.close();
+      await swapInIncoming(this.dataDir, receiver.dir);
+      this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
+      this.reloadFromDisk();
+    } finally {
+      this.installing = false;
+    }
   }
 
   /** Back to what LMDB holds: pending writes are dropped (the WAL replays them). */

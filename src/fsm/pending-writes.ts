@@ -5,8 +5,8 @@
  * durable applied index — so the store applies into memory and writes many batches to
  * LMDB in one transaction with one fdatasync (etcd's backend does the same: a batch
  * interval of 100 ms or 10,000 operations). The limits are checked as entries are applied
- * (and before a snapshot), not by a timer: an idle node keeps its last few writes here,
- * and in its WAL, until then. Reads look here first, then in LMDB.
+ * and on every tick of the node's loop, so an idle node's store catches up too. Reads look
+ * here first, then in LMDB.
  *
  * One generation of pending writes is never changed once a view reads it: the store
  * starts a new generation instead (after writing this one to LMDB), so a view sees a

@@ -67,6 +67,12 @@ export interface StateMachine {
    * a whole number of batches with their applied index, written in one transaction.
    */
   applyEntries(entries: readonly Entry[]): ApplyResult[];
+  /**
+   * Called on every tick: a store that writes behind writes what is due even when no new
+   * entries come, so an idle node's store on disk catches up with what it applied (and a
+   * restart replays nothing). Best effort: a failure waits for the next apply to report it.
+   */
+  writeBehindIfDue?(): void;
   /** Reads the current value of a key from applied state. */
   get(key: string): StoredValue | undefined;
   /**

@@ -225,6 +225,7 @@ export class RaftLoop {
 
   private onTick(): void {
     if (!this.diskFull) this.d.node.tick();
+    if (!this.diskFull) this.d.fsm.writeBehindIfDue?.();
     if (++this.ticks % 20 === 0) this.expireWaiters();
     this.scheduleDrain();
   }

@@ -129,3 +129,29 @@ test("a crash loses only what was not written behind, and replaying the log afte
     await reopened.close();
   }
 });
+
+test("an idle store writes behind once its oldest pending write is due, without another apply", async (t) => {
+  const dir = await dataDir(t);
+  const limits = { entries: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY, ms: 100 };
+  let clock = 0;
+  const disk = await LmdbStore.open(dir, limits, () => clock);
+  applyInBatches(disk, randomEntries(21, 40));
+  const durableIndex = async () => {
+    const copy = await dataDir(t);
+    await cp(join(dir, "state"), join(copy, "state"), {
+      recursive: true,
+      filter: (path) => !path.endsWith("-lock"),
+    });
+    const store = await LmdbStore.open(copy);
+    const index = store.appliedIndex;
+    await store.close();
+    return index;
+  };
+  clock = 99;
+  disk.writeBehindIfDue();
+  assert.equal(await durableIndex(), 0, "not yet due: every entry is only in memory");
+  clock = 100;
+  disk.writeBehindIfDue();
+  assert.equal(await durableIndex(), 40, "due: written behind without another apply");
+  await disk.close();
+});

@@ -4,7 +4,7 @@ export { nextPrefix } from "./key-range.ts";
 export { RecordCorruptionError } from "./lmdb-records.ts";
 export { LmdbStore, StoreBrokenError } from "./lmdb-store.ts";
 export { MemoryStore } from "./memory-store.ts";
-export { DEFAULT_WRITE_BEHIND, type WriteBehindLimits } from "./pending-writes.ts";
+export type { WriteBehindLimits } from "./pending-writes.ts";
 export type { SnapshotReceiver } from "./snapshot-receiver.ts";
 export type { SnapshotSource } from "./snapshot-source.ts";
 export type {

@@ -224,8 +224,10 @@ export class RaftLoop {
   // ---- loop ---------------------------------------------------------------------------
 
   private onTick(): void {
-    if (!this.diskFull) this.d.node.tick();
-    if (!this.diskFull) this.d.fsm.writeBehindIfDue?.();
+    if (!this.diskFull) {
+      this.d.node.tick();
+      this.d.fsm.writeBehindIfDue?.();
+    }
     if (++this.ticks % 20 === 0) this.expireWaiters();
     this.scheduleDrain();
   }

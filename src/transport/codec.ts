@@ -17,67 +17,80 @@ const TO_WIRE: Record<Message["type"], MessageType> = {
   snapshot: MessageType.MESSAGE_TYPE_SNAPSHOT,
 };
 
-const EMPTY_WIRE: Omit<RaftMessage, "type" | "from" | "to" | "term"> = {
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  reject: false,
-  rejectHint: 0,
-  context: 0,
-};
-
-/** Encodes a core message for the wire. */
+/**
+ * Encodes a core message for the wire. Every message is built as one literal with all
+ * fields in the same order (no spreads), so V8 gives them one shape: with spreads, these
+ * conversions took 4 % of a leader's busy time at one put in flight (CPU profile).
+ */
 export function toWire(m: Message): RaftMessage {
-  const base = { ...EMPTY_WIRE, type: TO_WIRE[m.type], from: m.from, to: m.to, term: m.term };
+  const w: RaftMessage = {
+    type: TO_WIRE[m.type],
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: 0,
+  };
   switch (m.type) {
     case "preVote":
     case "vote":
-      return { ...base, index: m.lastLogIndex, logTerm: m.lastLogTerm };
+      w.index = m.lastLogIndex;
+      w.logTerm = m.lastLogTerm;
+      break;
     case "preVoteResp":
     case "voteResp":
-      return { ...base, reject: m.reject };
+      w.reject = m.reject;
+      break;
     case "append":
-      return {
-        ...base,
-        index: m.prevIndex,
-        logTerm: m.prevTerm,
-        commit: m.commit,
-        entries: m.entries.map(entryToWire),
-      };
+      w.index = m.prevIndex;
+      w.logTerm = m.prevTerm;
+      w.commit = m.commit;
+      w.entries = m.entries.map(entryToWire);
+      break;
     case "appendResp":
-      return {
-        ...base,
-        reject: m.reject,
-        index: m.index,
-        rejectHint: m.rejectHint,
-        logTerm: m.hintTerm,
-      };
+      w.reject = m.reject;
+      w.index = m.index;
+      w.rejectHint = m.rejectHint;
+      w.logTerm = m.hintTerm;
+      break;
     case "heartbeat":
-      return { ...base, commit: m.commit, context: m.context };
+      w.commit = m.commit;
+      w.context = m.context;
+      break;
     case "heartbeatResp":
-      return { ...base, context: m.context };
+      w.context = m.context;
+      break;
     case "snapshot":
-      return { ...base, index: m.snapshot.index, logTerm: m.snapshot.term };
+      w.index = m.snapshot.index;
+      w.logTerm = m.snapshot.term;
+      break;
   }
+  return w;
 }
 
 /** Decodes a wire message; null for a type this version does not know (ignored, like loss). */
 export function fromWire(w: RaftMessage): Message | null {
-  const base = { from: w.from, to: w.to, term: w.term };
+  const { from, to, term } = w;
   switch (w.type) {
     case MessageType.MESSAGE_TYPE_PRE_VOTE:
-      return { ...base, type: "preVote", lastLogIndex: w.index, lastLogTerm: w.logTerm };
+      return { type: "preVote", from, to, term, lastLogIndex: w.index, lastLogTerm: w.logTerm };
     case MessageType.MESSAGE_TYPE_VOTE:
-      return { ...base, type: "vote", lastLogIndex: w.index, lastLogTerm: w.logTerm };
+      return { type: "vote", from, to, term, lastLogIndex: w.index, lastLogTerm: w.logTerm };
     case MessageType.MESSAGE_TYPE_PRE_VOTE_RESP:
-      return { ...base, type: "preVoteResp", reject: w.reject };
+      return { type: "preVoteResp", from, to, term, reject: w.reject };
     case MessageType.MESSAGE_TYPE_VOTE_RESP:
-      return { ...base, type: "voteResp", reject: w.reject };
+      return { type: "voteResp", from, to, term, reject: w.reject };
     case MessageType.MESSAGE_TYPE_APPEND:
       return {
-        ...base,
         type: "append",
+        from,
+        to,
+        term,
         prevIndex: w.index,
         prevTerm: w.logTerm,
         commit: w.commit,
@@ -85,19 +98,21 @@ export function fromWire(w: RaftMessage): Message | null {
       };
     case MessageType.MESSAGE_TYPE_APPEND_RESP:
       return {
-        ...base,
         type: "appendResp",
+        from,
+        to,
+        term,
         reject: w.reject,
         index: w.index,
         rejectHint: w.rejectHint,
         hintTerm: w.logTerm,
       };
     case MessageType.MESSAGE_TYPE_HEARTBEAT:
-      return { ...base, type: "heartbeat", commit: w.commit, context: w.context };
+      return { type: "heartbeat", from, to, term, commit: w.commit, context: w.context };
     case MessageType.MESSAGE_TYPE_HEARTBEAT_RESP:
-      return { ...base, type: "heartbeatResp", context: w.context };
+      return { type: "heartbeatResp", from, to, term, context: w.context };
     case MessageType.MESSAGE_TYPE_SNAPSHOT:
-      return { ...base, type: "snapshot", snapshot: { index: w.index, term: w.logTerm } };
+      return { type: "snapshot", from, to, term, snapshot: { index: w.index, term: w.logTerm } };
     default:
       return null;
   }

@@ -23,7 +23,9 @@ export interface SoftState {
  *    and a log that now starts after it) before anything else;
  * 1. persist `entries` (superseding any stored at index >= entries[0].index) and
  *    `hardState` if non-null, with one fsync;
- * 2. only then send `messages` (they may promise the persisted state);
+ * 2. only then send `messages` (they may promise the persisted state; a leader may send
+ *    its appends and heartbeats earlier, and messages that promise nothing about its own
+ *    disk, such as commit notices, later, even after advance);
  * 3. apply `committedEntries` in order and serve `readStates` once applied >= their index;
  * 4. call `advance(ready)`.
  */

@@ -1,7 +1,9 @@
 /**
  * The one event loop of a node (DESIGN.md "Data flow"): ticks the core, and for each
  * Ready persists entries and hard state with one fsync, then sends messages, applies
- * committed entries and serves confirmed reads. Proposals and reads that arrive while a
+ * committed entries and serves confirmed reads (a leader sends its appends before its own
+ * fsync, and its commit notices after the answers they would delay: see splitMessages and
+ * answersFirst). Proposals and reads that arrive while a
  * Ready is being persisted are batched into the next one: that is the group commit.
  */
 import { DfsError } from "../api/errors.ts";
@@ -267,9 +269,12 @@ export class RaftLoop {
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
     const { early, late } = this.splitMessages(rd);
     if (this.answersFirst(rd)) {
+      const notices = early.filter(isCommitNotice);
+      this.d.transport.send(early.filter((m) => !isCommitNotice(m)));
       await this.retryWhileDiskFull(() => this.persist(rd)); // notes the commit; writes nothing
+      this.d.transport.send(late);
       await this.retryWhileDiskFull(async () => this.apply(rd.committedEntries));
-      this.holdUntilAnswered([...early, ...late]);
+      this.holdUntilAnswered(notices);
     } else {
       this.d.transport.send(early);
       await this.retryWhileDiskFull(() => this.persist(rd));
@@ -283,10 +288,12 @@ export class RaftLoop {
   }
 
   /**
-   * A leader's Ready that writes nothing to its log but commits entries (an ack arrived)
-   * carries only commit notices and heartbeats, which nobody waits on, while the clients
-   * whose writes just committed do: apply and answer them first. At one put in flight this
-   * takes two message sends off each put's path.
+   * A leader's Ready that writes nothing to its log but commits entries (an ack arrived):
+   * its commit notices (appends without entries) tell followers what they may apply, which
+   * nobody waits on, while the clients whose writes just committed do. Such a Ready applies
+   * and answers first and sends its notices after; its other messages (heartbeats with a
+   * ReadIndex context, catch-up appends, snapshots) go out before the apply, as always. At
+   * one put in flight this takes two message sends off each put's path.
    */
   private answersFirst(rd: Ready): boolean {
     if (rd.softState.role !== "leader" || rd.snapshot !== null) return false;
@@ -297,7 +304,7 @@ export class RaftLoop {
   }
 
   /**
-   * Sends `messages` once the answers settled by this Ready's apply are on their way:
+   * Sends `messages` (commit notices) once the answers settled by this Ready's apply are on their way:
    * those run as promise continuations, all before a deferred call. Anything still held
    * when the next Ready is handled goes out first, so messages to a peer keep their order.
    */
@@ -628,4 +635,9 @@ export class RaftLoop {
 /** What a client hears from a node whose disk is full. */
 function diskFullError(detail: string): DfsError {
   return new DfsError("unavailable", `this node's disk is full: writes are refused (${detail})`);
+}
+
+/** An append that carries no entries: it only moves a follower's commit index forward. */
+function isCommitNotice(m: Message): boolean {
+  return m.type === "append" && m.entries.length === 0;
 }

@@ -20,7 +20,7 @@ const TO_WIRE: Record<Message["type"], MessageType> = {
 /**
  * Encodes a core message for the wire. Every message is built as one literal with all
  * fields in the same order (no spreads), so V8 gives them one shape: with spreads, these
- * conversions took 4 % of a leader's busy time at one put in flight (CPU profile).
+ * conversions took 7 % of a leader's busy time at one put in flight (CPU profile).
  */
 export function toWire(m: Message): RaftMessage {
   const w: RaftMessage = {

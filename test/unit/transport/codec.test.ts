@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MessageBatch, type MessageType } from "../../../src/gen/raft.ts";
+import { MessageBatch, MessageType, type RaftMessage } from "../../../src/gen/raft.ts";
 import { type Entry, EntryKind, type Message } from "../../../src/raft/index.ts";
 import { encodeMessageBatch } from "../../../src/transport/batch-encoder.ts";
 import { fromWire, toWire } from "../../../src/transport/codec.ts";
@@ -92,6 +92,71 @@ test(`every message type survives the wire unchanged, field for field (seeds ${F
       assert.deepEqual(normalized(got), normalized(m), `seed ${seed}: ${m.type} changed`);
     });
   }
+});
+
+test("each field lands in the wire field that peers of other versions read", () => {
+  const env = { from: 1, to: 2, term: 3 };
+  const wire = (type: MessageType, fields: Partial<RaftMessage>): RaftMessage => ({
+    type,
+    ...env,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: 0,
+    ...fields,
+  });
+  const data = Buffer.from("x");
+  const cases: [Message, RaftMessage][] = [
+    [
+      { ...env, type: "vote", lastLogIndex: 5, lastLogTerm: 4 },
+      wire(MessageType.MESSAGE_TYPE_VOTE, { index: 5, logTerm: 4 }),
+    ],
+    [
+      { ...env, type: "preVoteResp", reject: true },
+      wire(MessageType.MESSAGE_TYPE_PRE_VOTE_RESP, { reject: true }),
+    ],
+    [
+      {
+        ...env,
+        type: "append",
+        prevIndex: 6,
+        prevTerm: 5,
+        commit: 7,
+        entries: [{ term: 8, index: 9, kind: EntryKind.Normal, data }],
+      },
+      wire(MessageType.MESSAGE_TYPE_APPEND, {
+        index: 6,
+        logTerm: 5,
+        commit: 7,
+        entries: [{ term: 8, index: 9, kind: EntryKind.Normal, data }],
+      }),
+    ],
+    [
+      { ...env, type: "appendResp", reject: true, index: 10, rejectHint: 11, hintTerm: 12 },
+      wire(MessageType.MESSAGE_TYPE_APPEND_RESP, {
+        reject: true,
+        index: 10,
+        rejectHint: 11,
+        logTerm: 12,
+      }),
+    ],
+    [
+      { ...env, type: "heartbeat", commit: 13, context: 14 },
+      wire(MessageType.MESSAGE_TYPE_HEARTBEAT, { commit: 13, context: 14 }),
+    ],
+    [
+      { ...env, type: "heartbeatResp", context: 15 },
+      wire(MessageType.MESSAGE_TYPE_HEARTBEAT_RESP, { context: 15 }),
+    ],
+    [
+      { ...env, type: "snapshot", snapshot: { index: 16, term: 17 } },
+      wire(MessageType.MESSAGE_TYPE_SNAPSHOT, { index: 16, logTerm: 17 }),
+    ],
+  ];
+  for (const [core, expected] of cases) assert.deepEqual(toWire(core), expected, core.type);
 });
 
 test("a message type this version does not know decodes as null (ignored, like a loss)", () => {

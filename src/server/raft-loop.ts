@@ -3,8 +3,8 @@
  * Ready persists entries and hard state with one fsync, then sends messages, applies
  * committed entries and serves confirmed reads (a leader sends its appends before its own
  * fsync, and its commit notices after the answers they would delay: see splitMessages and
- * answersFirst). Proposals and reads that arrive while a
- * Ready is being persisted are batched into the next one: that is the group commit.
+ * answersFirst). Proposals and reads that arrive while a Ready is being persisted are
+ * batched into the next one: that is the group commit.
  */
 import { DfsError } from "../api/errors.ts";
 import type { ApplyResult, StateMachine } from "../fsm/index.ts";
@@ -304,9 +304,10 @@ export class RaftLoop {
   }
 
   /**
-   * Sends `messages` (commit notices) once the answers settled by this Ready's apply are on their way:
-   * those run as promise continuations, all before a deferred call. Anything still held
-   * when the next Ready is handled goes out first, so messages to a peer keep their order.
+   * Sends `messages` (commit notices) once the answers settled by this Ready's apply are
+   * on their way: those run as promise continuations, all before a deferred call. Anything
+   * still held when the next Ready is handled goes out first, so messages to a peer keep
+   * their order.
    */
   private holdUntilAnswered(messages: readonly Message[]): void {
     if (messages.length === 0) return;

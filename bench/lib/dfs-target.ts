@@ -3,7 +3,7 @@
  * {@link DfsClient} shared by every worker, exactly as an application would use it
  * (leader finding, redirects and exactly-once sessions included in what is measured).
  */
-import { DfsClient, DfsError } from "../../src/client/index.ts";
+import { type ClientTls, DfsClient, DfsError } from "../../src/client/index.ts";
 import type { KvTarget } from "./target.ts";
 
 /** A {@link KvTarget} backed by one shared {@link DfsClient}. */
@@ -11,9 +11,12 @@ export class DfsTarget implements KvTarget {
   readonly name = "dfs";
   private readonly client: DfsClient;
 
-  /** @param timeoutMs deadline of each operation, retries included */
-  constructor(endpoints: readonly string[], timeoutMs: number) {
-    this.client = new DfsClient({ endpoints, timeoutMs });
+  /**
+   * @param timeoutMs deadline of each operation, retries included
+   * @param tls TLS to the client port (the TLS comparison); plain text when absent
+   */
+  constructor(endpoints: readonly string[], timeoutMs: number, tls?: ClientTls) {
+    this.client = new DfsClient({ endpoints, timeoutMs, ...(tls !== undefined ? { tls } : {}) });
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {

@@ -86,6 +86,8 @@ export class NodeSlot {
     readonly id: number,
     readonly port: number,
     readonly dataDir: string,
+    /** Port of the node's peer listener (a free port of its own). */
+    readonly peerPort: number,
   ) {}
 
   get address(): string {
@@ -215,8 +217,17 @@ export class SnapCluster {
    */
   static async start(size: number, serverArgs: readonly string[]): Promise<SnapCluster> {
     const root = await mkdtemp(join(tmpdir(), "dfs-snapbench-"));
-    const ports = await freePorts(size);
-    const nodes = ports.map((port, i) => new NodeSlot(i + 1, port, join(root, `node${i + 1}`)));
+    const ports = await freePorts(2 * size);
+    const nodes = Array.from(
+      { length: size },
+      (_, i) =>
+        new NodeSlot(
+          i + 1,
+          ports[2 * i] as number,
+          join(root, `node${i + 1}`),
+          ports[2 * i + 1] as number,
+        ),
+    );
     const cluster = new SnapCluster(nodes, root, serverArgs);
     try {
       for (const node of nodes) cluster.spawn(node);
@@ -228,9 +239,9 @@ export class SnapCluster {
     return cluster;
   }
 
-  /** `--peers` value. */
+  /** `--peers` value, each node with its explicit `/peerPort`. */
   peersFlag(): string {
-    return this.nodes.map((n) => `${n.id}@${n.address}`).join(",");
+    return this.nodes.map((n) => `${n.id}@${n.address}/${n.peerPort}`).join(",");
   }
 
   endpoints(): string[] {

@@ -17,7 +17,13 @@ import { formatRunJson, formatRunReport } from "../../bench/lib/run-report.ts";
 import { parseSize } from "../../bench/lib/size.ts";
 import { DfsError } from "../api/errors.ts";
 import { MAX_VALUE_BYTES } from "../api/limits.ts";
-import { addClientOptions, type ClientFlags, intFlag, parseEndpoints } from "./options.ts";
+import {
+  addClientOptions,
+  type ClientFlags,
+  clientTlsFrom,
+  intFlag,
+  parseEndpoints,
+} from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 import { writeExact } from "./value-io.ts";
 
@@ -80,7 +86,11 @@ export function addBenchCommand(program: Command): void {
     .option("--json", "print one JSON object");
   addClientOptions(command, BENCH_TIMEOUT_MS).action(async (flags: BenchFlags) => {
     const spec = specOf(flags);
-    const target = new DfsTarget(parseEndpoints(flags.endpoints), flags.timeout);
+    const target = new DfsTarget(
+      parseEndpoints(flags.endpoints),
+      flags.timeout,
+      clientTlsFrom(flags),
+    );
     try {
       if (flags.prefill && spec.workload !== "put") {
         await prefill(target, spec.keys, spec.valueSize, spec.concurrency);

@@ -4,14 +4,17 @@
  * a deployment. Output of every node is shown, prefixed with its name; Ctrl-C stops all.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { DfsError } from "../api/errors.ts";
+import { PEER_PORT_OFFSET } from "../server/config.ts";
 import { SERVER_NODE_FLAGS } from "../server/node-flags.ts";
+import { CERT_FILES, writeClusterCerts } from "./certs-command.ts";
 import { DEFAULT_ENDPOINTS, intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -28,6 +31,8 @@ interface DevFlags {
   readonly nodes: number;
   readonly basePort: number;
   readonly data: string;
+  /** Mutual TLS on both ports with certificates from `dfs certs init` in `<data>/certs`. */
+  readonly tls?: boolean;
 }
 
 /** One node of the dev cluster: who it is and how to start it. */
@@ -51,14 +56,24 @@ export function addDevCommand(program: Command): void {
       50051,
     )
     .option("--data <dir>", "parent of the nodes' data dirs (<dir>/node<i>)", "./data")
+    .option(
+      "--tls",
+      "mutual TLS on the client and peer ports, certificates in <data>/certs (made if missing)",
+    )
     .action(runDev);
 }
 
-/** Plans the cluster: ids 1..N on consecutive ports, every node given the same --peers. */
+/**
+ * Plans the cluster: ids 1..N on consecutive ports, every node given the same --peers;
+ * peer ports are the default port + 10000. With `tls`, every node gets its certificate
+ * from `<data>/certs` for both ports and requires client certificates.
+ */
 export function planDevCluster(flags: DevFlags): DevNode[] {
   const last = flags.basePort + flags.nodes - 1;
-  if (last > 65535)
-    throw new UsageError(`--base-port ${flags.basePort} leaves no room for ${flags.nodes} nodes`);
+  if (last + PEER_PORT_OFFSET > 65535)
+    throw new UsageError(
+      `--base-port ${flags.basePort} leaves no room for ${flags.nodes} nodes and their peer ports (port + ${PEER_PORT_OFFSET})`,
+    );
   const ids = Array.from({ length: flags.nodes }, (_, i) => i + 1);
   const peers = ids.map((id) => `${id}@localhost:${flags.basePort + id - 1}`).join(",");
   return ids.map((id) => {
@@ -74,19 +89,54 @@ export function planDevCluster(flags: DevFlags): DevNode[] {
       peers,
       "--data-dir",
       dataDir,
+      ...(flags.tls ? nodeTlsArgs(certsDirOf(flags.data), id) : []),
     ];
     return { id, port, dataDir, args };
   });
 }
 
+/** Where `dfs dev --tls` keeps its certificates. */
+function certsDirOf(data: string): string {
+  return resolve(data, "certs");
+}
+
+function nodeTlsArgs(dir: string, id: number): string[] {
+  const node = join(dir, CERT_FILES.nodeCert(id));
+  const key = join(dir, CERT_FILES.nodeKey(id));
+  const ca = join(dir, CERT_FILES.caCert);
+  return [
+    ...["--peer-cert", node, "--peer-key", key, "--peer-ca", ca],
+    ...["--cert", node, "--key", key, "--client-ca", ca],
+  ];
+}
+
+/** Makes the dev certificates unless they are there (a new CA would orphan the old ones). */
+async function ensureDevCerts(dir: string, nodes: number): Promise<void> {
+  const present = (name: string) => existsSync(join(dir, name));
+  if (!present(CERT_FILES.caCert)) {
+    await writeClusterCerts(dir, nodes);
+    return;
+  }
+  for (let id = 1; id <= nodes; id++) {
+    if (!present(CERT_FILES.nodeCert(id))) {
+      throw new UsageError(
+        `${dir} has certificates for fewer than ${nodes} nodes; remove it to make new ones`,
+      );
+    }
+  }
+}
+
 async function runDev(flags: DevFlags): Promise<void> {
   const plan = planDevCluster(flags);
   await mkdir(resolve(flags.data), { recursive: true });
+  if (flags.tls) await ensureDevCerts(certsDirOf(flags.data), flags.nodes);
   const cluster = new DevCluster(plan);
   process.on("SIGINT", () => cluster.stop());
   process.on("SIGTERM", () => cluster.stop());
   cluster.start();
-  process.stdout.write(banner(plan, resolve(flags.data)));
+  process.stdout.write(
+    banner(plan, resolve(flags.data), flags.tls ? certsDirOf(flags.data) : null),
+  );
   const allFailed = await cluster.finished();
   if (allFailed) throw new DfsError("unavailable", "every node exited; see their messages above");
 }
@@ -164,15 +214,28 @@ function prefixLines(stream: Readable | null, prefix: string): void {
   });
 }
 
-function banner(plan: readonly DevNode[], dataRoot: string): string {
+/** What the dev cluster prints on start: where it is and how to reach it with the CLI. */
+export function banner(
+  plan: readonly DevNode[],
+  dataRoot: string,
+  certsDir: string | null,
+): string {
   const endpoints = plan.map((node) => `localhost:${node.port}`).join(",");
+  const peers = plan.map((node) => `localhost:${node.port + PEER_PORT_OFFSET}`).join(",");
   const env = endpoints === DEFAULT_ENDPOINTS ? "" : `  export DFS_ENDPOINTS=${endpoints}\n`;
+  const tls =
+    certsDir === null
+      ? ""
+      : ` --cacert ${join(certsDir, CERT_FILES.caCert)} --cert ${join(certsDir, CERT_FILES.clientCert)} --key ${join(certsDir, CERT_FILES.clientKey)}`;
   return [
-    `dfs dev: ${plan.length} node(s) on ${endpoints}, data in ${dataRoot}`,
+    `dfs dev: ${plan.length} node(s) on ${endpoints} (peers on ${peers}), data in ${dataRoot}`,
+    ...(certsDir === null
+      ? []
+      : [`mutual TLS on both ports; certificates in ${certsDir} (client: client.crt/.key)`]),
     "Try, in another terminal:",
-    `${env}  npx dfs put greeting hello`,
-    "  npx dfs get greeting",
-    "  npx dfs status",
+    `${env}  npx dfs put greeting hello${tls}`,
+    `  npx dfs get greeting${tls}`,
+    `  npx dfs status${tls}`,
     "Ctrl-C stops the cluster.",
     "",
   ].join("\n");

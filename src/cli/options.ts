@@ -3,8 +3,10 @@
  * every numeric flag are spelled, defaulted and validated the same way everywhere.
  */
 import { type Command, Option } from "commander";
+import type { ClientTls } from "../client/channel-pool.ts";
 import { DfsClient } from "../client/dfs-client.ts";
 import { parseHostPort } from "../client/endpoints.ts";
+import { readOptionalPem, requireTogether } from "./tls-files.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The dev cluster's addresses (`npm start`), so the CLI works there without flags. */
@@ -18,6 +20,10 @@ export interface ClientFlags {
   readonly endpoints: string;
   readonly timeout: number;
   readonly debug?: boolean;
+  /** etcdctl's TLS flags: CA file to verify servers, client certificate and key files. */
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /**
@@ -35,7 +41,7 @@ export function intFlag(flag: string, min: number, max: number): (text: string) 
 /** Parser for `--port`: a TCP port to listen on. */
 export const parsePort = intFlag("--port", 1, 65535);
 
-/** Adds `--endpoints`, `--timeout` and `--debug` to a client command. */
+/** Adds `--endpoints`, `--timeout`, `--debug` and the TLS flags to a client command. */
 export function addClientOptions(command: Command, defaultTimeoutMs: number): Command {
   return command
     .addOption(
@@ -48,7 +54,28 @@ export function addClientOptions(command: Command, defaultTimeoutMs: number): Co
         .argParser(intFlag("--timeout", 1, 24 * 3600 * 1000))
         .default(defaultTimeoutMs),
     )
+    .option("--cacert <file>", "use TLS; verify the servers with this CA certificate (PEM)")
+    .option("--cert <file>", "use TLS; present this client certificate (PEM)")
+    .option("--key <file>", "the private key of --cert (PEM)")
     .option("--debug", "print stack traces of internal errors");
+}
+
+/**
+ * The TLS settings from `--cacert/--cert/--key` (undefined: plain text). Any of them
+ * turns TLS on; `--cert` and `--key` go together. Throws {@link UsageError} naming the
+ * flag and file that cannot be used.
+ */
+export function clientTlsFrom(flags: ClientFlags): ClientTls | undefined {
+  requireTogether({ "--cert": flags.cert, "--key": flags.key });
+  if (flags.cacert === undefined && flags.cert === undefined) return undefined;
+  const ca = readOptionalPem("--cacert", flags.cacert);
+  const cert = readOptionalPem("--cert", flags.cert);
+  const key = readOptionalPem("--key", flags.key);
+  return {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined ? { cert } : {}),
+    ...(key !== undefined ? { key } : {}),
+  };
 }
 
 /** Splits and checks `--endpoints`; throws {@link UsageError} naming the bad entry. */
@@ -68,9 +95,11 @@ export async function withClient<T>(
   flags: ClientFlags,
   body: (client: DfsClient) => Promise<T>,
 ): Promise<T> {
+  const tls = clientTlsFrom(flags);
   const client = new DfsClient({
     endpoints: parseEndpoints(flags.endpoints),
     timeoutMs: flags.timeout,
+    ...(tls !== undefined ? { tls } : {}),
   });
   try {
     return await body(client);

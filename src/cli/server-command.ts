@@ -5,17 +5,19 @@
  */
 import type { Command } from "commander";
 import { parseHostPort } from "../client/endpoints.ts";
-import type { NodeConfig } from "../server/config.ts";
+import type { NodeConfig, NodeTls } from "../server/config.ts";
 import { StartupError } from "../server/errors.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
+import { readOptionalPem, readPem, requireTogether } from "./tls-files.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The server's flags as commander hands them over (`id` and `port` already parsed). */
 export interface ServerFlags {
   readonly id: number;
   readonly port: number;
+  readonly peerPort?: number;
   readonly peers: string;
   readonly dataDir: string;
   readonly listen?: string;
@@ -23,6 +25,12 @@ export interface ServerFlags {
   readonly debug?: boolean;
   readonly snapshotEntries?: number;
   readonly snapshotKeep?: number;
+  readonly peerCert?: string;
+  readonly peerKey?: string;
+  readonly peerCa?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly clientCa?: string;
 }
 
 /** Registers `server` on `program`. */
@@ -31,14 +39,15 @@ export function addServerCommand(program: Command): void {
     .command("server")
     .description("run one cluster node until SIGINT/SIGTERM")
     .requiredOption("--id <n>", "this node's id; must appear in --peers", idArgument)
-    .requiredOption(
-      "--port <port>",
-      "client and peer port; must match this node's --peers entry",
-      parsePort,
+    .requiredOption("--port <port>", "client port; must match this node's --peers entry", parsePort)
+    .option(
+      "--peer-port <port>",
+      "peer port (default: --port + 10000); must match this node's --peers entry",
+      intFlag("--peer-port", 1, 65535),
     )
     .requiredOption(
       "--peers <list>",
-      "every member as id@host:port,... (the same list on every node)",
+      "every member as id@host:port[/peerPort | /peerHost:peerPort],... (the same list on every node)",
     )
     .requiredOption(
       "--data-dir <dir>",
@@ -59,6 +68,12 @@ export function addServerCommand(program: Command): void {
       "entries kept after compaction for slow followers (default 5000)",
       intFlag("--snapshot-keep", 0, 1e9),
     )
+    .option("--peer-cert <file>", "this node's certificate (PEM) for mutual TLS on the peer port")
+    .option("--peer-key <file>", "the private key of --peer-cert (PEM)")
+    .option("--peer-ca <file>", "the cluster CA (PEM): peers must present certificates it signed")
+    .option("--cert <file>", "serve clients over TLS with this certificate (PEM)")
+    .option("--key <file>", "the private key of --cert (PEM)")
+    .option("--client-ca <file>", "require client certificates signed by this CA (PEM)")
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -66,22 +81,62 @@ export function addServerCommand(program: Command): void {
 /** Builds the node configuration from flags; throws {@link UsageError} on any inconsistency. */
 export function serverConfig(flags: ServerFlags): NodeConfig {
   const peers = parsePeers(flags.peers);
-  ownPeer(peers, flags.id, flags.port);
+  ownPeer(peers, flags.id, flags.port, flags.peerPort);
   if (flags.dataDir.trim() === "") throw new UsageError("--data-dir is empty");
   if (flags.listen !== undefined) checkListenHost(flags.listen);
   const peerVia =
     flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, peers, flags.id);
+  const tls = serverTls(flags);
   return {
     id: flags.id,
     peers,
     dataDir: flags.dataDir,
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     debug: flags.debug === true,
     snapshots: {
       ...(flags.snapshotEntries !== undefined ? { everyEntries: flags.snapshotEntries } : {}),
       ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),
     },
+  };
+}
+
+/**
+ * Reads the TLS flags: the three peer flags go together (mutual TLS needs all of them),
+ * `--cert` and `--key` go together, `--client-ca` needs them. Undefined: plain text.
+ */
+export function serverTls(flags: ServerFlags): NodeTls | undefined {
+  const peer = requireTogether({
+    "--peer-cert": flags.peerCert,
+    "--peer-key": flags.peerKey,
+    "--peer-ca": flags.peerCa,
+  });
+  const client = requireTogether({ "--cert": flags.cert, "--key": flags.key });
+  if (flags.clientCa !== undefined && !client) {
+    throw new UsageError("--client-ca also needs --cert and --key (client TLS)");
+  }
+  if (!peer && !client) return undefined;
+  const clientCa = readOptionalPem("--client-ca", flags.clientCa);
+  return {
+    ...(peer
+      ? {
+          peer: {
+            cert: readPem("--peer-cert", flags.peerCert as string),
+            key: readPem("--peer-key", flags.peerKey as string),
+            ca: readPem("--peer-ca", flags.peerCa as string),
+          },
+        }
+      : {}),
+    ...(client
+      ? {
+          client: {
+            cert: readPem("--cert", flags.cert as string),
+            key: readPem("--key", flags.key as string),
+            ...(clientCa !== undefined ? { clientCa } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -92,7 +147,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const { startNode } = await import("../server/node.ts");
   const node = await startNode(config);
   process.stderr.write(
-    `dfs: node ${node.id} serving on ${node.address} (data dir ${config.dataDir})\n`,
+    `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,
   );
   const outcome = await Promise.race([
     stopRequested.then((signal) => ({ signal })),
@@ -121,6 +176,18 @@ function stopSignal(): Promise<NodeJS.Signals> {
     process.on("SIGINT", resolve);
     process.on("SIGTERM", resolve);
   });
+}
+
+function tlsNote(config: NodeConfig): string {
+  const parts = [
+    config.tls?.peer !== undefined ? "peer mTLS" : null,
+    config.tls?.client !== undefined
+      ? config.tls.client.clientCa !== undefined
+        ? "client mTLS"
+        : "client TLS"
+      : null,
+  ].filter((part) => part !== null);
+  return parts.length === 0 ? "" : ` with ${parts.join(", ")}`;
 }
 
 function idArgument(text: string): number {

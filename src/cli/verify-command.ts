@@ -6,13 +6,20 @@
  */
 import { type Command, Option } from "commander";
 import { DfsError } from "../api/errors.ts";
+import type { ClientTls } from "../client/channel-pool.ts";
 import { DfsClient } from "../client/dfs-client.ts";
 import { type ReadBackResult, WORKLOAD_DEFAULTS, Workload } from "../verify/workload.ts";
 import { checkWorkload, verdictLine, type WorkloadVerdict } from "../verify/workload-check.ts";
 import type { HistoryCounts } from "../verify/workload-record.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { FailureReport } from "./failure.ts";
-import { addClientOptions, type ClientFlags, intFlag, parseEndpoints } from "./options.ts";
+import {
+  addClientOptions,
+  type ClientFlags,
+  clientTlsFrom,
+  intFlag,
+  parseEndpoints,
+} from "./options.ts";
 import { writeExact } from "./value-io.ts";
 
 /**
@@ -94,11 +101,14 @@ export function addVerifyCommand(program: Command): void {
 
 async function runVerify(flags: VerifyFlags): Promise<void> {
   const endpoints = parseEndpoints(flags.endpoints);
+  const tls = clientTlsFrom(flags);
   const workload = new Workload({
     endpoints,
     workers: flags.workers,
     opTimeoutMs: flags.timeout,
     cas: flags.cas,
+    clientFactory: (eps, timeoutMs) =>
+      new DfsClient({ endpoints: eps, timeoutMs, ...(tls !== undefined ? { tls } : {}) }),
   });
   workload.start();
   await new Promise((resolve) => setTimeout(resolve, flags.seconds * 1000)); // the run's length
@@ -107,7 +117,7 @@ async function runVerify(flags: VerifyFlags): Promise<void> {
   const available = workload.recorder.counts().definite >= MIN_DEFINITE_OPS;
   const readBack = available ? await workload.readBack(READ_BACK_DEADLINE_MS) : undefined;
   const report = buildReport(workload, flags, endpoints, readBack);
-  if (available && !flags.keepKeys) await deleteKeys(endpoints, workload.writtenKeys());
+  if (available && !flags.keepKeys) await deleteKeys(endpoints, workload.writtenKeys(), tls);
   const text = flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report);
   await writeExact(Buffer.from(text));
   throwIfFailed(report);
@@ -183,8 +193,16 @@ function throwIfFailed(r: VerifyReport): void {
 }
 
 /** Best-effort removal of the run's keys, so `dfs verify` leaves the cluster as it found it. */
-async function deleteKeys(endpoints: readonly string[], keys: readonly string[]): Promise<void> {
-  const client = new DfsClient({ endpoints, timeoutMs: CLEANUP_TIMEOUT_MS });
+async function deleteKeys(
+  endpoints: readonly string[],
+  keys: readonly string[],
+  tls: ClientTls | undefined,
+): Promise<void> {
+  const client = new DfsClient({
+    endpoints,
+    timeoutMs: CLEANUP_TIMEOUT_MS,
+    ...(tls !== undefined ? { tls } : {}),
+  });
   const queue = [...keys];
   const worker = async () => {
     for (let key = queue.shift(); key !== undefined; key = queue.shift()) {

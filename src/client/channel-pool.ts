@@ -5,6 +5,7 @@
  */
 import {
   type CallOptions,
+  type ChannelCredentials,
   type ChannelOptions,
   type ClientUnaryCall,
   credentials,
@@ -36,10 +37,40 @@ export const CHANNEL_OPTIONS: ChannelOptions = {
   "grpc-node.flow_control_window": CLIENT_RECEIVE_WINDOW,
 };
 
+/**
+ * PEM material for TLS to the client port, with etcdctl's meanings: `ca` verifies the
+ * servers (`--cacert`; Node's default roots when absent), `cert` + `key` are presented
+ * when the cluster requires client certificates (`--cert`, `--key`).
+ */
+export interface ClientTls {
+  readonly ca?: Uint8Array;
+  readonly cert?: Uint8Array;
+  readonly key?: Uint8Array;
+}
+
+/**
+ * The channel credentials for `tls`: plain text when absent (the loopback default).
+ * @throws Error when only one of `cert` and `key` is given.
+ */
+export function clientCredentials(tls: ClientTls | undefined): ChannelCredentials {
+  if (tls === undefined) return credentials.createInsecure();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new Error("a client certificate needs its key and a key its certificate");
+  }
+  const buffer = (bytes: Uint8Array | undefined): Buffer | null =>
+    bytes === undefined ? null : Buffer.from(bytes);
+  return credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
+}
+
 /** Lazily created stubs keyed by `host:port`, each with its {@link Batcher}. */
 export class ChannelPool {
   private readonly stubs = new Map<string, DfsStub>();
   private readonly batchers = new Map<DfsStub, Batcher>();
+
+  /** `channelCredentials` secure every channel of the pool (plain text by default). */
+  constructor(
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
+  ) {}
 
   /** The batcher of a stub from {@link get}: coalesces concurrent operations to its node. */
   batcher(stub: DfsStub): Batcher {
@@ -55,7 +86,7 @@ export class ChannelPool {
   get(endpoint: string): DfsStub {
     let stub = this.stubs.get(endpoint);
     if (stub === undefined) {
-      stub = new DfsStub(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+      stub = new DfsStub(endpoint, this.channelCredentials, CHANNEL_OPTIONS);
       this.stubs.set(endpoint, stub);
     }
     return stub;

@@ -7,7 +7,13 @@
 import { DfsError } from "../api/errors.ts";
 import type { Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
-import { ChannelPool, callUnary, type DfsStub } from "./channel-pool.ts";
+import {
+  ChannelPool,
+  type ClientTls,
+  callUnary,
+  clientCredentials,
+  type DfsStub,
+} from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
 import { isReplayable, notRetryable, openSource, writeFileAtomically } from "./file-sources.ts";
 import {
@@ -28,6 +34,8 @@ export interface DfsClientOptions {
   readonly endpoints: readonly string[];
   /** Deadline of a whole operation, retries included (default {@link DEFAULT_TIMEOUT_MS}). */
   readonly timeoutMs?: number;
+  /** TLS to the client port (every channel); plain text when absent. */
+  readonly tls?: ClientTls;
 }
 
 /** Result of a put: the key's new version and the log index that made it durable. */
@@ -126,7 +134,7 @@ type LeaderCall<T> = (stub: DfsStub, deadline: Date) => Promise<T>;
  */
 export class DfsClient {
   private readonly endpoints: EndpointSet;
-  private readonly pool = new ChannelPool();
+  private readonly pool: ChannelPool;
   private readonly timeoutMs: number;
   private readonly session = new ClientSession();
   private closed = false;
@@ -135,6 +143,7 @@ export class DfsClient {
   constructor(options: DfsClientOptions) {
     this.endpoints = new EndpointSet(validEndpoints(options.endpoints));
     this.timeoutMs = validTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.pool = new ChannelPool(tlsCredentials(options.tls));
   }
 
   /** Stores `value` under `key`; resolves once committed on a majority. */
@@ -392,4 +401,14 @@ function validTimeout(timeoutMs: number): number {
     "invalid_argument",
     `timeout must be a positive number of ms, got ${timeoutMs}`,
   );
+}
+
+/** Credentials for `tls`, or `invalid_argument` when the material cannot be used. */
+function tlsCredentials(tls: ClientTls | undefined) {
+  try {
+    return clientCredentials(tls);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DfsError("invalid_argument", `bad TLS settings: ${reason}`);
+  }
 }

@@ -4,6 +4,7 @@
  */
 export { DfsError, type DfsErrorCode } from "../api/errors.ts";
 export type { StatusResponse } from "../gen/dfs.ts";
+export type { ClientTls } from "./channel-pool.ts";
 export {
   type DeleteResult,
   DfsClient,

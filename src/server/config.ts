@@ -2,11 +2,32 @@
  * Configuration of one dfs node, with every default in one place next to its reason.
  */
 
-/** One cluster member as given by `--peers id@host:port`. */
+/**
+ * One cluster member as given by `--peers id@host:port[/peerPort | /peerHost:peerPort]`.
+ * `host:port` is the client address (what clients dial and NOT_LEADER hints name, and
+ * what the cluster id is derived from); the peer listener is separate, like etcd's
+ * 2379/2380, so Raft traffic and client calls never share a port.
+ */
 export interface PeerAddress {
   readonly id: number;
   readonly host: string;
   readonly port: number;
+  /** Host of the peer listener; defaults to `host`. */
+  readonly peerHost?: string;
+  /** Port of the peer listener; defaults to `port + PEER_PORT_OFFSET`. */
+  readonly peerPort?: number;
+}
+
+/**
+ * Distance of the default peer port from the client port (50051 -> 60051). A fixed
+ * offset lets the seed's `--peers 1@localhost:50051,...` keep working unchanged while
+ * still giving every member a peer port of its own.
+ */
+export const PEER_PORT_OFFSET = 10_000;
+
+/** Where a member's peer listener is: its explicit peer address or the derived default. */
+export function peerListenerOf(peer: PeerAddress): { host: string; port: number } {
+  return { host: peer.peerHost ?? peer.host, port: peer.peerPort ?? peer.port + PEER_PORT_OFFSET };
 }
 
 /** Timing and sizing of the Raft loop. Ticks are the core's only notion of time. */
@@ -73,8 +94,13 @@ export interface NodeConfig {
   readonly peers: readonly PeerAddress[];
   /** Holds the WAL, metadata and lock; created if missing. */
   readonly dataDir: string;
-  /** Host to bind; defaults to the host of this node's own entry in `peers`. */
+  /** Host to bind both listeners; defaults to the hosts of this node's own entry in `peers`. */
   readonly listenHost?: string;
+  /**
+   * TLS material; absent means plain text on both ports (the default on loopback).
+   * See docs/security.md, "Peer port and TLS".
+   */
+  readonly tls?: NodeTls;
   /** Log every role change and RPC error to stderr. */
   readonly debug?: boolean;
   /**
@@ -86,4 +112,21 @@ export interface NodeConfig {
   readonly tuning?: Partial<RaftTuning>;
   /** Overrides of {@link DEFAULT_SNAPSHOT_TUNING} (`--snapshot-entries`, `--snapshot-keep`). */
   readonly snapshots?: Partial<SnapshotTuning>;
+}
+
+/** PEM bytes of one TLS identity (certificate chain and its private key). */
+export interface TlsKeyPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/**
+ * A node's TLS settings. The peer listener uses mutual TLS (`peer`): it requires a
+ * client certificate signed by `peer.ca`, and outgoing peer connections present the same
+ * node certificate and verify the peer's against `peer.ca`. The client listener uses
+ * `client` (server TLS), requiring client certificates only when `clientCa` is given.
+ */
+export interface NodeTls {
+  readonly peer?: TlsKeyPair & { readonly ca: Buffer };
+  readonly client?: TlsKeyPair & { readonly clientCa?: Buffer };
 }

@@ -1,6 +1,10 @@
 /**
  * Assembles and starts one dfs node: data dir (lock, metadata, WAL), Raft core, state
- * machine, peer transport and the gRPC server; returns a handle that stops it cleanly.
+ * machine, peer transport and two gRPC servers, one per port (etcd's 2379/2380): the
+ * client port serves only the Dfs service and the peer port only RaftPeer, so Raft and
+ * snapshot traffic never reaches the client port and client calls never reach the peer
+ * port (each answers the other's calls with UNIMPLEMENTED). Returns a handle that stops
+ * it cleanly.
  * This is also the library entry point for embedding a node in a Node.js program.
  */
 import { join } from "node:path";
@@ -20,12 +24,18 @@ import {
   prepareDataDir,
   Wal,
 } from "../storage/index.ts";
-import { PeerTransport, peerService, SnapshotSender } from "../transport/index.ts";
+import {
+  PeerAuthenticator,
+  PeerTransport,
+  peerService,
+  SnapshotSender,
+} from "../transport/index.ts";
 import { clientService } from "./client-service.ts";
 import {
   DEFAULT_SNAPSHOT_TUNING,
   DEFAULT_TUNING,
   type NodeConfig,
+  peerListenerOf,
   type RaftTuning,
 } from "./config.ts";
 import { StartupError } from "./errors.ts";
@@ -36,13 +46,21 @@ import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";
 import { recoverLog } from "./recover-log.ts";
 import { statusOf } from "./status.ts";
+import {
+  checkNodeTls,
+  clientServerCredentials,
+  peerChannelCredentials,
+  peerServerCredentials,
+} from "./tls-credentials.ts";
 import { validateNodeConfig } from "./validate-config.ts";
 
 /** A running node. */
 export interface NodeHandle {
   readonly id: number;
-  /** The address the node serves on (host:port). */
+  /** The address the node serves clients on (host:port). */
   readonly address: string;
+  /** The address of its peer listener (host:port). */
+  readonly peerAddress: string;
   /** Resolves if the node stops by itself because it could no longer persist safely. */
   readonly failed: Promise<Error>;
   /** Stops serving, waits for in-flight disk writes, releases the data dir. */
@@ -52,6 +70,7 @@ export interface NodeHandle {
 /** Starts a node; throws StartupError with a one-line reason when it cannot. */
 export async function startNode(config: NodeConfig): Promise<NodeHandle> {
   validateNodeConfig(config);
+  checkNodeTls(config.tls);
   const tuning: RaftTuning = { ...DEFAULT_TUNING, ...config.tuning };
   const logger = createLogger(config.id, config.debug ?? false);
   await prepareDataDir(config.dataDir);
@@ -101,10 +120,15 @@ async function assemble(
     },
   );
   const peers = new Map(
-    [...addresses]
-      .filter(([id]) => id !== config.id)
-      .map(([id, address]) => [id, config.peerDialAddresses?.[id] ?? address] as const),
+    config.peers
+      .filter((p) => p.id !== config.id)
+      .map((p) => {
+        const listener = peerListenerOf(p);
+        const dial = config.peerDialAddresses?.[p.id] ?? `${listener.host}:${listener.port}`;
+        return [p.id, dial] as const;
+      }),
   );
+  const peerCredentials = peerChannelCredentials(config.tls);
   let loopRef: RaftLoop | null = null;
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
@@ -113,6 +137,7 @@ async function assemble(
     open: () => fsm.openSnapshot(),
     report: (peer, ok) => loopRef?.reportSnapshot(peer, ok),
     log: (fields, message) => logger.info(fields, message),
+    credentials: peerCredentials,
   });
   const transport = new PeerTransport({
     selfId: config.id,
@@ -120,6 +145,7 @@ async function assemble(
     peers,
     onError: (peer, error) => logger.debug({ peer, err: error.message }, "peer delivery failed"),
     snapshots: snapshotSender,
+    credentials: peerCredentials,
   });
   cleanup.push(() => transport.close());
   let fail: (error: Error) => void = () => {};
@@ -160,11 +186,10 @@ async function assemble(
   );
   loopRef = loop;
   const address = `${self.host}:${self.port}`;
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
-    "grpc.max_send_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
-  });
-  server.addService(
+  const ownListener = peerListenerOf(self);
+  const peerAddress = `${ownListener.host}:${ownListener.port}`;
+  const clientServer = newServer();
+  clientServer.addService(
     DfsService,
     clientService({
       loop,
@@ -173,28 +198,54 @@ async function assemble(
       now: Date.now,
     }),
   );
-  server.addService(
+  const auth =
+    config.tls?.peer === undefined
+      ? undefined
+      : new PeerAuthenticator({ log: (fields, message) => logger.warn(fields, message) });
+  const peerServer = newServer();
+  peerServer.addService(
     RaftPeerService,
-    peerService(config.id, clusterId, (msgs) => loop.deliver(msgs), {
-      selfId: config.id,
+    peerService(
+      config.id,
       clusterId,
-      begin: (meta) => fsm.receiveSnapshot(meta),
-      complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
-    }),
+      (msgs) => loop.deliver(msgs),
+      {
+        selfId: config.id,
+        clusterId,
+        begin: (meta) => fsm.receiveSnapshot(meta),
+        complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+      },
+      auth?.authorize,
+    ),
   );
-  const streamWindow = raiseStreamWindow(server);
-  await bind(server, `${config.listenHost ?? self.host}:${self.port}`);
-  if (!(streamWindow && raiseConnectionWindow(server))) {
+  const windows = [clientServer, peerServer].every((server) => raiseStreamWindow(server));
+  const stopServers = (): void => {
+    clientServer.forceShutdown();
+    peerServer.forceShutdown();
+  };
+  cleanup.push(stopServers);
+  await bind(
+    peerServer,
+    `${config.listenHost ?? ownListener.host}:${ownListener.port}`,
+    peerServerCredentials(config.tls),
+  );
+  await bind(
+    clientServer,
+    `${config.listenHost ?? self.host}:${self.port}`,
+    clientServerCredentials(config.tls),
+  );
+  if (!(windows && [clientServer, peerServer].every((server) => raiseConnectionWindow(server)))) {
     logger.warn(
       {},
       "cannot raise gRPC receive windows (grpc-js changed?): large values are slower",
     );
   }
-  cleanup.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
   loop.start();
   logger.debug(
     {
       address,
+      peerAddress,
+      tls: config.tls !== undefined,
       clusterId,
       applied: fsm.appliedIndex,
       replay: contents.entries.length,
@@ -204,7 +255,7 @@ async function assemble(
   );
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
-    server.forceShutdown();
+    stopServers();
     await loop.stop();
     transport.close();
     await wal.close();
@@ -214,6 +265,7 @@ async function assemble(
   return {
     id: config.id,
     address,
+    peerAddress,
     failed,
     stop: () => {
       stopping ??= stop();
@@ -232,9 +284,24 @@ async function openStore(dataDir: string): Promise<LmdbStore> {
   }
 }
 
-function bind(server: grpc.Server, address: string): Promise<void> {
+/**
+ * A gRPC server of either port. Both keep the 64 MiB message limit the single server
+ * had: peers send appends up to 8 MiB batches and snapshots in chunks.
+ */
+function newServer(): grpc.Server {
+  return new grpc.Server({
+    "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
+    "grpc.max_send_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
+  });
+}
+
+function bind(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => {
+    server.bindAsync(address, credentials, (error) => {
       if (error === null) return resolve();
       const inUse = /EADDRINUSE|address already in use/i.test(error.message);
       reject(

@@ -2,7 +2,7 @@
  * Checks a NodeConfig before anything touches disk or network, so a mistake gets one
  * clear line instead of a half-started node.
  */
-import type { NodeConfig } from "./config.ts";
+import { type NodeConfig, peerListenerOf } from "./config.ts";
 import { StartupError } from "./errors.ts";
 
 /** Throws StartupError("config") describing the first problem found. */
@@ -24,6 +24,12 @@ export function validateNodeConfig(config: NodeConfig): void {
     addresses.add(address);
     if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
       fail(`invalid port in peer ${p.id}: ${p.port}`);
+    const listener = peerListenerOf(p);
+    if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535)
+      fail(`invalid peer port of peer ${p.id}: ${listener.port} (give peerPort explicitly)`);
+    const peerAddress = `${listener.host}:${listener.port}`;
+    if (addresses.has(peerAddress)) fail(`duplicate peer address ${peerAddress}`);
+    addresses.add(peerAddress);
   }
   if (!ids.has(config.id)) fail(`own id ${config.id} is missing from the peer list`);
   if (config.dataDir.trim() === "") fail("data dir must not be empty");

@@ -1,5 +1,10 @@
 /** Public surface of the peer transport. */
 export { fromWire, toWire } from "./codec.ts";
+export {
+  type AuthenticatedCall,
+  PeerAuthenticator,
+  type PeerAuthorizer,
+} from "./peer-auth.ts";
 export { PeerTransport, type PeerTransportOptions, peerService } from "./peer-transport.ts";
 export {
   type OutgoingSnapshot,

@@ -58,8 +58,9 @@ export class PeerLink {
     private readonly clusterId: string,
     private readonly limits: LinkLimits,
     private readonly onError: (peer: number, error: Error) => void,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
-    this.client = new PeerClient(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+    this.client = new PeerClient(address, credentials, PEER_CHANNEL_OPTIONS);
   }
 
   /** Queues a message; call {@link flush} after queueing a Ready's worth. */

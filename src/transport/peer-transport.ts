@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { DeliverAck, MessageBatch, RaftPeerServer } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { fromWire } from "./codec.ts";
+import type { PeerAuthorizer } from "./peer-auth.ts";
 import { DEFAULT_LINK_LIMITS, PeerLink } from "./peer-link.ts";
 import type { SnapshotSender } from "./snapshot-sender.ts";
 import { installSnapshotHandler, type SnapshotInbox } from "./snapshot-service.ts";
@@ -20,6 +21,8 @@ export interface PeerTransportOptions {
   readonly onError: (peer: number, error: Error) => void;
   /** Streams InstallSnapshot; without it, snapshot messages are dropped. */
   readonly snapshots?: SnapshotSender;
+  /** How to secure peer connections (mutual TLS when configured); plain text by default. */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 /** The send side for all peers. */
@@ -39,6 +42,7 @@ export class PeerTransport {
           options.clusterId,
           DEFAULT_LINK_LIMITS,
           options.onError,
+          options.credentials,
         ),
       );
     }
@@ -71,13 +75,16 @@ export class PeerTransport {
 /**
  * The receive side: a RaftPeer service implementation that validates each batch and hands
  * its messages to `deliver`. A batch from another cluster or for another node is refused
- * with FAILED_PRECONDITION so a misconfigured peer sees why.
+ * with FAILED_PRECONDITION so a misconfigured peer sees why. With mutual TLS, `authorize`
+ * refuses (PERMISSION_DENIED, nothing delivered) a batch or snapshot whose claimed
+ * sender is not the member named by the certificate that carried it.
  */
 export function peerService(
   selfId: number,
   clusterId: string,
   deliver: (messages: Message[]) => void,
   snapshots?: SnapshotInbox,
+  authorize?: PeerAuthorizer,
 ): RaftPeerServer {
   const accept = (batch: MessageBatch): string | null => {
     if (batch.clusterId !== clusterId) {
@@ -97,6 +104,11 @@ export function peerService(
       call: grpc.ServerUnaryCall<MessageBatch, DeliverAck>,
       callback: grpc.sendUnaryData<DeliverAck>,
     ): void {
+      const denied = authorize?.(call, call.request.from) ?? null;
+      if (denied !== null) {
+        callback({ code: grpc.status.PERMISSION_DENIED, details: denied });
+        return;
+      }
       const refused = accept(call.request);
       if (refused === null) callback(null, {});
       else callback({ code: grpc.status.FAILED_PRECONDITION, details: refused });
@@ -114,6 +126,9 @@ export function peerService(
       };
       call.on("data", (batch: MessageBatch) => {
         if (done) return;
+        const denied = authorize?.(call, batch.from) ?? null;
+        if (denied !== null)
+          return finish({ code: grpc.status.PERMISSION_DENIED, details: denied });
         const refused = accept(batch);
         if (refused !== null) finish({ code: grpc.status.FAILED_PRECONDITION, details: refused });
       });
@@ -124,6 +139,6 @@ export function peerService(
       snapshots === undefined
         ? (_call, callback) =>
             callback({ code: grpc.status.UNIMPLEMENTED, details: "snapshots are off" })
-        : installSnapshotHandler(snapshots),
+        : installSnapshotHandler(snapshots, authorize),
   };
 }

@@ -34,6 +34,8 @@ export interface SnapshotSenderOptions {
   readonly log: (fields: object, message: string) => void;
   /** A transfer that cannot write for this long is cancelled (default 30 s). */
   readonly stallMs?: number;
+  /** How to secure peer connections (mutual TLS when configured); plain text by default. */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 interface Transfer {
@@ -107,7 +109,8 @@ export class SnapshotSender {
     let client = this.clients.get(peer);
     const address = this.o.peers.get(peer);
     if (client === undefined && address !== undefined) {
-      client = new RaftPeerClient(address, grpc.credentials.createInsecure(), {
+      const credentials = this.o.credentials ?? grpc.credentials.createInsecure();
+      client = new RaftPeerClient(address, credentials, {
         ...PEER_CHANNEL_OPTIONS,
         // Its own connection: never share HTTP/2 flow control with the heartbeat stream.
         "grpc.use_local_subchannel_pool": 1,

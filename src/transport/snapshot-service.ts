@@ -8,6 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { SnapshotAck, SnapshotChunk } from "../gen/raft.ts";
 import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
+import type { PeerAuthorizer } from "./peer-auth.ts";
 
 /** A snapshot being received (the on-disk store's receiver). */
 export interface IncomingSnapshot {
@@ -32,8 +33,15 @@ export interface SnapshotInbox {
 
 type Handler = grpc.handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
 
-/** The `InstallSnapshot` handler. */
-export function installSnapshotHandler(inbox: SnapshotInbox): Handler {
+/** A chunk whose sender the connection's certificate does not vouch for. */
+class NotAuthorized extends Error {}
+
+/**
+ * The `InstallSnapshot` handler. With `authorize` (mutual TLS), every chunk's `from` must
+ * be the member the connection's certificate names; otherwise the transfer is refused
+ * with PERMISSION_DENIED before any byte of it is stored.
+ */
+export function installSnapshotHandler(inbox: SnapshotInbox, authorize?: PeerAuthorizer): Handler {
   return (call, callback) => {
     const receive = new Receive(inbox);
     let chain = Promise.resolve();
@@ -43,13 +51,17 @@ export function installSnapshotHandler(inbox: SnapshotInbox): Handler {
       failed = true;
       receive.abort().catch(() => {}); // the next transfer or start removes what is left
       const details = error instanceof Error ? error.message : String(error);
-      callback({ code: grpc.status.ABORTED, details: `snapshot refused: ${details}` });
+      const code =
+        error instanceof NotAuthorized ? grpc.status.PERMISSION_DENIED : grpc.status.ABORTED;
+      callback({ code, details: `snapshot refused: ${details}` });
     };
     call.on("data", (chunk: SnapshotChunk) => {
       call.pause(); // one chunk at a time; gRPC flow control holds the leader back meanwhile
       chain = chain
         .then(async () => {
           if (failed) return;
+          const denied = authorize?.(call, chunk.from) ?? null;
+          if (denied !== null) throw new NotAuthorized(denied);
           const ack = await receive.chunk(chunk);
           if (ack !== null) callback(null, ack);
           else call.resume();

@@ -1,6 +1,7 @@
 /**
  * N real `dfs server` processes on 127.0.0.1 whose every peer link i→j runs through its
- * own {@link FaultProxy} (`--peer-via j=127.0.0.1:<proxy i→j>`), so the harness can cut,
+ * own {@link FaultProxy} (`--peer-via j=127.0.0.1:<proxy i→j>`, the proxy forwarding to
+ * j's peer listener), so the harness can cut,
  * slow or break any directed link, and signal any process: SIGKILL, SIGSTOP/SIGCONT, and
  * restart on the same data dir. Clients reach the nodes directly, not through proxies.
  */
@@ -24,6 +25,8 @@ export interface ChaosNode {
   readonly id: number;
   readonly port: number;
   readonly address: string;
+  /** Port of the node's peer listener, where the proxies of its incoming links forward. */
+  readonly peerPort: number;
   readonly dataDir: string;
   proc: ChildProcess | null;
   state: NodeState;
@@ -53,11 +56,12 @@ export class ChaosCluster {
   /** Starts `size` nodes with a proxy on every directed link; resolves once a leader leads. */
   static async start(size: number, random: () => number = Math.random): Promise<ChaosCluster> {
     const root = await mkdtemp(join(tmpdir(), "dfs-chaos-"));
-    const ports = await freePorts(size);
-    const nodes: ChaosNode[] = ports.map((port, i) => ({
+    const ports = await freePorts(2 * size);
+    const nodes: ChaosNode[] = Array.from({ length: size }, (_, i) => ({
       id: i + 1,
-      port,
-      address: `127.0.0.1:${port}`,
+      port: ports[2 * i] as number,
+      address: `127.0.0.1:${ports[2 * i]}`,
+      peerPort: ports[2 * i + 1] as number,
       dataDir: join(root, `node${i + 1}`),
       proc: null,
       state: "killed",
@@ -67,7 +71,7 @@ export class ChaosCluster {
     for (const from of nodes) {
       for (const to of nodes) {
         if (from.id !== to.id)
-          proxies.set(linkName(from.id, to.id), await FaultProxy.start(to.port, { random }));
+          proxies.set(linkName(from.id, to.id), await FaultProxy.start(to.peerPort, { random }));
       }
     }
     const cluster = new ChaosCluster(nodes, proxies, root);
@@ -238,7 +242,7 @@ export class ChaosCluster {
   }
 
   private serverArgs(node: ChaosNode): string[] {
-    const peers = this.nodes.map((n) => `${n.id}@${n.address}`).join(",");
+    const peers = this.nodes.map((n) => `${n.id}@${n.address}/${n.peerPort}`).join(",");
     const via = this.nodes
       .filter((n) => n.id !== node.id)
       .map((n) => `${n.id}=127.0.0.1:${this.link(node.id, n.id).port}`)

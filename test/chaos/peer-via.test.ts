@@ -11,9 +11,9 @@ import { assertOneLineError, runDfs } from "../unit/cli/run-dfs.ts";
 
 const PEERS = "1@127.0.0.1:7001,2@127.0.0.1:7002,3@127.0.0.1:7003";
 const peers = [
-  { id: 1, host: "127.0.0.1", port: 7001 },
-  { id: 2, host: "127.0.0.1", port: 7002 },
-  { id: 3, host: "127.0.0.1", port: 7003 },
+  { id: 1, host: "127.0.0.1", port: 7001, peerHost: "127.0.0.1", peerPort: 17001 },
+  { id: 2, host: "127.0.0.1", port: 7002, peerHost: "127.0.0.1", peerPort: 17002 },
+  { id: 3, host: "127.0.0.1", port: 7003, peerHost: "127.0.0.1", peerPort: 17003 },
 ];
 
 describe("--peer-via", () => {

@@ -28,7 +28,7 @@ function tryMount(dir: string, size: string, remount = false): boolean {
   }
 }
 
-function startNode(port: number, dataDir: string) {
+function startNode(port: number, peerPort: number, dataDir: string) {
   const args = [
     "--import",
     "tsx",
@@ -39,7 +39,7 @@ function startNode(port: number, dataDir: string) {
     "--port",
     String(port),
     "--peers",
-    `1@127.0.0.1:${port}`,
+    `1@127.0.0.1:${port}/${peerPort}`,
     "--data-dir",
     dataDir,
   ];
@@ -64,11 +64,11 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
     await rm(root, { recursive: true, force: true });
     return;
   }
-  const [port] = await freePorts(1);
+  const [port, peerPort] = (await freePorts(2)) as [number, number];
   const dataDir = join(root, "node1");
   const client = new DfsClient({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 3000 });
   try {
-    const first = startNode(port as number, dataDir);
+    const first = startNode(port, peerPort, dataDir);
     t.after(() => first.proc.kill("SIGKILL"));
     await waitFor("the node to serve", async () =>
       (await client.put("probe", Buffer.from("x"))) ? true : undefined,
@@ -120,7 +120,7 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
     // And everything survives a restart.
     first.proc.kill("SIGKILL");
     await first.exited;
-    const second = startNode(port as number, dataDir);
+    const second = startNode(port, peerPort, dataDir);
     t.after(() => second.proc.kill("SIGKILL"));
     await waitFor(
       "the restarted node to serve",

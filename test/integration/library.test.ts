@@ -12,8 +12,12 @@ import { freePorts } from "../support/free-port.ts";
 
 test("startNode + DfsClient from the package entry point; the data dir is released on stop", async () => {
   const dir = await mkdtemp(join(tmpdir(), "dfs-lib-"));
-  const [port] = (await freePorts(1)) as [number];
-  const config = { id: 1, peers: [{ id: 1, host: "127.0.0.1", port }], dataDir: join(dir, "n1") };
+  const [port, peerPort] = (await freePorts(2)) as [number, number];
+  const config = {
+    id: 1,
+    peers: [{ id: 1, host: "127.0.0.1", port, peerPort }],
+    dataDir: join(dir, "n1"),
+  };
   const node = await startNode(config);
   const client = new DfsClient({ endpoints: [node.address] });
   try {

@@ -4,10 +4,12 @@
  * same data dirs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DfsClient } from "../../src/client/index.ts";
+import { CERT_FILES } from "../../src/cli/certs-command.ts";
+import { type ClientTls, DfsClient } from "../../src/client/index.ts";
 import type { StatusResponse } from "../../src/gen/dfs.ts";
 import { SERVER_NODE_FLAGS } from "../../src/server/node-flags.ts";
 import { freePorts } from "./free-port.ts";
@@ -19,12 +21,27 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** One server process slot: stays across restarts. */
 export interface ClusterNode {
   readonly id: number;
+  /** Client port. */
   readonly port: number;
+  /** Client address: clients attack and use this one. */
   readonly address: string;
+  /** Peer listener port (a free port of its own, given as `/peerPort` in `--peers`). */
+  readonly peerPort: number;
+  /** Peer listener address: peer attacks target this one. */
+  readonly peerAddress: string;
   readonly dataDir: string;
   proc: ChildProcess | null;
   /** Everything the process wrote to stderr (for failure diagnostics). */
   stderr: string;
+}
+
+/** Options of {@link ProcessCluster.start} beyond size and flags. */
+export interface ProcessClusterOptions {
+  /**
+   * Mutual TLS on both ports with certificates from `dfs certs init` in this directory
+   * (node<i>.crt/.key, ca.crt, client.crt/.key); clients of the harness use client.crt.
+   */
+  readonly certsDir?: string;
 }
 
 /** Real processes; always call `destroy()` (use `t.after`). */
@@ -37,6 +54,9 @@ export class ProcessCluster {
     private readonly root: string,
     private readonly extraArgs: readonly string[],
     private readonly nodeFlags: readonly string[],
+    private readonly options: ProcessClusterOptions = {},
+    /** TLS of the harness's own clients (mTLS clusters only). */
+    readonly clientTls?: ClientTls,
   ) {}
 
   /**
@@ -47,26 +67,69 @@ export class ProcessCluster {
     size = 3,
     extraArgs: readonly string[] = [],
     nodeFlags: readonly string[] = [],
+    options: ProcessClusterOptions = {},
   ): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "dfs-cluster-"));
-    const ports = await freePorts(size);
-    const nodes = ports.map((port, i) => ({
-      id: i + 1,
-      port,
-      address: `127.0.0.1:${port}`,
-      dataDir: join(root, `node${i + 1}`),
-      proc: null,
-      stderr: "",
-    }));
-    const cluster = new ProcessCluster(nodes, root, extraArgs, nodeFlags);
+    const ports = await freePorts(2 * size);
+    const nodes = Array.from({ length: size }, (_, i) => {
+      const port = ports[2 * i] as number;
+      const peerPort = ports[2 * i + 1] as number;
+      return {
+        id: i + 1,
+        port,
+        address: `127.0.0.1:${port}`,
+        peerPort,
+        peerAddress: `127.0.0.1:${peerPort}`,
+        dataDir: join(root, `node${i + 1}`),
+        proc: null,
+        stderr: "",
+      };
+    });
+    const clientTls = options.certsDir === undefined ? undefined : readClientTls(options.certsDir);
+    const cluster = new ProcessCluster(nodes, root, extraArgs, nodeFlags, options, clientTls);
     for (const node of nodes) cluster.spawn(node);
     await cluster.waitForLeader();
     return cluster;
   }
 
-  /** The `--peers` flag value. */
+  /** The `--peers` flag value, with each node's explicit `/peerPort`. */
   peersFlag(): string {
-    return this.nodes.map((n) => `${n.id}@${n.address}`).join(",");
+    return this.nodes.map((n) => `${n.id}@${n.address}/${n.peerPort}`).join(",");
+  }
+
+  /** The server flags for mutual TLS on both ports, when the cluster has certificates. */
+  private tlsArgs(node: ClusterNode): string[] {
+    const dir = this.options.certsDir;
+    if (dir === undefined) return [];
+    const file = (name: string) => join(dir, name);
+    return [
+      "--peer-cert",
+      file(CERT_FILES.nodeCert(node.id)),
+      "--peer-key",
+      file(CERT_FILES.nodeKey(node.id)),
+      "--peer-ca",
+      file(CERT_FILES.caCert),
+      "--cert",
+      file(CERT_FILES.nodeCert(node.id)),
+      "--key",
+      file(CERT_FILES.nodeKey(node.id)),
+      "--client-ca",
+      file(CERT_FILES.caCert),
+    ];
+  }
+
+  /** The client TLS flags of the CLI for this cluster (empty when plain text). */
+  clientTlsArgs(): string[] {
+    const dir = this.options.certsDir;
+    if (dir === undefined) return [];
+    return [
+      "--cacert",
+      join(dir, CERT_FILES.caCert),
+      "--cert",
+      join(dir, CERT_FILES.clientCert),
+      "--key",
+      join(dir, CERT_FILES.clientKey),
+    ];
   }
 
   /** Every node's client address. */
@@ -76,7 +139,8 @@ export class ProcessCluster {
 
   /** A client library instance; the caller closes it. */
   client(endpoints = this.endpoints(), timeoutMs = 15_000): DfsClient {
-    return new DfsClient({ endpoints, timeoutMs });
+    const tls = this.clientTls;
+    return new DfsClient({ endpoints, timeoutMs, ...(tls !== undefined ? { tls } : {}) });
   }
 
   node(id: number): ClusterNode {
@@ -101,6 +165,7 @@ export class ProcessCluster {
       this.peersFlag(),
       "--data-dir",
       node.dataDir,
+      ...this.tlsArgs(node),
       ...this.extraArgs,
     ];
     const env = { ...process.env, ...this.nextEnv.get(node.id) };
@@ -194,4 +259,13 @@ export class ProcessCluster {
   logs(): string {
     return this.nodes.map((n) => `--- node ${n.id} ---\n${n.stderr.slice(-4000)}`).join("\n");
   }
+}
+
+/** The harness's client TLS from a `dfs certs init` directory. */
+function readClientTls(dir: string): ClientTls {
+  return {
+    ca: readFileSync(join(dir, CERT_FILES.caCert)),
+    cert: readFileSync(join(dir, CERT_FILES.clientCert)),
+    key: readFileSync(join(dir, CERT_FILES.clientKey)),
+  };
 }

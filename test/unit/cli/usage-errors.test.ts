@@ -84,7 +84,11 @@ describe("dfs usage errors (exit 2, one line)", () => {
 
   test("duplicate addresses in --peers", async () => {
     const run = await runDfs(server({ "--peers": "1@localhost:50051,2@LOCALHOST:50051" }));
-    assertOneLineError(run, 2, /^dfs: error: --peers lists address .* more than once$/);
+    assertOneLineError(
+      run,
+      2,
+      /^dfs: error: --peers lists address .* more than once \(client address of 1, client address of 2\)$/,
+    );
   });
 
   test("own id missing from --peers", async () => {

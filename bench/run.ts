@@ -7,6 +7,10 @@
  * printed and written with the raw runs to bench/results/.
  *
  *   npx tsx bench/run.ts [--runs 3] [--seconds 6] [--warmup 1] [--cluster-warmup 5] [--quick] [--only ids]
+ *
+ * With `--tls`, the TLS comparison instead (bench/lib/tls-compare.ts): dfs with mutual
+ * TLS against dfs without and etcd with TLS against etcd without, put ×64 and
+ * linearizable get ×64 by default, results to bench/results/tls-*.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -19,6 +23,7 @@ import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
 import { runFailovers } from "./lib/failover-rounds.ts";
 import { machineFacts } from "./lib/machine.ts";
 import { runRounds } from "./lib/rounds.ts";
+import { formatTlsComparison, runTlsComparison } from "./lib/tls-compare.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -49,6 +54,29 @@ if (load1 > cpus().length / 2) {
     `warning: load average ${load1.toFixed(1)} on ${cpus().length} CPUs: other processes are busy, ` +
       "results will be noisy (see 'other CPU %' in the report)",
   );
+}
+if (flags.tls) {
+  log(
+    `TLS vs plain, dfs and ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`,
+  );
+  const comparisons = await runTlsComparison(
+    flags,
+    workloads,
+    etcd,
+    BENCH_TIMEOUTS,
+    {
+      ...machineFacts(etcd.version),
+      date: startedAt.toISOString(),
+      rounds: flags.runs,
+      "measured seconds per run": flags.seconds,
+      "warm-up seconds": flags.warmup,
+      "cluster warm-up seconds": flags.clusterWarmup,
+      keys: flags.keys,
+    },
+    log,
+  );
+  await writeResults("tls", formatTlsComparison(comparisons), comparisons);
+  process.exit(0);
 }
 log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`);
 
@@ -90,11 +118,16 @@ const comparison: Comparison = {
   rss: rounds.rss,
 };
 
-const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-await mkdir(flags.out, { recursive: true });
-const markdown = `${formatComparison(comparison)}\n`;
-const jsonPath = join(flags.out, `compare-${stamp}.json`);
-const mdPath = join(flags.out, `compare-${stamp}.md`);
-await writeFile(jsonPath, `${JSON.stringify(comparison, null, 2)}\n`);
-await writeFile(mdPath, markdown);
-process.stdout.write(`\n${markdown}\nwrote ${mdPath}\nwrote ${jsonPath}\n`);
+await writeResults("compare", formatComparison(comparison), comparison);
+
+/** Prints the report and writes it with the raw data to `<out>/<prefix>-<date>.{md,json}`. */
+async function writeResults(prefix: string, report: string, data: unknown): Promise<void> {
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  await mkdir(flags.out, { recursive: true });
+  const markdown = `${report}\n`;
+  const jsonPath = join(flags.out, `${prefix}-${stamp}.json`);
+  const mdPath = join(flags.out, `${prefix}-${stamp}.md`);
+  await writeFile(jsonPath, `${JSON.stringify(data, null, 2)}\n`);
+  await writeFile(mdPath, markdown);
+  process.stdout.write(`\n${markdown}\nwrote ${mdPath}\nwrote ${jsonPath}\n`);
+}

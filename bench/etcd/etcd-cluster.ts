@@ -3,13 +3,18 @@
  * fsynced before a write is acknowledged) and default Raft timing (heartbeat 100 ms,
  * election 1000 ms randomized up to 2000 ms; dfs defaults to [500, 1000) ms, so the
  * failover comparison is of defaults). Data dirs live under one temp dir on the same
- * disk as the dfs cluster's; `destroy()` kills the members and removes it.
+ * disk as the dfs cluster's; `destroy()` kills the members and removes it. With a
+ * certificates directory from `dfs certs init`, client and peer URLs are https with
+ * client certificates required on both (etcd's `--client-cert-auth` and
+ * `--peer-client-cert-auth`), the same setup the dfs TLS comparison uses.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { CERT_FILES } from "../../src/cli/certs-command.ts";
 import { freePorts } from "../../test/support/free-port.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { EtcdTarget, type EtcdTimeouts } from "./etcd-target.ts";
@@ -28,18 +33,24 @@ export class EtcdCluster {
   private constructor(
     private readonly members: Member[],
     private readonly root: string,
+    /** How clients reach the members (TLS with the client certificate, or plain). */
+    private readonly clientCredentials: ChannelCredentials,
   ) {}
 
-  /** Starts `size` members with `binary` and waits until they agree on a leader. */
-  static async start(binary: string, size = 3): Promise<EtcdCluster> {
+  /**
+   * Starts `size` members with `binary` and waits until they agree on a leader; with
+   * `certsDir` (from `dfs certs init --nodes size`), mutual TLS on both URLs.
+   */
+  static async start(binary: string, size = 3, certsDir?: string): Promise<EtcdCluster> {
     const root = await mkdtemp(join(tmpdir(), "etcd-bench-"));
     const ports = await freePorts(size * 2);
     const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
-    const peerUrl = (i: number): string => `http://127.0.0.1:${ports[size + i]}`;
+    const scheme = certsDir === undefined ? "http" : "https";
+    const peerUrl = (i: number): string => `${scheme}://127.0.0.1:${ports[size + i]}`;
     const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(",");
     const token = `bench-${process.pid}-${Date.now()}`;
     const members = names.map((name, i) => {
-      const clientUrl = `http://127.0.0.1:${ports[i]}`;
+      const clientUrl = `${scheme}://127.0.0.1:${ports[i]}`;
       const args = [
         `--name=${name}`,
         `--data-dir=${join(root, name)}`,
@@ -54,13 +65,14 @@ export class EtcdCluster {
         "--election-timeout=1000",
         "--logger=zap",
         "--log-level=warn",
+        ...(certsDir === undefined ? [] : etcdTlsArgs(certsDir, i + 1)),
       ];
       const log = createWriteStream(join(root, `${name}.log`));
       const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
       proc.stderr?.pipe(log);
       return { name, clientAddress: `127.0.0.1:${ports[i]}`, proc, log };
     });
-    const cluster = new EtcdCluster(members, root);
+    const cluster = new EtcdCluster(members, root, etcdClientCredentials(certsDir));
     try {
       await cluster.waitForLeader();
     } catch (err) {
@@ -98,7 +110,11 @@ export class EtcdCluster {
    * client address.
    */
   async waitForLeader(timeoutMs = 20_000): Promise<string> {
-    const probe = new EtcdTarget(this.endpoints(), { timeoutMs: 1000, attemptTimeoutMs: 1000 });
+    const probe = new EtcdTarget(
+      this.endpoints(),
+      { timeoutMs: 1000, attemptTimeoutMs: 1000 },
+      this.clientCredentials,
+    );
     try {
       return await waitFor(
         "an etcd leader",
@@ -126,7 +142,7 @@ export class EtcdCluster {
   async target(timeouts: EtcdTimeouts): Promise<EtcdTarget> {
     const leader = await this.waitForLeader();
     const others = this.endpoints().filter((e) => e !== leader);
-    return new EtcdTarget([leader, ...others], timeouts);
+    return new EtcdTarget([leader, ...others], timeouts, this.clientCredentials);
   }
 
   /** SIGKILLs the member serving `address` and waits until it is gone. */
@@ -161,4 +177,32 @@ export class EtcdCluster {
     );
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** etcd's flags for mutual TLS on client and peer URLs with member `id`'s node certificate. */
+function etcdTlsArgs(dir: string, id: number): string[] {
+  const cert = join(dir, CERT_FILES.nodeCert(id));
+  const key = join(dir, CERT_FILES.nodeKey(id));
+  const ca = join(dir, CERT_FILES.caCert);
+  return [
+    `--cert-file=${cert}`,
+    `--key-file=${key}`,
+    "--client-cert-auth",
+    `--trusted-ca-file=${ca}`,
+    `--peer-cert-file=${cert}`,
+    `--peer-key-file=${key}`,
+    "--peer-client-cert-auth",
+    `--peer-trusted-ca-file=${ca}`,
+  ];
+}
+
+/** The benchmark client's credentials: client.crt of `dir`, or plain text. */
+function etcdClientCredentials(dir: string | undefined): ChannelCredentials {
+  if (dir === undefined) return credentials.createInsecure();
+  const file = (name: string) => readFileSync(join(dir, name));
+  return credentials.createSsl(
+    file(CERT_FILES.caCert),
+    file(CERT_FILES.clientKey),
+    file(CERT_FILES.clientCert),
+  );
 }

@@ -7,6 +7,7 @@
  * the same client-side retry policy dfs gets from its library.
  */
 import {
+  type ChannelCredentials,
   Client,
   type ClientOptions,
   credentials,
@@ -52,10 +53,14 @@ export class EtcdTarget implements KvTarget {
   private readonly clients = new Map<string, Client>();
   private current = 0;
 
-  /** @param endpoints `host:port` of client URLs; the first is used until it fails */
+  /**
+   * @param endpoints `host:port` of client URLs; the first is used until it fails
+   * @param channelCredentials TLS for an etcd with `--cert-file` (the TLS comparison)
+   */
   constructor(
     private readonly endpoints: readonly string[],
     private readonly timeouts: EtcdTimeouts,
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
     if (endpoints.length === 0) throw new Error("etcd: no endpoints");
   }
@@ -103,7 +108,7 @@ export class EtcdTarget implements KvTarget {
   private client(endpoint: string): Client {
     let client = this.clients.get(endpoint);
     if (client === undefined) {
-      client = new Client(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+      client = new Client(endpoint, this.channelCredentials, CHANNEL_OPTIONS);
       this.clients.set(endpoint, client);
     }
     return client;

@@ -21,7 +21,15 @@ export interface CompareFlags {
   readonly only: readonly string[];
   /** Directory for the JSON and Markdown results. */
   readonly out: string;
+  /**
+   * The TLS comparison instead: dfs with mutual TLS against dfs without, etcd with TLS
+   * against etcd without, on {@link TLS_WORKLOADS} unless `--only` says otherwise.
+   */
+  readonly tls: boolean;
 }
+
+/** What `--tls` measures by default: the issue asks for put ×64 and linearizable get ×64. */
+export const TLS_WORKLOADS: readonly string[] = ["put-256B-c64", "get-linearizable-c64"];
 
 function positive(name: string, integer: boolean): (text: string) => number {
   return (text) => {
@@ -68,6 +76,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     .addOption(new Option("--only <ids>", `comma-separated subset of: ${ids.join(", ")}`))
     .option("--out <dir>", "results directory", defaultOut)
     .option("--quick", "smoke run: 1 round of 1.5 s windows, 0.5 s warm-up, 1 failover")
+    .option(
+      "--tls",
+      `compare dfs with mutual TLS to dfs without, and etcd with TLS to etcd without (default workloads: ${TLS_WORKLOADS.join(", ")}; no failover)`,
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -79,13 +91,16 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     only?: string;
     out: string;
     quick?: boolean;
+    tls?: boolean;
   }>();
-  const only = o.only === undefined ? ids : o.only.split(",").map((s) => s.trim());
+  const tls = o.tls === true;
+  const defaultIds = tls ? TLS_WORKLOADS : ids;
+  const only = o.only === undefined ? [...defaultIds] : o.only.split(",").map((s) => s.trim());
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    return { ...quick, keys: o.keys, only, out: o.out };
+    return { ...quick, keys: o.keys, only, out: o.out, tls };
   }
   return {
     runs: o.runs,
@@ -96,5 +111,6 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     keys: o.keys,
     only,
     out: o.out,
+    tls,
   };
 }

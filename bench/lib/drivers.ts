@@ -17,13 +17,23 @@ export interface ClientTimeouts {
   readonly attemptTimeoutMs: number;
 }
 
-/** dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). */
-export function dfsDriver(timeouts: ClientTimeouts): SystemDriver {
+/**
+ * dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). With
+ * `certsDir` (from `dfs certs init`), "dfs-tls": mutual TLS on the peer and client ports,
+ * the client presenting client.crt.
+ */
+export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDriver {
+  const tls = certsDir !== undefined;
   return {
-    name: "dfs",
-    description: "dfs 3 nodes (`dfs server`, WAL synced per batch: one O_DSYNC write), DfsClient",
+    name: tls ? "dfs-tls" : "dfs",
+    description: `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
     async start(): Promise<SystemCluster> {
-      const cluster = await ProcessCluster.start(3);
+      const cluster = await ProcessCluster.start(
+        3,
+        [],
+        [],
+        certsDir === undefined ? {} : { certsDir },
+      );
       return {
         processes: () =>
           cluster.nodes.flatMap((n) =>
@@ -31,7 +41,7 @@ export function dfsDriver(timeouts: ClientTimeouts): SystemDriver {
           ),
         target: async () => {
           await cluster.waitForLeader();
-          return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs);
+          return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs, cluster.clientTls);
         },
         killLeader: async () => {
           const id = await cluster.waitForLeader();
@@ -44,13 +54,22 @@ export function dfsDriver(timeouts: ClientTimeouts): SystemDriver {
   };
 }
 
-/** etcd: 3 members of `binary` with default durability (WAL fsync before acknowledging). */
-export function etcdDriver(binary: EtcdBinary, timeouts: ClientTimeouts): SystemDriver {
+/**
+ * etcd: 3 members of `binary` with default durability (WAL fsync before acknowledging).
+ * With `certsDir`, "etcd-tls": https client and peer URLs, client certificates required
+ * on both, from the same generator as dfs's.
+ */
+export function etcdDriver(
+  binary: EtcdBinary,
+  timeouts: ClientTimeouts,
+  certsDir?: string,
+): SystemDriver {
+  const tls = certsDir !== undefined;
   return {
-    name: "etcd",
-    description: `${binary.version} 3 members (default WAL fsync), grpc-js KV API`,
+    name: tls ? "etcd-tls" : "etcd",
+    description: `${binary.version} 3 members (default WAL fsync), grpc-js KV API${tls ? ", mutual TLS on client and peer URLs" : ""}`,
     async start(): Promise<SystemCluster> {
-      const cluster = await EtcdCluster.start(binary.path, 3);
+      const cluster = await EtcdCluster.start(binary.path, 3, certsDir);
       return {
         processes: () => cluster.processes(),
         target: () => cluster.target(timeouts),

@@ -73,7 +73,7 @@ export async function runRounds(
           const bySystem = samples.get(w.id) ?? new Map<string, RunSample[]>();
           samples.set(w.id, bySystem);
           bySystem.set(r.driver.name, [...(bySystem.get(r.driver.name) ?? []), sample]);
-          log(`  ${w.label.padEnd(26)} ${r.driver.name.padEnd(5)} ${describe(sample)}`);
+          log(`  ${w.label.padEnd(26)} ${r.driver.name.padEnd(8)} ${describe(sample)}`);
         }
       }
       recordRss(running, memory, "loaded");

@@ -14,8 +14,8 @@ import type { CompareFlags } from "./compare-flags.ts";
 import {
   type Comparison,
   formatClientCpu,
-  formatRss,
   formatWorkloadTable,
+  markdownTable,
 } from "./compare-report.ts";
 import type { CompareWorkload } from "./compare-workloads.ts";
 import { type ClientTimeouts, dfsDriver, etcdDriver } from "./drivers.ts";
@@ -88,8 +88,22 @@ export function formatTlsComparison(comparisons: readonly Comparison[]): string 
       formatWorkloadTable(c),
     ]),
     "## Memory",
-    ...comparisons.map(formatRss),
+    formatSystemRss(first),
     "## CPU outside the servers (% of one core)",
     ...comparisons.map(formatClientCpu),
   ].join("\n\n");
+}
+
+/** Memory of every server process of every system (names repeat across systems). */
+function formatSystemRss(c: Comparison): string {
+  const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(0);
+  const rows = Object.entries(c.rss).flatMap(([system, nodes]) =>
+    nodes.map((r) => [system, r.node, mib(r.idle), mib(r.loaded)]),
+  );
+  return markdownTable(["system", "node", "RSS idle MiB", "RSS after workloads MiB"], rows, [
+    false,
+    false,
+    true,
+    true,
+  ]);
 }

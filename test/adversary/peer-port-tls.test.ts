@@ -17,7 +17,7 @@ import { CERT_FILES, writeClusterCerts } from "../../src/cli/certs-command.ts";
 import { DfsError } from "../../src/client/index.ts";
 import { encodeCommand } from "../../src/fsm/index.ts";
 import { DfsClient as DfsStub } from "../../src/gen/dfs.ts";
-import { type MessageBatch, RaftPeerClient } from "../../src/gen/raft.ts";
+import { type MessageBatch, RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { EntryKind } from "../../src/raft/types.ts";
 import { toWire } from "../../src/transport/index.ts";
 import { ProcessCluster } from "../support/process-cluster.ts";
@@ -25,6 +25,7 @@ import { waitFor } from "../support/wait.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const CALL_DEADLINE_MS = 5_000;
+const SNAPSHOT_OFTEN = ["--snapshot-entries", "20", "--snapshot-keep", "5"];
 
 /** One Deliver call; resolves with the error (null: accepted). */
 function deliver(
@@ -43,6 +44,27 @@ function deliver(
         resolve(error);
       },
     );
+  });
+}
+
+/** One InstallSnapshot stream of a single chunk; resolves with the error (null: accepted). */
+function installSnapshot(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  chunk: SnapshotChunk,
+): Promise<grpc.ServiceError | null> {
+  const client = new RaftPeerClient(address, credentials);
+  return new Promise((resolve) => {
+    const call = client.installSnapshot(
+      new grpc.Metadata(),
+      { deadline: Date.now() + CALL_DEADLINE_MS },
+      (error) => {
+        client.close();
+        resolve(error);
+      },
+    );
+    call.write(chunk);
+    call.end();
   });
 }
 
@@ -138,7 +160,8 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
     const init = await runDfs(["certs", "init", certs, "--nodes", "3"]);
     assert.equal(init.code, 0, init.stderr);
     await writeClusterCerts(otherCerts, 3, [], "another CA");
-    cluster = await ProcessCluster.start(3, [], [], { certsDir: certs });
+    // Frequent snapshots, so a restarted follower must catch up by InstallSnapshot over mTLS.
+    cluster = await ProcessCluster.start(3, SNAPSHOT_OFTEN, [], { certsDir: certs });
   });
   after(async () => {
     await cluster?.destroy();
@@ -283,6 +306,62 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
       cluster.logs(),
       /peer message refused: certificate of member 2 sent a message claiming to be from 3/,
     );
+    await assertServingWith(cluster, keys);
+  });
+
+  test("node 2's certificate cannot stream a snapshot claiming to be from node 3", async () => {
+    const status = await cluster.status(cluster.node(1));
+    assert.ok(status !== undefined);
+    const node2 = grpc.credentials.createSsl(
+      file(certs, CERT_FILES.caCert),
+      file(certs, CERT_FILES.nodeKey(2)),
+      file(certs, CERT_FILES.nodeCert(2)),
+    );
+    const data = Buffer.from("not a snapshot");
+    const chunk: SnapshotChunk = {
+      clusterId: status.clusterId,
+      from: 3,
+      to: 1,
+      term: status.term + 10,
+      index: status.lastIndex + 1000,
+      logTerm: status.term + 10,
+      offset: 0,
+      data,
+      done: true,
+      sha256: Buffer.alloc(32),
+    };
+    const error = await installSnapshot(cluster.node(1).peerAddress, node2, chunk);
+    assert.equal(error?.code, grpc.status.PERMISSION_DENIED, error?.message ?? "accepted");
+    const after = await cluster.status(cluster.node(1));
+    assert.ok(after !== undefined && after.term < chunk.term, "the forged term was not adopted");
+    assert.ok(after.appliedIndex < chunk.index, "the forged snapshot was not installed");
+  });
+
+  test("a follower that fell behind catches up by InstallSnapshot over mutual TLS", async () => {
+    await cluster.kill(3);
+    const keys = await ackedWrites(cluster, "tls-snapshot", 60); // past --snapshot-entries 20
+    await cluster.restart(3);
+    const leader = await cluster.waitForLeader();
+    const target = await cluster.status(cluster.node(leader));
+    assert.ok(target !== undefined);
+    await waitFor(
+      "node 3 to catch up",
+      async () => {
+        const s = await cluster.status(cluster.node(3));
+        return s !== undefined && s.appliedIndex >= target.appliedIndex ? true : undefined;
+      },
+      30_000,
+    );
+    const sent = cluster.nodes.map((n) => n.stderr).join("\n");
+    assert.match(sent, /"peer":3,[^\n]*"msg":"snapshot sent"/, "node 3 caught up through a snapshot");
+    const reader = cluster.client([cluster.node(3).address]);
+    try {
+      const last = keys.at(-1) as string;
+      const value = await reader.get(last, { serializable: true });
+      assert.equal(Buffer.from(value.value).toString(), `value of ${last}`);
+    } finally {
+      reader.close();
+    }
     await assertServingWith(cluster, keys);
   });
 });

@@ -353,7 +353,11 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
       30_000,
     );
     const sent = cluster.nodes.map((n) => n.stderr).join("\n");
-    assert.match(sent, /"peer":3,[^\n]*"msg":"snapshot sent"/, "node 3 caught up through a snapshot");
+    assert.match(
+      sent,
+      /"peer":3,[^\n]*"msg":"snapshot sent"/,
+      "node 3 caught up through a snapshot",
+    );
     const reader = cluster.client([cluster.node(3).address]);
     try {
       const last = keys.at(-1) as string;

@@ -1,7 +1,8 @@
 /**
- * Parsing of `dfs server --peer-via ID=HOST:PORT,...`: where this node dials a peer when
- * that differs from the peer's `--peers` address (a fault-injecting proxy, NAT). Only the
- * dial address changes; the membership, and so the cluster id, stays what `--peers` says.
+ * Parsing of `dfs server --peer-via ID=HOST:PORT,...`: where this node dials a peer's
+ * PEER listener when that differs from the peer address in `--peers` (a fault-injecting
+ * proxy, NAT). Only the dial address changes; the membership, and so the cluster id,
+ * stays what `--peers` says.
  */
 import { parseHostPort } from "../client/endpoints.ts";
 import type { PeerAddress } from "../server/config.ts";

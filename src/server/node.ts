@@ -70,7 +70,7 @@ export interface NodeHandle {
 /** Starts a node; throws StartupError with a one-line reason when it cannot. */
 export async function startNode(config: NodeConfig): Promise<NodeHandle> {
   validateNodeConfig(config);
-  checkNodeTls(config.tls);
+  checkNodeTls(config.tls, config.id);
   const tuning: RaftTuning = { ...DEFAULT_TUNING, ...config.tuning };
   const logger = createLogger(config.id, config.debug ?? false);
   await prepareDataDir(config.dataDir);

@@ -7,6 +7,7 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { memberIdOfCommonName, nodeCommonName } from "../api/peer-identity.ts";
 import type { NodeTls, TlsKeyPair } from "./config.ts";
 import { StartupError } from "./errors.ts";
 
@@ -41,11 +42,16 @@ export function clientServerCredentials(tls: NodeTls | undefined): grpc.ServerCr
   return grpc.ServerCredentials.createSsl(ca, [keyCertPair(client)], ca !== null);
 }
 
-/** Throws StartupError("config") naming the first unusable piece of TLS material. */
-export function checkNodeTls(tls: NodeTls | undefined): void {
+/**
+ * Throws StartupError("config") naming the first unusable piece of TLS material,
+ * including a peer certificate that names another member than `selfId`: its peers
+ * would refuse every message it sends (see transport/peer-auth.ts).
+ */
+export function checkNodeTls(tls: NodeTls | undefined, selfId: number): void {
   if (tls?.peer !== undefined) {
     checkPair("peer", tls.peer);
     checkCa("peer CA (--peer-ca)", tls.peer.ca);
+    checkIdentity(tls.peer.cert, selfId);
   }
   if (tls?.client !== undefined) {
     checkPair("client-port", tls.client);
@@ -69,6 +75,20 @@ function checkPair(what: string, pair: TlsKeyPair): void {
       mismatch
         ? `the ${what} key does not belong to its certificate`
         : `the ${what} key is not a usable PEM private key (${reason})`,
+    );
+  }
+}
+
+function checkIdentity(pem: Buffer, selfId: number): void {
+  const subject = new X509Certificate(pem).subject;
+  const cn = subject
+    .split("\n")
+    .find((line) => line.startsWith("CN="))
+    ?.slice(3);
+  if (memberIdOfCommonName(cn) !== selfId) {
+    throw new StartupError(
+      "config",
+      `the peer certificate's CN is '${cn ?? ""}' but this node is ${nodeCommonName(selfId)}; peers would refuse its messages`,
     );
   }
 }

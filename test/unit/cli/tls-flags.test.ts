@@ -116,6 +116,17 @@ describe("TLS flags and dfs certs init", () => {
         /the client-port key does not belong/,
       ],
       [["--client-ca", file("ca.crt")], /--client-ca also needs --cert and --key/],
+      [
+        [
+          "--peer-cert",
+          file("node2.crt"),
+          "--peer-key",
+          file("node2.key"),
+          "--peer-ca",
+          file("ca.crt"),
+        ],
+        /the peer certificate's CN is 'dfs-node-2' but this node is dfs-node-1/,
+      ],
     ];
     for (const [flags, message] of cases) {
       const run = await runDfs(server(dataDir, flags));

@@ -239,7 +239,10 @@ export interface StatusResponse {
 
 export interface Member {
   id: number;
+  /** Client address (host:port). */
   address: string;
+  /** Peer listener (host:port): Raft and snapshot traffic only, never client calls. */
+  peerAddress: string;
 }
 
 function createBaseBatchOp(): BatchOp {
@@ -3167,7 +3170,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
 };
 
 function createBaseMember(): Member {
-  return { id: 0, address: "" };
+  return { id: 0, address: "", peerAddress: "" };
 }
 
 export const Member: MessageFns<Member> = {
@@ -3177,6 +3180,9 @@ export const Member: MessageFns<Member> = {
     }
     if (message.address !== "") {
       writer.uint32(18).string(message.address);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(26).string(message.peerAddress);
     }
     return writer;
   },
@@ -3210,6 +3216,14 @@ export const Member: MessageFns<Member> = {
             message.address = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3226,6 +3240,11 @@ export const Member: MessageFns<Member> = {
     return {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       address: isSet(object.address) ? globalThis.String(object.address) : "",
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -3237,6 +3256,9 @@ export const Member: MessageFns<Member> = {
     if (message.address !== "") {
       obj.address = message.address;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -3247,6 +3269,7 @@ export const Member: MessageFns<Member> = {
     const message = createBaseMember();
     message.id = object.id ?? 0;
     message.address = object.address ?? "";
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };

@@ -5,7 +5,7 @@
 import type { StateMachine } from "../fsm/index.ts";
 import type { StatusResponse } from "../gen/dfs.ts";
 import type { RawNode } from "../raft/index.ts";
-import type { NodeConfig } from "./config.ts";
+import { type NodeConfig, peerListenerOf } from "./config.ts";
 
 /** Builds the Status RPC answer from live state. */
 export function statusOf(
@@ -31,6 +31,9 @@ export function statusOf(
     lastIndex: node.raft.log.lastIndex(),
     firstIndex: node.raft.log.firstIndex(),
     clusterId,
-    members: config.peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}` })),
+    members: config.peers.map((p) => {
+      const peer = peerListenerOf(p);
+      return { id: p.id, address: `${p.host}:${p.port}`, peerAddress: `${peer.host}:${peer.port}` };
+    }),
   };
 }

@@ -135,6 +135,11 @@ describe("plain text: the two ports refuse each other's calls", { timeout: 120_0
         `Put on ${node.peerAddress}: ${put?.message}`,
       );
       const status = await cluster.status(node);
+      assert.deepEqual(
+        status?.members.map((m) => `${m.id} ${m.address} ${m.peerAddress}`),
+        cluster.nodes.map((n) => `${n.id} ${n.address} ${n.peerAddress}`),
+        "Status names both listeners of every member",
+      );
       const batch = { clusterId: status?.clusterId ?? "", from: 99, to: node.id, messages: [] };
       const raft = await deliver(node.address, insecure, batch);
       assert.equal(

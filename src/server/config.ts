@@ -1,6 +1,7 @@
 /**
  * Configuration of one dfs node, with every default in one place next to its reason.
  */
+import type { DEFAULT_RESOURCE_LIMITS, ResourceLimits } from "./resource-limits.ts";
 
 /** One cluster member as given by `--peers id@host:port`. */
 export interface PeerAddress {
@@ -77,6 +78,8 @@ export interface NodeConfig {
   readonly listenHost?: string;
   /** Log every role change and RPC error to stderr. */
   readonly debug?: boolean;
+  /** Resource bounds that differ from {@link DEFAULT_RESOURCE_LIMITS} (flags, tests). */
+  readonly limits?: Partial<ResourceLimits>;
   /**
    * Where to dial each peer, when it differs from its address in `peers` (a proxy, NAT).
    * The cluster id is still derived from `peers`, so every node agrees on it.

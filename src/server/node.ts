@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
 import { LmdbStore } from "../fsm/index.ts";
 import { DfsService } from "../gen/dfs.ts";
 import { RaftPeerService } from "../gen/raft.ts";
@@ -21,6 +20,7 @@ import {
   Wal,
 } from "../storage/index.ts";
 import { PeerTransport, peerService, SnapshotSender } from "../transport/index.ts";
+import { clientServerOptions } from "./client-server-options.ts";
 import { clientService } from "./client-service.ts";
 import {
   DEFAULT_SNAPSHOT_TUNING,
@@ -160,10 +160,7 @@ async function assemble(
   );
   loopRef = loop;
   const address = `${self.host}:${self.port}`;
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
-    "grpc.max_send_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
-  });
+  const server = new grpc.Server(clientServerOptions());
   server.addService(
     DfsService,
     clientService({
@@ -171,6 +168,7 @@ async function assemble(
       fsm,
       status: () => statusOf(config, clusterId, node, fsm),
       now: Date.now,
+      ...(config.limits !== undefined ? { limits: config.limits } : {}),
     }),
   );
   server.addService(

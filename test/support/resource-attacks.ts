@@ -113,19 +113,22 @@ export function stalledUploads(
 
 /**
  * Writes `writes` puts as one client whose `firstIncomplete` stays at 1, in Batch calls
- * of 256; resolves with the client id once all are acknowledged.
+ * of 256, numbered from `firstSequence`; resolves with the client id once all are
+ * acknowledged. Pass the id back (and the next sequence) to continue the same session.
  */
 export async function stuckSession(
   address: string,
   writes: number,
   keyPrefix = "stuck",
+  clientId = `stuck${process.pid}${Date.now()}`,
+  firstSequence = 1,
 ): Promise<string> {
   const stub = rawStub(address);
-  const clientId = `stuck${process.pid}${Date.now()}`;
+  const last = firstSequence + writes - 1;
   try {
-    for (let first = 1; first <= writes; first += 256) {
+    for (let first = firstSequence; first <= last; first += 256) {
       const ops: BatchOp[] = [];
-      for (let seq = first; seq < Math.min(first + 256, writes + 1); seq++) {
+      for (let seq = first; seq <= Math.min(first + 255, last); seq++) {
         ops.push({
           put: {
             key: `${keyPrefix}/${seq}`,

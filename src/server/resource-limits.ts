@@ -34,7 +34,7 @@ export interface ResourceLimits {
 
 /** The defaults; see each field's doc comment for the reason. */
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
-  streamAnswersInFlight: 32,
+  streamAnswersInFlight: 16,
   streamAnswerBytes: 8 * 1024 * 1024,
   uploadsPerConnection: 8,
   uploadsPerNode: 32,

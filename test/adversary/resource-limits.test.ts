@@ -86,6 +86,9 @@ describe("resource limits", { timeout: 600_000 }, () => {
     await cluster?.destroy();
   });
 
+  // Peak RSS includes garbage the node has not collected yet (it starts with a 256 MiB
+  // old space, see src/server/node-flags.ts), hence a loose bound: with the bound in
+  // place the growth measured 57-70 MiB, the code before it grew 434 MiB.
   it("a BatchStream whose answers are never read is paused, not buffered", async () => {
     await client.put("big", randomBytes(MiB));
     const { address, pid } = await leader();
@@ -102,8 +105,8 @@ describe("resource limits", { timeout: 600_000 }, () => {
         `# unread BatchStream: leader RssAnon ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`,
       );
       assert.ok(
-        peak - base < 120,
-        `leader grew ${(peak - base).toFixed(0)} MiB (bound 120; 400 answers of 1 MiB)`,
+        peak - base < 200,
+        `leader grew ${(peak - base).toFixed(0)} MiB (bound 200; 400 answers of 1 MiB)`,
       );
     }
   });

@@ -12,6 +12,12 @@ export type DfsErrorCode =
   | "invalid_argument"
   | "too_large"
   | "precondition_failed"
+  /**
+   * A bound on a shared resource was reached (uploads in flight, answers queued, a
+   * session's remembered results): the request itself may be fine; retry later or with
+   * less at once. See docs/security.md "Resource limits".
+   */
+  | "resource_exhausted"
   | "internal";
 
 /** Trailing-metadata key that carries the {@link DfsErrorCode}. */

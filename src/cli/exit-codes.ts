@@ -29,6 +29,12 @@ export const ExitCode = {
   notLinearizable: 9,
   /** A bug or an unexpected environment problem; the message says what, `--debug` shows where. */
   internal: 10,
+  /**
+   * A server-side resource bound was hit (too many uploads at once, a session holding
+   * too many unacknowledged results, ...): back off and retry, or do less at once.
+   * Distinct from `tooLarge`, where the same request can never succeed.
+   */
+  resourceExhausted: 11,
 } as const;
 
 /** One of the documented exit codes. */
@@ -45,6 +51,7 @@ export const EXIT_CODE_BY_DFS_ERROR: Readonly<Record<DfsErrorCode, ExitCode>> = 
   invalid_argument: ExitCode.usage,
   too_large: ExitCode.tooLarge,
   precondition_failed: ExitCode.preconditionFailed,
+  resource_exhausted: ExitCode.resourceExhausted,
   internal: ExitCode.internal,
 };
 

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig, NodeTls } from "../server/config.ts";
 import { StartupError } from "../server/errors.ts";
+import { DEFAULT_RESOURCE_LIMITS } from "../server/resource-limits.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
@@ -31,6 +32,9 @@ export interface ServerFlags {
   readonly cert?: string;
   readonly key?: string;
   readonly clientCa?: string;
+  readonly uploadIdleMs?: number;
+  readonly maxUploads?: number;
+  readonly maxUploadsPerConnection?: number;
 }
 
 /** Registers `server` on `program`. */
@@ -74,6 +78,21 @@ export function addServerCommand(program: Command): void {
     .option("--cert <file>", "serve clients over TLS with this certificate (PEM)")
     .option("--key <file>", "the private key of --cert (PEM)")
     .option("--client-ca <file>", "require client certificates signed by this CA (PEM)")
+    .option(
+      "--upload-idle-ms <ms>",
+      `close an upload that sends nothing for this long (default ${DEFAULT_RESOURCE_LIMITS.uploadIdleMs})`,
+      intFlag("--upload-idle-ms", 100, 24 * 3600 * 1000),
+    )
+    .option(
+      "--max-uploads <n>",
+      `uploads in progress on this node at once (default ${DEFAULT_RESOURCE_LIMITS.uploadsPerNode})`,
+      intFlag("--max-uploads", 1, 1e6),
+    )
+    .option(
+      "--max-uploads-per-connection <n>",
+      `uploads in progress on one client connection (default ${DEFAULT_RESOURCE_LIMITS.uploadsPerConnection})`,
+      intFlag("--max-uploads-per-connection", 1, 1e6),
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -95,6 +114,13 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     ...(tls !== undefined ? { tls } : {}),
     debug: flags.debug === true,
+    limits: {
+      ...(flags.uploadIdleMs !== undefined ? { uploadIdleMs: flags.uploadIdleMs } : {}),
+      ...(flags.maxUploads !== undefined ? { uploadsPerNode: flags.maxUploads } : {}),
+      ...(flags.maxUploadsPerConnection !== undefined
+        ? { uploadsPerConnection: flags.maxUploadsPerConnection }
+        : {}),
+    },
     snapshots: {
       ...(flags.snapshotEntries !== undefined ? { everyEntries: flags.snapshotEntries } : {}),
       ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),

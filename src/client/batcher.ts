@@ -29,8 +29,21 @@ import { callUnary, type DfsStub } from "./channel-pool.ts";
 
 /** Operations per Batch call: enough to amortize a call, small enough to pipeline. */
 export const BATCH_MAX_OPS = 256;
-/** Request bytes per Batch call (values of puts); larger puts travel alone. */
+/**
+ * Request bytes per batch (keys, values and a little framing per operation, see
+ * {@link requestBytes}); a put larger than this travels alone. With {@link
+ * BATCH_MAX_OPS} it keeps every batch well under the server's MAX_GRPC_MESSAGE_BYTES.
+ */
 export const BATCH_MAX_BYTES = 512 * 1024;
+
+/** Framing of one operation in a batch message (field tags, lengths, session), generously. */
+export const BATCH_OP_OVERHEAD_BYTES = 96;
+
+/** What one operation adds to a batch message, at most. */
+export function requestBytes(kind: string, request: { key: string; value?: Uint8Array }): number {
+  const value = kind === "put" ? (request.value?.length ?? 0) : 0;
+  return Buffer.byteLength(request.key) + value + BATCH_OP_OVERHEAD_BYTES;
+}
 
 /** What each kind of operation sends and gets back. */
 interface Kinds {
@@ -75,7 +88,7 @@ export class Batcher {
   /** Sends one operation, alone or with others issued in the same tick. */
   call<K extends Kind>(kind: K, request: Kinds[K][0], deadline: Date): Promise<Kinds[K][1]> {
     return new Promise((resolve, reject) => {
-      const bytes = kind === "put" ? (request as PutRequest).value.length : 0;
+      const bytes = requestBytes(kind, request);
       this.queue.push({ kind, request, deadline, bytes, resolve, reject } as Pending);
       if (!this.scheduled) {
         this.scheduled = true;

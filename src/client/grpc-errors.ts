@@ -33,6 +33,7 @@ const DFS_ERROR_CODES: ReadonlySet<string> = new Set<DfsErrorCode>([
   "invalid_argument",
   "too_large",
   "precondition_failed",
+  "resource_exhausted",
   "internal",
 ]);
 
@@ -53,6 +54,14 @@ const CODE_BY_STATUS: ReadonlyMap<number, DfsErrorCode> = new Map<number, DfsErr
   [status.INVALID_ARGUMENT, "invalid_argument"],
   [status.RESOURCE_EXHAUSTED, "too_large"],
 ]);
+
+/**
+ * How grpc-js words a message over its size limit, on either side ("Received message
+ * larger than max", "Sent message larger than max", "... decompresses to a size larger
+ * than ..."): that RESOURCE_EXHAUSTED is about this request (`too_large`, never retry);
+ * any other one without a `dfs-error` trailer is a server's resource bound.
+ */
+const MESSAGE_TOO_LARGE = /larger than/i;
 
 /** Narrows an unknown rejection to grpc-js's ServiceError (it carries a numeric `code`). */
 export function isServiceError(err: unknown): err is ServiceError {
@@ -91,6 +100,9 @@ function fallbackCode(err: ServiceError): DfsErrorCode {
   // A FAILED_PRECONDITION naming a leader is a redirect even if the code trailer got lost.
   if (err.code === status.FAILED_PRECONDITION && firstValue(err.metadata, LEADER_METADATA)) {
     return "not_leader";
+  }
+  if (err.code === status.RESOURCE_EXHAUSTED && !MESSAGE_TOO_LARGE.test(err.details)) {
+    return "resource_exhausted";
   }
   return CODE_BY_STATUS.get(err.code) ?? "internal";
 }

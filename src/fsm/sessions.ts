@@ -13,6 +13,21 @@ import type { ApplyResult } from "./state-machine.ts";
  */
 export const SESSION_EXPIRY_MS = 60 * 60 * 1000;
 
+/**
+ * Results one client may have remembered at once. A client that never advances its
+ * `firstIncomplete` (a bug, or an attack: 30k writes cost a node 66 MiB) would otherwise
+ * grow its entry without end, and the on-disk store rewrites a client's whole entry on
+ * each of its writes. The client library has at most a few hundred writes outstanding.
+ * Past the bound the oldest result is forgotten: see {@link SessionTable.record}.
+ */
+export const MAX_SESSION_RESULTS = 1024;
+
+/**
+ * Estimated bytes of one client's remembered results (see {@link resultBytes}); results
+ * are small except refusals that quote a key, so this only bites on those.
+ */
+export const MAX_SESSION_RESULT_BYTES = 256 * 1024;
+
 /** Sweep for expired sessions every this many session writes (amortized O(1)). */
 const SWEEP_EVERY = 1024;
 
@@ -21,6 +36,8 @@ interface ClientSession {
   readonly results: Map<number, ApplyResult>;
   firstIncomplete: number;
   lastActiveMs: number;
+  /** Sum of {@link resultBytes} over `results` (derived, so not part of an image). */
+  bytes: number;
 }
 
 /** One client's session as plain data (a snapshot entry, or one record of an on-disk store). */
@@ -73,15 +90,29 @@ export class SessionTable {
     return { kind: "new" };
   }
 
-  /** Records the result of a newly applied write and drops results the client no longer needs. */
+  /**
+   * Records the result of a newly applied write and drops results the client no longer
+   * needs. Past {@link MAX_SESSION_RESULTS} or {@link MAX_SESSION_RESULT_BYTES} for this
+   * client, its lowest sequences are forgotten by raising its `firstIncomplete` above
+   * them, so a later retry of one is answered `session_expired` (outcome unknown) and
+   * never applied twice — the same answer as a session that expired (Raft thesis §6.3).
+   * Evicting rather than refusing the client's new writes keeps a client with one
+   * abandoned write from being locked out, and needs no new result kind.
+   */
   record(session: CommandSession, result: ApplyResult, nowMs: number): void {
     let client = this.clients.get(session.clientId);
     if (client === undefined) {
-      client = { results: new Map(), firstIncomplete: 0, lastActiveMs: nowMs };
+      client = { results: new Map(), firstIncomplete: 0, lastActiveMs: nowMs, bytes: 0 };
       this.clients.set(session.clientId, client);
     }
     client.results.set(session.sequence, result);
+    client.bytes += resultBytes(result);
     this.touch(client, session.firstIncomplete, nowMs);
+    while (client.results.size > MAX_SESSION_RESULTS || client.bytes > MAX_SESSION_RESULT_BYTES) {
+      let lowest = session.sequence;
+      for (const seq of client.results.keys()) if (seq < lowest) lowest = seq;
+      this.touch(client, lowest + 1, nowMs);
+    }
     this.dirty.add(session.clientId);
     if (++this.writes % SWEEP_EVERY === 0) this.expire(nowMs);
   }
@@ -126,10 +157,14 @@ export class SessionTable {
     this.dirty.clear();
     this.writes = image.writes;
     for (const c of image.clients) {
+      const results = new Map(c.results);
+      let bytes = 0;
+      for (const r of results.values()) bytes += resultBytes(r);
       this.clients.set(c.id, {
-        results: new Map(c.results),
+        results,
         firstIncomplete: c.firstIncomplete,
         lastActiveMs: c.lastActiveMs,
+        bytes,
       });
     }
   }
@@ -143,8 +178,12 @@ export class SessionTable {
     client.lastActiveMs = Math.max(client.lastActiveMs, nowMs);
     if (firstIncomplete > client.firstIncomplete) {
       client.firstIncomplete = firstIncomplete;
-      for (const seq of client.results.keys())
-        if (seq < firstIncomplete) client.results.delete(seq);
+      for (const [seq, result] of client.results) {
+        if (seq < firstIncomplete) {
+          client.results.delete(seq);
+          client.bytes -= resultBytes(result);
+        }
+      }
     }
   }
 
@@ -156,6 +195,14 @@ export class SessionTable {
       }
     }
   }
+}
+
+/**
+ * Estimated bytes of a remembered result: a fixed cost for the entry and its numbers,
+ * plus any text it carries. Depends only on the result, so every node agrees.
+ */
+export function resultBytes(result: ApplyResult): number {
+  return 64 + (result.kind === "invalid" ? result.reason.length : 0);
 }
 
 function imageOf(id: string, c: ClientSession): ClientImage {

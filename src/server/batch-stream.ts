@@ -5,18 +5,32 @@
  * one in flight, a stream message 0.12–0.17 ms), which a single client waiting on each
  * put pays on every operation. Requests run concurrently, exactly as Batch calls would,
  * and each response carries its request's id, so a slow one holds back no other.
+ *
+ * A client that sends requests but does not read the answers must not make the server
+ * hold them all: past {@link ResourceLimits.streamAnswersInFlight} answers (being worked
+ * on, or written and not yet taken) or {@link ResourceLimits.streamAnswerBytes} bytes
+ * written and not taken, the call stops reading requests until answers drain, so HTTP/2
+ * flow control holds the client back (docs/security.md "Resource limits").
  */
 import type * as grpc from "@grpc/grpc-js";
 import { MAX_STREAM_GET_BYTES } from "../api/limits.ts";
-import type { BatchStreamRequest, BatchStreamResponse } from "../gen/dfs.ts";
+import type { BatchResponse, BatchStreamRequest, BatchStreamResponse } from "../gen/dfs.ts";
 import { type BatchOps, runBatch, toOpError } from "./batch.ts";
+import type { ResourceLimits } from "./resource-limits.ts";
+
+type Limits = Pick<ResourceLimits, "streamAnswersInFlight" | "streamAnswerBytes">;
 
 /** The handler of one BatchStream call: answers every request until the client ends it. */
 export function batchStreamHandler(
   ops: BatchOps,
+  limits: Limits,
 ): grpc.handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse> {
   return (call) => {
+    /** Requests being worked on plus answers written but not yet flushed to the client. */
     let inFlight = 0;
+    /** Bytes of answers written but not yet flushed. */
+    let unflushedBytes = 0;
+    let paused = false;
     let clientEnded = false;
     let closed = false;
     const close = () => {
@@ -30,12 +44,24 @@ export function batchStreamHandler(
         call.end();
       }
     };
+    const full = () =>
+      inFlight >= limits.streamAnswersInFlight || unflushedBytes >= limits.streamAnswerBytes;
+    const throttle = () => {
+      if (!paused && full()) {
+        paused = true;
+        call.pause();
+      } else if (paused && !full()) {
+        paused = false;
+        call.resume();
+      }
+    };
     call.on("end", () => {
       clientEnded = true;
       endIfDone();
     });
     call.on("data", (request: BatchStreamRequest) => {
       inFlight++;
+      throttle();
       runBatch(ops, request.batch ?? { ops: [] }, MAX_STREAM_GET_BYTES)
         .then(
           (batch): BatchStreamResponse => ({ id: request.id, batch, error: undefined }),
@@ -46,10 +72,29 @@ export function batchStreamHandler(
           }),
         )
         .then((response) => {
-          inFlight--;
-          if (!closed) call.write(response);
-          endIfDone();
+          if (closed) {
+            inFlight--;
+            return;
+          }
+          const bytes = answerBytes(response.batch);
+          unflushedBytes += bytes;
+          // The callback runs once the answer is handed to the connection; until then it
+          // counts, so a client that stops reading stops us reading it.
+          call.write(response, () => {
+            inFlight--;
+            unflushedBytes -= bytes;
+            throttle();
+            endIfDone();
+          });
+          throttle();
         });
     });
   };
+}
+
+/** Roughly what an answer weighs: its values plus a little per result. */
+function answerBytes(batch: BatchResponse | undefined): number {
+  let bytes = 64;
+  for (const result of batch?.results ?? []) bytes += 64 + (result.get?.value.length ?? 0);
+  return bytes;
 }

@@ -27,14 +27,16 @@ import type {
   StatResponse,
   StatusResponse,
 } from "../gen/dfs.ts";
-import { runBatch } from "./batch.ts";
+import { type GetBudget, OverBudget, runBatch } from "./batch.ts";
 import { batchStreamHandler } from "./batch-stream.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
 import { uploadHandler } from "./upload-handler.ts";
+import { UploadSlots } from "./upload-slots.ts";
 
 /** What the service needs from its node. */
 export interface ClientServiceDeps {
@@ -43,6 +45,8 @@ export interface ClientServiceDeps {
   readonly status: () => StatusResponse;
   /** The leader's clock, stamped into every command (the state machine's only time source). */
   readonly now: () => number;
+  /** Bounds on what one client may make the node hold ({@link DEFAULT_RESOURCE_LIMITS}). */
+  readonly limits?: Partial<ResourceLimits>;
 }
 
 type Handler<Req, Res> = (
@@ -63,6 +67,8 @@ function unary<Req, Res>(fn: (request: Req) => Promise<Res>): Handler<Req, Res> 
 /** Builds the Dfs service implementation. */
 export function clientService(deps: ClientServiceDeps): DfsServer {
   const { loop, fsm } = deps;
+  const limits: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...deps.limits };
+  const slots = new UploadSlots(limits);
   const propose = async (key: string, command: FsmCommand) => {
     const { result } = await loop.propose(encodeCommand({ ...command, timeMs: deps.now() }));
     return { result, ...writeOutcomeOrPrefix(result, key) };
@@ -94,13 +100,17 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       });
       return { index, version };
     },
-    get: async (req: GetRequest): Promise<GetResponse> => {
+    get: async (req: GetRequest, budget?: GetBudget): Promise<GetResponse> => {
       validateKey(req.key);
       if (!req.serializable) await loop.linearizableRead();
       const view = fsm.openView();
       try {
         const stored = view.get(req.key);
         if (stored === undefined) throw new DfsError("not_found", `key not found: ${req.key}`);
+        if (budget !== undefined) {
+          if (stored.size > budget.left) throw new OverBudget();
+          budget.left -= stored.size;
+        }
         return {
           value: inlineContent(view, req.key, stored),
           version: stored.version,
@@ -131,7 +141,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     stat: unary(ops.stat),
     delete: unary(ops.delete),
     batch: unary((req: BatchRequest) => runBatch(ops, req)),
-    batchStream: batchStreamHandler(ops),
+    batchStream: batchStreamHandler(ops, limits),
     deletePrefix: unary(async (req) => {
       validateKey(req.prefix);
       const session = validateSession(req.session);
@@ -153,7 +163,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       }
     }),
     status: unary(async () => deps.status()),
-    upload: uploadHandler(deps),
+    upload: uploadHandler({ loop, now: deps.now, slots, idleMs: limits.uploadIdleMs }),
     download: downloadHandler(deps),
   };
 }

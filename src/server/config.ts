@@ -1,6 +1,7 @@
 /**
  * Configuration of one dfs node, with every default in one place next to its reason.
  */
+import type { DEFAULT_RESOURCE_LIMITS, ResourceLimits } from "./resource-limits.ts";
 
 /**
  * One cluster member as given by `--peers id@host:port[/peerPort | /peerHost:peerPort]`.
@@ -103,6 +104,8 @@ export interface NodeConfig {
   readonly tls?: NodeTls;
   /** Log every role change and RPC error to stderr. */
   readonly debug?: boolean;
+  /** Resource bounds that differ from {@link DEFAULT_RESOURCE_LIMITS} (flags, tests). */
+  readonly limits?: Partial<ResourceLimits>;
   /**
    * Where to dial each peer, when it differs from its address in `peers` (a proxy, NAT).
    * The cluster id is still derived from `peers`, so every node agrees on it.

@@ -17,6 +17,7 @@ const STATUS: Record<DfsErrorCode, grpc.status> = {
   invalid_argument: grpc.status.INVALID_ARGUMENT,
   too_large: grpc.status.RESOURCE_EXHAUSTED,
   precondition_failed: grpc.status.FAILED_PRECONDITION,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   internal: grpc.status.INTERNAL,
 };
 

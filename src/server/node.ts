@@ -9,7 +9,6 @@
  */
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES } from "../api/limits.ts";
 import { LmdbStore } from "../fsm/index.ts";
 import { DfsService } from "../gen/dfs.ts";
 import { RaftPeerService } from "../gen/raft.ts";
@@ -25,11 +24,13 @@ import {
   Wal,
 } from "../storage/index.ts";
 import {
+  PEER_MESSAGE_BYTES,
   PeerAuthenticator,
   PeerTransport,
   peerService,
   SnapshotSender,
 } from "../transport/index.ts";
+import { clientServerOptions } from "./client-server-options.ts";
 import { clientService } from "./client-service.ts";
 import {
   DEFAULT_SNAPSHOT_TUNING,
@@ -188,7 +189,7 @@ async function assemble(
   const address = `${self.host}:${self.port}`;
   const ownListener = peerListenerOf(self);
   const peerAddress = `${ownListener.host}:${ownListener.port}`;
-  const clientServer = newServer();
+  const clientServer = new grpc.Server(clientServerOptions());
   clientServer.addService(
     DfsService,
     clientService({
@@ -196,13 +197,14 @@ async function assemble(
       fsm,
       status: () => statusOf(config, clusterId, node, fsm),
       now: Date.now,
+      ...(config.limits !== undefined ? { limits: config.limits } : {}),
     }),
   );
   const auth =
     config.tls?.peer === undefined
       ? undefined
       : new PeerAuthenticator({ log: (fields, message) => logger.warn(fields, message) });
-  const peerServer = newServer();
+  const peerServer = newPeerServer();
   peerServer.addService(
     RaftPeerService,
     peerService(
@@ -285,13 +287,13 @@ async function openStore(dataDir: string): Promise<LmdbStore> {
 }
 
 /**
- * A gRPC server of either port. Both keep the 64 MiB message limit the single server
- * had: peers send appends up to 8 MiB batches and snapshots in chunks.
+ * The peer port's gRPC server: peers send appends in batches of up to 8 MiB and snapshots
+ * in chunks, so it keeps the 64 MiB message limit the peer links dial with.
  */
-function newServer(): grpc.Server {
+function newPeerServer(): grpc.Server {
   return new grpc.Server({
-    "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
-    "grpc.max_send_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
+    "grpc.max_receive_message_length": PEER_MESSAGE_BYTES,
+    "grpc.max_send_message_length": PEER_MESSAGE_BYTES,
   });
 }
 

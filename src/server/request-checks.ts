@@ -41,7 +41,10 @@ export function writeOutcome(result: ApplyResult, key: string): { index: number;
     case "invalid":
       throw new DfsError("internal", `the state machine refused the write: ${result.reason}`);
     case "session_expired":
-      throw new DfsError("unavailable", "client session expired; the write's outcome is unknown");
+      throw new DfsError(
+        "unavailable",
+        "the cluster no longer remembers this write of the client's session (expired, or more than 1024 of its writes unacknowledged); its outcome is unknown",
+      );
     default:
       throw new DfsError("internal", `unexpected apply result ${result.kind}`);
   }

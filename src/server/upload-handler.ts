@@ -6,7 +6,8 @@
  * leader hashes what it received; only if that SHA-256 equals the client's does it
  * propose the commit entry that makes the file visible, atomically. A failed upload
  * proposes an abort so its chunks are freed at once (else the state machine reclaims
- * them after 15 idle minutes).
+ * them after 15 idle minutes). Uploads are bounded per connection and per node, and one
+ * that sends nothing for a minute is closed (docs/security.md "Resource limits").
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
@@ -17,12 +18,17 @@ import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+import type { UploadSlots } from "./upload-slots.ts";
 
 /** What an upload needs from its node. */
 export interface UploadDeps {
   readonly loop: RaftLoop;
   /** The leader's clock, stamped into every command. */
   readonly now: () => number;
+  /** The node's upload counts, bounded per connection and per node. */
+  readonly slots: UploadSlots;
+  /** An upload that sends nothing for this long is closed (ResourceLimits.uploadIdleMs). */
+  readonly idleMs: number;
 }
 
 /** The Upload handler. */
@@ -30,26 +36,52 @@ export function uploadHandler(
   deps: UploadDeps,
 ): grpc.handleClientStreamingCall<UploadRequest, PutResponse> {
   return (call, callback) => {
+    let release: () => void;
+    try {
+      release = deps.slots.acquire(call.getPeer());
+    } catch (error) {
+      callback(toServiceError(error));
+      return;
+    }
     const upload = new Upload(deps, () => call.sendMetadata(new grpc.Metadata()));
     let chain = Promise.resolve();
     let settled = false;
+    let idleTimer: NodeJS.Timeout | undefined;
     const settle = (error: unknown, response?: PutResponse): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(idleTimer);
+      release();
       if (error === null) callback(null, response);
       else {
         upload.abandon();
         callback(toServiceError(error));
       }
     };
+    const idle = () =>
+      settle(
+        new DfsError(
+          "resource_exhausted",
+          `upload sent nothing for ${Math.round(deps.idleMs / 1000)} s; closed, nothing was stored`,
+        ),
+      );
+    const armIdle = () => {
+      clearTimeout(idleTimer);
+      if (!settled) idleTimer = setTimeout(idle, deps.idleMs);
+    };
+    armIdle();
     call.on("data", (message: UploadRequest) => {
       call.pause();
+      clearTimeout(idleTimer); // our turn: time spent in Raft is not the client's idling
       chain = chain
         .then(async () => {
           if (settled) return;
           const response = await upload.receive(message);
           if (response !== null) settle(null, response);
-          else call.resume();
+          else {
+            armIdle();
+            call.resume();
+          }
         })
         .catch((error: unknown) => settle(error));
     });
@@ -63,9 +95,10 @@ export function uploadHandler(
         ),
       );
     });
-    call.on("error", () =>
-      settle(new DfsError("unavailable", "upload stream broke; nothing was stored")),
-    );
+    const broken = () =>
+      settle(new DfsError("unavailable", "upload stream broke; nothing was stored"));
+    call.on("error", broken);
+    call.on("cancelled", broken);
   };
 }
 

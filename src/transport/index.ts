@@ -5,6 +5,7 @@ export {
   PeerAuthenticator,
   type PeerAuthorizer,
 } from "./peer-auth.ts";
+export { PEER_MESSAGE_BYTES } from "./peer-link.ts";
 export { PeerTransport, type PeerTransportOptions, peerService } from "./peer-transport.ts";
 export {
   type OutgoingSnapshot,

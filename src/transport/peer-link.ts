@@ -26,6 +26,12 @@ export const DEFAULT_LINK_LIMITS: LinkLimits = {
 };
 
 /**
+ * Largest message between peers: appends go in batches of up to 8 MiB and snapshots in
+ * chunks; both ends of a peer link (the channel and the peer port's server) use it.
+ */
+export const PEER_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
  * Channel options: reconnect to a restarted peer within about a second, and detect a
  * silently dead connection (a blackholed link) through keepalive pings within seconds.
  */
@@ -33,8 +39,8 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.min_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,
-  "grpc.max_send_message_length": 64 * 1024 * 1024,
-  "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  "grpc.max_send_message_length": PEER_MESSAGE_BYTES,
+  "grpc.max_receive_message_length": PEER_MESSAGE_BYTES,
   "grpc.keepalive_time_ms": 10_000,
   "grpc.keepalive_timeout_ms": 5000,
 };

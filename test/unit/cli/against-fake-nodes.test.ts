@@ -133,6 +133,7 @@ describe("dfs against fake nodes", () => {
     [status.INVALID_ARGUMENT, "invalid_argument", 2, /^dfs: error: key k not found$/],
     [status.FAILED_PRECONDITION, "precondition_failed", 4, /^dfs: error: key k not found$/],
     [status.RESOURCE_EXHAUSTED, "too_large", 5, /^dfs: error: key k not found$/],
+    [status.RESOURCE_EXHAUSTED, "resource_exhausted", 11, /^dfs: error: key k not found$/],
     [status.INTERNAL, "internal", 10, /^dfs: internal error: key k not found$/],
   ];
   for (const [statusCode, code, exit, line] of typedErrors) {

@@ -1,0 +1,65 @@
+/**
+ * Bounds on what one client can make a node hold, each default next to its reason (the
+ * table in docs/security.md "Resource limits" mirrors this file). A bound that is hit
+ * costs the client that hit it — a paused stream or a `resource_exhausted` error — and
+ * never the node or its other clients.
+ */
+
+/** The node's resource bounds; tests and `dfs server` flags may lower them. */
+export interface ResourceLimits {
+  /**
+   * Answers of one BatchStream call that are being worked on or written but not yet taken
+   * by the client. Past it the server stops reading that stream's requests until answers
+   * drain (HTTP/2 flow control then holds the client back). The client library keeps one
+   * batch per tick in flight per node, far below this.
+   */
+  readonly streamAnswersInFlight: number;
+  /** Bytes of answers of one BatchStream written but not yet taken by the client; same effect. */
+  readonly streamAnswerBytes: number;
+  /**
+   * Uploads in progress on one connection. Each holds up to a chunk being cut plus
+   * {@link UPLOAD_WINDOW_CHUNKS} chunks in Raft (about 9 MiB at worst); a real client
+   * streams a few files at once.
+   */
+  readonly uploadsPerConnection: number;
+  /** Uploads in progress on the node (the leader), whoever sends them. */
+  readonly uploadsPerNode: number;
+  /**
+   * An upload that sends nothing for this long is closed and its chunks freed: a healthy
+   * client sends a chunk every few milliseconds, while a stalled one would otherwise
+   * hold its buffers until the state machine's 15-minute sweep.
+   */
+  readonly uploadIdleMs: number;
+}
+
+/** The defaults; see each field's doc comment for the reason. */
+export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
+  streamAnswersInFlight: 16,
+  streamAnswerBytes: 8 * 1024 * 1024,
+  uploadsPerConnection: 8,
+  uploadsPerNode: 32,
+  uploadIdleMs: 60_000,
+};
+
+/**
+ * HTTP/2 streams (calls) one connection may have open at once on the client port. The
+ * client library uses one BatchStream and a handful of calls per connection; a thousand
+ * open calls on one connection is an attack (each costs buffers and a handler).
+ */
+export const CLIENT_MAX_CONCURRENT_STREAMS = 128;
+
+/**
+ * The server pings an idle connection after this long and drops it if no answer comes
+ * within {@link CLIENT_KEEPALIVE_TIMEOUT_MS}: half-open connections (a client host that
+ * vanished) are freed in minutes rather than at the OS's TCP timeout of hours.
+ */
+export const CLIENT_KEEPALIVE_TIME_MS = 2 * 60 * 1000;
+
+/** How long a keepalive ping may go unanswered before the connection is closed. */
+export const CLIENT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * A connection with no call open for this long is closed (GOAWAY); the client library
+ * reconnects transparently on its next call. Bounds connections a client opens and abandons.
+ */
+export const CLIENT_MAX_CONNECTION_IDLE_MS = 5 * 60 * 1000;

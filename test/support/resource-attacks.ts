@@ -1,0 +1,185 @@
+/**
+ * The resource attacks of issue 16 as small gRPC clients built from proto/, for the
+ * adversary test (test/adversary/resource-limits.test.ts) and the attack benchmark
+ * (bench/attacks.ts): a BatchStream whose answers are never read, uploads that send a
+ * little and stall, a client whose session never advances, and many open calls on one
+ * connection. Each opens its own connections, so the node sees separate clients.
+ */
+import { readFile } from "node:fs/promises";
+import { credentials, type ServiceError } from "@grpc/grpc-js";
+import { type BatchOp, DfsClient as DfsStub } from "../../src/gen/dfs.ts";
+
+const MiB = 1024 * 1024;
+
+/** A raw stub on its own connection, allowed to send far more than a node accepts. */
+export function rawStub(address: string): DfsStub {
+  return new DfsStub(address, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.max_send_message_length": 64 * MiB,
+    "grpc.max_receive_message_length": 64 * MiB,
+  });
+}
+
+/** Anonymous resident memory of a process (heap and buffers), in MiB; 0 once it is gone. */
+export async function rssAnonMiB(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    return Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the peak {@link rssAnonMiB} of `pid` every 100 ms until stopped. */
+export function peakSampler(pid: number | undefined): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(async () => {
+    peak = Math.max(peak, await rssAnonMiB(pid));
+  }, 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** A running attack: `stop` closes its connections. */
+export interface Attack {
+  stop(): void;
+}
+
+/** Opens a BatchStream, sends `count` gets of `key`, and never reads an answer. */
+export function unreadBatchStream(address: string, key: string, count: number): Attack {
+  const stub = rawStub(address);
+  const call = stub.batchStream();
+  call.on("error", () => {}); // cancelled at stop
+  for (let id = 1; id <= count; id++) {
+    call.write({ id, batch: { ops: [{ get: { key, serializable: false } }] } });
+  }
+  return {
+    stop: () => {
+      call.cancel();
+      stub.close();
+    },
+  };
+}
+
+/** How one upload of {@link stalledUploads} ended (null while it is still open). */
+export type UploadOutcome = ServiceError | "stored" | null;
+
+/**
+ * Starts `count` uploads, `perConnection` per connection, each sending `bytes` in 512
+ * KiB messages and then nothing. `outcomes[i]` is filled in when upload i ends.
+ */
+export function stalledUploads(
+  address: string,
+  count: number,
+  perConnection: number,
+  bytes: number,
+  keyPrefix = "stall",
+): Attack & { outcomes: UploadOutcome[] } {
+  const outcomes: UploadOutcome[] = new Array(count).fill(null);
+  const stubs: DfsStub[] = [];
+  const calls: { cancel(): void }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i % perConnection === 0) stubs.push(rawStub(address));
+    const stub = stubs[stubs.length - 1] as DfsStub;
+    const call = stub.upload((error) => {
+      outcomes[i] = error ?? "stored";
+    });
+    calls.push(call);
+    call.on("error", () => {});
+    for (let sent = 0; sent < bytes; sent += MiB / 2) {
+      call.write({
+        key: sent === 0 ? `${keyPrefix}/${i}` : "",
+        ifVersion: undefined,
+        session: undefined,
+        data: Buffer.alloc(Math.min(MiB / 2, bytes - sent), i),
+        sha256: Buffer.alloc(0),
+        done: false,
+      });
+    }
+  }
+  return {
+    outcomes,
+    stop: () => {
+      for (const call of calls) call.cancel();
+      for (const stub of stubs) stub.close();
+    },
+  };
+}
+
+/**
+ * Writes `writes` puts as one client whose `firstIncomplete` stays at 1, in Batch calls
+ * of 256, numbered from `firstSequence`; resolves with the client id once all are
+ * acknowledged. Pass the id back (and the next sequence) to continue the same session.
+ */
+export async function stuckSession(
+  address: string,
+  writes: number,
+  keyPrefix = "stuck",
+  clientId = `stuck${process.pid}${Date.now()}`,
+  firstSequence = 1,
+): Promise<string> {
+  const stub = rawStub(address);
+  const last = firstSequence + writes - 1;
+  try {
+    for (let first = firstSequence; first <= last; first += 256) {
+      const ops: BatchOp[] = [];
+      for (let seq = first; seq <= Math.min(first + 255, last); seq++) {
+        ops.push({
+          put: {
+            key: `${keyPrefix}/${seq}`,
+            value: Buffer.from(`v${seq}`),
+            ifVersion: undefined,
+            session: { clientId, sequence: seq, firstIncomplete: 1 },
+          },
+        });
+      }
+      await new Promise<void>((resolve, reject) =>
+        stub.batch({ ops }, (error, response) => {
+          const failed = response?.results.find((r) => r.error !== undefined);
+          if (error) reject(error);
+          else if (failed) reject(new Error(`put refused: ${failed.error?.message}`));
+          else resolve();
+        }),
+      );
+    }
+    return clientId;
+  } finally {
+    stub.close();
+  }
+}
+
+/**
+ * Opens `count` BatchStream calls on one connection and sends one get on each.
+ * `answered()` counts the calls answered so far; `end(n)` ends the first n calls.
+ */
+export function manyStreams(
+  address: string,
+  count: number,
+  key: string,
+): Attack & { answered(): number; end(n: number): void } {
+  const stub = rawStub(address);
+  let answered = 0;
+  const calls: ReturnType<DfsStub["batchStream"]>[] = [];
+  for (let i = 0; i < count; i++) {
+    const call = stub.batchStream();
+    call.on("error", () => {});
+    call.on("data", () => answered++);
+    call.write({ id: 1, batch: { ops: [{ get: { key, serializable: true } }] } });
+    calls.push(call);
+  }
+  return {
+    answered: () => answered,
+    end: (n) => {
+      for (const call of calls.slice(0, n)) call.cancel();
+    },
+    stop: () => {
+      for (const call of calls) call.cancel();
+      stub.close();
+    },
+  };
+}

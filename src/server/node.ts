@@ -20,7 +20,8 @@ import {
   prepareDataDir,
   Wal,
 } from "../storage/index.ts";
-import { PeerTransport, peerService, SnapshotSender } from "../transport/index.ts";
+import { PeerDrops, PeerTransport, peerService, SnapshotSender } from "../transport/index.ts";
+import { type GuardReport, guardService } from "../wire/guarded-service.ts";
 import { clientService } from "./client-service.ts";
 import {
   DEFAULT_SNAPSHOT_TUNING,
@@ -45,6 +46,11 @@ export interface NodeHandle {
   readonly address: string;
   /** Resolves if the node stops by itself because it could no longer persist safely. */
   readonly failed: Promise<Error>;
+  /**
+   * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts)
+   * and by the core itself (a message impossible in its state). For metrics and status.
+   */
+  droppedPeerMessages(): ReadonlyMap<string, number>;
   /** Stops serving, waits for in-flight disk writes, releases the data dir. */
   stop(): Promise<void>;
 }
@@ -93,6 +99,8 @@ async function assemble(
       maxMsgBytes: tuning.maxAppendBytes,
       maxInflight: tuning.maxInflightAppends,
       random: Math.random,
+      // The log-scanning invariant checks (invariants.ts), for test and debug runs.
+      checkInvariants: process.env.DFS_CHECK_INVARIANTS === "1",
     },
     {
       hardState: contents.hardState,
@@ -164,7 +172,9 @@ async function assemble(
     "grpc.max_receive_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
     "grpc.max_send_message_length": Math.max(MAX_GRPC_MESSAGE_BYTES, 64 * 1024 * 1024),
   });
-  server.addService(
+  const guardReport: GuardReport = (fields, message) =>
+    fields.kind === "threw" ? logger.error(fields, message) : logger.debug(fields, message);
+  const client = guardService(
     DfsService,
     clientService({
       loop,
@@ -172,16 +182,28 @@ async function assemble(
       status: () => statusOf(config, clusterId, node, fsm),
       now: Date.now,
     }),
+    guardReport,
   );
-  server.addService(
+  server.addService(client.definition, client.implementation);
+  // Today the configuration is the --peers list; membership changes will replace this.
+  const members = new Set(config.peers.map((p) => p.id));
+  const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
+  const peer = guardService(
     RaftPeerService,
-    peerService(config.id, clusterId, (msgs) => loop.deliver(msgs), {
+    peerService({
       selfId: config.id,
       clusterId,
-      begin: (meta) => fsm.receiveSnapshot(meta),
-      complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+      isMember: (id) => id !== config.id && members.has(id),
+      deliver: (msgs) => loop.deliver(msgs),
+      drops: peerDrops,
+      snapshots: {
+        begin: (meta) => fsm.receiveSnapshot(meta),
+        complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+      },
     }),
+    guardReport,
   );
+  server.addService(peer.definition, peer.implementation);
   const streamWindow = raiseStreamWindow(server);
   await bind(server, `${config.listenHost ?? self.host}:${self.port}`);
   if (!(streamWindow && raiseConnectionWindow(server))) {
@@ -215,6 +237,13 @@ async function assemble(
     id: config.id,
     address,
     failed,
+    droppedPeerMessages: () => {
+      const total = new Map<string, number>(peerDrops.snapshot());
+      for (const [reason, n] of node.droppedMessages()) {
+        total.set(reason, (total.get(reason) ?? 0) + n);
+      }
+      return total;
+    },
     stop: () => {
       stopping ??= stop();
       return stopping;

@@ -1,6 +1,19 @@
 /** Public surface of the peer transport. */
 export { fromWire, toWire } from "./codec.ts";
-export { PeerTransport, type PeerTransportOptions, peerService } from "./peer-transport.ts";
+export {
+  type BatchVerdict,
+  checkBatch,
+  checkChunk,
+  type PeerIdentity,
+  type Refusal,
+} from "./message-checks.ts";
+export { DROP_LOG_INTERVAL_MS, type DropLog, PeerDrops } from "./peer-drops.ts";
+export {
+  type PeerServiceOptions,
+  PeerTransport,
+  type PeerTransportOptions,
+  peerService,
+} from "./peer-transport.ts";
 export {
   type OutgoingSnapshot,
   SnapshotSender,

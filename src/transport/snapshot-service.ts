@@ -8,6 +8,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { SnapshotAck, SnapshotChunk } from "../gen/raft.ts";
 import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
+import { checkChunk, type PeerIdentity } from "./message-checks.ts";
+import type { PeerDrops } from "./peer-drops.ts";
 
 /** A snapshot being received (the on-disk store's receiver). */
 export interface IncomingSnapshot {
@@ -18,8 +20,6 @@ export interface IncomingSnapshot {
 
 /** What the service needs from the node. */
 export interface SnapshotInbox {
-  readonly selfId: number;
-  readonly clusterId: string;
   /** Starts receiving the snapshot at `meta` (may refuse while another is being installed). */
   begin(meta: SnapshotMeta): Promise<IncomingSnapshot>;
   /**
@@ -32,10 +32,17 @@ export interface SnapshotInbox {
 
 type Handler = grpc.handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
 
-/** The `InstallSnapshot` handler. */
-export function installSnapshotHandler(inbox: SnapshotInbox): Handler {
+/**
+ * The `InstallSnapshot` handler. Every chunk's header is checked (message-checks.ts) before
+ * anything is written; a refused transfer is counted and logged through `drops`.
+ */
+export function installSnapshotHandler(
+  inbox: SnapshotInbox,
+  self: PeerIdentity,
+  drops: PeerDrops,
+): Handler {
   return (call, callback) => {
-    const receive = new Receive(inbox);
+    const receive = new Receive(inbox, self, drops);
     let chain = Promise.resolve();
     let failed = false;
     const fail = (error: unknown): void => {
@@ -72,7 +79,11 @@ class Receive {
   private offset = 0;
   finished = false;
 
-  constructor(private readonly inbox: SnapshotInbox) {}
+  constructor(
+    private readonly inbox: SnapshotInbox,
+    private readonly self: PeerIdentity,
+    private readonly drops: PeerDrops,
+  ) {}
 
   /** Processes one chunk; returns the ack after the last one, else null. */
   async chunk(c: SnapshotChunk): Promise<SnapshotAck | null> {
@@ -104,12 +115,11 @@ class Receive {
   }
 
   private check(c: SnapshotChunk): void {
-    if (c.clusterId !== this.inbox.clusterId)
-      throw new Error(
-        `cluster id mismatch: this node is in ${this.inbox.clusterId}, sender in ${c.clusterId}`,
-      );
-    if (c.to !== this.inbox.selfId)
-      throw new Error(`snapshot for node ${c.to} reached node ${this.inbox.selfId}`);
+    const refused = checkChunk(c, this.self);
+    if (refused !== null) {
+      this.drops.record(c.from, refused.reason, refused.detail);
+      throw new Error(refused.detail);
+    }
     const meta = this.meta;
     if (meta !== null && (meta.index !== c.index || meta.term !== c.logTerm))
       throw new Error("chunks of two different snapshots in one transfer");

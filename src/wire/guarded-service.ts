@@ -14,6 +14,7 @@
  * Serializers are left as they are (the transport's fast batch encoder is client-side).
  */
 import * as grpc from "@grpc/grpc-js";
+import { type DfsErrorCode, ERROR_CODE_METADATA } from "../api/errors.ts";
 
 /** What the guard reports: a handler that threw, or a request that did not decode. */
 export type GuardReport = (
@@ -103,11 +104,11 @@ function guardHandler(
     const threw = (error: unknown): void => {
       const text = error instanceof Error ? error.message : String(error);
       report({ kind: "threw", method: method.path, error: text }, "gRPC handler threw");
-      end({ code: grpc.status.INTERNAL, details: `internal error in ${method.path}: ${text}` });
+      end(status(grpc.status.INTERNAL, "internal", `internal error in ${method.path}: ${text}`));
     };
     const malformed = (m: Malformed): void => {
       report({ kind: "malformed", method: method.path, error: m[MALFORMED] }, m[MALFORMED]);
-      end({ code: grpc.status.INVALID_ARGUMENT, details: m[MALFORMED] });
+      end(status(grpc.status.INVALID_ARGUMENT, "invalid_argument", m[MALFORMED]));
     };
     if (!method.requestStream && isMalformed(call.request)) {
       malformed(call.request);
@@ -121,6 +122,17 @@ function guardHandler(
       threw(error);
     }
   }) as grpc.UntypedHandleCall;
+}
+
+/** A status with the `dfs-error` trailer clients map to their typed errors. */
+function status(
+  code: grpc.status,
+  kind: DfsErrorCode,
+  details: string,
+): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_METADATA, kind);
+  return { code, details, metadata };
 }
 
 /**

@@ -21,6 +21,11 @@ export interface ClusterNode {
   readonly id: number;
   readonly port: number;
   readonly address: string;
+  /**
+   * Where this node's RaftPeer service listens (what peer attacks target). The same as
+   * `address` until the peer listener gets its own port (issue 16, tls workstream).
+   */
+  readonly peerAddress: string;
   readonly dataDir: string;
   proc: ChildProcess | null;
   /** Everything the process wrote to stderr (for failure diagnostics). */
@@ -54,6 +59,7 @@ export class ProcessCluster {
       id: i + 1,
       port,
       address: `127.0.0.1:${port}`,
+      peerAddress: `127.0.0.1:${port}`,
       dataDir: join(root, `node${i + 1}`),
       proc: null,
       stderr: "",

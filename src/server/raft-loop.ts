@@ -241,7 +241,12 @@ export class RaftLoop {
 
   private onTick(): void {
     if (!this.diskFull) {
-      this.d.node.tick();
+      try {
+        this.d.node.tick();
+      } catch (error) {
+        this.halt(error as Error); // an invariant check failed: see deliver
+        return;
+      }
       this.d.fsm.writeBehindIfDue?.();
     }
     if (++this.ticks % 20 === 0) this.expireWaiters();

@@ -114,12 +114,14 @@ function guardHandler(
       malformed(call.request);
       return;
     }
-    guardListeners(call, threw, method.requestStream ? malformed : null);
+    const unguard = guardListeners(call, threw, method.requestStream ? malformed : null);
     try {
       if (respondsWithCallback) (handler as (c: AnyCall, cb: typeof once) => void)(call, once);
       else (handler as (c: AnyCall) => void)(call);
     } catch (error) {
       threw(error);
+    } finally {
+      unguard();
     }
   }) as grpc.UntypedHandleCall;
 }
@@ -136,17 +138,20 @@ function status(
 }
 
 /**
- * Wraps every listener the handler registers on `call`: a throw becomes `threw`, and on
- * request streams a malformed message goes to `malformed` instead of the `data` listener.
+ * Wraps every listener the handler registers on `call` while it runs (our handlers
+ * register theirs synchronously): a throw becomes `threw`, and on request streams a
+ * malformed message goes to `malformed` instead of the `data` listener. Returns the
+ * function that puts the call's own methods back, so listeners added later (grpc-js's,
+ * `events.once` in a handler's await) are registered, and removable, as usual.
  */
 function guardListeners(
   call: AnyCall,
   threw: (error: unknown) => void,
   malformed: ((m: Malformed) => void) | null,
-): void {
+): () => void {
   let refused = false;
   const target = call as unknown as Record<string, unknown>;
-  for (const name of ["on", "once", "addListener", "prependListener"] as const) {
+  for (const name of METHODS) {
     const register = (call[name] as (e: string, l: (...a: unknown[]) => void) => unknown).bind(
       call,
     );
@@ -167,4 +172,10 @@ function guardListeners(
         }
       });
   }
+  return () => {
+    for (const name of METHODS) delete target[name];
+  };
 }
+
+/** The EventEmitter methods that register a listener. */
+const METHODS = ["on", "once", "addListener", "prependListener"] as const;

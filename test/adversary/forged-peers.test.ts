@@ -283,6 +283,21 @@ describe("forged peer messages (issue 16, item 3)", () => {
           client.unaryRaw("/dfs.v1.Dfs/Put", bigVersion),
           /above 2\^53-1/,
         ],
+        [
+          "client Download, malformed",
+          client.serverStreamRaw("/dfs.v1.Dfs/Download", MALFORMED_PROTOBUF),
+          /malformed protobuf/,
+        ],
+        [
+          "client Upload, malformed",
+          client.streamRaw("/dfs.v1.Dfs/Upload", [MALFORMED_PROTOBUF]),
+          /malformed protobuf/,
+        ],
+        [
+          "client BatchStream, malformed",
+          client.bidiRaw("/dfs.v1.Dfs/BatchStream", [MALFORMED_PROTOBUF]),
+          /malformed protobuf/,
+        ],
       );
       for (const [name, call, details] of cases) {
         const out = await call;

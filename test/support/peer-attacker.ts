@@ -67,9 +67,40 @@ export class PeerAttacker {
     });
   }
 
+  /** Sends one raw request to a server-streaming method; resolves with how the call ended. */
+  serverStreamRaw(path: string, bytes: Buffer, timeoutMs = 5_000): Promise<CallOutcome> {
+    return new Promise((resolve) => {
+      const call = this.client.makeServerStreamRequest(path, identity, identity, bytes, {
+        deadline: Date.now() + timeoutMs,
+      });
+      settle(call, resolve);
+    });
+  }
+
+  /** Sends raw messages on a bidi-streaming method, then half-closes it. */
+  bidiRaw(path: string, messages: readonly Buffer[], timeoutMs = 5_000): Promise<CallOutcome> {
+    return new Promise((resolve) => {
+      const call = this.client.makeBidiStreamRequest(path, identity, identity, {
+        deadline: Date.now() + timeoutMs,
+      });
+      settle(call, resolve);
+      for (const m of messages) call.write(m);
+      call.end();
+    });
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+/** Reads a response stream to its end and resolves with its final status. */
+function settle(call: grpc.ClientReadableStream<Buffer>, resolve: (o: CallOutcome) => void): void {
+  call.on("data", () => {});
+  call.on("error", (error: grpc.ServiceError) => resolve(outcome(error)));
+  call.on("status", (s: grpc.StatusObject) => {
+    if (s.code === grpc.status.OK) resolve({ code: s.code, details: "" });
+  });
 }
 
 function outcome(error: grpc.ServiceError | null): CallOutcome {

@@ -176,13 +176,22 @@ describe("peer messages the core refuses before they touch its state", () => {
     );
   });
 
-  test("a follower commits only what it verified matches the leader", () => {
-    // Follower holds 1 (t1), 2 (t1 from a deposed leader); the leader of term 2 has only 1.
+  test("an append commits only up to its last new entry, never a stale tail", () => {
+    // Follower holds 1 (t1) and 2 (t1, from a deposed leader); the leader of term 2 has
+    // only 1 and says commit 5. Entry 2 was not verified by this append: committing it
+    // (clamping to the last index instead) would apply an entry the leader will overwrite.
     const r = newRaft(2, V3, { logTerms: [1, 1], hardState: { term: 2 } });
     r.step(appendReq(1, 2, 2, 1, 1, [], 5));
-    assert.equal(r.log.committed, 1, "append: commit clamped to the last verified index");
-    r.step(heartbeat(1, 2, 2, 5));
-    assert.equal(r.log.committed, 2, "heartbeat: the leader caps commit at the follower's match");
+    assert.equal(r.log.committed, 1);
+  });
+
+  test("a heartbeat's commit beyond the log is clamped to the last index, not thrown", () => {
+    // The leader caps a heartbeat's commit at the follower's match, so a larger one is a
+    // broken or lagging view; the follower never commits past what it holds.
+    const r = newRaft(2, V3, { hardState: { term: 2 } });
+    r.step(appendReq(1, 2, 2, 0, 0, entriesFromTerms([2, 2]), 0));
+    r.step(heartbeat(1, 2, 2, 9));
+    assert.equal(r.log.committed, 2);
   });
 });
 

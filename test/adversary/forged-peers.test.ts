@@ -23,6 +23,7 @@ import {
 } from "../support/peer-attacker.ts";
 import { type ClusterNode, ProcessCluster } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
+import { assertWalValid } from "../support/wal-check.ts";
 
 process.env.DFS_CHECK_INVARIANTS = "1";
 
@@ -72,11 +73,15 @@ describe("forged peer messages (issue 16, item 3)", () => {
     }
   };
 
-  /** Kills every node at once and starts them all again on their data dirs. */
+  /**
+   * Kills every node at once, reads each WAL with the project's reader (only known kinds,
+   * small terms), and starts them all again on their data dirs.
+   */
   const restartAll = async (): Promise<void> => {
     for (const a of attackers.values()) a.close();
     attackers.clear();
     await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id)));
+    for (const n of cluster.nodes) await assertWalValid(n.dataDir, 1_000);
     await Promise.all(cluster.nodes.map((n) => cluster.restart(n.id)));
     await cluster.waitForLeader(30_000);
     assertAllRunning();

@@ -91,11 +91,16 @@ function guardHandler(
       finished = true;
       callback?.(error, value);
     };
+    let cleanedUp = false;
     const end = (status: Partial<grpc.StatusObject>): void => {
       if (respondsWithCallback) {
         once(status as grpc.ServiceError);
-        // Let the handler's own cleanup run (uploads, snapshot transfers), if it has any.
-        if (method.requestStream && call.listenerCount("error") > 0) call.emit("error", status);
+        // Let the handler's own cleanup run (uploads, snapshot transfers), if it has any;
+        // once only, so a cleanup listener that throws cannot bring us back here forever.
+        if (method.requestStream && !cleanedUp && call.listenerCount("error") > 0) {
+          cleanedUp = true;
+          call.emit("error", status);
+        }
       } else if (!finished) {
         finished = true;
         call.emit("error", status);

@@ -33,11 +33,15 @@ const implementation: RaftPeerServer = {
     callback(null, {});
   },
   stream(call: grpc.ServerReadableStream<MessageBatch, DeliverAck>, callback) {
+    let cleanupThrows = false;
     call.on("data", (batch: MessageBatch) => {
-      if (batch.clusterId === "throw") throw new Error("boom in a data listener");
+      cleanupThrows = batch.clusterId === "throw-twice";
+      if (batch.clusterId.startsWith("throw")) throw new Error("boom in a data listener");
     });
     call.on("end", () => callback(null, {}));
-    call.on("error", () => {});
+    call.on("error", () => {
+      if (cleanupThrows) throw new Error("boom in the cleanup");
+    });
   },
   installSnapshot(_call, callback) {
     callback({ code: grpc.status.UNIMPLEMENTED });
@@ -99,6 +103,15 @@ describe("guardService", () => {
     const out = await attacker.stream([batchOf("ok", 2, 1, []), batchOf("throw", 2, 1, [])]);
     assert.equal(out.code, grpc.status.INTERNAL);
     assert.match(out.details, /boom in a data listener/);
+    const after = await attacker.deliver(batchOf("ok", 2, 1, []));
+    assert.equal(after.code, grpc.status.OK, "the server still serves");
+  });
+
+  test("a cleanup listener that throws as well still ends the call once", async () => {
+    const out = await attacker.stream([batchOf("throw-twice", 2, 1, [])]);
+    assert.equal(out.code, grpc.status.INTERNAL);
+    assert.match(out.details, /boom in a data listener/);
+    assert.ok(reports.some((r) => r.error === "boom in the cleanup"));
     const after = await attacker.deliver(batchOf("ok", 2, 1, []));
     assert.equal(after.code, grpc.status.OK, "the server still serves");
   });

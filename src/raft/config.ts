@@ -34,6 +34,11 @@ export interface RaftConfig {
   readonly maxInflight: number;
   /** Seeded source of uniform numbers in [0, 1); the only randomness the core uses. */
   readonly random: () => number;
+  /**
+   * Also run the invariant checks that scan the log tail and outgoing messages after every
+   * input (see invariants.ts; the O(1) ones always run). On in tests and the simulator.
+   */
+  readonly checkInvariants?: boolean;
 }
 
 /** Throws if a configuration could not possibly work; catches wiring mistakes at startup. */

@@ -3,7 +3,16 @@
  */
 export type { RaftConfig } from "./config.ts";
 export { NotLeaderError } from "./errors.ts";
+export { InvariantError } from "./invariants.ts";
+export { MAX_INDEX, MAX_TERM } from "./limits.ts";
 export type { LogInit } from "./log.ts";
+export {
+  type DropReason,
+  isIndex,
+  isKnownEntryKind,
+  isTerm,
+  messageFault,
+} from "./message-rules.ts";
 export type * from "./messages.ts";
 export type { ProposalPosition, RaftInit } from "./raft.ts";
 export { Raft } from "./raft.ts";

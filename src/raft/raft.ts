@@ -8,7 +8,10 @@
 import type { RaftConfig } from "./config.ts";
 import { validateRaftConfig } from "./config.ts";
 import { NotLeaderError } from "./errors.ts";
+import { assertInvariants, type InvariantWatch, watchInvariants } from "./invariants.ts";
+import { MAX_INDEX, MAX_TERM } from "./limits.ts";
 import { type LogInit, RaftLog } from "./log.ts";
+import { type DropReason, messageFault } from "./message-rules.ts";
 import type {
   AppendRequest,
   AppendResponse,
@@ -57,11 +60,17 @@ export class Raft {
   readStates: ReadState[] = [];
   /** A snapshot received from the leader that the driver must install (next Ready). */
   snapshotToInstall: SnapshotMeta | null = null;
+  /**
+   * Peer messages this core refused, per reason (a malformed or impossible message is
+   * dropped like a lost one, never thrown): what the node can expose as counters.
+   */
+  readonly drops = new Map<DropReason, number>();
   /** The newest durable snapshot this node can send. */
   private latestSnapshot: SnapshotMeta | null;
 
   private readonly config: RaftConfig;
   private readonly peers: NodeId[];
+  private readonly voters: ReadonlySet<NodeId>;
   private progress = new Map<NodeId, Progress>();
   private votes = new Map<NodeId, boolean>();
   private readonly readOnly = new ReadOnlyQueue();
@@ -76,6 +85,7 @@ export class Raft {
     this.config = config;
     this.id = config.id;
     this.peers = config.voters.filter((v) => v !== config.id);
+    this.voters = new Set(config.voters);
     this.log = new RaftLog(init.log);
     this.term = init.hardState.term;
     this.vote = init.hardState.vote;
@@ -92,8 +102,10 @@ export class Raft {
 
   /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
   tick(): void {
+    const watch = this.watch();
     if (this.role === "leader") this.tickLeader();
     else this.tickElection();
+    this.check(watch);
   }
 
   /**
@@ -103,6 +115,10 @@ export class Raft {
   propose(commands: readonly Uint8Array[]): ProposalPosition[] {
     if (this.role !== "leader") throw new NotLeaderError(this.leader);
     const first = this.log.lastIndex() + 1;
+    if (first + commands.length - 1 > MAX_INDEX) {
+      throw new Error(`raft: log index would pass MAX_INDEX (${MAX_INDEX})`);
+    }
+    const watch = this.watch();
     const entries = commands.map((data, i) => ({
       term: this.term,
       index: first + i,
@@ -111,6 +127,7 @@ export class Raft {
     }));
     this.appendEntries(entries);
     this.broadcastAppend();
+    this.check(watch);
     return entries.map((e) => ({ index: e.index, term: e.term }));
   }
 
@@ -127,15 +144,59 @@ export class Raft {
     this.startRead(context);
   }
 
-  /** Processes one message from a peer. */
+  /**
+   * Processes one message from a peer. Never throws on what a peer sent: a message that is
+   * malformed, from a non-member, or impossible in this node's state (a second leader in
+   * one term, an ack for entries this leader never had) is dropped and counted in `drops`.
+   */
   step(m: Message): void {
-    if (m.term > this.term) {
-      if (!this.acceptHigherTerm(m)) return;
-    } else if (m.term < this.term) {
-      this.handleStaleTerm(m);
+    const fault = this.refusal(m);
+    if (fault !== null) {
+      this.drops.set(fault, (this.drops.get(fault) ?? 0) + 1);
       return;
     }
-    this.dispatch(m);
+    const watch = this.watch();
+    if (m.term > this.term) {
+      if (this.acceptHigherTerm(m)) this.dispatch(m);
+    } else if (m.term < this.term) {
+      this.handleStaleTerm(m);
+    } else {
+      this.dispatch(m);
+    }
+    this.check(watch);
+  }
+
+  /** Why `m` must be dropped before it touches any state, or null. */
+  private refusal(m: Message): DropReason | null {
+    if (m.to !== this.id) return "wrong_addressee";
+    if (m.from === this.id || !this.voters.has(m.from)) return "not_member";
+    const fault = messageFault(m);
+    if (fault !== null) return fault;
+    if (m.term !== this.term) return null;
+    const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+    // At most one leader per term (§5.2): a leader hearing another "leader" of its own term,
+    // or a follower hearing a second one, is listening to a broken or forged peer.
+    if (
+      fromLeader &&
+      (this.role === "leader" || (this.leader !== NONE && this.leader !== m.from))
+    ) {
+      return "second_leader";
+    }
+    // A follower can only acknowledge entries this leader sent it, so never past its log.
+    if (m.type === "appendResp" && !m.reject && this.role === "leader") {
+      if (m.index > this.log.lastIndex()) return "ack_beyond_log";
+    }
+    return null;
+  }
+
+  /** Notes what the invariant checks compare against after an input. */
+  private watch(): InvariantWatch {
+    return watchInvariants(this);
+  }
+
+  /** Asserts the core's invariants after an input (see invariants.ts). */
+  private check(watch: InvariantWatch): void {
+    assertInvariants(this, watch, this.config.checkInvariants === true);
   }
 
   // ---- term handling (§5.1) -------------------------------------------------------------
@@ -284,6 +345,8 @@ export class Raft {
   /** Starts a (pre-)election now; used by timeouts and by tests. */
   campaign(kind: "preVote" | "vote"): void {
     if (this.role === "leader") return;
+    // Terms end at MAX_TERM (limits.ts): never produce one a peer could not decode.
+    if (this.term >= MAX_TERM) return;
     if (kind === "preVote") this.becomePreCandidate();
     else this.becomeCandidate();
     const term = kind === "preVote" ? this.term + 1 : this.term;
@@ -644,7 +707,9 @@ export class Raft {
 
   /** The driver calls this once entries up to (index, term) are durable. */
   onStable(index: number, term: number): void {
+    const watch = this.watch();
     this.log.stableTo(index, term);
     if (this.maybeCommit()) this.broadcastAppend();
+    this.check(watch);
   }
 }

@@ -5,6 +5,7 @@
  * Inputs may arrive between `ready()` and `advance()`; they land in the next Ready.
  */
 import type { RaftConfig } from "./config.ts";
+import type { DropReason } from "./message-rules.ts";
 import type { Message, SnapshotMeta } from "./messages.ts";
 import { type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
 import type { ReadState } from "./read-only.ts";
@@ -57,10 +58,14 @@ export class RawNode {
     this.raft.tick();
   }
 
-  /** See {@link Raft.step}. Messages addressed to another node are ignored. */
+  /** See {@link Raft.step}. Messages addressed to another node are dropped (counted). */
   step(message: Message): void {
-    if (message.to !== this.raft.id) return;
     this.raft.step(message);
+  }
+
+  /** Peer messages the core refused so far, per reason (see {@link Raft.drops}). */
+  droppedMessages(): ReadonlyMap<DropReason, number> {
+    return this.raft.drops;
   }
 
   /** See {@link Raft.propose}. */

@@ -26,10 +26,12 @@ import {
 import {
   PEER_MESSAGE_BYTES,
   PeerAuthenticator,
+  PeerDrops,
   PeerTransport,
   peerService,
   SnapshotSender,
 } from "../transport/index.ts";
+import { type GuardReport, guardService } from "../wire/guarded-service.ts";
 import { clientServerOptions } from "./client-server-options.ts";
 import { clientService } from "./client-service.ts";
 import {
@@ -64,6 +66,11 @@ export interface NodeHandle {
   readonly peerAddress: string;
   /** Resolves if the node stops by itself because it could no longer persist safely. */
   readonly failed: Promise<Error>;
+  /**
+   * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts)
+   * and by the core itself (a message impossible in its state). For metrics and status.
+   */
+  droppedPeerMessages(): ReadonlyMap<string, number>;
   /** Stops serving, waits for in-flight disk writes, releases the data dir. */
   stop(): Promise<void>;
 }
@@ -113,6 +120,8 @@ async function assemble(
       maxMsgBytes: tuning.maxAppendBytes,
       maxInflight: tuning.maxInflightAppends,
       random: Math.random,
+      // The log-scanning invariant checks (invariants.ts), for test and debug runs.
+      checkInvariants: process.env.DFS_CHECK_INVARIANTS === "1",
     },
     {
       hardState: contents.hardState,
@@ -190,7 +199,9 @@ async function assemble(
   const ownListener = peerListenerOf(self);
   const peerAddress = `${ownListener.host}:${ownListener.port}`;
   const clientServer = new grpc.Server(clientServerOptions());
-  clientServer.addService(
+  const guardReport: GuardReport = (fields, message) =>
+    fields.kind === "threw" ? logger.error(fields, message) : logger.debug(fields, message);
+  const client = guardService(
     DfsService,
     clientService({
       loop,
@@ -199,27 +210,34 @@ async function assemble(
       now: Date.now,
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
     }),
+    guardReport,
   );
+  clientServer.addService(client.definition, client.implementation);
   const auth =
     config.tls?.peer === undefined
       ? undefined
       : new PeerAuthenticator({ log: (fields, message) => logger.warn(fields, message) });
-  const peerServer = newPeerServer();
-  peerServer.addService(
+  // Today the configuration is the --peers list; membership changes will replace this.
+  const members = new Set(config.peers.map((p) => p.id));
+  const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
+  const peer = guardService(
     RaftPeerService,
-    peerService(
-      config.id,
+    peerService({
+      selfId: config.id,
       clusterId,
-      (msgs) => loop.deliver(msgs),
-      {
-        selfId: config.id,
-        clusterId,
+      isMember: (id) => id !== config.id && members.has(id),
+      deliver: (msgs) => loop.deliver(msgs),
+      drops: peerDrops,
+      snapshots: {
         begin: (meta) => fsm.receiveSnapshot(meta),
         complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
       },
-      auth?.authorize,
-    ),
+      ...(auth !== undefined ? { authorize: auth.authorize } : {}),
+    }),
+    guardReport,
   );
+  const peerServer = newPeerServer();
+  peerServer.addService(peer.definition, peer.implementation);
   const windows = [clientServer, peerServer].every((server) => raiseStreamWindow(server));
   const stopServers = (): void => {
     clientServer.forceShutdown();
@@ -269,6 +287,13 @@ async function assemble(
     address,
     peerAddress,
     failed,
+    droppedPeerMessages: () => {
+      const total = new Map<string, number>(peerDrops.snapshot());
+      for (const [reason, n] of node.droppedMessages()) {
+        total.set(reason, (total.get(reason) ?? 0) + n);
+      }
+      return total;
+    },
     stop: () => {
       stopping ??= stop();
       return stopping;

@@ -168,7 +168,14 @@ export class RaftLoop {
   /** Hands messages from peers to the core (dropped while the disk is full). */
   deliver(messages: readonly Message[]): void {
     if (this.stopped || this.diskFull) return;
-    for (const m of messages) this.d.node.step(m);
+    try {
+      for (const m of messages) this.d.node.step(m);
+    } catch (error) {
+      // The core drops bad peer input itself; a throw here is its own invariant check
+      // failing (a bug): stop before anything of that state is persisted or acknowledged.
+      this.halt(error as Error);
+      return;
+    }
     this.scheduleDrain();
   }
 
@@ -197,7 +204,12 @@ export class RaftLoop {
    */
   deliverSnapshot(m: SnapshotRequest): boolean {
     if (this.stopped || this.diskFull) return false;
-    this.d.node.step(m);
+    try {
+      this.d.node.step(m);
+    } catch (error) {
+      this.halt(error as Error); // an invariant check failed: see deliver
+      return false;
+    }
     const pending = this.d.node.raft.snapshotToInstall;
     this.scheduleDrain();
     return (
@@ -229,7 +241,12 @@ export class RaftLoop {
 
   private onTick(): void {
     if (!this.diskFull) {
-      this.d.node.tick();
+      try {
+        this.d.node.tick();
+      } catch (error) {
+        this.halt(error as Error); // an invariant check failed: see deliver
+        return;
+      }
       this.d.fsm.writeBehindIfDue?.();
     }
     if (++this.ticks % 20 === 0) this.expireWaiters();
@@ -257,11 +274,16 @@ export class RaftLoop {
       }
     } catch (error) {
       if (this.stopped) return; // stopped while waiting for disk space: nothing to report
-      this.stopped = true;
-      this.cancelTicks?.();
-      this.failAll(new DfsError("unavailable", "node failed to persist its log"));
-      this.d.onFatal(error as Error);
+      this.halt(error as Error);
     }
+  }
+
+  /** Stops for good: nothing more is persisted, sent or acknowledged; the node reports why. */
+  private halt(error: Error): void {
+    this.stopped = true;
+    this.cancelTicks?.();
+    this.failAll(new DfsError("unavailable", "node failed to persist its log"));
+    this.d.onFatal(error);
   }
 
   private async handleReady(rd: Ready): Promise<void> {

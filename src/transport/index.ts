@@ -1,12 +1,25 @@
 /** Public surface of the peer transport. */
 export { fromWire, toWire } from "./codec.ts";
 export {
+  type BatchVerdict,
+  checkBatch,
+  checkChunk,
+  type PeerIdentity,
+  type Refusal,
+} from "./message-checks.ts";
+export {
   type AuthenticatedCall,
   PeerAuthenticator,
   type PeerAuthorizer,
 } from "./peer-auth.ts";
+export { DROP_LOG_INTERVAL_MS, type DropLog, PeerDrops } from "./peer-drops.ts";
 export { PEER_MESSAGE_BYTES } from "./peer-link.ts";
-export { PeerTransport, type PeerTransportOptions, peerService } from "./peer-transport.ts";
+export {
+  type PeerServiceOptions,
+  PeerTransport,
+  type PeerTransportOptions,
+  peerService,
+} from "./peer-transport.ts";
 export {
   type OutgoingSnapshot,
   SnapshotSender,

@@ -5,8 +5,9 @@
 import * as grpc from "@grpc/grpc-js";
 import type { DeliverAck, MessageBatch, RaftPeerServer } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
-import { fromWire } from "./codec.ts";
+import { checkBatch, type PeerIdentity } from "./message-checks.ts";
 import type { PeerAuthorizer } from "./peer-auth.ts";
+import type { PeerDrops } from "./peer-drops.ts";
 import { DEFAULT_LINK_LIMITS, PeerLink } from "./peer-link.ts";
 import type { SnapshotSender } from "./snapshot-sender.ts";
 import { installSnapshotHandler, type SnapshotInbox } from "./snapshot-service.ts";
@@ -72,31 +73,38 @@ export class PeerTransport {
   }
 }
 
+/** What the receive side needs from its node. */
+export interface PeerServiceOptions extends PeerIdentity {
+  /** Hands checked messages to the core. */
+  readonly deliver: (messages: Message[]) => void;
+  /** Counts and logs refused messages. */
+  readonly drops: PeerDrops;
+  /** Receives InstallSnapshot streams; without it the call is UNIMPLEMENTED. */
+  readonly snapshots?: SnapshotInbox;
+  /**
+   * With mutual TLS: refuses (PERMISSION_DENIED, nothing delivered) a batch or snapshot
+   * whose claimed sender is not the member named by the certificate that carried it.
+   */
+  readonly authorize?: PeerAuthorizer;
+}
+
 /**
- * The receive side: a RaftPeer service implementation that validates each batch and hands
- * its messages to `deliver`. A batch from another cluster or for another node is refused
- * with FAILED_PRECONDITION so a misconfigured peer sees why. With mutual TLS, `authorize`
- * refuses (PERMISSION_DENIED, nothing delivered) a batch or snapshot whose claimed
- * sender is not the member named by the certificate that carried it.
+ * The receive side: a RaftPeer service implementation that checks each batch
+ * (message-checks.ts) and hands the messages that pass to `deliver`. A batch from another
+ * cluster, for another node or from a non-member is refused with FAILED_PRECONDITION so a
+ * misconfigured peer sees why; a bad message inside a batch is dropped on its own. Every
+ * refusal is counted and logged (rate-limited) through `drops`.
  */
-export function peerService(
-  selfId: number,
-  clusterId: string,
-  deliver: (messages: Message[]) => void,
-  snapshots?: SnapshotInbox,
-  authorize?: PeerAuthorizer,
-): RaftPeerServer {
+export function peerService(options: PeerServiceOptions): RaftPeerServer {
+  const { drops, authorize } = options;
   const accept = (batch: MessageBatch): string | null => {
-    if (batch.clusterId !== clusterId) {
-      return `cluster id mismatch: this node is in cluster ${clusterId}, sender in ${batch.clusterId}`;
+    const verdict = checkBatch(batch, options);
+    if (verdict.refused !== null) {
+      drops.record(batch.from, verdict.refused.reason, verdict.refused.detail);
+      return verdict.refused.detail;
     }
-    if (batch.to !== selfId) return `message for node ${batch.to} reached node ${selfId}`;
-    const messages: Message[] = [];
-    for (const w of batch.messages) {
-      const m = fromWire(w);
-      if (m !== null && m.from === batch.from) messages.push(m);
-    }
-    deliver(messages);
+    for (const d of verdict.dropped) drops.record(batch.from, d.reason, d.detail);
+    if (verdict.messages.length > 0) options.deliver(verdict.messages);
     return null;
   };
   return {
@@ -136,9 +144,9 @@ export function peerService(
       call.on("error", () => finish(null));
     },
     installSnapshot:
-      snapshots === undefined
+      options.snapshots === undefined
         ? (_call, callback) =>
             callback({ code: grpc.status.UNIMPLEMENTED, details: "snapshots are off" })
-        : installSnapshotHandler(snapshots, authorize),
+        : installSnapshotHandler(options.snapshots, options, drops, authorize),
   };
 }

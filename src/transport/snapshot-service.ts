@@ -8,7 +8,9 @@
 import * as grpc from "@grpc/grpc-js";
 import type { SnapshotAck, SnapshotChunk } from "../gen/raft.ts";
 import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
+import { checkChunk, type PeerIdentity } from "./message-checks.ts";
 import type { PeerAuthorizer } from "./peer-auth.ts";
+import type { PeerDrops } from "./peer-drops.ts";
 
 /** A snapshot being received (the on-disk store's receiver). */
 export interface IncomingSnapshot {
@@ -19,8 +21,6 @@ export interface IncomingSnapshot {
 
 /** What the service needs from the node. */
 export interface SnapshotInbox {
-  readonly selfId: number;
-  readonly clusterId: string;
   /** Starts receiving the snapshot at `meta` (may refuse while another is being installed). */
   begin(meta: SnapshotMeta): Promise<IncomingSnapshot>;
   /**
@@ -37,13 +37,19 @@ type Handler = grpc.handleClientStreamingCall<SnapshotChunk, SnapshotAck>;
 class NotAuthorized extends Error {}
 
 /**
- * The `InstallSnapshot` handler. With `authorize` (mutual TLS), every chunk's `from` must
- * be the member the connection's certificate names; otherwise the transfer is refused
- * with PERMISSION_DENIED before any byte of it is stored.
+ * The `InstallSnapshot` handler. Every chunk's header is checked (message-checks.ts) before
+ * anything is written; a refused transfer is counted and logged through `drops`. With
+ * `authorize` (mutual TLS), every chunk's `from` must be the member the connection's
+ * certificate names, or the transfer is refused with PERMISSION_DENIED.
  */
-export function installSnapshotHandler(inbox: SnapshotInbox, authorize?: PeerAuthorizer): Handler {
+export function installSnapshotHandler(
+  inbox: SnapshotInbox,
+  self: PeerIdentity,
+  drops: PeerDrops,
+  authorize?: PeerAuthorizer,
+): Handler {
   return (call, callback) => {
-    const receive = new Receive(inbox);
+    const receive = new Receive(inbox, self, drops);
     let chain = Promise.resolve();
     let failed = false;
     const fail = (error: unknown): void => {
@@ -84,7 +90,11 @@ class Receive {
   private offset = 0;
   finished = false;
 
-  constructor(private readonly inbox: SnapshotInbox) {}
+  constructor(
+    private readonly inbox: SnapshotInbox,
+    private readonly self: PeerIdentity,
+    private readonly drops: PeerDrops,
+  ) {}
 
   /** Processes one chunk; returns the ack after the last one, else null. */
   async chunk(c: SnapshotChunk): Promise<SnapshotAck | null> {
@@ -116,12 +126,11 @@ class Receive {
   }
 
   private check(c: SnapshotChunk): void {
-    if (c.clusterId !== this.inbox.clusterId)
-      throw new Error(
-        `cluster id mismatch: this node is in ${this.inbox.clusterId}, sender in ${c.clusterId}`,
-      );
-    if (c.to !== this.inbox.selfId)
-      throw new Error(`snapshot for node ${c.to} reached node ${this.inbox.selfId}`);
+    const refused = checkChunk(c, this.self);
+    if (refused !== null) {
+      this.drops.record(c.from, refused.reason, refused.detail);
+      throw new Error(refused.detail);
+    }
     const meta = this.meta;
     if (meta !== null && (meta.index !== c.index || meta.term !== c.logTerm))
       throw new Error("chunks of two different snapshots in one transfer");

@@ -105,6 +105,7 @@ export class SimNode {
         maxMsgBytes: this.options.maxMsgBytes,
         maxInflight: this.options.maxInflight,
         random: () => this.rng.float(),
+        checkInvariants: true,
       },
       {
         hardState: disk.hardState,

@@ -58,6 +58,7 @@ export function raftConfig(id: NodeId, voters: readonly NodeId[], opts: RaftOpts
     maxMsgBytes: opts.maxMsgBytes ?? 1 << 30,
     maxInflight: opts.maxInflight ?? 256,
     random: mulberry32((opts.seed ?? 1) * 7919 + id),
+    checkInvariants: true,
   };
 }
 

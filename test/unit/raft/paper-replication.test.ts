@@ -199,7 +199,7 @@ describe("§5.3 log replication", () => {
       { prevTerm: 1, prevIndex: 1, reject: false, index: 1 },
       { prevTerm: 2, prevIndex: 2, reject: false, index: 2 },
       { prevTerm: 1, prevIndex: 2, reject: true, index: 2, hint: [1, 1] }, // term mismatch
-      { prevTerm: 3, prevIndex: 3, reject: true, index: 3, hint: [2, 2] }, // missing entry
+      { prevTerm: 2, prevIndex: 3, reject: true, index: 3, hint: [2, 2] }, // missing entry
     ];
     for (const c of cases) {
       const r = newRaft(2, V3, { logTerms: [1, 2], hardState: { term: 2, commit: 1 } });
@@ -245,7 +245,8 @@ describe("§5.3 log replication", () => {
     for (const c of cases) {
       const n = newRawNode(2, V3, { logTerms: [1, 2], hardState: { term: 2 } });
       const ents = c.ents.flatMap(([term, index]) => entriesFromTerms([term], index));
-      n.step(appendReq(1, 2, 2, c.prevIndex, c.prevTerm, ents, 0));
+      // Term 4: a leader only sends entries of its term or earlier.
+      n.step(appendReq(1, 2, 4, c.prevIndex, c.prevTerm, ents, 0));
       const name = JSON.stringify(c.ents);
       assert.deepEqual(logTerms(n.raft), c.want, name);
       const rd = n.ready();
@@ -282,10 +283,13 @@ describe("§5.3 log replication", () => {
     term: number,
     leaderCommit: number,
   ): Network {
-    const net = new Network([1, 2], (id) =>
-      id === 1
-        ? { logTerms: leader, hardState: { term, commit: leaderCommit } }
-        : { logTerms: follower, hardState: { term: term - 1 } },
+    const net = new Network(
+      [1, 2],
+      (id) =>
+        id === 1
+          ? { logTerms: leader, hardState: { term, commit: leaderCommit } }
+          : { logTerms: follower, hardState: { term: term - 1 } },
+      [1, 2, 3],
     );
     net.raft(1).campaign("vote");
     net.raft(1).step(voteResp(3, 1, term + 1, false));

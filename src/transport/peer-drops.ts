@@ -1,0 +1,54 @@
+/**
+ * Counts refused peer messages per reason and logs them at most once a minute per
+ * sender, so a broken or hostile peer is visible to operators without flooding the log
+ * (a peer sends tens of batches a second). The counters are what the node exposes.
+ */
+import type { DropReason } from "../raft/index.ts";
+
+/** Log refusals from one sender at most this often. */
+export const DROP_LOG_INTERVAL_MS = 60_000;
+
+/** Where refusals are reported: one line per sender per interval. */
+export type DropLog = (
+  fields: { sender: number; reason: DropReason; dropped: number },
+  message: string,
+) => void;
+
+/** Refusal counters of one node's peer service. */
+export class PeerDrops {
+  private readonly counts = new Map<DropReason, number>();
+  /** Per sender: when it was last logged, and refusals since then. */
+  private readonly senders = new Map<number, { loggedAt: number; since: number }>();
+
+  constructor(
+    private readonly log: DropLog,
+    private readonly now: () => number = Date.now,
+    private readonly intervalMs = DROP_LOG_INTERVAL_MS,
+  ) {}
+
+  /** Counts one refused message (or batch) from `sender`; logs if this sender may be logged. */
+  record(sender: number, reason: DropReason, detail: string): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    const now = this.now();
+    const s = this.senders.get(sender);
+    if (s !== undefined && now - s.loggedAt < this.intervalMs) {
+      s.since++;
+      return;
+    }
+    const dropped = (s?.since ?? 0) + 1;
+    this.senders.set(sender, { loggedAt: now, since: 0 });
+    if (this.senders.size > 1024) this.forgetOldest();
+    this.log({ sender, reason, dropped }, `refused peer message: ${detail}`);
+  }
+
+  /** Refusals so far per reason. */
+  snapshot(): ReadonlyMap<DropReason, number> {
+    return new Map(this.counts);
+  }
+
+  /** Keeps the per-sender table bounded when senders forge many ids. */
+  private forgetOldest(): void {
+    const oldest = this.senders.keys().next();
+    if (!oldest.done) this.senders.delete(oldest.value);
+  }
+}

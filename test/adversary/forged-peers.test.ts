@@ -1,0 +1,326 @@
+/**
+ * Issue 16's hostile-peer rows against a real 3-node cluster: each attack is sent over the
+ * real RaftPeer service (Deliver or Stream) and must be refused, nothing acknowledged may
+ * be lost, and the cluster must keep serving (also after every node restarts, for the
+ * attacks that used to poison the WAL or the hard state). The nodes run with the core's
+ * full invariant checks on (DFS_CHECK_INVARIANTS=1).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import * as grpc from "@grpc/grpc-js";
+import { DfsError } from "../../src/api/errors.ts";
+import { encodeCommand } from "../../src/fsm/index.ts";
+import type { Entry } from "../../src/gen/raft.ts";
+import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
+import {
+  append,
+  batchOf,
+  batchWithRawTerm,
+  heartbeat,
+  MALFORMED_PROTOBUF,
+  PeerAttacker,
+} from "../support/peer-attacker.ts";
+import { type ClusterNode, ProcessCluster } from "../support/process-cluster.ts";
+import { waitFor } from "../support/wait.ts";
+import { assertWalValid } from "../support/wal-check.ts";
+
+process.env.DFS_CHECK_INVARIANTS = "1";
+
+/** Where a node's log stands, read from its Status. */
+interface Position {
+  readonly term: number;
+  readonly lastIndex: number;
+  readonly leaderId: number;
+  readonly clusterId: string;
+}
+
+describe("forged peer messages (issue 16, item 3)", () => {
+  let cluster: ProcessCluster;
+  const acked: Acked = new Map();
+  const attackers = new Map<number, PeerAttacker>();
+
+  const attacker = (node: ClusterNode): PeerAttacker => {
+    let a = attackers.get(node.id);
+    if (a === undefined) {
+      a = new PeerAttacker(node.peerAddress);
+      attackers.set(node.id, a);
+    }
+    return a;
+  };
+
+  const position = async (node: ClusterNode): Promise<Position> => {
+    const s = await waitFor(`status of node ${node.id}`, () => cluster.status(node));
+    return { term: s.term, lastIndex: s.lastIndex, leaderId: s.leaderId, clusterId: s.clusterId };
+  };
+
+  const followers = async (): Promise<{ leader: ClusterNode; followers: ClusterNode[] }> => {
+    const leaderId = await cluster.waitForLeader();
+    return {
+      leader: cluster.node(leaderId),
+      followers: cluster.nodes.filter((n) => n.id !== leaderId),
+    };
+  };
+
+  /** Every node's process is still the one that was started (none exited). */
+  const assertAllRunning = (): void => {
+    for (const n of cluster.nodes) {
+      const p = n.proc;
+      assert.ok(
+        p !== null && p.exitCode === null && p.signalCode === null,
+        `node ${n.id} died\n${cluster.logs()}`,
+      );
+    }
+  };
+
+  /**
+   * Kills every node at once, reads each WAL with the project's reader (only known kinds,
+   * small terms), and starts them all again on their data dirs.
+   */
+  const restartAll = async (): Promise<void> => {
+    for (const a of attackers.values()) a.close();
+    attackers.clear();
+    await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id)));
+    for (const n of cluster.nodes) await assertWalValid(n.dataDir, 1_000);
+    await Promise.all(cluster.nodes.map((n) => cluster.restart(n.id)));
+    await cluster.waitForLeader(30_000);
+    assertAllRunning();
+  };
+
+  /** The cluster takes a write now, and every node's term stayed small. */
+  const assertServing = async (tag: string): Promise<void> => {
+    await writeAcked(cluster, acked, tag, 40);
+    for (const n of cluster.nodes) {
+      const { term } = await position(n);
+      assert.ok(term < 1_000, `node ${n.id} is in term ${term}`);
+    }
+  };
+
+  before(async () => {
+    cluster = await ProcessCluster.start(3);
+    await writeAcked(cluster, acked, "before", 200);
+  });
+
+  after(async () => {
+    for (const a of attackers.values()) a.close();
+    await cluster?.destroy();
+  });
+
+  test("an append from non-member node 99 putting `victim` is refused by every node", async () => {
+    const data = encodeCommand({
+      op: "put",
+      key: "victim",
+      value: Buffer.from("forged"),
+      timeMs: Date.now(),
+    });
+    for (const n of cluster.nodes) {
+      const at = await position(n);
+      const term = at.term + 10;
+      const entries: Entry[] = [
+        { term, index: at.lastIndex + 1, kind: 0, data: Buffer.from(data) },
+      ];
+      const forged = append(99, n.id, term, at.lastIndex, at.term, entries, at.lastIndex + 1);
+      const whole = await attacker(n).deliver(batchOf(at.clusterId, 99, n.id, [forged]));
+      assert.equal(whole.code, grpc.status.FAILED_PRECONDITION, whole.details);
+      assert.match(whole.details, /node 99 is not a member/);
+      // The same message smuggled into a batch that claims a member as its sender.
+      const other = cluster.nodes.find((m) => m.id !== n.id) as ClusterNode;
+      const smuggled = await attacker(n).stream([batchOf(at.clusterId, other.id, n.id, [forged])]);
+      assert.equal(smuggled.code, grpc.status.OK, "the batch is fine; its message is dropped");
+    }
+    await assertServing("after-victim");
+    for (const n of cluster.nodes) {
+      await caughtUp(cluster, n.id);
+      const client = cluster.client([n.address]);
+      try {
+        await assert.rejects(
+          client.get("victim", { serializable: true }),
+          (e: unknown) => e instanceof DfsError && e.code === "not_found",
+          `node ${n.id} holds the forged value`,
+        );
+      } finally {
+        client.close();
+      }
+    }
+  });
+
+  test("an entry of kind 77 never reaches a WAL: every node restarts and serves", async () => {
+    const { leader, followers: fs } = await followers();
+    for (const f of fs) {
+      const at = await position(f);
+      const entries: Entry[] = [
+        { term: at.term, index: at.lastIndex + 1, kind: 77, data: Buffer.from([1]) },
+      ];
+      const m = append(leader.id, f.id, at.term, at.lastIndex, at.term, entries, at.lastIndex + 1);
+      const out = await attacker(f).deliver(batchOf(at.clusterId, leader.id, f.id, [m]));
+      assert.equal(out.code, grpc.status.OK, out.details);
+    }
+    await assertServing("after-kind-77");
+    await restartAll();
+    await assertServing("after-kind-77-restart");
+  });
+
+  test("a heartbeat with term 2^53-1 is dropped; terms stay small, also after a restart", async () => {
+    const { leader, followers: fs } = await followers();
+    for (const f of fs) {
+      const at = await position(f);
+      const m = heartbeat(leader.id, f.id, 2 ** 53 - 1, 0);
+      const out = await attacker(f).deliver(batchOf(at.clusterId, leader.id, f.id, [m]));
+      assert.equal(out.code, grpc.status.OK, out.details);
+      const after = await position(f);
+      assert.ok(after.term < 1_000, `node ${f.id} adopted term ${after.term}`);
+    }
+    const at = await position(leader);
+    const toLeader = heartbeat(fs[0]?.id ?? 0, leader.id, 2 ** 53 - 1, 0);
+    await attacker(leader).deliver(batchOf(at.clusterId, fs[0]?.id ?? 0, leader.id, [toLeader]));
+    await assertServing("after-big-term");
+    await restartAll();
+    await assertServing("after-big-term-restart");
+  });
+
+  test("heartbeats from node 99 every 200 ms for 4 s: every put keeps succeeding", async () => {
+    const at = await position(cluster.nodes[0] as ClusterNode);
+    let flooding = true;
+    let sent = 0;
+    const flood = (async () => {
+      while (flooding) {
+        await Promise.all(
+          cluster.nodes.map((n) =>
+            attacker(n).deliver(
+              batchOf(at.clusterId, 99, n.id, [heartbeat(99, n.id, at.term + 1 + sent, 0)]),
+            ),
+          ),
+        );
+        sent++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const client = cluster.client(cluster.endpoints(), 3_000);
+    let ok = 0;
+    const failures: string[] = [];
+    const deadline = Date.now() + 4_000;
+    try {
+      for (let i = 0; Date.now() < deadline; i++) {
+        try {
+          const { index } = await client.put(`flood/${i % 20}`, Buffer.from(`flood-${i}`));
+          ok++;
+          const key = `flood/${i % 20}`;
+          if (index > (acked.get(key)?.index ?? 0)) acked.set(key, { index, value: `flood-${i}` });
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    } finally {
+      flooding = false;
+      await flood;
+      client.close();
+    }
+    assert.ok(sent >= 10, `only ${sent} flood rounds were sent`);
+    assert.deepEqual(failures, [], "puts failed during the flood");
+    assert.ok(ok >= 20, `only ${ok} puts in 4 s`);
+    await assertServing("after-flood");
+  });
+
+  test("one inconsistent append over Stream: the node stays up", async () => {
+    const { leader, followers: fs } = await followers();
+    for (const f of fs) {
+      const at = await position(f);
+      // Its one entry repeats prevIndex instead of following it; commit is one past the log.
+      const entries: Entry[] = [
+        { term: at.term, index: at.lastIndex, kind: 0, data: Buffer.alloc(0) },
+      ];
+      const m = append(leader.id, f.id, at.term, at.lastIndex, at.term, entries, at.lastIndex + 1);
+      const out = await attacker(f).stream([batchOf(at.clusterId, leader.id, f.id, [m])]);
+      assert.equal(out.code, grpc.status.OK, out.details);
+    }
+    await assertServing("after-inconsistent");
+    assertAllRunning();
+  });
+
+  test("malformed protobuf and a uint64 above 2^53 get INVALID_ARGUMENT on both ports", async () => {
+    const { leader, followers: fs } = await followers();
+    const f = fs[0] as ClusterNode;
+    const at = await position(f);
+    const peer = attacker(f);
+    const cases: [string, Promise<{ code: number; details: string }>, RegExp][] = [
+      [
+        "peer Deliver, malformed",
+        peer.unaryRaw("/dfs.raft.v1.RaftPeer/Deliver", MALFORMED_PROTOBUF),
+        /malformed protobuf/,
+      ],
+      [
+        "peer Stream, malformed",
+        peer.streamRaw("/dfs.raft.v1.RaftPeer/Stream", [MALFORMED_PROTOBUF]),
+        /malformed protobuf/,
+      ],
+      [
+        "peer Deliver, term 2^60",
+        peer.unaryRaw(
+          "/dfs.raft.v1.RaftPeer/Deliver",
+          batchWithRawTerm(at.clusterId, leader.id, f.id, 2n ** 60n),
+        ),
+        /above 2\^53-1/,
+      ],
+    ];
+    const client = new PeerAttacker(f.address);
+    try {
+      const bigVersion = Buffer.from(
+        new BinaryWriter()
+          .uint32(10)
+          .string("k")
+          .uint32(24)
+          .uint64(2n ** 60n)
+          .finish(),
+      );
+      cases.push(
+        [
+          "client Put, malformed",
+          client.unaryRaw("/dfs.v1.Dfs/Put", MALFORMED_PROTOBUF),
+          /malformed protobuf/,
+        ],
+        [
+          "client Get, malformed",
+          client.unaryRaw("/dfs.v1.Dfs/Get", MALFORMED_PROTOBUF),
+          /malformed protobuf/,
+        ],
+        [
+          "client Put, if_version 2^60",
+          client.unaryRaw("/dfs.v1.Dfs/Put", bigVersion),
+          /above 2\^53-1/,
+        ],
+        [
+          "client Download, malformed",
+          client.serverStreamRaw("/dfs.v1.Dfs/Download", MALFORMED_PROTOBUF),
+          /malformed protobuf/,
+        ],
+        [
+          "client Upload, malformed",
+          client.streamRaw("/dfs.v1.Dfs/Upload", [MALFORMED_PROTOBUF]),
+          /malformed protobuf/,
+        ],
+        [
+          "client BatchStream, malformed",
+          client.bidiRaw("/dfs.v1.Dfs/BatchStream", [MALFORMED_PROTOBUF]),
+          /malformed protobuf/,
+        ],
+      );
+      for (const [name, call, details] of cases) {
+        const out = await call;
+        assert.equal(out.code, grpc.status.INVALID_ARGUMENT, `${name}: ${out.code} ${out.details}`);
+        assert.match(out.details, details, name);
+      }
+    } finally {
+      client.close();
+    }
+    await assertServing("after-malformed");
+    assertAllRunning();
+  });
+
+  test("every acknowledged write is on every node", async () => {
+    assert.ok(acked.size >= 100);
+    for (const n of cluster.nodes) {
+      await caughtUp(cluster, n.id);
+      await assertNodeHolds(cluster, n.id, acked);
+    }
+  });
+});

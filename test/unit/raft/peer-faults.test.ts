@@ -1,0 +1,222 @@
+/**
+ * The core never throws on a message from a peer (issue 16, item 3): every message that
+ * used to throw out of `step()` (and so out of a gRPC callback, killing the node), and
+ * every impossible one that used to be acted on, is now dropped and counted in
+ * `drops`, leaving the node's state as it was.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { assertInvariants, InvariantError, watchInvariants } from "../../../src/raft/invariants.ts";
+import { MAX_TERM } from "../../../src/raft/limits.ts";
+import type { Raft } from "../../../src/raft/raft.ts";
+import { type Entry, EntryKind } from "../../../src/raft/types.ts";
+import {
+  appendReq,
+  appendResp,
+  entriesFromTerms,
+  heartbeat,
+  logTerms,
+  newRaft,
+  takeMsgs,
+  voteReq,
+  voteResp,
+} from "./helpers.ts";
+
+const V3 = [1, 2, 3];
+
+/** Node 2, a follower of node 1 in term 2 holding entries 1 (t1) and 2 (t2), 1 committed. */
+function follower(): Raft {
+  const r = newRaft(2, V3, { logTerms: [1, 2], hardState: { term: 2, commit: 1 } });
+  r.step(heartbeat(1, 2, 2, 1));
+  takeMsgs(r);
+  return r;
+}
+
+/** Steps `m` into `r`; asserts it was dropped for `reason` and changed nothing. */
+function assertDropped(r: Raft, step: () => void, reason: string): void {
+  const before = {
+    log: logTerms(r),
+    committed: r.log.committed,
+    term: r.term,
+    vote: r.vote,
+    role: r.role,
+  };
+  const count = r.drops.get(reason as never) ?? 0;
+  assert.doesNotThrow(step);
+  assert.equal(r.drops.get(reason as never), count + 1, `counted as ${reason}`);
+  assert.deepEqual(
+    {
+      log: logTerms(r),
+      committed: r.log.committed,
+      term: r.term,
+      vote: r.vote,
+      role: r.role,
+    },
+    before,
+    "state unchanged",
+  );
+  assert.deepEqual(takeMsgs(r), [], "nothing answered");
+}
+
+function entry(index: number, term: number, kind: number = EntryKind.Normal): Entry {
+  return { index, term, kind, data: new Uint8Array([1]) } as Entry;
+}
+
+describe("peer messages that used to throw out of step()", () => {
+  test("an inconsistent append (entry index repeats prevIndex) no longer throws 'commit 2 beyond last index 1'", () => {
+    const r = newRaft(2, V3, { logTerms: [1], hardState: { term: 1, commit: 0 } });
+    assertDropped(
+      r,
+      () => r.step(appendReq(1, 2, 1, 1, 1, [entry(1, 1)], 2)),
+      "entries_not_contiguous",
+    );
+  });
+
+  test("an append whose entries leave a gap after prevIndex no longer throws 'gap appending'", () => {
+    const r = follower();
+    assertDropped(
+      r,
+      () => r.step(appendReq(1, 2, 2, 2, 2, [entry(5, 2)], 2)),
+      "entries_not_contiguous",
+    );
+  });
+
+  test("an append whose entries reach back over the commit no longer throws 'refusing to overwrite committed'", () => {
+    const r = follower();
+    assertDropped(
+      r,
+      () => r.step(appendReq(1, 2, 2, 2, 2, [entry(1, 2)], 1)),
+      "entries_not_contiguous",
+    );
+  });
+
+  test("an ack past the leader's log no longer throws 'log compacted ... without a snapshot'", () => {
+    const r = newRaft(1, V3, { logTerms: [1], hardState: { term: 1 } });
+    r.campaign("vote");
+    r.step(voteResp(2, 1, 2, false));
+    assert.equal(r.role, "leader");
+    takeMsgs(r);
+    assertDropped(r, () => r.step(appendResp(2, 1, 2, 1000)), "ack_beyond_log");
+  });
+});
+
+describe("peer messages the core refuses before they touch its state", () => {
+  test("an entry of unknown kind 77 is never appended (so never reaches the WAL)", () => {
+    const r = follower();
+    assertDropped(r, () => r.step(appendReq(1, 2, 2, 2, 2, [entry(3, 2, 77)], 2)), "entry_kind");
+    assert.equal(r.log.unstableEntries().length, 0);
+  });
+
+  test("a heartbeat with term 2^53-1 is dropped, not adopted", () => {
+    const r = follower();
+    assertDropped(r, () => r.step(heartbeat(1, 2, 2 ** 53 - 1, 1)), "term_range");
+    assertDropped(r, () => r.step(heartbeat(1, 2, MAX_TERM + 1, 1)), "term_range");
+  });
+
+  test("entries of a term after the append's own term are refused", () => {
+    const r = follower();
+    assertDropped(r, () => r.step(appendReq(1, 2, 2, 2, 2, [entry(3, 3)], 2)), "entry_term");
+  });
+
+  test("entry terms that go back, or below prevTerm, are refused", () => {
+    const r = newRaft(2, V3, { logTerms: [1, 2], hardState: { term: 3 } });
+    assertDropped(
+      r,
+      () => r.step(appendReq(1, 2, 3, 2, 2, [entry(3, 3), entry(4, 2)], 0)),
+      "entry_term",
+    );
+    assertDropped(r, () => r.step(appendReq(1, 2, 3, 2, 2, [entry(3, 1)], 0)), "entry_term");
+  });
+
+  test("a vote from non-member node 99 does not count towards a majority", () => {
+    const r = newRaft(1, V3, { hardState: { term: 1 } });
+    r.campaign("vote");
+    takeMsgs(r);
+    assertDropped(r, () => r.step(voteResp(99, 1, 2, false)), "not_member");
+    assert.equal(r.role, "candidate");
+  });
+
+  test("an append from non-member node 99 is not appended and does not depose anyone", () => {
+    const r = follower();
+    assertDropped(
+      r,
+      () => r.step(appendReq(99, 2, 11, 2, 2, entriesFromTerms([11], 3), 3)),
+      "not_member",
+    );
+  });
+
+  test("a message addressed to another node, or claiming to come from this one, is refused", () => {
+    const r = follower();
+    assertDropped(r, () => r.step(heartbeat(1, 3, 2, 1)), "wrong_addressee");
+    assertDropped(r, () => r.step(heartbeat(2, 2, 5, 1)), "not_member");
+  });
+
+  test("a second leader in one term is refused by the follower and by the leader", () => {
+    const f = follower();
+    assertDropped(f, () => f.step(appendReq(3, 2, 2, 2, 2, [entry(3, 2)], 3)), "second_leader");
+    const l = newRaft(1, V3, { hardState: { term: 1 } });
+    l.campaign("vote");
+    l.step(voteResp(2, 1, 2, false));
+    takeMsgs(l);
+    assertDropped(l, () => l.step(heartbeat(3, 1, 2, 0)), "second_leader");
+  });
+
+  test("a vote request whose last log term is after its own term is refused", () => {
+    const r = follower();
+    assertDropped(r, () => r.step(voteReq(3, 2, 3, 10, 4)), "log_position");
+    assertDropped(r, () => r.step(voteReq(3, 2, 3, 0, 1)), "log_position");
+  });
+
+  test("a snapshot whose term is after the message's term is refused", () => {
+    const r = follower();
+    assertDropped(
+      r,
+      () => r.step({ type: "snapshot", from: 1, to: 2, term: 2, snapshot: { index: 9, term: 3 } }),
+      "snapshot_meta",
+    );
+  });
+
+  test("an append commits only up to its last new entry, never a stale tail", () => {
+    // Follower holds 1 (t1) and 2 (t1, from a deposed leader); the leader of term 2 has
+    // only 1 and says commit 5. Entry 2 was not verified by this append: committing it
+    // (clamping to the last index instead) would apply an entry the leader will overwrite.
+    const r = newRaft(2, V3, { logTerms: [1, 1], hardState: { term: 2 } });
+    r.step(appendReq(1, 2, 2, 1, 1, [], 5));
+    assert.equal(r.log.committed, 1);
+  });
+
+  test("a heartbeat's commit beyond the log is clamped to the last index, not thrown", () => {
+    // The leader caps a heartbeat's commit at the follower's match, so a larger one is a
+    // broken or lagging view; the follower never commits past what it holds.
+    const r = newRaft(2, V3, { hardState: { term: 2 } });
+    r.step(appendReq(1, 2, 2, 0, 0, entriesFromTerms([2, 2]), 0));
+    r.step(heartbeat(1, 2, 2, 9));
+    assert.equal(r.log.committed, 2);
+  });
+});
+
+describe("the core's own limits and invariants", () => {
+  test("a node at MAX_TERM never campaigns into a term past it", () => {
+    const r = newRaft(1, V3, { hardState: { term: MAX_TERM } });
+    r.campaign("vote");
+    r.campaign("preVote");
+    assert.equal(r.term, MAX_TERM);
+    assert.deepEqual(takeMsgs(r), []);
+  });
+
+  test("a broken invariant throws InvariantError instead of being persisted", () => {
+    const r = follower();
+    r.log.committed = 7; // past the last index: only a bug could do this
+    assert.throws(() => r.tick(), InvariantError);
+  });
+
+  test("the leader's commit over an entry of an earlier term is caught", () => {
+    const r = newRaft(1, V3, { logTerms: [1, 1], hardState: { term: 1 } });
+    r.campaign("vote");
+    r.step(voteResp(2, 1, 2, false));
+    takeMsgs(r);
+    const before = watchInvariants(r);
+    r.log.commitTo(1); // as if maybeCommit had counted replicas of a term-1 entry (Figure 8)
+    assert.throws(() => assertInvariants(r, before, false), /committed an entry of term 1/);
+  });
+});

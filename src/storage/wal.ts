@@ -223,7 +223,7 @@ export class Wal {
   }
 
   private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
-    if (hardState !== null) await this.recordVote(hardState);
+    const voted = hardState !== null && (await this.recordVote(hardState));
     if (this.tail.size >= this.segmentBytes) await this.rotate(this.end.index, this.end.term);
     const { buffers, bytes } = encodeBatch(entries, hardState);
     // The handle is O_DSYNC: durable when the write returns (wal-segment.ts).
@@ -239,18 +239,21 @@ export class Wal {
       this.end.term = last.term;
     }
     if (hardState !== null) this.end.hardState = hardState;
+    if (voted) crashPoint("vote-saved");
   }
 
   /**
    * A new term or vote goes to the HARDSTATE file (synced) before the WAL write that also
    * carries it, so that the file always holds the newest term and vote that anything
    * could have been sent on (see hard-state-file.ts). A change of commit alone does not.
+   * Returns whether it wrote (the `vote-saved` crash point then follows the WAL write).
    */
-  private async recordVote(hardState: HardState): Promise<void> {
+  private async recordVote(hardState: HardState): Promise<boolean> {
     const current = this.votes.current;
-    if (current.term === hardState.term && current.vote === hardState.vote) return;
+    if (current.term === hardState.term && current.vote === hardState.vote) return false;
     await this.votes.write(hardState.term, hardState.vote);
     crashPoint("hardstate-written");
+    return true;
   }
 
   /**

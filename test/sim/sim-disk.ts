@@ -2,7 +2,9 @@
  * A node's simulated disk: what survives a crash. A save becomes durable only when its
  * simulated fsync completes; a crash before that loses it, except that a random prefix
  * of its records may have reached the platters (a torn, never-acknowledged tail, which
- * the real WAL truncates back to a record boundary). Snapshots are written atomically
+ * the real WAL truncates back to a record boundary). A save that changes the term or
+ * vote first syncs them to the WAL's HARDSTATE file, so a crash may also keep the new
+ * term and vote without any of the save's records. Snapshots are written atomically
  * (tmp + fsync + rename): a crash leaves the old one or the new one.
  */
 import type { MemoryStore } from "../../src/fsm/index.ts";
@@ -112,17 +114,34 @@ export class SimDisk {
     };
   }
 
-  /** The node crashed: its write in flight is lost, or (with `tornP`) a prefix survives. */
+  /**
+   * The node crashed: its write in flight is lost, or (with `tornP`) a prefix survives.
+   * If the write changed the term or vote, the HARDSTATE sync before the log write may
+   * have completed (half the time): the new term and vote survive either way.
+   */
   crash(tornP: number): string {
     const write = this.inFlight;
     this.inFlight = null;
-    if (write === null || !this.rng.chance(tornP)) return "";
+    if (write === null) return "";
+    const notes: string[] = [];
+    const voted = write.hardState;
+    const current = this.hardState;
+    if (
+      voted !== null &&
+      (voted.term !== current.term || voted.vote !== current.vote) &&
+      this.rng.chance(0.5)
+    ) {
+      this.hardState = { term: voted.term, vote: voted.vote, commit: current.commit };
+      notes.push(`term ${voted.term} vote ${voted.vote} reached HARDSTATE`);
+    }
+    if (!this.rng.chance(tornP)) return notes.join("; ");
     const records = write.entries.length + (write.hardState ? 1 : 0);
     const kept = this.rng.int(records + 1);
     const entries = write.entries.slice(0, kept);
     const hs = kept > write.entries.length ? write.hardState : null;
     this.makeDurable(entries, hs);
-    return `torn write: ${kept}/${records} records survived`;
+    notes.push(`torn write: ${kept}/${records} records survived`);
+    return notes.join("; ");
   }
 
   /**

@@ -81,7 +81,7 @@ export function planDevCluster(flags: DevFlags): DevNode[] {
 
 async function runDev(flags: DevFlags): Promise<void> {
   const plan = planDevCluster(flags);
-  await mkdir(resolve(flags.data), { recursive: true });
+  await mkdir(resolve(flags.data), { recursive: true, mode: 0o700 }); // node dirs inside are 0700 too
   const cluster = new DevCluster(plan);
   process.on("SIGINT", () => cluster.stop());
   process.on("SIGTERM", () => cluster.stop());

@@ -82,6 +82,12 @@ async function assemble(
   await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
   const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
   cleanup.push(() => wal.close());
+  if (wal.tornTail !== null) {
+    logger.warn(
+      { ...wal.tornTail },
+      "cut off a torn write at the end of the WAL (never acknowledged; term and vote kept from HARDSTATE)",
+    );
+  }
   const self = config.peers.find((p) => p.id === config.id) as (typeof config.peers)[number];
   const addresses = new Map(config.peers.map((p) => [p.id, `${p.host}:${p.port}`]));
   const fsm = await openStore(config.dataDir);

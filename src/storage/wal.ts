@@ -72,6 +72,15 @@ export class Wal {
     private readonly end: LogEnd,
     private segments: SegmentInfo[],
     private readonly votes: HardStateFile,
+    /**
+     * The torn tail that opening cut off, if any (never acknowledged, so nothing is lost),
+     * for the node to log: a repair is never silent.
+     */
+    readonly tornTail: {
+      readonly file: string;
+      readonly offset: number;
+      readonly bytes: number;
+    } | null = null,
   ) {}
 
   /**
@@ -105,7 +114,7 @@ export class Wal {
       await (await createSegment(dir, 0)).close();
       seqs = [0];
     }
-    const { contents, lastSegmentBytes, segments } = await replaySegments(dir, seqs);
+    const { contents, lastSegmentBytes, segments, tornTail } = await replaySegments(dir, seqs);
     const { file: votes, copies } = await HardStateFile.open(dir, contents.hardState);
     let handle: FileHandle;
     try {
@@ -124,7 +133,7 @@ export class Wal {
       term: last?.term ?? contents.offsetTerm,
       hardState: contents.hardState,
     };
-    const wal = new Wal(dir, segmentBytes, tail, end, segments, votes);
+    const wal = new Wal(dir, segmentBytes, tail, end, segments, votes, tornTail);
     // An empty last segment (new, or its header torn by a crash, possibly after its
     // log-start record) gets its header now, so every segment can stand alone once older
     // ones are deleted.

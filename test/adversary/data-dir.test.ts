@@ -256,9 +256,15 @@ test("a bit flip in the WAL's last record, a new term and vote: the node keeps t
   const term = buf.readUInt32LE(last.start + 9) + buf.readUInt32LE(last.start + 13) * 2 ** 32;
   buf[last.start + 9] = (buf[last.start + 9] as number) ^ 1; // flip the term's lowest bit
   await writeFile(segment, buf);
+  cluster.node(id).stderr = "";
   await cluster.restart(id);
   const status = await cluster.status(cluster.node(id));
   assert.equal(status?.term, term, "the term it had acknowledged, not an older one");
+  assert.match(
+    cluster.node(id).stderr,
+    /cut off a torn write at the end of the WAL/,
+    "never silent",
+  );
   await cluster.restart(leader);
   await cluster.restart(other);
   await cluster.waitForLeader();

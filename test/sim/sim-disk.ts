@@ -43,6 +43,11 @@ export class SimDisk {
    * may crash the node here. Called after the write is durable.
    */
   onDurable: (() => void) | null = null;
+  /**
+   * Failpoint when a save that changes the term or vote starts (its HARDSTATE sync and log
+   * write in flight): a scenario may crash the node before it completes.
+   */
+  onVoteInFlight: (() => void) | null = null;
   /** Times durable entries were dropped other than by compaction (truncation, replaced log). */
   shrinks = 0;
   /** Largest commit index ever made durable (it must never go back). */
@@ -73,6 +78,12 @@ export class SimDisk {
         new Promise<void>((resolve) => {
           const write = { entries, hardState };
           this.inFlight = write;
+          const durable = this.hardState;
+          if (
+            hardState !== null &&
+            (hardState.term !== durable.term || hardState.vote !== durable.vote)
+          )
+            this.onVoteInFlight?.();
           this.queue.after(this.rng.between(0.2, 4), () => {
             if (!alive() || this.inFlight !== write) return;
             this.inFlight = null;

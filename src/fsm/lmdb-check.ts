@@ -16,14 +16,24 @@
  * Meta copies sit at offset 0 and at one page size, and with lmdb-js's overlapping sync
  * (flag 0x1000) also at half a page. LMDB uses the copy with the highest txnid, so that
  * copy must be sane: its page size a power of two, its roots inside the used pages, and
- * the file long enough to hold every page up to its last used page (a shorter file is a
- * truncated one: LMDB writes each page it allocates before a commit's meta names it).
+ * the file long enough to hold every page up to its last used page. Almost always a
+ * shorter file is a truncated one, but not quite always: a page allocated at the end and
+ * freed again in the same transaction ("loose") can be counted without ever being
+ * written. So a short file whose roots are inside it is read whole in a child process
+ * (lmdb-probe.mjs): if a page the tree uses is missing, the child dies of SIGBUS and the
+ * store is corrupt; if it reads everything, the missing tail was free pages and the
+ * store is fine. Only a short file pays for that read.
  *
  * Damage deeper in the tree is left to LMDB's own page checks (MDB_CORRUPTED) and to our
  * per-record checksums (lmdb-records.ts); an error from either at open is "corrupt" too.
  */
+import { execFile } from "node:child_process";
 import { type FileHandle, open } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { StartupError } from "../server/errors.ts";
+
+const PROBE = fileURLToPath(new URL("./lmdb-probe.mjs", import.meta.url));
 
 const PAGE_HEADER_BYTES = 24;
 const P_META = 0x08;
@@ -68,7 +78,9 @@ export async function checkLmdbFile(path: string): Promise<void> {
   try {
     const size = (await handle.stat()).size;
     if (size === 0) return; // LMDB had not written its first meta yet: a new store
-    const problem = await findProblem(handle, size);
+    const finding = await findProblem(handle, size);
+    const problem =
+      finding === null || typeof finding === "string" ? finding : await probe(path, finding);
     if (problem !== null) {
       throw new StartupError(
         "corrupt",
@@ -81,7 +93,23 @@ export async function checkLmdbFile(path: string): Promise<void> {
   }
 }
 
-async function findProblem(handle: FileHandle, size: number): Promise<string | null> {
+/** A file shorter than its meta says, whose roots are inside it: needs a full read to judge. */
+interface ShortFile {
+  readonly short: string;
+}
+
+/** Reads the whole store in a child process: null if it could, else why it is corrupt. */
+async function probe(path: string, finding: ShortFile): Promise<string | null> {
+  try {
+    await promisify(execFile)(process.execPath, [PROBE, path], { maxBuffer: 1024 * 1024 });
+    return null;
+  } catch (err) {
+    const { signal, code } = err as { signal?: string | null; code?: number | string };
+    return `${finding.short}, and reading it failed (${signal ?? `exit ${code}`}): pages it uses are missing`;
+  }
+}
+
+async function findProblem(handle: FileHandle, size: number): Promise<string | ShortFile | null> {
   const first = await readAt(handle, 0, PAGE_HEADER_BYTES + META_BYTES);
   if (first === null) return `only ${size} bytes, shorter than its first meta page`;
   const header = checkMetaPage(first, 0);
@@ -105,14 +133,16 @@ async function findProblem(handle: FileHandle, size: number): Promise<string | n
   const lastPg = latest.lastPg;
   if (lastPg < 1n || lastPg > 2n ** 40n)
     return `meta at byte ${latest.offset} names an impossible last page ${lastPg}`;
-  const needed = (lastPg + 1n) * BigInt(psize);
-  if (BigInt(size) < needed)
-    return `truncated: ${size} bytes, but its meta (txn ${latest.txnid}) uses pages up to ${lastPg}, ${needed} bytes`;
   for (const root of latest.roots) {
     if (root !== P_INVALID && (root < 2n || root > lastPg))
       return `meta at byte ${latest.offset} names root page ${root} outside pages 2..${lastPg}`;
   }
-  return null;
+  const needed = (lastPg + 1n) * BigInt(psize);
+  if (BigInt(size) >= needed) return null;
+  const short = `truncated: ${size} bytes, but its meta (txn ${latest.txnid}) uses pages up to ${lastPg}, ${needed} bytes`;
+  const pagesInFile = BigInt(size) / BigInt(psize);
+  if (latest.roots.some((root) => root !== P_INVALID && root >= pagesInFile)) return short;
+  return { short };
 }
 
 const P_INVALID = 2n ** 64n - 1n;

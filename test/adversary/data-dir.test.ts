@@ -163,6 +163,7 @@ test("a second server on the same data dir from another PID namespace is refused
     "-p",
     "-f",
     "--mount-proc",
+    "--kill-child",
     "-n",
     process.execPath,
     ...serverArgs(target),

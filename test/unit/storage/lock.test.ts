@@ -112,7 +112,7 @@ test("a process in another PID namespace is refused (unshare -p -f)", {
   t.after(() => lock.release());
   // In its own namespace the child is pid 1 and our pid names nothing: only the kernel's
   // lock on the inode can refuse it.
-  const line = await tryInChild(dir, ["unshare", "-p", "-f", "--mount-proc"]);
+  const line = await tryInChild(dir, ["unshare", "-p", "-f", "--mount-proc", "--kill-child"]);
   assert.match(line, /^locked data_dir_locked /);
 });
 
@@ -120,7 +120,7 @@ test("a holder in another PID namespace keeps us out too", {
   skip: !CAN_UNSHARE_PID && "cannot create PID namespaces here",
 }, async (t) => {
   const dir = await tempDir(t);
-  const holder = startChild(dir, true, ["unshare", "-p", "-f", "--mount-proc"]);
+  const holder = startChild(dir, true, ["unshare", "-p", "-f", "--mount-proc", "--kill-child"]);
   t.after(() => holder.child.kill("SIGKILL"));
   assert.equal(await holder.nextLine(), "ready");
   holder.child.stdin?.write("go\n");

@@ -128,7 +128,7 @@ async function ensureDevCerts(dir: string, nodes: number): Promise<void> {
 
 async function runDev(flags: DevFlags): Promise<void> {
   const plan = planDevCluster(flags);
-  await mkdir(resolve(flags.data), { recursive: true });
+  await mkdir(resolve(flags.data), { recursive: true, mode: 0o700 }); // node dirs inside are 0700 too
   if (flags.tls) await ensureDevCerts(certsDirOf(flags.data), flags.nodes);
   const cluster = new DevCluster(plan);
   process.on("SIGINT", () => cluster.stop());

@@ -180,9 +180,16 @@ async function runServer(flags: ServerFlags): Promise<void> {
     node.failed.then((error) => ({ error })),
   ]);
   if ("error" in outcome) {
-    // The log could not be made durable (disk full, I/O error): nothing more may be
-    // acknowledged, so stop and say why; what was acknowledged is on disk.
+    // The log could not be made durable (disk full, I/O error), or the state store turned
+    // out to be damaged (a record failed its checksum while replaying or applying):
+    // nothing more may be acknowledged, so stop and say why; what was acknowledged is on disk.
     await node.stop();
+    if (isStoreCorruption(outcome.error)) {
+      throw new StartupError(
+        "corrupt",
+        `node ${node.id} stopped: its state store in ${config.dataDir} is corrupt: ${outcome.error.message}`,
+      );
+    }
     throw new StartupError(
       "data_dir",
       `node ${node.id} stopped: cannot write its log in ${config.dataDir}: ${outcome.error.message}`,
@@ -190,6 +197,19 @@ async function runServer(flags: ServerFlags): Promise<void> {
   }
   process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
   await node.stop();
+}
+
+/**
+ * True when `error` (or an error it was caused by) says the state store is damaged: one
+ * of our records failed its checks, or LMDB found a broken page. Matched by name and
+ * message: importing the store's classes would load LMDB for every client command.
+ */
+function isStoreCorruption(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === "RecordCorruptionError") return true;
+    if (/MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID/.test(e.message)) return true;
+  }
+  return false;
 }
 
 /**

@@ -11,14 +11,15 @@
  * durably.
  */
 import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/messages.ts";
 import { type Entry, EntryKind } from "../raft/types.ts";
+import { mkdirDurable } from "../storage/fsync.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
-import { openEnvironment } from "./lmdb-env.ts";
+import { checkLmdbFile } from "./lmdb-check.ts";
+import { openEnvironment, storeFile } from "./lmdb-env.ts";
 import {
   CHUNK_PREFIX,
   chunkKey,
@@ -106,7 +107,8 @@ export class LmdbStore implements StateMachine {
   ): Promise<LmdbStore> {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
-    await mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
+    await checkLmdbFile(storeFile(dir));
     return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind, now);
   }
 

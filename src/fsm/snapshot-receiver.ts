@@ -5,10 +5,10 @@
  * can be installed.
  */
 import { createHash, type Hash } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/messages.ts";
-import { fsyncDir } from "../storage/fsync.ts";
+import { fsyncDir, mkdirDurable } from "../storage/fsync.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
 import { parseChunk } from "./snapshot-image.ts";
@@ -33,7 +33,7 @@ export class SnapshotReceiver {
   /** Starts receiving the snapshot at `meta` into `dir` (emptied first). */
   static async create(dir: string, meta: SnapshotMeta): Promise<SnapshotReceiver> {
     await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
     return new SnapshotReceiver(dir, meta);
   }
 

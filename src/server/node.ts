@@ -81,7 +81,13 @@ export async function startNode(config: NodeConfig): Promise<NodeHandle> {
   checkNodeTls(config.tls, config.id);
   const tuning: RaftTuning = { ...DEFAULT_TUNING, ...config.tuning };
   const logger = createLogger(config.id, config.debug ?? false);
-  await prepareDataDir(config.dataDir);
+  const loosened = await prepareDataDir(config.dataDir);
+  if (loosened !== null) {
+    logger.warn(
+      { dataDir: config.dataDir, was: loosened.toString(8) },
+      "data dir was readable by others: tightened to 0700",
+    );
+  }
   const lock = await acquireDataDirLock(config.dataDir);
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
@@ -103,6 +109,12 @@ async function assemble(
   await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
   const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
   cleanup.push(() => wal.close());
+  if (wal.tornTail !== null) {
+    logger.warn(
+      { ...wal.tornTail },
+      "cut off a torn write at the end of the WAL (never acknowledged; term and vote kept from HARDSTATE)",
+    );
+  }
   const self = config.peers.find((p) => p.id === config.id) as (typeof config.peers)[number];
   const addresses = new Map(config.peers.map((p) => [p.id, `${p.host}:${p.port}`]));
   const fsm = await openStore(config.dataDir);
@@ -301,12 +313,20 @@ async function assemble(
   };
 }
 
-/** Opens the state store; a damaged one is a clear startup error, not a stack trace. */
+/**
+ * Opens the state store; a damaged one is a clear startup error, not a stack trace (and,
+ * thanks to the check before LMDB maps it, not a SIGBUS). A store we may not read or
+ * write (permissions, a read-only mount) is the data dir's problem, not corruption.
+ */
 async function openStore(dataDir: string): Promise<LmdbStore> {
   try {
     return await LmdbStore.open(dataDir);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof StartupError) throw error;
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+    if (isAccessError(error)) {
+      throw new StartupError("data_dir", `cannot use the state store in ${dataDir}: ${reason}`);
+    }
     throw new StartupError("corrupt", `cannot open the state store in ${dataDir}: ${reason}`);
   }
 }
@@ -320,6 +340,16 @@ function newPeerServer(): grpc.Server {
     "grpc.max_receive_message_length": PEER_MESSAGE_BYTES,
     "grpc.max_send_message_length": PEER_MESSAGE_BYTES,
   });
+}
+
+/** EACCES, EPERM or EROFS, whether Node or LMDB (which reports only the message) raised it. */
+function isAccessError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /permission denied|operation not permitted|read-only file system|EACCES|EPERM|EROFS/i.test(
+    message,
+  );
 }
 
 function bind(

@@ -7,16 +7,21 @@ import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StartupError } from "../server/errors.ts";
 import { mkdirDurable } from "./fsync.ts";
+import { FILE_MODE, tightenDir } from "./modes.ts";
 
 /**
- * Creates `dir` (and missing parents, durably) and proves it writable by creating,
- * syncing and removing a probe file. Any failure (EACCES, ENOTDIR, EROFS, ENOSPC...)
- * becomes `StartupError("data_dir", "cannot use data dir <dir>: <reason>")`.
+ * Creates `dir` (and missing parents, durably, mode 0700) and proves it writable by
+ * creating, syncing and removing a probe file. An existing dir that group or others may
+ * enter is tightened to 0700 (as etcd does) and its old mode returned, so the caller can
+ * warn; null otherwise. Any failure (EACCES, ENOTDIR, EROFS, ENOSPC...) becomes
+ * `StartupError("data_dir", "cannot use data dir <dir>: <reason>")`.
  */
-export async function prepareDataDir(dir: string): Promise<void> {
+export async function prepareDataDir(dir: string): Promise<number | null> {
   try {
     await mkdirDurable(dir);
+    const loosened = await tightenDir(dir);
     await probeWritable(dir);
+    return loosened;
   } catch (err) {
     throw new StartupError("data_dir", `cannot use data dir ${dir}: ${describe(err)}`);
   }
@@ -24,7 +29,7 @@ export async function prepareDataDir(dir: string): Promise<void> {
 
 async function probeWritable(dir: string): Promise<void> {
   const probe = join(dir, `.probe-${process.pid}`);
-  const handle = await open(probe, "w");
+  const handle = await open(probe, "w", FILE_MODE);
   try {
     await handle.write(new Uint8Array([1]));
     await handle.sync();

@@ -5,8 +5,9 @@
  * a file created or renamed and then synced can still vanish in a crash unless the
  * directory is synced too. Every helper here closes one of those gaps.
  */
-import { type FileHandle, mkdir, open, rename } from "node:fs/promises";
+import { chmod, type FileHandle, mkdir, open, rename } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { DIR_MODE, FILE_MODE } from "./modes.ts";
 
 /**
  * Syncs a directory so that entries created, renamed or removed in it survive a crash.
@@ -24,14 +25,15 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Creates `dir` and any missing parents, then syncs the parent of every directory it
  * created, so the new directories survive a crash. Why: `mkdir -p` alone leaves the new
- * names in the page cache of their parents.
+ * names in the page cache of their parents. Every directory it creates is {@link DIR_MODE}.
  */
 export async function mkdirDurable(dir: string): Promise<void> {
   const target = resolve(dir);
-  const created = await mkdir(target, { recursive: true });
+  const created = await mkdir(target, { recursive: true, mode: DIR_MODE });
   if (created === undefined) return;
   const first = resolve(created);
   for (let current = target; ; current = dirname(current)) {
+    await chmod(current, DIR_MODE); // the umask may have masked the mode given to mkdir
     await fsyncDir(dirname(current));
     if (current === first || dirname(current) === current) return;
   }
@@ -41,11 +43,13 @@ export async function mkdirDurable(dir: string): Promise<void> {
  * Replaces `path` with `data` atomically: readers and crashes see the old content or
  * the new, never a mix or an empty file. Why: a plain overwrite that is torn by a crash
  * would leave a node unable to start (or, worse, starting with half a config).
+ * The file is {@link FILE_MODE}.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, "w", 0o644);
+  const handle = await open(tmp, "w", FILE_MODE);
   try {
+    await handle.chmod(FILE_MODE);
     await handle.writeFile(data);
     await handle.sync();
   } finally {

@@ -42,6 +42,12 @@ export interface ReplayResult {
   readonly contents: WalContents;
   readonly lastSegmentBytes: number;
   readonly segments: SegmentInfo[];
+  /** A torn tail that was cut off, for the log: file, offset and bytes dropped; null if none. */
+  readonly tornTail: {
+    readonly file: string;
+    readonly offset: number;
+    readonly bytes: number;
+  } | null;
 }
 
 /**
@@ -52,17 +58,22 @@ export interface ReplayResult {
 export async function replaySegments(dir: string, seqs: readonly number[]): Promise<ReplayResult> {
   const log = new ReplayLog();
   let lastSegmentBytes = 0;
+  let tornTail: ReplayResult["tornTail"] = null;
   const segments: SegmentInfo[] = [];
   for (const [i, seq] of seqs.entries()) {
     checkSequence(dir, seqs, i);
     const isLast = i === seqs.length - 1;
     log.segmentStart = -1;
     log.segmentLow = Number.POSITIVE_INFINITY;
-    lastSegmentBytes = await replaySegment(segmentPath(dir, seq), log, isLast);
+    const path = segmentPath(dir, seq);
+    const { validEnd, size } = await replaySegment(path, log, isLast);
+    lastSegmentBytes = validEnd;
+    if (validEnd < size) tornTail = { file: path, offset: validEnd, bytes: size - validEnd };
     segments.push({ seq, prevIndex: log.segmentStart, low: log.segmentLow });
   }
   const { hardState, entries, offset, offsetTerm } = log;
-  return { contents: { hardState, entries, offset, offsetTerm }, lastSegmentBytes, segments };
+  const contents = { hardState, entries, offset, offsetTerm };
+  return { contents, lastSegmentBytes, segments, tornTail };
 }
 
 function checkSequence(dir: string, seqs: readonly number[], i: number): void {
@@ -74,12 +85,16 @@ function checkSequence(dir: string, seqs: readonly number[], i: number): void {
   }
 }
 
-/** Replays one segment into `log`; returns its valid length (after torn-tail repair). */
-async function replaySegment(path: string, log: ReplayLog, isLast: boolean): Promise<number> {
+/** Replays one segment into `log`; returns its valid length (after torn-tail repair) and size. */
+async function replaySegment(
+  path: string,
+  log: ReplayLog,
+  isLast: boolean,
+): Promise<{ validEnd: number; size: number }> {
   const buf = await readFile(path);
   const validEnd = scanRecords(buf, path, log, isLast);
   if (validEnd < buf.length) await truncateDurably(path, validEnd);
-  return validEnd;
+  return { validEnd, size: buf.length };
 }
 
 /** Applies every record of `buf`; returns where a torn tail starts, or `buf.length`. */

@@ -7,6 +7,7 @@ import { constants } from "node:fs";
 import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir } from "./fsync.ts";
+import { FILE_MODE } from "./modes.ts";
 
 const SEGMENT_NAME = /^([0-9a-f]{16})\.wal$/;
 
@@ -47,14 +48,15 @@ export function openSegmentForAppend(dir: string, seq: number): Promise<FileHand
 }
 
 /**
- * Creates segment `seq` (failing if it exists) for appending (writes durable on return)
+ * Creates segment `seq` (failing if it exists, mode 0600) for appending (writes durable on return)
  * and syncs the directory, so that the records later written into it cannot be lost with
  * a vanished directory entry.
  */
 export async function createSegment(dir: string, seq: number): Promise<FileHandle> {
   const flags = APPEND_FLAGS | constants.O_CREAT | constants.O_EXCL;
-  const handle = await open(segmentPath(dir, seq), flags, 0o644);
+  const handle = await open(segmentPath(dir, seq), flags, FILE_MODE);
   try {
+    await handle.chmod(FILE_MODE);
     await fsyncDir(dir);
   } catch (err) {
     await handle.close();

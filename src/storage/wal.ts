@@ -3,7 +3,9 @@
  * state. Every `save` is one synchronous (O_DSYNC) `writev` — a write plus its fdatasync
  * in one system call (group commit: the caller batches a whole Ready into one call,
  * which is what makes the log fast) — and resolves only once its bytes are durable, as
- * the persistence rules in DESIGN.md require.
+ * the persistence rules in DESIGN.md require. A save that changes the term or vote
+ * (an election, rare) first writes them to the HARDSTATE file with one more sync, so a
+ * damaged last WAL record can never take back a term or vote (hard-state-file.ts).
  */
 import { type FileHandle, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +20,7 @@ import {
   writeFileAtomic,
   writevFully,
 } from "./fsync.ts";
+import { HardStateFile, reconcileHardState } from "./hard-state-file.ts";
 import { WalCorruptionError, WalStateError } from "./wal-errors.ts";
 import { encodeBatch, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./wal-record.ts";
 import { replaySegments, type SegmentInfo, type WalContents } from "./wal-replay.ts";
@@ -68,6 +71,16 @@ export class Wal {
     private tail: Tail,
     private readonly end: LogEnd,
     private segments: SegmentInfo[],
+    private readonly votes: HardStateFile,
+    /**
+     * The torn tail that opening cut off, if any (never acknowledged, so nothing is lost),
+     * for the node to log: a repair is never silent.
+     */
+    readonly tornTail: {
+      readonly file: string;
+      readonly offset: number;
+      readonly bytes: number;
+    } | null = null,
   ) {}
 
   /**
@@ -101,9 +114,17 @@ export class Wal {
       await (await createSegment(dir, 0)).close();
       seqs = [0];
     }
-    const { contents, lastSegmentBytes, segments } = await replaySegments(dir, seqs);
+    const { contents, lastSegmentBytes, segments, tornTail } = await replaySegments(dir, seqs);
+    const { file: votes, copies } = await HardStateFile.open(dir, contents.hardState);
+    let handle: FileHandle;
+    try {
+      contents.hardState = reconcileHardState(votes.path, copies, contents.hardState);
+      handle = await openSegmentForAppend(dir, seqs.at(-1) ?? 0);
+    } catch (err) {
+      await votes.close();
+      throw err;
+    }
     const seq = seqs.at(-1) ?? 0;
-    const handle = await openSegmentForAppend(dir, seq);
     const tail = { handle, seq, size: lastSegmentBytes };
     const last = contents.entries.at(-1);
     const end: LogEnd = {
@@ -112,7 +133,7 @@ export class Wal {
       term: last?.term ?? contents.offsetTerm,
       hardState: contents.hardState,
     };
-    const wal = new Wal(dir, segmentBytes, tail, end, segments);
+    const wal = new Wal(dir, segmentBytes, tail, end, segments, votes, tornTail);
     // An empty last segment (new, or its header torn by a crash, possibly after its
     // log-start record) gets its header now, so every segment can stand alone once older
     // ones are deleted.
@@ -207,9 +228,11 @@ export class Wal {
     if (this.saving) throw new WalStateError("Wal.close called while a save is in progress");
     this.closed = true;
     await this.tail.handle.close();
+    await this.votes.close();
   }
 
   private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+    const voted = hardState !== null && (await this.recordVote(hardState));
     if (this.tail.size >= this.segmentBytes) await this.rotate(this.end.index, this.end.term);
     const { buffers, bytes } = encodeBatch(entries, hardState);
     // The handle is O_DSYNC: durable when the write returns (wal-segment.ts).
@@ -225,6 +248,21 @@ export class Wal {
       this.end.term = last.term;
     }
     if (hardState !== null) this.end.hardState = hardState;
+    if (voted) crashPoint("vote-saved");
+  }
+
+  /**
+   * A new term or vote goes to the HARDSTATE file (synced) before the WAL write that also
+   * carries it, so that the file always holds the newest term and vote that anything
+   * could have been sent on (see hard-state-file.ts). A change of commit alone does not.
+   * Returns whether it wrote (the `vote-saved` crash point then follows the WAL write).
+   */
+  private async recordVote(hardState: HardState): Promise<boolean> {
+    const current = this.votes.current;
+    if (current.term === hardState.term && current.vote === hardState.vote) return false;
+    await this.votes.write(hardState.term, hardState.vote);
+    crashPoint("hardstate-written");
+    return true;
   }
 
   /**

@@ -2,7 +2,9 @@
  * A node's simulated disk: what survives a crash. A save becomes durable only when its
  * simulated fsync completes; a crash before that loses it, except that a random prefix
  * of its records may have reached the platters (a torn, never-acknowledged tail, which
- * the real WAL truncates back to a record boundary). Snapshots are written atomically
+ * the real WAL truncates back to a record boundary). A save that changes the term or
+ * vote first syncs them to the WAL's HARDSTATE file, so a crash may also keep the new
+ * term and vote without any of the save's records. Snapshots are written atomically
  * (tmp + fsync + rename): a crash leaves the old one or the new one.
  */
 import type { MemoryStore } from "../../src/fsm/index.ts";
@@ -41,6 +43,11 @@ export class SimDisk {
    * may crash the node here. Called after the write is durable.
    */
   onDurable: (() => void) | null = null;
+  /**
+   * Failpoint when a save that changes the term or vote starts (its HARDSTATE sync and log
+   * write in flight): a scenario may crash the node before it completes.
+   */
+  onVoteInFlight: (() => void) | null = null;
   /** Times durable entries were dropped other than by compaction (truncation, replaced log). */
   shrinks = 0;
   /** Largest commit index ever made durable (it must never go back). */
@@ -71,6 +78,12 @@ export class SimDisk {
         new Promise<void>((resolve) => {
           const write = { entries, hardState };
           this.inFlight = write;
+          const durable = this.hardState;
+          if (
+            hardState !== null &&
+            (hardState.term !== durable.term || hardState.vote !== durable.vote)
+          )
+            this.onVoteInFlight?.();
           this.queue.after(this.rng.between(0.2, 4), () => {
             if (!alive() || this.inFlight !== write) return;
             this.inFlight = null;
@@ -112,17 +125,34 @@ export class SimDisk {
     };
   }
 
-  /** The node crashed: its write in flight is lost, or (with `tornP`) a prefix survives. */
+  /**
+   * The node crashed: its write in flight is lost, or (with `tornP`) a prefix survives.
+   * If the write changed the term or vote, the HARDSTATE sync before the log write may
+   * have completed (half the time): the new term and vote survive either way.
+   */
   crash(tornP: number): string {
     const write = this.inFlight;
     this.inFlight = null;
-    if (write === null || !this.rng.chance(tornP)) return "";
+    if (write === null) return "";
+    const notes: string[] = [];
+    const voted = write.hardState;
+    const current = this.hardState;
+    if (
+      voted !== null &&
+      (voted.term !== current.term || voted.vote !== current.vote) &&
+      this.rng.chance(0.5)
+    ) {
+      this.hardState = { term: voted.term, vote: voted.vote, commit: current.commit };
+      notes.push(`term ${voted.term} vote ${voted.vote} reached HARDSTATE`);
+    }
+    if (!this.rng.chance(tornP)) return notes.join("; ");
     const records = write.entries.length + (write.hardState ? 1 : 0);
     const kept = this.rng.int(records + 1);
     const entries = write.entries.slice(0, kept);
     const hs = kept > write.entries.length ? write.hardState : null;
     this.makeDurable(entries, hs);
-    return `torn write: ${kept}/${records} records survived`;
+    notes.push(`torn write: ${kept}/${records} records survived`);
+    return notes.join("; ");
   }
 
   /**

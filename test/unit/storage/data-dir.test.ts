@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { StartupError } from "../../../src/server/errors.ts";
+import { writeFileAtomic } from "../../../src/storage/fsync.ts";
 import { prepareDataDir } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";
 
@@ -55,4 +56,28 @@ test("a read-only data dir is refused (skipped as root, where mode bits do not b
   t.after(() => chmod(dir, 0o700));
   const err = await dataDirError(dir);
   assert.match(err.message, /EACCES/);
+});
+
+test("new folders are 0700 and their files 0600 whatever the umask", async (t) => {
+  const root = await tempDir(t);
+  const dir = join(root, "a", "node1");
+  const old = process.umask(0);
+  try {
+    await prepareDataDir(dir);
+    await writeFileAtomic(join(dir, "meta.json"), new Uint8Array([1]));
+  } finally {
+    process.umask(old);
+  }
+  assert.equal((await stat(join(root, "a"))).mode & 0o777, 0o700);
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  assert.equal((await stat(join(dir, "meta.json"))).mode & 0o777, 0o600);
+});
+
+test("an existing data dir open to group or others is tightened to 0700, and says so", async (t) => {
+  const dir = join(await tempDir(t), "loose");
+  await mkdir(dir);
+  await chmod(dir, 0o755);
+  assert.equal(await prepareDataDir(dir), 0o755, "the old mode, for the warning");
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  assert.equal(await prepareDataDir(dir), null, "nothing to tighten the second time");
 });

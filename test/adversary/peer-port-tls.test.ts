@@ -1,5 +1,5 @@
 /**
- * Adversary tier, issue 16 items 1 and 2, against real server processes: the client and
+ * Adversary tier, peer port and TLS, against real server processes: the client and
  * peer ports each refuse the other's calls; under mutual TLS the peer port refuses
  * connections without a certificate of the cluster CA, and a genuine node certificate
  * cannot speak for another member (a forged append from "3" sent with node 2's

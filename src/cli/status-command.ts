@@ -53,7 +53,11 @@ async function queryOne(endpoint: string, answer: Promise<StatusResponse>): Prom
 
 const HEADER = ["ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST"];
 
-/** Renders rows as an aligned text table; unreachable nodes say why in place of numbers. */
+/**
+ * Renders rows as an aligned text table; unreachable nodes say why in place of numbers.
+ * Below it, one line per node that refused peer messages (a broken or hostile peer is
+ * worth an operator's look): its id, then each reason with its count.
+ */
 export function formatTable(rows: readonly StatusRow[]): string {
   const cells = rows.map(rowCells);
   const widths = HEADER.map((title, column) =>
@@ -62,7 +66,20 @@ export function formatTable(rows: readonly StatusRow[]): string {
   const lines = [HEADER, ...cells].map((row) =>
     row.map((cell, column) => (column < row.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell)),
   );
-  return `${lines.map((line) => line.join("  ")).join("\n")}\n`;
+  return `${lines.map((line) => line.join("  ")).join("\n")}\n${droppedLines(rows)}`;
+}
+
+/** "node 2 refused peer messages: not_member 3, wrong_cluster 1" for each node with any. */
+function droppedLines(rows: readonly StatusRow[]): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    if (!row.reachable) continue;
+    const counts = row.status.droppedPeerMessages.filter((d) => d.count > 0);
+    if (counts.length === 0) continue;
+    const list = counts.map((d) => `${d.reason} ${d.count}`).join(", ");
+    lines.push(`node ${row.status.id} refused peer messages: ${list}\n`);
+  }
+  return lines.join("");
 }
 
 /** Width a cell claims in its column; an unreachable row's trailing message claims none. */

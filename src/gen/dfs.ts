@@ -235,6 +235,19 @@ export interface StatusResponse {
   members: Member[];
   /** First entry still in the log: everything before it was compacted into the state store. */
   firstIndex: number;
+  /**
+   * Peer messages this node refused since it started, per reason (only reasons it has
+   * counted): malformed, from a non-member, a certificate that does not vouch for the
+   * sender, a snapshot not from the leader... See docs/security.md.
+   */
+  droppedPeerMessages: DropCount[];
+}
+
+/** How many peer messages were refused for one reason. */
+export interface DropCount {
+  /** A stable counter name, e.g. "not_member", "not_authorized", "snapshot_not_from_leader". */
+  reason: string;
+  count: number;
 }
 
 export interface Member {
@@ -2895,6 +2908,7 @@ function createBaseStatusResponse(): StatusResponse {
     clusterId: "",
     members: [],
     firstIndex: 0,
+    droppedPeerMessages: [],
   };
 }
 
@@ -2935,6 +2949,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.firstIndex !== 0) {
       writer.uint32(96).uint64(message.firstIndex);
+    }
+    for (const v of message.droppedPeerMessages) {
+      DropCount.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -3048,6 +3065,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.firstIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.droppedPeerMessages.push(DropCount.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3104,6 +3129,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.first_index)
         ? globalThis.Number(object.first_index)
         : 0,
+      droppedPeerMessages: globalThis.Array.isArray(object?.droppedPeerMessages)
+        ? object.droppedPeerMessages.map((e: any) => DropCount.fromJSON(e))
+        : globalThis.Array.isArray(object?.dropped_peer_messages)
+        ? object.dropped_peer_messages.map((e: any) => DropCount.fromJSON(e))
+        : [],
     };
   },
 
@@ -3145,6 +3175,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.firstIndex !== 0) {
       obj.firstIndex = Math.round(message.firstIndex);
     }
+    if (message.droppedPeerMessages?.length) {
+      obj.droppedPeerMessages = message.droppedPeerMessages.map((e) => DropCount.toJSON(e));
+    }
     return obj;
   },
 
@@ -3165,6 +3198,92 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.clusterId = object.clusterId ?? "";
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
     message.firstIndex = object.firstIndex ?? 0;
+    message.droppedPeerMessages = object.droppedPeerMessages?.map((e) => DropCount.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDropCount(): DropCount {
+  return { reason: "", count: 0 };
+}
+
+export const DropCount: MessageFns<DropCount> = {
+  encode(message: DropCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DropCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDropCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DropCount {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: DropCount): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DropCount>, I>>(base?: I): DropCount {
+    return DropCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DropCount>, I>>(object: I): DropCount {
+    const message = createBaseDropCount();
+    message.reason = object.reason ?? "";
+    message.count = object.count ?? 0;
     return message;
   },
 };

@@ -21,10 +21,11 @@ import {
   failedForLackOfSpace,
   loadOrInitMeta,
   prepareDataDir,
+  snapshotRoom,
   Wal,
 } from "../storage/index.ts";
 import {
-  PEER_MESSAGE_BYTES,
+  leaderAdmission,
   PeerAuthenticator,
   PeerDrops,
   PeerTransport,
@@ -45,6 +46,7 @@ import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
 import { hasServerNodeFlags } from "./node-flags.ts";
+import { isLoopbackHost, peerServerOptions } from "./peer-server-options.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";
 import { recoverLog } from "./recover-log.ts";
@@ -67,8 +69,9 @@ export interface NodeHandle {
   /** Resolves if the node stops by itself because it could no longer persist safely. */
   readonly failed: Promise<Error>;
   /**
-   * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts)
-   * and by the core itself (a message impossible in its state). For metrics and status.
+   * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts,
+   * certificate identity, snapshot admission) and by the core itself (a message
+   * impossible in its state). Status reports them; `dfs status` prints the non-zero ones.
    */
   droppedPeerMessages(): ReadonlyMap<string, number>;
   /** Stops serving, waits for in-flight disk writes, releases the data dir. */
@@ -218,20 +221,24 @@ async function assemble(
     clientService({
       loop,
       fsm,
-      status: () => statusOf(config, clusterId, node, fsm),
+      status: () => statusOf(config, clusterId, node, fsm, droppedPeerMessages()),
       now: Date.now,
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
     }),
     guardReport,
   );
   clientServer.addService(client.definition, client.implementation);
-  const auth =
-    config.tls?.peer === undefined
-      ? undefined
-      : new PeerAuthenticator({ log: (fields, message) => logger.warn(fields, message) });
   // Today the configuration is the --peers list; membership changes will replace this.
   const members = new Set(config.peers.map((p) => p.id));
   const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
+  const auth = config.tls?.peer === undefined ? undefined : new PeerAuthenticator(peerDrops);
+  const droppedPeerMessages = (): ReadonlyMap<string, number> => {
+    const total = new Map<string, number>(peerDrops.snapshot());
+    for (const [reason, n] of node.droppedMessages()) {
+      total.set(reason, (total.get(reason) ?? 0) + n);
+    }
+    return total;
+  };
   const peer = guardService(
     RaftPeerService,
     peerService({
@@ -243,12 +250,14 @@ async function assemble(
       snapshots: {
         begin: (meta) => fsm.receiveSnapshot(meta),
         complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+        admit: leaderAdmission(() => loop.softState()),
+        room: () => snapshotRoom(config.dataDir),
       },
       ...(auth !== undefined ? { authorize: auth.authorize } : {}),
     }),
     guardReport,
   );
-  const peerServer = newPeerServer();
+  const peerServer = new grpc.Server(peerServerOptions());
   peerServer.addService(peer.definition, peer.implementation);
   const windows = [clientServer, peerServer].every((server) => raiseStreamWindow(server));
   const stopServers = (): void => {
@@ -256,11 +265,18 @@ async function assemble(
     peerServer.forceShutdown();
   };
   cleanup.push(stopServers);
+  const peerListenHost = config.listenHost ?? ownListener.host;
   await bind(
     peerServer,
-    `${config.listenHost ?? ownListener.host}:${ownListener.port}`,
+    `${peerListenHost}:${ownListener.port}`,
     peerServerCredentials(config.tls),
   );
+  if (config.tls?.peer === undefined && !isLoopbackHost(peerListenHost)) {
+    logger.warn(
+      { peerAddress: `${peerListenHost}:${ownListener.port}` },
+      "the peer port listens in plain text beyond loopback: anyone who reaches it can speak for a member (use --peer-cert/--peer-key/--peer-ca)",
+    );
+  }
   await bind(
     clientServer,
     `${config.listenHost ?? self.host}:${self.port}`,
@@ -299,13 +315,7 @@ async function assemble(
     address,
     peerAddress,
     failed,
-    droppedPeerMessages: () => {
-      const total = new Map<string, number>(peerDrops.snapshot());
-      for (const [reason, n] of node.droppedMessages()) {
-        total.set(reason, (total.get(reason) ?? 0) + n);
-      }
-      return total;
-    },
+    droppedPeerMessages,
     stop: () => {
       stopping ??= stop();
       return stopping;
@@ -329,17 +339,6 @@ async function openStore(dataDir: string): Promise<LmdbStore> {
     }
     throw new StartupError("corrupt", `cannot open the state store in ${dataDir}: ${reason}`);
   }
-}
-
-/**
- * The peer port's gRPC server: peers send appends in batches of up to 8 MiB and snapshots
- * in chunks, so it keeps the 64 MiB message limit the peer links dial with.
- */
-function newPeerServer(): grpc.Server {
-  return new grpc.Server({
-    "grpc.max_receive_message_length": PEER_MESSAGE_BYTES,
-    "grpc.max_send_message_length": PEER_MESSAGE_BYTES,
-  });
 }
 
 /** EACCES, EPERM or EROFS, whether Node or LMDB (which reports only the message) raised it. */

@@ -63,3 +63,33 @@ export const CLIENT_KEEPALIVE_TIMEOUT_MS = 20_000;
  * reconnects transparently on its next call. Bounds connections a client opens and abandons.
  */
 export const CLIENT_MAX_CONNECTION_IDLE_MS = 5 * 60 * 1000;
+
+/**
+ * HTTP/2 streams (calls) one connection may have open at once on the peer port. A node
+ * opens one long-lived `Stream` per peer on its peer connection and runs InstallSnapshot
+ * on a connection of its own (one transfer per follower at a time), so a real peer needs
+ * one or two. Nodes that share a process (an embedding program, the integration tests)
+ * share one connection per destination through grpc-js's subchannel pool, one `Stream`
+ * each; 8 covers seven of them plus a stream being replaced. Past the cap the server
+ * refuses new streams (SETTINGS_MAX_CONCURRENT_STREAMS): a grpc-js client queues them
+ * until one ends, so a hostile peer cannot make one connection cost a thousand handlers.
+ */
+export const PEER_MAX_CONCURRENT_STREAMS = 8;
+
+/**
+ * The peer port pings a connection after this long without traffic and closes it if no
+ * answer comes within {@link PEER_KEEPALIVE_TIMEOUT_MS}: a peer host that vanished (power
+ * loss, partition) holds no socket for hours. Peers ping every 10 s themselves, so a live
+ * one never waits on this.
+ */
+export const PEER_KEEPALIVE_TIME_MS = 60_000;
+
+/** How long a keepalive ping on the peer port may go unanswered before the connection closes. */
+export const PEER_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * A peer connection with no call open for this long is closed (GOAWAY). A live peer's
+ * `Stream` never idles; snapshot connections idle between transfers and are redialled on
+ * the next one. Bounds connections a stranger opens and abandons.
+ */
+export const PEER_MAX_CONNECTION_IDLE_MS = 5 * 60 * 1000;

@@ -7,12 +7,16 @@ import type { StatusResponse } from "../gen/dfs.ts";
 import type { RawNode } from "../raft/index.ts";
 import { type NodeConfig, peerListenerOf } from "./config.ts";
 
-/** Builds the Status RPC answer from live state. */
+/**
+ * Builds the Status RPC answer from live state; `dropped` are the refused peer messages
+ * per reason (listed in name order, so answers compare equal across calls).
+ */
 export function statusOf(
   config: NodeConfig,
   clusterId: string,
   node: RawNode,
   fsm: StateMachine,
+  dropped: ReadonlyMap<string, number> = new Map(),
 ): StatusResponse {
   const ss = node.softState();
   const addressOf = (id: number): string => {
@@ -35,5 +39,9 @@ export function statusOf(
       const peer = peerListenerOf(p);
       return { id: p.id, address: `${p.host}:${p.port}`, peerAddress: `${peer.host}:${peer.port}` };
     }),
+    droppedPeerMessages: [...dropped]
+      .filter(([, count]) => count > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([reason, count]) => ({ reason, count })),
   };
 }

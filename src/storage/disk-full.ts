@@ -32,3 +32,31 @@ export async function failedForLackOfSpace(error: unknown, dir: string): Promise
     return false;
   }
 }
+
+/**
+ * Free space a received snapshot must leave on the data dir's file system. A snapshot's
+ * size is not known until its last chunk, so the follower checks as it writes: it stops
+ * a transfer that would leave less than this, keeping room for the WAL (the node goes on
+ * as a follower that lags, answering and voting) instead of filling the disk and falling
+ * into the disk-full mode, where it takes no entries at all. 64 MiB: four times
+ * {@link NEARLY_FULL_BYTES}, the level at which a failed write counts as a full disk.
+ */
+export const SNAPSHOT_DISK_RESERVE_BYTES = 4 * NEARLY_FULL_BYTES;
+
+/**
+ * Null while the file system holding `dir` has more than {@link SNAPSHOT_DISK_RESERVE_BYTES}
+ * free, else why a snapshot may not grow. An unreadable statfs says nothing: null.
+ */
+export async function snapshotRoom(
+  dir: string,
+  reserve = SNAPSHOT_DISK_RESERVE_BYTES,
+): Promise<string | null> {
+  try {
+    const fs = await statfs(dir);
+    const free = fs.bavail * fs.bsize;
+    if (free > reserve) return null;
+    return `only ${free} bytes free on the data dir's disk (a snapshot must leave ${reserve})`;
+  } catch {
+    return null;
+  }
+}

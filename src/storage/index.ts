@@ -5,7 +5,7 @@
  */
 
 export { prepareDataDir } from "./data-dir.ts";
-export { failedForLackOfSpace } from "./disk-full.ts";
+export { failedForLackOfSpace, SNAPSHOT_DISK_RESERVE_BYTES, snapshotRoom } from "./disk-full.ts";
 export { acquireDataDirLock, type DataDirLock, LOCK_FILE } from "./lock.ts";
 export {
   type ClusterMember,

@@ -12,7 +12,12 @@ export {
   PeerAuthenticator,
   type PeerAuthorizer,
 } from "./peer-auth.ts";
-export { DROP_LOG_INTERVAL_MS, type DropLog, PeerDrops } from "./peer-drops.ts";
+export {
+  DROP_LOG_INTERVAL_MS,
+  type DropLog,
+  type PeerDropReason,
+  PeerDrops,
+} from "./peer-drops.ts";
 export { PEER_MESSAGE_BYTES } from "./peer-link.ts";
 export {
   type PeerServiceOptions,
@@ -21,8 +26,18 @@ export {
   peerService,
 } from "./peer-transport.ts";
 export {
+  leaderAdmission,
+  type SnapshotAdmission,
+  SnapshotGate,
+  type SnapshotTicket,
+} from "./snapshot-gate.ts";
+export {
   type OutgoingSnapshot,
   SnapshotSender,
   type SnapshotSenderOptions,
 } from "./snapshot-sender.ts";
-export type { IncomingSnapshot, SnapshotInbox } from "./snapshot-service.ts";
+export {
+  type IncomingSnapshot,
+  SNAPSHOT_SPACE_CHECK_BYTES,
+  type SnapshotInbox,
+} from "./snapshot-service.ts";

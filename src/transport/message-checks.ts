@@ -1,5 +1,5 @@
 /**
- * The receiving edge's rules for peer traffic (issue 16, item 3): a batch is for this
+ * The receiving edge's rules for peer traffic: a batch is for this
  * cluster and this node and comes from a member; each message in it is of a known type,
  * from the batch's sender, for this node, and well formed (the core's own content rules,
  * raft/message-rules.ts: terms and indexes within MAX_TERM/MAX_INDEX, known entry kinds,

@@ -4,11 +4,12 @@
  * member named by the client certificate of the connection that carried it (its CN,
  * `dfs-node-<id>`, see api/peer-identity.ts). The CA check alone would let any node
  * speak for any other; this makes a stolen or misused node certificate worth one member.
- * Refusals are counted and logged at most once a minute per sender, so a hostile peer
- * cannot flood the log.
+ * Refusals go through the node's {@link PeerDrops} (reason `not_authorized`): one counter
+ * and one log rate limit for every kind of refused peer message.
  */
 import type { PeerCertificate } from "node:tls";
 import { memberIdOfCommonName } from "../api/peer-identity.ts";
+import type { PeerDrops } from "./peer-drops.ts";
 
 /** What the check needs from a server call: the TLS peer it came over. */
 export interface AuthenticatedCall {
@@ -18,49 +19,19 @@ export interface AuthenticatedCall {
 /** Returns null when `call` may speak for member `claimedFrom`, else why not. */
 export type PeerAuthorizer = (call: AuthenticatedCall, claimedFrom: number) => string | null;
 
-/** Settings of {@link PeerAuthenticator}. */
-export interface PeerAuthOptions {
-  /** Where refusals are reported (rate-limited per sender). */
-  readonly log: (fields: object, message: string) => void;
-  /** Clock for the rate limit (tests inject one). */
-  readonly now?: () => number;
-  /** At most one log line per sender per this many ms (default one minute). */
-  readonly logEveryMs?: number;
-}
-
-/** Senders remembered for the log rate limit; past this the memory starts over. */
-const MAX_TRACKED_SENDERS = 1024;
-
-/** Checks certificate identities and keeps the refusal count. */
+/**
+ * Checks certificate identities; each refusal is counted and logged (at most once a
+ * minute per sender) by `drops`.
+ */
 export class PeerAuthenticator {
-  /** Messages refused because the certificate did not match the claimed sender. */
-  refused = 0;
-  private readonly lastLogged = new Map<string, number>();
-
-  constructor(private readonly options: PeerAuthOptions) {}
+  constructor(private readonly drops: PeerDrops) {}
 
   /** The check as a {@link PeerAuthorizer}. */
   readonly authorize: PeerAuthorizer = (call, claimedFrom) => {
     const reason = mismatch(call, claimedFrom);
-    if (reason === null) return null;
-    this.refused++;
-    this.report(call, claimedFrom, reason);
+    if (reason !== null) this.drops.record(claimedFrom, "not_authorized", reason);
     return reason;
   };
-
-  private report(call: AuthenticatedCall, claimedFrom: number, reason: string): void {
-    const certificate = commonNameOf(call) ?? "(none)";
-    const sender = `${claimedFrom}/${certificate}`;
-    const now = (this.options.now ?? Date.now)();
-    const last = this.lastLogged.get(sender);
-    if (last !== undefined && now - last < (this.options.logEveryMs ?? 60_000)) return;
-    if (this.lastLogged.size >= MAX_TRACKED_SENDERS) this.lastLogged.clear();
-    this.lastLogged.set(sender, now);
-    this.options.log(
-      { claimedFrom, certificate, refusedTotal: this.refused },
-      `peer message refused: ${reason}`,
-    );
-  }
 }
 
 /** Why `call`'s certificate cannot speak for `claimedFrom`, or null if it can. */

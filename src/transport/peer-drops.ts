@@ -5,18 +5,31 @@
  */
 import type { DropReason } from "../raft/index.ts";
 
+/**
+ * Why the transport refused a peer message: the core's reasons (raft/message-rules.ts),
+ * plus those only the transport can judge: a certificate that does not vouch for the
+ * claimed sender (mutual TLS), a snapshot from a node that is not this node's leader, a
+ * snapshot while the leader's own transfer runs, and a snapshot the disk has no room for.
+ */
+export type PeerDropReason =
+  | DropReason
+  | "not_authorized"
+  | "snapshot_not_from_leader"
+  | "snapshot_busy"
+  | "snapshot_disk_space";
+
 /** Log refusals from one sender at most this often. */
 export const DROP_LOG_INTERVAL_MS = 60_000;
 
 /** Where refusals are reported: one line per sender per interval. */
 export type DropLog = (
-  fields: { sender: number; reason: DropReason; dropped: number },
+  fields: { sender: number; reason: PeerDropReason; dropped: number },
   message: string,
 ) => void;
 
 /** Refusal counters of one node's peer service. */
 export class PeerDrops {
-  private readonly counts = new Map<DropReason, number>();
+  private readonly counts = new Map<PeerDropReason, number>();
   /** Per sender: when it was last logged, and refusals since then. */
   private readonly senders = new Map<number, { loggedAt: number; since: number }>();
 
@@ -27,7 +40,7 @@ export class PeerDrops {
   ) {}
 
   /** Counts one refused message (or batch) from `sender`; logs if this sender may be logged. */
-  record(sender: number, reason: DropReason, detail: string): void {
+  record(sender: number, reason: PeerDropReason, detail: string): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
     const now = this.now();
     const s = this.senders.get(sender);
@@ -42,7 +55,7 @@ export class PeerDrops {
   }
 
   /** Refusals so far per reason. */
-  snapshot(): ReadonlyMap<DropReason, number> {
+  snapshot(): ReadonlyMap<PeerDropReason, number> {
     return new Map(this.counts);
   }
 

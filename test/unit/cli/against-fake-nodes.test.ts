@@ -185,6 +185,26 @@ describe("dfs against fake nodes", () => {
     assert.match(down ?? "", /^-\s+127\.0\.0\.1:1\s+unreachable: .*ECONNREFUSED/);
   });
 
+  test("status prints refused peer messages below the table, only non-zero ones", async () => {
+    const droppedPeerMessages = [
+      { reason: "not_authorized", count: 0 },
+      { reason: "not_member", count: 3 },
+      { reason: "snapshot_not_from_leader", count: 1 },
+    ];
+    const node = await fake({
+      status: () => ({ value: fakeStatus({ id: 2, droppedPeerMessages }) }),
+    });
+    const quiet = await fake({ status: () => ({ value: fakeStatus({ id: 3 }) }) });
+    const run = await runDfs(["status", "--endpoints", `${node.address},${quiet.address}`]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.toString().trim().split("\n");
+    assert.equal(lines.length, 4, run.stdout.toString());
+    assert.equal(
+      lines[3],
+      "node 2 refused peer messages: not_member 3, snapshot_not_from_leader 1",
+    );
+  });
+
   test("status --json is machine-readable", async () => {
     const node = await fake({ status: () => ({ value: fakeStatus({ id: 3, term: 4 }) }) });
     const run = await runDfs(["status", "--json", "--endpoints", `${node.address},127.0.0.1:1`]);

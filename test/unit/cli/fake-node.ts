@@ -173,6 +173,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     lastIndex: 0,
     clusterId: "test",
     members: [],
+    droppedPeerMessages: [],
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@
  * network, because a node started with the wrong membership can never join its cluster.
  */
 import type { Command } from "commander";
+import { DfsError } from "../api/errors.ts";
 import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig, NodeTls } from "../server/config.ts";
 import { StartupError } from "../server/errors.ts";
@@ -180,23 +181,40 @@ async function runServer(flags: ServerFlags): Promise<void> {
     node.failed.then((error) => ({ error })),
   ]);
   if ("error" in outcome) {
-    // The log could not be made durable (disk full, I/O error), or the state store turned
-    // out to be damaged (a record failed its checksum while replaying or applying):
-    // nothing more may be acknowledged, so stop and say why; what was acknowledged is on disk.
+    // The log could not be made durable (disk full, I/O error), the state store turned
+    // out to be damaged (a record failed its checksum while replaying or applying), or the
+    // Raft core caught itself breaking an invariant (a bug): nothing more may be
+    // acknowledged, so stop and say why; what was acknowledged is on disk.
     await node.stop();
-    if (isStoreCorruption(outcome.error)) {
-      throw new StartupError(
-        "corrupt",
-        `node ${node.id} stopped: its state store in ${config.dataDir} is corrupt: ${outcome.error.message}`,
-      );
-    }
-    throw new StartupError(
-      "data_dir",
-      `node ${node.id} stopped: cannot write its log in ${config.dataDir}: ${outcome.error.message}`,
-    );
+    throw stoppedWhileRunning(node.id, config.dataDir, outcome.error);
   }
   process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
   await node.stop();
+}
+
+/**
+ * What `dfs server` reports when its node stopped by itself while serving: a state store
+ * found damaged is `corrupt` (exit 7), a Raft invariant check that failed is a bug, so an
+ * internal error (exit 10), and anything else is a log it could not write (exit 6).
+ */
+export function stoppedWhileRunning(id: number, dataDir: string, error: Error): Error {
+  if (error.name === "InvariantError") {
+    // Matched by name like isStoreCorruption, so client commands never load the core.
+    return new DfsError(
+      "internal",
+      `node ${id} stopped: ${error.message}; nothing of that state was persisted or acknowledged (a bug: please report it with the node's log)`,
+    );
+  }
+  if (isStoreCorruption(error)) {
+    return new StartupError(
+      "corrupt",
+      `node ${id} stopped: its state store in ${dataDir} is corrupt: ${error.message}`,
+    );
+  }
+  return new StartupError(
+    "data_dir",
+    `node ${id} stopped: cannot write its log in ${dataDir}: ${error.message}`,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RaftConfig } from "./config.ts";
 import { validateRaftConfig } from "./config.ts";
 import { NotLeaderError } from "./errors.ts";
 import { assertInvariants, type InvariantWatch, watchInvariants } from "./invariants.ts";
-import { MAX_INDEX, MAX_TERM } from "./limits.ts";
+import { isAdoptableTerm, MAX_INDEX, MAX_TERM, stepTowards } from "./limits.ts";
 import { type LogInit, RaftLog } from "./log.ts";
 import { type DropReason, messageFault } from "./message-rules.ts";
 import type {
@@ -147,17 +147,19 @@ export class Raft {
   /**
    * Processes one message from a peer. Never throws on what a peer sent: a message that is
    * malformed, from a non-member, or impossible in this node's state (a second leader in
-   * one term, an ack for entries this leader never had) is dropped and counted in `drops`.
+   * one term, an ack for entries this leader never had, a term too far ahead) is dropped
+   * and counted in `drops`.
    */
   step(m: Message): void {
     const fault = this.refusal(m);
     if (fault !== null) {
-      this.drops.set(fault, (this.drops.get(fault) ?? 0) + 1);
+      this.countDrop(fault);
       return;
     }
     const watch = this.watch();
     if (m.term > this.term) {
-      if (this.acceptHigherTerm(m)) this.dispatch(m);
+      if (!isAdoptableTerm(m.term, this.term)) this.refuseTermJump(m);
+      else if (this.acceptHigherTerm(m)) this.dispatch(m);
     } else if (m.term < this.term) {
       this.handleStaleTerm(m);
     } else {
@@ -189,6 +191,11 @@ export class Raft {
     return null;
   }
 
+  /** Counts a refused message (or a refused part of one, like a heartbeat's commit). */
+  private countDrop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
   /** Notes what the invariant checks compare against after an input. */
   private watch(): InvariantWatch {
     return watchInvariants(this);
@@ -203,20 +210,42 @@ export class Raft {
 
   /** Returns false when a higher-term message must be ignored. */
   private acceptHigherTerm(m: Message): boolean {
+    const effect = this.higherTermEffect(m);
+    if (effect === "ignore") return false;
+    if (effect === "move") {
+      const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+      this.becomeFollower(m.term, fromLeader ? m.from : NONE);
+    }
+    return true;
+  }
+
+  /**
+   * What a message of a higher term does to ours: `ignore` it, handle it and `keep` our
+   * term, or `move` to its term first.
+   */
+  private higherTermEffect(m: Message): "ignore" | "keep" | "move" {
     if (m.type === "preVote" || m.type === "vote") {
       // Leader lease: while we hear from a live leader, refuse to help depose it.
       const inLease =
         this.config.checkQuorum &&
         this.leader !== NONE &&
         this.electionElapsed < this.config.electionTick;
-      if (inLease) return false;
+      if (inLease) return "ignore";
     }
-    if (m.type === "preVote") return true; // a pre-vote never changes our term
-    if (m.type === "preVoteResp" && !m.reject) return true; // granted for our future term
-    const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
-    const leader = fromLeader ? m.from : NONE;
-    this.becomeFollower(m.term, leader);
-    return true;
+    if (m.type === "preVote") return "keep"; // a pre-vote never changes our term
+    if (m.type === "preVoteResp" && !m.reject) return "keep"; // granted for our future term
+    return "move";
+  }
+
+  /**
+   * A term more than MAX_TERM_STEP ahead of ours (limits.ts): adopting it could leave the
+   * cluster unable to campaign ever again if it was forged, so the message is dropped; but
+   * where it would have moved our term, we move up by MAX_TERM_STEP (without a leader), so
+   * a node that really fell that far behind its peers still catches up, a step per message.
+   */
+  private refuseTermJump(m: Message): void {
+    this.countDrop("term_jump");
+    if (this.higherTermEffect(m) === "move") this.becomeFollower(stepTowards(this.term), NONE);
   }
 
   private handleStaleTerm(m: Message): void {
@@ -483,9 +512,21 @@ export class Raft {
     ack(snap.index);
   }
 
+  /**
+   * A heartbeat carries no entries, so its commit is the leader's word that our log
+   * matches its own up to there: an honest leader sends min(our match, its commit), never
+   * past what we acknowledged. A commit beyond our last index therefore comes from a
+   * broken or forged sender, or from a node that lost part of its log; clamping it to our
+   * last index would commit a tail nobody verified (it may be a deposed leader's), so the
+   * commit is ignored and counted. The rest is handled as usual: the leader is followed,
+   * the election timer restarts and the answer carries the context, so the leader's
+   * check-quorum and ReadIndex rounds still count us (Raft §5.3; etcd-io/raft treats
+   * the same case as fatal, which a forged message must not be here).
+   */
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    if (m.commit > this.log.lastIndex()) this.countDrop("commit_beyond_log");
+    else this.log.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, term: this.term, context: m.context });
   }
 

@@ -202,7 +202,12 @@ async function assemble(
       snapshots,
       addressOf: (id) => addresses.get(id),
       onFatal: (error) => {
-        logger.fatal({ err: error.message }, "cannot persist to the WAL; stopping");
+        logger.fatal(
+          { err: error.message },
+          error.name === "InvariantError"
+            ? "a Raft invariant check failed (a bug); stopping before that state is persisted"
+            : "cannot persist to the WAL; stopping",
+        );
         fail(error);
       },
       lackOfSpace: (error) => failedForLackOfSpace(error, config.dataDir),

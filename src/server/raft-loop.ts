@@ -11,6 +11,7 @@ import type { ApplyResult, StateMachine } from "../fsm/index.ts";
 import {
   type Entry,
   type HardState,
+  InvariantError,
   type Message,
   NotLeaderError,
   type RawNode,
@@ -282,7 +283,14 @@ export class RaftLoop {
   private halt(error: Error): void {
     this.stopped = true;
     this.cancelTicks?.();
-    this.failAll(new DfsError("unavailable", "node failed to persist its log"));
+    this.failAll(
+      new DfsError(
+        "unavailable",
+        error instanceof InvariantError
+          ? "node stopped on an internal error (a Raft invariant check failed)"
+          : "node failed to persist its log",
+      ),
+    );
     this.d.onFatal(error);
   }
 
@@ -545,6 +553,13 @@ export class RaftLoop {
         this.pendingProposals.set(pos.index, { ...w, term: pos.term });
       });
     } catch (error) {
+      if (error instanceof InvariantError) {
+        // The core appended before its check failed: fail-stop like any other invariant
+        // failure (drain halts), and these clients hear the halt's answer with the rest.
+        this.proposalQueue = [...batch, ...this.proposalQueue];
+        throw error;
+      }
+      // Not the leader, or the log is full: refused before the core changed anything.
       for (const w of batch) w.reject(this.translate(error));
     }
   }
@@ -558,6 +573,10 @@ export class RaftLoop {
       this.d.node.readIndex(context);
       this.readsByContext.set(context, waiters);
     } catch (error) {
+      if (error instanceof InvariantError) {
+        this.readQueue = [...waiters, ...this.readQueue]; // as in flushProposals
+        throw error;
+      }
       for (const w of waiters) w.reject(this.translate(error));
     }
   }

@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
 import { encodeCommand } from "../../src/fsm/index.ts";
 import type { Entry } from "../../src/gen/raft.ts";
+import { MAX_TERM, MAX_TERM_STEP } from "../../src/raft/limits.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
 import {
   append,
@@ -27,6 +28,9 @@ import { assertWalValid } from "../support/wal-check.ts";
 
 process.env.DFS_CHECK_INVARIANTS = "1";
 
+/** Terms an unattacked test cluster stays below. */
+const SMALL_TERM = 1_000;
+
 /** Where a node's log stands, read from its Status. */
 interface Position {
   readonly term: number;
@@ -39,6 +43,8 @@ describe("forged peer messages (issue 16, item 3)", () => {
   let cluster: ProcessCluster;
   const acked: Acked = new Map();
   const attackers = new Map<number, PeerAttacker>();
+  /** Terms every node stays below; the term-jump tests at the end raise it. */
+  let termCeiling = SMALL_TERM;
 
   const attacker = (node: ClusterNode): PeerAttacker => {
     let a = attackers.get(node.id);
@@ -77,23 +83,41 @@ describe("forged peer messages (issue 16, item 3)", () => {
    * Kills every node at once, reads each WAL with the project's reader (only known kinds,
    * small terms), and starts them all again on their data dirs.
    */
-  const restartAll = async (): Promise<void> => {
+  const restartAll = async (maxTerm = termCeiling): Promise<void> => {
     for (const a of attackers.values()) a.close();
     attackers.clear();
     await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id)));
-    for (const n of cluster.nodes) await assertWalValid(n.dataDir, 1_000);
+    for (const n of cluster.nodes) await assertWalValid(n.dataDir, maxTerm);
     await Promise.all(cluster.nodes.map((n) => cluster.restart(n.id)));
     await cluster.waitForLeader(30_000);
     assertAllRunning();
   };
 
-  /** The cluster takes a write now, and every node's term stayed small. */
-  const assertServing = async (tag: string): Promise<void> => {
+  /** The cluster takes a write now, and every node's term is below `maxTerm`. */
+  const assertServing = async (tag: string, maxTerm = termCeiling): Promise<void> => {
     await writeAcked(cluster, acked, tag, 40);
     for (const n of cluster.nodes) {
       const { term } = await position(n);
-      assert.ok(term < 1_000, `node ${n.id} is in term ${term}`);
+      assert.ok(term < maxTerm, `node ${n.id} is in term ${term}`);
     }
+  };
+
+  /** The highest term any node is in now. */
+  const highestTerm = async (): Promise<number> =>
+    Math.max(...(await Promise.all(cluster.nodes.map(position))).map((p) => p.term));
+
+  /**
+   * Kills the leader so the others must elect a new one (in a term above `before`), then
+   * starts it again: proves elections still work, not only that the old leader survived.
+   */
+  const assertElects = async (before: number): Promise<void> => {
+    const old = await cluster.waitForLeader();
+    await cluster.kill(old);
+    const next = await cluster.waitForLeader(30_000);
+    assert.notEqual(next, old);
+    const { term } = await position(cluster.node(next));
+    assert.ok(term > before, `new leader ${next} in term ${term}, not above ${before}`);
+    await cluster.restart(old);
   };
 
   before(async () => {
@@ -314,6 +338,59 @@ describe("forged peer messages (issue 16, item 3)", () => {
     }
     await assertServing("after-malformed");
     assertAllRunning();
+  });
+
+  // The last two attacks move terms up (by design), so they run after the others.
+  test("heartbeats in term 2^52 and 2^52-1 move terms up 2^20 at most; the cluster elects", async () => {
+    // Both used to be adopted: a node in term 2^52 can never campaign again (the term is
+    // durable), so one such heartbeat to every node ended elections for good.
+    const { leader, followers: fs } = await followers();
+    const start = await highestTerm();
+    // Six forged messages, each moving one node at most MAX_TERM_STEP past the highest term.
+    termCeiling = start + 6 * MAX_TERM_STEP + SMALL_TERM;
+    for (const term of [MAX_TERM, MAX_TERM - 1]) {
+      for (const target of [...fs, leader]) {
+        const at = await position(target);
+        const from = target === leader ? (fs[0] as ClusterNode).id : leader.id;
+        const m = heartbeat(from, target.id, term, 0);
+        const out = await attacker(target).deliver(batchOf(at.clusterId, from, target.id, [m]));
+        assert.equal(out.code, grpc.status.OK, out.details);
+        const after = await position(target);
+        assert.ok(after.term < termCeiling, `node ${target.id} moved to term ${after.term}`);
+      }
+    }
+    await assertServing("after-term-2^52");
+    await assertElects(await highestTerm());
+    await assertServing("after-term-2^52-election");
+    await restartAll();
+    await assertElects(await highestTerm());
+    await assertServing("after-term-2^52-restart");
+  });
+
+  test("a heartbeat exactly 2^20 terms ahead is adopted; the cluster elects past it", async () => {
+    const { leader, followers: fs } = await followers();
+    const f = fs[0] as ClusterNode;
+    const at = await position(f);
+    const top = at.term + MAX_TERM_STEP; // the highest term one message can move a node to
+    termCeiling = top + SMALL_TERM;
+    const m = heartbeat(leader.id, f.id, top, 0);
+    const out = await attacker(f).deliver(batchOf(at.clusterId, leader.id, f.id, [m]));
+    assert.equal(out.code, grpc.status.OK, out.details);
+    // The term spreads (answers carry it), and the cluster elects above it.
+    await waitFor(
+      "a leader above the forged term",
+      async () => {
+        const p = await position(cluster.node(await cluster.waitForLeader()));
+        return p.term > top ? p : undefined;
+      },
+      30_000,
+    );
+    await assertServing("after-step-term");
+    await assertElects(await highestTerm());
+    await assertServing("after-step-term-election");
+    await restartAll();
+    await assertElects(await highestTerm());
+    await assertServing("after-step-term-restart");
   });
 
   test("every acknowledged write is on every node", async () => {

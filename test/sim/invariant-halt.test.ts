@@ -1,8 +1,9 @@
 /**
  * The production event loop fail-stops when the core trips one of its invariant checks
- * (src/raft/invariants.ts) while handling a peer message or a tick: it reports the error
- * through onFatal and takes no more writes, rather than letting the gRPC guard turn the
- * throw into INTERNAL while the node carries on from a state Raft's proofs do not cover.
+ * (src/raft/invariants.ts) while handling a peer message, a tick or a proposal: it
+ * reports the error through onFatal and takes no more writes, rather than letting the
+ * gRPC guard turn the throw into INTERNAL (or rejecting only the proposing clients) while
+ * the node carries on from a state Raft's proofs do not cover.
  * Runs the real RaftLoop and core on the simulator's disk and clock.
  */
 import assert from "node:assert/strict";
@@ -46,4 +47,58 @@ test("a peer message that trips an invariant check halts the loop", async () => 
   assert.equal(fatal.length, 1);
   assert.ok((fatal[0] as Error) instanceof InvariantError, String(fatal[0]));
   await assert.rejects(async () => inc.loop.propose(new Uint8Array([1])), /shutting down/);
+});
+
+test("an invariant failure while proposing halts the loop and fails the waiting writes", async () => {
+  const fatal: Error[] = [];
+  const queue = new EventQueue();
+  const node = new SimNode(
+    1,
+    [1],
+    queue,
+    new Rng(7),
+    () => {},
+    () => {},
+    {
+      preVote: true,
+      checkQuorum: true,
+      maxMsgBytes: 1 << 20,
+      maxInflight: 8,
+      snapshotEvery: 0,
+      snapshotKeep: 0,
+      onFatal: (error) => fatal.push(error),
+    },
+  );
+  const inc = node.start();
+  const raft = inc.node.raft;
+  /** Runs simulator events (letting the loop's promises settle) until `done` or 5000 events. */
+  const runUntil = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 5_000 && !done(); i++) {
+      queue.next()?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
+  await runUntil(() => raft.role === "leader" && raft.log.committed > 0);
+  assert.equal(raft.role, "leader", "a single voter elects itself");
+  let first = "pending";
+  inc.loop.propose(new Uint8Array([1])).then(
+    () => (first = "resolved"),
+    (error: Error) => (first = error.message),
+  );
+  await runUntil(() => first !== "pending");
+  assert.equal(first, "resolved", "a write before the fault commits");
+  // A bug in the append path: entries land in a term after the node's own. Nothing
+  // changes before the propose, so only the propose's own invariant check can see it.
+  const append = raft.log.append.bind(raft.log);
+  raft.log.append = (entries) => append(entries.map((e) => ({ ...e, term: e.term + 1 })));
+  let second = "pending";
+  inc.loop.propose(new Uint8Array([2])).then(
+    () => (second = "resolved"),
+    (error: Error) => (second = error.message),
+  );
+  await runUntil(() => fatal.length > 0 && second !== "pending");
+  assert.equal(fatal.length, 1, "the loop reported the failure");
+  assert.ok((fatal[0] as Error) instanceof InvariantError, String(fatal[0]));
+  assert.match(second, /internal error \(a Raft invariant check failed\)/);
+  await assert.rejects(async () => inc.loop.propose(new Uint8Array([3])), /shutting down/);
 });

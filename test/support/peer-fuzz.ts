@@ -14,7 +14,12 @@
  *
  * A well-formed message in the current term from a member is never sent: without peer
  * authentication (mutual TLS) it is indistinguishable from the real member's, and no
- * validation can refuse it. That is the TLS workstream's part of issue 16.
+ * validation can refuse it. A term tweak that lands above the target's term is pulled
+ * back to it (Raft must follow a valid higher term, at the cost of an election), except
+ * for the terms that used to end elections for good: 2^52, 2^52-1 and the first term
+ * more than MAX_TERM_STEP ahead (src/raft/limits.ts), which 1 in 64 term tweaks set. The
+ * break applied last makes those messages invalid too, so the target must refuse them
+ * without moving its term (the WAL check at the end would see a stepped term).
  */
 import * as fc from "fast-check";
 import {
@@ -24,7 +29,7 @@ import {
   type RaftMessage,
   SnapshotChunk,
 } from "../../src/gen/raft.ts";
-import { MAX_INDEX, MAX_TERM } from "../../src/raft/limits.ts";
+import { MAX_INDEX, MAX_TERM, MAX_TERM_STEP } from "../../src/raft/limits.ts";
 import { raftMessage } from "./peer-attacker.ts";
 
 /** Which peer call carries an attack. */
@@ -325,12 +330,31 @@ function realistic(
   }
 }
 
+/** Terms at the edge of what a node adopts, relative to its term (see the module doc). */
+const EDGE_TERMS: readonly ((term: number) => number)[] = [
+  () => MAX_TERM,
+  () => MAX_TERM - 1,
+  (term) => term + MAX_TERM_STEP + 1,
+];
+
+/** Marks a term set from EDGE_TERMS, so batchFor keeps it (a property, not a field). */
+const edgeTerms = new WeakSet<RaftMessage>();
+
 function tweak(m: RaftMessage, [what, bits]: [Tweak, bigint]): void {
   const n = Number(bits % BigInt(Number.MAX_SAFE_INTEGER));
   const small = pick(bits, 0, 20);
   switch (what) {
     case "term":
-      m.term = (bits & 1n) === 1n ? n : Math.max(0, m.term + small - 10);
+      if ((bits & 0x3fn) === 2n) {
+        const edge = EDGE_TERMS[pick(bits >> 6n, 0, EDGE_TERMS.length - 1)] as (
+          t: number,
+        ) => number;
+        m.term = Math.min(edge(m.term), MAX_TERM);
+        edgeTerms.add(m);
+      } else {
+        m.term = (bits & 1n) === 1n ? n : Math.max(0, m.term + small - 10);
+        edgeTerms.delete(m);
+      }
       break;
     case "index":
       m.index = (bits & 1n) === 1n ? n : Math.max(0, m.index + small - 10);
@@ -450,8 +474,8 @@ export function batchFor(attack: Attack, view: TargetView): MessageBatch {
     const m = realistic(attack.base, from, view, attack.entries, attack.noise);
     const batch: MessageBatch = { clusterId: view.clusterId, from, to: view.id, messages: [m] };
     for (const t of attack.tweaks) tweak(m, t);
-    // Tweaks must not leave a valid message with a term above the target's (see module doc).
-    if (m.term > view.term && m.term <= MAX_TERM) m.term = view.term;
+    // Tweaks must not leave a message in a higher term, except an edge term (module doc).
+    if (m.term > view.term && m.term <= MAX_TERM && !edgeTerms.has(m)) m.term = view.term;
     breakIt(batch, m, attack.break, view, attack.noise);
     return batch;
   }

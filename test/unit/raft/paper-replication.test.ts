@@ -140,11 +140,14 @@ describe("§5.3 log replication", () => {
     const stale = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
     stale.step(appendReq(1, 2, 2, 1, 1, [], 3));
     assert.equal(stale.raft.log.committed, 1, "commit capped at the last verified index");
-    // A heartbeat carries commit too, capped at what the follower holds.
+    // A heartbeat carries commit too; one past what the follower holds cannot come from
+    // an honest leader (it caps the commit at the follower's match) and commits nothing.
     const n = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
     n.step(heartbeat(1, 2, 1, 2));
     assert.equal(n.raft.log.committed, 2);
     n.step(heartbeat(1, 2, 1, 7));
+    assert.equal(n.raft.log.committed, 2);
+    n.step(heartbeat(1, 2, 1, 3));
     assert.equal(n.raft.log.committed, 3);
   });
 

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertInvariants, InvariantError, watchInvariants } from "../../../src/raft/invariants.ts";
-import { MAX_TERM } from "../../../src/raft/limits.ts";
+import { MAX_TERM, MAX_TERM_STEP } from "../../../src/raft/limits.ts";
 import type { Raft } from "../../../src/raft/raft.ts";
-import { type Entry, EntryKind } from "../../../src/raft/types.ts";
+import { type Entry, EntryKind, NONE } from "../../../src/raft/types.ts";
 import {
   appendReq,
   appendResp,
@@ -185,25 +185,160 @@ describe("peer messages the core refuses before they touch its state", () => {
     assert.equal(r.log.committed, 1);
   });
 
-  test("a heartbeat's commit beyond the log is clamped to the last index, not thrown", () => {
-    // The leader caps a heartbeat's commit at the follower's match, so a larger one is a
-    // broken or lagging view; the follower never commits past what it holds.
-    const r = newRaft(2, V3, { hardState: { term: 2 } });
-    r.step(appendReq(1, 2, 2, 0, 0, entriesFromTerms([2, 2]), 0));
-    r.step(heartbeat(1, 2, 2, 9));
+  test("a heartbeat's commit beyond the log commits nothing, yet the heartbeat counts", () => {
+    // Follower holds 1 (t1) and 2 (t1, from a deposed leader). The leader caps a
+    // heartbeat's commit at the follower's match, so commit 9 comes from a broken or
+    // forged sender: clamping it to 2 would commit entry 2, which no leader verified.
+    const r = newRaft(2, V3, { logTerms: [1, 1], hardState: { term: 2 }, electionTick: 10 });
+    for (let i = 0; i < 9; i++) r.tick();
+    r.step(heartbeat(1, 2, 2, 9, 7));
+    assert.equal(r.log.committed, 0, "no commit from a claim beyond the log");
+    assert.equal(r.drops.get("commit_beyond_log"), 1);
+    assert.equal(r.leader, 1, "the leader is followed");
+    assert.deepEqual(
+      takeMsgs(r),
+      [{ type: "heartbeatResp", from: 2, to: 1, term: 2, context: 7 }],
+      "answered with its context (ReadIndex and check-quorum count it)",
+    );
+    for (let i = 0; i < 9; i++) r.tick();
+    assert.equal(r.role, "follower", "the election timer restarted");
+    assert.deepEqual(takeMsgs(r), []);
+    // A commit within the log is the leader's word on the entries we acknowledged.
+    r.step(appendReq(1, 2, 2, 1, 1, entriesFromTerms([2], 2), 0));
+    takeMsgs(r);
+    r.step(heartbeat(1, 2, 2, 2));
     assert.equal(r.log.committed, 2);
   });
 });
 
-describe("the core's own limits and invariants", () => {
-  test("a node at MAX_TERM never campaigns into a term past it", () => {
+/**
+ * Delivers every queued message among `nodes` until none is left (in order); messages to
+ * a node outside `nodes` are lost.
+ */
+function deliverAll(nodes: readonly Raft[]): void {
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const from of nodes) {
+      for (const m of takeMsgs(from)) {
+        nodes.find((n) => n.id === m.to)?.step(m);
+        moved = true;
+      }
+    }
+  }
+}
+
+/** Three nodes in term `term` with empty logs, with pre-vote and check-quorum. */
+function clusterAt(term: number): Raft[] {
+  return V3.map((id) => newRaft(id, V3, { hardState: { term }, preVote: true, checkQuorum: true }));
+}
+
+/**
+ * Ticks `alive` (delivering among them; the others hear nothing) until exactly one of
+ * them leads and the rest follow it in its term; returns the leader.
+ */
+function electAmong(alive: readonly Raft[]): Raft {
+  for (let t = 0; t < 500; t++) {
+    const leaders = alive.filter((r) => r.role === "leader");
+    const leader = leaders[0];
+    if (
+      leaders.length === 1 &&
+      leader !== undefined &&
+      alive.every((r) => r.term === leader.term && r.leader === leader.id)
+    ) {
+      return leader;
+    }
+    for (const r of alive) r.tick();
+    deliverAll(alive);
+  }
+  throw new Error(`no single leader: ${JSON.stringify(alive.map((r) => [r.role, r.term]))}`);
+}
+
+/** Holds `rounds` elections, each after the current leader of `nodes` went silent. */
+function electRepeatedly(nodes: readonly Raft[], rounds: number): void {
+  for (let i = 0; i < rounds; i++) {
+    const old = electAmong(nodes);
+    const oldTerm = old.term;
+    takeMsgs(old);
+    const next = electAmong(nodes.filter((r) => r !== old));
+    assert.ok(next.term > oldTerm, `election ${i}`);
+  }
+  electAmong(nodes);
+}
+
+describe("forged terms cannot end elections", () => {
+  test("a heartbeat in term 2^52 or 2^52-1 moves a node up by MAX_TERM_STEP, no more", () => {
+    const nodes = clusterAt(3);
+    const r = nodes[1] as Raft;
+    r.step(heartbeat(1, 2, MAX_TERM, 0));
+    assert.equal(r.term, 3 + MAX_TERM_STEP);
+    assert.equal(r.leader, NONE, "the forged sender is not followed");
+    r.step(heartbeat(1, 2, MAX_TERM - 1, 0));
+    assert.equal(r.term, 3 + 2 * MAX_TERM_STEP);
+    assert.equal(r.drops.get("term_jump"), 2);
+    assert.deepEqual(takeMsgs(r), [], "not answered");
+    assert.deepEqual(logTerms(r), []);
+    // The cluster elects (node 2's term spreads a step at a time) and goes on electing.
+    const leader = electAmong(nodes);
+    assert.ok(leader.term > 3 + 2 * MAX_TERM_STEP && leader.term < 3 + 4 * MAX_TERM_STEP);
+    electRepeatedly(nodes, 10);
+  });
+
+  test("a term exactly MAX_TERM_STEP ahead is adopted; one further is only stepped to", () => {
+    const r = newRaft(2, V3, { hardState: { term: 5 } });
+    r.step(heartbeat(1, 2, 5 + MAX_TERM_STEP, 0));
+    assert.equal(r.term, 5 + MAX_TERM_STEP);
+    assert.equal(r.leader, 1, "adopted: the heartbeat is handled");
+    assert.equal(takeMsgs(r).length, 1);
+    const at = r.term;
+    r.step(heartbeat(3, 2, at + MAX_TERM_STEP + 1, 0));
+    assert.equal(r.term, at + MAX_TERM_STEP);
+    assert.equal(r.leader, NONE);
+    assert.deepEqual(takeMsgs(r), []);
+  });
+
+  test("a cluster moved to the highest adoptable term still elects, many times over", () => {
+    const nodes = clusterAt(3);
+    (nodes[1] as Raft).step(heartbeat(1, 2, 3 + MAX_TERM_STEP, 0));
+    takeMsgs(nodes[1] as Raft);
+    electRepeatedly(nodes, 20);
+    assert.ok((nodes[0] as Raft).term > 3 + MAX_TERM_STEP);
+  });
+
+  test("a node far behind its peers catches up, a step per message", () => {
+    const nodes = clusterAt(3 + 5 * MAX_TERM_STEP);
+    const behind = newRaft(3, V3, { hardState: { term: 3 }, preVote: true, checkQuorum: true });
+    nodes[2] = behind;
+    const leader = electAmong(nodes.slice(0, 2));
+    for (let i = 0; i < 8 && behind.leader !== leader.id; i++) {
+      for (const r of nodes) r.tick();
+      deliverAll(nodes);
+    }
+    assert.equal(behind.leader, leader.id);
+    assert.equal(behind.term, leader.term);
+    assert.equal(behind.drops.get("term_jump"), 5);
+  });
+
+  test("a node in a leader's lease ignores a far-ahead vote request entirely", () => {
+    const r = newRaft(2, V3, { hardState: { term: 2 }, checkQuorum: true });
+    r.step(heartbeat(1, 2, 2, 0));
+    takeMsgs(r);
+    r.step(voteReq(3, 2, MAX_TERM, 0, 0));
+    assert.equal(r.term, 2);
+    assert.equal(r.leader, 1);
+    assert.equal(r.drops.get("term_jump"), 1);
+  });
+
+  test("reaching MAX_TERM takes 2^32 stepped messages; there the node stops campaigning", () => {
+    assert.equal(MAX_TERM / MAX_TERM_STEP, 2 ** 32);
     const r = newRaft(1, V3, { hardState: { term: MAX_TERM } });
     r.campaign("vote");
     r.campaign("preVote");
     assert.equal(r.term, MAX_TERM);
     assert.deepEqual(takeMsgs(r), []);
   });
+});
 
+describe("the core's own limits and invariants", () => {
   test("a broken invariant throws InvariantError instead of being persisted", () => {
     const r = follower();
     r.log.committed = 7; // past the last index: only a bug could do this

@@ -3,9 +3,10 @@
  * state. Every `save` is one synchronous (O_DSYNC) `writev` — a write plus its fdatasync
  * in one system call (group commit: the caller batches a whole Ready into one call,
  * which is what makes the log fast) — and resolves only once its bytes are durable, as
- * the persistence rules in DESIGN.md require. A save that changes the term or vote
- * (an election, rare) first writes them to the HARDSTATE file with one more sync, so a
- * damaged last WAL record can never take back a term or vote (hard-state-file.ts).
+ * Raft requires before anything that depends on them is sent or applied. A save that
+ * changes the term or vote (an election, rare) first writes them to the HARDSTATE file
+ * with one more sync, so a damaged last WAL record can never take back a term or vote
+ * (hard-state-file.ts).
  */
 import { type FileHandle, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -31,7 +32,7 @@ export { WalCorruptionError, WalStateError } from "./wal-errors.ts";
 export type { WalContents } from "./wal-replay.ts";
 
 /**
- * Segment size at which the WAL starts a new file (DESIGN.md default: 64 MiB). Large
+ * Segment size at which the WAL starts a new file (64 MiB). Large
  * enough that rotation (a create plus a directory sync) is rare; small enough that
  * dropping compacted segments frees space promptly and replay holds one in memory.
  */

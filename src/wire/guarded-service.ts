@@ -1,5 +1,5 @@
 /**
- * Makes a gRPC service safe against what arrives (issue 16, items 3 and 7), for every
+ * Makes a gRPC service safe against what arrives (malformed requests, handlers that throw), for every
  * service the same way:
  *
  * - A request that does not decode (malformed protobuf, or a uint64 above 2^53 that the

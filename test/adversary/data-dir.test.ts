@@ -1,5 +1,5 @@
 /**
- * Attacks on a node's data dir, against real server processes (issue 16, items 5-7):
+ * Attacks on a node's data dir, against real server processes:
  *
  * - a second server on the same data dir from another PID namespace (two containers
  *   sharing a volume) is refused with exit 6, and the first keeps serving;

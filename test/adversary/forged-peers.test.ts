@@ -39,7 +39,7 @@ interface Position {
   readonly clusterId: string;
 }
 
-describe("forged peer messages (issue 16, item 3)", () => {
+describe("forged peer messages", () => {
   let cluster: ProcessCluster;
   const acked: Acked = new Map();
   const attackers = new Map<number, PeerAttacker>();

@@ -1,5 +1,5 @@
 /**
- * Seeded peer fuzzing against a live 3-node cluster (issue 16, "Show"): for FUZZ_SECONDS
+ * Seeded peer fuzzing against a live 3-node cluster: for FUZZ_SECONDS
  * (default 60) throw random and mutated peer messages (test/support/peer-fuzz.ts) at the
  * nodes' RaftPeer service while a client writes. Every call must end with a refusal or an
  * ack, never INTERNAL or a dead node; at the end the cluster serves, every acknowledged

@@ -1,5 +1,5 @@
 /**
- * The core never throws on a message from a peer (issue 16, item 3): every message that
+ * The core never throws on a message from a peer: every message that
  * used to throw out of `step()` (and so out of a gRPC callback, killing the node), and
  * every impossible one that used to be acted on, is now dropped and counted in
  * `drops`, leaving the node's state as it was.

@@ -1,5 +1,5 @@
 /**
- * The resource attacks of issue 16 as small gRPC clients built from proto/, for the
+ * The resource attacks as small gRPC clients built from proto/, for the
  * adversary test (test/adversary/resource-limits.test.ts) and the attack benchmark
  * (bench/attacks.ts): a BatchStream whose answers are never read, uploads that send a
  * little and stall, a client whose session never advances, and many open calls on one

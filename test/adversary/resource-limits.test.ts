@@ -120,7 +120,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
     const base = await rssAnonMiB(pid);
     const sampler = peakSampler(pid);
     const one = stalledUploads(address, MAX_UPLOADS_PER_CONNECTION + 1, 9, MiB, "stall-a");
-    const many = stalledUploads(address, 150, MAX_UPLOADS_PER_CONNECTION, MiB, "stall-b");
+    let many: ReturnType<typeof stalledUploads> | undefined;
     try {
       const refusedHere = await waitFor(
         "the connection's extra upload to be refused",
@@ -130,11 +130,15 @@ describe("resource limits", { timeout: 600_000 }, () => {
         isExhausted(refusedHere, /too many uploads at once on this connection/),
         String(refusedHere),
       );
+      // Only now: started together, the other connections' uploads could take the node's
+      // slots first and the connection's extra upload would be refused for the node.
+      many = stalledUploads(address, 150, MAX_UPLOADS_PER_CONNECTION, MiB, "stall-b");
+      const held = many;
       const accepted = MAX_UPLOADS - MAX_UPLOADS_PER_CONNECTION;
       await waitFor("the node's extra uploads to be refused", () =>
-        many.outcomes.filter((o) => o !== null).length >= 150 - accepted ? true : undefined,
+        held.outcomes.filter((o) => o !== null).length >= 150 - accepted ? true : undefined,
       );
-      const refused = many.outcomes.filter((o) => o !== null);
+      const refused = held.outcomes.filter((o) => o !== null);
       assert.equal(refused.length, 150 - accepted, "exactly the node's cap is held");
       assert.ok(
         refused.every((o) =>
@@ -144,7 +148,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
       );
       await serving("during-uploads");
       // Nothing more arrives on the held uploads: the idle timeout closes every one.
-      const all = () => [...one.outcomes, ...many.outcomes];
+      const all = () => [...one.outcomes, ...held.outcomes];
       await waitFor(
         "the stalled uploads to be closed",
         () => (all().every((o) => o !== null) ? true : undefined),
@@ -155,7 +159,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
     } finally {
       const peak = sampler.stop();
       one.stop();
-      many.stop();
+      many?.stop();
       console.log(
         `# stalled uploads: leader RssAnon ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`,
       );

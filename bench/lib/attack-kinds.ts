@@ -49,6 +49,19 @@ export const ATTACKS: Readonly<Record<string, (c: AttackContext) => Attack>> = {
     looping(c.paceMs, (n) =>
       stuckSession(c.address, 256, `attack/stuck${n % 4}`, c.stuckClient, c.sequenceBase + n * 256),
     ),
+  // Not an attack: the control for stuck-session, the same writes from a session that
+  // advances its firstIncomplete, so the report separates the write load from the attack.
+  "busy-session": (c) =>
+    looping(c.paceMs, (n) =>
+      stuckSession(
+        c.address,
+        256,
+        `attack/busy${n % 4}`,
+        `${c.stuckClient}-busy`,
+        c.sequenceBase + n * 256,
+        true,
+      ),
+    ),
   "many-streams": (c) => manyStreams(c.address, 300, "attack/small"),
   oversize: (c) => {
     const stub = rawStub(c.address);

@@ -13,9 +13,11 @@ export type DfsErrorCode =
   | "too_large"
   | "precondition_failed"
   /**
-   * A bound on a shared resource was reached (uploads in flight, answers queued, a
-   * session's remembered results): the request itself may be fine; retry later or with
-   * less at once. See docs/security.md "Resource limits".
+   * A bound on a shared resource was reached: too many uploads at once on the
+   * connection or the node, or an upload closed as stalled. The request itself may be
+   * fine; retry later or with less at once. (Other bounds answer otherwise: a stream's
+   * queued answers pause it, and a session's forgotten results answer `unavailable`.)
+   * See docs/security.md "Resource limits".
    */
   | "resource_exhausted"
   | "internal";

@@ -30,8 +30,8 @@ export const ExitCode = {
   /** A bug or an unexpected environment problem; the message says what, `--debug` shows where. */
   internal: 10,
   /**
-   * A server-side resource bound was hit (too many uploads at once, a session holding
-   * too many unacknowledged results, ...): back off and retry, or do less at once.
+   * A server-side resource bound was hit (too many uploads at once on a connection or
+   * the node, or an upload closed as stalled): back off and retry, or do less at once.
    * Distinct from `tooLarge`, where the same request can never succeed.
    */
   resourceExhausted: 11,

@@ -81,7 +81,7 @@ export function addServerCommand(program: Command): void {
     .option("--client-ca <file>", "require client certificates signed by this CA (PEM)")
     .option(
       "--upload-idle-ms <ms>",
-      `close an upload that sends nothing for this long (default ${DEFAULT_RESOURCE_LIMITS.uploadIdleMs})`,
+      `close an upload that sends under 64 KiB in a window this long (default ${DEFAULT_RESOURCE_LIMITS.uploadIdleMs})`,
       intFlag("--upload-idle-ms", 100, 24 * 3600 * 1000),
     )
     .option(

@@ -163,7 +163,13 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       }
     }),
     status: unary(async () => deps.status()),
-    upload: uploadHandler({ loop, now: deps.now, slots, idleMs: limits.uploadIdleMs }),
+    upload: uploadHandler({
+      loop,
+      now: deps.now,
+      slots,
+      idleMs: limits.uploadIdleMs,
+      minProgressBytes: limits.uploadMinProgressBytes,
+    }),
     download: downloadHandler(deps),
   };
 }

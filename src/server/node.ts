@@ -33,7 +33,7 @@ import {
   SnapshotSender,
 } from "../transport/index.ts";
 import { type GuardReport, guardService } from "../wire/guarded-service.ts";
-import { clientServerOptions } from "./client-server-options.ts";
+import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "./client-server-options.ts";
 import { clientService } from "./client-service.ts";
 import {
   DEFAULT_SNAPSHOT_TUNING,
@@ -264,7 +264,8 @@ async function assemble(
   );
   const peerServer = new grpc.Server(peerServerOptions());
   peerServer.addService(peer.definition, peer.implementation);
-  const windows = [clientServer, peerServer].every((server) => raiseStreamWindow(server));
+  const windows =
+    raiseStreamWindow(clientServer, CLIENT_STREAM_RECEIVE_WINDOW) && raiseStreamWindow(peerServer);
   const stopServers = (): void => {
     clientServer.forceShutdown();
     peerServer.forceShutdown();

@@ -25,11 +25,19 @@ export interface ResourceLimits {
   /** Uploads in progress on the node (the leader), whoever sends them. */
   readonly uploadsPerNode: number;
   /**
-   * An upload that sends nothing for this long is closed and its chunks freed: a healthy
-   * client sends a chunk every few milliseconds, while a stalled one would otherwise
-   * hold its buffers until the state machine's 15-minute sweep.
+   * An upload that does not send {@link uploadMinProgressBytes} (or finish) within each
+   * window of this length is closed as stalled and its chunks freed: a healthy client
+   * sends a chunk every few milliseconds, while a stalled one would otherwise hold its
+   * slot and buffers until the state machine's 15-minute sweep. Time the node spends
+   * storing the upload's chunks (its stream paused) does not count.
    */
   readonly uploadIdleMs: number;
+  /**
+   * Progress an upload must make in each {@link uploadIdleMs} window. Any byte used to
+   * restart the window, so one byte a minute per upload held the node's upload slots
+   * forever; this asks for about 1 KiB/s (64 KiB a minute), far below any real link.
+   */
+  readonly uploadMinProgressBytes: number;
 }
 
 /** The defaults; see each field's doc comment for the reason. */
@@ -39,6 +47,7 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
   uploadsPerConnection: 8,
   uploadsPerNode: 32,
   uploadIdleMs: 60_000,
+  uploadMinProgressBytes: 64 * 1024,
 };
 
 /**

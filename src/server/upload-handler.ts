@@ -7,7 +7,8 @@
  * propose the commit entry that makes the file visible, atomically. A failed upload
  * proposes an abort so its chunks are freed at once (else the state machine reclaims
  * them after 15 idle minutes). Uploads are bounded per connection and per node, and one
- * that sends nothing for a minute is closed (docs/security.md "Resource limits").
+ * that sends less than 64 KiB in a minute is closed as stalled (docs/security.md
+ * "Resource limits").
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
@@ -27,8 +28,13 @@ export interface UploadDeps {
   readonly now: () => number;
   /** The node's upload counts, bounded per connection and per node. */
   readonly slots: UploadSlots;
-  /** An upload that sends nothing for this long is closed (ResourceLimits.uploadIdleMs). */
+  /**
+   * An upload that sends less than {@link minProgressBytes} within a window of this
+   * length is closed (ResourceLimits.uploadIdleMs).
+   */
   readonly idleMs: number;
+  /** Progress required per window (ResourceLimits.uploadMinProgressBytes). */
+  readonly minProgressBytes: number;
 }
 
 /** The Upload handler. */
@@ -46,11 +52,18 @@ export function uploadHandler(
     const upload = new Upload(deps, () => call.sendMetadata(new grpc.Metadata()));
     let chain = Promise.resolve();
     let settled = false;
-    let idleTimer: NodeJS.Timeout | undefined;
+    const stall = new StallClock(deps.idleMs, deps.minProgressBytes, () =>
+      settle(
+        new DfsError(
+          "resource_exhausted",
+          `upload sent less than ${Math.round(deps.minProgressBytes / 1024)} KiB in ${Math.round(deps.idleMs / 1000)} s; closed as stalled, nothing was stored`,
+        ),
+      ),
+    );
     const settle = (error: unknown, response?: PutResponse): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(idleTimer);
+      stall.stop();
       release();
       if (error === null) callback(null, response);
       else {
@@ -58,28 +71,17 @@ export function uploadHandler(
         callback(toServiceError(error));
       }
     };
-    const idle = () =>
-      settle(
-        new DfsError(
-          "resource_exhausted",
-          `upload sent nothing for ${Math.round(deps.idleMs / 1000)} s; closed, nothing was stored`,
-        ),
-      );
-    const armIdle = () => {
-      clearTimeout(idleTimer);
-      if (!settled) idleTimer = setTimeout(idle, deps.idleMs);
-    };
-    armIdle();
+    stall.run();
     call.on("data", (message: UploadRequest) => {
       call.pause();
-      clearTimeout(idleTimer); // our turn: time spent in Raft is not the client's idling
+      stall.pause(message.data.length); // our turn: time spent in Raft is not the client's
       chain = chain
         .then(async () => {
           if (settled) return;
           const response = await upload.receive(message);
           if (response !== null) settle(null, response);
           else {
-            armIdle();
+            stall.run();
             call.resume();
           }
         })
@@ -100,6 +102,55 @@ export function uploadHandler(
     call.on("error", broken);
     call.on("cancelled", broken);
   };
+}
+
+/**
+ * Times an upload's windows: the client must send `minBytes` within each `windowMs` of
+ * its own time (the clock stops while the node works on what it sent), else `onStall`.
+ * A window restarts only once it saw `minBytes`, so a trickle of a byte now and then
+ * cannot hold an upload slot open: it is closed about one window after it began.
+ */
+class StallClock {
+  private timer: NodeJS.Timeout | undefined;
+  private left: number;
+  private bytes = 0;
+  private since = 0;
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly minBytes: number,
+    private readonly onStall: () => void,
+  ) {
+    this.left = windowMs;
+  }
+
+  /** The client's turn: the window runs (a fresh one if the last saw enough bytes). */
+  run(): void {
+    if (this.stopped) return;
+    if (this.bytes >= this.minBytes) {
+      this.bytes = 0;
+      this.left = this.windowMs;
+    }
+    this.since = performance.now();
+    this.running = true;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.onStall, Math.max(0, this.left));
+  }
+
+  /** The node's turn: `bytes` arrived; the window stops until {@link run}. */
+  pause(bytes: number): void {
+    clearTimeout(this.timer);
+    if (this.running) this.left -= performance.now() - this.since;
+    this.running = false;
+    this.bytes += bytes;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
 }
 
 /** One upload in progress on the leader. */

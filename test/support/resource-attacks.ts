@@ -1,10 +1,11 @@
 /**
- * The resource attacks of issue 16 as small gRPC clients built from proto/, for the
+ * The resource attacks as small gRPC clients built from proto/, for the
  * adversary test (test/adversary/resource-limits.test.ts) and the attack benchmark
  * (bench/attacks.ts): a BatchStream whose answers are never read, uploads that send a
  * little and stall, a client whose session never advances, and many open calls on one
  * connection. Each opens its own connections, so the node sees separate clients.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { type BatchOp, DfsClient as DfsStub } from "../../src/gen/dfs.ts";
@@ -111,10 +112,70 @@ export function stalledUploads(
   };
 }
 
+/** How a {@link pacedUpload} ended, and after how long (ms from its start). */
+export interface PacedOutcome {
+  readonly outcome: ServiceError | "stored";
+  readonly elapsedMs: number;
+}
+
+/**
+ * One upload of `messages` messages of `bytesEach` bytes, one every `everyMs`, then the
+ * final message: a trickle (a byte now and then) or a slow but real upload. Resolves
+ * when the server answers, which for a trickle it should do before all were sent.
+ */
+export function pacedUpload(
+  address: string,
+  key: string,
+  messages: number,
+  bytesEach: number,
+  everyMs: number,
+): Promise<PacedOutcome> {
+  const stub = rawStub(address);
+  const started = performance.now();
+  return new Promise<PacedOutcome>((resolve) => {
+    let answered = false;
+    const call = stub.upload((error) => {
+      answered = true;
+      stub.close();
+      resolve({ outcome: error ?? "stored", elapsedMs: performance.now() - started });
+    });
+    call.on("error", () => {});
+    const hash = createHash("sha256");
+    void (async () => {
+      for (let i = 0; i < messages && !answered; i++) {
+        const data = Buffer.alloc(bytesEach, i);
+        hash.update(data);
+        call.write({
+          key: i === 0 ? key : "",
+          ifVersion: undefined,
+          session: undefined,
+          data,
+          sha256: Buffer.alloc(0),
+          done: false,
+        });
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+      if (answered) return;
+      call.write({
+        key: "",
+        ifVersion: undefined,
+        session: undefined,
+        data: Buffer.alloc(0),
+        sha256: hash.digest(),
+        done: true,
+      });
+      call.end();
+    })();
+  });
+}
+
 /**
  * Writes `writes` puts as one client whose `firstIncomplete` stays at 1, in Batch calls
  * of 256, numbered from `firstSequence`; resolves with the client id once all are
  * acknowledged. Pass the id back (and the next sequence) to continue the same session.
+ * With `advance`, the client behaves: each batch's `firstIncomplete` is its own first
+ * sequence (every earlier write was acknowledged), so the server forgets the results
+ * before it — the same write load without the stuck session (a benchmark control).
  */
 export async function stuckSession(
   address: string,
@@ -122,6 +183,7 @@ export async function stuckSession(
   keyPrefix = "stuck",
   clientId = `stuck${process.pid}${Date.now()}`,
   firstSequence = 1,
+  advance = false,
 ): Promise<string> {
   const stub = rawStub(address);
   const last = firstSequence + writes - 1;
@@ -134,7 +196,7 @@ export async function stuckSession(
             key: `${keyPrefix}/${seq}`,
             value: Buffer.from(`v${seq}`),
             ifVersion: undefined,
-            session: { clientId, sequence: seq, firstIncomplete: 1 },
+            session: { clientId, sequence: seq, firstIncomplete: advance ? first : 1 },
           },
         });
       }

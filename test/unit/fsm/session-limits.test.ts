@@ -1,6 +1,6 @@
 /**
- * The bound on a client's remembered session results (issue 16: 30k writes without
- * advancing firstIncomplete cost a node 66 MiB). Past it the oldest results are
+ * The bound on a client's remembered session results (30k writes without advancing
+ * firstIncomplete used to cost a node 66 MiB). Past it the oldest results are
  * forgotten, and exactly-once still holds: a retry of a remembered write gets its
  * original answer, a retry of a forgotten one gets `session_expired` and is never
  * applied again, on the in-memory and the on-disk store alike, across a snapshot and a
@@ -50,12 +50,16 @@ test("a client that never advances keeps at most MAX_SESSION_RESULTS results; ex
   const store = new MemoryStore();
   applyInBatches(store, stuckEntries());
   const remembered = rememberedOf(store);
-  assert.equal(remembered.length, MAX_SESSION_RESULTS);
-  assert.equal(Math.min(...remembered), WRITES - MAX_SESSION_RESULTS + 1, "the oldest went first");
+  assert.ok(remembered.length <= MAX_SESSION_RESULTS, `${remembered.length} results remembered`);
+  assert.ok(
+    remembered.length >= MAX_SESSION_RESULTS * 0.75,
+    `${remembered.length} results remembered: at most a quarter is forgotten at once`,
+  );
+  const oldestKept = WRITES - remembered.length + 1;
+  assert.equal(Math.min(...remembered), oldestKept, "the oldest went first");
 
   let index = WRITES;
   const retry = (seq: number) => store.apply(++index, stuckPut(0, seq).data);
-  const oldestKept = WRITES - MAX_SESSION_RESULTS + 1;
   assert.deepEqual(retry(WRITES), { kind: "put", version: 1, index: WRITES }, "original answer");
   assert.deepEqual(retry(oldestKept), { kind: "put", version: 1, index: oldestKept });
   assert.deepEqual(retry(1), { kind: "session_expired" }, "forgotten: never applied twice");
@@ -91,7 +95,7 @@ test("results that carry text are bounded by bytes too", () => {
   }
   const remembered = rememberedOf(store).length;
   assert.ok(remembered < 400, `${remembered} results remembered`);
-  assert.ok(remembered >= MAX_SESSION_RESULT_BYTES / 2200, `${remembered} results remembered`);
+  assert.ok(remembered >= (MAX_SESSION_RESULT_BYTES * 0.75) / 2200, `${remembered} remembered`);
 });
 
 test("the bound is the same on disk, across reopen and through a snapshot", async (t) => {
@@ -107,7 +111,9 @@ test("the bound is the same on disk, across reopen and through a snapshot", asyn
   const restored = new MemoryStore();
   restored.restore(memory.snapshot());
   const next = WRITES + 1;
-  const retries = [1, WRITES - MAX_SESSION_RESULTS, WRITES - MAX_SESSION_RESULTS + 1, WRITES];
+  const oldestKept = Math.min(...rememberedOf(memory));
+  assert.ok(oldestKept > WRITES - MAX_SESSION_RESULTS, `oldest kept ${oldestKept}`);
+  const retries = [1, oldestKept - 1, oldestKept, WRITES];
   const tail = retries.map((seq, i) => ({ ...stuckPut(next + i, seq), index: next + i }));
   const fromDisk = disk.applyEntries(tail);
   assert.deepEqual(fromDisk, memory.applyEntries(tail));

@@ -16,7 +16,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { type EtcdBinary, ensureEtcd } from "./etcd/etcd-install.ts";
-import { parseCompareFlags } from "./lib/compare-flags.ts";
+import { flagFacts, parseCompareFlags, roundsTimingOf } from "./lib/compare-flags.ts";
 import { type Comparison, formatComparison } from "./lib/compare-report.ts";
 import { COMPARE_WORKLOADS } from "./lib/compare-workloads.ts";
 import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
@@ -67,11 +67,7 @@ if (flags.tls) {
     {
       ...machineFacts(etcd.version),
       date: startedAt.toISOString(),
-      rounds: flags.runs,
-      "measured seconds per run": flags.seconds,
-      "warm-up seconds": flags.warmup,
-      "cluster warm-up seconds": flags.clusterWarmup,
-      keys: flags.keys,
+      ...flagFacts(flags),
     },
     log,
   );
@@ -83,13 +79,7 @@ log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workl
 const rounds = await runRounds(
   [dfsDriver(BENCH_TIMEOUTS), etcdDriver(etcd, BENCH_TIMEOUTS)],
   workloads,
-  {
-    runs: flags.runs,
-    seconds: flags.seconds,
-    warmupMs: flags.warmup * 1000,
-    clusterWarmupMs: flags.clusterWarmup * 1000,
-    keys: flags.keys,
-  },
+  roundsTimingOf(flags),
   log,
 );
 const failover = await runFailovers(
@@ -103,11 +93,7 @@ const comparison: Comparison = {
   meta: {
     ...machineFacts(etcd.version),
     date: startedAt.toISOString(),
-    rounds: flags.runs,
-    "measured seconds per run": flags.seconds,
-    "warm-up seconds": flags.warmup,
-    "cluster warm-up seconds": flags.clusterWarmup,
-    keys: flags.keys,
+    ...flagFacts(flags),
     "failover runs": flags.failoverRuns,
     method:
       "closed loop, N workers sharing one client (dfs: DfsClient; etcd: one grpc-js channel to the leader); " +

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { COMPARE_WORKLOADS } from "./compare-workloads.ts";
+import type { RoundsTiming } from "./rounds.ts";
 
 /** The comparison's settings after defaults. */
 export interface CompareFlags {
@@ -30,6 +31,28 @@ export interface CompareFlags {
 
 /** What `--tls` measures by default: the issue asks for put ×64 and linearizable get ×64. */
 export const TLS_WORKLOADS: readonly string[] = ["put-256B-c64", "get-linearizable-c64"];
+
+/** The rounds' timing the flags ask for (the same for the plain and the TLS comparison). */
+export function roundsTimingOf(flags: CompareFlags): RoundsTiming {
+  return {
+    runs: flags.runs,
+    seconds: flags.seconds,
+    warmupMs: flags.warmup * 1000,
+    clusterWarmupMs: flags.clusterWarmup * 1000,
+    keys: flags.keys,
+  };
+}
+
+/** The flags' settings as the facts a report header prints. */
+export function flagFacts(flags: CompareFlags): Record<string, number> {
+  return {
+    rounds: flags.runs,
+    "measured seconds per run": flags.seconds,
+    "warm-up seconds": flags.warmup,
+    "cluster warm-up seconds": flags.clusterWarmup,
+    keys: flags.keys,
+  };
+}
 
 function positive(name: string, integer: boolean): (text: string) => number {
   return (text) => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeClusterCerts } from "../../src/cli/certs-command.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
-import type { CompareFlags } from "./compare-flags.ts";
+import { type CompareFlags, roundsTimingOf } from "./compare-flags.ts";
 import {
   type Comparison,
   formatClientCpu,
@@ -46,18 +46,7 @@ export async function runTlsComparison(
       etcdDriver(etcd, timeouts),
       etcdDriver(etcd, timeouts, certs),
     ];
-    const rounds = await runRounds(
-      drivers,
-      workloads,
-      {
-        runs: flags.runs,
-        seconds: flags.seconds,
-        warmupMs: flags.warmup * 1000,
-        clusterWarmupMs: flags.clusterWarmup * 1000,
-        keys: flags.keys,
-      },
-      log,
-    );
+    const rounds = await runRounds(drivers, workloads, roundsTimingOf(flags), log);
     return TLS_PAIRS.map((systems) => ({
       systems,
       meta: {

@@ -19,9 +19,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cp, readdir, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { SERVER_NODE_FLAGS } from "../../src/server/node-flags.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
-import { type ClusterNode, ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
+import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
 
 /** unshare works here (root, or user namespaces allowed); otherwise the lock test is skipped. */
@@ -40,24 +39,6 @@ before(async () => {
 after(async () => {
   await cluster?.destroy();
 });
-
-/** The server command line of `node` (as ProcessCluster starts it), for a prefixed start. */
-function serverArgs(node: ClusterNode): string[] {
-  return [
-    ...SERVER_NODE_FLAGS,
-    "--import",
-    "tsx",
-    "scripts/run_server.ts",
-    "--id",
-    String(node.id),
-    "--port",
-    String(node.port),
-    "--peers",
-    cluster.peersFlag(),
-    "--data-dir",
-    node.dataDir,
-  ];
-}
 
 /** Runs `command` to its end (60 s at most); its exit code or signal and its stderr. */
 async function runToExit(
@@ -166,7 +147,7 @@ test("a second server on the same data dir from another PID namespace is refused
     "--kill-child",
     "-n",
     process.execPath,
-    ...serverArgs(target),
+    ...cluster.serverArgs(target),
   ]);
   assert.equal(outcome, "exit 6", stderr);
   assertOneLine(stderr, new RegExp(`data dir ${target.dataDir} is in use by process \\d+ `));
@@ -211,7 +192,7 @@ test("a state store on a read-only mount: exit 6 (data dir), not corrupt", {
     "sh",
     state,
     process.execPath,
-    ...serverArgs(node),
+    ...cluster.serverArgs(node),
   ]);
   assert.equal(outcome, "exit 6", stderr);
   assertOneLine(stderr, /cannot use the state store in .*: .*read-only file system/i);

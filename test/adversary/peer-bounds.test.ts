@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { StatusResponse } from "../../src/gen/dfs.ts";
 import { RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { PEER_MAX_CONCURRENT_STREAMS } from "../../src/server/resource-limits.ts";
+import { ackedWrites, assertServingWith } from "../support/acked-writes.ts";
 import { batchOf, encodeBatch, heartbeat } from "../support/peer-attacker.ts";
 import { type ClusterNode, ProcessCluster } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
@@ -25,31 +26,6 @@ const identity = (b: Buffer): Buffer => b;
 /** A node's count of refused peer messages for `reason`, from its Status. */
 function dropped(status: StatusResponse | undefined, reason: string): number {
   return status?.droppedPeerMessages.find((d) => d.reason === reason)?.count ?? 0;
-}
-
-/** Writes `count` keys and returns them (all acknowledged). */
-async function ackedWrites(cluster: ProcessCluster, prefix: string, count: number) {
-  const client = cluster.client();
-  try {
-    const keys = Array.from({ length: count }, (_, i) => `${prefix}/${i}`);
-    for (const key of keys) await client.put(key, Buffer.from(`value of ${key}`));
-    return keys;
-  } finally {
-    client.close();
-  }
-}
-
-/** Every acknowledged key reads back from the leader, and a new write is acknowledged. */
-async function assertServingWith(cluster: ProcessCluster, keys: readonly string[]): Promise<void> {
-  const client = cluster.client();
-  try {
-    for (const key of keys) {
-      assert.equal(Buffer.from((await client.get(key)).value).toString(), `value of ${key}`);
-    }
-    assert.ok((await client.put("still-serving", Buffer.from("yes"))).index > 0);
-  } finally {
-    client.close();
-  }
 }
 
 describe("peer port bounds", { timeout: 180_000 }, () => {

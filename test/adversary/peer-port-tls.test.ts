@@ -20,6 +20,7 @@ import { DfsClient as DfsStub } from "../../src/gen/dfs.ts";
 import { type MessageBatch, RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { EntryKind } from "../../src/raft/types.ts";
 import { toWire } from "../../src/transport/index.ts";
+import { ackedWrites, assertServingWith } from "../support/acked-writes.ts";
 import { ProcessCluster } from "../support/process-cluster.ts";
 import { waitFor } from "../support/wait.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
@@ -85,35 +86,6 @@ function rawPut(
       },
     );
   });
-}
-
-/** Writes `count` keys through the client and returns them (all acknowledged). */
-async function ackedWrites(
-  cluster: ProcessCluster,
-  prefix: string,
-  count: number,
-): Promise<string[]> {
-  const client = cluster.client();
-  try {
-    const keys = Array.from({ length: count }, (_, i) => `${prefix}/${i}`);
-    for (const key of keys) await client.put(key, Buffer.from(`value of ${key}`));
-    return keys;
-  } finally {
-    client.close();
-  }
-}
-
-/** Every acknowledged key reads back, and a new write is acknowledged. */
-async function assertServingWith(cluster: ProcessCluster, keys: readonly string[]): Promise<void> {
-  const client = cluster.client();
-  try {
-    for (const key of keys) {
-      assert.equal(Buffer.from((await client.get(key)).value).toString(), `value of ${key}`);
-    }
-    assert.ok((await client.put("still-serving", Buffer.from("yes"))).index > 0);
-  } finally {
-    client.close();
-  }
 }
 
 describe("plain text: the two ports refuse each other's calls", { timeout: 120_000 }, () => {

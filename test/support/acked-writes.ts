@@ -63,3 +63,35 @@ export async function assertNodeHolds(
     client.close();
   }
 }
+
+/** Writes `count` keys `prefix/i` one by one and returns them (all acknowledged). */
+export async function ackedWrites(
+  cluster: ProcessCluster,
+  prefix: string,
+  count: number,
+): Promise<string[]> {
+  const client = cluster.client();
+  try {
+    const keys = Array.from({ length: count }, (_, i) => `${prefix}/${i}`);
+    for (const key of keys) await client.put(key, Buffer.from(`value of ${key}`));
+    return keys;
+  } finally {
+    client.close();
+  }
+}
+
+/** Every key from {@link ackedWrites} reads back, and a new write is acknowledged. */
+export async function assertServingWith(
+  cluster: ProcessCluster,
+  keys: readonly string[],
+): Promise<void> {
+  const client = cluster.client();
+  try {
+    for (const key of keys) {
+      assert.equal(Buffer.from((await client.get(key)).value).toString(), `value of ${key}`);
+    }
+    assert.ok((await client.put("still-serving", Buffer.from("yes"))).index > 0);
+  } finally {
+    client.close();
+  }
+}

@@ -149,9 +149,12 @@ export class ProcessCluster {
     return node;
   }
 
-  /** Starts (or restarts) a node's process on its data dir. */
-  spawn(node: ClusterNode): void {
-    const args = [
+  /**
+   * The node's `node` command line as this cluster starts it (run from {@link REPO_ROOT}),
+   * so a test can start the same server another way (in a namespace, say).
+   */
+  serverArgs(node: ClusterNode): string[] {
+    return [
       ...SERVER_NODE_FLAGS,
       ...this.nodeFlags,
       "--import",
@@ -168,6 +171,11 @@ export class ProcessCluster {
       ...this.tlsArgs(node),
       ...this.extraArgs,
     ];
+  }
+
+  /** Starts (or restarts) a node's process on its data dir. */
+  spawn(node: ClusterNode): void {
+    const args = this.serverArgs(node);
     const env = { ...process.env, ...this.nextEnv.get(node.id) };
     this.nextEnv.delete(node.id);
     const proc = spawn(process.execPath, args, {

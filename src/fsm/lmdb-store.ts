@@ -1,5 +1,5 @@
 /**
- * The node's state machine on disk (DESIGN.md "Stack": LMDB). Capacity is bounded by the
+ * The node's state machine on disk, LMDB (docs/architecture.md#the-state-store): bounded by the
  * disk, not RAM. Committed entries are applied into memory first (pending-writes.ts) and
  * written behind to LMDB many batches at a time, in ONE transaction that also records the
  * applied index — so LMDB always holds exactly "the log applied up to its applied index",

@@ -38,12 +38,12 @@ export interface RaftTuning {
    * giving the election timeout a fine enough grain to randomize.
    */
   readonly tickMs: number;
-  /** Heartbeat every 2 ticks = 100 ms (DESIGN.md default): cheap, and detects a dead leader fast. */
+  /** Heartbeat every 2 ticks = 100 ms: cheap, and detects a dead leader fast. */
   readonly heartbeatTicks: number;
   /**
    * Election timeout base in ticks; the core randomizes in [base, 2*base). 10 ticks =
    * [500, 1000) ms: a dead leader is replaced in well under a second (issue #6 asks for
-   * failover <= 1 s; DESIGN.md started at [1000, 2000) "until tests show what is safe").
+   * failover <= 1 s; the first default was [1000, 2000): docs/architecture.md#timing-defaults).
    * Still 5-10 heartbeats, and far above the event-loop stalls measured under load (the
    * 10-minute steady benchmark saw no election); pre-vote and check-quorum keep a
    * follower that stalls anyway from disturbing a healthy leader.

@@ -3,7 +3,7 @@
  * and a documented exit code instead of a stack trace.
  */
 
-/** What kind of startup failure; each kind has its own exit code (see README). */
+/** What kind of startup failure; each has its own exit code (docs/operations.md#exit-codes). */
 export type StartupErrorKind =
   | "config"
   | "data_dir"

@@ -1,6 +1,6 @@
 /**
  * Node.js flags every dfs server process is started with (by `dfs dev`/`npm start`, the
- * `dfs` launcher, the tests and the benchmarks; README says how to add them by hand).
+ * `dfs` launcher, the tests and the benchmarks; by hand: docs/operations.md#nodejs-flags).
  *
  * `--initial-old-space-size=256`: a server's JavaScript heap is small (~14 MB), so V8 sets
  * its old-generation limit near 24 MB, yet every replicated value is a Buffer held in the

@@ -6,7 +6,7 @@
 
 /**
  * Wall-clock budget of one `checkLinearizable` call, across all keys. Histories shaped
- * as TESTING.md asks (≤ ~10 concurrent clients per key, a few hundred ops per key) check
+ * like docs/testing.md#linearizability-checker (≤ ~10 clients, a few hundred ops per key) check
  * in milliseconds; 30 s leaves room for large `dfs verify` runs on a slow CI core while
  * still failing fast enough that a stuck check is noticed.
  */

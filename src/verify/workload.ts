@@ -21,7 +21,7 @@ import { HistoryRecorder } from "./workload-record.ts";
 
 /** Defaults, each chosen for the reason in its comment. */
 export const WORKLOAD_DEFAULTS = {
-  /** ≤ ~10 concurrent clients per key keeps the per-key search fast (TESTING.md). */
+  /** ≤ ~10 clients per key keep the search fast (docs/testing.md#linearizability-checker). */
   workers: 8,
   /** A paused or cut-off leader costs 2 s, then the op is indeterminate and the worker moves on. */
   opTimeoutMs: 2000,

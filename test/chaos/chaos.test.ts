@@ -1,5 +1,5 @@
 /**
- * The CI-sized chaos run (TESTING.md Tier 2): three real nodes behind fault proxies,
+ * The CI-sized chaos run (docs/testing.md#chaos): three real nodes behind fault proxies,
  * 75 s of kills, pauses, partitions, delays and drops from a fixed seed, with the checked
  * workload running throughout. It passes only if the history is proven linearizable, the
  * final write and every read-back succeed, and every phase did real work.

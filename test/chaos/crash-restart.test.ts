@@ -1,5 +1,5 @@
 /**
- * Crash durability on real processes (TESTING.md Tier 2, item 15): SIGKILL the leader or
+ * Crash durability on real processes (docs/testing.md#chaos): SIGKILL the leader or
  * a follower while a client writes, restart it on the same data dir, again and again.
  * Every restart must succeed (a SIGKILL loses no completed write(), so the WAL must never
  * look corrupt) and every acknowledged write must be readable at the end.

@@ -1,6 +1,6 @@
 /**
  * The catalogue of faults the nemesis injects into a {@link ChaosCluster}, grouped in the
- * families `--faults` enables (TESTING.md Tier 2, items 11–14). Each fault applies itself
+ * families `--faults` enables (docs/testing.md#chaos-harness). Each fault applies itself
  * and returns how to undo it; the nemesis decides when and for how long.
  */
 import type { Rng } from "../sim/rng.ts";

@@ -1,5 +1,5 @@
 /**
- * One chaos run (TESTING.md Tier 2): real processes behind fault proxies, the checked
+ * One chaos run (docs/testing.md#chaos-harness): real processes behind fault proxies, the checked
  * workload running throughout, and the phases healthy → faults → heal → final write →
  * more traffic → read back every key → linearizability check. judge.ts decides whether
  * the run passed; this file only drives it.

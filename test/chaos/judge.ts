@@ -40,7 +40,7 @@ export const CHAOS_DEFAULTS = {
   finalWriteMs: 15_000,
   /** Below this the healthy phase proves nothing about the cluster. */
   minHealthyOps: 100,
-  /** Below this the fault phase tested nothing (TESTING.md: too little work is no pass). */
+  /** Below this the fault phase tested nothing (docs/testing.md#chaos-harness). */
   minFaultOps: 200,
 } as const;
 

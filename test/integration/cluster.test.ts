@@ -1,7 +1,7 @@
 /**
  * End-to-end tests on three real server processes over gRPC on 127.0.0.1 with real
  * disks: the seed's scripts, redirects through a follower, binary values, and crash
- * recovery with kill -9 (TESTING.md Tier 2, items 11 and 15 in their basic form).
+ * recovery with kill -9 (docs/testing.md#integration).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

@@ -1,5 +1,5 @@
 /**
- * A full disk (TESTING.md item 17, issue #4): a single-node cluster whose data dir sits
+ * A full disk (docs/operations.md#disk-full, issue #4): a single-node cluster whose data dir sits
  * on a 3 MiB tmpfs. Writes fill it; the node must keep running, refuse writes (and
  * linearizable reads, which need its log) with a clear "disk is full" error, keep serving
  * serializable reads, and resume by itself once space is freed (the tmpfs grown), with

@@ -1,6 +1,6 @@
 /**
  * Library mode: the package entry point starts a node in-process and talks to it with the
- * client, exactly as the README's snippet does; stop() releases the data dir.
+ * client, as docs/operations.md#the-client-library shows; stop() releases the data dir.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";

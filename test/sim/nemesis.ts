@@ -19,7 +19,7 @@ export interface FaultProfile {
   readonly tornP: number;
 }
 
-/** Draws a random profile (TESTING.md Tier 1 item 5 ranges). */
+/** Draws a random profile (the ranges in docs/testing.md#nemesis). */
 export function randomProfile(rng: Rng): FaultProfile {
   const maxDelay = rng.pick([1, 5, 20, 100]);
   return {

@@ -1,6 +1,6 @@
 /**
- * Crash-everything and stale-read scenarios on the simulator (TESTING.md Tier 1 items 8
- * and 9): every node killed at once, losing unsynced writes (sometimes leaving torn
+ * Crash-everything and stale-read scenarios on the simulator (docs/testing.md#directed-scenarios):
+ * every node killed at once, losing unsynced writes (sometimes leaving torn
  * tails), also exactly between "fsync returned" and "acted on it"; and a deposed leader
  * that wakes up believing it still leads must not serve a stale read.
  */
@@ -16,7 +16,7 @@ import {
   quietCluster,
 } from "./scenario-helpers.ts";
 
-describe("crash everything at once (TESTING.md item 8)", () => {
+describe("crash everything at once", () => {
   for (const size of [1, 3, 5]) {
     for (const failpoint of [false, true]) {
       const how = failpoint
@@ -119,7 +119,7 @@ describe("crashes while a new term or vote is being saved", () => {
   });
 });
 
-describe("stale-read guard (TESTING.md item 9)", () => {
+describe("stale-read guard", () => {
   for (const fault of ["pause", "isolate"] as const) {
     it(`a leader that is ${fault === "pause" ? "paused" : "isolated"} past an election timeout never serves a stale read`, async () => {
       const sim = quietCluster(3, fault === "pause" ? 901 : 902);

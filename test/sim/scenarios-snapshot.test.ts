@@ -1,5 +1,5 @@
 /**
- * Snapshot scenarios on the simulator (TESTING.md Tier 1 item 4; MIT 6.5840 3D): frequent
+ * Snapshot scenarios (docs/testing.md#directed-scenarios; MIT 6.5840 3D): frequent
  * snapshots with compaction keep the log bounded; a follower that was down while the
  * leader compacted catches up through InstallSnapshot; every node crashing right after
  * snapshots restarts from snapshot plus log tail with nothing acknowledged lost.

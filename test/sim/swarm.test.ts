@@ -1,5 +1,5 @@
 /**
- * The randomized safety swarm (TESTING.md Tier 1 items 5 and 6) as part of `npm test`:
+ * The randomized safety swarm (docs/testing.md#the-simulator) as part of `npm test`:
  * every seed in regression-seeds.json, then fresh random seeds until the time budget
  * (SIM_BUDGET_S, default 60 s; CI sets more) is spent. Each seed prints its replay command.
  */

@@ -1,5 +1,5 @@
 /**
- * Speed on the shape TESTING.md asks for at its upper end: 10 clients × 200 operations
+ * Speed at the upper end of docs/testing.md#linearizability-checker: 10 clients × 200 operations
  * on a single key with realistic overlap (and 1% timeouts). The linearizable case must
  * take well under a second. Finding and explaining a violation costs more — the search
  * must rule out every consistent order before it — and is printed, not asserted.

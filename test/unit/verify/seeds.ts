@@ -1,6 +1,6 @@
 /**
  * Seeds for the randomized verify tests. Every run prints its seeds and a one-line
- * replay command (TESTING.md "Conventions"); seeds that ever failed are replayed first.
+ * replay command (docs/testing.md#replaying-a-seed); seeds that ever failed are replayed first.
  */
 import { mulberry32 } from "../../support/prng.ts";
 

@@ -15,8 +15,7 @@ import {
 } from "../../bench/lib/loadgen.ts";
 import { formatRunJson, formatRunReport } from "../../bench/lib/run-report.ts";
 import { parseSize } from "../../bench/lib/size.ts";
-import { DfsError } from "../api/errors.ts";
-import { MAX_VALUE_BYTES } from "../api/limits.ts";
+import { DfsError, MAX_VALUE_BYTES } from "../api/index.ts";
 import {
   addClientOptions,
   type ClientFlags,

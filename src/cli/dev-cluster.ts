@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import { PEER_PORT_OFFSET } from "../server/config.ts";
 import { SERVER_NODE_FLAGS } from "../server/node-flags.ts";
 import { CERT_FILES, writeClusterCerts } from "./certs-command.ts";

@@ -4,10 +4,9 @@
  * network, because a node started with the wrong membership can never join its cluster.
  */
 import type { Command } from "commander";
-import { DfsError } from "../api/errors.ts";
+import { DfsError, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/endpoints.ts";
 import type { NodeConfig, NodeTls } from "../server/config.ts";
-import { StartupError } from "../server/errors.ts";
 import { DEFAULT_RESOURCE_LIMITS } from "../server/resource-limits.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";

@@ -5,7 +5,7 @@
  * its own; run it while something else does.
  */
 import { type Command, Option } from "commander";
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import type { ClientTls } from "../client/channel-pool.ts";
 import { DfsClient } from "../client/dfs-client.ts";
 import { type ReadBackResult, WORKLOAD_DEFAULTS, Workload } from "../verify/workload.ts";

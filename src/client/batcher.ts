@@ -8,8 +8,7 @@
  * either gets plain calls, from then on.
  */
 import { status } from "@grpc/grpc-js";
-import { DfsError, type DfsErrorCode } from "../api/errors.ts";
-import { BATCH_RETRY_ALONE } from "../api/limits.ts";
+import { BATCH_RETRY_ALONE, DfsError, type DfsErrorCode } from "../api/index.ts";
 import type {
   BatchOp,
   BatchRequest,

@@ -12,7 +12,7 @@ import {
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/limits.ts";
+import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/index.ts";
 import { DfsClient as DfsStub } from "../gen/dfs.ts";
 import { Batcher } from "./batcher.ts";
 

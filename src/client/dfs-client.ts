@@ -4,7 +4,7 @@
  * the client finds the leader, follows redirects and rides out elections and restarts
  * within one deadline.
  */
-import { DfsError } from "../api/errors.ts";
+import { checkKey, checkValueSize, DfsError } from "../api/index.ts";
 import type { Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import {
@@ -26,7 +26,6 @@ import {
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
 import { ClientSession } from "./session.ts";
-import { checkKey, checkValue } from "./validation.ts";
 
 /** How to reach a cluster. */
 export interface DfsClientOptions {
@@ -149,7 +148,7 @@ export class DfsClient {
   /** Stores `value` under `key`; resolves once committed on a majority. */
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
-    checkValue(value);
+    checkValueSize(value.byteLength);
     const base = {
       key,
       value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),

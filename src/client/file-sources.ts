@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import { fsyncDir } from "../storage/fsync.ts";
 import type { UploadSource } from "./dfs-client.ts";
 import { toDfsError } from "./grpc-errors.ts";

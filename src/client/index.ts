@@ -2,7 +2,7 @@
  * Public surface of the dfs client library: import from here, not from the files behind
  * it, so those can be reorganised without breaking callers.
  */
-export { DfsError, type DfsErrorCode } from "../api/errors.ts";
+export { DfsError, type DfsErrorCode } from "../api/index.ts";
 export type { StatusResponse } from "../gen/dfs.ts";
 export type { ClientTls } from "./channel-pool.ts";
 export {

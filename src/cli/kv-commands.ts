@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { checkKey } from "../api/index.ts";
-import { DEFAULT_TIMEOUT_MS } from "../client/retry.ts";
+import { DEFAULT_TIMEOUT_MS } from "../client/index.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
 import { progressFor } from "./progress.ts";
 import { UsageError } from "./usage-error.ts";

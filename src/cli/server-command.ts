@@ -5,9 +5,9 @@
  */
 import type { Command } from "commander";
 import { DfsError, StartupError } from "../api/index.ts";
-import { parseHostPort } from "../client/endpoints.ts";
-import type { NodeConfig, NodeTls } from "../server/config.ts";
-import { DEFAULT_RESOURCE_LIMITS } from "../server/resource-limits.ts";
+import { parseHostPort } from "../client/index.ts";
+import type { NodeConfig, NodeTls } from "../server/index.ts";
+import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
@@ -170,7 +170,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const config = serverConfig(flags);
   const stopRequested = stopSignal(); // listen before starting: an early Ctrl-C still stops cleanly
   // Loaded only here so that client commands never pay for (or depend on) the server code.
-  const { startNode } = await import("../server/node.ts");
+  const { startNode } = await import("../server/index.ts");
   const node = await startNode(config);
   process.stderr.write(
     `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,

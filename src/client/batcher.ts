@@ -24,7 +24,7 @@ import type {
   StatResponse,
 } from "../gen/dfs.ts";
 import { BatchStreamLink } from "./batch-stream-link.ts";
-import { callUnary, type DfsStub } from "./channel-pool.ts";
+import { callUnary, type DfsStub } from "./unary-call.ts";
 
 /** Operations per Batch call: enough to amortize a call, small enough to pipeline. */
 export const BATCH_MAX_OPS = 256;

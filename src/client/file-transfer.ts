@@ -16,8 +16,8 @@ import type {
   UploadRequest,
   FileInfo as WireFileInfo,
 } from "../gen/dfs.ts";
-import type { DfsStub } from "./channel-pool.ts";
 import { toDfsError } from "./grpc-errors.ts";
+import type { DfsStub } from "./unary-call.ts";
 
 /** What a stored value or file is. */
 export interface FileInfo {

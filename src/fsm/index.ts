@@ -1,5 +1,6 @@
 /** Public surface of the replicated state machine. */
-export { type CommandSession, decodeCommand, encodeCommand, type FsmCommand } from "./commands.ts";
+export type { CommandSession, FsmCommand } from "./command-types.ts";
+export { decodeCommand, encodeCommand } from "./commands.ts";
 export { nextPrefix } from "./key-range.ts";
 export { RecordCorruptionError } from "./lmdb-records.ts";
 export { LmdbStore, StoreBrokenError } from "./lmdb-store.ts";

@@ -24,3 +24,9 @@ export type {
 } from "./kv-model.ts";
 export { kvModel } from "./kv-model.ts";
 export type { Model, Observation, StepResult } from "./model.ts";
+/** The checked workload `dfs verify` runs against a live cluster, and its verdict. */
+export { type ReadBackResult, WORKLOAD_DEFAULTS, Workload } from "./workload.ts";
+/** Turns a recorded workload history into a verdict and its one-line summary. */
+export { checkWorkload, verdictLine, type WorkloadVerdict } from "./workload-check.ts";
+/** Operation counts of a recorded history, reported by `dfs verify`. */
+export type { HistoryCounts } from "./workload-record.ts";

@@ -14,11 +14,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { DfsTarget, median, prefill, runLoad } from "../src/loadgen/index.ts";
 import { ProcessCluster, REPO_ROOT } from "../test/support/process-cluster.ts";
 import { ATTACKS } from "./lib/attack-kinds.ts";
-import { DfsTarget } from "./lib/dfs-target.ts";
-import { prefill, runLoad } from "./lib/loadgen.ts";
-import { median } from "./lib/stats.ts";
 
 const MiB = 1024 * 1024;
 

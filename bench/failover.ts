@@ -5,11 +5,11 @@
  * counts). Repeated `--runs` times (default 5); prints each run and the median.
  * `--with-etcd` measures etcd the same way, interleaved (as `npm run bench` does).
  */
+
+import { fixed, median } from "../src/loadgen/index.ts";
 import { ensureEtcd } from "./etcd/etcd-install.ts";
 import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
 import { runFailovers } from "./lib/failover-rounds.ts";
-import { fixed } from "./lib/run-report.ts";
-import { median } from "./lib/stats.ts";
 import type { SystemDriver } from "./lib/system.ts";
 
 /** As in `npm run bench`: etcd attempts are cut short so its client does not dominate. */

@@ -12,9 +12,8 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DfsTarget, prefill, runLoad, type Workload } from "../src/loadgen/index.ts";
 import { ProcessCluster } from "../test/support/process-cluster.ts";
-import { DfsTarget } from "./lib/dfs-target.ts";
-import { prefill, runLoad, type Workload } from "./lib/loadgen.ts";
 
 const { values } = parseArgs({
   options: {

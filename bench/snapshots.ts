@@ -21,7 +21,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseSize } from "./lib/size.ts";
+import { parseSize } from "../src/loadgen/index.ts";
 import { runCatchup } from "./lib/snap-catchup.ts";
 import { killAllChildrenSync, REPO_ROOT, serverEnv } from "./lib/snap-cluster.ts";
 import type { PutLoad } from "./lib/snap-load.ts";

@@ -6,8 +6,7 @@
  * is `dfs <command> ... --endpoints HOST:PORT`; the client follows NOT_LEADER redirects
  * from that node, so any node of the cluster will do.
  */
-import { ExitCode } from "../src/cli/exit-codes.ts";
-import { runCli } from "../src/cli/program.ts";
+import { ExitCode, runCli } from "../src/cli/index.ts";
 
 const COMMANDS = new Set(["put", "get", "delete", "status"]);
 const USAGE = "usage: run_client.ts HOST:PORT put KEY VALUE|- | get KEY | delete KEY";

@@ -4,6 +4,6 @@
  *     --peers 1@localhost:50051,2@localhost:50052,3@localhost:50053 --data-dir ./node1_data [--debug]
  * is exactly `dfs server` with the same flags (same checks, messages and exit codes).
  */
-import { runCli } from "../src/cli/program.ts";
+import { runCli } from "../src/cli/index.ts";
 
 process.exit(await runCli(["server", ...process.argv.slice(2)]));

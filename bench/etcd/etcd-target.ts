@@ -16,7 +16,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { Backoff, sleep } from "../../src/client/retry.ts";
-import type { KvTarget } from "../lib/target.ts";
+import type { KvTarget } from "../../src/loadgen/index.ts";
 import {
   decodeDeleteRange,
   decodeRange,

@@ -4,8 +4,7 @@
  * subject (dfs) to the baseline (etcd); then failover times and memory. Pure, so the
  * formatting is unit-tested; the JSON written next to the table is this structure.
  */
-import { fixed } from "./run-report.ts";
-import { median } from "./stats.ts";
+import { fixed, median } from "../../src/loadgen/index.ts";
 
 /** What one measured run of one workload on one system produced. */
 export interface RunSample {

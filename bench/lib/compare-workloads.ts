@@ -2,11 +2,12 @@
  * The workloads of `npm run bench`, in the order each round runs them, and one measured
  * run of a workload with server CPU accounting around its window.
  */
+
+import type { KvTarget } from "../../src/loadgen/index.ts";
+import { type LoadSpec, runLoad, type Workload } from "../../src/loadgen/index.ts";
 import type { RunSample } from "./compare-report.ts";
-import { type LoadSpec, runLoad, type Workload } from "./loadgen.ts";
 import { cpuMsOf, machineBusyMs } from "./proc-stat.ts";
 import type { SystemCluster } from "./system.ts";
-import type { KvTarget } from "./target.ts";
 
 /** One row of the comparison table. */
 export interface CompareWorkload {

@@ -3,10 +3,11 @@
  * suite's {@link ProcessCluster}, driven through the client library) and etcd (Debian's
  * etcd-server, driven through grpc-js).
  */
+
+import { DfsTarget } from "../../src/loadgen/index.ts";
 import { ProcessCluster } from "../../test/support/process-cluster.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
-import { DfsTarget } from "./dfs-target.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
 
 /** Timing given to every benchmark client: generous, so overload shows as latency, not errors. */

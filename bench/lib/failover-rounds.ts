@@ -2,8 +2,9 @@
  * Failover measurements of several systems, interleaved: run i measures every system
  * once, alternating which goes first, each on its own fresh cluster.
  */
+
+import { fixed } from "../../src/loadgen/index.ts";
 import { measureFailover } from "./failover.ts";
-import { fixed } from "./run-report.ts";
 import type { SystemDriver } from "./system.ts";
 
 /** Measures `runs` failovers per driver; returns the times in ms per system name. */

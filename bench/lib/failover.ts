@@ -9,9 +9,9 @@
  * kill is itself retried to success by the client.
  */
 import { performance } from "node:perf_hooks";
+import { benchKey } from "../../src/loadgen/index.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import type { SystemDriver } from "./system.ts";
-import { benchKey } from "./target.ts";
 
 /** One failover measurement. */
 export interface FailoverResult {

@@ -4,6 +4,9 @@
  * back to back, alternating which system goes first from one workload and round to the
  * next, so slow drift of the machine (thermal, page cache, neighbours) hits both alike.
  */
+
+import type { KvTarget } from "../../src/loadgen/index.ts";
+import { fixed, median, prefill, runLoad } from "../../src/loadgen/index.ts";
 import type { RssRow, RunSample, WorkloadRuns } from "./compare-report.ts";
 import {
   type CompareWorkload,
@@ -11,12 +14,8 @@ import {
   measureWorkload,
   type RunTiming,
 } from "./compare-workloads.ts";
-import { prefill, runLoad } from "./loadgen.ts";
 import { rssOf } from "./proc-stat.ts";
-import { fixed } from "./run-report.ts";
-import { median } from "./stats.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
-import type { KvTarget } from "./target.ts";
 
 /** Settings of {@link runRounds}. */
 export interface RoundsTiming extends RunTiming {

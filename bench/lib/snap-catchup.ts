@@ -6,7 +6,7 @@
  * a transfer had to be retried; /proc is sampled every 100 ms for the peak RSS of both.
  */
 import { performance } from "node:perf_hooks";
-import type { LoadResult } from "./loadgen.ts";
+import type { LoadResult } from "../../src/loadgen/index.ts";
 import { type NodeEvent, type NodeSlot, SnapCluster, waitFor } from "./snap-cluster.ts";
 import { type PutLoad, writePuts } from "./snap-load.ts";
 import { type DirUsage, dirUsage, PeakRss, rssOrNull } from "./snap-probes.ts";

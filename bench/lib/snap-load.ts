@@ -1,11 +1,11 @@
 /**
  * The write load of the snapshot benchmark: the project's closed-loop load generator
- * (bench/lib/loadgen.ts, the same loop as `dfs bench`) over one shared DfsClient, with a
+ * (src/loadgen, the same loop as `dfs bench`) over one shared DfsClient, with a
  * counter so progress can be sampled while the run is going.
  */
-import { DfsTarget } from "./dfs-target.ts";
-import { type LoadResult, runLoad } from "./loadgen.ts";
-import type { KvTarget } from "./target.ts";
+
+import type { KvTarget } from "../../src/loadgen/index.ts";
+import { DfsTarget, type LoadResult, runLoad } from "../../src/loadgen/index.ts";
 
 /** Per-operation deadline: long, so overload shows as latency rather than errors. */
 const OP_TIMEOUT_MS = 30_000;

@@ -7,7 +7,7 @@
  */
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import type { LoadResult } from "./loadgen.ts";
+import type { LoadResult } from "../../src/loadgen/index.ts";
 import { cpuMsOf, machineBusyMs } from "./proc-stat.ts";
 import { type NodeSlot, SnapCluster } from "./snap-cluster.ts";
 import { type PutLoad, startPuts } from "./snap-load.ts";

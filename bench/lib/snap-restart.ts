@@ -7,7 +7,7 @@
  * defaults (10000/5000), each after a restart of the empty cluster for the fixed cost.
  */
 import { performance } from "node:perf_hooks";
-import type { LoadResult } from "./loadgen.ts";
+import type { LoadResult } from "../../src/loadgen/index.ts";
 import { type NodeSlot, SnapCluster, waitFor } from "./snap-cluster.ts";
 import { type PutLoad, writePuts } from "./snap-load.ts";
 import { type DirUsage, dirUsage, PeakRss, rssOrNull } from "./snap-probes.ts";

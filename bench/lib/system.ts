@@ -3,7 +3,7 @@
  * cluster on 127.0.0.1, hands out a load-generator target, names its server processes
  * (for /proc accounting) and can SIGKILL its leader.
  */
-import type { KvTarget } from "./target.ts";
+import type { KvTarget } from "../../src/loadgen/index.ts";
 
 /** One server process of a running cluster. */
 export interface ServerProcess {

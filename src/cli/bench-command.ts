@@ -1,22 +1,22 @@
 /**
  * `dfs bench`: load a running cluster the way etcd's `benchmark` tool does, through the
  * client library, and report ops/s, MB/s, latency percentiles and errors (or JSON). The
- * load generator itself lives in bench/lib so `npm run bench` drives dfs and etcd with
- * the very same loop.
+ * load generator itself lives in src/loadgen (shipped with the command), and `npm run
+ * bench` drives dfs and etcd with the very same loop.
  */
 import { type Command, Option } from "commander";
-import { DfsTarget } from "../../bench/lib/dfs-target.ts";
+import { DfsError, MAX_VALUE_BYTES } from "../api/index.ts";
 import {
+  DfsTarget,
+  formatRunJson,
+  formatRunReport,
   type LoadSpec,
+  parseSize,
   prefill,
   runLoad,
   type StopRule,
   type Workload,
-} from "../../bench/lib/loadgen.ts";
-import { formatRunJson, formatRunReport } from "../../bench/lib/run-report.ts";
-import { parseSize } from "../../bench/lib/size.ts";
-import { DfsError } from "../api/errors.ts";
-import { MAX_VALUE_BYTES } from "../api/limits.ts";
+} from "../loadgen/index.ts";
 import {
   addClientOptions,
   type ClientFlags,

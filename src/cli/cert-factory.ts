@@ -8,7 +8,7 @@
 import "reflect-metadata"; // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs it
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { nodeCommonName } from "../api/peer-identity.ts";
+import { nodeCommonName } from "../api/index.ts";
 
 type Crypto = webcrypto.Crypto;
 type CryptoKey = webcrypto.CryptoKey;

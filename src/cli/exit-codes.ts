@@ -2,8 +2,7 @@
  * The `dfs` command's exit codes: a contract with scripts, so each code has one meaning,
  * codes are never reused, and every typed error of the system maps to exactly one.
  */
-import type { DfsErrorCode } from "../api/errors.ts";
-import type { StartupErrorKind } from "../server/errors.ts";
+import type { DfsErrorCode, StartupErrorKind } from "../api/index.ts";
 
 /** Every exit code `dfs` uses, by meaning. */
 export const ExitCode = {

@@ -4,8 +4,7 @@
  * for developers and only appear with `--debug` or `DFS_DEBUG=1`.
  */
 import { CommanderError } from "commander";
-import { DfsError } from "../api/errors.ts";
-import { StartupError } from "../server/errors.ts";
+import { DfsError, StartupError } from "../api/index.ts";
 import { EXIT_CODE_BY_DFS_ERROR, EXIT_CODE_BY_STARTUP_ERROR, ExitCode } from "./exit-codes.ts";
 import { UsageError } from "./usage-error.ts";
 

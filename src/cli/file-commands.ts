@@ -4,9 +4,9 @@
  * never loads at once; `rm -r` removes a whole subtree in one atomic step.
  */
 import { type Command, Option } from "commander";
+import { checkKey } from "../api/index.ts";
 import type { ListEntry } from "../client/index.ts";
-import { DEFAULT_TIMEOUT_MS } from "../client/retry.ts";
-import { checkKey } from "../client/validation.ts";
+import { DEFAULT_TIMEOUT_MS } from "../client/index.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
 import { writeExact } from "./value-io.ts";
 

@@ -4,8 +4,8 @@
  * and leader finding live in the client library so every caller gets them.
  */
 import { type Command, Option } from "commander";
-import { DEFAULT_TIMEOUT_MS } from "../client/retry.ts";
-import { checkKey } from "../client/validation.ts";
+import { checkKey } from "../api/index.ts";
+import { DEFAULT_TIMEOUT_MS } from "../client/index.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
 import { progressFor } from "./progress.ts";
 import { UsageError } from "./usage-error.ts";

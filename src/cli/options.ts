@@ -3,9 +3,8 @@
  * every numeric flag are spelled, defaulted and validated the same way everywhere.
  */
 import { type Command, Option } from "commander";
-import type { ClientTls } from "../client/channel-pool.ts";
-import { DfsClient } from "../client/dfs-client.ts";
-import { parseHostPort } from "../client/endpoints.ts";
+import type { ClientTls } from "../client/index.ts";
+import { DfsClient, parseHostPort } from "../client/index.ts";
 import { readOptionalPem, requireTogether } from "./tls-files.ts";
 import { UsageError } from "./usage-error.ts";
 

@@ -4,11 +4,10 @@
  * network, because a node started with the wrong membership can never join its cluster.
  */
 import type { Command } from "commander";
-import { DfsError } from "../api/errors.ts";
-import { parseHostPort } from "../client/endpoints.ts";
-import type { NodeConfig, NodeTls } from "../server/config.ts";
-import { StartupError } from "../server/errors.ts";
-import { DEFAULT_RESOURCE_LIMITS } from "../server/resource-limits.ts";
+import { DfsError, StartupError } from "../api/index.ts";
+import { parseHostPort } from "../client/index.ts";
+import type { NodeConfig, NodeTls } from "../server/index.ts";
+import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
@@ -171,7 +170,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const config = serverConfig(flags);
   const stopRequested = stopSignal(); // listen before starting: an early Ctrl-C still stops cleanly
   // Loaded only here so that client commands never pay for (or depend on) the server code.
-  const { startNode } = await import("../server/node.ts");
+  const { startNode } = await import("../server/index.ts");
   const node = await startNode(config);
   process.stderr.write(
     `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,

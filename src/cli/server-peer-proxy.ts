@@ -4,8 +4,8 @@
  * proxy, NAT). Only the dial address changes; the membership, and so the cluster id,
  * stays what `--peers` says.
  */
-import { parseHostPort } from "../client/endpoints.ts";
-import type { PeerAddress } from "../server/config.ts";
+import { parseHostPort } from "../client/index.ts";
+import type { PeerAddress } from "../server/index.ts";
 import { parseNodeId } from "./peers.ts";
 import { UsageError } from "./usage-error.ts";
 

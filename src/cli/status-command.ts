@@ -4,7 +4,7 @@
  * asked directly (no redirects) and an unreachable node is a row, not a failure.
  */
 import type { Command } from "commander";
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import type { StatusResponse } from "../gen/dfs.ts";
 import { addClientOptions, type ClientFlags, parseEndpoints, withClient } from "./options.ts";
 import { writeExact } from "./value-io.ts";

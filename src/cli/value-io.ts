@@ -7,8 +7,7 @@ import { constants, createReadStream } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import type { ReadStream } from "node:tty";
-import { DfsError } from "../api/errors.ts";
-import { FILE_CHUNK_BYTES, MAX_VALUE_BYTES } from "../api/limits.ts";
+import { DfsError, FILE_CHUNK_BYTES, MAX_VALUE_BYTES } from "../api/index.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** Where a put's value comes from, as given on the command line. */

@@ -5,12 +5,18 @@
  * its own; run it while something else does.
  */
 import { type Command, Option } from "commander";
-import { DfsError } from "../api/errors.ts";
-import type { ClientTls } from "../client/channel-pool.ts";
-import { DfsClient } from "../client/dfs-client.ts";
-import { type ReadBackResult, WORKLOAD_DEFAULTS, Workload } from "../verify/workload.ts";
-import { checkWorkload, verdictLine, type WorkloadVerdict } from "../verify/workload-check.ts";
-import type { HistoryCounts } from "../verify/workload-record.ts";
+import { DfsError } from "../api/index.ts";
+import type { ClientTls } from "../client/index.ts";
+import { DfsClient } from "../client/index.ts";
+import type { HistoryCounts } from "../verify/index.ts";
+import {
+  checkWorkload,
+  type ReadBackResult,
+  verdictLine,
+  WORKLOAD_DEFAULTS,
+  Workload,
+  type WorkloadVerdict,
+} from "../verify/index.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { FailureReport } from "./failure.ts";
 import {

@@ -3,7 +3,7 @@
  * redirects in a row it has followed and the last problem seen at each endpoint. One
  * object per operation, so concurrent operations never share retry state.
  */
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import { NO_ANSWER } from "./grpc-errors.ts";
 import {
   attemptDeadline,

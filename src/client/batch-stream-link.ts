@@ -7,7 +7,7 @@
  * connection, and with it the process, alive).
  */
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { DfsError, type DfsErrorCode } from "../api/errors.ts";
+import { DfsError, type DfsErrorCode } from "../api/index.ts";
 import type { BatchRequest, BatchResponse, BatchStreamResponse, DfsClient } from "../gen/dfs.ts";
 
 /** How long a stream with nothing in flight stays open for the next batch. */

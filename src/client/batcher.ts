@@ -8,8 +8,7 @@
  * either gets plain calls, from then on.
  */
 import { status } from "@grpc/grpc-js";
-import { DfsError, type DfsErrorCode } from "../api/errors.ts";
-import { BATCH_RETRY_ALONE } from "../api/limits.ts";
+import { BATCH_RETRY_ALONE, DfsError, type DfsErrorCode } from "../api/index.ts";
 import type {
   BatchOp,
   BatchRequest,
@@ -25,7 +24,7 @@ import type {
   StatResponse,
 } from "../gen/dfs.ts";
 import { BatchStreamLink } from "./batch-stream-link.ts";
-import { callUnary, type DfsStub } from "./channel-pool.ts";
+import { callUnary, type DfsStub } from "./unary-call.ts";
 
 /** Operations per Batch call: enough to amortize a call, small enough to pipeline. */
 export const BATCH_MAX_OPS = 256;

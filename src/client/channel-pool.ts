@@ -3,21 +3,10 @@
  * lifetime: a channel multiplexes every call over one HTTP/2 connection and reconnects
  * on its own, so creating one per call would pay a TCP handshake each time.
  */
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type ClientUnaryCall,
-  credentials,
-  Metadata,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/limits.ts";
+import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
+import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/index.ts";
 import { DfsClient as DfsStub } from "../gen/dfs.ts";
 import { Batcher } from "./batcher.ts";
-
-/** The generated gRPC stub of the Dfs service. */
-export type { DfsStub };
 
 /** HTTP/2 receive window of a client connection: a full Batch response fits. */
 const CLIENT_RECEIVE_WINDOW = 16 * 1024 * 1024;
@@ -110,26 +99,4 @@ export class ChannelPool {
     this.stubs.clear();
     this.batchers.clear();
   }
-}
-
-/** The callback-style shape every generated unary method has (its four-argument overload). */
-export type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
-
-/** Runs one unary call with a deadline; rejects with the raw ServiceError for classification. */
-export function callUnary<Req, Res>(
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  deadline: Date,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, new Metadata(), { deadline }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response);
-    });
-  });
 }

@@ -4,18 +4,18 @@
  * the client finds the leader, follows redirects and rides out elections and restarts
  * within one deadline.
  */
-import { DfsError } from "../api/errors.ts";
+import { checkKey, checkValueSize, DfsError } from "../api/index.ts";
 import type { Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
-import {
-  ChannelPool,
-  type ClientTls,
-  callUnary,
-  clientCredentials,
-  type DfsStub,
-} from "./channel-pool.ts";
+import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
-import { isReplayable, notRetryable, openSource, writeFileAtomically } from "./file-sources.ts";
+import {
+  isReplayable,
+  notRetryable,
+  openSource,
+  type UploadSource,
+  writeFileAtomically,
+} from "./file-sources.ts";
 import {
   type FileInfo,
   type OpenDownload,
@@ -26,7 +26,7 @@ import {
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
 import { ClientSession } from "./session.ts";
-import { checkKey, checkValue } from "./validation.ts";
+import { callUnary, type DfsStub } from "./unary-call.ts";
 
 /** How to reach a cluster. */
 export interface DfsClientOptions {
@@ -62,16 +62,6 @@ export interface PutOptions {
 
 /** Result of a stat: a key's metadata without its value. */
 export type StatResult = FileInfo;
-
-/**
- * What to upload: bytes, a function that opens the content (so a failed upload can be
- * retried from the start on the new leader), or a one-shot stream (retried only if it
- * failed before any byte was read).
- */
-export type UploadSource =
-  | Uint8Array
-  | (() => AsyncIterable<Uint8Array>)
-  | AsyncIterable<Uint8Array>;
 
 /** Options of an upload. */
 export interface UploadOptions extends PutOptions {
@@ -149,7 +139,7 @@ export class DfsClient {
   /** Stores `value` under `key`; resolves once committed on a majority. */
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
-    checkValue(value);
+    checkValueSize(value.byteLength);
     const base = {
       key,
       value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),

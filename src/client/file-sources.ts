@@ -5,10 +5,18 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { DfsError } from "../api/errors.ts";
-import { fsyncDir } from "../storage/fsync.ts";
-import type { UploadSource } from "./dfs-client.ts";
+import { DfsError } from "../api/index.ts";
 import { toDfsError } from "./grpc-errors.ts";
+
+/**
+ * What to upload: bytes, a function that opens the content (so a failed upload can be
+ * retried from the start on the new leader), or a one-shot stream (retried only if it
+ * failed before any byte was read).
+ */
+export type UploadSource =
+  | Uint8Array
+  | (() => AsyncIterable<Uint8Array>)
+  | AsyncIterable<Uint8Array>;
 
 /** A fresh iterable over the source's bytes (bytes and functions can be opened again). */
 export function openSource(source: UploadSource): AsyncIterable<Uint8Array> {
@@ -61,5 +69,19 @@ export async function writeFileAtomically(
     await handle.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw error; // a local file-system error stays one: the caller can tell it apart
+  }
+}
+
+/**
+ * Syncs a directory so a file renamed into it survives a crash (fsync of the file does
+ * not persist its name). A local copy of storage's helper: the client library ships
+ * without the server's storage layer.
+ */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

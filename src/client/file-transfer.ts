@@ -8,8 +8,7 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { ClientReadableStream, ClientWritableStream } from "@grpc/grpc-js";
-import { DfsError } from "../api/errors.ts";
-import { FILE_CHUNK_BYTES } from "../api/limits.ts";
+import { DfsError, FILE_CHUNK_BYTES } from "../api/index.ts";
 import type {
   DownloadResponse,
   PutResponse,
@@ -17,8 +16,8 @@ import type {
   UploadRequest,
   FileInfo as WireFileInfo,
 } from "../gen/dfs.ts";
-import type { DfsStub } from "./channel-pool.ts";
 import { toDfsError } from "./grpc-errors.ts";
+import type { DfsStub } from "./unary-call.ts";
 
 /** What a stored value or file is. */
 export interface FileInfo {

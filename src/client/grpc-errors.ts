@@ -5,12 +5,7 @@
  * failures that never reached a dfs server (refused connections, timeouts, proxies).
  */
 import { type Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import {
-  DfsError,
-  type DfsErrorCode,
-  ERROR_CODE_METADATA,
-  LEADER_METADATA,
-} from "../api/errors.ts";
+import { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "../api/index.ts";
 
 /**
  * What the retry loop should do after a failed attempt:

@@ -5,7 +5,8 @@
  * cannot drift apart.
  */
 import { createHash } from "node:crypto";
-import { decodeCommand, type FsmCommand } from "./commands.ts";
+import type { FsmCommand } from "./command-types.ts";
+import { decodeCommand } from "./commands.ts";
 import { deleteKey, type KvBackend, replaceValue } from "./kv-backend.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ApplyResult } from "./state-machine.ts";

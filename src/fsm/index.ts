@@ -1,12 +1,26 @@
-/** Public surface of the replicated state machine. */
-export { type CommandSession, decodeCommand, encodeCommand, type FsmCommand } from "./commands.ts";
+/**
+ * Public surface of the replicated state machine: the only module other layers import
+ * from fsm/.
+ */
+
+/** A command and its session, as the server builds them from client requests. */
+export type { CommandSession, FsmCommand } from "./command-types.ts";
+/** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */
+export { decodeCommand, encodeCommand } from "./commands.ts";
+/** The first key after every key under a prefix: the server's listing pages with it. */
 export { nextPrefix } from "./key-range.ts";
+/** A damaged store record: the node stops rather than serve it (exit code "corrupt"). */
 export { RecordCorruptionError } from "./lmdb-records.ts";
+/** The on-disk state machine a node runs, and the error that marks it unusable. */
 export { LmdbStore, StoreBrokenError } from "./lmdb-store.ts";
+/** The in-memory state machine the simulator and unit tests run. */
 export { MemoryStore } from "./memory-store.ts";
+/** Bounds of the store's write-behind queue, part of a node's tuning. */
 export type { WriteBehindLimits } from "./pending-writes.ts";
+/** Snapshot streams in and out of the store, which the loop and transport hand over. */
 export type { SnapshotReceiver } from "./snapshot-receiver.ts";
 export type { SnapshotSource } from "./snapshot-source.ts";
+/** The state machine's interface and its answers, which the server's loop and handlers use. */
 export type {
   ApplyResult,
   FileChunks,

@@ -31,7 +31,7 @@ import { execFile } from "node:child_process";
 import { type FileHandle, open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
 
 const PROBE = fileURLToPath(new URL("./lmdb-probe.mjs", import.meta.url));
 

@@ -5,7 +5,7 @@
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
-import { FILE_MODE } from "../storage/modes.ts";
+import { FILE_MODE } from "../storage/index.ts";
 
 /** The LMDB file inside a store directory. */
 const STORE_FILE = "store.mdb";

@@ -12,9 +12,9 @@
  */
 import { createHash } from "node:crypto";
 import type { RootDatabase } from "lmdb";
-import type { SnapshotMeta } from "../raft/messages.ts";
-import { type Entry, EntryKind } from "../raft/types.ts";
-import { mkdirDurable } from "../storage/fsync.ts";
+import type { SnapshotMeta } from "../raft/index.ts";
+import { type Entry, EntryKind } from "../raft/index.ts";
+import { mkdirDurable } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";

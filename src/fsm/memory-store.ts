@@ -3,7 +3,7 @@
  * rules as the on-disk store (apply-command.ts) over Maps, and snapshots as one JSON image.
  */
 import { createHash } from "node:crypto";
-import { type Entry, EntryKind } from "../raft/types.ts";
+import { type Entry, EntryKind } from "../raft/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { compareKeys } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";

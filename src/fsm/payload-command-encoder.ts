@@ -12,8 +12,8 @@ import {
   presentUintFieldSize,
   uintFieldSize,
   utf8Length,
-} from "../wire/proto-writer.ts";
-import type { CommandSession, FsmCommand } from "./commands.ts";
+} from "../wire/index.ts";
+import type { CommandSession, FsmCommand } from "./command-types.ts";
 
 /** A command this module encodes. */
 export type PayloadCommand = Extract<FsmCommand, { op: "put" } | { op: "upload_chunk" }>;

@@ -4,7 +4,7 @@
  * the original result (Raft thesis §6.3; LogCabin keeps the same table). Part of the
  * replicated state: every decision here depends only on the log, so all nodes agree.
  */
-import type { CommandSession } from "./commands.ts";
+import type { CommandSession } from "./command-types.ts";
 import type { ApplyResult } from "./state-machine.ts";
 
 /**

@@ -7,8 +7,8 @@
 import { createHash, type Hash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
-import type { SnapshotMeta } from "../raft/messages.ts";
-import { fsyncDir, mkdirDurable } from "../storage/fsync.ts";
+import type { SnapshotMeta } from "../raft/index.ts";
+import { fsyncDir, mkdirDurable } from "../storage/index.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
 import { parseChunk } from "./snapshot-image.ts";

@@ -6,7 +6,7 @@
  * is written during the transfer, and shrinks back once it ends.)
  */
 import type { RootDatabase, Transaction } from "lmdb";
-import type { SnapshotMeta } from "../raft/messages.ts";
+import type { SnapshotMeta } from "../raft/index.ts";
 import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
 import { ImageChunker } from "./snapshot-image.ts";
 

@@ -11,8 +11,7 @@
  */
 import { readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { crashPoint } from "../storage/crash-point.ts";
-import { fsyncDir } from "../storage/fsync.ts";
+import { crashPoint, fsyncDir } from "../storage/index.ts";
 
 /** The three directories of a data dir's store. */
 export interface StateDirs {

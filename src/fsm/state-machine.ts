@@ -1,4 +1,4 @@
-import type { Entry } from "../raft/types.ts";
+import type { Entry } from "../raft/index.ts";
 
 /**
  * The contract between the Raft driver and the replicated state machine. Kept narrow so

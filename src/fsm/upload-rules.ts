@@ -5,7 +5,7 @@
  * one, never a mix). An upload that goes quiet for {@link UPLOAD_EXPIRY_MS} by the log's
  * clock is reclaimed with its chunks.
  */
-import type { FsmCommand } from "./commands.ts";
+import type { FsmCommand } from "./command-types.ts";
 import { type KvBackend, replaceValue } from "./kv-backend.ts";
 import type { ApplyResult } from "./state-machine.ts";
 

@@ -13,7 +13,7 @@
  * flow control holds the client back (docs/security.md "Resource limits").
  */
 import type * as grpc from "@grpc/grpc-js";
-import { MAX_STREAM_GET_BYTES } from "../api/limits.ts";
+import { MAX_STREAM_GET_BYTES } from "../api/index.ts";
 import type { BatchResponse, BatchStreamRequest, BatchStreamResponse } from "../gen/dfs.ts";
 import { type BatchOps, runBatch, toOpError } from "./batch.ts";
 import type { ResourceLimits } from "./resource-limits.ts";

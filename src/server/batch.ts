@@ -4,8 +4,7 @@
  * batch (one fsync, one round of appends) and the linearizable reads share one ReadIndex
  * round — and each gets its own result or typed error.
  */
-import { DfsError } from "../api/errors.ts";
-import { BATCH_RETRY_ALONE, MAX_BATCH_GET_BYTES, MAX_BATCH_OPS } from "../api/limits.ts";
+import { BATCH_RETRY_ALONE, DfsError, MAX_BATCH_GET_BYTES, MAX_BATCH_OPS } from "../api/index.ts";
 import type {
   BatchRequest,
   BatchResponse,

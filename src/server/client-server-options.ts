@@ -10,7 +10,7 @@
  * that does not read its PING acks. See docs/security.md "Resource limits".
  */
 import type { ServerOptions } from "@grpc/grpc-js";
-import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/limits.ts";
+import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/index.ts";
 import {
   CLIENT_KEEPALIVE_TIME_MS,
   CLIENT_KEEPALIVE_TIMEOUT_MS,

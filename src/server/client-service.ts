@@ -4,8 +4,7 @@
  * reads into ReadIndex rounds, and maps failures to typed errors.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { DfsError } from "../api/errors.ts";
-import { MAX_VALUE_BYTES } from "../api/limits.ts";
+import { checkKey, checkValueSize, DfsError, MAX_VALUE_BYTES } from "../api/index.ts";
 import {
   type ApplyResult,
   encodeCommand,
@@ -33,7 +32,7 @@ import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
 import type { RaftLoop } from "./raft-loop.ts";
-import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
 import { uploadHandler } from "./upload-handler.ts";
 import { UploadSlots } from "./upload-slots.ts";
@@ -74,7 +73,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     return { result, ...writeOutcomeOrPrefix(result, key) };
   };
   const read = async (key: string, serializable: boolean): Promise<StoredValue> => {
-    validateKey(key);
+    checkKey(key);
     if (!serializable) await loop.linearizableRead();
     const stored = fsm.get(key);
     if (stored === undefined) throw new DfsError("not_found", `key not found: ${key}`);
@@ -82,13 +81,8 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
   };
   const ops = {
     put: async (req: PutRequest): Promise<PutResponse> => {
-      validateKey(req.key);
-      if (req.value.byteLength > MAX_VALUE_BYTES) {
-        throw new DfsError(
-          "too_large",
-          `value is ${req.value.byteLength} bytes; the limit is ${MAX_VALUE_BYTES} (use a streamed upload for files)`,
-        );
-      }
+      checkKey(req.key);
+      checkValueSize(req.value.byteLength);
       const session = validateSession(req.session);
       const cas = req.ifVersion === undefined ? {} : { ifVersion: req.ifVersion };
       const { index, version } = await propose(req.key, {
@@ -101,7 +95,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       return { index, version };
     },
     get: async (req: GetRequest, budget?: GetBudget): Promise<GetResponse> => {
-      validateKey(req.key);
+      checkKey(req.key);
       if (!req.serializable) await loop.linearizableRead();
       const view = fsm.openView();
       try {
@@ -125,7 +119,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       return fileInfo(stored);
     },
     delete: async (req: DeleteRequest): Promise<DeleteResponse> => {
-      validateKey(req.key);
+      checkKey(req.key);
       const session = validateSession(req.session);
       const { index } = await propose(req.key, {
         op: "delete",
@@ -143,7 +137,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     batch: unary((req: BatchRequest) => runBatch(ops, req)),
     batchStream: batchStreamHandler(ops, limits),
     deletePrefix: unary(async (req) => {
-      validateKey(req.prefix);
+      checkKey(req.prefix);
       const session = validateSession(req.session);
       const { index, deleted } = await propose(req.prefix, {
         op: "delete_prefix",
@@ -153,7 +147,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       return { index, deleted };
     }),
     list: unary(async (req) => {
-      if (req.prefix !== "") validateKey(req.prefix);
+      if (req.prefix !== "") checkKey(req.prefix);
       if (!req.serializable) await loop.linearizableRead();
       const view = fsm.openView();
       try {

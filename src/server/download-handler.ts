@@ -8,13 +8,12 @@
  */
 import { once } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
-import { DfsError } from "../api/errors.ts";
+import { checkKey, DfsError } from "../api/index.ts";
 import type { StateMachine } from "../fsm/index.ts";
 import type { DownloadRequest, DownloadResponse } from "../gen/dfs.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo } from "./listing.ts";
 import type { RaftLoop } from "./raft-loop.ts";
-import { validateKey } from "./request-checks.ts";
 
 /** What a download needs from its node. */
 export interface DownloadDeps {
@@ -38,7 +37,7 @@ export function downloadHandler(
 
 async function stream(deps: DownloadDeps, call: Call): Promise<void> {
   const { key, serializable } = call.request;
-  validateKey(key);
+  checkKey(key);
   if (!serializable) await deps.loop.linearizableRead();
   const view = deps.fsm.openView();
   try {

@@ -1,23 +1,6 @@
 /**
- * Why a node failed to start, typed so the CLI maps each to one clear line on stderr
- * and a documented exit code instead of a stack trace.
+ * StartupError moved to src/api/ (storage and fsm raise it too, and they may not import
+ * the server). This re-export keeps `./errors.ts` working for the server's files until
+ * they import it from `../api/index.ts`; then delete this file.
  */
-
-/** What kind of startup failure; each has its own exit code (docs/operations.md#exit-codes). */
-export type StartupErrorKind =
-  | "config"
-  | "data_dir"
-  | "data_dir_locked"
-  | "corrupt"
-  | "port_in_use";
-
-/** A node could not start; `message` is one line meant for the operator. */
-export class StartupError extends Error {
-  constructor(
-    readonly kind: StartupErrorKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = "StartupError";
-  }
-}
+export { StartupError, type StartupErrorKind } from "../api/index.ts";

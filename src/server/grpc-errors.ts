@@ -3,12 +3,7 @@
  * metadata the client library reads (see src/api/errors.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import {
-  DfsError,
-  type DfsErrorCode,
-  ERROR_CODE_METADATA,
-  LEADER_METADATA,
-} from "../api/errors.ts";
+import { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "../api/index.ts";
 
 const STATUS: Record<DfsErrorCode, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,

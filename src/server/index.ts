@@ -1,4 +1,23 @@
-/** Public surface of the server layer: start a node in-process. */
-export { DEFAULT_TUNING, type NodeConfig, type PeerAddress, type RaftTuning } from "./config.ts";
-export { StartupError, type StartupErrorKind } from "./errors.ts";
+/**
+ * Public surface of the server layer: start a node in-process, and the settings the
+ * `dfs server` command and the dev cluster build a node from. The only module other
+ * layers import from server/.
+ */
+
+/** Kept for the package surface (src/index.ts): startNode throws it. It lives in api/. */
+export { StartupError, type StartupErrorKind } from "../api/index.ts";
+/** A node's configuration, as the CLI builds it from flags and embedders pass it. */
+export {
+  DEFAULT_TUNING,
+  type NodeConfig,
+  type NodeTls,
+  PEER_PORT_OFFSET,
+  type PeerAddress,
+  type RaftTuning,
+} from "./config.ts";
+/** Start a node; `dfs server` and embedders (tests, the package) call it. */
 export { type NodeHandle, startNode } from "./node.ts";
+/** Node flags every server process runs with; the dev cluster passes them to its children. */
+export { SERVER_NODE_FLAGS } from "./node-flags.ts";
+/** Defaults of the per-node resource bounds, which `dfs server` flags override. */
+export { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";

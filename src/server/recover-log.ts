@@ -10,9 +10,10 @@
  * - store behind the log's compaction point: the store was lost or replaced, and the
  *   entries between are gone: refuse to start rather than serve a state with a hole.
  */
+
+import { StartupError } from "../api/index.ts";
 import type { LogInit, SnapshotMeta } from "../raft/index.ts";
 import type { WalContents } from "../storage/index.ts";
-import { StartupError } from "./errors.ts";
 
 /** Where the store stands. */
 export interface StorePosition {

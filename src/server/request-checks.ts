@@ -1,17 +1,11 @@
 /**
  * Request validation and result mapping shared by the client service's unary and
- * streaming handlers, so every path refuses the same bad input with the same error.
+ * streaming handlers, so every path refuses the same bad input with the same error. Key
+ * and value checks are api/checks.ts, shared with the client library.
  */
-import { DfsError } from "../api/errors.ts";
-import { keyProblem } from "../api/keys.ts";
+import { DfsError } from "../api/index.ts";
 import type { ApplyResult, CommandSession } from "../fsm/index.ts";
 import type { Session } from "../gen/dfs.ts";
-
-/** Throws invalid_argument for a key that breaks the rules in api/keys.ts. */
-export function validateKey(key: string): void {
-  const problem = keyProblem(key);
-  if (problem !== null) throw new DfsError("invalid_argument", `invalid key: ${problem}`);
-}
 
 /** Checks a client session (exactly-once); absent is allowed (at-least-once). */
 export function validateSession(session: Session | undefined): CommandSession | undefined {

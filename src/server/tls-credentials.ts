@@ -7,9 +7,8 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import { memberIdOfCommonName, nodeCommonName } from "../api/peer-identity.ts";
+import { memberIdOfCommonName, nodeCommonName, StartupError } from "../api/index.ts";
 import type { NodeTls, TlsKeyPair } from "./config.ts";
-import { StartupError } from "./errors.ts";
 
 /**
  * The peer listener: with `tls.peer`, mutual TLS (a client certificate signed by the

@@ -12,13 +12,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { DfsError } from "../api/errors.ts";
-import { FILE_CHUNK_BYTES, UPLOAD_WINDOW_CHUNKS } from "../api/limits.ts";
+import { checkKey, DfsError, FILE_CHUNK_BYTES, UPLOAD_WINDOW_CHUNKS } from "../api/index.ts";
 import { encodeCommand, type FsmCommand } from "../fsm/index.ts";
 import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import type { RaftLoop } from "./raft-loop.ts";
-import { validateKey, validateSession, writeOutcome } from "./request-checks.ts";
+import { validateSession, writeOutcome } from "./request-checks.ts";
 import type { UploadSlots } from "./upload-slots.ts";
 
 /** What an upload needs from its node. */
@@ -190,7 +189,7 @@ class Upload {
   }
 
   private start(m: UploadRequest): void {
-    validateKey(m.key);
+    checkKey(m.key);
     this.deps.loop.checkLeader();
     this.key = m.key;
     this.ifVersion = m.ifVersion;

@@ -5,7 +5,7 @@
  * Connections are told apart by their remote address and port (one HTTP/2 connection
  * each); a client id would not do, since a client chooses its own.
  */
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 
 /** Bounds, see {@link ResourceLimits}. */
 export interface UploadSlotLimits {

@@ -2,8 +2,9 @@
  * Checks a NodeConfig before anything touches disk or network, so a mistake gets one
  * clear line instead of a half-started node.
  */
+
+import { StartupError } from "../api/index.ts";
 import { type NodeConfig, peerListenerOf } from "./config.ts";
-import { StartupError } from "./errors.ts";
 
 /** Throws StartupError("config") describing the first problem found. */
 export function validateNodeConfig(config: NodeConfig): void {

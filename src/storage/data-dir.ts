@@ -5,7 +5,7 @@
  */
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
 import { mkdirDurable } from "./fsync.ts";
 import { FILE_MODE, tightenDir } from "./modes.ts";
 

@@ -23,7 +23,7 @@ import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import type { HardState } from "../raft/types.ts";
+import type { HardState } from "../raft/index.ts";
 import { writeFileAtomic } from "./fsync.ts";
 import { WalCorruptionError } from "./wal-errors.ts";
 import { readU64 } from "./wal-record.ts";

@@ -1,12 +1,23 @@
 /**
- * The durable layer: write-ahead log, data dir lock, node metadata and data dir checks.
- * Everything the server needs from `storage` is exported here; the files behind it are
- * free to change.
+ * The durable layer: write-ahead log, data dir lock, node metadata and data dir checks,
+ * and the durability primitives the state machine shares. The only module other layers
+ * import from storage/; the files behind it are free to change.
  */
 
+/** Test-only crash injection at named points; the state machine's snapshot steps use it too. */
+export { crashPoint } from "./crash-point.ts";
+/** The server checks (and creates) the data dir before anything else opens it. */
 export { prepareDataDir } from "./data-dir.ts";
+/** The server's disk-full guard and snapshot admission ask storage how much room is left. */
 export { failedForLackOfSpace, SNAPSHOT_DISK_RESERVE_BYTES, snapshotRoom } from "./disk-full.ts";
+/**
+ * Durability primitives: the state machine's store and snapshot files follow the same
+ * rules as the WAL (sync the directory after a rename or create).
+ */
+export { fsyncDir, mkdirDurable } from "./fsync.ts";
+/** One process per data dir: the server takes this lock first. */
 export { acquireDataDirLock, type DataDirLock, LOCK_FILE } from "./lock.ts";
+/** Cluster and node identity, written once at first start and checked at every start. */
 export {
   type ClusterMember,
   clusterIdFor,
@@ -15,6 +26,9 @@ export {
   META_VERSION,
   type NodeMeta,
 } from "./meta.ts";
+/** File mode of everything in the data dir; the state machine's files use it too. */
+export { FILE_MODE } from "./modes.ts";
+/** The write-ahead log the server persists each Ready to. */
 export {
   DEFAULT_SEGMENT_BYTES,
   Wal,

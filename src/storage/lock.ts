@@ -18,7 +18,7 @@ import { constants } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
 import { tryLockFile, unlockFile } from "./file-lock.ts";
 import { FILE_MODE } from "./modes.ts";
 

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
 import { writeFileAtomic } from "./fsync.ts";
 
 /** Name of the metadata file inside the data dir. */

@@ -2,7 +2,7 @@
  * Errors raised by the WAL. Corruption is a startup error (the node must refuse to
  * start and tell the operator exactly where); misuse is a programming error.
  */
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
 
 /**
  * A WAL record that may have been acknowledged is unreadable (bad checksum, bad length,

@@ -15,7 +15,7 @@
  * zero-filled region (a torn write on a file the kernel extended) never parses.
  */
 import { crc32 } from "node:zlib";
-import { type Entry, EntryKind, type HardState } from "../raft/types.ts";
+import { type Entry, EntryKind, type HardState } from "../raft/index.ts";
 
 /** Bytes before a record's payload: length, checksum, type. */
 export const HEADER_BYTES = 9;

@@ -4,7 +4,7 @@
  * does not parse.
  */
 import { open, readFile } from "node:fs/promises";
-import { EMPTY_HARD_STATE, type Entry, type HardState } from "../raft/types.ts";
+import { EMPTY_HARD_STATE, type Entry, type HardState } from "../raft/index.ts";
 import { WalCorruptionError } from "./wal-errors.ts";
 import { decodePayload, RecordType, readFrame, type WalRecord } from "./wal-record.ts";
 import { segmentName, segmentPath } from "./wal-segment.ts";

@@ -3,7 +3,7 @@
  * that breaks these rules would write a log that replay must reject as corrupt, so it is
  * refused up front, where the bug is, instead of at the next restart.
  */
-import type { Entry, HardState } from "../raft/types.ts";
+import type { Entry, HardState } from "../raft/index.ts";
 import { WalStateError } from "./wal-errors.ts";
 import { ENTRY_FIXED_BYTES, MAX_PAYLOAD_BYTES } from "./wal-record.ts";
 

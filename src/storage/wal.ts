@@ -10,8 +10,8 @@
  */
 import { type FileHandle, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Entry, HardState } from "../raft/types.ts";
-import { StartupError } from "../server/errors.ts";
+import { StartupError } from "../api/index.ts";
+import type { Entry, HardState } from "../raft/index.ts";
 import { crashPoint } from "./crash-point.ts";
 import { isDiskFullError } from "./disk-full.ts";
 import {

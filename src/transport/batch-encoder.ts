@@ -10,7 +10,7 @@ import {
   ProtoWriter,
   uintFieldSize,
   utf8Length,
-} from "../wire/proto-writer.ts";
+} from "../wire/index.ts";
 
 /** Serializes a batch for the wire (the `requestSerialize` of RaftPeer's calls). */
 export function encodeMessageBatch(batch: MessageBatch): Buffer {

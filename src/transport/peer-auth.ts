@@ -8,7 +8,7 @@
  * and one log rate limit for every kind of refused peer message.
  */
 import type { PeerCertificate } from "node:tls";
-import { memberIdOfCommonName } from "../api/peer-identity.ts";
+import { memberIdOfCommonName } from "../api/index.ts";
 import type { PeerDrops } from "./peer-drops.ts";
 
 /** What the check needs from a server call: the TLS peer it came over. */

@@ -3,7 +3,7 @@
  * becomes, and how every answer — including each typed error — becomes the checker's
  * {@link KvOutput}, or "indeterminate" when the operation may or may not have happened.
  */
-import { DfsError } from "../api/errors.ts";
+import { DfsError } from "../api/index.ts";
 import type { KvInput, KvOutput } from "./kv-model.ts";
 
 /**

@@ -7,9 +7,8 @@
  * the new leader acknowledged writes are still waiting when it wakes up — exactly the
  * reads a server that skips ReadIndex would answer stale, and the checker can prove it.
  */
-import type { DfsError } from "../api/errors.ts";
-import { ChannelPool, callUnary } from "../client/channel-pool.ts";
-import { toDfsError } from "../client/grpc-errors.ts";
+import type { DfsError } from "../api/index.ts";
+import { ChannelPool, callUnary, toDfsError } from "../client/index.ts";
 import type { KvOutput } from "./kv-model.ts";
 import type { HistoryRecorder } from "./workload-record.ts";
 

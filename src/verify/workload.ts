@@ -8,7 +8,7 @@
  * Short per-operation deadlines turn faults into indeterminate operations instead of
  * stalls; fresh keys every few seconds keep each key's history short enough to check.
  */
-import { DfsClient } from "../client/dfs-client.ts";
+import { DfsClient } from "../client/index.ts";
 import type { KvInput, KvOutput } from "./kv-model.ts";
 import { executeOp, type WorkloadClient } from "./workload-ops.ts";
 import {

@@ -14,7 +14,7 @@
  * Serializers are left as they are (the transport's fast batch encoder is client-side).
  */
 import * as grpc from "@grpc/grpc-js";
-import { type DfsErrorCode, ERROR_CODE_METADATA } from "../api/errors.ts";
+import { type DfsErrorCode, ERROR_CODE_METADATA } from "../api/index.ts";
 
 /** What the guard reports: a handler that threw, or a request that did not decode. */
 export type GuardReport = (

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import { MAX_GRPC_MESSAGE_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES } from "../../../src/api/limits.ts";
 import { Batcher } from "../../../src/client/batcher.ts";
-import type { DfsStub } from "../../../src/client/channel-pool.ts";
+import type { DfsStub } from "../../../src/client/unary-call.ts";
 import { BatchStreamRequest, PutRequest } from "../../../src/gen/dfs.ts";
 
 /** A stub that records the encoded size of every message (and answers none). */

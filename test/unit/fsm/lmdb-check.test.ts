@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { StartupError } from "../../../src/api/index.ts";
 import { LmdbStore } from "../../../src/fsm/index.ts";
 import { checkLmdbFile } from "../../../src/fsm/lmdb-check.ts";
-import { StartupError } from "../../../src/server/errors.ts";
 import { applyInBatches, randomEntries } from "../../support/fsm-entries.ts";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));

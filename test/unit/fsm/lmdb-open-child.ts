@@ -3,8 +3,9 @@
  * kills only this child: opens the store of data dir argv[2], reads every key and its
  * digest, and prints one line: `ok <keys>` or `error <kind> <message>`.
  */
+
+import { StartupError } from "../../../src/api/index.ts";
 import { LmdbStore } from "../../../src/fsm/index.ts";
-import { StartupError } from "../../../src/server/errors.ts";
 
 try {
   const store = await LmdbStore.open(process.argv[2] ?? "");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeCommand, type FsmCommand } from "../../../src/fsm/commands.ts";
+import type { FsmCommand } from "../../../src/fsm/command-types.ts";
+import { decodeCommand } from "../../../src/fsm/commands.ts";
 import {
   encodePayloadCommand,
   type PayloadCommand,

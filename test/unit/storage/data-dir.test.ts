@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { StartupError } from "../../../src/server/errors.ts";
+import { StartupError } from "../../../src/api/index.ts";
 import { writeFileAtomic } from "../../../src/storage/fsync.ts";
 import { prepareDataDir } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";

@@ -5,7 +5,7 @@
  * race), and after acquiring holds the lock until stdin closes.
  */
 import { createInterface } from "node:readline";
-import { StartupError } from "../../../src/server/errors.ts";
+import { StartupError } from "../../../src/api/index.ts";
 import { acquireDataDirLock } from "../../../src/storage/index.ts";
 
 const dir = process.argv[2] ?? "";

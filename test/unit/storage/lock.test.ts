@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { StartupError } from "../../../src/server/errors.ts";
+import { StartupError } from "../../../src/api/index.ts";
 import { acquireDataDirLock } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";
 

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { StartupError } from "../../../src/server/errors.ts";
+import { StartupError } from "../../../src/api/index.ts";
 import { clusterIdFor, loadOrInitMeta } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";
 

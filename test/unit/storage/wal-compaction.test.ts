@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { copyFile, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { StartupError } from "../../../src/api/index.ts";
 import { EMPTY_HARD_STATE, type Entry, type HardState } from "../../../src/raft/types.ts";
-import { StartupError } from "../../../src/server/errors.ts";
 import { Wal, WalCorruptionError, WalStateError } from "../../../src/storage/index.ts";
 import {
   entries,

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { appendFile, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { StartupError } from "../../../src/api/index.ts";
 import type { Entry } from "../../../src/raft/types.ts";
-import { StartupError } from "../../../src/server/errors.ts";
 import { Wal, WalCorruptionError } from "../../../src/storage/index.ts";
 import { entries, entry, plain, recordBytes, SEGMENT_HEADER, tempDir } from "./fixtures.ts";
 

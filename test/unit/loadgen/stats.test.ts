@@ -1,7 +1,7 @@
 /** Percentiles, medians and latency summaries of the benchmark. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { median, percentile, SampleBuffer, summarize } from "../../../bench/lib/stats.ts";
+import { median, percentile, SampleBuffer, summarize } from "../../../src/loadgen/stats.ts";
 
 describe("percentile (nearest rank)", () => {
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100

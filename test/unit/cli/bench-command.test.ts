@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type FakeNode, startFakeNode } from "../cli/fake-node.ts";
-import { assertOneLineError, runDfs } from "../cli/run-dfs.ts";
+import { type FakeNode, startFakeNode } from "./fake-node.ts";
+import { assertOneLineError, runDfs } from "./run-dfs.ts";
 
 describe("dfs bench against a fake node", () => {
   let node: FakeNode;

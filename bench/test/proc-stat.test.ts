@@ -8,7 +8,7 @@ import {
   parseVmRss,
   rssOf,
   ticksToMs,
-} from "../../../bench/lib/proc-stat.ts";
+} from "../lib/proc-stat.ts";
 
 // Fields: pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
 // cmajflt utime stime cutime cstime ...

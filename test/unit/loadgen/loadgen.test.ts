@@ -1,8 +1,8 @@
 /** The closed-loop load generator against an in-memory target with a fixed latency. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type LoadSpec, prefill, runLoad } from "../../../bench/lib/loadgen.ts";
-import type { KvTarget } from "../../../bench/lib/target.ts";
+import { type LoadSpec, prefill, runLoad } from "../../../src/loadgen/loadgen.ts";
+import type { KvTarget } from "../../../src/loadgen/target.ts";
 
 /** A map behind a fixed delay; counts concurrent calls and can fail every n-th put. */
 class FakeTarget implements KvTarget {

@@ -13,7 +13,7 @@ import {
   encodeDeleteRange,
   encodePut,
   encodeRange,
-} from "../../../bench/etcd/etcd-wire.ts";
+} from "../etcd/etcd-wire.ts";
 
 type Field = [number, WireType, Uint8Array | bigint | boolean];
 

@@ -3,7 +3,8 @@
  * {@link DfsClient} shared by every worker, exactly as an application would use it
  * (leader finding, redirects and exactly-once sessions included in what is measured).
  */
-import { type ClientTls, DfsClient, DfsError } from "../../src/client/index.ts";
+import { DfsError } from "../api/index.ts";
+import { type ClientTls, DfsClient } from "../client/index.ts";
 import type { KvTarget } from "./target.ts";
 
 /** A {@link KvTarget} backed by one shared {@link DfsClient}. */

@@ -1,0 +1,26 @@
+/**
+ * What every layer shares: error kinds, key and size rules, limits. The only module
+ * other layers import from api/; it imports nothing else of ours.
+ */
+
+/** Request checks, so client and server refuse a bad key or value with one message. */
+export { checkKey, checkValueSize } from "./checks.ts";
+/** The typed client-API errors and their wire metadata, one vocabulary for both sides. */
+export { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "./errors.ts";
+/** Size and count bounds of the client API, shared so both sides and the docs agree. */
+export {
+  BATCH_RETRY_ALONE,
+  FILE_CHUNK_BYTES,
+  MAX_BATCH_GET_BYTES,
+  MAX_BATCH_OPS,
+  MAX_GRPC_MESSAGE_BYTES,
+  MAX_GRPC_RESPONSE_BYTES,
+  MAX_KEY_BYTES,
+  MAX_STREAM_GET_BYTES,
+  MAX_VALUE_BYTES,
+  UPLOAD_WINDOW_CHUNKS,
+} from "./limits.ts";
+/** The node-certificate naming rule, shared by `dfs certs` and the peer listener. */
+export { memberIdOfCommonName, NODE_CN_PREFIX, nodeCommonName } from "./peer-identity.ts";
+/** Startup failures raised by storage, the state machine and the server; the CLI maps them. */
+export { StartupError, type StartupErrorKind } from "./startup-error.ts";

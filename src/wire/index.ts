@@ -1,0 +1,20 @@
+/**
+ * Protobuf and gRPC helpers shared by the layers that speak them (fsm, transport,
+ * server): the only module other layers import from wire/.
+ */
+
+/** The server wraps every gRPC service it registers (client and peer) in this guard. */
+export { type GuardedService, type GuardReport, guardService } from "./guarded-service.ts";
+/**
+ * Exact-size protobuf writing for the messages that carry values: the state machine's
+ * payload commands and the transport's peer batches encode bulk bytes once.
+ */
+export {
+  bytesFieldSize,
+  lengthDelimitedSize,
+  ProtoWriter,
+  presentUintFieldSize,
+  uintFieldSize,
+  utf8Length,
+  varintSize,
+} from "./proto-writer.ts";

@@ -4,7 +4,7 @@
  * the state machine and the server all raise it while opening a node, and the CLI maps it.
  */
 
-/** What kind of startup failure; each kind has its own exit code (see README). */
+/** What kind of startup failure; each kind has its own exit code (docs/operations.md#exit-codes). */
 export type StartupErrorKind =
   | "config"
   | "data_dir"

@@ -147,7 +147,7 @@ export class RaftLoop {
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
-    this.lastSnapshotIndex = deps.node.raft.log.compactedTo().index;
+    this.lastSnapshotIndex = deps.node.status().compacted.index;
     this.persistedHardState = recoveredHardState;
     this.latestHardState = recoveredHardState;
   }
@@ -211,7 +211,7 @@ export class RaftLoop {
       this.halt(error as Error); // an invariant check failed: see deliver
       return false;
     }
-    const pending = this.d.node.raft.snapshotToInstall;
+    const pending = this.d.node.pendingSnapshot();
     this.scheduleDrain();
     return (
       pending !== null && pending.index === m.snapshot.index && pending.term === m.snapshot.term
@@ -400,7 +400,7 @@ export class RaftLoop {
     const policy = this.d.snapshots;
     const applied = this.d.fsm.appliedIndex;
     if (policy === undefined || !this.snapshotDue(policy, applied)) return;
-    const term = this.d.node.raft.log.termAt(applied);
+    const term = this.d.node.termAt(applied);
     if (term === undefined) return;
     const meta = { index: applied, term };
     if (!(await this.captured(policy, meta))) return;
@@ -408,7 +408,7 @@ export class RaftLoop {
     this.bytesSinceSnapshot = 0;
     this.d.node.snapshotTaken(meta);
     const compactTo = this.compactionPoint(policy, applied);
-    if (compactTo > this.d.node.raft.log.compactedTo().index) {
+    if (compactTo > this.d.node.status().compacted.index) {
       this.d.node.compact(compactTo);
       try {
         await this.d.wal.compact?.(compactTo);
@@ -445,14 +445,14 @@ export class RaftLoop {
 
   /** Where to compact to: keep `keepEntries` (at most `keepBytes`), never past a pin. */
   private compactionPoint(policy: SnapshotPolicy, applied: number): number {
-    const log = this.d.node.raft.log;
-    let point = Math.min(applied - policy.keepEntries, log.stableIndex);
+    const status = this.d.node.status();
+    let point = Math.min(applied - policy.keepEntries, status.stableIndex);
     if (policy.keepBytes !== undefined) {
       let kept = 0;
-      for (let i = applied; i > Math.max(point, log.compactedTo().index); i--) {
-        kept += log.entryAt(i)?.data.length ?? 0;
+      for (let i = applied; i > Math.max(point, status.compacted.index); i--) {
+        kept += this.d.node.entryAt(i)?.data.length ?? 0;
         if (kept > policy.keepBytes) {
-          point = Math.min(i, log.stableIndex);
+          point = Math.min(i, status.stableIndex);
           break;
         }
       }

@@ -44,7 +44,7 @@ import {
 } from "./config.ts";
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
-import { SYSTEM_CLOCK } from "./loop-clock.ts";
+import { SYSTEM_CLOCK } from "./loop/clock.ts";
 import { hasServerNodeFlags } from "./node-flags.ts";
 import { isLoopbackHost, peerServerOptions } from "./peer-server-options.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";

@@ -354,15 +354,7 @@ export class Raft {
     ) {
       // A deposed leader that cannot learn the new term would never step down when
       // check-quorum or pre-vote keep us from electing on its heartbeats: tell it.
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.#term,
-        reject: false,
-        index: 0,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+      this.ackAppend(m.from, 0);
     } else if (m.type === "preVote") {
       this.send({ type: "preVoteResp", to: m.from, term: this.#term, reject: true });
     }
@@ -542,29 +534,13 @@ export class Raft {
   private handleAppend(m: AppendRequest): void {
     this.becomeFollowerOf(m.from);
     if (m.prevIndex < this.#log.committed) {
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.#term,
-        reject: false,
-        index: this.#log.committed,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+      this.ackAppend(m.from, this.#log.committed);
       return;
     }
     const lastNew = this.#log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (lastNew !== null) {
       this.#log.commitTo(Math.min(m.commit, lastNew));
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.#term,
-        reject: false,
-        index: lastNew,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+      this.ackAppend(m.from, lastNew);
       return;
     }
     const hint = this.#log.findConflictByTerm(
@@ -582,19 +558,23 @@ export class Raft {
     });
   }
 
+  /** Tells the leader `to` that our log matches its own through `index`. */
+  private ackAppend(to: NodeId, index: number): void {
+    this.send({
+      type: "appendResp",
+      to,
+      term: this.#term,
+      reject: false,
+      index,
+      rejectHint: 0,
+      hintTerm: 0,
+    });
+  }
+
   private handleSnapshot(m: SnapshotRequest): void {
     this.becomeFollowerOf(m.from);
     const snap = m.snapshot;
-    const ack = (index: number): void =>
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.#term,
-        reject: false,
-        index,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+    const ack = (index: number): void => this.ackAppend(m.from, index);
     if (snap.index <= this.#log.committed) {
       ack(this.#log.committed);
       return;

@@ -4,6 +4,7 @@
  * free to change.
  */
 
+export { crashPoint } from "./crash-point.ts";
 export { prepareDataDir } from "./data-dir.ts";
 export { failedForLackOfSpace, SNAPSHOT_DISK_RESERVE_BYTES, snapshotRoom } from "./disk-full.ts";
 export { acquireDataDirLock, type DataDirLock, LOCK_FILE } from "./lock.ts";

@@ -1,6 +1,6 @@
 /**
- * Directed agreement and persistence scenarios on the simulator (TESTING.md Tier 1 items
- * 2 and 3; MIT 6.5840 3B/3C): follower and leader failure, no agreement without a
+ * Directed agreement and persistence scenarios on the simulator (see
+ * docs/testing.md#simulator; MIT 6.5840 3B/3C): follower and leader failure, no agreement without a
  * majority, concurrent proposals, a stale leader rejoining, fast log backup, message
  * bounds, and a thousand leader crashes on an unreliable network.
  */

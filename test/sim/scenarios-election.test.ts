@@ -1,5 +1,5 @@
 /**
- * Directed election scenarios on the simulator (TESTING.md Tier 1 items 1 and 7; MIT
+ * Directed election scenarios on the simulator (see docs/testing.md#simulator; MIT
  * 6.5840 3A): elections with 3 and 7 nodes, leader loss and rejoin, a disconnected
  * majority, stability when healthy, and the partial-partition livelock that pre-vote and
  * check-quorum cure.
@@ -63,7 +63,7 @@ describe("elections (MIT 3A)", () => {
   }
 });
 
-describe("partial partition (TESTING.md item 7)", () => {
+describe("partial partition", () => {
   /** {1,2,3} fully connected; 4 reaches only 2; 5 reaches only 3. */
   function partialPartition(preVote: boolean, checkQuorum: boolean) {
     const sim = quietCluster(5, 7, { preVote, checkQuorum });

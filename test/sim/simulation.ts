@@ -53,7 +53,7 @@ export interface SimReport {
   readonly maxTerm: number;
 }
 
-/** Liveness bounds (TESTING.md Tier 1 item 6). */
+/** Liveness bounds (see docs/testing.md#simulator). */
 const LEADER_WITHIN_MS = 3000;
 const REQUESTS_WITHIN_MS = 5000;
 const QUIET_TIMEOUTS = 20;

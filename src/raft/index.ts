@@ -16,8 +16,9 @@ export {
   messageFault,
 } from "./message-rules.ts";
 export type * from "./messages.ts";
-export type { PeerProgress, ProposalPosition, RaftInit } from "./raft.ts";
+export type { ProposalPosition, RaftInit } from "./raft.ts";
 export type { Ready, SoftState, Status } from "./raw-node.ts";
 export { RawNode } from "./raw-node.ts";
 export type { ReadState } from "./read-only.ts";
+export type { PeerProgress } from "./replicator.ts";
 export * from "./types.ts";

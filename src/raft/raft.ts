@@ -23,13 +23,10 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "./messages.ts";
-import { Progress, type ProgressState } from "./progress.ts";
 import { committedIndex, majority, tallyVotes } from "./quorum.ts";
 import { ReadOnlyQueue, type ReadState } from "./read-only.ts";
+import { type Outgoing, type PeerProgress, Replicator } from "./replicator.ts";
 import { type Entry, EntryKind, type HardState, NONE, type NodeId, type Role } from "./types.ts";
-
-/** A message before the core stamps its sender. */
-type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, "from"> : never) : never;
 
 /** What a restarted node recovered from disk. */
 export interface RaftInit {
@@ -43,17 +40,6 @@ export interface RaftInit {
 export interface ProposalPosition {
   readonly index: number;
   readonly term: number;
-}
-
-/** A leader's view of one follower, as reported by {@link Raft.progressOf}. */
-export interface PeerProgress {
-  /** Highest index known to be replicated on the follower. */
-  readonly match: number;
-  /** Next index the leader sends. */
-  readonly next: number;
-  readonly state: ProgressState;
-  /** Heard from since the last check-quorum round. */
-  readonly recentActive: boolean;
 }
 
 /** One Raft node's consensus state. Only RawNode drives it outside this folder (and tests). */
@@ -82,7 +68,8 @@ export class Raft {
   private readonly config: RaftConfig;
   private readonly peers: NodeId[];
   private readonly voters: ReadonlySet<NodeId>;
-  private progress = new Map<NodeId, Progress>();
+  /** The leader side of replication; null unless leader. */
+  private replicator: Replicator | null = null;
   private votes = new Map<NodeId, boolean>();
   private readonly readOnly = new ReadOnlyQueue();
   /** Reads asked for before this leader committed an entry of its term (§6.4 step 1). */
@@ -150,16 +137,7 @@ export class Raft {
 
   /** The leader's view of each follower (empty unless leader). */
   progressOf(): ReadonlyMap<NodeId, PeerProgress> {
-    const out = new Map<NodeId, PeerProgress>();
-    for (const [id, pr] of this.progress) {
-      out.set(id, {
-        match: pr.match,
-        next: pr.next,
-        state: pr.state,
-        recentActive: pr.recentActive,
-      });
-    }
-    return out;
+    return this.replicator?.view() ?? new Map();
   }
 
   // ---- output the driver takes --------------------------------------------------------
@@ -225,7 +203,7 @@ export class Raft {
       data,
     }));
     this.appendEntries(entries);
-    this.broadcastAppend();
+    this.replicator?.broadcastAppend();
     this.check(watch);
     return entries.map((e) => ({ index: e.index, term: e.term }));
   }
@@ -401,7 +379,7 @@ export class Raft {
     this.votes = new Map();
     this.readOnly.reset();
     this.pendingReads = [];
-    this.progress = new Map();
+    this.replicator = null;
   }
 
   /** Restarts the election timer with a fresh random timeout in [base, 2*base) (§5.2). */
@@ -435,11 +413,16 @@ export class Raft {
     this.reset(this.#term);
     this.#role = "leader";
     this.#leader = this.id;
-    for (const peer of this.peers) {
-      const pr = new Progress(this.#log.lastIndex() + 1, this.config.maxInflight);
-      pr.recentActive = true;
-      this.progress.set(peer, pr);
-    }
+    const replicator = new Replicator({
+      term: this.#term,
+      peers: this.peers,
+      log: this.#log,
+      maxMsgBytes: this.config.maxMsgBytes,
+      maxInflight: this.config.maxInflight,
+      latestSnapshot: () => this.latestSnapshot,
+      send: (m) => this.send(m),
+    });
+    this.replicator = replicator;
     // A no-op of the new term lets earlier-term entries commit (§5.4.2, §8).
     this.appendEntries([
       {
@@ -449,7 +432,7 @@ export class Raft {
         data: new Uint8Array(0),
       },
     ]);
-    this.broadcastAppend();
+    replicator.broadcastAppend();
   }
 
   // ---- elections (§5.2, thesis §9.6) ----------------------------------------------------
@@ -630,17 +613,13 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat(this.readOnly.lastContext());
+      this.replicator?.broadcastHeartbeat(this.readOnly.lastContext());
     }
   }
 
   /** Check-quorum: did a majority (counting us) talk to us since the last check? Resets the marks. */
   private checkQuorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
-      pr.recentActive = false;
-    }
+    const active = 1 + (this.replicator?.takeActiveCount() ?? 0);
     return active >= majority(this.config.voters.length);
   }
 
@@ -648,106 +627,16 @@ export class Raft {
     this.#log.append(entries);
   }
 
-  private broadcastAppend(): void {
-    for (const peer of this.peers) this.sendAppend(peer, true);
-  }
-
-  private broadcastHeartbeat(context: number): void {
-    for (const peer of this.peers) {
-      const pr = this.progress.get(peer) as Progress;
-      const commit = Math.min(pr.match, this.#log.committed);
-      this.send({ type: "heartbeat", to: peer, term: this.#term, commit, context });
-    }
-  }
-
-  /**
-   * Sends the follower its next batch of entries if flow control allows. With
-   * `sendIfEmpty`, an empty append still goes out to carry a new commit index.
-   * Returns whether anything was sent.
-   */
-  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to) as Progress;
-    if (pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.#log.termAt(prevIndex);
-    if (prevTerm === undefined) return this.sendSnapshot(to, pr);
-    const entries = this.#log.slice(pr.next, this.#log.lastIndex() + 1, this.config.maxMsgBytes);
-    if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      type: "append",
-      to,
-      term: this.#term,
-      prevIndex,
-      prevTerm,
-      entries,
-      commit: this.#log.committed,
-    });
-    pr.sentEntries(prevIndex + entries.length, entries.length);
-    return true;
-  }
-
-  /** The follower needs compacted entries: send the newest snapshot instead (§7). */
-  private sendSnapshot(to: NodeId, pr: Progress): boolean {
-    const snap = this.latestSnapshot;
-    if (snap === null || snap.index < this.#log.compactedTo().index) {
-      throw new Error(
-        `raft: log compacted to ${this.#log.compactedTo().index} without a snapshot covering it`,
-      );
-    }
-    this.send({ type: "snapshot", to, term: this.#term, snapshot: snap });
-    pr.becomeSnapshot(snap.index);
-    return true;
-  }
-
-  /** Sends as many appends as the follower's window allows (pipelining). */
-  private sendAppendsWhileOpen(to: NodeId): void {
-    while (this.sendAppend(to, false)) {
-      // keep filling the window
-    }
-  }
-
   private handleAppendResponse(m: AppendResponse): void {
-    if (this.#role !== "leader") return;
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    if (m.reject) {
-      this.handleRejectedAppend(pr, m);
-      return;
-    }
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) {
-      if (wasPaused && !pr.isPaused()) this.sendAppendsWhileOpen(m.from);
-      return;
-    }
-    if (pr.state === "probe") pr.becomeReplicate();
-    else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) {
-      // Installed. If we compacted past it meanwhile, probing sends a newer snapshot.
-      pr.becomeProbe();
-      if (pr.match + 1 >= this.#log.firstIndex()) pr.becomeReplicate();
-    }
-    if (this.maybeCommit()) this.broadcastAppend();
-    this.sendAppendsWhileOpen(m.from);
-  }
-
-  private handleRejectedAppend(pr: Progress, m: AppendResponse): void {
-    let hint = m.rejectHint;
-    if (m.hintTerm > 0) hint = this.#log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-    if (!pr.maybeDecrTo(m.index, hint)) return;
-    if (pr.state === "replicate") pr.becomeProbe();
-    this.sendAppend(m.from, true);
+    const rep = this.replicator;
+    if (this.#role !== "leader" || rep === null || !rep.onAppendResponse(m)) return;
+    if (this.maybeCommit()) rep.broadcastAppend();
+    rep.sendAppendsWhileOpen(m.from);
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    if (this.#role !== "leader") return;
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    pr.probeSent = false;
-    if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
-    // Even an empty append: if earlier appends were lost, the follower's rejection of it is
-    // how the leader learns of the gap while idle (probe from match + 1).
-    if (pr.match < this.#log.lastIndex()) this.sendAppend(m.from, true);
+    const rep = this.replicator;
+    if (this.#role !== "leader" || rep === null || !rep.onHeartbeatResponse(m)) return;
     if (m.context === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks >= majority(this.config.voters.length)) {
@@ -762,8 +651,7 @@ export class Raft {
    */
   maybeCommit(): boolean {
     if (this.#role !== "leader") return false;
-    const matches = [this.#log.stableIndex];
-    for (const pr of this.progress.values()) matches.push(pr.match);
+    const matches = [this.#log.stableIndex, ...(this.replicator?.matches() ?? [])];
     const index = committedIndex(matches);
     if (index <= this.#log.committed || this.#log.termAt(index) !== this.#term) return false;
     this.#log.commitTo(index);
@@ -783,7 +671,7 @@ export class Raft {
       return;
     }
     this.readOnly.add(this.#log.committed, context, this.id);
-    this.broadcastHeartbeat(context);
+    this.replicator?.broadcastHeartbeat(context);
   }
 
   private releasePendingReads(): void {
@@ -804,11 +692,7 @@ export class Raft {
    * probed again after its next heartbeat reply, which re-sends a snapshot if still needed.
    */
   reportSnapshot(to: NodeId, ok: boolean): void {
-    const pr = this.progress.get(to);
-    if (this.#role !== "leader" || pr === undefined || pr.state !== "snapshot") return;
-    if (!ok) pr.pendingSnapshot = 0;
-    pr.becomeProbe();
-    pr.probeSent = true;
+    if (this.#role === "leader") this.replicator?.reportSnapshot(to, ok);
   }
 
   /** The driver made a snapshot at `meta` durable; later compaction may rely on it. */
@@ -829,7 +713,7 @@ export class Raft {
   onStable(index: number, term: number): void {
     const watch = this.watch();
     this.#log.stableTo(index, term);
-    if (this.maybeCommit()) this.broadcastAppend();
+    if (this.maybeCommit()) this.replicator?.broadcastAppend();
     this.check(watch);
   }
 }

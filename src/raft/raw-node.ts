@@ -7,8 +7,9 @@
 import type { RaftConfig } from "./config.ts";
 import type { DropReason } from "./message-rules.ts";
 import type { Message, SnapshotMeta } from "./messages.ts";
-import { type PeerProgress, type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
+import { type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
 import type { ReadState } from "./read-only.ts";
+import type { PeerProgress } from "./replicator.ts";
 import { type Entry, type HardState, hardStateEqual, type NodeId, type Role } from "./types.ts";
 
 /** Volatile state worth reporting (status pages, logs); never persisted. */

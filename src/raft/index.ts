@@ -1,5 +1,7 @@
 /**
- * Public surface of the pure Raft core: the only module other layers import.
+ * Public surface of the pure Raft core: the only module other layers import. The core is
+ * driven only through RawNode (inputs, Ready/advance, and queries such as `status()`);
+ * the Raft state machine itself is not exported.
  */
 export type { RaftConfig } from "./config.ts";
 export { NotLeaderError } from "./errors.ts";
@@ -15,8 +17,8 @@ export {
 } from "./message-rules.ts";
 export type * from "./messages.ts";
 export type { ProposalPosition, RaftInit } from "./raft.ts";
-export { Raft } from "./raft.ts";
-export type { Ready, SoftState } from "./raw-node.ts";
+export type { Ready, SoftState, Status } from "./raw-node.ts";
 export { RawNode } from "./raw-node.ts";
 export type { ReadState } from "./read-only.ts";
+export type { PeerProgress } from "./replicator.ts";
 export * from "./types.ts";

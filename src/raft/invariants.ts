@@ -1,14 +1,18 @@
 /**
  * Runtime assertions of the core's own invariants, checked after every input (tick, step,
- * propose, stable). A violation is a bug in this code, never a peer's doing (peer input
- * that could break them is dropped before it is stepped), so it throws: stopping is safer
- * than persisting or acknowledging a state Raft's proofs do not cover. The O(1) checks
+ * propose, stable, applied): the term never goes back; within a term the vote stands and
+ * the leader is never replaced (at most one leader per term as this node observes it);
+ * applied <= committed <= last index; commit never goes back, and a leader advances it
+ * only over an entry of its own term (Figure 8). A violation is a bug in this code, never
+ * a peer's doing (peer input that could break them is dropped before it is stepped), so it
+ * throws: stopping is safer than persisting or acknowledging a state Raft's proofs do not
+ * cover. The O(1) checks
  * always run; the ones that scan the log tail and outgoing messages run when
  * `RaftConfig.checkInvariants` is set (tests, the simulator, `DFS_CHECK_INVARIANTS=1`).
  */
 import { MAX_INDEX, MAX_TERM } from "./limits.ts";
 import type { Message } from "./messages.ts";
-import type { Role } from "./types.ts";
+import { NONE, type Role } from "./types.ts";
 
 /** The slice of a Raft node the checks read (kept narrow so the checks cannot mutate it). */
 export interface InvariantSubject {
@@ -16,6 +20,7 @@ export interface InvariantSubject {
   readonly term: number;
   readonly vote: number;
   readonly role: Role;
+  readonly leader: number;
   readonly msgs: readonly Message[];
   readonly log: {
     readonly committed: number;
@@ -31,6 +36,8 @@ export interface InvariantSubject {
 /** What the node looked like before an input, to compare against after it. */
 export interface InvariantWatch {
   readonly term: number;
+  readonly vote: number;
+  readonly leader: number;
   readonly committed: number;
   readonly msgCount: number;
 }
@@ -48,7 +55,13 @@ const TAIL_ENTRIES = 64;
 
 /** Records the state an input starts from. */
 export function watchInvariants(r: InvariantSubject): InvariantWatch {
-  return { term: r.term, committed: r.log.committed, msgCount: r.msgs.length };
+  return {
+    term: r.term,
+    vote: r.vote,
+    leader: r.leader,
+    committed: r.log.committed,
+    msgCount: r.msgs.length,
+  };
 }
 
 /** Throws InvariantError if the input that began at `before` broke an invariant. */
@@ -61,6 +74,8 @@ export function assertInvariants(r: InvariantSubject, before: InvariantWatch, fu
   if (!(log.applied <= log.committed && log.committed <= last)) {
     fail(`applied ${log.applied} <= committed ${log.committed} <= last ${last} does not hold`);
   }
+  if (r.term === before.term) assertSameTerm(r, before);
+  if (r.role === "leader" && r.leader !== r.id) fail(`leader names ${r.leader} as leader`);
   if (log.committed < before.committed) {
     fail(`commit went back from ${before.committed} to ${log.committed}`);
   }
@@ -70,6 +85,16 @@ export function assertInvariants(r: InvariantSubject, before: InvariantWatch, fu
     if (term !== r.term) fail(`leader of term ${r.term} committed an entry of term ${term}`);
   }
   if (full) assertFull(r, before);
+}
+
+/** Within one term a vote, once cast, stands, and a known leader is never replaced (§5.2). */
+function assertSameTerm(r: InvariantSubject, before: InvariantWatch): void {
+  if (before.vote !== NONE && r.vote !== before.vote) {
+    fail(`vote in term ${r.term} changed from ${before.vote} to ${r.vote}`);
+  }
+  if (before.leader !== NONE && r.leader !== NONE && r.leader !== before.leader) {
+    fail(`second leader ${r.leader} in term ${r.term} (was ${before.leader})`);
+  }
 }
 
 function assertFull(r: InvariantSubject, before: InvariantWatch): void {

@@ -19,8 +19,24 @@ export interface LogInit {
   readonly applied: number;
 }
 
+/** What the rest of the core and its tests may read of a log; only Raft changes it. */
+export interface LogView {
+  readonly stableIndex: number;
+  readonly committed: number;
+  readonly applied: number;
+  compactedTo(): { index: number; term: number };
+  firstIndex(): number;
+  lastIndex(): number;
+  lastTerm(): number;
+  termAt(index: number): number | undefined;
+  entryAt(index: number): Entry | undefined;
+  unstableEntries(): Entry[];
+  nextCommittedEntries(maxBytes: number): Entry[];
+  hasNextCommittedEntries(): boolean;
+}
+
 /** A node's log with its durability, commit and apply cursors. */
-export class RaftLog {
+export class RaftLog implements LogView {
   private entries: Entry[];
   private offset: number;
   private offsetTerm: number;

@@ -10,7 +10,7 @@ import { validateRaftConfig } from "./config.ts";
 import { NotLeaderError } from "./errors.ts";
 import { assertInvariants, type InvariantWatch, watchInvariants } from "./invariants.ts";
 import { isAdoptableTerm, MAX_INDEX, MAX_TERM, stepTowards } from "./limits.ts";
-import { type LogInit, RaftLog } from "./log.ts";
+import { type LogInit, type LogView, RaftLog } from "./log.ts";
 import { type DropReason, messageFault } from "./message-rules.ts";
 import type {
   AppendRequest,
@@ -23,13 +23,10 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "./messages.ts";
-import { Progress } from "./progress.ts";
 import { committedIndex, majority, tallyVotes } from "./quorum.ts";
 import { ReadOnlyQueue, type ReadState } from "./read-only.ts";
+import { type Outgoing, type PeerProgress, Replicator } from "./replicator.ts";
 import { type Entry, EntryKind, type HardState, NONE, type NodeId, type Role } from "./types.ts";
-
-/** A message before the core stamps its sender. */
-type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, "from"> : never) : never;
 
 /** What a restarted node recovered from disk. */
 export interface RaftInit {
@@ -45,33 +42,34 @@ export interface ProposalPosition {
   readonly term: number;
 }
 
-/** One Raft node's consensus state. */
+/** One Raft node's consensus state. Only RawNode drives it outside this folder (and tests). */
 export class Raft {
   readonly id: NodeId;
-  readonly log: RaftLog;
-  term: number;
-  vote: NodeId;
-  role: Role = "follower";
+  readonly #log: RaftLog;
+  #term: number;
+  #vote: NodeId;
+  #role: Role = "follower";
   /** The leader of the current term, if known. */
-  leader: NodeId = NONE;
+  #leader: NodeId = NONE;
   /** Outgoing messages, drained by the driver after persisting. */
-  msgs: Message[] = [];
+  #msgs: Message[] = [];
   /** Confirmed read rounds, drained by the driver. */
-  readStates: ReadState[] = [];
+  #readStates: ReadState[] = [];
   /** A snapshot received from the leader that the driver must install (next Ready). */
-  snapshotToInstall: SnapshotMeta | null = null;
+  #snapshotToInstall: SnapshotMeta | null = null;
   /**
    * Peer messages this core refused, per reason (a malformed or impossible message is
    * dropped like a lost one, never thrown): what the node can expose as counters.
    */
-  readonly drops = new Map<DropReason, number>();
+  readonly #drops = new Map<DropReason, number>();
   /** The newest durable snapshot this node can send. */
   private latestSnapshot: SnapshotMeta | null;
 
   private readonly config: RaftConfig;
   private readonly peers: NodeId[];
   private readonly voters: ReadonlySet<NodeId>;
-  private progress = new Map<NodeId, Progress>();
+  /** The leader side of replication; null unless leader. */
+  private replicator: Replicator | null = null;
   private votes = new Map<NodeId, boolean>();
   private readonly readOnly = new ReadOnlyQueue();
   /** Reads asked for before this leader committed an entry of its term (§6.4 step 1). */
@@ -86,16 +84,95 @@ export class Raft {
     this.id = config.id;
     this.peers = config.voters.filter((v) => v !== config.id);
     this.voters = new Set(config.voters);
-    this.log = new RaftLog(init.log);
-    this.term = init.hardState.term;
-    this.vote = init.hardState.vote;
+    this.#log = new RaftLog(init.log);
+    this.#term = init.hardState.term;
+    this.#vote = init.hardState.vote;
     this.latestSnapshot = init.snapshot ?? null;
-    this.becomeFollower(this.term, NONE);
+    this.becomeFollower(this.#term, NONE);
+  }
+
+  // ---- queries (read-only: state changes only through the inputs below) ----------------
+
+  get term(): number {
+    return this.#term;
+  }
+
+  get vote(): NodeId {
+    return this.#vote;
+  }
+
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** The leader of the current term, if known. */
+  get leader(): NodeId {
+    return this.#leader;
+  }
+
+  /** The log, read-only (cursors, entries, terms). */
+  get log(): LogView {
+    return this.#log;
+  }
+
+  /** Outgoing messages not yet taken by the driver. */
+  get msgs(): readonly Message[] {
+    return this.#msgs;
+  }
+
+  /** Confirmed read rounds not yet taken by the driver. */
+  get readStates(): readonly ReadState[] {
+    return this.#readStates;
+  }
+
+  /** A snapshot received from the leader that the next Ready asks to install, if any. */
+  get snapshotToInstall(): SnapshotMeta | null {
+    return this.#snapshotToInstall;
+  }
+
+  /** Peer messages this core refused so far, per reason. */
+  get drops(): ReadonlyMap<DropReason, number> {
+    return this.#drops;
+  }
+
+  /** The leader's view of each follower (empty unless leader). */
+  progressOf(): ReadonlyMap<NodeId, PeerProgress> {
+    return this.replicator?.view() ?? new Map();
+  }
+
+  // ---- output the driver takes --------------------------------------------------------
+
+  /** Removes and returns the outgoing messages. */
+  takeMessages(): Message[] {
+    const out = this.#msgs;
+    this.#msgs = [];
+    return out;
+  }
+
+  /** Removes and returns the confirmed read rounds. */
+  takeReadStates(): ReadState[] {
+    const out = this.#readStates;
+    this.#readStates = [];
+    return out;
+  }
+
+  /** Removes and returns the snapshot to install, if any. */
+  takeSnapshotToInstall(): SnapshotMeta | null {
+    const out = this.#snapshotToInstall;
+    this.#snapshotToInstall = null;
+    return out;
+  }
+
+  /** The driver applied entries up to `index`. */
+  appliedTo(index: number): void {
+    const watch = this.watch();
+    this.#log.appliedTo(index);
+    this.check(watch);
   }
 
   /** The durable part of this node's state, as it must be persisted. */
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.#term, vote: this.#vote, commit: this.#log.committed };
   }
 
   // ---- inputs -------------------------------------------------------------------------
@@ -103,7 +180,7 @@ export class Raft {
   /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
   tick(): void {
     const watch = this.watch();
-    if (this.role === "leader") this.tickLeader();
+    if (this.#role === "leader") this.tickLeader();
     else this.tickElection();
     this.check(watch);
   }
@@ -113,20 +190,20 @@ export class Raft {
    * non-leader. Returns where each landed.
    */
   propose(commands: readonly Uint8Array[]): ProposalPosition[] {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
-    const first = this.log.lastIndex() + 1;
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    const first = this.#log.lastIndex() + 1;
     if (first + commands.length - 1 > MAX_INDEX) {
       throw new Error(`raft: log index would pass MAX_INDEX (${MAX_INDEX})`);
     }
     const watch = this.watch();
     const entries = commands.map((data, i) => ({
-      term: this.term,
+      term: this.#term,
       index: first + i,
       kind: EntryKind.Normal,
       data,
     }));
     this.appendEntries(entries);
-    this.broadcastAppend();
+    this.replicator?.broadcastAppend();
     this.check(watch);
     return entries.map((e) => ({ index: e.index, term: e.term }));
   }
@@ -136,7 +213,7 @@ export class Raft {
    * ReadState appears in a later Ready once a majority confirmed this node still leads.
    */
   readIndex(context: number): void {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
     if (!this.committedInCurrentTerm()) {
       this.pendingReads.push(context);
       return;
@@ -157,10 +234,10 @@ export class Raft {
       return;
     }
     const watch = this.watch();
-    if (m.term > this.term) {
-      if (!isAdoptableTerm(m.term, this.term)) this.refuseTermJump(m);
+    if (m.term > this.#term) {
+      if (!isAdoptableTerm(m.term, this.#term)) this.refuseTermJump(m);
       else if (this.acceptHigherTerm(m)) this.dispatch(m);
-    } else if (m.term < this.term) {
+    } else if (m.term < this.#term) {
       this.handleStaleTerm(m);
     } else {
       this.dispatch(m);
@@ -174,26 +251,26 @@ export class Raft {
     if (m.from === this.id || !this.voters.has(m.from)) return "not_member";
     const fault = messageFault(m);
     if (fault !== null) return fault;
-    if (m.term !== this.term) return null;
+    if (m.term !== this.#term) return null;
     const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
     // At most one leader per term (§5.2): a leader hearing another "leader" of its own term,
     // or a follower hearing a second one, is listening to a broken or forged peer.
     if (
       fromLeader &&
-      (this.role === "leader" || (this.leader !== NONE && this.leader !== m.from))
+      (this.#role === "leader" || (this.#leader !== NONE && this.#leader !== m.from))
     ) {
       return "second_leader";
     }
     // A follower can only acknowledge entries this leader sent it, so never past its log.
-    if (m.type === "appendResp" && !m.reject && this.role === "leader") {
-      if (m.index > this.log.lastIndex()) return "ack_beyond_log";
+    if (m.type === "appendResp" && !m.reject && this.#role === "leader") {
+      if (m.index > this.#log.lastIndex()) return "ack_beyond_log";
     }
     return null;
   }
 
   /** Counts a refused message (or a refused part of one, like a heartbeat's commit). */
   private countDrop(reason: DropReason): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    this.#drops.set(reason, (this.#drops.get(reason) ?? 0) + 1);
   }
 
   /** Notes what the invariant checks compare against after an input. */
@@ -228,7 +305,7 @@ export class Raft {
       // Leader lease: while we hear from a live leader, refuse to help depose it.
       const inLease =
         this.config.checkQuorum &&
-        this.leader !== NONE &&
+        this.#leader !== NONE &&
         this.electionElapsed < this.config.electionTick;
       if (inLease) return "ignore";
     }
@@ -245,7 +322,7 @@ export class Raft {
    */
   private refuseTermJump(m: Message): void {
     this.countDrop("term_jump");
-    if (this.higherTermEffect(m) === "move") this.becomeFollower(stepTowards(this.term), NONE);
+    if (this.higherTermEffect(m) === "move") this.becomeFollower(stepTowards(this.#term), NONE);
   }
 
   private handleStaleTerm(m: Message): void {
@@ -255,17 +332,9 @@ export class Raft {
     ) {
       // A deposed leader that cannot learn the new term would never step down when
       // check-quorum or pre-vote keep us from electing on its heartbeats: tell it.
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.term,
-        reject: false,
-        index: 0,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+      this.ackAppend(m.from, 0);
     } else if (m.type === "preVote") {
-      this.send({ type: "preVoteResp", to: m.from, term: this.term, reject: true });
+      this.send({ type: "preVoteResp", to: m.from, term: this.#term, reject: true });
     }
   }
 
@@ -300,17 +369,17 @@ export class Raft {
   // ---- roles ----------------------------------------------------------------------------
 
   private reset(term: number): void {
-    if (term !== this.term) {
-      this.term = term;
-      this.vote = NONE;
+    if (term !== this.#term) {
+      this.#term = term;
+      this.#vote = NONE;
     }
-    this.leader = NONE;
+    this.#leader = NONE;
     this.resetElectionTimer();
     this.heartbeatElapsed = 0;
     this.votes = new Map();
     this.readOnly.reset();
     this.pendingReads = [];
-    this.progress = new Map();
+    this.replicator = null;
   }
 
   /** Restarts the election timer with a fresh random timeout in [base, 2*base) (§5.2). */
@@ -322,43 +391,48 @@ export class Raft {
 
   private becomeFollower(term: number, leader: NodeId): void {
     this.reset(term);
-    this.role = "follower";
-    this.leader = leader;
+    this.#role = "follower";
+    this.#leader = leader;
   }
 
   private becomePreCandidate(): void {
     // Term and vote stay as they are: a pre-vote that fails must leave no trace.
     this.votes = new Map();
     this.resetElectionTimer();
-    this.role = "pre-candidate";
-    this.leader = NONE;
+    this.#role = "pre-candidate";
+    this.#leader = NONE;
   }
 
   private becomeCandidate(): void {
-    this.reset(this.term + 1);
-    this.vote = this.id;
-    this.role = "candidate";
+    this.reset(this.#term + 1);
+    this.#vote = this.id;
+    this.#role = "candidate";
   }
 
   private becomeLeader(): void {
-    this.reset(this.term);
-    this.role = "leader";
-    this.leader = this.id;
-    for (const peer of this.peers) {
-      const pr = new Progress(this.log.lastIndex() + 1, this.config.maxInflight);
-      pr.recentActive = true;
-      this.progress.set(peer, pr);
-    }
+    this.reset(this.#term);
+    this.#role = "leader";
+    this.#leader = this.id;
+    const replicator = new Replicator({
+      term: this.#term,
+      peers: this.peers,
+      log: this.#log,
+      maxMsgBytes: this.config.maxMsgBytes,
+      maxInflight: this.config.maxInflight,
+      latestSnapshot: () => this.latestSnapshot,
+      send: (m) => this.send(m),
+    });
+    this.replicator = replicator;
     // A no-op of the new term lets earlier-term entries commit (§5.4.2, §8).
     this.appendEntries([
       {
-        term: this.term,
-        index: this.log.lastIndex() + 1,
+        term: this.#term,
+        index: this.#log.lastIndex() + 1,
         kind: EntryKind.Noop,
         data: new Uint8Array(0),
       },
     ]);
-    this.broadcastAppend();
+    replicator.broadcastAppend();
   }
 
   // ---- elections (§5.2, thesis §9.6) ----------------------------------------------------
@@ -373,12 +447,12 @@ export class Raft {
 
   /** Starts a (pre-)election now; used by timeouts and by tests. */
   campaign(kind: "preVote" | "vote"): void {
-    if (this.role === "leader") return;
+    if (this.#role === "leader") return;
     // Terms end at MAX_TERM (limits.ts): never produce one a peer could not decode.
-    if (this.term >= MAX_TERM) return;
+    if (this.#term >= MAX_TERM) return;
     if (kind === "preVote") this.becomePreCandidate();
     else this.becomeCandidate();
-    const term = kind === "preVote" ? this.term + 1 : this.term;
+    const term = kind === "preVote" ? this.#term + 1 : this.#term;
     this.votes.set(this.id, true);
     if (this.countVotes() === "won") {
       this.winElection(kind);
@@ -389,8 +463,8 @@ export class Raft {
         type: kind,
         to: peer,
         term,
-        lastLogIndex: this.log.lastIndex(),
-        lastLogTerm: this.log.lastTerm(),
+        lastLogIndex: this.#log.lastIndex(),
+        lastLogTerm: this.#log.lastTerm(),
       });
     }
   }
@@ -402,18 +476,18 @@ export class Raft {
 
   private handleVoteRequest(m: VoteRequest): void {
     const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.leader === NONE) ||
-      (m.type === "preVote" && m.term > this.term);
-    const grant = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+      this.#vote === m.from ||
+      (this.#vote === NONE && this.#leader === NONE) ||
+      (m.type === "preVote" && m.term > this.#term);
+    const grant = canVote && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
     const respType = m.type === "preVote" ? "preVoteResp" : "voteResp";
     if (!grant) {
-      this.send({ type: respType, to: m.from, term: this.term, reject: true });
+      this.send({ type: respType, to: m.from, term: this.#term, reject: true });
       return;
     }
     if (m.type === "vote") {
       this.electionElapsed = 0;
-      this.vote = m.from;
+      this.#vote = m.from;
     }
     // A pre-vote grant answers in the asker's prospective term so it is not ignored as stale.
     this.send({ type: respType, to: m.from, term: m.term, reject: false });
@@ -421,11 +495,11 @@ export class Raft {
 
   private handleVoteResponse(m: VoteResponse): void {
     const expecting = m.type === "preVoteResp" ? "pre-candidate" : "candidate";
-    if (this.role !== expecting) return;
+    if (this.#role !== expecting) return;
     if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
     const result = this.countVotes();
     if (result === "won") this.winElection(m.type === "preVoteResp" ? "preVote" : "vote");
-    else if (result === "lost") this.becomeFollower(this.term, NONE);
+    else if (result === "lost") this.becomeFollower(this.#term, NONE);
   }
 
   private countVotes(): "won" | "lost" | "pending" {
@@ -442,40 +516,24 @@ export class Raft {
 
   private handleAppend(m: AppendRequest): void {
     this.becomeFollowerOf(m.from);
-    if (m.prevIndex < this.log.committed) {
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.term,
-        reject: false,
-        index: this.log.committed,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+    if (m.prevIndex < this.#log.committed) {
+      this.ackAppend(m.from, this.#log.committed);
       return;
     }
-    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+    const lastNew = this.#log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (lastNew !== null) {
-      this.log.commitTo(Math.min(m.commit, lastNew));
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.term,
-        reject: false,
-        index: lastNew,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
+      this.#log.commitTo(Math.min(m.commit, lastNew));
+      this.ackAppend(m.from, lastNew);
       return;
     }
-    const hint = this.log.findConflictByTerm(
-      Math.min(m.prevIndex, this.log.lastIndex()),
+    const hint = this.#log.findConflictByTerm(
+      Math.min(m.prevIndex, this.#log.lastIndex()),
       m.prevTerm,
     );
     this.send({
       type: "appendResp",
       to: m.from,
-      term: this.term,
+      term: this.#term,
       reject: true,
       index: m.prevIndex,
       rejectHint: hint.index,
@@ -483,31 +541,35 @@ export class Raft {
     });
   }
 
+  /** Tells the leader `to` that our log matches its own through `index`. */
+  private ackAppend(to: NodeId, index: number): void {
+    this.send({
+      type: "appendResp",
+      to,
+      term: this.#term,
+      reject: false,
+      index,
+      rejectHint: 0,
+      hintTerm: 0,
+    });
+  }
+
   private handleSnapshot(m: SnapshotRequest): void {
     this.becomeFollowerOf(m.from);
     const snap = m.snapshot;
-    const ack = (index: number): void =>
-      this.send({
-        type: "appendResp",
-        to: m.from,
-        term: this.term,
-        reject: false,
-        index,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
-    if (snap.index <= this.log.committed) {
-      ack(this.log.committed);
+    const ack = (index: number): void => this.ackAppend(m.from, index);
+    if (snap.index <= this.#log.committed) {
+      ack(this.#log.committed);
       return;
     }
-    if (this.log.matchTerm(snap.index, snap.term)) {
+    if (this.#log.matchTerm(snap.index, snap.term)) {
       // We already hold the entry the snapshot ends with: just learn the commit (§7).
-      this.log.commitTo(snap.index);
+      this.#log.commitTo(snap.index);
       ack(snap.index);
       return;
     }
-    this.log.restore(snap.index, snap.term);
-    this.snapshotToInstall = snap;
+    this.#log.restore(snap.index, snap.term);
+    this.#snapshotToInstall = snap;
     this.latestSnapshot = snap;
     ack(snap.index);
   }
@@ -525,15 +587,15 @@ export class Raft {
    */
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
-    if (m.commit > this.log.lastIndex()) this.countDrop("commit_beyond_log");
-    else this.log.commitTo(m.commit);
-    this.send({ type: "heartbeatResp", to: m.from, term: this.term, context: m.context });
+    if (m.commit > this.#log.lastIndex()) this.countDrop("commit_beyond_log");
+    else this.#log.commitTo(m.commit);
+    this.send({ type: "heartbeatResp", to: m.from, term: this.#term, context: m.context });
   }
 
   /** A valid leader of our term spoke: follow it and restart the election timer. */
   private becomeFollowerOf(leader: NodeId): void {
-    if (this.role !== "follower") this.becomeFollower(this.term, leader);
-    this.leader = leader;
+    if (this.#role !== "follower") this.becomeFollower(this.#term, leader);
+    this.#leader = leader;
     this.electionElapsed = 0;
   }
 
@@ -545,134 +607,40 @@ export class Raft {
     if (this.electionElapsed >= this.config.electionTick) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.checkQuorumActive()) {
-        this.becomeFollower(this.term, NONE);
+        this.becomeFollower(this.#term, NONE);
         return;
       }
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat(this.readOnly.lastContext());
+      this.replicator?.broadcastHeartbeat(this.readOnly.lastContext());
     }
   }
 
   /** Check-quorum: did a majority (counting us) talk to us since the last check? Resets the marks. */
   private checkQuorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
-      pr.recentActive = false;
-    }
+    const active = 1 + (this.replicator?.takeActiveCount() ?? 0);
     return active >= majority(this.config.voters.length);
   }
 
   private appendEntries(entries: readonly Entry[]): void {
-    this.log.append(entries);
-  }
-
-  private broadcastAppend(): void {
-    for (const peer of this.peers) this.sendAppend(peer, true);
-  }
-
-  private broadcastHeartbeat(context: number): void {
-    for (const peer of this.peers) {
-      const pr = this.progress.get(peer) as Progress;
-      const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: "heartbeat", to: peer, term: this.term, commit, context });
-    }
-  }
-
-  /**
-   * Sends the follower its next batch of entries if flow control allows. With
-   * `sendIfEmpty`, an empty append still goes out to carry a new commit index.
-   * Returns whether anything was sent.
-   */
-  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to) as Progress;
-    if (pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.termAt(prevIndex);
-    if (prevTerm === undefined) return this.sendSnapshot(to, pr);
-    const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.config.maxMsgBytes);
-    if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      type: "append",
-      to,
-      term: this.term,
-      prevIndex,
-      prevTerm,
-      entries,
-      commit: this.log.committed,
-    });
-    pr.sentEntries(prevIndex + entries.length, entries.length);
-    return true;
-  }
-
-  /** The follower needs compacted entries: send the newest snapshot instead (§7). */
-  private sendSnapshot(to: NodeId, pr: Progress): boolean {
-    const snap = this.latestSnapshot;
-    if (snap === null || snap.index < this.log.compactedTo().index) {
-      throw new Error(
-        `raft: log compacted to ${this.log.compactedTo().index} without a snapshot covering it`,
-      );
-    }
-    this.send({ type: "snapshot", to, term: this.term, snapshot: snap });
-    pr.becomeSnapshot(snap.index);
-    return true;
-  }
-
-  /** Sends as many appends as the follower's window allows (pipelining). */
-  private sendAppendsWhileOpen(to: NodeId): void {
-    while (this.sendAppend(to, false)) {
-      // keep filling the window
-    }
+    this.#log.append(entries);
   }
 
   private handleAppendResponse(m: AppendResponse): void {
-    if (this.role !== "leader") return;
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    if (m.reject) {
-      this.handleRejectedAppend(pr, m);
-      return;
-    }
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) {
-      if (wasPaused && !pr.isPaused()) this.sendAppendsWhileOpen(m.from);
-      return;
-    }
-    if (pr.state === "probe") pr.becomeReplicate();
-    else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) {
-      // Installed. If we compacted past it meanwhile, probing sends a newer snapshot.
-      pr.becomeProbe();
-      if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
-    }
-    if (this.maybeCommit()) this.broadcastAppend();
-    this.sendAppendsWhileOpen(m.from);
-  }
-
-  private handleRejectedAppend(pr: Progress, m: AppendResponse): void {
-    let hint = m.rejectHint;
-    if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-    if (!pr.maybeDecrTo(m.index, hint)) return;
-    if (pr.state === "replicate") pr.becomeProbe();
-    this.sendAppend(m.from, true);
+    const rep = this.replicator;
+    if (this.#role !== "leader" || rep === null || !rep.onAppendResponse(m)) return;
+    if (this.maybeCommit()) rep.broadcastAppend();
+    rep.sendAppendsWhileOpen(m.from);
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    if (this.role !== "leader") return;
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    pr.probeSent = false;
-    if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
-    // Even an empty append: if earlier appends were lost, the follower's rejection of it is
-    // how the leader learns of the gap while idle (probe from match + 1).
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    const rep = this.replicator;
+    if (this.#role !== "leader" || rep === null || !rep.onHeartbeatResponse(m)) return;
     if (m.context === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks >= majority(this.config.voters.length)) {
-      for (const rs of this.readOnly.advance(m.context)) this.readStates.push(rs);
+      for (const rs of this.readOnly.advance(m.context)) this.#readStates.push(rs);
     }
   }
 
@@ -682,12 +650,11 @@ export class Raft {
    * (§5.4.2, Figure 8). Returns whether it advanced.
    */
   maybeCommit(): boolean {
-    if (this.role !== "leader") return false;
-    const matches = [this.log.stableIndex];
-    for (const pr of this.progress.values()) matches.push(pr.match);
+    if (this.#role !== "leader") return false;
+    const matches = [this.#log.stableIndex, ...(this.replicator?.matches() ?? [])];
     const index = committedIndex(matches);
-    if (index <= this.log.committed || this.log.termAt(index) !== this.term) return false;
-    this.log.commitTo(index);
+    if (index <= this.#log.committed || this.#log.termAt(index) !== this.#term) return false;
+    this.#log.commitTo(index);
     this.releasePendingReads();
     return true;
   }
@@ -695,16 +662,16 @@ export class Raft {
   // ---- ReadIndex (thesis §6.4) ----------------------------------------------------------
 
   private committedInCurrentTerm(): boolean {
-    return this.log.termAt(this.log.committed) === this.term;
+    return this.#log.termAt(this.#log.committed) === this.#term;
   }
 
   private startRead(context: number): void {
     if (this.config.voters.length === 1) {
-      this.readStates.push({ index: this.log.committed, context });
+      this.#readStates.push({ index: this.#log.committed, context });
       return;
     }
-    this.readOnly.add(this.log.committed, context, this.id);
-    this.broadcastHeartbeat(context);
+    this.readOnly.add(this.#log.committed, context, this.id);
+    this.replicator?.broadcastHeartbeat(context);
   }
 
   private releasePendingReads(): void {
@@ -717,7 +684,7 @@ export class Raft {
   // ---- output ---------------------------------------------------------------------------
 
   private send(m: Outgoing): void {
-    this.msgs.push({ ...m, from: this.id } as Message);
+    this.#msgs.push({ ...m, from: this.id } as Message);
   }
 
   /**
@@ -725,11 +692,7 @@ export class Raft {
    * probed again after its next heartbeat reply, which re-sends a snapshot if still needed.
    */
   reportSnapshot(to: NodeId, ok: boolean): void {
-    const pr = this.progress.get(to);
-    if (this.role !== "leader" || pr === undefined || pr.state !== "snapshot") return;
-    if (!ok) pr.pendingSnapshot = 0;
-    pr.becomeProbe();
-    pr.probeSent = true;
+    if (this.#role === "leader") this.replicator?.reportSnapshot(to, ok);
   }
 
   /** The driver made a snapshot at `meta` durable; later compaction may rely on it. */
@@ -743,14 +706,14 @@ export class Raft {
     const snap = this.latestSnapshot;
     if (snap === null || snap.index < index)
       throw new Error(`raft: no snapshot covers compaction to ${index}`);
-    this.log.compact(index);
+    this.#log.compact(index);
   }
 
   /** The driver calls this once entries up to (index, term) are durable. */
   onStable(index: number, term: number): void {
     const watch = this.watch();
-    this.log.stableTo(index, term);
-    if (this.maybeCommit()) this.broadcastAppend();
+    this.#log.stableTo(index, term);
+    if (this.maybeCommit()) this.replicator?.broadcastAppend();
     this.check(watch);
   }
 }

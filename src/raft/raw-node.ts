@@ -9,6 +9,7 @@ import type { DropReason } from "./message-rules.ts";
 import type { Message, SnapshotMeta } from "./messages.ts";
 import { type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
 import type { ReadState } from "./read-only.ts";
+import type { PeerProgress } from "./replicator.ts";
 import { type Entry, type HardState, hardStateEqual, type NodeId, type Role } from "./types.ts";
 
 /** Volatile state worth reporting (status pages, logs); never persisted. */
@@ -43,64 +44,150 @@ export interface Ready {
 /** Upper bound on entry bytes handed to the state machine per Ready, so applying stays incremental. */
 const MAX_APPLY_BYTES = 64 * 1024 * 1024;
 
-/** Wraps a Raft node with Ready/advance bookkeeping. */
+/**
+ * What a node reports about itself (etcd's `Status()`): a copy, so holding it changes
+ * nothing. `progress` is the leader's view of each follower (empty on a non-leader).
+ */
+export interface Status {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly role: Role;
+  readonly leader: NodeId;
+  /** Highest index known committed. */
+  readonly commit: number;
+  /** Highest index handed to the state machine and acknowledged through `advance`. */
+  readonly applied: number;
+  /** Index of the first entry still in the log (after compaction: compacted + 1). */
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  /** Highest index known durable here. */
+  readonly stableIndex: number;
+  /** Index and term of the last entry folded into a snapshot (0, 0 before any). */
+  readonly compacted: { readonly index: number; readonly term: number };
+  readonly progress: ReadonlyMap<NodeId, PeerProgress>;
+}
+
+/** How testing.ts reaches the Raft inside a RawNode (set by RawNode's static block). */
+let coreOf: (node: RawNode) => Raft;
+
+/** Test-only: the Raft a RawNode wraps. Import it from testing.ts, never from src/. */
+export function rawNodeCoreForTesting(node: RawNode): Raft {
+  return coreOf(node);
+}
+
+/** Wraps a Raft node with Ready/advance bookkeeping; the only way other layers reach the core. */
 export class RawNode {
-  readonly raft: Raft;
+  readonly #raft: Raft;
+  static {
+    coreOf = (node) => node.#raft;
+  }
   private lastHardState: HardState;
 
   constructor(config: RaftConfig, init: RaftInit) {
-    this.raft = new Raft(config, init);
-    this.lastHardState = this.raft.hardState();
+    this.#raft = new Raft(config, init);
+    this.lastHardState = this.#raft.hardState();
   }
+
+  // ---- inputs ---------------------------------------------------------------------------
 
   /** See {@link Raft.tick}. */
   tick(): void {
-    this.raft.tick();
+    this.#raft.tick();
   }
 
   /** See {@link Raft.step}. Messages addressed to another node are dropped (counted). */
   step(message: Message): void {
-    this.raft.step(message);
-  }
-
-  /** Peer messages the core refused so far, per reason (see {@link Raft.drops}). */
-  droppedMessages(): ReadonlyMap<DropReason, number> {
-    return this.raft.drops;
+    this.#raft.step(message);
   }
 
   /** See {@link Raft.propose}. */
   propose(commands: readonly Uint8Array[]): ProposalPosition[] {
-    return this.raft.propose(commands);
+    return this.#raft.propose(commands);
   }
 
   /** See {@link Raft.readIndex}. */
   readIndex(context: number): void {
-    this.raft.readIndex(context);
+    this.#raft.readIndex(context);
+  }
+
+  /** Starts a (pre-)election now instead of waiting for the timeout (etcd's `Campaign`). */
+  campaign(kind: "preVote" | "vote" = "preVote"): void {
+    this.#raft.campaign(kind);
   }
 
   /** See {@link Raft.reportSnapshot}. */
   reportSnapshot(to: number, ok: boolean): void {
-    this.raft.reportSnapshot(to, ok);
+    this.#raft.reportSnapshot(to, ok);
   }
 
   /** See {@link Raft.snapshotTaken}. */
   snapshotTaken(meta: SnapshotMeta): void {
-    this.raft.snapshotTaken(meta);
+    this.#raft.snapshotTaken(meta);
   }
 
   /** See {@link Raft.compact}. */
   compact(index: number): void {
-    this.raft.compact(index);
+    this.#raft.compact(index);
   }
+
+  // ---- queries --------------------------------------------------------------------------
 
   /** Current role, leader and term. */
   softState(): SoftState {
-    return { role: this.raft.role, leader: this.raft.leader, term: this.raft.term };
+    return { role: this.#raft.role, leader: this.#raft.leader, term: this.#raft.term };
   }
+
+  /** Term, role, log positions and (on a leader) each follower's progress. */
+  status(): Status {
+    const r = this.#raft;
+    const log = r.log;
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      role: r.role,
+      leader: r.leader,
+      commit: log.committed,
+      applied: log.applied,
+      firstIndex: log.firstIndex(),
+      lastIndex: log.lastIndex(),
+      stableIndex: log.stableIndex,
+      compacted: log.compactedTo(),
+      progress: r.progressOf(),
+    };
+  }
+
+  /** The hard state as the core holds it now (persisted or about to be). */
+  hardState(): HardState {
+    return this.#raft.hardState();
+  }
+
+  /** Term of the entry at `index` if the log still holds it (or it is the compaction point). */
+  termAt(index: number): number | undefined {
+    return this.#raft.log.termAt(index);
+  }
+
+  /** The entry at `index` if the log still holds it (entries are immutable). */
+  entryAt(index: number): Entry | undefined {
+    return this.#raft.log.entryAt(index);
+  }
+
+  /** The snapshot a received InstallSnapshot asks the next Ready to install, if any. */
+  pendingSnapshot(): SnapshotMeta | null {
+    return this.#raft.snapshotToInstall;
+  }
+
+  /** Peer messages the core refused so far, per reason (see {@link Raft.drops}). */
+  droppedMessages(): ReadonlyMap<DropReason, number> {
+    return this.#raft.drops;
+  }
+
+  // ---- Ready / advance ------------------------------------------------------------------
 
   /** True when a Ready would contain work. */
   hasReady(): boolean {
-    const r = this.raft;
+    const r = this.#raft;
     return (
       r.msgs.length > 0 ||
       r.readStates.length > 0 ||
@@ -113,21 +200,17 @@ export class RawNode {
 
   /** Collects the pending work; see {@link Ready} for what the driver must do with it. */
   ready(): Ready {
-    const r = this.raft;
+    const r = this.#raft;
     const hs = r.hardState();
-    const ready: Ready = {
+    return {
       softState: this.softState(),
-      snapshot: r.snapshotToInstall,
+      snapshot: r.takeSnapshotToInstall(),
       hardState: hardStateEqual(hs, this.lastHardState) ? null : hs,
       entries: r.log.unstableEntries(),
-      messages: r.msgs,
+      messages: r.takeMessages(),
       committedEntries: r.log.nextCommittedEntries(MAX_APPLY_BYTES),
-      readStates: r.readStates,
+      readStates: r.takeReadStates(),
     };
-    r.msgs = [];
-    r.readStates = [];
-    r.snapshotToInstall = null;
-    return ready;
   }
 
   /** Marks a Ready as done: its entries are durable and its committed entries applied. */
@@ -135,10 +218,10 @@ export class RawNode {
     if (ready.hardState !== null) this.lastHardState = ready.hardState;
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     // A snapshot installed meanwhile may already have moved applied past these entries.
-    if (lastApplied !== undefined && lastApplied.index > this.raft.log.applied) {
-      this.raft.log.appliedTo(lastApplied.index);
+    if (lastApplied !== undefined && lastApplied.index > this.#raft.log.applied) {
+      this.#raft.appliedTo(lastApplied.index);
     }
     const lastStable = ready.entries[ready.entries.length - 1];
-    if (lastStable !== undefined) this.raft.onStable(lastStable.index, lastStable.term);
+    if (lastStable !== undefined) this.#raft.onStable(lastStable.index, lastStable.term);
   }
 }

@@ -14,11 +14,11 @@ import { type NodeConfig, peerListenerOf } from "./config.ts";
 export function statusOf(
   config: NodeConfig,
   clusterId: string,
-  node: RawNode,
+  node: Pick<RawNode, "status">,
   fsm: StateMachine,
   dropped: ReadonlyMap<string, number> = new Map(),
 ): StatusResponse {
-  const ss = node.softState();
+  const ss = node.status();
   const addressOf = (id: number): string => {
     const p = config.peers.find((peer) => peer.id === id);
     return p ? `${p.host}:${p.port}` : "";
@@ -30,10 +30,10 @@ export function statusOf(
     term: ss.term,
     leaderId: ss.leader,
     leaderAddress: addressOf(ss.leader),
-    commitIndex: node.raft.log.committed,
+    commitIndex: ss.commit,
     appliedIndex: fsm.appliedIndex,
-    lastIndex: node.raft.log.lastIndex(),
-    firstIndex: node.raft.log.firstIndex(),
+    lastIndex: ss.lastIndex,
+    firstIndex: ss.firstIndex,
     clusterId,
     members: config.peers.map((p) => {
       const peer = peerListenerOf(p);

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvariantError } from "../../src/raft/index.ts";
+import { coreForTesting, mutableLogForTesting } from "../../src/raft/testing.ts";
 import { EventQueue } from "./event-queue.ts";
 import { Rng } from "./rng.ts";
 import { SimNode } from "./sim-node.ts";
@@ -42,7 +43,8 @@ test("a peer message that trips an invariant check halts the loop", async () => 
   assert.ok(inc !== null);
   inc.loop.deliver([{ type: "heartbeat", from: 1, to: 2, term: 1, commit: 0, context: 0 }]);
   assert.deepEqual(fatal, [], "a valid heartbeat is fine");
-  inc.node.raft.log.committed = 5; // past the last index: only a bug could do this
+  // Past the last index: only a bug could do this (planted through the test-only accessor).
+  mutableLogForTesting(coreForTesting(inc.node)).committed = 5;
   inc.loop.deliver([{ type: "heartbeat", from: 1, to: 2, term: 1, commit: 0, context: 0 }]);
   assert.equal(fatal.length, 1);
   assert.ok((fatal[0] as Error) instanceof InvariantError, String(fatal[0]));
@@ -70,7 +72,8 @@ test("an invariant failure while proposing halts the loop and fails the waiting 
     },
   );
   const inc = node.start();
-  const raft = inc.node.raft;
+  const raft = coreForTesting(inc.node);
+  const log = mutableLogForTesting(raft);
   /** Runs simulator events (letting the loop's promises settle) until `done` or 5000 events. */
   const runUntil = async (done: () => boolean): Promise<void> => {
     for (let i = 0; i < 5_000 && !done(); i++) {
@@ -89,8 +92,8 @@ test("an invariant failure while proposing halts the loop and fails the waiting 
   assert.equal(first, "resolved", "a write before the fault commits");
   // A bug in the append path: entries land in a term after the node's own. Nothing
   // changes before the propose, so only the propose's own invariant check can see it.
-  const append = raft.log.append.bind(raft.log);
-  raft.log.append = (entries) => append(entries.map((e) => ({ ...e, term: e.term + 1 })));
+  const append = log.append.bind(log);
+  log.append = (entries) => append(entries.map((e) => ({ ...e, term: e.term + 1 })));
   let second = "pending";
   inc.loop.propose(new Uint8Array([2])).then(
     () => (second = "resolved"),

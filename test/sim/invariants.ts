@@ -3,7 +3,7 @@
  * after every event: election safety, log matching, leader completeness, state-machine
  * safety, no committed entry lost, applied index never going back.
  */
-import type { Entry } from "../../src/raft/index.ts";
+import type { Entry, RawNode } from "../../src/raft/index.ts";
 import type { SimNode } from "./sim-node.ts";
 
 /** A broken safety property; the message says which and where. */
@@ -78,7 +78,7 @@ export class InvariantChecker {
     for (const n of this.nodes) {
       const inc = n.current;
       if (inc === null || !inc.alive) continue;
-      this.checkLeader(n.id, inc.node.raft.role, inc.node.raft.term);
+      this.checkLeader(n.id, inc.node.status().role, inc.node.status().term);
       this.recordCommits(n);
       this.checkNewEntries(n);
     }
@@ -102,7 +102,7 @@ export class InvariantChecker {
    * checked, so each entry is checked once per log.
    */
   private checkNewEntries(n: SimNode): void {
-    const log = n.current?.node.raft.log;
+    const log = logOf(n.current?.node);
     if (log === undefined) return;
     let seen = this.checkedEntries.get(n.id);
     if (seen === undefined) {
@@ -138,7 +138,7 @@ export class InvariantChecker {
   }
 
   private checkLeaderCompleteness(id: number): void {
-    const log = this.nodes.find((n) => n.id === id)?.current?.node.raft.log;
+    const log = logOf(this.nodes.find((n) => n.id === id)?.current?.node);
     if (log === undefined) return;
     const compacted = log.compactedTo().index;
     for (let i = compacted + 1; i <= this.maxCommitted; i++) {
@@ -151,30 +151,27 @@ export class InvariantChecker {
   }
 
   private recordCommits(n: SimNode): void {
-    const raft = n.current?.node.raft;
-    if (raft === undefined) return;
-    const from = Math.max(
-      (this.checkedCommit.get(n.id) ?? 0) + 1,
-      raft.log.compactedTo().index + 1,
-    );
-    for (let i = from; i <= raft.log.committed; i++) {
-      const entry = raft.log.entryAt(i);
+    const log = logOf(n.current?.node);
+    if (log === undefined) return;
+    const from = Math.max((this.checkedCommit.get(n.id) ?? 0) + 1, log.compactedTo().index + 1);
+    for (let i = from; i <= log.committed; i++) {
+      const entry = log.entryAt(i);
       if (entry === undefined)
-        fail(`node ${n.id} claims commit ${raft.log.committed} but lacks entry ${i}`);
+        fail(`node ${n.id} claims commit ${log.committed} but lacks entry ${i}`);
       const seen = this.committed.get(i);
       const mine = describe(entry);
       if (seen === undefined) this.committed.set(i, mine);
       else if (seen !== mine) fail(`two different entries committed at index ${i} (node ${n.id})`);
     }
-    this.checkedCommit.set(n.id, Math.max(from - 1, raft.log.committed));
-    if (raft.log.committed > this.maxCommitted) this.maxCommitted = raft.log.committed;
+    this.checkedCommit.set(n.id, Math.max(from - 1, log.committed));
+    if (log.committed > this.maxCommitted) this.maxCommitted = log.committed;
   }
 
   /** Log matching: where two logs agree on an entry's term, they agree on every earlier entry. */
   private checkLogMatching(): void {
     const logs = this.nodes.map((n) => ({
       id: n.id,
-      entries: n.current?.alive ? n.current.node.raft.log : null,
+      entries: n.current?.alive ? (logOf(n.current.node) ?? null) : null,
     }));
     for (let a = 0; a < logs.length; a++) {
       for (let b = a + 1; b < logs.length; b++) {
@@ -221,4 +218,17 @@ export class InvariantChecker {
   leaderTerms(): number[] {
     return [...this.leaders.keys()];
   }
+}
+
+/** A node's log as the checks read it, through RawNode's public queries (undefined: no node). */
+function logOf(node: RawNode | undefined) {
+  if (node === undefined) return undefined;
+  const status = node.status();
+  return {
+    committed: status.commit,
+    compactedTo: () => status.compacted,
+    lastIndex: () => status.lastIndex,
+    entryAt: (index: number) => node.entryAt(index),
+    termAt: (index: number) => node.termAt(index),
+  };
 }

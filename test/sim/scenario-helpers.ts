@@ -83,13 +83,13 @@ export function valueAt(sim: Simulation, id: number, key: string): string | unde
 
 /** Current term of a node (0 when down). */
 export function termOf(sim: Simulation, id: number): number {
-  return sim.node(id).current?.node.raft.term ?? 0;
+  return sim.node(id).current?.node.status().term ?? 0;
 }
 
 /** Ids of nodes that currently believe they lead. */
 export function leaders(sim: Simulation): number[] {
   return sim.nodes
-    .filter((n) => n.current?.alive && n.current.node.raft.role === "leader")
+    .filter((n) => n.current?.alive && n.current.node.status().role === "leader")
     .map((n) => n.id);
 }
 

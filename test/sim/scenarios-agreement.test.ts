@@ -59,8 +59,8 @@ describe("agreement (MIT 3B)", () => {
     for (const f of followers.slice(0, 3)) disconnect(sim, f);
     assert.equal(await putAt(sim, leader, "x", "1", 1500), "timeout");
     assert.equal(
-      sim.node(leader).current?.node.raft.log.committed,
-      sim.node(followers[3] as number).current?.node.raft.log.committed,
+      sim.node(leader).current?.node.status().commit,
+      sim.node(followers[3] as number).current?.node.status().commit,
     );
     sim.network.healLinks();
     const l = await leaderWithin(sim, 8000);

@@ -41,7 +41,8 @@ describe("elections (MIT 3A)", () => {
       await sim.waitFor(
         "the old leader to follow",
         5000,
-        () => sim.node(first).current?.node.raft.role === "follower" && leaders(sim).length === 1,
+        () =>
+          sim.node(first).current?.node.status().role === "follower" && leaders(sim).length === 1,
       );
       assert.ok(termOf(sim, first) >= termOf(sim, second));
 

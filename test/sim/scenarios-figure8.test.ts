@@ -18,11 +18,11 @@ function appendCarries(m: Message, index: number): boolean {
 }
 
 async function becomeLeader(sim: Simulation, id: number, within = 8000): Promise<void> {
-  sim.node(id).current?.node.raft.campaign("preVote");
+  sim.node(id).current?.node.campaign("preVote");
   await sim.waitFor(
     `n${id} to lead`,
     within,
-    () => sim.node(id).current?.node.raft.role === "leader",
+    () => sim.node(id).current?.node.status().role === "leader",
   );
 }
 
@@ -39,12 +39,12 @@ it("Figure 8: an earlier-term entry on a majority is not committed until an entr
   await becomeLeader(sim, 1);
   assert.equal(await putAt(sim, 1, "base", "b"), "ok");
   await sim.runUntil(sim.queue.now + 500);
-  const i = (sim.node(1).current?.node.raft.log.lastIndex() ?? 0) + 1;
+  const i = (sim.node(1).current?.node.status().lastIndex ?? 0) + 1;
 
   // (b) S1 appends X at index i (term t), replicated only to S2; then S1 crashes.
   sim.network.onlyLinks(ALL, [[1, 2]]);
   startPut(sim, 1, "x", "X");
-  await sim.waitFor("X on S2", 2000, () => sim.node(2).current?.node.raft.log.lastIndex() === i);
+  await sim.waitFor("X on S2", 2000, () => sim.node(2).current?.node.status().lastIndex === i);
   sim.crashNow(1);
 
   // (c) S5 wins with S3 and S4, appends its no-op at index i (term t+1) locally only, crashes.
@@ -66,15 +66,15 @@ it("Figure 8: an earlier-term entry on a majority is not committed until an entr
     [1, 3],
     [1, 4],
   ]);
-  const termOfX = sim.node(2).current?.node.raft.log.termAt(i);
-  const hasX = (id: number): boolean => sim.node(id).current?.node.raft.log.termAt(i) === termOfX;
+  const termOfX = sim.node(2).current?.node.termAt(i);
+  const hasX = (id: number): boolean => sim.node(id).current?.node.termAt(i) === termOfX;
   // The no-op may travel only as a probe that S3/S4 reject (they lack X); once they hold X it is dropped.
   sim.network.filter = (m) =>
     !(m.from === 1 && (m.to === 3 || m.to === 4) && appendCarries(m, i + 1) && hasX(m.to));
   await becomeLeader(sim, 1);
   await sim.waitFor("X on S3", 3000, () => hasX(3));
   await sim.runUntil(sim.queue.now + 300);
-  const leaderCommit = sim.node(1).current?.node.raft.log.committed ?? 0;
+  const leaderCommit = sim.node(1).current?.node.status().commit ?? 0;
   assert.ok(
     leaderCommit < i,
     `S1 must not commit X (index ${i}) by counting replicas; commit is ${leaderCommit}`,

@@ -6,7 +6,7 @@
 import { MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
 import { EntryKind, type Message, RawNode } from "../../src/raft/index.ts";
 import { DEFAULT_TUNING } from "../../src/server/config.ts";
-import type { LoopClock } from "../../src/server/loop-clock.ts";
+import type { LoopClock } from "../../src/server/loop/clock.ts";
 import { RaftLoop } from "../../src/server/raft-loop.ts";
 import type { EventQueue } from "./event-queue.ts";
 import type { Rng } from "./rng.ts";

@@ -287,7 +287,7 @@ export class Simulation {
   inject(fault: Fault, profile: FaultProfile): void {
     this.faults++;
     const up = this.nodes.filter((n) => n.isUp());
-    const leader = up.find((n) => n.current?.node.raft.role === "leader");
+    const leader = up.find((n) => n.current?.node.status().role === "leader");
     switch (fault.kind) {
       case "heal":
         this.network.healLinks();
@@ -381,13 +381,13 @@ export class Simulation {
   /** The leader a majority of live nodes follows, if any. */
   stableLeader(): number | undefined {
     for (const n of this.nodes) {
-      const raft = n.current?.alive ? n.current.node.raft : undefined;
+      const raft = n.current?.alive ? n.current.node.status() : undefined;
       if (raft?.role !== "leader") continue;
       const followers = this.nodes.filter(
         (m) =>
           m.current?.alive &&
-          m.current.node.raft.leader === n.id &&
-          m.current.node.raft.term === raft.term,
+          m.current.node.status().leader === n.id &&
+          m.current.node.status().term === raft.term,
       );
       if (followers.length > this.nodes.length / 2) return n.id;
     }
@@ -412,12 +412,12 @@ export class Simulation {
     if (results.includes(false))
       throw new Error("liveness: a request failed on the healed cluster");
     const leader = this.stableLeader();
-    const term = this.nodes[(leader ?? 1) - 1]?.current?.node.raft.term;
+    const term = this.nodes[(leader ?? 1) - 1]?.current?.node.status().term;
     await this.runUntil(
       this.queue.now + QUIET_TIMEOUTS * SIM_TUNING.electionTicks * SIM_TUNING.tickMs * 2,
     );
     const after = this.stableLeader();
-    const termAfter = this.nodes[(after ?? 1) - 1]?.current?.node.raft.term;
+    const termAfter = this.nodes[(after ?? 1) - 1]?.current?.node.status().term;
     if (after !== leader || termAfter !== term) {
       throw new Error(
         `liveness: leadership changed on a healthy cluster (n${leader}@${term} -> n${after}@${termAfter})`,
@@ -449,12 +449,11 @@ export class Simulation {
 
   private traceRoles(): void {
     for (const n of this.nodes) {
-      const raft = n.current?.alive ? n.current.node.raft : undefined;
+      const raft = n.current?.alive ? n.current.node.status() : undefined;
       const now = raft ? `${raft.role}@${raft.term}` : "down";
       if (this.roles.get(n.id) !== now) {
         this.roles.set(n.id, now);
-        if (raft)
-          this.trace(`n${n.id} ${now} commit=${raft.log.committed} last=${raft.log.lastIndex()}`);
+        if (raft) this.trace(`n${n.id} ${now} commit=${raft.commit} last=${raft.lastIndex}`);
       }
     }
   }
@@ -464,8 +463,9 @@ export class Simulation {
     return this.nodes.map((n) => {
       const inc = n.current;
       if (inc == null || !inc.alive) return `n${n.id}: down`;
-      const r = inc.node.raft;
-      return `n${n.id}: ${r.role} term=${r.term} vote=${r.vote} leader=${r.leader} last=${r.log.lastIndex()}@${r.log.lastTerm()} commit=${r.log.committed} applied=${inc.fsm.appliedIndex}${inc.paused ? " paused" : ""}`;
+      const r = inc.node.status();
+      const lastTerm = inc.node.termAt(r.lastIndex);
+      return `n${n.id}: ${r.role} term=${r.term} vote=${r.vote} leader=${r.leader} last=${r.lastIndex}@${lastTerm} commit=${r.commit} applied=${inc.fsm.appliedIndex}${inc.paused ? " paused" : ""}`;
     });
   }
 

@@ -176,7 +176,8 @@ export class ProcessCluster {
   /** Starts (or restarts) a node's process on its data dir. */
   spawn(node: ClusterNode): void {
     const args = this.serverArgs(node);
-    const env = { ...process.env, ...this.nextEnv.get(node.id) };
+    // Test nodes run the core's full invariant checks (src/raft/invariants.ts) unless told not to.
+    const env = { DFS_CHECK_INVARIANTS: "1", ...process.env, ...this.nextEnv.get(node.id) };
     this.nextEnv.delete(node.id);
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,

@@ -18,6 +18,7 @@ import type {
 import { Raft, type RaftInit } from "../../../src/raft/raft.ts";
 import { RawNode, type Ready } from "../../../src/raft/raw-node.ts";
 import type { ReadState } from "../../../src/raft/read-only.ts";
+import { coreForTesting } from "../../../src/raft/testing.ts";
 import {
   type Entry,
   EntryKind,
@@ -110,9 +111,7 @@ export function logTerms(r: Raft): number[] {
 
 /** Removes and returns the messages a Raft has queued. */
 export function takeMsgs(r: Raft): Message[] {
-  const out = r.msgs;
-  r.msgs = [];
-  return out;
+  return r.takeMessages();
 }
 
 /** The message variant(s) whose `type` tag is `T` (vote and pre-vote share an interface). */
@@ -249,8 +248,9 @@ export class Network {
     return n;
   }
 
+  /** The bare Raft inside node `id` (test-only accessor: see src/raft/testing.ts). */
   raft(id: NodeId): Raft {
-    return this.node(id).raft;
+    return coreForTesting(this.node(id));
   }
 
   /** Drops every message between `id` and any other node, both ways. */
@@ -298,7 +298,9 @@ export class Network {
 
   /** Ids of nodes that currently believe they lead. */
   leaders(): NodeId[] {
-    return [...this.nodes.entries()].filter(([, n]) => n.raft.role === "leader").map(([id]) => id);
+    return [...this.nodes.entries()]
+      .filter(([, n]) => n.status().role === "leader")
+      .map(([id]) => id);
   }
 
   /** Runs Ready/advance rounds and deliveries until nothing is left to do. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NotLeaderError } from "../../../src/raft/errors.ts";
 import type { RawNode } from "../../../src/raft/raw-node.ts";
+import { coreForTesting } from "../../../src/raft/testing.ts";
 import { EntryKind, NONE } from "../../../src/raft/types.ts";
 import {
   appendReq,
@@ -32,9 +33,9 @@ const V3 = [1, 2, 3] as const;
 /** A RawNode leader (node 1) whose no-op is committed, applied and acknowledged by all. */
 function rawLeader(voters: readonly number[], opts: RaftOpts = {}): RawNode {
   const n = newRawNode(1, voters, opts);
-  electLeader(n.raft, voters, true);
+  electLeader(coreForTesting(n), voters, true);
   n.advance(n.ready());
-  assert.equal(n.raft.log.applied, n.raft.log.lastIndex(), "no-op applied");
+  assert.equal(n.status().applied, n.status().lastIndex, "no-op applied");
   return n;
 }
 
@@ -93,7 +94,7 @@ describe("§5.3 log replication", () => {
       assert.deepEqual(rd.committedEntries, [], `${name}: nothing to apply before the quorum`);
       n.advance(rd); // the leader's own copy is durable now
       for (const a of acks) n.step(appendResp(a, 1, 1, 2));
-      assert.equal(n.raft.log.committed, commits ? 2 : 1, name);
+      assert.equal(n.status().commit, commits ? 2 : 1, name);
       const rd2 = n.ready();
       assert.deepEqual(
         rd2.committedEntries.map((e) => e.index),
@@ -123,7 +124,7 @@ describe("§5.3 log replication", () => {
     for (const { commit, want } of cases) {
       const n = newRawNode(2, V3, { hardState: { term: 1 } });
       n.step(appendReq(1, 2, 1, 0, 0, entriesFromTerms([1, 1]), commit));
-      assert.equal(n.raft.log.committed, want, `leader commit ${commit}`);
+      assert.equal(n.status().commit, want, `leader commit ${commit}`);
       const rd = n.ready();
       assert.equal(rd.entries.length, 2);
       assert.deepEqual(rd.committedEntries, [], "committed entries wait until they are persisted");
@@ -139,16 +140,16 @@ describe("§5.3 log replication", () => {
     // (left by an older leader) must not be committed on the strength of leader commit.
     const stale = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
     stale.step(appendReq(1, 2, 2, 1, 1, [], 3));
-    assert.equal(stale.raft.log.committed, 1, "commit capped at the last verified index");
+    assert.equal(stale.status().commit, 1, "commit capped at the last verified index");
     // A heartbeat carries commit too; one past what the follower holds cannot come from
     // an honest leader (it caps the commit at the follower's match) and commits nothing.
     const n = newRawNode(2, V3, { hardState: { term: 1 }, logTerms: [1, 1, 1] });
     n.step(heartbeat(1, 2, 1, 2));
-    assert.equal(n.raft.log.committed, 2);
+    assert.equal(n.status().commit, 2);
     n.step(heartbeat(1, 2, 1, 7));
-    assert.equal(n.raft.log.committed, 2);
+    assert.equal(n.status().commit, 2);
     n.step(heartbeat(1, 2, 1, 3));
-    assert.equal(n.raft.log.committed, 3);
+    assert.equal(n.status().commit, 3);
   });
 
   test("§5.3: a heartbeat carries the leader's commit, but never beyond what that follower is known to hold", () => {
@@ -251,7 +252,7 @@ describe("§5.3 log replication", () => {
       // Term 4: a leader only sends entries of its term or earlier.
       n.step(appendReq(1, 2, 4, c.prevIndex, c.prevTerm, ents, 0));
       const name = JSON.stringify(c.ents);
-      assert.deepEqual(logTerms(n.raft), c.want, name);
+      assert.deepEqual(logTerms(coreForTesting(n)), c.want, name);
       const rd = n.ready();
       assert.deepEqual(
         rd.entries.map((e) => [e.term, e.index]),
@@ -369,29 +370,29 @@ describe("§5.4.2 committing entries from previous terms", () => {
     // S1 was leader of term 2 and wrote index 2; now it leads term 4 (Figure 8 (c)).
     const voters = [1, 2, 3, 4, 5];
     const n = newRawNode(1, voters, { logTerms: [1, 2], hardState: { term: 3, commit: 1 } });
-    n.raft.campaign("vote");
+    n.campaign("vote");
     n.step(voteResp(2, 1, 4, false));
     n.step(voteResp(3, 1, 4, false));
-    assert.equal(n.raft.role, "leader");
-    assert.equal(n.raft.term, 4);
-    assert.deepEqual(logTerms(n.raft), [1, 2, 4], "the new leader appended a no-op");
+    assert.equal(n.status().role, "leader");
+    assert.equal(n.status().term, 4);
+    assert.deepEqual(logTerms(coreForTesting(n)), [1, 2, 4], "the new leader appended a no-op");
     n.advance(n.ready()); // S1's own log is durable
 
     // The term-2 entry reaches S2 and S3: it is on a majority {S1, S2, S3}...
     n.step(appendResp(2, 1, 4, 2));
     n.step(appendResp(3, 1, 4, 2));
-    assert.equal(n.raft.log.committed, 1, "...but must not commit: S5 could still overwrite it");
+    assert.equal(n.status().commit, 1, "...but must not commit: S5 could still overwrite it");
     // ...even on every node.
     n.step(appendResp(4, 1, 4, 2));
     n.step(appendResp(5, 1, 4, 2));
-    assert.equal(n.raft.log.committed, 1);
+    assert.equal(n.status().commit, 1);
     assert.deepEqual(n.ready().committedEntries, []);
 
     // The term-4 no-op on a majority commits both at once (Log Matching, §5.4.2).
     n.step(appendResp(2, 1, 4, 3));
-    assert.equal(n.raft.log.committed, 1, "no-op on 2 of 5 only");
+    assert.equal(n.status().commit, 1, "no-op on 2 of 5 only");
     n.step(appendResp(3, 1, 4, 3));
-    assert.equal(n.raft.log.committed, 3);
+    assert.equal(n.status().commit, 3);
     const rd = n.ready();
     assert.deepEqual(
       rd.committedEntries.map((e) => [e.index, e.term]),
@@ -407,20 +408,20 @@ describe("§5.4.2 committing entries from previous terms", () => {
 describe("thesis §10.2.1: the leader counts itself only after its own persist", () => {
   test("thesis §10.2.1: a single-node leader commits a proposal only after advance() reports it durable", () => {
     const n = newRawNode(1, [1]);
-    n.raft.campaign("vote");
-    assert.equal(n.raft.role, "leader");
-    assert.equal(n.raft.log.committed, 0, "the no-op is not committed before it is persisted");
+    n.campaign("vote");
+    assert.equal(n.status().role, "leader");
+    assert.equal(n.status().commit, 0, "the no-op is not committed before it is persisted");
     const rd0 = n.ready();
     assert.deepEqual(
       rd0.entries.map((e) => e.kind),
       [EntryKind.Noop],
     );
     n.advance(rd0);
-    assert.equal(n.raft.log.committed, 1);
+    assert.equal(n.status().commit, 1);
     n.advance(n.ready());
 
     n.propose([bytes("x")]);
-    assert.equal(n.raft.log.committed, 1, "propose alone commits nothing");
+    assert.equal(n.status().commit, 1, "propose alone commits nothing");
     const rd = n.ready();
     assert.deepEqual(
       rd.entries.map((e) => e.index),
@@ -428,9 +429,9 @@ describe("thesis §10.2.1: the leader counts itself only after its own persist",
     );
     assert.equal(rd.hardState, null, "commit unchanged, so no hard state to write");
     assert.deepEqual(rd.committedEntries, []);
-    assert.equal(n.raft.log.committed, 1, "taking the Ready is not persisting it");
+    assert.equal(n.status().commit, 1, "taking the Ready is not persisting it");
     n.advance(rd);
-    assert.equal(n.raft.log.committed, 2);
+    assert.equal(n.status().commit, 2);
     const rd2 = n.ready();
     assert.equal(rd2.hardState?.commit, 2);
     assert.deepEqual(
@@ -445,13 +446,9 @@ describe("thesis §10.2.1: the leader counts itself only after its own persist",
     const rd = n.ready(); // the leader's write is in flight; appends may go out already
     assert.equal(ofType(rd.messages, "append").length, 2, "appends are sent in parallel");
     n.step(appendResp(2, 1, 1, 2));
-    assert.equal(
-      n.raft.log.committed,
-      1,
-      "leader + 1 follower, but the leader's copy is not durable",
-    );
+    assert.equal(n.status().commit, 1, "leader + 1 follower, but the leader's copy is not durable");
     n.advance(rd);
-    assert.equal(n.raft.log.committed, 2, "now {1, 2} hold it durably");
+    assert.equal(n.status().commit, 2, "now {1, 2} hold it durably");
   });
 });
 
@@ -471,7 +468,7 @@ describe("Ready contract", () => {
 
   test("Ready: a candidate's vote requests come with the hard state holding its new term and self-vote", () => {
     const n = newRawNode(1, V3, { hardState: { term: 3 } });
-    n.raft.campaign("vote");
+    n.campaign("vote");
     const rd = n.ready();
     assert.deepEqual(rd.hardState, { term: 4, vote: 1, commit: 0 });
     assert.equal(ofType(rd.messages, "vote").length, 2);

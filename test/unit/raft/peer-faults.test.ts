@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { assertInvariants, InvariantError, watchInvariants } from "../../../src/raft/invariants.ts";
 import { MAX_TERM, MAX_TERM_STEP } from "../../../src/raft/limits.ts";
 import type { Raft } from "../../../src/raft/raft.ts";
+import { mutableLogForTesting } from "../../../src/raft/testing.ts";
 import { type Entry, EntryKind, NONE } from "../../../src/raft/types.ts";
 import {
   appendReq,
@@ -341,7 +342,7 @@ describe("forged terms cannot end elections", () => {
 describe("the core's own limits and invariants", () => {
   test("a broken invariant throws InvariantError instead of being persisted", () => {
     const r = follower();
-    r.log.committed = 7; // past the last index: only a bug could do this
+    mutableLogForTesting(r).committed = 7; // past the last index: only a bug could do this
     assert.throws(() => r.tick(), InvariantError);
   });
 
@@ -351,7 +352,26 @@ describe("the core's own limits and invariants", () => {
     r.step(voteResp(2, 1, 2, false));
     takeMsgs(r);
     const before = watchInvariants(r);
-    r.log.commitTo(1); // as if maybeCommit had counted replicas of a term-1 entry (Figure 8)
+    mutableLogForTesting(r).commitTo(1); // as if maybeCommit had counted replicas of a term-1 entry (Figure 8)
     assert.throws(() => assertInvariants(r, before, false), /committed an entry of term 1/);
+  });
+
+  test("a vote changed within its term is caught", () => {
+    const r = follower();
+    const before = { ...watchInvariants(r), vote: 3 };
+    assert.notEqual(r.vote, 3);
+    assert.throws(() => assertInvariants(r, before, false), /vote in term \d+ changed/);
+  });
+
+  test("a second leader within one term is caught", () => {
+    const r = follower();
+    assert.equal(r.leader, 1);
+    const before = { ...watchInvariants(r), leader: 3 };
+    assert.throws(() => assertInvariants(r, before, false), /second leader 1 in term/);
+  });
+
+  test("the checks pass on an honest node", () => {
+    const r = follower();
+    assert.doesNotThrow(() => assertInvariants(r, watchInvariants(r), true));
   });
 });

@@ -35,10 +35,10 @@ describe("thesis §9.6 pre-vote", () => {
   test("§9.6: with pre-vote a timed-out follower becomes pre-candidate without touching its term or vote", () => {
     const n = newRawNode(1, V3, { preVote: true, hardState: { term: 4, vote: 2 }, logTerms: [3] });
     n.advance(n.ready());
-    for (let i = 0; i < 2 * ELECTION_TICK && n.raft.role === "follower"; i++) n.tick();
-    assert.equal(n.raft.role, "pre-candidate");
-    assert.equal(n.raft.term, 4);
-    assert.equal(n.raft.vote, 2);
+    for (let i = 0; i < 2 * ELECTION_TICK && n.status().role === "follower"; i++) n.tick();
+    assert.equal(n.status().role, "pre-candidate");
+    assert.equal(n.status().term, 4);
+    assert.equal(n.status().vote, 2);
     const rd = n.ready();
     assert.equal(rd.hardState, null, "a pre-vote leaves nothing to persist");
     const reqs = ofType(rd.messages, "preVote");
@@ -92,9 +92,9 @@ describe("thesis §9.6 pre-vote", () => {
 
   test("§9.6: a single node with pre-vote elects itself on timeout in term 1", () => {
     const n = newRawNode(1, [1], { preVote: true, hardState: { term: 0 } });
-    for (let i = 0; i < 2 * ELECTION_TICK && n.raft.role !== "leader"; i++) n.tick();
-    assert.equal(n.raft.role, "leader");
-    assert.equal(n.raft.term, 1);
+    for (let i = 0; i < 2 * ELECTION_TICK && n.status().role !== "leader"; i++) n.tick();
+    assert.equal(n.status().role, "leader");
+    assert.equal(n.status().term, 1);
   });
 
   /**

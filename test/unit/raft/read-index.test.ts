@@ -89,7 +89,7 @@ describe("thesis §6.4 ReadIndex", () => {
       (e: unknown) => e instanceof NotLeaderError && e.leader === 1,
     );
     const candidate = newRawNode(1, [1, 2, 3]);
-    candidate.raft.campaign("vote");
+    candidate.campaign("vote");
     assert.throws(
       () => candidate.readIndex(1),
       (e: unknown) => e instanceof NotLeaderError && e.leader === NONE,
@@ -118,7 +118,7 @@ describe("thesis §6.4 ReadIndex", () => {
 
   test("§6.4: a single-node leader confirms reads at once, but only after committing in its term", () => {
     const n = newRawNode(1, [1]);
-    n.raft.campaign("vote");
+    n.campaign("vote");
     n.readIndex(1);
     const rd = n.ready();
     assert.deepEqual(rd.readStates, [], "the no-op is not yet durable, so not committed");

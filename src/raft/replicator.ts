@@ -1,0 +1,200 @@
+/**
+ * A leader's replication to its followers (§5.3, §7): one Progress per follower, the
+ * appends, heartbeats and snapshots that keep each one's log in step, and what their
+ * answers say. Created when a node becomes leader and dropped when it stops leading; the
+ * leader's term never changes in between. Commit decisions stay with Raft (maybeCommit),
+ * which reads the followers' match indexes from here.
+ */
+import type { RaftLog } from "./log.ts";
+import type { AppendResponse, HeartbeatResponse, Message, SnapshotMeta } from "./messages.ts";
+import { Progress, type ProgressState } from "./progress.ts";
+import type { NodeId } from "./types.ts";
+
+/** A message before the core stamps its sender. */
+export type Outgoing = Message extends infer M
+  ? M extends Message
+    ? Omit<M, "from">
+    : never
+  : never;
+
+/** A leader's view of one follower, as reported by {@link Replicator.view}. */
+export interface PeerProgress {
+  /** Highest index known to be replicated on the follower. */
+  readonly match: number;
+  /** Next index the leader sends. */
+  readonly next: number;
+  readonly state: ProgressState;
+  /** Heard from since the last check-quorum round. */
+  readonly recentActive: boolean;
+}
+
+/** What a leader's replicator works with. */
+export interface ReplicatorInit {
+  readonly term: number;
+  readonly peers: readonly NodeId[];
+  readonly log: RaftLog;
+  readonly maxMsgBytes: number;
+  readonly maxInflight: number;
+  /** The newest durable snapshot, sent to a follower that needs compacted entries. */
+  readonly latestSnapshot: () => SnapshotMeta | null;
+  readonly send: (m: Outgoing) => void;
+}
+
+/** The leader side of log replication, for one term. */
+export class Replicator {
+  private readonly progress = new Map<NodeId, Progress>();
+
+  constructor(private readonly o: ReplicatorInit) {
+    for (const peer of o.peers) {
+      const pr = new Progress(o.log.lastIndex() + 1, o.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(peer, pr);
+    }
+  }
+
+  /** Each follower's match index. */
+  matches(): number[] {
+    return [...this.progress.values()].map((pr) => pr.match);
+  }
+
+  /** Copies of each follower's progress. */
+  view(): ReadonlyMap<NodeId, PeerProgress> {
+    const out = new Map<NodeId, PeerProgress>();
+    for (const [id, pr] of this.progress) {
+      out.set(id, {
+        match: pr.match,
+        next: pr.next,
+        state: pr.state,
+        recentActive: pr.recentActive,
+      });
+    }
+    return out;
+  }
+
+  /** Check-quorum: how many followers talked to us since the last check. Resets the marks. */
+  takeActiveCount(): number {
+    let active = 0;
+    for (const pr of this.progress.values()) {
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active;
+  }
+
+  broadcastAppend(): void {
+    for (const peer of this.o.peers) this.sendAppend(peer, true);
+  }
+
+  broadcastHeartbeat(context: number): void {
+    for (const peer of this.o.peers) {
+      const pr = this.progress.get(peer) as Progress;
+      const commit = Math.min(pr.match, this.o.log.committed);
+      this.o.send({ type: "heartbeat", to: peer, term: this.o.term, commit, context });
+    }
+  }
+
+  /**
+   * Sends the follower its next batch of entries if flow control allows. With
+   * `sendIfEmpty`, an empty append still goes out to carry a new commit index.
+   * Returns whether anything was sent.
+   */
+  sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress.get(to) as Progress;
+    if (pr.isPaused()) return false;
+    const log = this.o.log;
+    const prevIndex = pr.next - 1;
+    const prevTerm = log.termAt(prevIndex);
+    if (prevTerm === undefined) return this.sendSnapshot(to, pr);
+    const entries = log.slice(pr.next, log.lastIndex() + 1, this.o.maxMsgBytes);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.o.send({
+      type: "append",
+      to,
+      term: this.o.term,
+      prevIndex,
+      prevTerm,
+      entries,
+      commit: log.committed,
+    });
+    pr.sentEntries(prevIndex + entries.length, entries.length);
+    return true;
+  }
+
+  /** Sends as many appends as the follower's window allows (pipelining). */
+  sendAppendsWhileOpen(to: NodeId): void {
+    while (this.sendAppend(to, false)) {
+      // keep filling the window
+    }
+  }
+
+  /**
+   * Takes a follower's answer to an append; returns true when its match index advanced
+   * (then the leader may commit, and should keep the follower's window full).
+   */
+  onAppendResponse(m: AppendResponse): boolean {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return false;
+    pr.recentActive = true;
+    if (m.reject) {
+      this.onRejectedAppend(pr, m);
+      return false;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) {
+      if (wasPaused && !pr.isPaused()) this.sendAppendsWhileOpen(m.from);
+      return false;
+    }
+    if (pr.state === "probe") pr.becomeReplicate();
+    else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) {
+      // Installed. If we compacted past it meanwhile, probing sends a newer snapshot.
+      pr.becomeProbe();
+      if (pr.match + 1 >= this.o.log.firstIndex()) pr.becomeReplicate();
+    }
+    return true;
+  }
+
+  /** Takes a follower's answer to a heartbeat; false if the sender is no follower of ours. */
+  onHeartbeatResponse(m: HeartbeatResponse): boolean {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return false;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
+    // Even an empty append: if earlier appends were lost, the follower's rejection of it is
+    // how the leader learns of the gap while idle (probe from match + 1).
+    if (pr.match < this.o.log.lastIndex()) this.sendAppend(m.from, true);
+    return true;
+  }
+
+  /**
+   * How sending a snapshot to `to` ended. On failure the follower is probed again after its
+   * next heartbeat reply, which re-sends a snapshot if still needed.
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.progress.get(to);
+    if (pr === undefined || pr.state !== "snapshot") return;
+    if (!ok) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  private onRejectedAppend(pr: Progress, m: AppendResponse): void {
+    let hint = m.rejectHint;
+    if (m.hintTerm > 0) hint = this.o.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
+    if (!pr.maybeDecrTo(m.index, hint)) return;
+    if (pr.state === "replicate") pr.becomeProbe();
+    this.sendAppend(m.from, true);
+  }
+
+  /** The follower needs compacted entries: send the newest snapshot instead (§7). */
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    const snap = this.o.latestSnapshot();
+    const compacted = this.o.log.compactedTo().index;
+    if (snap === null || snap.index < compacted) {
+      throw new Error(`raft: log compacted to ${compacted} without a snapshot covering it`);
+    }
+    this.o.send({ type: "snapshot", to, term: this.o.term, snapshot: snap });
+    pr.becomeSnapshot(snap.index);
+    return true;
+  }
+}

@@ -1,0 +1,162 @@
+/** Assembly steps: the client and peer gRPC servers, then their listeners. */
+import * as grpc from "@grpc/grpc-js";
+import { StartupError } from "../../api/index.ts";
+import { DfsService, type StatusResponse } from "../../gen/dfs.ts";
+import { RaftPeerService } from "../../gen/raft.ts";
+import type { RawNode } from "../../raft/index.ts";
+import { snapshotRoom } from "../../storage/index.ts";
+import {
+  leaderAdmission,
+  PeerAuthenticator,
+  PeerDrops,
+  peerService,
+} from "../../transport/index.ts";
+import { type GuardReport, guardService } from "../../wire/index.ts";
+import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-server-options.ts";
+import { clientService } from "../client-service.ts";
+import { type NodeConfig, peerListenerOf } from "../config.ts";
+import { isLoopbackHost, peerServerOptions } from "../peer-server-options.ts";
+import type { RaftLoop } from "../raft-loop.ts";
+import { raiseConnectionWindow, raiseStreamWindow } from "../receive-window.ts";
+import { statusOf } from "../status.ts";
+import { clientServerCredentials, peerServerCredentials } from "../tls-credentials.ts";
+import type { Ctx } from "./context.ts";
+import { selfOf } from "./context.ts";
+import type { Storage } from "./storage.ts";
+
+/** The two gRPC servers (client port, peer port), not yet listening. */
+export interface Servers {
+  readonly client: grpc.Server;
+  readonly peer: grpc.Server;
+  /** Whether both servers' per-stream receive windows could be raised. */
+  readonly streamWindows: boolean;
+  readonly droppedPeerMessages: () => ReadonlyMap<string, number>;
+  stop(): void;
+}
+
+/** Builds the client and peer gRPC servers with their services. */
+export function buildServers(ctx: Ctx, storage: Storage, node: RawNode, loop: RaftLoop): Servers {
+  const { config, logger } = ctx;
+  const guardReport: GuardReport = (fields, message) =>
+    fields.kind === "threw" ? logger.error(fields, message) : logger.debug(fields, message);
+  const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
+  const droppedPeerMessages = (): ReadonlyMap<string, number> =>
+    sumDrops(peerDrops.snapshot(), node.droppedMessages());
+  const client = new grpc.Server(clientServerOptions());
+  const status = (): StatusResponse =>
+    statusOf(config, storage.clusterId, node, storage.fsm, droppedPeerMessages());
+  const dfs = guardService(
+    DfsService,
+    clientService({
+      loop,
+      fsm: storage.fsm,
+      status,
+      now: Date.now,
+      ...(config.limits !== undefined ? { limits: config.limits } : {}),
+    }),
+    guardReport,
+  );
+  client.addService(dfs.definition, dfs.implementation);
+  const peer = new grpc.Server(peerServerOptions());
+  const raftPeer = guardService(
+    RaftPeerService,
+    raftPeerService(config, storage, loop, peerDrops),
+    guardReport,
+  );
+  peer.addService(raftPeer.definition, raftPeer.implementation);
+  const streamWindows =
+    raiseStreamWindow(client, CLIENT_STREAM_RECEIVE_WINDOW) && raiseStreamWindow(peer);
+  const stop = (): void => {
+    client.forceShutdown();
+    peer.forceShutdown();
+  };
+  ctx.cleanup.push(stop);
+  return { client, peer, streamWindows, droppedPeerMessages, stop };
+}
+
+/** Refused peer messages per reason: the transport's edge plus the core's own. */
+function sumDrops(
+  edge: Iterable<readonly [string, number]>,
+  core: ReadonlyMap<string, number>,
+): ReadonlyMap<string, number> {
+  const total = new Map<string, number>(edge);
+  for (const [reason, n] of core) total.set(reason, (total.get(reason) ?? 0) + n);
+  return total;
+}
+
+/** The RaftPeer service: peer messages and snapshots in, to the loop. */
+function raftPeerService(
+  config: NodeConfig,
+  storage: Storage,
+  loop: RaftLoop,
+  drops: PeerDrops,
+): ReturnType<typeof peerService> {
+  // Today the configuration is the --peers list; membership changes will replace this.
+  const members = new Set(config.peers.map((p) => p.id));
+  const auth = config.tls?.peer === undefined ? undefined : new PeerAuthenticator(drops);
+  const { fsm } = storage;
+  return peerService({
+    selfId: config.id,
+    clusterId: storage.clusterId,
+    isMember: (id) => id !== config.id && members.has(id),
+    deliver: (msgs) => loop.deliver(msgs),
+    drops,
+    snapshots: {
+      begin: (meta) => fsm.receiveSnapshot(meta),
+      complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+      admit: leaderAdmission(() => loop.softState()),
+      room: () => snapshotRoom(config.dataDir),
+    },
+    ...(auth !== undefined ? { authorize: auth.authorize } : {}),
+  });
+}
+
+/** Binds the peer port, then the client port. */
+export async function startListeners({ config, logger }: Ctx, servers: Servers): Promise<void> {
+  const self = selfOf(config);
+  const ownListener = peerListenerOf(self);
+  const peerListenHost = config.listenHost ?? ownListener.host;
+  await bind(
+    servers.peer,
+    `${peerListenHost}:${ownListener.port}`,
+    peerServerCredentials(config.tls),
+  );
+  if (config.tls?.peer === undefined && !isLoopbackHost(peerListenHost)) {
+    logger.warn(
+      { peerAddress: `${peerListenHost}:${ownListener.port}` },
+      "the peer port listens in plain text beyond loopback: anyone who reaches it can speak for a member (use --peer-cert/--peer-key/--peer-ca)",
+    );
+  }
+  await bind(
+    servers.client,
+    `${config.listenHost ?? self.host}:${self.port}`,
+    clientServerCredentials(config.tls),
+  );
+  const connectionWindows = [servers.client, servers.peer].every((server) =>
+    raiseConnectionWindow(server),
+  );
+  if (!(servers.streamWindows && connectionWindows)) {
+    logger.warn(
+      {},
+      "cannot raise gRPC receive windows (grpc-js changed?): large values are slower",
+    );
+  }
+}
+
+function bind(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error) => {
+      if (error === null) return resolve();
+      const inUse = /EADDRINUSE|address already in use/i.test(error.message);
+      reject(
+        inUse
+          ? new StartupError("port_in_use", `cannot listen on ${address}: address already in use`)
+          : new StartupError("config", `cannot listen on ${address}: ${error.message}`),
+      );
+    });
+  });
+}

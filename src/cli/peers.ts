@@ -6,7 +6,8 @@
  * naming the bad entry, before anything starts.
  */
 import { parseHostPort } from "../client/endpoints.ts";
-import { PEER_PORT_OFFSET, type PeerAddress } from "../server/config.ts";
+import { PEER_PORT_OFFSET } from "../api/index.ts";
+import type { PeerAddress } from "../server/config.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The spelling of one entry, for error messages. */

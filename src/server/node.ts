@@ -45,7 +45,7 @@ import {
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
-import { hasServerNodeFlags } from "./node-flags.ts";
+import { hasServerNodeFlags } from "../api/index.ts";
 import { isLoopbackHost, peerServerOptions } from "./peer-server-options.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";

@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { ProcessCluster, REPO_ROOT } from "../test/support/process-cluster.ts";
+import { LocalCluster, REPO_ROOT } from "../src/cluster/index.ts";
 import { ATTACKS } from "./lib/attack-kinds.ts";
 import { DfsTarget } from "./lib/dfs-target.ts";
 import { prefill, runLoad } from "./lib/loadgen.ts";
@@ -114,7 +114,7 @@ async function measure(
   return { p99: result.latency.p99, errors: result.errors, opsPerSec: result.opsPerSec };
 }
 
-const cluster = await ProcessCluster.start(3);
+const cluster = await LocalCluster.start();
 const p99s = new Map<string, number[]>([
   ["baseline", []],
   ...chosen.map((n) => [n, []] as [string, number[]]),

@@ -9,7 +9,7 @@
  * kill is itself retried to success by the client.
  */
 import { performance } from "node:perf_hooks";
-import { waitFor } from "../../test/support/wait.ts";
+import { waitFor } from "../../src/cluster/index.ts";
 import type { SystemDriver } from "./system.ts";
 import { benchKey } from "./target.ts";
 

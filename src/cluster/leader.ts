@@ -29,10 +29,13 @@ export function agreedLeader(
   size: number,
 ): number | undefined {
   const answered = statuses.filter((s): s is StatusResponse => s !== undefined);
-  const leader = answered.find((s) => s.role === "leader");
-  if (leader === undefined) return undefined;
-  const agree = answered.filter((s) => s.leaderId === leader.id && s.term === leader.term);
-  return agree.length > size / 2 ? leader.id : undefined;
+  // Every node that says it leads is a candidate: a deposed leader cut off from the others
+  // may still say so in an older term.
+  for (const leader of answered.filter((s) => s.role === "leader")) {
+    const agree = answered.filter((s) => s.leaderId === leader.id && s.term === leader.term);
+    if (agree.length > size / 2) return leader.id;
+  }
+  return undefined;
 }
 
 /** The id of the node that says it leads in the highest term, or undefined. */

@@ -13,11 +13,7 @@ import { clientTlsArgs, nodeTlsArgs, readClientTls } from "./cert-files.ts";
 import { type ServerEntry, sourceEntry } from "./entry.ts";
 import { agreedLeader, highestTermLeader, probeStatus } from "./leader.ts";
 import { freePorts } from "./ports.ts";
-import {
-  type CommandLine,
-  type OutputStream,
-  ServerProcess,
-} from "./server-process.ts";
+import { type CommandLine, type OutputStream, ServerProcess } from "./server-process.ts";
 import { StopWaiting, waitFor } from "./wait.ts";
 
 /** How to build and run a cluster; every field has a default. */
@@ -60,8 +56,7 @@ const RESTART_DEADLINE_MS = 30_000;
 
 /** Real processes; always `destroy()` (or `stop()`) it. */
 export class LocalCluster {
-  /** TLS of the harness's own clients (mutual-TLS clusters only). */
-  readonly clientTls: ClientTls | undefined;
+  private tls: ClientTls | undefined;
   /** Environment for a node's next start only (e.g. DFS_CRASH_AT for one incarnation). */
   private readonly nextEnv = new Map<number, NodeJS.ProcessEnv>();
 
@@ -71,8 +66,13 @@ export class LocalCluster {
     readonly root: string,
     private readonly ownsRoot: boolean,
     private readonly options: ClusterOptions,
-  ) {
-    this.clientTls = options.certsDir === undefined ? undefined : readClientTls(options.certsDir);
+  ) {}
+
+  /** TLS of the harness's own clients (mutual-TLS clusters only; read on first use). */
+  get clientTls(): ClientTls | undefined {
+    const dir = this.options.certsDir;
+    if (dir !== undefined) this.tls ??= readClientTls(dir);
+    return this.tls;
   }
 
   /** Plans the nodes (ports, data dirs) without starting anything. */

@@ -114,7 +114,8 @@ export class ServerProcess {
     this.unexpectedExit = null;
     this.spawnedAt = Date.now();
     proc.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-this.hooks.keepStderr);
+      const keep = this.hooks.keepStderr;
+      if (keep > 0) this.stderr = (this.stderr + chunk.toString()).slice(-keep);
     });
     this.forwardLines(proc.stdout, "stdout");
     this.forwardLines(proc.stderr, "stderr");

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { hasServerNodeFlags } from "../api/index.ts";
 import { LmdbStore } from "../fsm/index.ts";
 import { DfsService } from "../gen/dfs.ts";
 import { RaftPeerService } from "../gen/raft.ts";
@@ -45,7 +46,6 @@ import {
 import { StartupError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { SYSTEM_CLOCK } from "./loop-clock.ts";
-import { hasServerNodeFlags } from "../api/index.ts";
 import { isLoopbackHost, peerServerOptions } from "./peer-server-options.ts";
 import { RaftLoop, type SnapshotPolicy } from "./raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "./receive-window.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DfsClient } from "../../src/client/index.ts";
-import { ChaosCluster } from "./cluster.ts";
+import { ChaosCluster } from "./proxied-cluster.ts";
 
 const ROUNDS = 8;
 
@@ -35,12 +35,12 @@ test(`${ROUNDS} rounds of SIGKILL + restart under writes: restarts succeed, no a
   })();
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const leader = await cluster.waitForLeader();
+      const leader = await cluster.processes.waitForLeader();
       const target = round % 2 === 0 ? leader : (cluster.ids().find((id) => id !== leader) ?? 1);
       const before = acked.size;
       await waitForWrites(acked, before + 20);
-      await cluster.kill(target);
-      await cluster.restart(target); // throws with the node's last words if it refuses to start
+      await cluster.processes.kill(target);
+      await cluster.processes.restart(target); // throws with the node's last words if it refuses to start
     }
   } finally {
     running = false;

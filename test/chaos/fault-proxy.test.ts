@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../../src/cluster/index.ts";
 import { Rng } from "../sim/rng.ts";
-import { waitFor } from "../support/wait.ts";
 import { FaultProxy } from "./fault-proxy.ts";
 
 /** An echo server that greets each connection with "hi:" so the backward lane carries bytes unprompted. */

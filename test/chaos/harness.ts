@@ -7,7 +7,6 @@
 import { Workload } from "../../src/verify/workload.ts";
 import { checkWorkload } from "../../src/verify/workload-check.ts";
 import { Rng } from "../sim/rng.ts";
-import { ChaosCluster } from "./cluster.ts";
 import {
   CHAOS_DEFAULTS,
   type ChaosFindings,
@@ -17,6 +16,7 @@ import {
   phaseFigures,
 } from "./judge.ts";
 import { type FaultRecord, runNemesis, stamp } from "./nemesis.ts";
+import { ChaosCluster } from "./proxied-cluster.ts";
 
 export type { ChaosOptions, ChaosReport, PhaseFigures } from "./judge.ts";
 
@@ -64,7 +64,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       failures,
       wallMs: performance.now() - started,
       keptData: failed ? cluster.root : undefined,
-      nodeLogs: failed ? cluster.logs() : undefined,
+      nodeLogs: failed ? cluster.processes.logs() : undefined,
     };
   } catch (err) {
     clearInterval(progress);

@@ -10,14 +10,14 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { STREAM_IDLE_MS } from "../../src/client/batch-stream-link.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
+import { LocalCluster } from "../../src/cluster/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
 describe("BatchStream", () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     await cluster.waitForLeader();
   });
   after(async () => {

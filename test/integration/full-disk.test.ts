@@ -14,9 +14,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DfsError } from "../../src/api/errors.ts";
 import { DfsClient } from "../../src/client/index.ts";
-import { freePorts } from "../support/free-port.ts";
-import { REPO_ROOT } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
+import { freePorts, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
 
 function tryMount(dir: string, size: string, remount = false): boolean {
   try {

@@ -3,7 +3,7 @@
  * families `--faults` enables (TESTING.md Tier 2, items 11–14). Each fault applies itself
  * and returns how to undo it; the nemesis decides when and for how long.
  */
-import type { Rng } from "../sim/rng.ts";
+import type { Rng } from "../support/rng.ts";
 import type { LinkMode } from "./fault-proxy.ts";
 import type { ChaosCluster } from "./proxied-cluster.ts";
 

@@ -8,7 +8,7 @@
  */
 
 import { waitFor } from "../../src/cluster/index.ts";
-import type { Rng } from "../sim/rng.ts";
+import type { Rng } from "../support/rng.ts";
 import {
   FAULT_KINDS,
   type FaultContext,

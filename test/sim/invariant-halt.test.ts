@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvariantError } from "../../src/raft/index.ts";
+import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
-import { Rng } from "./rng.ts";
 import { SimNode } from "./sim-node.ts";
 
 function startFollower(fatal: Error[]): SimNode {

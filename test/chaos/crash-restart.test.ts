@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DfsClient } from "../../src/client/index.ts";
+import { waitFor } from "../../src/cluster/index.ts";
 import { ChaosCluster } from "./proxied-cluster.ts";
 
 const ROUNDS = 8;
@@ -56,10 +57,10 @@ test(`${ROUNDS} rounds of SIGKILL + restart under writes: restarts succeed, no a
 
 /** Polls until the writer has `count` acknowledged writes (with a deadline). */
 async function waitForWrites(acked: Map<string, string>, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (acked.size < count) {
-    if (Date.now() > deadline)
-      throw new Error(`only ${acked.size} of ${count} writes acknowledged`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    `${count} acknowledged writes`,
+    () => (acked.size >= count ? true : undefined),
+    20_000,
+    20,
+  );
 }

@@ -14,8 +14,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { LocalCluster, REPO_ROOT } from "../src/cluster/index.ts";
 import { DfsTarget, median, prefill, runLoad } from "../src/loadgen/index.ts";
-import { ProcessCluster, REPO_ROOT } from "../test/support/process-cluster.ts";
 import { ATTACKS } from "./lib/attack-kinds.ts";
 
 const MiB = 1024 * 1024;
@@ -112,7 +112,7 @@ async function measure(
   return { p99: result.latency.p99, errors: result.errors, opsPerSec: result.opsPerSec };
 }
 
-const cluster = await ProcessCluster.start(3);
+const cluster = await LocalCluster.start();
 const p99s = new Map<string, number[]>([
   ["baseline", []],
   ...chosen.map((n) => [n, []] as [string, number[]]),

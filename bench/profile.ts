@@ -12,8 +12,8 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { LocalCluster, sourceEntry } from "../src/cluster/index.ts";
 import { DfsTarget, prefill, runLoad, type Workload } from "../src/loadgen/index.ts";
-import { ProcessCluster } from "../test/support/process-cluster.ts";
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +32,10 @@ const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const dir = join(values.out, `${workload}-${valueSize}B-x${concurrency}-${stamp}`);
 await mkdir(dir, { recursive: true });
 
-const cluster = await ProcessCluster.start(3, [], ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+const source = sourceEntry();
+const cluster = await LocalCluster.start({
+  entry: { ...source, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...source.args] },
+});
 const pids = new Map(cluster.nodes.map((n) => [n.id, n.proc?.pid]));
 const leader = await cluster.waitForLeader();
 const target = new DfsTarget(cluster.endpoints(), 60_000);

@@ -21,10 +21,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { killAllSync, REPO_ROOT } from "../src/cluster/index.ts";
 import { parseSize } from "../src/loadgen/index.ts";
 import { runCatchup } from "./lib/snap-catchup.ts";
-import { killAllChildrenSync, REPO_ROOT, serverEnv } from "./lib/snap-cluster.ts";
 import type { PutLoad } from "./lib/snap-load.ts";
+import { serverEnv } from "./lib/snap-nodes.ts";
 import { runOverwrite } from "./lib/snap-overwrite.ts";
 import { automaticChecks, formatMarkdown, type SnapshotReport } from "./lib/snap-report.ts";
 import { runRestart } from "./lib/snap-restart.ts";
@@ -144,17 +145,17 @@ function facts(): Record<string, string> {
 }
 
 function installCleanup(): void {
-  process.on("exit", () => killAllChildrenSync());
+  process.on("exit", () => killAllSync());
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
       console.error(`\nsnapshots: ${signal}: killing the cluster`);
-      killAllChildrenSync();
+      killAllSync();
       process.exit(130);
     });
   }
   process.on("uncaughtException", (error) => {
     console.error(`snapshots: uncaught: ${error.stack ?? error}`);
-    killAllChildrenSync();
+    killAllSync();
     process.exit(1);
   });
 }
@@ -209,11 +210,11 @@ async function main(): Promise<number> {
 
 main()
   .then((code) => {
-    killAllChildrenSync();
+    killAllSync();
     process.exit(code);
   })
   .catch((error: unknown) => {
     console.error(`snapshots: error: ${error instanceof Error ? error.message : String(error)}`);
-    killAllChildrenSync();
+    killAllSync();
     process.exit(2);
   });

@@ -14,9 +14,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
-import { CERT_FILES } from "../../src/cli/certs-command.ts";
-import { freePorts } from "../../test/support/free-port.ts";
-import { waitFor } from "../../test/support/wait.ts";
+import { CERT_FILES, freePorts, waitFor } from "../../src/cluster/index.ts";
 import { EtcdTarget, type EtcdTimeouts } from "./etcd-target.ts";
 import type { MemberStatus } from "./etcd-wire.ts";
 

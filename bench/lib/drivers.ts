@@ -1,11 +1,11 @@
 /**
  * The two systems of the comparison: dfs (real `dfs server` processes through the test
- * suite's {@link ProcessCluster}, driven through the client library) and etcd (Debian's
+ * suite's {@link LocalCluster}, driven through the client library) and etcd (Debian's
  * etcd-server, driven through grpc-js).
  */
 
+import { LocalCluster } from "../../src/cluster/index.ts";
 import { DfsTarget } from "../../src/loadgen/index.ts";
-import { ProcessCluster } from "../../test/support/process-cluster.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
@@ -29,12 +29,7 @@ export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDr
     name: tls ? "dfs-tls" : "dfs",
     description: `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
     async start(): Promise<SystemCluster> {
-      const cluster = await ProcessCluster.start(
-        3,
-        [],
-        [],
-        certsDir === undefined ? {} : { certsDir },
-      );
+      const cluster = await LocalCluster.start(certsDir === undefined ? {} : { certsDir });
       return {
         processes: () =>
           cluster.nodes.flatMap((n) =>

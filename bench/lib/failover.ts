@@ -9,8 +9,8 @@
  * kill is itself retried to success by the client.
  */
 import { performance } from "node:perf_hooks";
+import { waitFor } from "../../src/cluster/index.ts";
 import { benchKey } from "../../src/loadgen/index.ts";
-import { waitFor } from "../../test/support/wait.ts";
 import type { SystemDriver } from "./system.ts";
 
 /** One failover measurement. */

@@ -6,9 +6,10 @@
  * a transfer had to be retried; /proc is sampled every 100 ms for the peak RSS of both.
  */
 import { performance } from "node:perf_hooks";
+import { type LocalCluster, type ServerProcess, waitFor } from "../../src/cluster/index.ts";
 import type { LoadResult } from "../../src/loadgen/index.ts";
-import { type NodeEvent, type NodeSlot, SnapCluster, waitFor } from "./snap-cluster.ts";
 import { type PutLoad, writePuts } from "./snap-load.ts";
+import { eventsNamed, eventsOf, type NodeEvent, startSnapCluster } from "./snap-nodes.ts";
 import { type DirUsage, dirUsage, PeakRss, rssOrNull } from "./snap-probes.ts";
 
 export interface CatchupResult {
@@ -48,7 +49,7 @@ const CATCHUP_TIMEOUT_MS = 600_000;
 
 /** Runs the catch-up mode on a fresh cluster with default snapshot settings. */
 export async function runCatchup(load: PutLoad): Promise<CatchupResult> {
-  const cluster = await SnapCluster.start(3, []);
+  const cluster = await startSnapCluster([]);
   try {
     return await measure(cluster, load);
   } finally {
@@ -56,9 +57,9 @@ export async function runCatchup(load: PutLoad): Promise<CatchupResult> {
   }
 }
 
-async function measure(cluster: SnapCluster, load: PutLoad): Promise<CatchupResult> {
-  const leader = await cluster.waitForLeader();
-  const follower = cluster.nodes.find((n) => n.id !== leader.id) as NodeSlot;
+async function measure(cluster: LocalCluster, load: PutLoad): Promise<CatchupResult> {
+  const leader = cluster.node(await cluster.waitForLeader());
+  const follower = cluster.nodes.find((n) => n.id !== leader.id) as ServerProcess;
   // A little history first, so the follower holds state and a log of its own when killed.
   await writePuts(cluster.endpoints(), { ...load, ops: Math.min(2000, load.ops) });
   await waitFor(
@@ -80,7 +81,7 @@ async function measure(cluster: SnapCluster, load: PutLoad): Promise<CatchupResu
     `  wrote ${write.ops} puts in ${write.seconds.toFixed(1)} s (${write.opsPerSec.toFixed(0)}/s, ${write.errors} errors)`,
   );
   cluster.assertAlive();
-  const current = await cluster.waitForLeader();
+  const current = cluster.node(await cluster.waitForLeader());
   if (current.id !== leader.id) console.log(`  note: leadership moved to node ${current.id}`);
   const leaderStatus = await cluster.status(current, 3000);
   if (leaderStatus === undefined) throw new Error("the leader does not answer Status");
@@ -129,7 +130,7 @@ async function measure(cluster: SnapCluster, load: PutLoad): Promise<CatchupResu
     ms: Number(e.fields.ms),
     atMs: e.time - spawnedAt,
   });
-  const events = cluster.nodes.flatMap((n) => n.events.map((e) => ({ node: n.id, ...e })));
+  const events = cluster.nodes.flatMap((n) => eventsOf(n).map((e) => ({ node: n.id, ...e })));
   return {
     load,
     leaderId: current.id,
@@ -141,8 +142,7 @@ async function measure(cluster: SnapCluster, load: PutLoad): Promise<CatchupResu
     firstAnswerMs: firstAnswerMs ?? caughtUpMs,
     caughtUpMs,
     snapshotsSent: sentEvents(current, follower.id, spawnedAt).map(toSent),
-    snapshotFailures: current
-      .eventsNamed("snapshot failed", spawnedAt)
+    snapshotFailures: eventsNamed(current, "snapshot failed", spawnedAt)
       .filter((e) => e.fields.peer === follower.id)
       .map((e) => ({ index: e.fields.index, err: e.fields.err })),
     rssBeforeKill,
@@ -157,6 +157,6 @@ async function measure(cluster: SnapCluster, load: PutLoad): Promise<CatchupResu
   };
 }
 
-function sentEvents(leader: NodeSlot, peer: number, since: number): NodeEvent[] {
-  return leader.eventsNamed("snapshot sent", since).filter((e) => e.fields.peer === peer);
+function sentEvents(leader: ServerProcess, peer: number, since: number): NodeEvent[] {
+  return eventsNamed(leader, "snapshot sent", since).filter((e) => e.fields.peer === peer);
 }

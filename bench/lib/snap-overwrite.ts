@@ -7,10 +7,11 @@
  */
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
+import type { LocalCluster, ServerProcess } from "../../src/cluster/index.ts";
 import type { LoadResult } from "../../src/loadgen/index.ts";
 import { cpuMsOf, machineBusyMs } from "./proc-stat.ts";
-import { type NodeSlot, SnapCluster } from "./snap-cluster.ts";
 import { type PutLoad, startPuts } from "./snap-load.ts";
+import { eventsOf, startSnapCluster } from "./snap-nodes.ts";
 import { type DirUsage, dirUsage, memOrNull, mib } from "./snap-probes.ts";
 
 /** One node at one sample. */
@@ -82,7 +83,7 @@ export interface OverwriteResult {
 
 /** Runs the overwrite mode on a fresh cluster. */
 export async function runOverwrite(load: PutLoad, sampleSeconds: number): Promise<OverwriteResult> {
-  const cluster = await SnapCluster.start(3, []);
+  const cluster = await startSnapCluster([]);
   try {
     return await measure(cluster, load, sampleSeconds);
   } finally {
@@ -91,7 +92,7 @@ export async function runOverwrite(load: PutLoad, sampleSeconds: number): Promis
 }
 
 async function measure(
-  cluster: SnapCluster,
+  cluster: LocalCluster,
   load: PutLoad,
   sampleSeconds: number,
 ): Promise<OverwriteResult> {
@@ -134,7 +135,7 @@ async function measure(
 }
 
 /** Rejects as soon as a node dies by itself, so a broken run stops instead of hanging. */
-function watchAlive(cluster: SnapCluster): Promise<never> {
+function watchAlive(cluster: LocalCluster): Promise<never> {
   return new Promise((_, reject) => {
     const t = setInterval(() => {
       try {
@@ -149,7 +150,7 @@ function watchAlive(cluster: SnapCluster): Promise<never> {
 }
 
 async function sample(
-  cluster: SnapCluster,
+  cluster: LocalCluster,
   started: number,
   counter: { done: number; failed: number },
   last: { t: number; ops: number },
@@ -168,7 +169,7 @@ async function sample(
   };
 }
 
-async function nodeSample(cluster: SnapCluster, node: NodeSlot): Promise<NodeSample> {
+async function nodeSample(cluster: LocalCluster, node: ServerProcess): Promise<NodeSample> {
   const pid = node.proc?.pid;
   const mem = pid === undefined ? null : memOrNull(pid);
   const st = await cluster.status(node, 3000);
@@ -229,9 +230,9 @@ function summarize(id: number, samples: readonly Sample[]): NodeSummary {
 }
 
 function eventCounts(
-  nodes: readonly NodeSlot[],
+  nodes: readonly ServerProcess[],
 ): Pick<OverwriteResult, "leaderChanges" | "snapshotsSent" | "snapshotFailures" | "warnings"> {
-  const all = nodes.flatMap((n) => n.events.map((e) => ({ node: n.id, ...e })));
+  const all = nodes.flatMap((n) => eventsOf(n).map((e) => ({ node: n.id, ...e })));
   return {
     // The first election is not a change.
     leaderChanges: Math.max(0, all.filter((e) => /-> leader$/.test(e.msg)).length - 1),

@@ -7,9 +7,10 @@
  * defaults (10000/5000), each after a restart of the empty cluster for the fixed cost.
  */
 import { performance } from "node:perf_hooks";
+import { type LocalCluster, type ServerProcess, waitFor } from "../../src/cluster/index.ts";
 import type { LoadResult } from "../../src/loadgen/index.ts";
-import { type NodeSlot, SnapCluster, waitFor } from "./snap-cluster.ts";
 import { type PutLoad, writePuts } from "./snap-load.ts";
+import { eventsNamed, eventsOf, startSnapCluster } from "./snap-nodes.ts";
 import { type DirUsage, dirUsage, PeakRss, rssOrNull } from "./snap-probes.ts";
 
 /** One kill -9 + restart of the follower. */
@@ -90,10 +91,10 @@ async function runVariant(
   load: PutLoad,
   runs: number,
 ): Promise<RestartVariant> {
-  const cluster = await SnapCluster.start(3, serverArgs);
+  const cluster = await startSnapCluster(serverArgs);
   try {
-    const leader = await cluster.waitForLeader();
-    const follower = cluster.nodes.find((n) => n.id !== leader.id) as NodeSlot;
+    const leader = cluster.node(await cluster.waitForLeader());
+    const follower = cluster.nodes.find((n) => n.id !== leader.id) as ServerProcess;
     const emptyRestart = await restartOnce(cluster, follower);
     console.log(
       `  empty restart: first answer ${emptyRestart.firstAnswerMs} ms, caught up ${emptyRestart.caughtUpMs} ms`,
@@ -115,7 +116,7 @@ async function runVariant(
       );
       results.push(run);
     }
-    const events = cluster.nodes.flatMap((n) => n.events.map((e) => ({ node: n.id, ...e })));
+    const events = cluster.nodes.flatMap((n) => eventsOf(n).map((e) => ({ node: n.id, ...e })));
     return {
       name,
       serverArgs,
@@ -137,12 +138,12 @@ async function runVariant(
 }
 
 /** Waits until every node has applied the leader's commit index (a quiet, converged cluster). */
-async function waitConverged(cluster: SnapCluster): Promise<void> {
+async function waitConverged(cluster: LocalCluster): Promise<void> {
   await waitFor(
     "every node to apply the leader's commit index",
     async () => {
       cluster.assertAlive();
-      const leader = await cluster.waitForLeader();
+      const leader = cluster.node(await cluster.waitForLeader());
       const commit = (await cluster.status(leader, 3000))?.commitIndex;
       if (commit === undefined) return undefined;
       const applied = await Promise.all(cluster.nodes.map((n) => cluster.status(n, 3000)));
@@ -154,9 +155,9 @@ async function waitConverged(cluster: SnapCluster): Promise<void> {
 }
 
 /** SIGKILLs `node`, restarts it with `--debug` and times it until it has caught up. */
-async function restartOnce(cluster: SnapCluster, node: NodeSlot): Promise<RestartRun> {
+async function restartOnce(cluster: LocalCluster, node: ServerProcess): Promise<RestartRun> {
   await waitConverged(cluster);
-  const leader = await cluster.waitForLeader();
+  const leader = cluster.node(await cluster.waitForLeader());
   if (leader.id === node.id)
     throw new Error(`node ${node.id} became leader; restart measures a follower`);
   const before = await cluster.status(node, 3000);
@@ -177,7 +178,7 @@ async function restartOnce(cluster: SnapCluster, node: NodeSlot): Promise<Restar
     caughtUpMs = await waitFor(
       `node ${node.id} to apply index ${targetIndex} after restart`,
       async () => {
-        node.assertAlive();
+        cluster.assertAlive();
         const st = await cluster.status(node, 1000);
         if (st === undefined) return undefined;
         const ms = Math.round(performance.now() - t0);
@@ -190,7 +191,7 @@ async function restartOnce(cluster: SnapCluster, node: NodeSlot): Promise<Restar
   } finally {
     peaks = peak.stop();
   }
-  const started = node.eventsNamed("node started", spawnedAt).at(-1)?.fields;
+  const started = eventsNamed(node, "node started", spawnedAt).at(-1)?.fields;
   return {
     targetIndex,
     dirAtKill,

@@ -1,6 +1,7 @@
 /**
- * What every layer shares: error kinds, key and size rules, limits. The only module
- * other layers import from api/; it imports nothing else of ours.
+ * What every layer shares: error kinds, key and size rules, limits, peer identities, the
+ * Node flags of a server process. The only module other layers import from api/; it
+ * imports nothing else of ours.
  */
 
 /** Request checks, so client and server refuse a bad key or value with one message. */
@@ -20,7 +21,11 @@ export {
   MAX_VALUE_BYTES,
   UPLOAD_WINDOW_CHUNKS,
 } from "./limits.ts";
+/** Node flags every server process runs with: the server checks them, launchers pass them. */
+export { hasServerNodeFlags, SERVER_NODE_FLAGS } from "./node-flags.ts";
 /** The node-certificate naming rule, shared by `dfs certs` and the peer listener. */
 export { memberIdOfCommonName, NODE_CN_PREFIX, nodeCommonName } from "./peer-identity.ts";
+/** Default peer port = client port + this offset; the CLI, the server and launchers agree. */
+export { PEER_PORT_OFFSET } from "./peer-ports.ts";
 /** Startup failures raised by storage, the state machine and the server; the CLI maps them. */
 export { StartupError, type StartupErrorKind } from "./startup-error.ts";

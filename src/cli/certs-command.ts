@@ -9,18 +9,9 @@ import { constants } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { CERT_FILES } from "../cluster/index.ts";
 import { intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
-
-/** File names inside DIR, shared with the dev cluster and the test and bench harnesses. */
-export const CERT_FILES = {
-  caCert: "ca.crt",
-  caKey: "ca.key",
-  nodeCert: (id: number) => `node${id}.crt`,
-  nodeKey: (id: number) => `node${id}.key`,
-  clientCert: "client.crt",
-  clientKey: "client.key",
-} as const;
 
 interface CertsInitFlags {
   readonly nodes: number;

@@ -3,25 +3,21 @@
  * `dfs server` process per node, so trying dfs takes one command and behaves exactly like
  * a deployment. Output of every node is shown, prefixed with its name; Ctrl-C stops all.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { DfsError } from "../api/index.ts";
-import { PEER_PORT_OFFSET, SERVER_NODE_FLAGS } from "../server/index.ts";
-import { CERT_FILES, writeClusterCerts } from "./certs-command.ts";
+import { DfsError, PEER_PORT_OFFSET } from "../api/index.ts";
+import {
+  CERT_FILES,
+  type ClusterOptions,
+  LocalCluster,
+  parentEntry,
+  type ServerEntry,
+} from "../cluster/index.ts";
+import { writeClusterCerts } from "./certs-command.ts";
 import { DEFAULT_ENDPOINTS, intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
-
-/** The CLI entry children run; absolute so it works from any cwd. */
-const MAIN_PATH = fileURLToPath(new URL("./main.ts", import.meta.url));
-
-/** The package root: children run there so `--import tsx` resolves from our node_modules. */
-const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Grace period between SIGTERM and SIGKILL: enough for a node to close its files. */
 export const STOP_GRACE_MS = 5_000;
@@ -32,14 +28,6 @@ interface DevFlags {
   readonly data: string;
   /** Mutual TLS on both ports with certificates from `dfs certs init` in `<data>/certs`. */
   readonly tls?: boolean;
-}
-
-/** One node of the dev cluster: who it is and how to start it. */
-export interface DevNode {
-  readonly id: number;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly args: readonly string[];
 }
 
 /** Registers `dev` on `program`. */
@@ -63,50 +51,34 @@ export function addDevCommand(program: Command): void {
 }
 
 /**
- * Plans the cluster: ids 1..N on consecutive ports, every node given the same --peers;
- * peer ports are the default port + 10000. With `tls`, every node gets its certificate
- * from `<data>/certs` for both ports and requires client certificates.
+ * The cluster's options: ids 1..N on consecutive ports from the base port, peer ports the
+ * default port + 10000, data in `<data>/node<i>`, every node run by `entry` (the
+ * command this process runs, so a compiled CLI starts compiled nodes). With `tls`, every
+ * node gets its certificate from `<data>/certs` for both ports and requires client
+ * certificates.
  */
-export function planDevCluster(flags: DevFlags): DevNode[] {
+export function planDevCluster(
+  flags: DevFlags,
+  entry: ServerEntry = parentEntry(),
+): ClusterOptions {
   const last = flags.basePort + flags.nodes - 1;
   if (last + PEER_PORT_OFFSET > 65535)
     throw new UsageError(
       `--base-port ${flags.basePort} leaves no room for ${flags.nodes} nodes and their peer ports (port + ${PEER_PORT_OFFSET})`,
     );
-  const ids = Array.from({ length: flags.nodes }, (_, i) => i + 1);
-  const peers = ids.map((id) => `${id}@localhost:${flags.basePort + id - 1}`).join(",");
-  return ids.map((id) => {
-    const port = flags.basePort + id - 1;
-    const dataDir = resolve(flags.data, `node${id}`);
-    const args = [
-      "server",
-      "--id",
-      `${id}`,
-      "--port",
-      `${port}`,
-      "--peers",
-      peers,
-      "--data-dir",
-      dataDir,
-      ...(flags.tls ? nodeTlsArgs(certsDirOf(flags.data), id) : []),
-    ];
-    return { id, port, dataDir, args };
-  });
+  return {
+    size: flags.nodes,
+    host: "localhost",
+    basePort: flags.basePort,
+    dataRoot: resolve(flags.data),
+    entry,
+    ...(flags.tls ? { certsDir: certsDirOf(flags.data) } : {}),
+  };
 }
 
 /** Where `dfs dev --tls` keeps its certificates. */
 function certsDirOf(data: string): string {
   return resolve(data, "certs");
-}
-
-function nodeTlsArgs(dir: string, id: number): string[] {
-  const node = join(dir, CERT_FILES.nodeCert(id));
-  const key = join(dir, CERT_FILES.nodeKey(id));
-  const ca = join(dir, CERT_FILES.caCert);
-  return [
-    ...["--peer-cert", node, "--peer-key", key, "--peer-ca", ca],
-    ...["--cert", node, "--key", key, "--client-ca", ca],
-  ];
 }
 
 /** Makes the dev certificates unless they are there (a new CA would orphan the old ones). */
@@ -129,105 +101,52 @@ async function runDev(flags: DevFlags): Promise<void> {
   const plan = planDevCluster(flags);
   await mkdir(resolve(flags.data), { recursive: true, mode: 0o700 }); // node dirs inside are 0700 too
   if (flags.tls) await ensureDevCerts(certsDirOf(flags.data), flags.nodes);
-  const cluster = new DevCluster(plan);
-  process.on("SIGINT", () => cluster.stop());
-  process.on("SIGTERM", () => cluster.stop());
-  cluster.start();
-  process.stdout.write(
-    banner(plan, resolve(flags.data), flags.tls ? certsDirOf(flags.data) : null),
-  );
-  const allFailed = await cluster.finished();
-  if (allFailed) throw new DfsError("unavailable", "every node exited; see their messages above");
-}
-
-/** The running children and their lifecycle. */
-class DevCluster {
-  private readonly children = new Map<number, ChildProcess>();
-  private stopping = false;
-  private settle: (allFailed: boolean) => void = () => undefined;
-  private readonly done = new Promise<boolean>((resolve) => {
-    this.settle = resolve;
+  let stopping = false;
+  let running = flags.nodes;
+  let settle: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    settle = resolve;
   });
-
-  constructor(private readonly plan: readonly DevNode[]) {}
-
-  /** Spawns every node. */
-  start(): void {
-    for (const node of this.plan) this.children.set(node.id, this.spawnNode(node));
-  }
-
-  /** Resolves when every child is gone: true if they all died on their own. */
-  finished(): Promise<boolean> {
-    return this.done;
-  }
-
-  /** SIGTERM to every child, SIGKILL to those still alive after the grace period. */
-  stop(): void {
-    if (this.stopping) return;
-    this.stopping = true;
+  const cluster = await LocalCluster.create({
+    ...plan,
+    keepStderr: 0,
+    // Every node's output, line by line, tagged with its node.
+    onLine: (node, line) => process.stderr.write(`[node ${node.id}] ${line}\n`),
+    onExit: (node, how) => {
+      if (!stopping)
+        process.stderr.write(
+          `dfs dev: node ${node.id} exited unexpectedly (${how}); others keep running\n`,
+        );
+      if (--running === 0) settle();
+    },
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
     process.stderr.write("dfs dev: stopping all nodes\n");
-    for (const child of this.children.values()) child.kill("SIGTERM");
-    setTimeout(() => {
-      for (const child of this.children.values()) child.kill("SIGKILL");
-    }, STOP_GRACE_MS).unref();
-    this.settleIfEmpty();
-  }
-
-  private spawnNode(node: DevNode): ChildProcess {
-    const child = spawn(
-      process.execPath,
-      [...SERVER_NODE_FLAGS, "--import", "tsx", MAIN_PATH, ...node.args],
-      {
-        cwd: PACKAGE_ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    prefixLines(child.stdout, `[node ${node.id}] `);
-    prefixLines(child.stderr, `[node ${node.id}] `);
-    child.on("error", (err) => process.stderr.write(`dfs dev: node ${node.id}: ${err.message}\n`));
-    child.on("exit", (code, signal) => this.onExit(node.id, code, signal));
-    return child;
-  }
-
-  private onExit(id: number, code: number | null, signal: NodeJS.Signals | null): void {
-    this.children.delete(id);
-    if (!this.stopping) {
-      const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
-      process.stderr.write(
-        `dfs dev: node ${id} exited unexpectedly (${how}); others keep running\n`,
-      );
-    }
-    this.settleIfEmpty();
-  }
-
-  private settleIfEmpty(): void {
-    if (this.children.size === 0) this.settle(!this.stopping);
-  }
-}
-
-/** Copies a child's output to our stderr line by line, each line tagged with its node. */
-function prefixLines(stream: Readable | null, prefix: string): void {
-  if (stream === null) return;
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
-    process.stderr.write(`${prefix}${line}\n`);
-  });
+    void cluster.stop(STOP_GRACE_MS);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  await cluster.spawnAll();
+  process.stdout.write(
+    banner(cluster, resolve(flags.data), flags.tls ? certsDirOf(flags.data) : null),
+  );
+  await finished;
+  if (!stopping) throw new DfsError("unavailable", "every node exited; see their messages above");
 }
 
 /** What the dev cluster prints on start: where it is and how to reach it with the CLI. */
-export function banner(
-  plan: readonly DevNode[],
-  dataRoot: string,
-  certsDir: string | null,
-): string {
-  const endpoints = plan.map((node) => `localhost:${node.port}`).join(",");
-  const peers = plan.map((node) => `localhost:${node.port + PEER_PORT_OFFSET}`).join(",");
+export function banner(cluster: LocalCluster, dataRoot: string, certsDir: string | null): string {
+  const endpoints = cluster.endpoints().join(",");
+  const peers = cluster.nodes.map((node) => node.peerAddress).join(",");
   const env = endpoints === DEFAULT_ENDPOINTS ? "" : `  export DFS_ENDPOINTS=${endpoints}\n`;
   const tls =
     certsDir === null
       ? ""
       : ` --cacert ${join(certsDir, CERT_FILES.caCert)} --cert ${join(certsDir, CERT_FILES.clientCert)} --key ${join(certsDir, CERT_FILES.clientKey)}`;
   return [
-    `dfs dev: ${plan.length} node(s) on ${endpoints} (peers on ${peers}), data in ${dataRoot}`,
+    `dfs dev: ${cluster.nodes.length} node(s) on ${endpoints} (peers on ${peers}), data in ${dataRoot}`,
     ...(certsDir === null
       ? []
       : [`mutual TLS on both ports; certificates in ${certsDir} (client: client.crt/.key)`]),

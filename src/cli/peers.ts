@@ -5,8 +5,9 @@
  * Every node must be given the same list, so mistakes are caught here with a message
  * naming the bad entry, before anything starts.
  */
+import { PEER_PORT_OFFSET } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
-import { PEER_PORT_OFFSET, type PeerAddress } from "../server/index.ts";
+import type { PeerAddress } from "../server/index.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The spelling of one entry, for error messages. */

@@ -10,7 +10,8 @@ import {
   Backoff,
   ELECTION_POLL_MS,
   FAST_RETRY_WINDOW_MS,
-  sleep,
+  type RetryClock,
+  SYSTEM_CLOCK,
 } from "./retry.ts";
 
 /**
@@ -26,7 +27,6 @@ const MAX_PROBLEM_CHARS = 120;
 /** Retry state of one client operation. */
 export class Attempts {
   private readonly deadline: number;
-  private readonly backoff = new Backoff();
   private readonly problems = new Map<string, string>();
   private redirects = 0;
   /** When the first retryable failure was seen (NaN before). */
@@ -35,19 +35,21 @@ export class Attempts {
   /**
    * @param op operation name, for the final error message
    * @param timeoutMs the whole operation's deadline, retries and waits included
-   * @param now the clock (injectable so tests need not wait out the fast-retry window)
+   * @param clock time and waiting (injectable: tests drive a fake clock instead of waiting)
+   * @param backoff the backoff steps (injectable for a seeded jitter)
    */
   constructor(
     private readonly op: string,
     private readonly timeoutMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: RetryClock = SYSTEM_CLOCK,
+    private readonly backoff = new Backoff(),
   ) {
-    this.deadline = Date.now() + timeoutMs;
+    this.deadline = clock.now() + timeoutMs;
   }
 
   /** Deadline for the next attempt: the per-attempt cap or what is left, whichever is sooner. */
   attemptDeadline(): Date {
-    return attemptDeadline(this.deadline);
+    return attemptDeadline(this.deadline, this.clock.now());
   }
 
   /**
@@ -61,17 +63,17 @@ export class Attempts {
   async pause(endpoint: string, error: DfsError, redirected: boolean): Promise<void> {
     // An attempt the operation's own deadline cut short tells nothing new about the
     // endpoint: what it said before (say, "disk is full") stays the reason given.
-    const cutShort = error.message === NO_ANSWER && Date.now() >= this.deadline;
+    const cutShort = error.message === NO_ANSWER && this.clock.now() >= this.deadline;
     if (!cutShort || !this.problems.has(endpoint)) this.problems.set(endpoint, describe(error));
     this.redirects = redirected ? this.redirects + 1 : 0;
-    if (Number.isNaN(this.firstFailureAt)) this.firstFailureAt = this.now();
+    if (Number.isNaN(this.firstFailureAt)) this.firstFailureAt = this.clock.now();
     const electing = error.code === "not_leader" && error.leaderHint === undefined;
-    const fastPhase = this.now() - this.firstFailureAt < FAST_RETRY_WINDOW_MS;
+    const fastPhase = this.clock.now() - this.firstFailureAt < FAST_RETRY_WINDOW_MS;
     let wait = redirected && this.redirects <= FREE_REDIRECTS ? 0 : this.backoff.next();
     if (electing || fastPhase) wait = Math.min(wait, ELECTION_POLL_MS);
-    const capped = Math.min(wait, this.deadline - Date.now());
-    if (capped > 0) await sleep(capped);
-    if (Date.now() >= this.deadline) throw this.exhausted();
+    const capped = Math.min(wait, this.deadline - this.clock.now());
+    if (capped > 0) await this.clock.sleep(capped);
+    if (this.clock.now() >= this.deadline) throw this.exhausted();
   }
 
   private exhausted(): DfsError {

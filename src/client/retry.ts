@@ -61,6 +61,17 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Time as the retry loop sees it: injectable, so tests drive it instead of waiting. */
+export interface RetryClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves once `ms` milliseconds have passed on this clock. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The wall clock and real timers. */
+export const SYSTEM_CLOCK: RetryClock = { now: Date.now, sleep };
+
 /** The deadline of one attempt: the attempt cap or whatever is left, whichever is sooner. */
 export function attemptDeadline(overallDeadline: number, now = Date.now()): Date {
   return new Date(Math.min(now + ATTEMPT_TIMEOUT_MS, overallDeadline));

@@ -1,6 +1,7 @@
 /**
  * Configuration of one dfs node, with every default in one place next to its reason.
  */
+import { PEER_PORT_OFFSET } from "../api/index.ts";
 import type { DEFAULT_RESOURCE_LIMITS, ResourceLimits } from "./resource-limits.ts";
 
 /**
@@ -18,13 +19,6 @@ export interface PeerAddress {
   /** Port of the peer listener; defaults to `port + PEER_PORT_OFFSET`. */
   readonly peerPort?: number;
 }
-
-/**
- * Distance of the default peer port from the client port (50051 -> 60051). A fixed
- * offset lets the seed's `--peers 1@localhost:50051,...` keep working unchanged while
- * still giving every member a peer port of its own.
- */
-export const PEER_PORT_OFFSET = 10_000;
 
 /** Where a member's peer listener is: its explicit peer address or the derived default. */
 export function peerListenerOf(peer: PeerAddress): { host: string; port: number } {

@@ -11,13 +11,10 @@ export {
   DEFAULT_TUNING,
   type NodeConfig,
   type NodeTls,
-  PEER_PORT_OFFSET,
   type PeerAddress,
   type RaftTuning,
 } from "./config.ts";
 /** Start a node; `dfs server` and embedders (tests, the package) call it. */
 export { type NodeHandle, startNode } from "./node.ts";
-/** Node flags every server process runs with; the dev cluster passes them to its children. */
-export { SERVER_NODE_FLAGS } from "./node-flags.ts";
 /** Defaults of the per-node resource bounds, which `dfs server` flags override. */
 export { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";

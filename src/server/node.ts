@@ -10,6 +10,7 @@
  * This is also the library entry point for embedding a node in a Node.js program.
  */
 
+import { hasServerNodeFlags } from "../api/index.ts";
 import { acquireDataDirLock, prepareDataDir } from "../storage/index.ts";
 import { DEFAULT_TUNING, type NodeConfig, type RaftTuning } from "./config.ts";
 import { createLogger } from "./logger.ts";
@@ -18,7 +19,6 @@ import { addressesOf } from "./node/context.ts";
 import { buildReplication } from "./node/replication.ts";
 import { buildServers, type Servers, startListeners } from "./node/servers.ts";
 import { buildCore, openStorage, type Storage } from "./node/storage.ts";
-import { hasServerNodeFlags } from "./node-flags.ts";
 import { checkNodeTls } from "./tls-credentials.ts";
 import { validateNodeConfig } from "./validate-config.ts";
 /** A running node. */

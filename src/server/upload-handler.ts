@@ -18,6 +18,7 @@ import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
+import { StallClock } from "./stall-clock.ts";
 import type { UploadSlots } from "./upload-slots.ts";
 
 /** What an upload needs from its node. */
@@ -101,55 +102,6 @@ export function uploadHandler(
     call.on("error", broken);
     call.on("cancelled", broken);
   };
-}
-
-/**
- * Times an upload's windows: the client must send `minBytes` within each `windowMs` of
- * its own time (the clock stops while the node works on what it sent), else `onStall`.
- * A window restarts only once it saw `minBytes`, so a trickle of a byte now and then
- * cannot hold an upload slot open: it is closed about one window after it began.
- */
-class StallClock {
-  private timer: NodeJS.Timeout | undefined;
-  private left: number;
-  private bytes = 0;
-  private since = 0;
-  private running = false;
-  private stopped = false;
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly minBytes: number,
-    private readonly onStall: () => void,
-  ) {
-    this.left = windowMs;
-  }
-
-  /** The client's turn: the window runs (a fresh one if the last saw enough bytes). */
-  run(): void {
-    if (this.stopped) return;
-    if (this.bytes >= this.minBytes) {
-      this.bytes = 0;
-      this.left = this.windowMs;
-    }
-    this.since = performance.now();
-    this.running = true;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(this.onStall, Math.max(0, this.left));
-  }
-
-  /** The node's turn: `bytes` arrived; the window stops until {@link run}. */
-  pause(bytes: number): void {
-    clearTimeout(this.timer);
-    if (this.running) this.left -= performance.now() - this.since;
-    this.running = false;
-    this.bytes += bytes;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
 }
 
 /** One upload in progress on the leader. */

@@ -19,20 +19,19 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cp, readdir, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { LocalCluster, REPO_ROOT, type ServerProcess, waitFor } from "../../src/cluster/index.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
-import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 
 /** unshare works here (root, or user namespaces allowed); otherwise the lock test is skipped. */
 const CAN_UNSHARE =
   spawnSync("unshare", ["-p", "-f", "--mount-proc", "-n", "-m", "true"], { stdio: "ignore" })
     .status === 0;
 
-let cluster: ProcessCluster;
+let cluster: LocalCluster;
 const acked: Acked = new Map();
 
 before(async () => {
-  cluster = await ProcessCluster.start(3);
+  cluster = await LocalCluster.start();
   await writeAcked(cluster, acked, "before", 300);
 });
 
@@ -63,6 +62,12 @@ async function runToExit(
   } finally {
     proc.kill("SIGKILL");
   }
+}
+
+/** The node's command line as the cluster runs it, to run the same server another way. */
+function serverCommand(node: ServerProcess): string[] {
+  const line = cluster.commandLine(node);
+  return [line.command, ...line.args];
 }
 
 /** Asserts `stderr` is exactly one `dfs: error:` line matching `pattern`. */
@@ -146,8 +151,7 @@ test("a second server on the same data dir from another PID namespace is refused
     "--mount-proc",
     "--kill-child",
     "-n",
-    process.execPath,
-    ...cluster.serverArgs(target),
+    ...serverCommand(target),
   ]);
   assert.equal(outcome, "exit 6", stderr);
   assertOneLine(stderr, new RegExp(`data dir ${target.dataDir} is in use by process \\d+ `));
@@ -191,8 +195,7 @@ test("a state store on a read-only mount: exit 6 (data dir), not corrupt", {
     'mount --bind -o ro "$1" "$1" && shift && exec "$@"',
     "sh",
     state,
-    process.execPath,
-    ...cluster.serverArgs(node),
+    ...serverCommand(node),
   ]);
   assert.equal(outcome, "exit 6", stderr);
   assertOneLine(stderr, /cannot use the state store in .*: .*read-only file system/i);

@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
+import { LocalCluster, type ServerProcess, waitFor } from "../../src/cluster/index.ts";
 import { encodeCommand } from "../../src/fsm/index.ts";
 import type { Entry } from "../../src/gen/raft.ts";
 import { MAX_TERM, MAX_TERM_STEP } from "../../src/raft/limits.ts";
@@ -22,8 +23,6 @@ import {
   MALFORMED_PROTOBUF,
   PeerAttacker,
 } from "../support/peer-attacker.ts";
-import { type ClusterNode, ProcessCluster } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 import { assertWalValid } from "../support/wal-check.ts";
 
 process.env.DFS_CHECK_INVARIANTS = "1";
@@ -40,13 +39,13 @@ interface Position {
 }
 
 describe("forged peer messages", () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   const acked: Acked = new Map();
   const attackers = new Map<number, PeerAttacker>();
   /** Terms every node stays below; the term-jump tests at the end raise it. */
   let termCeiling = SMALL_TERM;
 
-  const attacker = (node: ClusterNode): PeerAttacker => {
+  const attacker = (node: ServerProcess): PeerAttacker => {
     let a = attackers.get(node.id);
     if (a === undefined) {
       a = new PeerAttacker(node.peerAddress);
@@ -55,12 +54,12 @@ describe("forged peer messages", () => {
     return a;
   };
 
-  const position = async (node: ClusterNode): Promise<Position> => {
+  const position = async (node: ServerProcess): Promise<Position> => {
     const s = await waitFor(`status of node ${node.id}`, () => cluster.status(node));
     return { term: s.term, lastIndex: s.lastIndex, leaderId: s.leaderId, clusterId: s.clusterId };
   };
 
-  const followers = async (): Promise<{ leader: ClusterNode; followers: ClusterNode[] }> => {
+  const followers = async (): Promise<{ leader: ServerProcess; followers: ServerProcess[] }> => {
     const leaderId = await cluster.waitForLeader();
     return {
       leader: cluster.node(leaderId),
@@ -121,7 +120,7 @@ describe("forged peer messages", () => {
   };
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     await writeAcked(cluster, acked, "before", 200);
   });
 
@@ -148,7 +147,7 @@ describe("forged peer messages", () => {
       assert.equal(whole.code, grpc.status.FAILED_PRECONDITION, whole.details);
       assert.match(whole.details, /node 99 is not a member/);
       // The same message smuggled into a batch that claims a member as its sender.
-      const other = cluster.nodes.find((m) => m.id !== n.id) as ClusterNode;
+      const other = cluster.nodes.find((m) => m.id !== n.id) as ServerProcess;
       const smuggled = await attacker(n).stream([batchOf(at.clusterId, other.id, n.id, [forged])]);
       assert.equal(smuggled.code, grpc.status.OK, "the batch is fine; its message is dropped");
     }
@@ -203,7 +202,7 @@ describe("forged peer messages", () => {
   });
 
   test("heartbeats from node 99 every 200 ms for 4 s: every put keeps succeeding", async () => {
-    const at = await position(cluster.nodes[0] as ClusterNode);
+    const at = await position(cluster.nodes[0] as ServerProcess);
     let flooding = true;
     let sent = 0;
     const flood = (async () => {
@@ -263,7 +262,7 @@ describe("forged peer messages", () => {
 
   test("malformed protobuf and a uint64 above 2^53 get INVALID_ARGUMENT on both ports", async () => {
     const { leader, followers: fs } = await followers();
-    const f = fs[0] as ClusterNode;
+    const f = fs[0] as ServerProcess;
     const at = await position(f);
     const peer = attacker(f);
     const cases: [string, Promise<{ code: number; details: string }>, RegExp][] = [
@@ -351,7 +350,7 @@ describe("forged peer messages", () => {
     for (const term of [MAX_TERM, MAX_TERM - 1]) {
       for (const target of [...fs, leader]) {
         const at = await position(target);
-        const from = target === leader ? (fs[0] as ClusterNode).id : leader.id;
+        const from = target === leader ? (fs[0] as ServerProcess).id : leader.id;
         const m = heartbeat(from, target.id, term, 0);
         const out = await attacker(target).deliver(batchOf(at.clusterId, from, target.id, [m]));
         assert.equal(out.code, grpc.status.OK, out.details);
@@ -369,7 +368,7 @@ describe("forged peer messages", () => {
 
   test("a heartbeat exactly 2^20 terms ahead is adopted; the cluster elects past it", async () => {
     const { leader, followers: fs } = await followers();
-    const f = fs[0] as ClusterNode;
+    const f = fs[0] as ServerProcess;
     const at = await position(f);
     const top = at.term + MAX_TERM_STEP; // the highest term one message can move a node to
     termCeiling = top + SMALL_TERM;

@@ -9,13 +9,12 @@ import assert from "node:assert/strict";
 import { connect } from "node:http2";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
+import { LocalCluster, type ServerProcess, waitFor } from "../../src/cluster/index.ts";
 import type { StatusResponse } from "../../src/gen/dfs.ts";
 import { RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { PEER_MAX_CONCURRENT_STREAMS } from "../../src/server/resource-limits.ts";
 import { ackedWrites, assertServingWith } from "../support/acked-writes.ts";
 import { batchOf, encodeBatch, heartbeat } from "../support/peer-attacker.ts";
-import { type ClusterNode, ProcessCluster } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const SNAPSHOT_OFTEN = ["--snapshot-entries", "20", "--snapshot-keep", "5"];
@@ -29,11 +28,11 @@ function dropped(status: StatusResponse | undefined, reason: string): number {
 }
 
 describe("peer port bounds", { timeout: 180_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let keys: string[] = [];
 
   before(async () => {
-    cluster = await ProcessCluster.start(3, SNAPSHOT_OFTEN);
+    cluster = await LocalCluster.start({ serverArgs: SNAPSHOT_OFTEN });
     keys = await ackedWrites(cluster, "bounds", 10);
   });
   after(() => cluster?.destroy());
@@ -120,7 +119,7 @@ describe("peer port bounds", { timeout: 180_000 }, () => {
 
   test("a forged snapshot from a member that does not lead is refused; real catch-up completes", async () => {
     const leaderId = await cluster.waitForLeader();
-    const target = cluster.nodes.find((n) => n.id !== leaderId) as ClusterNode;
+    const target = cluster.nodes.find((n) => n.id !== leaderId) as ServerProcess;
     const forger = cluster.nodes.find((n) => n.id !== leaderId && n.id !== target.id);
     assert.ok(forger !== undefined);
     // Only a snapshot sent after the target fell behind counts.
@@ -221,9 +220,9 @@ describe("peer port bounds", { timeout: 180_000 }, () => {
 });
 
 describe("plain-text peer port beyond loopback", { timeout: 60_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await ProcessCluster.start(1, ["--listen", "0.0.0.0"]);
+    cluster = await LocalCluster.start({ size: 1, serverArgs: ["--listen", "0.0.0.0"] });
   });
   after(() => cluster?.destroy());
 

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as fc from "fast-check";
+import { LocalCluster } from "../../src/cluster/index.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
 import { type CallOutcome, encodeBatch, PeerAttacker } from "../support/peer-attacker.ts";
 import {
@@ -22,7 +23,6 @@ import {
   chunkFor,
   type TargetView,
 } from "../support/peer-fuzz.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
 import { assertWalValid } from "../support/wal-check.ts";
 
 process.env.DFS_CHECK_INVARIANTS = "1";
@@ -39,7 +39,7 @@ test(`peer fuzz for ${SECONDS} s (seed ${SEED})`, {
 }, async (t) => {
   process.stderr.write(`peer fuzz: seed ${SEED}; replay with: ${REPLAY}\n`);
   t.diagnostic(`seed ${SEED}; replay: ${REPLAY}`);
-  const cluster = await ProcessCluster.start(3);
+  const cluster = await LocalCluster.start();
   const attackers = cluster.nodes.map((n) => new PeerAttacker(n.peerAddress));
   t.after(async () => {
     for (const a of attackers) a.close();

@@ -13,16 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { CERT_FILES, writeClusterCerts } from "../../src/cli/certs-command.ts";
+import { writeClusterCerts } from "../../src/cli/certs-command.ts";
 import { DfsError } from "../../src/client/index.ts";
+import { CERT_FILES, LocalCluster, waitFor } from "../../src/cluster/index.ts";
 import { encodeCommand } from "../../src/fsm/index.ts";
 import { DfsClient as DfsStub } from "../../src/gen/dfs.ts";
 import { type MessageBatch, RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { EntryKind } from "../../src/raft/types.ts";
 import { toWire } from "../../src/transport/index.ts";
 import { ackedWrites, assertServingWith } from "../support/acked-writes.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const CALL_DEADLINE_MS = 5_000;
@@ -89,9 +88,9 @@ function rawPut(
 }
 
 describe("plain text: the two ports refuse each other's calls", { timeout: 120_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
   });
   after(() => cluster?.destroy());
 
@@ -125,7 +124,7 @@ describe("plain text: the two ports refuse each other's calls", { timeout: 120_0
 });
 
 describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let certs: string;
   let otherCerts: string;
   const file = (dir: string, name: string) => readFileSync(join(dir, name));
@@ -138,7 +137,7 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
     assert.equal(init.code, 0, init.stderr);
     await writeClusterCerts(otherCerts, 3, [], "another CA");
     // Frequent snapshots, so a restarted follower must catch up by InstallSnapshot over mTLS.
-    cluster = await ProcessCluster.start(3, SNAPSHOT_OFTEN, [], { certsDir: certs });
+    cluster = await LocalCluster.start({ serverArgs: SNAPSHOT_OFTEN, certsDir: certs });
   });
   after(async () => {
     await cluster?.destroy();

@@ -11,12 +11,12 @@ import { after, before, describe, it } from "node:test";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { ERROR_CODE_METADATA } from "../../src/api/errors.ts";
 import type { DfsClient } from "../../src/client/index.ts";
+import { LocalCluster, waitFor } from "../../src/cluster/index.ts";
 import { EVICT_TO, MAX_SESSION_RESULTS } from "../../src/fsm/sessions.ts";
 import {
   CLIENT_MAX_CONCURRENT_STREAMS,
   DEFAULT_RESOURCE_LIMITS,
 } from "../../src/server/resource-limits.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
 import {
   manyStreams,
   pacedUpload,
@@ -27,7 +27,6 @@ import {
   stuckSession,
   unreadBatchStream,
 } from "../support/resource-attacks.ts";
-import { waitFor } from "../support/wait.ts";
 
 const MiB = 1024 * 1024;
 /** Smaller than the defaults so the test runs in seconds; the rules are the same. */
@@ -53,7 +52,7 @@ function isExhausted(outcome: unknown, detail: RegExp): boolean {
 }
 
 describe("resource limits", { timeout: 600_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let client: DfsClient;
   const acked = new Map<string, string>();
 
@@ -74,14 +73,16 @@ describe("resource limits", { timeout: 600_000 }, () => {
   }
 
   before(async () => {
-    cluster = await ProcessCluster.start(3, [
-      "--upload-idle-ms",
-      String(UPLOAD_IDLE_MS),
-      "--max-uploads",
-      String(MAX_UPLOADS),
-      "--max-uploads-per-connection",
-      String(MAX_UPLOADS_PER_CONNECTION),
-    ]);
+    cluster = await LocalCluster.start({
+      serverArgs: [
+        "--upload-idle-ms",
+        String(UPLOAD_IDLE_MS),
+        "--max-uploads",
+        String(MAX_UPLOADS),
+        "--max-uploads-per-connection",
+        String(MAX_UPLOADS_PER_CONNECTION),
+      ],
+    });
     client = cluster.client();
     await serving("warm");
   });
@@ -91,7 +92,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
   });
 
   // Peak RSS includes garbage the node has not collected yet (it starts with a 256 MiB
-  // old space, see src/server/node-flags.ts), hence a loose bound: with the bound in
+  // old space, see src/api/node-flags.ts), hence a loose bound: with the bound in
   // place the growth measured 57-93 MiB, the code before it grew 434 MiB.
   it("a BatchStream whose answers are never read is paused, not buffered", async () => {
     await client.put("big", randomBytes(MiB));

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DfsClient } from "../../src/client/index.ts";
-import { ChaosCluster } from "./cluster.ts";
+import { waitFor } from "../../src/cluster/index.ts";
+import { ChaosCluster } from "./proxied-cluster.ts";
 
 const ROUNDS = 8;
 
@@ -35,12 +36,12 @@ test(`${ROUNDS} rounds of SIGKILL + restart under writes: restarts succeed, no a
   })();
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const leader = await cluster.waitForLeader();
+      const leader = await cluster.processes.waitForLeader();
       const target = round % 2 === 0 ? leader : (cluster.ids().find((id) => id !== leader) ?? 1);
       const before = acked.size;
       await waitForWrites(acked, before + 20);
-      await cluster.kill(target);
-      await cluster.restart(target); // throws with the node's last words if it refuses to start
+      await cluster.processes.kill(target);
+      await cluster.processes.restart(target); // throws with the node's last words if it refuses to start
     }
   } finally {
     running = false;
@@ -56,10 +57,10 @@ test(`${ROUNDS} rounds of SIGKILL + restart under writes: restarts succeed, no a
 
 /** Polls until the writer has `count` acknowledged writes (with a deadline). */
 async function waitForWrites(acked: Map<string, string>, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (acked.size < count) {
-    if (Date.now() > deadline)
-      throw new Error(`only ${acked.size} of ${count} writes acknowledged`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    `${count} acknowledged writes`,
+    () => (acked.size >= count ? true : undefined),
+    20_000,
+    20,
+  );
 }

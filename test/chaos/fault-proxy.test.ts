@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { Rng } from "../sim/rng.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../src/cluster/index.ts";
+import { Rng } from "../support/rng.ts";
 import { FaultProxy } from "./fault-proxy.ts";
 
 /** An echo server that greets each connection with "hi:" so the backward lane carries bytes unprompted. */
@@ -67,7 +67,7 @@ describe("fault proxy", () => {
 
   async function proxy(seed = 1): Promise<FaultProxy> {
     const rng = new Rng(seed);
-    const p = await FaultProxy.start(echo.port, { random: () => rng.float() });
+    const p = await FaultProxy.start(echo.port, { random: rng.source() });
     proxies.push(p);
     return p;
   }

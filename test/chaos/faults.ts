@@ -3,9 +3,9 @@
  * families `--faults` enables (docs/testing.md#chaos-harness). Each fault applies itself
  * and returns how to undo it; the nemesis decides when and for how long.
  */
-import type { Rng } from "../sim/rng.ts";
-import type { ChaosCluster } from "./cluster.ts";
+import type { Rng } from "../support/rng.ts";
 import type { LinkMode } from "./fault-proxy.ts";
+import type { ChaosCluster } from "./proxied-cluster.ts";
 
 /** The families `--faults` can enable. */
 export const FAULT_FAMILIES = ["kill", "pause", "partition", "delay", "drop"] as const;
@@ -63,12 +63,12 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       const id = await ctx.leaderOrAny();
       const cutMs = Math.round(ctx.rng.between(1000, 2500));
       const links = around(ctx, [id]);
-      ctx.cluster.pause(id);
+      ctx.cluster.processes.pause(id);
       for (const [from, to] of links) ctx.cluster.link(from, to).set(BLACKHOLE);
       return {
         detail: `SIGSTOP node ${id} and cut it off; SIGCONT ${cutMs} ms before reconnecting`,
         heal: async () => {
-          ctx.cluster.resume(id);
+          ctx.cluster.processes.resume(id);
           await new Promise((resolve) => setTimeout(resolve, cutMs)); // part of the fault
           for (const [from, to] of links) ctx.cluster.link(from, to).heal();
         },
@@ -137,11 +137,11 @@ function killFault(
     holdMs,
     async apply(ctx) {
       const ids = await targets(ctx);
-      await Promise.all(ids.map((id) => ctx.cluster.kill(id)));
+      await Promise.all(ids.map((id) => ctx.cluster.processes.kill(id)));
       return {
         detail: `SIGKILL node${ids.length > 1 ? "s" : ""} ${ids.join(",")}`,
         heal: async () => {
-          await Promise.all(ids.map((id) => ctx.cluster.restart(id)));
+          await Promise.all(ids.map((id) => ctx.cluster.processes.restart(id)));
         },
       };
     },
@@ -159,8 +159,8 @@ function pauseFault(
     holdMs,
     async apply(ctx) {
       const id = await target(ctx);
-      ctx.cluster.pause(id);
-      return { detail: `SIGSTOP node ${id}`, heal: async () => ctx.cluster.resume(id) };
+      ctx.cluster.processes.pause(id);
+      return { detail: `SIGSTOP node ${id}`, heal: async () => ctx.cluster.processes.resume(id) };
     },
   };
 }

@@ -6,8 +6,7 @@
  */
 import { Workload } from "../../src/verify/workload.ts";
 import { checkWorkload } from "../../src/verify/workload-check.ts";
-import { Rng } from "../sim/rng.ts";
-import { ChaosCluster } from "./cluster.ts";
+import { Rng } from "../support/rng.ts";
 import {
   CHAOS_DEFAULTS,
   type ChaosFindings,
@@ -17,6 +16,7 @@ import {
   phaseFigures,
 } from "./judge.ts";
 import { type FaultRecord, runNemesis, stamp } from "./nemesis.ts";
+import { ChaosCluster } from "./proxied-cluster.ts";
 
 export type { ChaosOptions, ChaosReport, PhaseFigures } from "./judge.ts";
 
@@ -42,13 +42,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   const rng = new Rng(options.seed);
-  const cluster = await ChaosCluster.start(options.nodes, rngSource(rng.fork()));
+  const cluster = await ChaosCluster.start(options.nodes, rng.fork().source());
   log(`cluster of ${options.nodes} up (data in ${cluster.root}); leader elected`);
   const workload = new Workload({
     endpoints: cluster.endpoints(),
     workers: options.workers,
     cas: options.cas ?? true,
-    random: rngSource(rng.fork()),
+    random: rng.fork().source(),
   });
   const progress = setInterval(() => log(progressLine(workload)), PROGRESS_EVERY_MS);
   try {
@@ -64,7 +64,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       failures,
       wallMs: performance.now() - started,
       keptData: failed ? cluster.root : undefined,
-      nodeLogs: failed ? cluster.logs() : undefined,
+      nodeLogs: failed ? cluster.processes.logs() : undefined,
     };
   } catch (err) {
     clearInterval(progress);
@@ -137,10 +137,6 @@ function progressLine(workload: Workload): string {
   const rate = workload.recorder.opsPerSecond(Math.max(0, now - PROGRESS_EVERY_MS), now);
   const { definite, indeterminate } = workload.recorder.counts();
   return `${stamp(now)} ${rate.toFixed(0)} ops/s; ${definite} definite, ${indeterminate} indeterminate so far`;
-}
-
-function rngSource(rng: Rng): () => number {
-  return () => rng.float();
 }
 
 function seconds(ms: number): string {

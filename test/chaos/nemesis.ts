@@ -6,9 +6,9 @@
  * The seed fixes every choice the schedule makes (which fault, how long, which nodes
  * when the choice is random); which node leads at that moment is up to the cluster.
  */
-import type { Rng } from "../sim/rng.ts";
-import { waitFor } from "../support/wait.ts";
-import type { ChaosCluster } from "./cluster.ts";
+
+import { waitFor } from "../../src/cluster/index.ts";
+import type { Rng } from "../support/rng.ts";
 import {
   FAULT_KINDS,
   type FaultContext,
@@ -16,6 +16,7 @@ import {
   type FaultKind,
   shuffle,
 } from "./faults.ts";
+import type { ChaosCluster } from "./proxied-cluster.ts";
 
 /** One injected fault, on the workload's clock (ms since the workload started). */
 export interface FaultRecord {
@@ -107,7 +108,8 @@ async function injectOne(
 async function timeToLeader(options: NemesisOptions): Promise<number | undefined> {
   const from = options.now();
   try {
-    await options.cluster.waitForLeader(RECOVERY_DEADLINE_MS);
+    // Any node leading in the highest term (not yet a majority agreeing on it).
+    await waitFor("a leader", () => options.cluster.processes.leader(), RECOVERY_DEADLINE_MS, 100);
     return options.now() - from;
   } catch {
     return undefined;
@@ -122,7 +124,12 @@ function faultContext(options: NemesisOptions): FaultContext {
     rng: options.rng,
     async leaderOrAny() {
       try {
-        return await waitFor("a leader", () => options.cluster.leader(), FIND_LEADER_MS, 100);
+        return await waitFor(
+          "a leader",
+          () => options.cluster.processes.leader(),
+          FIND_LEADER_MS,
+          100,
+        );
       } catch {
         const up = options.cluster.nodes.filter((n) => n.state === "up");
         return fallback.pick(up.length > 0 ? up : options.cluster.nodes).id;

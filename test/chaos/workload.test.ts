@@ -12,7 +12,7 @@ import { Workload, type WorkloadOptions } from "../../src/verify/workload.ts";
 import { checkWorkload } from "../../src/verify/workload-check.ts";
 import type { WorkloadClient } from "../../src/verify/workload-ops.ts";
 import type { NodeReader, PinnedOutcome } from "../../src/verify/workload-pinned.ts";
-import { Rng } from "../sim/rng.ts";
+import { Rng } from "../support/rng.ts";
 
 interface Stored {
   readonly value: Uint8Array;
@@ -90,7 +90,7 @@ async function run(options: Partial<WorkloadOptions>, ms = 300): Promise<Workloa
     endpoints: ["a:1", "b:2"],
     epochMs: 100,
     keysPerEpoch: 3,
-    random: () => rng.float(),
+    random: rng.source(),
     ...options,
   });
   workload.start();

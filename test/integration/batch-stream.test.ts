@@ -10,14 +10,14 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { STREAM_IDLE_MS } from "../../src/client/batch-stream-link.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
+import { LocalCluster, waitFor } from "../../src/cluster/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
 describe("BatchStream", () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     await cluster.waitForLeader();
   });
   after(async () => {
@@ -56,10 +56,14 @@ describe("BatchStream", () => {
           acked.push(key);
         }
       });
-      await waitFor(() => acked.length >= 50, 15_000, "writes before the kill");
+      await waitFor("writes before the kill", () => (acked.length >= 50 ? true : undefined));
       await cluster.kill(leader);
       const atKill = acked.length;
-      await waitFor(() => acked.length >= atKill + 50, 30_000, "writes after the kill");
+      await waitFor(
+        "writes after the kill",
+        () => (acked.length >= atKill + 50 ? true : undefined),
+        30_000,
+      );
       stop = true;
       await Promise.all(writers);
       for (const key of acked) {
@@ -101,11 +105,3 @@ describe("BatchStream", () => {
     assert.match(output, /put done/);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

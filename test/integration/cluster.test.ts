@@ -10,9 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { credentials } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
 import { MAX_VALUE_BYTES } from "../../src/api/limits.ts";
+import { LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
 import { DfsClient as DfsStub, type PutRequest, type PutResponse } from "../../src/gen/dfs.ts";
-import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 
 interface RunResult {
   code: number | null;
@@ -47,7 +46,7 @@ function runScript(script: string, args: string[], stdin?: Uint8Array): Promise<
   });
 }
 
-async function followerOf(cluster: ProcessCluster): Promise<number> {
+async function followerOf(cluster: LocalCluster): Promise<number> {
   const leader = await cluster.waitForLeader();
   return cluster.nodes.find((n) => n.id !== leader && n.proc !== null)?.id ?? 0;
 }
@@ -59,7 +58,7 @@ class Writer {
   private readonly done: Promise<void>;
 
   constructor(
-    cluster: ProcessCluster,
+    cluster: LocalCluster,
     private readonly prefix: string,
     timeoutMs = 20_000,
   ) {
@@ -85,10 +84,7 @@ class Writer {
   }
 }
 
-async function assertAllReadable(
-  cluster: ProcessCluster,
-  acked: Map<string, string>,
-): Promise<void> {
+async function assertAllReadable(cluster: LocalCluster, acked: Map<string, string>): Promise<void> {
   const client = cluster.client();
   try {
     for (const [key, value] of acked) {
@@ -101,10 +97,10 @@ async function assertAllReadable(
 }
 
 describe("three real server processes", { timeout: 180_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
   });
   after(async () => {
     await cluster?.destroy();

@@ -9,9 +9,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DfsClient } from "../../src/client/index.ts";
+import { LocalCluster, waitFor } from "../../src/cluster/index.ts";
 import { downloadAll, sha256Hex as sha } from "../support/file-data.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
 
 const MiB = 1024 * 1024;
 
@@ -24,11 +23,11 @@ async function* pieces(data: Buffer, at: (sent: number) => Promise<void>): Async
 }
 
 describe("files under faults", { timeout: 300_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let client: DfsClient;
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     client = cluster.client(cluster.endpoints(), 20_000);
   });
   after(async () => {

@@ -13,7 +13,7 @@ import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
+import { LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
 
 const MiB = 1024 * 1024;
 /** Bounds on peak anonymous memory, independent of the file size. */
@@ -80,11 +80,11 @@ function runCli(args: string[]): {
 }
 
 describe("big files: memory stays bounded", { timeout: 3_600_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let dir: string;
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     dir = await mkdtemp(join(tmpdir(), "dfs-bigfile-"));
   });
   after(async () => {

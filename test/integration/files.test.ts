@@ -12,19 +12,19 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FILE_CHUNK_BYTES } from "../../src/api/limits.ts";
 import type { DfsClient } from "../../src/client/index.ts";
+import { LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
 import { downloadAll, sha256Hex as sha } from "../support/file-data.ts";
-import { ProcessCluster, REPO_ROOT } from "../support/process-cluster.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const MiB = 1024 * 1024;
 
 describe("files on real processes", { timeout: 300_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   let client: DfsClient;
   let dir: string;
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
     client = cluster.client(cluster.endpoints(), 20_000);
     dir = await mkdtemp(join(tmpdir(), "dfs-files-"));
   });
@@ -173,9 +173,9 @@ describe("files on real processes", { timeout: 300_000 }, () => {
 });
 
 describe("batched operations on real processes", { timeout: 120_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
   });
   after(async () => {
     await cluster?.destroy();

@@ -7,16 +7,13 @@
  * saying so, otherwise.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DfsError } from "../../src/api/errors.ts";
-import { DfsClient } from "../../src/client/index.ts";
-import { freePorts } from "../support/free-port.ts";
-import { REPO_ROOT } from "../support/process-cluster.ts";
-import { waitFor } from "../support/wait.ts";
+import { LocalCluster, waitFor } from "../../src/cluster/index.ts";
 
 function tryMount(dir: string, size: string, remount = false): boolean {
   try {
@@ -28,33 +25,6 @@ function tryMount(dir: string, size: string, remount = false): boolean {
   }
 }
 
-function startNode(port: number, peerPort: number, dataDir: string) {
-  const args = [
-    "--import",
-    "tsx",
-    "src/cli/main.ts",
-    "server",
-    "--id",
-    "1",
-    "--port",
-    String(port),
-    "--peers",
-    `1@127.0.0.1:${port}/${peerPort}`,
-    "--data-dir",
-    dataDir,
-  ];
-  const proc = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  proc.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  return { proc, exited, stderr: () => stderr };
-}
-
 test("a full disk refuses writes with a clear error, keeps serving reads, and resumes when space is freed", {
   timeout: 120_000,
 }, async (t) => {
@@ -64,12 +34,11 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
     await rm(root, { recursive: true, force: true });
     return;
   }
-  const [port, peerPort] = (await freePorts(2)) as [number, number];
-  const dataDir = join(root, "node1");
-  const client = new DfsClient({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 3000 });
+  const cluster = await LocalCluster.create({ size: 1, dataRoot: root });
+  const node = cluster.node(1);
+  const client = cluster.client(undefined, 3000);
   try {
-    const first = startNode(port, peerPort, dataDir);
-    t.after(() => first.proc.kill("SIGKILL"));
+    await cluster.spawnAll();
     await waitFor("the node to serve", async () =>
       (await client.put("probe", Buffer.from("x"))) ? true : undefined,
     );
@@ -104,8 +73,8 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
     // ...while serializable reads of everything acknowledged are served.
     for (const [key, v] of acked)
       assert.deepEqual(Buffer.from((await client.get(key, { serializable: true })).value), v);
-    assert.equal(first.proc.exitCode, null, `the node must keep running: ${first.stderr()}`);
-    assert.doesNotMatch(first.stderr(), /\n\s+at /, "no stack trace");
+    assert.equal(node.state, "up", `the node must keep running: ${node.stderr}`);
+    assert.doesNotMatch(node.stderr, /\n\s+at /, "no stack trace");
 
     // Space freed: the node resumes by itself and takes writes again.
     assert.ok(tryMount(root, "64m", true), "grow the tmpfs");
@@ -118,10 +87,8 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
       assert.deepEqual(Buffer.from((await client.get(key)).value), v, `${key} lost`);
 
     // And everything survives a restart.
-    first.proc.kill("SIGKILL");
-    await first.exited;
-    const second = startNode(port, peerPort, dataDir);
-    t.after(() => second.proc.kill("SIGKILL"));
+    await node.kill("SIGKILL");
+    cluster.spawn(node);
     await waitFor(
       "the restarted node to serve",
       async () => ((await client.get("after")) ? true : undefined),
@@ -129,10 +96,10 @@ test("a full disk refuses writes with a clear error, keeps serving reads, and re
     );
     for (const [key, v] of acked)
       assert.deepEqual(Buffer.from((await client.get(key)).value), v, `${key} lost after restart`);
-    second.proc.kill("SIGTERM");
-    await second.exited;
+    await node.kill("SIGTERM");
   } finally {
     client.close();
+    await cluster.destroy();
     execFileSync("umount", ["-l", root], { stdio: "ignore" });
     await rm(root, { recursive: true, force: true });
   }

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { freePorts } from "../../src/cluster/index.ts";
 import { DfsClient, StartupError, startNode } from "../../src/index.ts";
-import { freePorts } from "../support/free-port.ts";
 
 test("startNode + DfsClient from the package entry point; the data dir is released on stop", async () => {
   const dir = await mkdtemp(join(tmpdir(), "dfs-lib-"));

@@ -7,22 +7,22 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { LocalCluster } from "../../src/cluster/index.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
 
 const SNAPSHOT_FLAGS = ["--snapshot-entries", "200", "--snapshot-keep", "50"];
 
-async function caughtUpAndHolds(cluster: ProcessCluster, id: number, acked: Acked) {
+async function caughtUpAndHolds(cluster: LocalCluster, id: number, acked: Acked) {
   await caughtUp(cluster, id);
   await assertNodeHolds(cluster, id, acked);
 }
 
 describe("kill -9 inside compaction and snapshot install", { timeout: 600_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   const acked: Acked = new Map();
 
   before(async () => {
-    cluster = await ProcessCluster.start(3, SNAPSHOT_FLAGS);
+    cluster = await LocalCluster.start({ serverArgs: SNAPSHOT_FLAGS });
   });
   after(async () => {
     await cluster?.destroy();

@@ -8,23 +8,23 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { LocalCluster } from "../../src/cluster/index.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
-import { ProcessCluster } from "../support/process-cluster.ts";
 
 /** Small snapshot cadence so a few thousand writes exercise compaction many times. */
 const SNAPSHOT_FLAGS = ["--snapshot-entries", "200", "--snapshot-keep", "50", "--debug"];
 
-async function walSegments(cluster: ProcessCluster, id: number): Promise<number> {
+async function walSegments(cluster: LocalCluster, id: number): Promise<number> {
   return (await readdir(join(cluster.node(id).dataDir, "wal"))).filter((f) => f.endsWith(".wal"))
     .length;
 }
 
 describe("snapshots and compaction on real processes", { timeout: 300_000 }, () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
   const acked: Acked = new Map();
 
   before(async () => {
-    cluster = await ProcessCluster.start(3, SNAPSHOT_FLAGS);
+    cluster = await LocalCluster.start({ serverArgs: SNAPSHOT_FLAGS });
   });
   after(async () => {
     await cluster?.destroy();

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvariantError } from "../../src/raft/index.ts";
 import { coreForTesting, mutableLogForTesting } from "../../src/raft/testing.ts";
+import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
-import { Rng } from "./rng.ts";
 import { SimNode } from "./sim-node.ts";
 
 function startFollower(fatal: Error[]): SimNode {

@@ -4,7 +4,7 @@
  * run's fault phase: partitions of every shape, crashes (sometimes all nodes at once, with
  * torn writes), pauses of up to three election timeouts, lossy and slow links.
  */
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../support/rng.ts";
 import type { NetworkConditions } from "./sim-network.ts";
 
 /** How hostile one run is; drawn per seed so the swarm covers a wide mix. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Rng } from "./rng.ts";
+import { Rng } from "../support/rng.ts";
 import {
   disconnect,
   ELECTION_MS,

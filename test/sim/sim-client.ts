@@ -10,8 +10,8 @@ import { createHash } from "node:crypto";
 import { DfsError } from "../../src/api/errors.ts";
 import { type CommandSession, encodeCommand } from "../../src/fsm/index.ts";
 import type { KvInput, KvOutput } from "../../src/verify/index.ts";
+import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
-import type { Rng } from "./rng.ts";
 import type { Incarnation, SimNode } from "./sim-node.ts";
 
 /** Inputs and outputs are the checker's KV model (src/verify/kv-model.ts). */

@@ -15,8 +15,8 @@ import {
   type SnapshotMeta,
 } from "../../src/raft/index.ts";
 import type { LogWriter, SnapshotStore } from "../../src/server/raft-loop.ts";
+import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
-import type { Rng } from "./rng.ts";
 
 interface InFlightWrite {
   readonly entries: readonly Entry[];

@@ -4,8 +4,8 @@
  * partitions of any shape (halves, isolated leader, bridges) are just sets of cut links.
  */
 import type { Message } from "../../src/raft/index.ts";
+import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
-import type { Rng } from "./rng.ts";
 
 /** How the network misbehaves at the moment; the nemesis changes it over time. */
 export interface NetworkConditions {

@@ -8,8 +8,8 @@ import { EntryKind, type Message, RawNode } from "../../src/raft/index.ts";
 import { DEFAULT_TUNING } from "../../src/server/config.ts";
 import type { LoopClock } from "../../src/server/loop/clock.ts";
 import { RaftLoop } from "../../src/server/raft-loop.ts";
+import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
-import type { Rng } from "./rng.ts";
 import { SimDisk } from "./sim-disk.ts";
 
 /** Timing shared by all simulated nodes: the production defaults, so the simulator tests them. */

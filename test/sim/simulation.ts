@@ -6,10 +6,10 @@
  * derives from one seed.
  */
 import type { Message } from "../../src/raft/index.ts";
+import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import { type Fault, type FaultProfile, nextFault, randomProfile } from "./nemesis.ts";
-import { Rng } from "./rng.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";

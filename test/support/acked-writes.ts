@@ -4,15 +4,14 @@
  * every later read must see), and checks that one node caught up and holds them all.
  */
 import assert from "node:assert/strict";
-import type { ProcessCluster } from "./process-cluster.ts";
-import { waitFor } from "./wait.ts";
+import { type LocalCluster, waitFor } from "../../src/cluster/index.ts";
 
 /** Per key: the acknowledged write with the highest log index. */
 export type Acked = Map<string, { index: number; value: string }>;
 
 /** Puts `count` values `tag-i` over `keys` keys under `prefix/`, 16 in flight. */
 export async function writeAcked(
-  cluster: ProcessCluster,
+  cluster: LocalCluster,
   acked: Acked,
   tag: string,
   count: number,
@@ -36,7 +35,7 @@ export async function writeAcked(
 }
 
 /** Waits until node `id` has applied at least what the leader has committed now. */
-export async function caughtUp(cluster: ProcessCluster, id: number): Promise<void> {
+export async function caughtUp(cluster: LocalCluster, id: number): Promise<void> {
   const leader = cluster.node(await cluster.waitForLeader());
   const target = (await cluster.status(leader))?.commitIndex ?? 0;
   await waitFor(
@@ -49,7 +48,7 @@ export async function caughtUp(cluster: ProcessCluster, id: number): Promise<voi
 
 /** Reads every key from ONE node's own applied state and compares with what was acknowledged. */
 export async function assertNodeHolds(
-  cluster: ProcessCluster,
+  cluster: LocalCluster,
   id: number,
   acked: Acked,
 ): Promise<void> {
@@ -66,7 +65,7 @@ export async function assertNodeHolds(
 
 /** Writes `count` keys `prefix/i` one by one and returns them (all acknowledged). */
 export async function ackedWrites(
-  cluster: ProcessCluster,
+  cluster: LocalCluster,
   prefix: string,
   count: number,
 ): Promise<string[]> {
@@ -82,7 +81,7 @@ export async function ackedWrites(
 
 /** Every key from {@link ackedWrites} reads back, and a new write is acknowledged. */
 export async function assertServingWith(
-  cluster: ProcessCluster,
+  cluster: LocalCluster,
   keys: readonly string[],
 ): Promise<void> {
   const client = cluster.client();

@@ -4,7 +4,7 @@
  */
 import { encodeCommand, type FsmCommand } from "../../src/fsm/index.ts";
 import { type Entry, EntryKind } from "../../src/raft/types.ts";
-import { mulberry32 } from "./prng.ts";
+import { seededRandom } from "./rng.ts";
 
 /** Keys of {@link randomEntries}: some past U+FFFF, where UTF-8 and UTF-16 orders differ. */
 const KEYS = [
@@ -24,7 +24,7 @@ const KEYS = [
 
 /** A random but reproducible command stream over a few keys and clients. */
 export function randomEntries(seed: number, count: number, from = 1): Entry[] {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const sequences = [0, 0, 0];
   const entries: Entry[] = [];
@@ -77,7 +77,7 @@ export function applyInBatches(
 
 /** A reproducible stream of file uploads (chunks, commits, aborts, abandoned ones) and deletes. */
 export function uploadEntries(seed: number, count: number): Entry[] {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const entries: Entry[] = [];
   const open = new Map<string, number>();

@@ -5,15 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { freePorts } from "../../support/free-port.ts";
-import { ProcessCluster } from "../../support/process-cluster.ts";
+import { freePorts, LocalCluster } from "../../../src/cluster/index.ts";
 import { assertOneLineError, runDfs } from "./run-dfs.ts";
 
 describe("dfs verify", () => {
-  let cluster: ProcessCluster;
+  let cluster: LocalCluster;
 
   before(async () => {
-    cluster = await ProcessCluster.start(3);
+    cluster = await LocalCluster.start();
   });
   after(async () => {
     await cluster?.destroy();

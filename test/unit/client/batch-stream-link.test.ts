@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { DfsError } from "../../../src/api/errors.ts";
 import { BatchStreamLink } from "../../../src/client/batch-stream-link.ts";
+import { waitFor } from "../../../src/cluster/index.ts";
 import {
   type BatchRequest,
   type BatchStreamRequest,
@@ -38,6 +39,8 @@ describe("BatchStreamLink", () => {
   let address = "";
   /** Keys each cancelled stream carried. */
   const cancelledKeys: string[] = [];
+  /** Sends the answer to "slow" (set while it is held). */
+  let heldSlow: (() => void) | undefined;
 
   before(async () => {
     server = new Server();
@@ -53,8 +56,13 @@ describe("BatchStreamLink", () => {
         if (key === "refused") {
           const error = { code: "not_leader", message: "not the leader", leader: "n2:1" };
           call.write({ id: request.id, batch: undefined, error });
-        } else if (key === "slow") setTimeout(() => call.write(answer(request.id, key)), 100);
-        else call.write(answer(request.id, key));
+        } else if (key === "slow") {
+          // Held until "fast" has been answered: the answers come back out of order.
+          heldSlow = () => call.write(answer(request.id, key));
+        } else {
+          call.write(answer(request.id, key));
+          if (key === "fast") heldSlow?.();
+        }
       });
     };
     server.addService(DfsService, { batchStream } as unknown as DfsServer);
@@ -119,11 +127,9 @@ describe("BatchStreamLink", () => {
       const next = await link.send(getBatch("after"), soon(5000));
       assert.equal(Buffer.from(next.results[0]?.get?.value ?? []).toString(), "value of after");
       assert.equal(link.streamsOpened, 2, "the silent stream was replaced");
-      const deadline = Date.now() + 5000;
-      while (!cancelledKeys.includes("silent") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.ok(cancelledKeys.includes("silent"), "the server saw the silent stream cancelled");
+      await waitFor("the server to see the silent stream cancelled", () =>
+        cancelledKeys.includes("silent") ? true : undefined,
+      );
       assert.ok(!cancelledKeys.includes("after"), "and not the fresh one");
     }));
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compareKeys } from "../../../src/fsm/key-range.ts";
-import { mulberry32 } from "../../support/prng.ts";
+import { seededRandom } from "../../support/rng.ts";
 
 const ALPHABET = [
   "a",
@@ -26,7 +26,7 @@ const ALPHABET = [
 
 test("compareKeys orders like the keys' UTF-8 bytes (seed 7, 20,000 pairs; SEED=n to replay another)", () => {
   const seed = Number(process.env.SEED ?? 7);
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const key = () => {
     let s = "";
     for (let n = Math.floor(rnd() * 5); n > 0; n--)

@@ -7,14 +7,14 @@ import {
   type PayloadCommand,
 } from "../../../src/fsm/payload-command-encoder.ts";
 import { Command } from "../../../src/gen/command.ts";
-import { mulberry32 } from "../../support/prng.ts";
+import { seededRandom } from "../../support/rng.ts";
 
 const EDGES = [0, 1, 127, 128, 16_384, 2 ** 32, 2 ** 53 - 1];
 const SIZES = [0, 1, 127, 128, 16_384, 100_000];
 const NAMES = ["", "k", "docs/ünïcødé ✓.txt", "p/".repeat(300)];
 
 function randomCommand(seed: number): PayloadCommand {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const num = (): number => (rand() < 0.5 ? pick(EDGES) : Math.floor(rand() * 1000));
   const bytes = (): Buffer => {

@@ -26,7 +26,7 @@ import {
   NONE,
   type NodeId,
 } from "../../../src/raft/types.ts";
-import { mulberry32 } from "../../support/prng.ts";
+import { seededRandom } from "../../support/rng.ts";
 
 /** Options of {@link newRaft}; everything defaults to the suite's standard cluster. */
 export interface RaftOpts {
@@ -58,7 +58,7 @@ export function raftConfig(id: NodeId, voters: readonly NodeId[], opts: RaftOpts
     checkQuorum: opts.checkQuorum ?? false,
     maxMsgBytes: opts.maxMsgBytes ?? 1 << 30,
     maxInflight: opts.maxInflight ?? 256,
-    random: mulberry32((opts.seed ?? 1) * 7919 + id),
+    random: seededRandom((opts.seed ?? 1) * 7919 + id),
     checkInvariants: true,
   };
 }

@@ -188,9 +188,14 @@ test("one save is one synchronous writev on an O_DSYNC segment, and resolves onl
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
+  let entered: () => void = () => {};
+  const writing = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
   const realWritev = proto.writev;
   t.mock.method(proto, "writev", async function (this: { fd: number }, ...args: unknown[]) {
     calls.push("writev");
+    entered();
     flags.push(await openFlags(this.fd));
     await gate;
     return realWritev.apply(this, args);
@@ -203,7 +208,8 @@ test("one save is one synchronous writev on an O_DSYNC segment, and resolves onl
   const saving = wal.save(entries(1, 100, 1, 64), { term: 1, vote: 2, commit: 0 }).then(() => {
     done = true;
   });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await writing; // the write is under way and held at the gate
+  await new Promise((resolve) => setImmediate(resolve)); // anything not awaiting it runs now
   assert.equal(done, false, "save resolved before its write returned");
   release();
   await saving;

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Entry, MessageBatch, type RaftMessage } from "../../../src/gen/raft.ts";
 import { encodeMessageBatch } from "../../../src/transport/batch-encoder.ts";
-import { mulberry32 } from "../../support/prng.ts";
+import { seededRandom } from "../../support/rng.ts";
 
 /** Integers around every varint length boundary, up to the largest safe one. */
 const EDGES = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1];
 const SIZES = [0, 1, 127, 128, 16_383, 16_384, 70_000];
 
 function randomBatch(seed: number): MessageBatch {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const num = (): number => (rand() < 0.5 ? pick(EDGES) : Math.floor(rand() * 1000));
   const entry = (): Entry => {

@@ -2,10 +2,10 @@
  * Seeds for the randomized verify tests. Every run prints its seeds and a one-line
  * replay command (docs/testing.md#replaying-a-seed); seeds that ever failed are replayed first.
  */
-import { mulberry32 } from "../../support/prng.ts";
+import { seededRandom } from "../../support/rng.ts";
 
-/** A small, fast, seedable PRNG returning uniforms in [0, 1) (the shared mulberry32). */
-export const prng: (seed: number) => () => number = mulberry32;
+/** The shared seeded PRNG (test/support/rng.ts), uniforms in [0, 1). */
+export const prng: (seed: number) => () => number = seededRandom;
 
 /** A uniform integer in [lo, hi]. */
 export function randInt(rng: () => number, lo: number, hi: number): number {

@@ -1,8 +1,16 @@
 /**
- * Polling with a deadline: the only way tests wait for the cluster, never a bare sleep.
+ * Polling with a deadline: how the harness (and every test) waits for a cluster, never a
+ * bare sleep.
  */
 
-/** Polls `probe` every `intervalMs` until it returns a non-undefined value or the deadline passes. */
+/** Thrown by a probe to stop waiting at once (e.g. the process being waited for died). */
+export class StopWaiting extends Error {}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns a non-undefined value or the deadline
+ * passes. A probe that throws is retried (its last error is quoted on timeout), except
+ * with {@link StopWaiting}, which is rethrown at once.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -16,6 +24,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {

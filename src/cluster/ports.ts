@@ -1,5 +1,5 @@
 /**
- * Free TCP ports on 127.0.0.1 for test clusters, so parallel runs and leftovers from
+ * Free TCP ports on 127.0.0.1 for local clusters, so parallel runs and leftovers from
  * other processes never collide with fixed ports.
  */
 import { createServer } from "node:net";

@@ -1,6 +1,8 @@
 /**
- * Seeded pseudo-random numbers (sfc32 seeded through splitmix32): every decision of a
- * simulation derives from one seed, so a failing run replays exactly.
+ * The one seeded PRNG of the tests, the simulator and chaos (sfc32 seeded through
+ * splitmix32): every random decision derives from one seed, so a failing run replays
+ * exactly from the seed it prints. The simulator's recorded seeds
+ * (test/sim/regression-seeds.json) depend on this exact sequence: do not change it.
  */
 
 /** A deterministic random source. */
@@ -58,8 +60,18 @@ export class Rng {
     return items[this.int(items.length)] as T;
   }
 
+  /** This generator as a plain function, for code that takes a `random: () => number`. */
+  source(): () => number {
+    return () => this.float();
+  }
+
   /** A fresh generator derived from this one (independent streams per component). */
   fork(): Rng {
     return new Rng(this.int(0x7fffffff));
   }
+}
+
+/** Uniform numbers in [0, 1) from `seed`, for code that takes a `random: () => number`. */
+export function seededRandom(seed: number): () => number {
+  return new Rng(seed).source();
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
-import { hasServerNodeFlags, SERVER_NODE_FLAGS } from "../../../src/server/node-flags.ts";
-import { REPO_ROOT } from "../../support/process-cluster.ts";
+import { hasServerNodeFlags, SERVER_NODE_FLAGS } from "../../../src/api/index.ts";
+import { REPO_ROOT } from "../../../src/cluster/index.ts";
 
 test("the dfs launcher's shebang starts Node with every server flag", async () => {
   const shebang = (await readFile(`${REPO_ROOT}/bin/dfs.mjs`, "utf8")).split("\n")[0] ?? "";

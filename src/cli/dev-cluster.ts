@@ -18,10 +18,7 @@ import { CERT_FILES, writeClusterCerts } from "./certs-command.ts";
 import { DEFAULT_ENDPOINTS, intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
-/** The CLI entry children run; absolute so it works from any cwd. */
-const MAIN_PATH = fileURLToPath(new URL("./main.ts", import.meta.url));
-
-/** The package root: children run there so `--import tsx` resolves from our node_modules. */
+/** The package root: children run there, so a relative `--import tsx` still resolves. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Grace period between SIGTERM and SIGKILL: enough for a node to close its files. */
@@ -177,7 +174,7 @@ class DevCluster {
   private spawnNode(node: DevNode): ChildProcess {
     const child = spawn(
       process.execPath,
-      [...SERVER_NODE_FLAGS, "--import", "tsx", MAIN_PATH, ...node.args],
+      [...SERVER_NODE_FLAGS, ...sameEntryAsThisProcess(), ...node.args],
       {
         cwd: PACKAGE_ROOT,
         stdio: ["ignore", "pipe", "pipe"],
@@ -204,6 +201,15 @@ class DevCluster {
   private settleIfEmpty(): void {
     if (this.children.size === 0) this.settle(!this.stopping);
   }
+}
+
+/**
+ * Node flags and script of this very process, so children run what the parent runs:
+ * the compiled CLI under bin/dfs.mjs, or src/ through tsx in the dev loop and tests.
+ */
+function sameEntryAsThisProcess(): string[] {
+  const flags = process.execArgv.filter((flag) => !SERVER_NODE_FLAGS.includes(flag));
+  return [...flags, resolve(process.argv[1] ?? "")];
 }
 
 /** Copies a child's output to our stderr line by line, each line tagged with its node. */

@@ -1,7 +1,7 @@
 /**
  * A cluster of real `dfs` server processes on 127.0.0.1 for integration tests: started
- * through the seed's `scripts/run_server.ts`, killed with real signals, restarted on the
- * same data dirs.
+ * as `dfs server` from src/ through tsx, killed with real signals, restarted on the same
+ * data dirs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -159,7 +159,8 @@ export class ProcessCluster {
       ...this.nodeFlags,
       "--import",
       "tsx",
-      "scripts/run_server.ts",
+      "src/cli/main.ts", // the source, never a possibly stale dist/ (scripts/ run dist/)
+      "server",
       "--id",
       String(node.id),
       "--port",

@@ -27,9 +27,9 @@ const files: CommandModule = async () => (await import("./file-commands.ts")).ad
  */
 export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["server", async () => (await import("./server-command.ts")).addServerCommand],
-  ["stat", kv],
   ["put", kv],
   ["get", kv],
+  ["stat", kv],
   ["delete", kv],
   ["ls", files],
   ["rm", files],
@@ -78,7 +78,7 @@ export async function runCli(
 ): Promise<ExitCode> {
   const { debugRequested, describeFailure } = await import("./failure.ts");
   const debug = debugRequested(args, env);
-  await quietTransportLogs(debug, env);
+  if (modulesFor(args[0]).length > 0) await quietTransportLogs(debug, env); // not for --version
   try {
     await (await buildProgram(args)).parseAsync([...args], { from: "user" });
     return ExitCode.ok;

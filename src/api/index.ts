@@ -29,3 +29,5 @@ export { memberIdOfCommonName, NODE_CN_PREFIX, nodeCommonName } from "./peer-ide
 export { PEER_PORT_OFFSET } from "./peer-ports.ts";
 /** Startup failures raised by storage, the state machine and the server; the CLI maps them. */
 export { StartupError, type StartupErrorKind } from "./startup-error.ts";
+/** The running dfs version (package.json): `dfs --version` and every node's status report it. */
+export { dfsVersion } from "./version.ts";

@@ -1,40 +1,71 @@
 /**
  * The `dfs` command tree and the one place where a run becomes an exit code. Kept free
  * of side effects so the seed's scripts (and tests) can run the CLI in-process.
+ *
+ * Each command's module is imported only when that command runs: `dfs get` loads the
+ * client and nothing of the server (lmdb, pino, x509...), which keeps its cold start
+ * short. `--version` loads none; help and unknown commands load every module, so help
+ * lists all commands and a typo still gets a suggestion.
  */
-import { logVerbosity, setLogVerbosity } from "@grpc/grpc-js";
-import { Command } from "commander";
-import { addBenchCommand } from "./bench-command.ts";
-import { addCertsCommand } from "./certs-command.ts";
-import { addDevCommand } from "./dev-cluster.ts";
+import type { Command } from "commander";
+import { dfsVersion } from "../api/index.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { debugRequested, describeFailure } from "./failure.ts";
-import { addFileCommands } from "./file-commands.ts";
-import { addKvCommands } from "./kv-commands.ts";
-import { addServerCommand } from "./server-command.ts";
-import { addStatusCommand } from "./status-command.ts";
-import { addVerifyCommand, VerifyFailure } from "./verify-command.ts";
+import type { FailureReport } from "./failure.ts";
+
+/** Registers one module's commands on the program. */
+type Registrar = (program: Command) => void;
+
+/** Loads the module that defines a group of commands and returns its registrar. */
+type CommandModule = () => Promise<Registrar>;
+
+const kv: CommandModule = async () => (await import("./kv-commands.ts")).addKvCommands;
+const files: CommandModule = async () => (await import("./file-commands.ts")).addFileCommands;
 
 /**
- * Builds the program. Commander is told to throw instead of exiting and to print no
- * errors itself, so every failure goes through {@link runCli}'s single reporting path;
- * help text still goes to stdout.
+ * Which module defines each top-level command, in help order. A unit test checks this
+ * table against what the modules actually register.
  */
-export function buildProgram(): Command {
+export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
+  ["server", async () => (await import("./server-command.ts")).addServerCommand],
+  ["put", kv],
+  ["get", kv],
+  ["stat", kv],
+  ["delete", kv],
+  ["ls", files],
+  ["rm", files],
+  ["status", async () => (await import("./status-command.ts")).addStatusCommand],
+  ["dev", async () => (await import("./dev-cluster.ts")).addDevCommand],
+  ["verify", async () => (await import("./verify-command.ts")).addVerifyCommand],
+  ["bench", async () => (await import("./bench-command.ts")).addBenchCommand],
+  ["certs", async () => (await import("./certs-command.ts")).addCertsCommand],
+]);
+
+/**
+ * Builds the program with the commands `args` need: only the named command's module when
+ * the first argument is a known command, none for `--version`, every module otherwise
+ * (help, typos). Commander is told to throw instead of exiting and to print no errors itself,
+ * so every failure goes through {@link runCli}'s single reporting path; help text still
+ * goes to stdout.
+ */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
+  const { Command } = await import("commander");
   const program = new Command("dfs")
     .description("dfs: a fault-tolerant distributed file store on Raft")
+    .version(dfsVersion(), "-V, --version", "print the dfs version")
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .showSuggestionAfterError(true);
-  addServerCommand(program);
-  addKvCommands(program);
-  addFileCommands(program);
-  addStatusCommand(program);
-  addDevCommand(program);
-  addVerifyCommand(program);
-  addBenchCommand(program);
-  addCertsCommand(program);
+  const loaders = modulesFor(args[0]);
+  const registrars = await Promise.all(loaders.map((load) => load()));
+  for (const register of new Set(registrars)) register(program);
   return program;
+}
+
+/** The command modules a run whose first argument is `first` needs. */
+function modulesFor(first: string | undefined): CommandModule[] {
+  if (first === "-V" || first === "--version") return [];
+  const only = first === undefined ? undefined : COMMAND_MODULES.get(first);
+  return only !== undefined ? [only] : [...new Set(COMMAND_MODULES.values())];
 }
 
 /**
@@ -45,16 +76,22 @@ export async function runCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExitCode> {
+  const { debugRequested, describeFailure } = await import("./failure.ts");
   const debug = debugRequested(args, env);
-  quietTransportLogs(debug, env);
+  if (modulesFor(args[0]).length > 0) await quietTransportLogs(debug, env); // not for --version
   try {
-    await buildProgram().parseAsync([...args], { from: "user" });
+    await (await buildProgram(args)).parseAsync([...args], { from: "user" });
     return ExitCode.ok;
   } catch (err) {
-    const report = err instanceof VerifyFailure ? err.report() : describeFailure(err, debug);
+    const report = hasOwnReport(err) ? err.report() : describeFailure(err, debug);
     if (report.text !== null) process.stderr.write(`${report.text}\n`);
     return report.exitCode;
   }
+}
+
+/** Errors that know how they are reported (e.g. `verify`'s VerifyFailure, exit code 9). */
+function hasOwnReport(err: unknown): err is Error & { report(): FailureReport } {
+  return err instanceof Error && typeof (err as { report?: unknown }).report === "function";
 }
 
 /**
@@ -63,8 +100,11 @@ export async function runCli(
  * contract. Silenced unless the user asked for detail (`--debug`, `DFS_DEBUG=1`) or set
  * grpc's own `GRPC_VERBOSITY`.
  */
-function quietTransportLogs(debug: boolean, env: NodeJS.ProcessEnv): void {
-  if (!debug && env.GRPC_VERBOSITY === undefined) setLogVerbosity(logVerbosity.NONE);
+async function quietTransportLogs(debug: boolean, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!debug && env.GRPC_VERBOSITY === undefined) {
+    const { logVerbosity, setLogVerbosity } = await import("@grpc/grpc-js");
+    setLogVerbosity(logVerbosity.NONE);
+  }
   // grpc-js passes an IP target (127.0.0.1) to TLS as the server name, which makes Node
   // print a DEP0123 warning on every TLS connection; the certificate is still checked
   // against the IP SAN. Keep stderr to the one line the CLI promises.

@@ -3,7 +3,12 @@
  * is a terminal and the transfer is larger than a few MB: scripts and pipes get clean
  * output, people at a terminal see that a multi-GiB upload is moving.
  */
-import { SingleBar } from "cli-progress";
+import { createRequire } from "node:module";
+import type * as CliProgress from "cli-progress";
+
+/** cli-progress (CommonJS), loaded only when a bar is shown: most runs never need it. */
+const loadCliProgress = (): typeof CliProgress =>
+  createRequire(import.meta.url)("cli-progress") as typeof CliProgress;
 
 /** Transfers smaller than this finish too fast to need a bar. */
 export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
@@ -19,7 +24,7 @@ export function progressFor(label: string, total: number | undefined): Progress 
   const tty = process.stderr.isTTY === true;
   if (!tty || (total !== undefined && total < PROGRESS_MIN_BYTES))
     return { update() {}, stop() {} };
-  const bar = new SingleBar({
+  const bar = new (loadCliProgress().SingleBar)({
     stream: process.stderr,
     format:
       total === undefined

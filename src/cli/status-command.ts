@@ -51,7 +51,7 @@ async function queryOne(endpoint: string, answer: Promise<StatusResponse>): Prom
   }
 }
 
-const HEADER = ["ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST"];
+const HEADER = ["ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "VERSION"];
 
 /**
  * Renders rows as an aligned text table; unreachable nodes say why in place of numbers.
@@ -101,6 +101,7 @@ function rowCells(row: StatusRow): string[] {
     String(s.commitIndex),
     String(s.appliedIndex),
     String(s.lastIndex),
+    s.version === "" ? "-" : s.version, // empty from nodes that predate the field
   ];
 }
 

@@ -241,6 +241,11 @@ export interface StatusResponse {
    * sender, a snapshot not from the leader... See docs/security.md.
    */
   droppedPeerMessages: DropCount[];
+  /**
+   * The dfs version this node runs (package.json "version", e.g. "0.1.0"); empty from
+   * nodes older than this field.
+   */
+  version: string;
 }
 
 /** How many peer messages were refused for one reason. */
@@ -2909,6 +2914,7 @@ function createBaseStatusResponse(): StatusResponse {
     members: [],
     firstIndex: 0,
     droppedPeerMessages: [],
+    version: "",
   };
 }
 
@@ -2952,6 +2958,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.droppedPeerMessages) {
       DropCount.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.version !== "") {
+      writer.uint32(114).string(message.version);
     }
     return writer;
   },
@@ -3073,6 +3082,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.droppedPeerMessages.push(DropCount.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3134,6 +3151,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : globalThis.Array.isArray(object?.dropped_peer_messages)
         ? object.dropped_peer_messages.map((e: any) => DropCount.fromJSON(e))
         : [],
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
     };
   },
 
@@ -3178,6 +3196,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.droppedPeerMessages?.length) {
       obj.droppedPeerMessages = message.droppedPeerMessages.map((e) => DropCount.toJSON(e));
     }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
     return obj;
   },
 
@@ -3199,6 +3220,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
     message.firstIndex = object.firstIndex ?? 0;
     message.droppedPeerMessages = object.droppedPeerMessages?.map((e) => DropCount.fromPartial(e)) || [];
+    message.version = object.version ?? "";
     return message;
   },
 };

@@ -2,6 +2,7 @@
  * A node's view of the cluster for `dfs status`: role, term, leader and log positions.
  */
 
+import { dfsVersion } from "../api/index.ts";
 import type { StateMachine } from "../fsm/index.ts";
 import type { StatusResponse } from "../gen/dfs.ts";
 import type { RawNode } from "../raft/index.ts";
@@ -43,5 +44,6 @@ export function statusOf(
       .filter(([, count]) => count > 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([reason, count]) => ({ reason, count })),
+    version: dfsVersion(), // package.json version of this build (`dfs status` VERSION)
   };
 }

@@ -171,17 +171,31 @@ describe("dfs against fake nodes", () => {
   test("status prints one row per endpoint, reachable or not", async () => {
     const node = await fake({
       status: () => ({
-        value: fakeStatus({ id: 2, role: "leader", term: 7, leaderId: 2, commitIndex: 41 }),
+        value: fakeStatus({
+          id: 2,
+          role: "leader",
+          term: 7,
+          leaderId: 2,
+          commitIndex: 41,
+          version: "9.8.7",
+        }),
       }),
     });
-    const run = await runDfs(["status", "--endpoints", `${node.address},127.0.0.1:1`]);
+    const old = await fake({ status: () => ({ value: fakeStatus({ id: 3 }) }) });
+    const endpoints = `${node.address},${old.address},127.0.0.1:1`;
+    const run = await runDfs(["status", "--endpoints", endpoints]);
     assert.equal(run.code, 0, run.stderr);
-    const [header, up, down] = run.stdout.toString().trim().split("\n");
-    assert.match(header ?? "", /^ID\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST$/);
+    const [header, up, older, down] = run.stdout.toString().trim().split("\n");
+    assert.match(
+      header ?? "",
+      /^ID\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST\s+VERSION$/,
+    );
     assert.match(
       up ?? "",
-      new RegExp(`^2\\s+${node.address}\\s+leader\\s+7\\s+2\\s+41\\s+0\\s+0$`),
+      new RegExp(`^2\\s+${node.address}\\s+leader\\s+7\\s+2\\s+41\\s+0\\s+0\\s+9\\.8\\.7$`),
     );
+    // A node that predates the version field answers "": shown as "-".
+    assert.match(older ?? "", new RegExp(`^3\\s+${old.address}\\s+.*\\s+-$`));
     assert.match(down ?? "", /^-\s+127\.0\.0\.1:1\s+unreachable: .*ECONNREFUSED/);
   });
 

@@ -174,6 +174,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     clusterId: "test",
     members: [],
     droppedPeerMessages: [],
+    version: "",
     ...overrides,
   };
 }

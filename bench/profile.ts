@@ -34,6 +34,7 @@ await mkdir(dir, { recursive: true });
 
 const source = sourceEntry();
 const cluster = await LocalCluster.start({
+  checkInvariants: false,
   entry: { ...source, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...source.args] },
 });
 const pids = new Map(cluster.nodes.map((n) => [n.id, n.proc?.pid]));

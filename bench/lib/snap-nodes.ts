@@ -59,6 +59,7 @@ export function eventsNamed(node: ServerProcess, msg: string, since = 0): NodeEv
  */
 export function startSnapCluster(serverArgs: readonly string[]): Promise<LocalCluster> {
   return LocalCluster.start({
+    checkInvariants: false,
     serverArgs,
     env: serverEnv(),
     keepStderr: STDERR_TAIL,

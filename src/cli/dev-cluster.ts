@@ -108,6 +108,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     settle = resolve;
   });
   const cluster = await LocalCluster.create({
+    checkInvariants: false,
     ...plan,
     keepStderr: 0,
     // Every node's output, line by line, tagged with its node.

@@ -35,8 +35,14 @@ export interface ClusterOptions {
   readonly serverArgs?: readonly string[];
   /** Flags of one node, every start (e.g. chaos's `--peer-via` through fault proxies). */
   readonly nodeArgs?: (node: ServerProcess) => readonly string[];
-  /** Environment of every node (e.g. DFS_CHECK_INVARIANTS=1). Default: this process's. */
+  /** Environment of every node. Default: this process's. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Every node runs the core's full invariant checks after each step
+   * (DFS_CHECK_INVARIANTS=1, src/raft/invariants.ts). Default true: a test cluster checks
+   * everything; `dfs dev` and the benchmarks turn it off to run as a real node does.
+   */
+  readonly checkInvariants?: boolean;
   /** Mutual TLS on both ports with certificates from `dfs certs init` in this directory. */
   readonly certsDir?: string;
   /** Characters of stderr kept per node. Default: all of it. */
@@ -150,7 +156,11 @@ export class LocalCluster {
         ...extra,
       ],
       cwd: entry.cwd,
-      env: { ...(this.options.env ?? process.env), ...this.nextEnv.get(node.id) },
+      env: {
+        ...(this.options.checkInvariants === false ? {} : { DFS_CHECK_INVARIANTS: "1" }),
+        ...(this.options.env ?? process.env),
+        ...this.nextEnv.get(node.id),
+      },
     };
   }
 
@@ -164,10 +174,12 @@ export class LocalCluster {
     return this.nodes.map((n) => n.address);
   }
 
+  /** Every node's id, 1..size. */
   ids(): number[] {
     return this.nodes.map((n) => n.id);
   }
 
+  /** The node with this id; throws on an unknown id (a bug in the test). */
   node(id: number): ServerProcess {
     const node = this.nodes.find((n) => n.id === id);
     if (node === undefined) throw new Error(`no node ${id}`);

@@ -3,8 +3,10 @@
  * the lint and so CI. The table is the one in docs/architecture.md#layers: arrows point
  * down only, and a layer is entered only through its `index.ts`.
  *
- * To add a folder under src/, add it to LAYERS with what it may import; an unknown folder
- * is itself an error, so nothing slips in unchecked.
+ * To add a folder under src/, add it to LAYERS with what it may import: an unknown folder
+ * that imports anything of ours is an error, and so is importing one (no layer lists it);
+ * a file directly in src/ other than index.ts is an error too, so nothing slips in
+ * unchecked.
  */
 
 /**
@@ -83,10 +85,39 @@ module.exports = {
     },
     {
       name: "scripts-through-index",
-      comment: "scripts/ and src/index.ts import a layer only through its index.ts",
+      comment: "scripts/ import the dfs command only through src/cli/index.ts",
       severity: "error",
-      from: { path: "^(scripts/|src/index\\.ts$)" },
-      to: { path: "^src/[^/]+/", pathNot: ["^src/[^/]+/index\\.ts$", "^src/gen/"] },
+      from: { path: "^scripts/" },
+      to: { path: "^src/[^/]+/", pathNot: "^src/[^/]+/index\\.ts$" },
+    },
+    {
+      name: "no-loose-src-files",
+      comment: "every file under src/ belongs to a layer folder; src/index.ts is the one exception",
+      severity: "error",
+      from: { path: "^src/[^/]+$", pathNot: "^src/index\\.ts$" },
+      to: {},
+    },
+    {
+      name: "no-loose-src-orphans",
+      comment: "a file directly in src/ that imports nothing is still outside every layer",
+      severity: "error",
+      from: { orphan: true, path: "^src/[^/]+$", pathNot: "^src/index\\.ts$" },
+      to: {},
+    },
+    {
+      name: "raft-testing-only",
+      comment: "src/raft/testing.ts opens the sealed core for tests; no shipped file may import it",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/raft/testing\\.ts$" },
+      to: { path: "^src/raft/testing\\.ts$" },
+    },
+    {
+      name: "bin-standalone",
+      comment:
+        "bin/ launchers load the compiled dist/ at run time; they import no sources, tests or benchmarks",
+      severity: "error",
+      from: { path: "^bin/" },
+      to: { path: "^(src|test|bench|scripts)/" },
     },
     {
       name: "src-not-harness",
@@ -109,7 +140,7 @@ module.exports = {
       name: "no-circular",
       comment: "no import cycles: each cycle is a pair of files that cannot be understood apart",
       severity: "error",
-      from: { path: "^(src|test|bench|scripts)/" },
+      from: { path: "^(src|test|bench|scripts|bin)/" },
       to: { circular: true },
     },
     {

@@ -50,8 +50,16 @@ export function killAllSync(): void {
 
 /** One node slot of a local cluster. */
 export class ServerProcess {
-  proc: ChildProcess | null = null;
-  state: ProcessState = "stopped";
+  #proc: ChildProcess | null = null;
+  #state: ProcessState = "stopped";
+  /** The running child (null when stopped): tests read its pid or send it signals. */
+  get proc(): ChildProcess | null {
+    return this.#proc;
+  }
+  /** Up, paused (SIGSTOP) or stopped; changed only by this class's own methods. */
+  get state(): ProcessState {
+    return this.#state;
+  }
   /** The tail of everything the process wrote to stderr, across incarnations. */
   stderr = "";
   /** How the last incarnation ended when nobody asked it to (null when running or asked). */
@@ -94,22 +102,22 @@ export class ServerProcess {
 
   /** The running process id, or throws. */
   get pid(): number {
-    const pid = this.proc?.pid;
+    const pid = this.#proc?.pid;
     if (pid === undefined) throw new Error(`node ${this.id} is not running`);
     return pid;
   }
 
   /** Starts an incarnation; throws if one is running. */
   start(line: CommandLine): void {
-    if (this.proc !== null) throw new Error(`node ${this.id} is already running`);
+    if (this.#proc !== null) throw new Error(`node ${this.id} is already running`);
     const proc = spawn(line.command, line.args, {
       cwd: line.cwd,
       env: line.env,
       stdio: ["ignore", this.hooks.onLine === undefined ? "ignore" : "pipe", "pipe"],
     });
     live.add(proc);
-    this.proc = proc;
-    this.state = "up";
+    this.#proc = proc;
+    this.#state = "up";
     this.signalled = false;
     this.unexpectedExit = null;
     this.spawnedAt = Date.now();
@@ -126,9 +134,9 @@ export class ServerProcess {
       proc.once("exit", (code, signal) => {
         live.delete(proc);
         const how = signal ?? `exit ${code}`;
-        if (this.proc === proc) {
-          this.proc = null;
-          this.state = "stopped";
+        if (this.#proc === proc) {
+          this.#proc = null;
+          this.#state = "stopped";
           if (!this.signalled) this.unexpectedExit = how;
         }
         this.hooks.onExit?.(this, how, this.signalled);
@@ -139,20 +147,20 @@ export class ServerProcess {
 
   /** Sends `signal` (default SIGKILL) and resolves once the process is gone. */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    const proc = this.proc;
+    const proc = this.#proc;
     if (proc === null) return;
     this.signalled = true;
     const exited = this.exit;
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill(signal);
-      if (this.state === "paused" && signal !== "SIGKILL") proc.kill("SIGCONT");
+      if (this.#state === "paused" && signal !== "SIGKILL") proc.kill("SIGCONT");
     }
     await exited;
   }
 
   /** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
-    const proc = this.proc;
+    const proc = this.#proc;
     if (proc === null) return;
     const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
     try {
@@ -164,16 +172,16 @@ export class ServerProcess {
 
   /** SIGSTOP: the process freezes with its sockets open, like a long GC pause. */
   pause(): void {
-    if (this.state !== "up" || this.proc === null) return;
-    this.proc.kill("SIGSTOP");
-    this.state = "paused";
+    if (this.#state !== "up" || this.#proc === null) return;
+    this.#proc.kill("SIGSTOP");
+    this.#state = "paused";
   }
 
   /** SIGCONT after {@link pause}. */
   resume(): void {
-    if (this.state !== "paused" || this.proc === null) return;
-    this.proc.kill("SIGCONT");
-    this.state = "up";
+    if (this.#state !== "paused" || this.#proc === null) return;
+    this.#proc.kill("SIGCONT");
+    this.#state = "up";
   }
 
   /**
@@ -181,7 +189,7 @@ export class ServerProcess {
    * `exit <code>`. Throws after `timeoutMs`.
    */
   async exited(timeoutMs = 60_000): Promise<string> {
-    if (this.proc === null) throw new Error(`node ${this.id} is not running`);
+    if (this.#proc === null) throw new Error(`node ${this.id} is not running`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -214,11 +214,10 @@ export class Raft {
    */
   readIndex(context: number): void {
     if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
-    if (!this.committedInCurrentTerm()) {
-      this.pendingReads.push(context);
-      return;
-    }
-    this.startRead(context);
+    const watch = this.watch();
+    if (this.committedInCurrentTerm()) this.startRead(context);
+    else this.pendingReads.push(context);
+    this.check(watch);
   }
 
   /**
@@ -441,12 +440,18 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.campaign(this.config.preVote ? "preVote" : "vote");
+      this.startCampaign(this.config.preVote ? "preVote" : "vote");
     }
   }
 
-  /** Starts a (pre-)election now; used by timeouts and by tests. */
+  /** Starts a (pre-)election now, as if the election timeout had fired; used by tests. */
   campaign(kind: "preVote" | "vote"): void {
+    const watch = this.watch();
+    this.startCampaign(kind);
+    this.check(watch);
+  }
+
+  private startCampaign(kind: "preVote" | "vote"): void {
     if (this.#role === "leader") return;
     // Terms end at MAX_TERM (limits.ts): never produce one a peer could not decode.
     if (this.#term >= MAX_TERM) return;
@@ -470,7 +475,7 @@ export class Raft {
   }
 
   private winElection(kind: "preVote" | "vote"): void {
-    if (kind === "preVote") this.campaign("vote");
+    if (kind === "preVote") this.startCampaign("vote");
     else this.becomeLeader();
   }
 
@@ -649,7 +654,7 @@ export class Raft {
    * node only up to its own fsynced index — but only over an entry of the current term
    * (§5.4.2, Figure 8). Returns whether it advanced.
    */
-  maybeCommit(): boolean {
+  private maybeCommit(): boolean {
     if (this.#role !== "leader") return false;
     const matches = [this.#log.stableIndex, ...(this.replicator?.matches() ?? [])];
     const index = committedIndex(matches);
@@ -706,7 +711,9 @@ export class Raft {
     const snap = this.latestSnapshot;
     if (snap === null || snap.index < index)
       throw new Error(`raft: no snapshot covers compaction to ${index}`);
+    const watch = this.watch();
     this.#log.compact(index);
+    this.check(watch);
   }
 
   /** The driver calls this once entries up to (index, term) are durable. */

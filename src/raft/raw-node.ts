@@ -180,7 +180,7 @@ export class RawNode {
 
   /** Peer messages the core refused so far, per reason (see {@link Raft.drops}). */
   droppedMessages(): ReadonlyMap<DropReason, number> {
-    return this.#raft.drops;
+    return new Map(this.#raft.drops);
   }
 
   // ---- Ready / advance ------------------------------------------------------------------

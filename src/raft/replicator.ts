@@ -81,10 +81,12 @@ export class Replicator {
     return active;
   }
 
+  /** Sends every follower what it lacks (a commit advanced, or new entries to replicate). */
   broadcastAppend(): void {
     for (const peer of this.o.peers) this.sendAppend(peer, true);
   }
 
+  /** Heartbeats to every follower; `context` names the ReadIndex round their acks confirm. */
   broadcastHeartbeat(context: number): void {
     for (const peer of this.o.peers) {
       const pr = this.progress.get(peer) as Progress;

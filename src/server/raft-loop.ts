@@ -54,6 +54,7 @@ export class RaftLoop {
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
+    deps.snapshotOutcomes?.listen((peer, ok) => this.reportSnapshot(peer, ok));
     const isStopped = (): boolean => this.stopped;
     this.waiters = new Waiters((error) => this.translate(error));
     this.guard = new DiskFullGuard({

@@ -118,4 +118,6 @@ export interface RaftLoopDeps {
    * Absent: every failure is fatal.
    */
   readonly lackOfSpace?: LackOfSpace;
+  /** How snapshot transfers ended; the loop listens and tells the core. Absent: none are sent. */
+  readonly snapshotOutcomes?: { listen(listener: (peer: number, ok: boolean) => void): void };
 }

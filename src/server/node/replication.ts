@@ -5,6 +5,7 @@ import { crashPoint, failedForLackOfSpace } from "../../storage/index.ts";
 import { PeerTransport, SnapshotSender } from "../../transport/index.ts";
 import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig, peerListenerOf } from "../config.ts";
 import { SYSTEM_CLOCK } from "../loop/clock.ts";
+import { SnapshotOutcomes } from "../loop/snapshot-outcomes.ts";
 import { RaftLoop, type SnapshotPolicy } from "../raft-loop.ts";
 import { peerChannelCredentials } from "../tls-credentials.ts";
 import type { Ctx } from "./context.ts";
@@ -17,10 +18,9 @@ export interface Replication {
 }
 
 /**
- * The peer transport and the event loop. They need each other: the loop sends through the
- * transport, and the transport's snapshot sender reports each snapshot's outcome back to
- * the loop. The report callback is defined here, before the loop it calls; it only runs
- * once the loop (constructed a few lines below) has sent a snapshot.
+ * The peer transport and the event loop, in dependency order: the loop sends through the
+ * transport, and the transport's snapshot sender reports each transfer's outcome into a
+ * mailbox built first, which the loop listens to from its constructor.
  */
 export function buildReplication(
   ctx: Ctx,
@@ -31,12 +31,13 @@ export function buildReplication(
   const { config, logger } = ctx;
   const peers = peerDialAddresses(config);
   const credentials = peerChannelCredentials(config.tls);
+  const outcomes = new SnapshotOutcomes();
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
     clusterId: storage.clusterId,
     peers,
     open: () => storage.fsm.openSnapshot(),
-    report: (peer, ok) => loop.reportSnapshot(peer, ok),
+    report: outcomes.report,
     log: (fields, message) => logger.info(fields, message),
     credentials,
   });
@@ -49,7 +50,7 @@ export function buildReplication(
     credentials,
   });
   ctx.cleanup.push(() => transport.close());
-  const loop: RaftLoop = buildLoop(ctx, storage, node, transport, snapshotSender, fail);
+  const loop = buildLoop(ctx, storage, node, transport, snapshotSender, outcomes, fail);
   return { loop, transport };
 }
 
@@ -60,6 +61,7 @@ function buildLoop(
   node: RawNode,
   transport: PeerTransport,
   snapshotSender: SnapshotSender,
+  snapshotOutcomes: SnapshotOutcomes,
   fail: (error: Error) => void,
 ): RaftLoop {
   return new RaftLoop(
@@ -72,6 +74,7 @@ function buildLoop(
       clock: SYSTEM_CLOCK,
       logger,
       snapshots: snapshotPolicy(config, storage.fsm, snapshotSender),
+      snapshotOutcomes,
       addressOf: clientAddressOf(config),
       onFatal: (error) => {
         logger.fatal(

@@ -26,8 +26,11 @@ if (compile.status !== 0) {
   process.exit(compile.status ?? 1);
 }
 
+// Runtime files that are not TypeScript: plain ES modules the code loads by path (today
+// src/fsm/lmdb-probe.mjs, run in a child process). Only .mjs is copied, so an editor's
+// swap file or a merge's .orig never ships.
 const assets = readdirSync(join(root, "src"), { recursive: true, withFileTypes: true }).filter(
-  (entry) => entry.isFile() && !entry.name.endsWith(".ts"),
+  (entry) => entry.isFile() && entry.name.endsWith(".mjs"),
 );
 for (const entry of assets) {
   const from = join(entry.parentPath, entry.name);

@@ -13,8 +13,8 @@ export { CERT_FILES } from "./cert-files.ts";
 export { parentEntry, REPO_ROOT, type ServerEntry, sourceEntry } from "./entry.ts";
 /** The cluster itself: every caller's one way to start and drive nodes. */
 export { type ClusterOptions, LocalCluster } from "./local-cluster.ts";
-/** Free ports, for the few tests that start a fake server or need a dead endpoint. */
-export { freePorts } from "./ports.ts";
+/** Free ports: single ones for fake servers and dead endpoints, a range for `dfs dev --base-port`. */
+export { freePortRange, freePorts } from "./ports.ts";
 /** One node slot (the type callers hold), and `killAllSync` for exit handlers of long runs. */
 export { killAllSync, ServerProcess } from "./server-process.ts";
 /** Polling with a deadline: the one way tests wait for a cluster (never a bare sleep). */

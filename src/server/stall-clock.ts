@@ -65,6 +65,7 @@ export class StallClock {
     this.bytes += bytes;
   }
 
+  /** The upload ended (either way): no stall can fire from now on. */
   stop(): void {
     this.stopped = true;
     this.cancel();

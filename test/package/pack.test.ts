@@ -12,13 +12,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { waitFor } from "../../src/cluster/index.ts";
+import { PEER_PORT_OFFSET } from "../../src/api/index.ts";
+import { freePortRange, waitFor } from "../../src/cluster/index.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const VERSION = (
@@ -98,7 +98,7 @@ describe("npm pack: the tarball installs and runs a cluster", { timeout: 600_000
   });
 
   test("the installed dfs runs a 3-node cluster: put, get, status", async () => {
-    const base = await consecutiveFreePorts(3);
+    const base = await freePortRange(3, [PEER_PORT_OFFSET]);
     const endpoints = [0, 1, 2].map((i) => `localhost:${base + i}`).join(",");
     dev = spawn(
       process.execPath,
@@ -175,21 +175,3 @@ describe("npm pack: the tarball installs and runs a cluster", { timeout: 600_000
     );
   });
 });
-
-/** A base port with base..base+n-1 and their peer ports (+10000) all free right now. */
-async function consecutiveFreePorts(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = Array.from({ length: n }, (_, i) => [base + i, base + i + 10_000]).flat();
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
-  }
-  throw new Error("no free port range for the dev cluster");
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}

@@ -29,7 +29,7 @@ export function sameTermAndVote(a: HardState, b: HardState): boolean {
 }
 
 /** True when `hs` (a Ready's hard state; null: unchanged) asks for no new term or vote on disk. */
-export function termAndVoteDurable(hs: HardState | null, persisted: HardState): boolean {
+function termAndVoteDurable(hs: HardState | null, persisted: HardState): boolean {
   return hs === null || sameTermAndVote(hs, persisted);
 }
 

@@ -12,6 +12,7 @@ export interface Ctx {
   readonly cleanup: (() => Promise<void> | void)[];
 }
 
+/** This node's own entry in `--peers` (validate-config.ts made sure there is one). */
 export function selfOf(config: NodeConfig): PeerAddress {
   return config.peers.find((p) => p.id === config.id) as PeerAddress;
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { credentials, type ServiceError } from "@grpc/grpc-js";
+import { credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { type BatchOp, DfsClient as DfsStub } from "../../src/gen/dfs.ts";
 
 const MiB = 1024 * 1024;
@@ -217,27 +217,36 @@ export async function stuckSession(
 
 /**
  * Opens `count` BatchStream calls on one connection and sends one get on each.
- * `answered()` counts the calls answered so far; `end(n)` ends the first n calls.
+ * `answered()` counts the calls answered so far; `refused()` the calls the server turned
+ * away with RESOURCE_EXHAUSTED (a Node 22+ server refuses a stream opened past its
+ * concurrency limit, ENHANCE_YOUR_CALM, where Node 20 lets it wait); `end(n)` cancels the
+ * first n answered calls.
  */
 export function manyStreams(
   address: string,
   count: number,
   key: string,
-): Attack & { answered(): number; end(n: number): void } {
+): Attack & { answered(): number; refused(): number; end(n: number): void } {
   const stub = rawStub(address);
-  let answered = 0;
+  let refused = 0;
   const calls: ReturnType<DfsStub["batchStream"]>[] = [];
+  // Calls in the order they were answered: `end` closes answered ones, never a call still
+  // waiting for a stream slot (which one the HTTP/2 session starts first is its business).
+  const answeredCalls: ReturnType<DfsStub["batchStream"]>[] = [];
   for (let i = 0; i < count; i++) {
     const call = stub.batchStream();
-    call.on("error", () => {});
-    call.on("data", () => answered++);
+    call.on("error", (error: ServiceError) => {
+      if (error.code === status.RESOURCE_EXHAUSTED) refused++;
+    });
+    call.on("data", () => answeredCalls.push(call));
     call.write({ id: 1, batch: { ops: [{ get: { key, serializable: true } }] } });
     calls.push(call);
   }
   return {
-    answered: () => answered,
+    answered: () => answeredCalls.length,
+    refused: () => refused,
     end: (n) => {
-      for (const call of calls.slice(0, n)) call.cancel();
+      for (const call of answeredCalls.slice(0, n)) call.cancel();
     },
     stop: () => {
       for (const call of calls) call.cancel();

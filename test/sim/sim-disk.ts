@@ -112,8 +112,9 @@ export class SimDisk {
           });
         }),
       compact: async (index) => {
+        const before = this.offset;
         this.compact(index);
-        this.onCompacted?.(this.offset);
+        if (this.offset > before) this.onCompacted?.(this.offset);
       },
     };
   }

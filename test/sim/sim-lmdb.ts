@@ -200,6 +200,10 @@ export class LmdbSlot {
   committedApplied = 0;
   /** Highest index this node ever applied, across its lives. */
   private maxApplied = 0;
+  /** Applied index of the floor image (0: none). */
+  private floorApplied = 0;
+  /** Applied index the next store must open at (the model checking itself). */
+  private expectApplied = 0;
 
   constructor(
     readonly id: number,
@@ -220,6 +224,11 @@ export class LmdbSlot {
       );
     }
     this.prepared = null;
+    if (store.appliedIndex !== this.expectApplied) {
+      throw new Error(
+        `sim: node ${this.id}'s store reopened at ${store.appliedIndex}, but the image kept at its crash holds ${this.expectApplied}`,
+      );
+    }
     this.store = store;
     this.committedApplied = store.appliedIndex;
     store.afterCommit = (applied) => {
@@ -263,8 +272,10 @@ export class LmdbSlot {
       if (existsSync(latest)) {
         copyFileSync(latest, this.floorFile);
         image = this.floorFile;
+        this.floorApplied = this.committedApplied;
       }
     }
+    this.expectApplied = this.floorApplied;
     void this.sim.io.run(async () => {
       await old.close().catch(() => {});
       await rm(oldDir, { recursive: true, force: true });
@@ -273,12 +284,13 @@ export class LmdbSlot {
     return `store kept its ${choice === "latest" ? "latest commit" : "last flushed state"}`;
   }
 
-  /** A flush or an install made the running store durable as it is: it is the new floor. */
-  saveFloor(): void {
+  /** An install made the running store durable at `applied`: it is the new floor. */
+  private saveFloor(applied: number): void {
     const live = storeFile(stateDirs(this.dataDir).live);
     const tmp = `${this.floorFile}.tmp`;
     copyFileSync(live, tmp);
     renameSync(tmp, this.floorFile);
+    this.floorApplied = applied;
   }
 
   /**
@@ -315,6 +327,7 @@ export class LmdbSlot {
                 sim.queue.after(latency(), () => {
                   if (!alive()) return;
                   renameSync(`${this.floorFile}.flushed`, this.floorFile);
+                  this.floorApplied = meta.index;
                   disk.noteDurableStore(meta);
                   sim.step(this.id, "store-flushed");
                   deliver(resolve);
@@ -337,7 +350,8 @@ export class LmdbSlot {
               .then(
                 (ok) => {
                   if (!ok) return;
-                  this.saveFloor();
+                  this.committedApplied = meta.index;
+                  this.saveFloor(meta.index);
                   disk.noteDurableStore(meta);
                   sim.step(this.id, "snapshot-installed");
                   deliver(resolve);

@@ -94,6 +94,11 @@ export class SimNode {
   ) {
     this.disk = new SimDisk(queue, rng.fork());
     this.lmdb = options.lmdb?.slot(id) ?? null;
+    const lmdb = options.lmdb;
+    if (lmdb !== undefined) {
+      this.disk.onCompacted = () => lmdb.step(id, "wal-compacted");
+      this.disk.onReset = () => lmdb.step(id, "wal-reset");
+    }
   }
 
   /** Starts a new incarnation from what is on disk. */

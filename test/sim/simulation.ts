@@ -209,6 +209,7 @@ export class Simulation {
 
   /** Runs events until simulated time `until`, checking invariants after each. */
   async runUntil(until: number): Promise<void> {
+    if (this.io.busy) await this.io.settle(); // real I/O asked for between two runs
     while (this.queue.peekTime() <= until) {
       const fn = this.queue.next() as () => void;
       fn();

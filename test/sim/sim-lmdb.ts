@@ -226,7 +226,7 @@ export class LmdbSlot {
     this.prepared = null;
     if (store.appliedIndex !== this.expectApplied) {
       throw new Error(
-        `sim: node ${this.id}'s store reopened at ${store.appliedIndex}, but the image kept at its crash holds ${this.expectApplied}`,
+        `sim: node ${this.id}'s store reopened at ${store.appliedIndex}, but it was durable at ${this.expectApplied} when the node crashed (a flush that left something out?)`,
       );
     }
     this.store = store;

@@ -306,7 +306,7 @@ export class Simulation {
       bytes: rng.pick([4096, 1024 * 1024]),
       ms: rng.pick([5, 100, 1000]),
     };
-    this.storeCrashP = this.options.storeCrashP ?? rng.pick([0, 0.002, 0.01, 0.03]);
+    this.storeCrashP = this.options.storeCrashP ?? rng.pick([0, 0.001, 0.003, 0.01]);
     this.lmdbTrace = `lmdb writeBehind=${JSON.stringify(writeBehind)} storeCrashP=${this.storeCrashP}`;
     const lmdb = new SimLmdb(this.options.seed, this.io, this.queue, rng, writeBehind);
     lmdb.onStep = (id, step) => this.onStoreStep(id, step);
@@ -548,7 +548,25 @@ export class Simulation {
         `liveness: leadership changed on a healthy cluster (n${leader}@${term} -> n${after}@${termAfter})`,
       );
     }
-    await this.waitFor("replicas converging", 5000, () => this.converged());
+    try {
+      await this.waitFor("replicas converging", 5000, () => this.converged());
+    } catch (error) {
+      throw this.lmdb === null
+        ? error
+        : new Error(`${(error as Error).message}; ${this.twinReport()}`);
+    }
+  }
+
+  /** LMDB mode: which stores differ from the memory twin at their own applied index. */
+  private twinReport(): string {
+    const lmdb = this.lmdb as SimLmdb;
+    const lines = this.nodes.map((n) => {
+      const fsm = n.current?.fsm;
+      if (fsm === undefined) return `n${n.id} down`;
+      const same = fsm.digest() === lmdb.twinDigest(fsm.appliedIndex);
+      return `n${n.id} at ${fsm.appliedIndex} ${same ? "equals" : "DIFFERS from"} its memory twin`;
+    });
+    return lines.join(", ");
   }
 
   /** All nodes applied the same index and hold identical state. */

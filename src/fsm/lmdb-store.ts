@@ -77,6 +77,13 @@ export class LmdbStore implements StateMachine {
   private installing = false;
   /** Set when applying failed part-way over pending writes: nothing more is applied. */
   private broken: StoreBrokenError | null = null;
+  /**
+   * Test seam, null in production: called right after each write-behind transaction
+   * commits, with the applied index LMDB now holds. The simulator (test/sim/sim-lmdb.ts)
+   * uses it to crash a node exactly between "the batch committed" and "it was flushed";
+   * it must not call back into the store.
+   */
+  afterCommit: ((applied: number) => void) | null = null;
 
   private constructor(
     private readonly dataDir: string,
@@ -208,6 +215,7 @@ export class LmdbStore implements StateMachine {
       throw error;
     }
     this.pending = this.pending.next();
+    this.afterCommit?.(this.meta.applied);
   }
 
   /** Views read the current generation: freeze it (written to LMDB) and start another. */

@@ -1,7 +1,8 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--nodes 3|5] [--fault-ms MS] [--clients C] [--verbose]`:
- * runs randomized simulations and prints one line per seed; on a failure prints the trace
- * and the one command that replays it, and exits 1.
+ * `npm run sim -- [--seeds N] [--seed S] [--nodes 3|5] [--fault-ms MS] [--clients C]
+ * [--store memory|lmdb] [--verbose]`: runs randomized simulations and prints one line per
+ * seed; on a failure prints the trace and the one command that replays it, and exits 1.
+ * `--store lmdb` runs the real LMDB store with crashes inside its write-behind (sim-lmdb.ts).
  */
 import { parseArgs } from "node:util";
 import { type SimReport, Simulation } from "./simulation.ts";
@@ -15,8 +16,12 @@ const { values } = parseArgs({
     "fault-ms": { type: "string", default: "20000" },
     clients: { type: "string", default: "8" },
     verbose: { type: "boolean", default: false },
+    store: { type: "string", default: "memory" },
   },
 });
+if (values.store !== "memory" && values.store !== "lmdb")
+  throw new Error(`--store must be memory or lmdb, not ${values.store}`);
+const store = values.store;
 
 /** The command that replays one run exactly. */
 export function replayCommand(
@@ -24,8 +29,10 @@ export function replayCommand(
   nodes: number,
   faultMs: number,
   clients: number,
+  storeKind: "memory" | "lmdb" = "memory",
 ): string {
-  return `npm run sim -- --seed ${seed} --nodes ${nodes} --fault-ms ${faultMs} --clients ${clients} --verbose`;
+  const storeFlag = storeKind === "lmdb" ? " --store lmdb" : "";
+  return `npm run sim -- --seed ${seed} --nodes ${nodes} --fault-ms ${faultMs} --clients ${clients}${storeFlag} --verbose`;
 }
 
 const faultMs = Number(values["fault-ms"]);
@@ -50,16 +57,17 @@ for (const seed of seeds) {
     faultMs,
     clients,
     verbose: values.verbose,
+    store,
   }).run();
   const ms = Date.now() - t0;
   console.log(
-    `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms`,
+    `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms${report.lmdb ? ` | ${report.lmdb}` : ""}`,
   );
   if (!report.ok) {
     failed++;
     console.log(report.trace.join("\n"));
     console.log(`FAILURE: ${report.failure}`);
-    console.log(`replay: ${replayCommand(seed, nodes, faultMs, clients)}`);
+    console.log(`replay: ${replayCommand(seed, nodes, faultMs, clients, store)}`);
   }
 }
 const secs = (Date.now() - started) / 1000;

@@ -180,13 +180,19 @@ export class SimClient {
     switch (input.op) {
       case "get":
         return loop.linearizableRead().then(() => {
+          // Closed after reading, as the server does (the LMDB store's views hold a read
+          // transaction and freeze the write-behind's pending generation while open).
           const view = inc.fsm.openView();
-          const v = view.get(key);
-          if (v === undefined) return { found: false };
-          const parts = [Buffer.from(v.value)];
-          for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
-            parts.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)));
-          return { found: true, value: Buffer.concat(parts).toString(), version: v.version };
+          try {
+            const v = view.get(key);
+            if (v === undefined) return { found: false };
+            const parts = [Buffer.from(v.value)];
+            for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
+              parts.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)));
+            return { found: true, value: Buffer.concat(parts).toString(), version: v.version };
+          } finally {
+            view.close();
+          }
         });
       case "put":
         if (this.rng.chance(0.3))

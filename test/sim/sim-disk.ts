@@ -48,6 +48,13 @@ export class SimDisk {
    * write in flight): a scenario may crash the node before it completes.
    */
   onVoteInFlight: (() => void) | null = null;
+  /**
+   * Failpoint after a compaction of the log completed (LMDB mode: the store must hold
+   * everything compacted durably). Called with the new offset.
+   */
+  onCompacted: ((index: number) => void) | null = null;
+  /** Failpoint after a reset of the log to an installed snapshot completed (LMDB mode). */
+  onReset: (() => void) | null = null;
   /** Times durable entries were dropped other than by compaction (truncation, replaced log). */
   shrinks = 0;
   /** Largest commit index ever made durable (it must never go back). */
@@ -70,10 +77,22 @@ export class SimDisk {
 
   /**
    * A LogWriter for one incarnation. `deliver` runs the completion in the node's context
-   * (held while it is paused, dropped once it crashed).
+   * (held while it is paused, dropped once it crashed). With `withReset` (LMDB mode, where
+   * the store installs snapshots itself) it also resets the log as the WAL does after an
+   * install, durably after a simulated fsync.
    */
-  writer(alive: () => boolean, deliver: (fn: () => void) => void): LogWriter {
+  writer(alive: () => boolean, deliver: (fn: () => void) => void, withReset = false): LogWriter {
+    const reset = (index: number, term: number) =>
+      new Promise<void>((resolve) => {
+        this.queue.after(this.rng.between(0.2, 4), () => {
+          if (!alive()) return;
+          this.resetLog(index, term);
+          this.onReset?.();
+          deliver(resolve);
+        });
+      });
     return {
+      ...(withReset ? { reset } : {}),
       save: (entries, hardState) =>
         new Promise<void>((resolve) => {
           const write = { entries, hardState };
@@ -92,8 +111,30 @@ export class SimDisk {
             deliver(resolve);
           });
         }),
-      compact: async (index) => this.compact(index),
+      compact: async (index) => {
+        const before = this.offset;
+        this.compact(index);
+        if (this.offset > before) this.onCompacted?.(this.offset);
+      },
     };
+  }
+
+  /**
+   * LMDB mode: the node's store is durable at `meta` (flushed, installed, or reopened
+   * there). Recorded as the disk's snapshot, without touching the log: compaction may not
+   * pass it, and the durability invariant counts it as holding every entry up to it.
+   */
+  noteDurableStore(meta: SnapshotMeta): void {
+    if (this.snapshot !== null && this.snapshot.meta.index >= meta.index) return;
+    this.snapshot = { meta, image: new Uint8Array() };
+  }
+
+  /** The WAL's reset: the log now ends at (index, term) and holds nothing before or after. */
+  resetLog(index: number, term: number): void {
+    if (this.entries.length > 0) this.shrinks++;
+    this.entries = [];
+    this.offset = index;
+    this.offsetTerm = term;
   }
 
   /**

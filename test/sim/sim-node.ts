@@ -1,16 +1,19 @@
 /**
  * One simulated server: the real RawNode, the real RaftLoop (the production event loop)
- * and the real MemoryStore, wired to a simulated disk, network and clock. Each start
- * creates a new incarnation; a crash abandons it mid-flight, exactly like kill -9.
+ * and the real MemoryStore (or, in LMDB mode, the real LmdbStore: sim-lmdb.ts), wired to
+ * a simulated disk, network and clock. Each start creates a new incarnation; a crash
+ * abandons it mid-flight, exactly like kill -9.
  */
-import { MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
-import { EntryKind, type Message, RawNode } from "../../src/raft/index.ts";
+import { type LmdbStore, MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
+import { EntryKind, type Message, type RaftInit, RawNode } from "../../src/raft/index.ts";
 import { DEFAULT_TUNING } from "../../src/server/config.ts";
 import type { LoopClock } from "../../src/server/loop/clock.ts";
-import { RaftLoop } from "../../src/server/raft-loop.ts";
+import { RaftLoop, type SnapshotStore } from "../../src/server/raft-loop.ts";
+import { recoverLog } from "../../src/server/recover-log.ts";
 import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
 import { SimDisk } from "./sim-disk.ts";
+import type { LmdbSlot, SimLmdb } from "./sim-lmdb.ts";
 
 /** Timing shared by all simulated nodes: the production defaults, so the simulator tests them. */
 export const SIM_TUNING = {
@@ -63,6 +66,8 @@ export interface SimNodeOptions {
   /** Entries kept after a snapshot for slow followers. */
   readonly snapshotKeep: number;
   readonly onFatal: (error: Error) => void;
+  /** LMDB mode: the nodes run the real LmdbStore (absent: the MemoryStore). */
+  readonly lmdb?: SimLmdb;
 }
 
 /** Where a simulated node sends its messages. */
@@ -75,6 +80,8 @@ export class SimNode {
   readonly incoming = new Map<number, Uint8Array>();
   current: Incarnation | null = null;
   incarnations = 0;
+  /** LMDB mode: this node's store across incarnations. */
+  readonly lmdb: LmdbSlot | null;
 
   constructor(
     readonly id: number,
@@ -86,6 +93,12 @@ export class SimNode {
     private readonly options: SimNodeOptions,
   ) {
     this.disk = new SimDisk(queue, rng.fork());
+    this.lmdb = options.lmdb?.slot(id) ?? null;
+    const lmdb = options.lmdb;
+    if (lmdb !== undefined) {
+      this.disk.onCompacted = () => lmdb.step(id, "wal-compacted");
+      this.disk.onReset = () => lmdb.step(id, "wal-reset");
+    }
   }
 
   /** Starts a new incarnation from what is on disk. */
@@ -94,6 +107,8 @@ export class SimNode {
     this.incarnations++;
     const disk = this.disk;
     const snap = disk.snapshot;
+    const lmdb = this.lmdb;
+    const lmdbStore = lmdb?.takeStore() ?? null;
     const node = new RawNode(
       {
         id: this.id,
@@ -107,28 +122,45 @@ export class SimNode {
         random: () => this.rng.float(),
         checkInvariants: true,
       },
-      {
-        hardState: disk.hardState,
-        log: {
-          entries: [...disk.entries],
-          offset: disk.offset,
-          offsetTerm: disk.offsetTerm,
-          committed: Math.max(disk.hardState.commit, snap?.meta.index ?? 0),
-          applied: snap?.meta.index ?? 0,
-        },
-        ...(snap ? { snapshot: snap.meta } : {}),
-      },
+      lmdbStore !== null
+        ? this.recoverWithStore(lmdbStore)
+        : {
+            hardState: disk.hardState,
+            log: {
+              entries: [...disk.entries],
+              offset: disk.offset,
+              offsetTerm: disk.offsetTerm,
+              committed: Math.max(disk.hardState.commit, snap?.meta.index ?? 0),
+              applied: snap?.meta.index ?? 0,
+            },
+            ...(snap ? { snapshot: snap.meta } : {}),
+          },
     );
-    const store = new MemoryStore();
-    if (snap) store.restore(snap.image);
-    const fsm = observed(store, this.id, this.observe);
     let inc: Incarnation | null = null;
+    const alive = (): boolean => inc?.alive ?? false;
     const ctx = (fn: () => void): void => inc?.run(fn);
+    let fsm: StateMachine;
+    let snapshotStore: SnapshotStore;
+    if (lmdb !== null && lmdbStore !== null) {
+      fsm = observedLmdb(lmdbStore, lmdb, this.id, this.observe, this.options.lmdb as SimLmdb);
+      snapshotStore = lmdb.snapshots(alive, ctx, disk, () => this.rng.between(0.5, 8));
+    } else {
+      const store = new MemoryStore();
+      if (snap) store.restore(snap.image);
+      fsm = observed(store, this.id, this.observe);
+      snapshotStore = disk.snapshots(alive, ctx, this.incoming, store);
+    }
     const loop = new RaftLoop(
       {
         node,
-        wal: disk.writer(() => inc?.alive ?? false, ctx),
-        transport: { send: (messages) => this.send(this.id, messages) },
+        wal: disk.writer(alive, ctx, lmdb !== null),
+        // LMDB mode can crash a node inside its own call stack (sim-lmdb.ts): what that
+        // stack still tries to send or report is the dead incarnation's, and goes nowhere.
+        transport: {
+          send: (messages) => {
+            if (lmdb === null || alive()) this.send(this.id, messages);
+          },
+        },
         fsm,
         tickMs: SIM_TUNING.tickMs,
         clock: this.clock(ctx),
@@ -137,13 +169,15 @@ export class SimNode {
         ...(this.options.snapshotEvery > 0
           ? {
               snapshots: {
-                store: disk.snapshots(() => inc?.alive ?? false, ctx, this.incoming, store),
+                store: snapshotStore,
                 everyEntries: this.options.snapshotEvery,
                 keepEntries: this.options.snapshotKeep,
               },
             }
           : {}),
-        onFatal: this.options.onFatal,
+        onFatal: (error) => {
+          if (lmdb === null || alive()) this.options.onFatal(error);
+        },
       },
       disk.hardState,
     );
@@ -153,12 +187,36 @@ export class SimNode {
     return inc;
   }
 
+  /**
+   * LMDB mode: reconciles the WAL with the store as production does (recover-log.ts),
+   * resetting the log if a snapshot install outran its reset, and records the store's
+   * position as durable (it is what survived).
+   */
+  private recoverWithStore(store: LmdbStore): RaftInit {
+    const disk = this.disk;
+    const wal = {
+      hardState: disk.hardState,
+      entries: [...disk.entries],
+      offset: disk.offset,
+      offsetTerm: disk.offsetTerm,
+    };
+    const recovered = recoverLog(wal, store, `sim node ${this.id}`);
+    if (recovered.resetTo !== null) disk.resetLog(recovered.resetTo.index, recovered.resetTo.term);
+    if (recovered.snapshot !== null) disk.noteDurableStore(recovered.snapshot);
+    return {
+      hardState: disk.hardState,
+      log: recovered.log,
+      ...(recovered.snapshot !== null ? { snapshot: recovered.snapshot } : {}),
+    };
+  }
+
   /** kill -9: the incarnation stops at once; unsynced writes are lost (maybe torn). */
   crash(tornP: number): string {
     const inc = this.current;
     if (inc === null || !inc.alive) return "";
     inc.alive = false;
-    return this.disk.crash(tornP);
+    const notes = [this.disk.crash(tornP), this.lmdb?.crash() ?? ""];
+    return notes.filter((n) => n !== "").join("; ");
   }
 
   /** True when a live incarnation exists. */
@@ -207,5 +265,33 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
     openView: () => inner.openView(),
     size: () => inner.size(),
     digest: () => inner.digest(),
+  };
+}
+
+/**
+ * The LMDB store, observed: applies are reported as above and recorded for the twin, and
+ * the write-behind runs on ticks as in production; after each apply that left entries
+ * waiting in memory, the "batch-applied" step (where the simulation may crash the node).
+ */
+function observedLmdb(
+  store: LmdbStore,
+  slot: LmdbSlot,
+  node: number,
+  observe: ApplyObserver,
+  lmdb: SimLmdb,
+): StateMachine {
+  const inner = observed(store, node, observe);
+  return {
+    ...inner,
+    get appliedIndex() {
+      return store.appliedIndex;
+    },
+    applyEntries(entries) {
+      const results = inner.applyEntries(entries);
+      lmdb.recordApplied(entries);
+      slot.applied(store, entries);
+      return results;
+    },
+    writeBehindIfDue: () => store.writeBehindIfDue(),
   };
 }

@@ -5,13 +5,16 @@
  * convergence check and a linearizability check of the whole history. Everything
  * derives from one seed.
  */
-import type { Message } from "../../src/raft/index.ts";
+import type { WriteBehindLimits } from "../../src/fsm/index.ts";
+import type { Message, SnapshotRequest } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import { type Fault, type FaultProfile, nextFault, randomProfile } from "./nemesis.ts";
+import { RealIo } from "./real-io.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
+import { SimLmdb, type StoreStep } from "./sim-lmdb.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";
 import { SIM_TUNING, SimNode } from "./sim-node.ts";
 
@@ -36,6 +39,12 @@ export interface SimOptions {
   readonly snapshotKeep?: number;
   /** Print every trace line as it happens. */
   readonly verbose?: boolean;
+  /** The nodes' state machine: the MemoryStore (default) or the real LMDB store (sim-lmdb.ts). */
+  readonly store?: "memory" | "lmdb";
+  /** LMDB mode: write-behind limits; drawn from the seed when absent. */
+  readonly writeBehind?: WriteBehindLimits;
+  /** LMDB mode: chance to crash a node at each step of its store's batch; drawn when absent. */
+  readonly storeCrashP?: number;
 }
 
 /** Outcome of a run. */
@@ -51,6 +60,8 @@ export interface SimReport {
   readonly definite: number;
   readonly faults: number;
   readonly maxTerm: number;
+  /** LMDB mode: what the stores went through. */
+  readonly lmdb?: string;
 }
 
 /** Liveness bounds (docs/testing.md#liveness-and-convergence). */
@@ -68,6 +79,17 @@ export class Simulation {
   readonly checker: InvariantChecker;
   readonly history: HistoryOp[] = [];
   readonly clients: SimClient[] = [];
+  /** Real I/O (the LMDB store's), run between events so runs stay deterministic. */
+  readonly io = new RealIo();
+  /** LMDB mode's stores (null: the MemoryStore). */
+  readonly lmdb: SimLmdb | null = null;
+  /** LMDB mode: chance of a crash at each store step while faults are on. */
+  private storeCrashP = 0;
+  private storeFaultsOn = false;
+  /** LMDB mode: crashes at each store step. */
+  private readonly storeCrashes = new Map<StoreStep, number>();
+  private tornP = 0;
+  private lmdbTrace = "";
   private readonly traceLines: string[] = [];
   private fatal: Error | null = null;
   private events = 0;
@@ -92,6 +114,7 @@ export class Simulation {
     const snapshotEvery = options.snapshotEvery ?? flow.pick([0, 10, 50, 300]);
     const snapshotKeep = options.snapshotKeep ?? flow.pick([0, 5, 100]);
     this.flowTrace = `maxMsgBytes=${maxMsgBytes} maxInflight=${maxInflight} snapshotEvery=${snapshotEvery} keep=${snapshotKeep}`;
+    if (options.store === "lmdb") this.lmdb = this.openLmdb();
     for (const id of voters) {
       const node = new SimNode(
         id,
@@ -110,6 +133,7 @@ export class Simulation {
           onFatal: (e) => {
             this.fatal ??= e;
           },
+          ...(this.lmdb !== null ? { lmdb: this.lmdb } : {}),
         },
       );
       this.nodes.push(node);
@@ -119,16 +143,31 @@ export class Simulation {
   /** Runs the whole schedule and judges it. */
   async run(): Promise<SimReport> {
     try {
+      await this.ready();
       this.startAll();
       const profile = this.options.profile ?? randomProfile(this.rng.fork());
       this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length} ${this.flowTrace}`);
+      if (this.lmdb !== null) this.trace(this.lmdbTrace);
       this.startClients();
       await this.faultPhase(profile);
       await this.finish();
       return this.report(null);
     } catch (error) {
       return this.report(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      await this.dispose();
     }
+  }
+
+  /** Finishes the real I/O asked for so far (LMDB mode: the stores' first open). */
+  async ready(): Promise<void> {
+    await this.io.settle();
+  }
+
+  /** LMDB mode: closes the stores and deletes their directories (no-op otherwise). */
+  async dispose(): Promise<void> {
+    await this.io.settle();
+    await this.lmdb?.dispose();
   }
 
   /**
@@ -139,8 +178,26 @@ export class Simulation {
     this.heal();
     await this.livenessPhase();
     this.checker.checkExpensive();
+    this.checkTwin();
     const verdict = checkHistory(this.history);
     if (verdict !== null) throw new Error(verdict);
+  }
+
+  /**
+   * LMDB mode: every node's store, after all its crashes and replays, holds exactly what a
+   * MemoryStore holds that applied the same entries once each, in order, without a crash.
+   */
+  private checkTwin(): void {
+    if (this.lmdb === null) return;
+    const applied = this.nodes[0]?.current?.fsm.appliedIndex ?? 0;
+    const twin = this.lmdb.twinDigest(applied);
+    for (const n of this.nodes) {
+      const fsm = n.current?.fsm;
+      if (fsm?.digest() !== twin)
+        throw new Error(
+          `lmdb twin: n${n.id}'s store at ${fsm?.appliedIndex} differs from a memory store that applied the same ${applied} entries`,
+        );
+    }
   }
 
   /** The run's outcome so far (for scenarios that drive the simulation themselves). */
@@ -152,10 +209,12 @@ export class Simulation {
 
   /** Runs events until simulated time `until`, checking invariants after each. */
   async runUntil(until: number): Promise<void> {
+    if (this.io.busy) await this.io.settle(); // real I/O asked for between two runs
     while (this.queue.peekTime() <= until) {
       const fn = this.queue.next() as () => void;
       fn();
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.io.busy) await this.io.settle();
       this.events++;
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
@@ -184,6 +243,10 @@ export class Simulation {
       if (m.type === "snapshot") this.snapshotFailed(m);
       return;
     }
+    if (m.type === "snapshot" && this.lmdb !== null) {
+      this.lmdbTransfer(m);
+      return;
+    }
     if (m.type === "snapshot") {
       // The transport streams the image beside the message; it must still exist at the sender.
       const stored = this.nodes[m.from - 1]?.disk.snapshot;
@@ -203,6 +266,65 @@ export class Simulation {
       return;
     }
     inc.run(() => inc.loop.deliver([m]));
+  }
+
+  /**
+   * LMDB mode: the snapshot streams from the sender's store to the receiver's (sim-lmdb.ts),
+   * and the sender learns how the transfer ended.
+   */
+  private lmdbTransfer(m: SnapshotRequest): void {
+    const lmdb = this.lmdb as SimLmdb;
+    const from = this.node(m.from);
+    const to = this.node(m.to);
+    const sender = from.current;
+    const target = to.current;
+    if (from.lmdb === null || to.lmdb === null || sender == null || target == null) return;
+    this.trace(
+      `n${m.from} -> n${m.to} snapshot (store image) for ${m.snapshot.index}@${m.snapshot.term}`,
+    );
+    void lmdb
+      .transfer(
+        m,
+        { slot: from.lmdb, alive: () => sender.alive },
+        {
+          slot: to.lmdb,
+          alive: () => target.alive && !target.paused,
+          deliver: (request) => target.loop.deliverSnapshot(request),
+        },
+      )
+      .then((ok) => {
+        if (sender.alive) sender.run(() => sender.loop.reportSnapshot(m.to, ok));
+      });
+  }
+
+  /** LMDB mode: the stores and the per-seed draws of the store's knobs. */
+  private openLmdb(): SimLmdb {
+    // Its own stream (not a fork of the main one), so memory-mode runs are unchanged.
+    const rng = new Rng(this.options.seed ^ 0x1d3b5);
+    const writeBehind = this.options.writeBehind ?? {
+      entries: rng.pick([1, 16, 10_000]),
+      bytes: rng.pick([4096, 1024 * 1024]),
+      ms: rng.pick([5, 100, 1000]),
+    };
+    this.storeCrashP = this.options.storeCrashP ?? rng.pick([0, 0.001, 0.003, 0.01]);
+    this.lmdbTrace = `lmdb writeBehind=${JSON.stringify(writeBehind)} storeCrashP=${this.storeCrashP}`;
+    const lmdb = new SimLmdb(this.options.seed, this.io, this.queue, rng, writeBehind);
+    lmdb.onStep = (id, step) => this.onStoreStep(id, step);
+    return lmdb;
+  }
+
+  /**
+   * LMDB mode, during the fault phase: at each step of a store's batch, the node may crash
+   * right there (and restart later). Directed tests replace this through `lmdb.onStep`.
+   */
+  private onStoreStep(id: number, step: StoreStep): void {
+    const lmdb = this.lmdb as SimLmdb;
+    if (!this.storeFaultsOn || !lmdb.rng.chance(this.storeCrashP)) return;
+    const n = this.node(id);
+    if (!n.isUp()) return;
+    this.storeCrashes.set(step, (this.storeCrashes.get(step) ?? 0) + 1);
+    this.trace(`store step ${step} on n${id}: crash here`);
+    this.crash(n, this.tornP, lmdb.rng.between(50, 2000));
   }
 
   /** A snapshot stream failed: the sender's transport tells its core (which retries later). */
@@ -274,6 +396,8 @@ export class Simulation {
 
   private async faultPhase(profile: FaultProfile): Promise<void> {
     this.network.conditions = { ...profile.conditions };
+    this.tornP = profile.tornP;
+    this.storeFaultsOn = true;
     const end = this.queue.now + this.options.faultMs;
     while (this.queue.now < end) {
       await this.runUntil(
@@ -364,6 +488,7 @@ export class Simulation {
 
   /** Ends all faults: links healed, conditions healthy, every node up and running. */
   heal(): void {
+    this.storeFaultsOn = false;
     this.network.healLinks();
     this.network.dropInFlight();
     this.network.conditions = { ...HEALTHY };
@@ -423,7 +548,25 @@ export class Simulation {
         `liveness: leadership changed on a healthy cluster (n${leader}@${term} -> n${after}@${termAfter})`,
       );
     }
-    await this.waitFor("replicas converging", 5000, () => this.converged());
+    try {
+      await this.waitFor("replicas converging", 5000, () => this.converged());
+    } catch (error) {
+      throw this.lmdb === null
+        ? error
+        : new Error(`${(error as Error).message}; ${this.twinReport()}`);
+    }
+  }
+
+  /** LMDB mode: which stores differ from the memory twin at their own applied index. */
+  private twinReport(): string {
+    const lmdb = this.lmdb as SimLmdb;
+    const lines = this.nodes.map((n) => {
+      const fsm = n.current?.fsm;
+      if (fsm === undefined) return `n${n.id} down`;
+      const same = fsm.digest() === lmdb.twinDigest(fsm.appliedIndex);
+      return `n${n.id} at ${fsm.appliedIndex} ${same ? "equals" : "DIFFERS from"} its memory twin`;
+    });
+    return lines.join(", ");
   }
 
   /** All nodes applied the same index and hold identical state. */
@@ -483,6 +626,17 @@ export class Simulation {
       definite: this.history.filter((o) => o.output !== undefined).length,
       faults: this.faults,
       maxTerm,
+      ...(this.lmdb !== null ? { lmdb: this.lmdbSummary() } : {}),
     };
+  }
+
+  /** LMDB mode: steps reached, crashes at them, what crashes kept, entries replayed. */
+  private lmdbSummary(): string {
+    const l = this.lmdb as SimLmdb;
+    const steps = Object.entries(l.stepCounts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+    const crashes = [...this.storeCrashes].map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+    return `steps reached: ${steps} | crashes at steps: ${crashes} | crashes kept floor=${l.kept.floor} latest=${l.kept.latest} reapplied=${l.reapplied} io=${this.io.done}`;
   }
 }

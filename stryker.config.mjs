@@ -15,11 +15,17 @@
  * Reports go to reports/mutation/ (gitignored); the sandbox to .stryker-tmp/ (gitignored).
  */
 
-/** The unit tests of the mutated layers, and the fixed simulator seeds. */
+/**
+ * The unit tests of the mutated layers, the two tests elsewhere that pin core rules (the
+ * peer edge shares src/raft/message-rules.ts; the event loop halts on a broken invariant),
+ * and the fixed simulator seeds.
+ */
 const TEST_FILES = [
   "test/unit/raft/*.test.ts",
   "test/unit/storage/*.test.ts",
   "test/unit/fsm/*.test.ts",
+  "test/unit/transport/message-checks.test.ts",
+  "test/sim/invariant-halt.test.ts",
   "test/mutation/*.test.ts",
 ];
 

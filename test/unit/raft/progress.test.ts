@@ -169,6 +169,15 @@ describe("raft progress", () => {
       assert.equal(pr.probeSent, true, "only a new ack answers the probe");
     });
 
+    test("an ack at or just past next moves next past it (a probe answered from commit)", () => {
+      const pr = new Progress(5, 3);
+      assert.equal(pr.maybeUpdate(5), true);
+      assert.equal(pr.next, 6);
+      const behind = new Progress(5, 3);
+      assert.equal(behind.maybeUpdate(4), true);
+      assert.equal(behind.next, 5, "already past the ack: unchanged");
+    });
+
     test("an ack at index 0 of a fresh follower is stale", () => {
       const pr = new Progress(1, 3);
       assert.equal(pr.maybeUpdate(0), false);
@@ -209,6 +218,15 @@ describe("raft progress", () => {
       pr.becomeSnapshot(20);
       pr.becomeProbe();
       assert.equal(pr.next, 31);
+    });
+
+    test("a snapshot index is forgotten once the follower left snapshot state", () => {
+      const pr = new Progress(5, 3);
+      pr.maybeUpdate(4);
+      pr.becomeSnapshot(20);
+      pr.becomeReplicate();
+      pr.becomeProbe();
+      assert.equal(pr.next, 5, "probe from match + 1, not after the old snapshot");
     });
 
     test("leaving replicate for probe restarts from match + 1 with an empty window", () => {

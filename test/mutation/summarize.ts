@@ -1,8 +1,10 @@
 /**
  * `npx tsx test/mutation/summarize.ts REPORT.json...`: the per-file and per-folder scores
  * and the surviving mutants of one or more Stryker JSON reports (reports/mutation/*.json),
- * as the Markdown that docs/mutation.md quotes. Later reports win for a file that several
- * cover, so narrowed runs (`npm run mutate -- --mutate FILE`) can be combined.
+ * as the Markdown that docs/mutation.md quotes. Reports of the same file are combined
+ * mutant by mutant, and a mutant counts as detected if any run detected it: a full run and
+ * a run of only the new tests (`npm run mutate -- --mutate FILE --testFiles NEW`) give
+ * the score of the full test set with the new tests in it.
  *
  * Score as Stryker counts it: detected (killed + timeout) over detected + undetected
  * (survived + no coverage); mutants that do not compile or crash the runner do not count.
@@ -67,10 +69,33 @@ function row(name: string, t: Tally): string {
   return `| ${name} | ${score(t)} | ${valid} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.invalid} |`;
 }
 
+/** How strongly a status speaks for the mutant: detected beats survived beats uncovered. */
+function rank(status: string): number {
+  if (status === "Killed" || status === "Timeout") return 3;
+  if (status === "Survived") return 2;
+  if (status === "NoCoverage") return 1;
+  return 0;
+}
+
+const key = (m: Mutant): string =>
+  `${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column} ${m.mutatorName} ${m.replacement ?? ""}`;
+
 const files = new Map<string, FileResult>();
 for (const path of process.argv.slice(2)) {
   const report = JSON.parse(readFileSync(path, "utf8")) as Report;
-  for (const [name, result] of Object.entries(report.files)) files.set(name, result);
+  for (const [name, result] of Object.entries(report.files)) {
+    const seen = files.get(name);
+    if (seen === undefined) {
+      files.set(name, result);
+      continue;
+    }
+    const byKey = new Map(result.mutants.map((m) => [key(m), m]));
+    const mutants = seen.mutants.map((m) => {
+      const other = byKey.get(key(m));
+      return other !== undefined && rank(other.status) > rank(m.status) ? other : m;
+    });
+    files.set(name, { source: seen.source, mutants });
+  }
 }
 
 const byFolder = new Map<string, Tally>();

@@ -7,6 +7,18 @@
 import type { Rng } from "../support/rng.ts";
 import type { NetworkConditions } from "./sim-network.ts";
 
+/**
+ * Which fault scheduler a run uses: `swarm` (the default) draws each seed's set of fault
+ * kinds and their weights; `v1` is the scheduler before planted-bug measurement (issue
+ * 25), kept so seeds recorded with it replay exactly (regression-seeds.json).
+ */
+export type NemesisVersion = "swarm" | "v1";
+
+/** True for a known {@link NemesisVersion}. */
+export function isNemesis(value: string): value is NemesisVersion {
+  return value === "swarm" || value === "v1";
+}
+
 /** How hostile one run is; drawn per seed so the swarm covers a wide mix. */
 export interface FaultProfile {
   readonly conditions: NetworkConditions;

@@ -9,7 +9,13 @@ import type { Message } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
-import { type Fault, type FaultProfile, nextFault, randomProfile } from "./nemesis.ts";
+import {
+  type Fault,
+  type FaultProfile,
+  type NemesisVersion,
+  nextFault,
+  randomProfile,
+} from "./nemesis.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";
@@ -22,6 +28,8 @@ export interface SimOptions {
   /** Length of the fault phase in simulated ms. */
   readonly faultMs: number;
   readonly clients: number;
+  /** Fault scheduler (default `swarm`; `v1` replays seeds recorded before it). */
+  readonly nemesis?: NemesisVersion;
   /** Fixed profile; drawn from the seed when absent. */
   readonly profile?: FaultProfile;
   readonly preVote?: boolean;

@@ -99,6 +99,7 @@ export const SWARM_KINDS = [
   "pause",
   "minority-leader",
   "leader-churn",
+  "leader-trap",
   "partition-after-burst",
   "crash-after-sync",
   "crash-on-vote",
@@ -159,6 +160,18 @@ export type SwarmFault =
       readonly rounds: number;
       readonly isolateMs: number;
       readonly gapMs: number;
+    }
+  | {
+      /**
+       * For `windowMs`, every node that becomes leader is crashed or cut off `delayMs`
+       * later, before its first entry reaches a majority: the new leader's term starts
+       * over uncommitted tails of earlier terms (the Figure 8 sequences).
+       */
+      readonly kind: "leader-trap";
+      readonly windowMs: number;
+      readonly delayMs: number;
+      readonly action: "crash" | "isolate";
+      readonly isolateMs: number;
     }
   | {
       /** Wait until the leader has entries in flight, then partition at once. */
@@ -234,6 +247,14 @@ export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
         rounds: 2 + rng.int(4),
         isolateMs: rng.between(400, 2500),
         gapMs: rng.between(0, 400),
+      };
+    case "leader-trap":
+      return {
+        kind: "leader-trap",
+        windowMs: rng.between(1500, 8000),
+        delayMs: rng.pick([rng.between(0, 3), rng.between(0, 60)]),
+        action: rng.pick(["crash", "isolate"] as const),
+        isolateMs: rng.between(200, 3000),
       };
     case "partition-after-burst":
       return {

@@ -185,6 +185,7 @@ export class Simulation {
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
       this.traceRoles();
+      if (this.trap !== null) this.springTrap(this.trap);
     }
     this.queue.now = Math.max(this.queue.now, until);
   }
@@ -423,6 +424,9 @@ export class Simulation {
       case "partition-after-burst":
         await this.partitionAfterBurst(fault, end);
         return;
+      case "leader-trap":
+        this.setTrap(fault, profile);
+        return;
       case "crash-after-sync":
         this.crashAfterSync(fault.target, profile);
         return;
@@ -472,6 +476,68 @@ export class Simulation {
       }
     });
     this.healLinksAfter(fault.afterMs + fault.healAfterMs);
+  }
+
+  /** The leader trap in force, if any (see SwarmFault "leader-trap"). */
+  private trap: {
+    readonly fault: Extract<SwarmFault, { kind: "leader-trap" }>;
+    readonly profile: SwarmProfile;
+    readonly rng: Rng;
+    readonly until: number;
+    /** Leaders already caught, as "id@term". */
+    readonly caught: Set<string>;
+  } | null = null;
+
+  private setTrap(fault: Extract<SwarmFault, { kind: "leader-trap" }>, profile: SwarmProfile) {
+    this.faults++;
+    const caught = new Set<string>();
+    // The leader of the moment is not the trap's: it catches the ones elected from now on.
+    for (const n of this.nodes) {
+      const s = n.current?.alive ? n.current.node.status() : undefined;
+      if (s?.role === "leader") caught.add(`${n.id}@${s.term}`);
+    }
+    this.trap = {
+      fault,
+      profile,
+      rng: this.faultRng,
+      until: this.queue.now + fault.windowMs,
+      caught,
+    };
+    this.trace(
+      `leader trap for ${fault.windowMs.toFixed(0)} ms: ${fault.action} each new leader after ${fault.delayMs.toFixed(1)} ms`,
+    );
+  }
+
+  /** Catches a newly elected leader while a trap is in force. */
+  private springTrap(trap: NonNullable<typeof this.trap>): void {
+    if (this.queue.now > trap.until) {
+      this.trap = null;
+      return;
+    }
+    for (const n of this.nodes) {
+      const s = n.current?.alive ? n.current.node.status() : undefined;
+      if (s?.role !== "leader") continue;
+      const key = `${n.id}@${s.term}`;
+      if (trap.caught.has(key)) continue;
+      trap.caught.add(key);
+      const { fault, profile, rng } = trap;
+      this.later(fault.delayMs, () => {
+        const now = n.current?.alive ? n.current.node.status() : undefined;
+        if (now?.role !== "leader" || now.term !== s.term) return;
+        this.trace(`trap: ${fault.action} new leader n${n.id}@${s.term}`);
+        if (fault.action === "crash") {
+          this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+          return;
+        }
+        this.network.healLinks();
+        this.partitionGeneration++;
+        this.network.separate(
+          [n.id],
+          this.nodes.map((m) => m.id).filter((i) => i !== n.id),
+        );
+        this.healLinksAfter(fault.isolateMs);
+      });
+    }
   }
 
   /** Isolates whoever leads, round after round: terms advance over old uncommitted tails. */
@@ -644,6 +710,7 @@ export class Simulation {
   /** Ends all faults: links healed, conditions healthy, every node up and running. */
   heal(): void {
     this.faultEpoch++;
+    this.trap = null;
     for (const n of this.armed) {
       n.disk.onDurable = null;
       n.disk.onVoteInFlight = null;

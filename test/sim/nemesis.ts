@@ -7,6 +7,18 @@
 import type { Rng } from "../support/rng.ts";
 import type { NetworkConditions } from "./sim-network.ts";
 
+/**
+ * Which fault scheduler a run uses: `swarm` (the default) draws each seed's set of fault
+ * kinds and their weights; `v1` is the scheduler before planted-bug measurement (issue
+ * 25), kept so seeds recorded with it replay exactly (regression-seeds.json).
+ */
+export type NemesisVersion = "swarm" | "v1";
+
+/** True for a known {@link NemesisVersion}. */
+export function isNemesis(value: string): value is NemesisVersion {
+  return value === "swarm" || value === "v1";
+}
+
 /** How hostile one run is; drawn per seed so the swarm covers a wide mix. */
 export interface FaultProfile {
   readonly conditions: NetworkConditions;
@@ -71,4 +83,199 @@ export function nextFault(rng: Rng, profile: FaultProfile): Fault {
     }));
   }
   return rng.pick(options)();
+}
+
+// ---- the swarm (nemesis "swarm") ------------------------------------------------------
+
+/**
+ * Fault kinds of the swarm. Each seed enables a random subset of them, each with a random
+ * weight (swarm testing: Groce et al., "Swarm Testing", ISSTA 2012), so some seeds hammer
+ * one mechanism while others mix everything.
+ */
+export const SWARM_KINDS = [
+  "heal",
+  "partition",
+  "crash",
+  "pause",
+  "minority-leader",
+  "leader-churn",
+  "leader-trap",
+  "partition-after-burst",
+  "crash-after-sync",
+  "crash-on-vote",
+  "weather",
+] as const;
+
+/** One fault kind of the swarm. */
+export type SwarmKind = (typeof SWARM_KINDS)[number];
+
+/** A seed's swarm: which fault kinds it uses, how often, and how long partitions last. */
+export interface SwarmProfile extends FaultProfile {
+  /** Weight of each enabled kind (absent: disabled). */
+  readonly weights: Partial<Record<SwarmKind, number>>;
+  /** Probability a partition heals by itself after a short time (else: a long one). */
+  readonly shortPartitionP: number;
+  /** How soon a crashed node comes back: ms range. */
+  readonly restartMs: readonly [number, number];
+}
+
+/** Draws a seed's swarm profile: a random subset of kinds with random weights. */
+export function swarmProfile(rng: Rng): SwarmProfile {
+  const base = randomProfile(rng);
+  const weights: Partial<Record<SwarmKind, number>> = {};
+  for (const kind of SWARM_KINDS) if (rng.chance(0.55)) weights[kind] = 1 + rng.int(10);
+  // At least two kinds, one of which injects something.
+  while (Object.keys(weights).filter((k) => k !== "heal").length < 2) {
+    weights[rng.pick(SWARM_KINDS.filter((k) => k !== "heal"))] = 1 + rng.int(10);
+  }
+  return {
+    ...base,
+    faultEveryMs: rng.pick([rng.between(150, 800), rng.between(500, 3000)]),
+    partitions: weights.partition !== undefined,
+    crashes: weights.crash !== undefined,
+    pauses: weights.pause !== undefined,
+    weights,
+    shortPartitionP: rng.float(),
+    restartMs: rng.pick([
+      [10, 300],
+      [100, 5000],
+      [1000, 8000],
+    ] as const),
+  };
+}
+
+/** A fault of the swarm (the v1 faults plus the ones aimed at consensus interleavings). */
+export type SwarmFault =
+  | (Fault & { readonly healAfterMs?: number })
+  | {
+      /** Cut the leader off with a minority, let it take writes, then crash or keep it cut. */
+      readonly kind: "minority-leader";
+      readonly outcome: "crash" | "isolate";
+      readonly afterMs: number;
+      readonly healAfterMs: number;
+    }
+  | {
+      /** Isolate whoever leads, `rounds` times, healing in between: terms race ahead. */
+      readonly kind: "leader-churn";
+      readonly rounds: number;
+      readonly isolateMs: number;
+      readonly gapMs: number;
+    }
+  | {
+      /**
+       * For `windowMs`, every node that becomes leader is crashed or cut off `delayMs`
+       * later, before its first entry reaches a majority: the new leader's term starts
+       * over uncommitted tails of earlier terms (the Figure 8 sequences).
+       */
+      readonly kind: "leader-trap";
+      readonly windowMs: number;
+      readonly delayMs: number;
+      readonly action: "crash" | "isolate";
+      readonly isolateMs: number;
+    }
+  | {
+      /** Wait until the leader has entries in flight, then partition at once. */
+      readonly kind: "partition-after-burst";
+      readonly shape: "isolate-leader" | "halves";
+      readonly healAfterMs: number;
+    }
+  | {
+      /** Crash a node right after a sync returns, before it acts on it. */
+      readonly kind: "crash-after-sync";
+      readonly target: "leader" | "random" | "follower";
+    }
+  | {
+      /** Crash a node while a new term or vote is being saved. */
+      readonly kind: "crash-on-vote";
+    }
+  | { readonly kind: "weather"; readonly conditions: NetworkConditions };
+
+/** One step of a swarm schedule: when (ms into the fault phase), what, and its choices' seed. */
+export interface ScheduledFault {
+  readonly at: number;
+  readonly fault: SwarmFault;
+  /** Seed of the generator that makes the fault's choices (which node, how long). */
+  readonly choices: number;
+}
+
+/** Picks the next fault by the profile's weights. */
+export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
+  const kinds = SWARM_KINDS.filter((k) => profile.weights[k] !== undefined);
+  let total = 0;
+  for (const k of kinds) total += profile.weights[k] as number;
+  let r = rng.float() * total;
+  let kind: SwarmKind = kinds[kinds.length - 1] as SwarmKind;
+  for (const k of kinds) {
+    r -= profile.weights[k] as number;
+    if (r < 0) {
+      kind = k;
+      break;
+    }
+  }
+  const partitionMs = (): number =>
+    rng.chance(profile.shortPartitionP) ? rng.between(50, 700) : rng.between(2000, 9000);
+  switch (kind) {
+    case "heal":
+      return { kind: "heal" };
+    case "partition":
+      return {
+        kind: "partition",
+        shape: rng.pick(["halves", "isolate-leader", "one-way", "bridge"] as const),
+        healAfterMs: partitionMs(),
+      };
+    case "crash":
+      return {
+        kind: "crash",
+        target: rng.chance(0.08) ? "all" : rng.pick(["leader", "random"] as const),
+      };
+    case "pause":
+      return {
+        kind: "pause",
+        target: rng.pick(["leader", "random"] as const),
+        ms: rng.between(100, 6000),
+      };
+    case "minority-leader":
+      return {
+        kind: "minority-leader",
+        outcome: rng.pick(["crash", "isolate"] as const),
+        afterMs: rng.between(5, 600),
+        healAfterMs: rng.between(300, 6000),
+      };
+    case "leader-churn":
+      return {
+        kind: "leader-churn",
+        rounds: 2 + rng.int(4),
+        isolateMs: rng.between(400, 2500),
+        gapMs: rng.between(0, 400),
+      };
+    case "leader-trap":
+      return {
+        kind: "leader-trap",
+        windowMs: rng.between(1500, 8000),
+        delayMs: rng.pick([rng.between(0, 3), rng.between(0, 60)]),
+        action: rng.pick(["crash", "isolate"] as const),
+        isolateMs: rng.between(200, 3000),
+      };
+    case "partition-after-burst":
+      return {
+        kind: "partition-after-burst",
+        shape: rng.pick(["isolate-leader", "halves"] as const),
+        healAfterMs: partitionMs(),
+      };
+    case "crash-after-sync":
+      return { kind: "crash-after-sync", target: rng.pick(["leader", "random", "follower"]) };
+    case "crash-on-vote":
+      return { kind: "crash-on-vote" };
+    case "weather":
+      return {
+        kind: "weather",
+        conditions: {
+          loss: rng.chance(0.5) ? rng.between(0, 0.4) : 0,
+          duplicate: rng.chance(0.4) ? rng.between(0, 0.5) : 0,
+          minDelay: 0.05,
+          maxDelay: rng.pick([1, 5, 20, 100]),
+          longDelay: rng.chance(0.3) ? rng.between(0, 0.03) : 0,
+        },
+      };
+  }
 }

@@ -191,6 +191,14 @@ export class SimDisk {
     const kept = this.rng.int(records + 1);
     const entries = write.entries.slice(0, kept);
     const hs = kept > write.entries.length ? write.hardState : null;
+    if (kept > 0 && voted !== null && notes.length === 0 && hs === null) {
+      // Records of the log write reached the disk, so the HARDSTATE sync before it had
+      // completed (WAL.recordVote): the new term and vote survive with them.
+      if (voted.term !== current.term || voted.vote !== current.vote) {
+        this.hardState = { term: voted.term, vote: voted.vote, commit: current.commit };
+        notes.push(`term ${voted.term} vote ${voted.vote} reached HARDSTATE`);
+      }
+    }
     this.makeDurable(entries, hs);
     notes.push(`torn write: ${kept}/${records} records survived`);
     return notes.join("; ");

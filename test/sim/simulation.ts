@@ -10,7 +10,18 @@ import type { Message, SnapshotRequest } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
-import { type Fault, type FaultProfile, nextFault, randomProfile } from "./nemesis.ts";
+import {
+  type Fault,
+  type FaultProfile,
+  type NemesisVersion,
+  nextFault,
+  nextSwarmFault,
+  randomProfile,
+  type ScheduledFault,
+  type SwarmFault,
+  type SwarmProfile,
+  swarmProfile,
+} from "./nemesis.ts";
 import { RealIo } from "./real-io.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
@@ -25,6 +36,13 @@ export interface SimOptions {
   /** Length of the fault phase in simulated ms. */
   readonly faultMs: number;
   readonly clients: number;
+  /** Fault scheduler (default `swarm`; `v1` replays seeds recorded before it). */
+  readonly nemesis?: NemesisVersion;
+  /**
+   * The swarm's fault schedule to play instead of drawing one (a shrunk failing schedule,
+   * a regression seed); SimReport.schedule gives a run's. Ignored under `v1`.
+   */
+  readonly schedule?: readonly ScheduledFault[];
   /** Fixed profile; drawn from the seed when absent. */
   readonly profile?: FaultProfile;
   readonly preVote?: boolean;
@@ -62,6 +80,8 @@ export interface SimReport {
   readonly maxTerm: number;
   /** LMDB mode: what the stores went through. */
   readonly lmdb?: string;
+  /** The swarm faults injected, in order (empty under `v1`). */
+  readonly schedule: readonly ScheduledFault[];
 }
 
 /** Liveness bounds (docs/testing.md#liveness-and-convergence). */
@@ -100,6 +120,7 @@ export class Simulation {
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
+    this.faultRng = this.rng;
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.network = new SimNetwork(
       this.queue,
@@ -145,7 +166,11 @@ export class Simulation {
     try {
       await this.ready();
       this.startAll();
-      const profile = this.options.profile ?? randomProfile(this.rng.fork());
+      const profile =
+        this.options.profile ??
+        (this.options.nemesis === "v1"
+          ? randomProfile(this.rng.fork())
+          : swarmProfile(this.rng.fork()));
       this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length} ${this.flowTrace}`);
       if (this.lmdb !== null) this.trace(this.lmdbTrace);
       this.startClients();
@@ -219,6 +244,7 @@ export class Simulation {
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
       this.traceRoles();
+      if (this.trap !== null) this.springTrap(this.trap);
     }
     this.queue.now = Math.max(this.queue.now, until);
   }
@@ -398,13 +424,327 @@ export class Simulation {
     this.network.conditions = { ...profile.conditions };
     this.tornP = profile.tornP;
     this.storeFaultsOn = true;
-    const end = this.queue.now + this.options.faultMs;
+    const start = this.queue.now;
+    const end = start + this.options.faultMs;
+    const swarm = "weights" in profile ? (profile as SwarmProfile) : null;
+    if (swarm !== null && this.options.schedule !== undefined) {
+      for (const step of this.options.schedule) {
+        await this.runUntil(Math.min(end, start + step.at));
+        if (this.queue.now >= end) break;
+        await this.injectScheduled(step, swarm, end);
+      }
+      await this.runUntil(end);
+      return;
+    }
     while (this.queue.now < end) {
       await this.runUntil(
         Math.min(end, this.queue.now + this.rng.between(0.2, 1.8) * profile.faultEveryMs),
       );
-      if (this.queue.now < end) this.inject(nextFault(this.rng, profile), profile);
+      if (this.queue.now >= end) break;
+      if (swarm === null) this.inject(nextFault(this.rng, profile), profile);
+      else {
+        const step = {
+          at: this.queue.now - start,
+          fault: nextSwarmFault(this.rng, swarm),
+          choices: this.rng.int(0x7fffffff),
+        };
+        await this.injectScheduled(step, swarm, end);
+      }
     }
+  }
+
+  /**
+   * Injects one step of a swarm schedule and records it. The step's own generator makes
+   * every choice the fault needs (which node, how long), so a schedule with some steps
+   * removed still replays the others the same way (shrinking, regression seeds).
+   */
+  private async injectScheduled(step: ScheduledFault, swarm: SwarmProfile, end: number) {
+    this.injected.push(step);
+    this.faultRng = new Rng(step.choices);
+    try {
+      await this.injectSwarm(step.fault, swarm, end);
+    } finally {
+      this.faultRng = this.rng;
+    }
+  }
+
+  // ---- the swarm's faults (nemesis.ts#the-swarm) --------------------------------------
+
+  /** Makes the choices of the fault being injected (the run's generator under v1). */
+  private faultRng: Rng;
+  /** The swarm faults injected so far (SimReport.schedule). */
+  private readonly injected: ScheduledFault[] = [];
+  /** Bumped by heal(): faults scheduled before it (auto-heals, armed crashes) lapse. */
+  private faultEpoch = 0;
+  /** Bumped by every partition, so an auto-heal only undoes its own partition. */
+  private partitionGeneration = 0;
+  /** Nodes whose disk failpoints the swarm armed (disarmed by heal()). */
+  private readonly armed = new Set<SimNode>();
+
+  /** The node that currently leads (the highest term among live leaders), if any. */
+  private currentLeader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = -1;
+    for (const n of this.nodes) {
+      const s = n.current?.alive ? n.current.node.status() : undefined;
+      if (s?.role === "leader" && s.term > bestTerm) {
+        best = n;
+        bestTerm = s.term;
+      }
+    }
+    return best;
+  }
+
+  /** Runs `fn` after `ms` unless heal() ran meanwhile. */
+  private later(ms: number, fn: () => void): void {
+    const epoch = this.faultEpoch;
+    this.queue.after(ms, () => {
+      if (epoch === this.faultEpoch) fn();
+    });
+  }
+
+  /** Heals the links after `ms` if no other partition replaced this one meanwhile. */
+  private healLinksAfter(ms: number): void {
+    const generation = this.partitionGeneration;
+    this.later(ms, () => {
+      if (generation !== this.partitionGeneration) return;
+      this.network.healLinks();
+      this.trace("partition healed");
+    });
+  }
+
+  private restartDelay(profile: SwarmProfile, rng: Rng = this.faultRng): number {
+    return rng.between(profile.restartMs[0], profile.restartMs[1]);
+  }
+
+  /** Applies one swarm fault; some play out over time (until the fault phase's `end`). */
+  async injectSwarm(fault: SwarmFault, profile: SwarmProfile, end: number): Promise<void> {
+    switch (fault.kind) {
+      case "heal":
+      case "pause":
+        this.inject(fault, profile);
+        return;
+      case "crash": {
+        this.faults++;
+        const up = this.nodes.filter((n) => n.isUp());
+        const leader = this.currentLeader();
+        const targets =
+          fault.target === "all"
+            ? up
+            : [fault.target === "leader" && leader ? leader : this.faultRng.pick(this.nodes)];
+        for (const n of targets) this.crash(n, profile.tornP, this.restartDelay(profile));
+        return;
+      }
+      case "partition":
+        this.inject(fault, profile);
+        if (fault.healAfterMs !== undefined) this.healLinksAfter(fault.healAfterMs);
+        return;
+      case "minority-leader":
+        this.minorityLeader(fault, profile);
+        return;
+      case "leader-churn":
+        await this.leaderChurn(fault, end);
+        return;
+      case "partition-after-burst":
+        await this.partitionAfterBurst(fault, end);
+        return;
+      case "leader-trap":
+        this.setTrap(fault, profile);
+        return;
+      case "crash-after-sync":
+        this.crashAfterSync(fault.target, profile);
+        return;
+      case "crash-on-vote":
+        this.crashOnVote(profile);
+        return;
+      case "weather":
+        this.faults++;
+        this.network.conditions = { ...fault.conditions };
+        this.trace(`weather ${JSON.stringify(fault.conditions)}`);
+        return;
+    }
+  }
+
+  /**
+   * The leader keeps a minority (itself, plus followers short of a majority) and goes on
+   * taking writes it cannot commit; after a while it crashes or just stays cut off while
+   * the majority elects a new leader. Its uncommitted tail sits on some disks while the
+   * term moves on: the Figure 8 setup.
+   */
+  private minorityLeader(
+    fault: Extract<SwarmFault, { kind: "minority-leader" }>,
+    profile: SwarmProfile,
+  ): void {
+    const leader = this.currentLeader();
+    if (leader === undefined) return;
+    this.faults++;
+    const ids = this.nodes.map((n) => n.id);
+    const others = ids.filter((i) => i !== leader.id).sort(() => this.faultRng.float() - 0.5);
+    // Followers kept with it: at most majority - 2, so the group stays a minority.
+    const keep = this.faultRng.int(Math.floor(this.nodes.length / 2));
+    const minority = [leader.id, ...others.slice(0, keep)];
+    this.network.healLinks();
+    this.partitionGeneration++;
+    this.network.separate(
+      minority,
+      ids.filter((i) => !minority.includes(i)),
+    );
+    this.trace(`minority leader n${leader.id} with [${minority.join(",")}], then ${fault.outcome}`);
+    const rng = this.faultRng;
+    this.later(fault.afterMs, () => {
+      if (fault.outcome === "crash") {
+        for (const id of minority) {
+          if (id === leader.id || rng.chance(0.5))
+            this.crash(this.node(id), profile.tornP, this.restartDelay(profile, rng));
+        }
+      }
+    });
+    this.healLinksAfter(fault.afterMs + fault.healAfterMs);
+  }
+
+  /** The leader trap in force, if any (see SwarmFault "leader-trap"). */
+  private trap: {
+    readonly fault: Extract<SwarmFault, { kind: "leader-trap" }>;
+    readonly profile: SwarmProfile;
+    readonly rng: Rng;
+    readonly until: number;
+    /** Leaders already caught, as "id@term". */
+    readonly caught: Set<string>;
+  } | null = null;
+
+  private setTrap(fault: Extract<SwarmFault, { kind: "leader-trap" }>, profile: SwarmProfile) {
+    this.faults++;
+    const caught = new Set<string>();
+    // The leader of the moment is not the trap's: it catches the ones elected from now on.
+    for (const n of this.nodes) {
+      const s = n.current?.alive ? n.current.node.status() : undefined;
+      if (s?.role === "leader") caught.add(`${n.id}@${s.term}`);
+    }
+    this.trap = {
+      fault,
+      profile,
+      rng: this.faultRng,
+      until: this.queue.now + fault.windowMs,
+      caught,
+    };
+    this.trace(
+      `leader trap for ${fault.windowMs.toFixed(0)} ms: ${fault.action} each new leader after ${fault.delayMs.toFixed(1)} ms`,
+    );
+  }
+
+  /** Catches a newly elected leader while a trap is in force. */
+  private springTrap(trap: NonNullable<typeof this.trap>): void {
+    if (this.queue.now > trap.until) {
+      this.trap = null;
+      return;
+    }
+    for (const n of this.nodes) {
+      const s = n.current?.alive ? n.current.node.status() : undefined;
+      if (s?.role !== "leader") continue;
+      const key = `${n.id}@${s.term}`;
+      if (trap.caught.has(key)) continue;
+      trap.caught.add(key);
+      const { fault, profile, rng } = trap;
+      this.later(fault.delayMs, () => {
+        const now = n.current?.alive ? n.current.node.status() : undefined;
+        if (now?.role !== "leader" || now.term !== s.term) return;
+        this.trace(`trap: ${fault.action} new leader n${n.id}@${s.term}`);
+        if (fault.action === "crash") {
+          this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+          return;
+        }
+        this.network.healLinks();
+        this.partitionGeneration++;
+        this.network.separate(
+          [n.id],
+          this.nodes.map((m) => m.id).filter((i) => i !== n.id),
+        );
+        this.healLinksAfter(fault.isolateMs);
+      });
+    }
+  }
+
+  /** Isolates whoever leads, round after round: terms advance over old uncommitted tails. */
+  private async leaderChurn(
+    fault: Extract<SwarmFault, { kind: "leader-churn" }>,
+    end: number,
+  ): Promise<void> {
+    this.faults++;
+    for (let round = 0; round < fault.rounds && this.queue.now < end; round++) {
+      const leader = this.currentLeader();
+      if (leader !== undefined) {
+        this.network.healLinks();
+        this.partitionGeneration++;
+        this.network.separate(
+          [leader.id],
+          this.nodes.map((n) => n.id).filter((i) => i !== leader.id),
+        );
+        this.trace(`churn ${round + 1}/${fault.rounds}: isolate leader n${leader.id}`);
+      }
+      await this.runUntil(Math.min(end, this.queue.now + fault.isolateMs));
+      this.network.healLinks();
+      await this.runUntil(Math.min(end, this.queue.now + fault.gapMs));
+    }
+  }
+
+  /** Waits (up to 1 s) for the leader to hold uncommitted entries, then partitions at once. */
+  private async partitionAfterBurst(
+    fault: Extract<SwarmFault, { kind: "partition-after-burst" }>,
+    end: number,
+  ): Promise<void> {
+    const deadline = Math.min(end, this.queue.now + 1000);
+    for (;;) {
+      const leader = this.currentLeader();
+      const s = leader?.current?.node.status();
+      if (leader !== undefined && s !== undefined && s.lastIndex > s.commit) {
+        this.faults++;
+        this.partition(fault.shape, leader.id);
+        this.healLinksAfter(fault.healAfterMs);
+        return;
+      }
+      if (this.queue.now >= deadline) return;
+      await this.runUntil(this.queue.now + 0.5);
+    }
+  }
+
+  /** Arms a crash of a node for the moment its next write is durable, before it acts on it. */
+  private crashAfterSync(target: "leader" | "random" | "follower", profile: SwarmProfile): void {
+    const leader = this.currentLeader();
+    const up = this.nodes.filter((n) => n.isUp());
+    const followers = up.filter((n) => n !== leader);
+    const n =
+      target === "leader" && leader
+        ? leader
+        : target === "follower" && followers.length > 0
+          ? this.faultRng.pick(followers)
+          : this.faultRng.pick(this.nodes);
+    this.faults++;
+    this.armed.add(n);
+    const epoch = this.faultEpoch;
+    const rng = this.faultRng;
+    n.disk.onDurable = () => {
+      n.disk.onDurable = null;
+      if (epoch !== this.faultEpoch) return;
+      this.trace(`n${n.id}: crash right after a sync`);
+      this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+    };
+    this.trace(`armed: crash n${n.id} after its next sync`);
+  }
+
+  /** Arms a crash of a node for the moment it starts saving a new term or vote. */
+  private crashOnVote(profile: SwarmProfile): void {
+    const n = this.faultRng.pick(this.nodes);
+    this.faults++;
+    this.armed.add(n);
+    const epoch = this.faultEpoch;
+    const rng = this.faultRng;
+    n.disk.onVoteInFlight = () => {
+      n.disk.onVoteInFlight = null;
+      if (epoch !== this.faultEpoch) return;
+      this.trace(`n${n.id}: crash while saving a new term or vote`);
+      this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+    };
+    this.trace(`armed: crash n${n.id} on its next term or vote change`);
   }
 
   /** Applies one fault now. */
@@ -424,12 +764,12 @@ export class Simulation {
         const targets =
           fault.target === "all"
             ? up
-            : [fault.target === "leader" && leader ? leader : this.rng.pick(this.nodes)];
-        for (const n of targets) this.crash(n, profile.tornP, this.rng.between(100, 5000));
+            : [fault.target === "leader" && leader ? leader : this.faultRng.pick(this.nodes)];
+        for (const n of targets) this.crash(n, profile.tornP, this.faultRng.between(100, 5000));
         return;
       }
       case "pause": {
-        const n = fault.target === "leader" && leader ? leader : this.rng.pick(this.nodes);
+        const n = fault.target === "leader" && leader ? leader : this.faultRng.pick(this.nodes);
         const inc = n.current;
         if (inc == null || !inc.alive || inc.paused) return;
         inc.paused = true;
@@ -449,6 +789,9 @@ export class Simulation {
     if (!n.isUp()) return;
     const torn = n.crash(tornP);
     this.trace(`crash n${n.id}${torn ? ` (${torn})` : ""}`);
+    // A crash is where a committed entry that was never durable on a majority is lost
+    // (v1 replays old seeds with the checks they were recorded under).
+    if (this.options.nemesis !== "v1") this.checker.checkCommittedSurvive();
     this.restartPending.add(n.id);
     this.queue.after(restartAfterMs, () => this.restart(n));
   }
@@ -462,23 +805,25 @@ export class Simulation {
 
   private partition(shape: string, leader: number | undefined): void {
     this.network.healLinks();
+    this.partitionGeneration++;
     const ids = this.nodes.map((n) => n.id);
-    const shuffled = [...ids].sort(() => this.rng.float() - 0.5);
+    const shuffled = [...ids].sort(() => this.faultRng.float() - 0.5);
     if (shape === "isolate-leader" && leader !== undefined) {
       this.network.separate(
         [leader],
         ids.filter((i) => i !== leader),
       );
     } else if (shape === "one-way") {
-      const from = this.rng.pick(ids);
-      for (const to of ids) if (to !== from && this.rng.chance(0.6)) this.network.cutLink(from, to);
+      const from = this.faultRng.pick(ids);
+      for (const to of ids)
+        if (to !== from && this.faultRng.chance(0.6)) this.network.cutLink(from, to);
     } else if (shape === "bridge" && ids.length >= 3) {
       const [bridge, ...rest] = shuffled;
       const half = Math.floor(rest.length / 2);
       this.network.separate(rest.slice(0, half), rest.slice(half));
       void bridge;
     } else {
-      const half = 1 + this.rng.int(ids.length - 1);
+      const half = 1 + this.faultRng.int(ids.length - 1);
       this.network.separate(shuffled.slice(0, half), shuffled.slice(half));
     }
     this.trace(
@@ -489,6 +834,13 @@ export class Simulation {
   /** Ends all faults: links healed, conditions healthy, every node up and running. */
   heal(): void {
     this.storeFaultsOn = false;
+    this.faultEpoch++;
+    this.trap = null;
+    for (const n of this.armed) {
+      n.disk.onDurable = null;
+      n.disk.onVoteInFlight = null;
+    }
+    this.armed.clear();
     this.network.healLinks();
     this.network.dropInFlight();
     this.network.conditions = { ...HEALTHY };
@@ -627,6 +979,7 @@ export class Simulation {
       faults: this.faults,
       maxTerm,
       ...(this.lmdb !== null ? { lmdb: this.lmdbSummary() } : {}),
+      schedule: [...this.injected],
     };
   }
 

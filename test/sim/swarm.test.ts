@@ -6,12 +6,17 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import type { NemesisVersion, ScheduledFault } from "./nemesis.ts";
 import { Simulation } from "./simulation.ts";
 
 interface RegressionSeed {
   readonly seed: number;
   readonly nodes: number;
   readonly faultMs: number;
+  /** The fault scheduler the seed was recorded with (nemesis.ts); "swarm" when absent. */
+  readonly nemesis?: NemesisVersion;
+  /** A shrunk swarm schedule played instead of the seed's own (npm run sim -- --hours). */
+  readonly schedule?: readonly ScheduledFault[];
   readonly note: string;
 }
 
@@ -22,9 +27,26 @@ const BUDGET_MS = Number(process.env.SIM_BUDGET_S ?? "60") * 1000;
 const FAULT_MS = 20_000;
 
 /** Runs one seed; returns how many operations got a definite answer. */
-async function runSeed(seed: number, nodes: number, faultMs: number): Promise<number> {
-  const report = await new Simulation({ seed, nodes, faultMs, clients: 8 }).run();
-  const replay = `npm run sim -- --seed ${seed} --nodes ${nodes} --fault-ms ${faultMs} --clients 8 --verbose`;
+async function runSeed(
+  seed: number,
+  nodes: number,
+  faultMs: number,
+  nemesis: NemesisVersion = "swarm",
+  schedule?: readonly ScheduledFault[],
+): Promise<number> {
+  const report = await new Simulation({
+    seed,
+    nodes,
+    faultMs,
+    clients: 8,
+    nemesis,
+    ...(schedule !== undefined ? { schedule } : {}),
+  }).run();
+  const scheduler = nemesis === "swarm" ? "" : ` --nemesis ${nemesis}`;
+  const replay =
+    schedule !== undefined
+      ? `npm run sim -- --regression ${seed} --verbose`
+      : `npm run sim --${scheduler} --seed ${seed} --nodes ${nodes} --fault-ms ${faultMs} --clients 8 --verbose`;
   console.log(
     `# seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} | replay: ${replay}`,
   );
@@ -44,7 +66,7 @@ const MEANINGFUL_OPS = 200;
 describe("simulation swarm", () => {
   for (const r of REGRESSIONS) {
     it(`regression seed ${r.seed} (${r.note})`, async () => {
-      await runSeed(r.seed, r.nodes, r.faultMs);
+      await runSeed(r.seed, r.nodes, r.faultMs, r.nemesis, r.schedule);
     });
   }
 

@@ -16,11 +16,15 @@
  *   (sim-lmdb.ts; docs/testing.md#the-real-store-under-simulation).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { isNemesis, type NemesisVersion, type ScheduledFault } from "./nemesis.ts";
 import { activePlant, assertPlantLoaded, plantedProcess, plantNamed } from "./plants/index.ts";
+import {
+  appendRegressionSeed,
+  type RegressionSeed,
+  readRegressionSeeds,
+} from "./regression-seeds.ts";
 
 const { values } = parseArgs({
   options: {
@@ -63,20 +67,6 @@ export function replayCommand(seed: number, o: ReplayOptions): string {
   return `npm run sim --${plant}${nemesis} --seed ${seed} --nodes ${o.nodes} --fault-ms ${o.faultMs} --clients ${o.clients}${storeFlag} --verbose`;
 }
 
-/** An entry of regression-seeds.json. */
-export interface RegressionSeed {
-  readonly seed: number;
-  readonly nodes: number;
-  readonly faultMs: number;
-  /** The fault scheduler the seed was recorded with; "swarm" when absent. */
-  readonly nemesis?: NemesisVersion;
-  /** A shrunk swarm schedule to play instead of the seed's own. */
-  readonly schedule?: readonly ScheduledFault[];
-  readonly note: string;
-}
-
-const REGRESSIONS = new URL("./regression-seeds.json", import.meta.url);
-
 const plant = values.plant ?? process.env.DFS_PLANT;
 if (plant !== undefined && activePlant()?.name !== plant) {
   // The plant's hook must be registered before tsx's and before any source loads.
@@ -94,7 +84,7 @@ const { Simulation } = await import("./simulation.ts");
 type SimReport = Awaited<ReturnType<InstanceType<typeof Simulation>["run"]>>;
 const { shrinkSchedule } = await import("./shrink.ts");
 
-const regressions: RegressionSeed[] = JSON.parse(readFileSync(REGRESSIONS, "utf8"));
+const regressions: RegressionSeed[] = readRegressionSeeds();
 const replayed =
   values.regression === undefined
     ? undefined
@@ -170,9 +160,8 @@ async function shrinkFailure(seed: number, nodes: number, report: SimReport): Pr
     schedule: shrunk.schedule,
     note: `long mode ${new Date().toISOString().slice(0, 10)}, shrunk: ${shrunk.failure.slice(0, 160)}`,
   };
-  const current: RegressionSeed[] = JSON.parse(readFileSync(REGRESSIONS, "utf8"));
-  if (!current.some((r) => r.seed === seed)) {
-    writeFileSync(REGRESSIONS, `${JSON.stringify([...current, entry], null, 2)}\n`);
+  if (!readRegressionSeeds().some((r) => r.seed === seed)) {
+    appendRegressionSeed(entry);
     console.log(
       `saved to test/sim/regression-seeds.json; replay: npm run sim -- --regression ${seed}`,
     );

@@ -4,25 +4,12 @@
  * (SIM_BUDGET_S, default 60 s; CI sets more) is spent. Each seed prints its replay command.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { NemesisVersion, ScheduledFault } from "./nemesis.ts";
+import { readRegressionSeeds } from "./regression-seeds.ts";
 import { Simulation } from "./simulation.ts";
 
-interface RegressionSeed {
-  readonly seed: number;
-  readonly nodes: number;
-  readonly faultMs: number;
-  /** The fault scheduler the seed was recorded with (nemesis.ts); "swarm" when absent. */
-  readonly nemesis?: NemesisVersion;
-  /** A shrunk swarm schedule played instead of the seed's own (npm run sim -- --hours). */
-  readonly schedule?: readonly ScheduledFault[];
-  readonly note: string;
-}
-
-const REGRESSIONS: RegressionSeed[] = JSON.parse(
-  readFileSync(new URL("./regression-seeds.json", import.meta.url), "utf8"),
-);
+const REGRESSIONS = readRegressionSeeds();
 const BUDGET_MS = Number(process.env.SIM_BUDGET_S ?? "60") * 1000;
 const FAULT_MS = 20_000;
 

@@ -37,6 +37,8 @@ export enum MessageType {
   MESSAGE_TYPE_HEARTBEAT_RESP = 8,
   /** MESSAGE_TYPE_SNAPSHOT - InstallSnapshot metadata: index/log_term name the snapshot's last entry. */
   MESSAGE_TYPE_SNAPSHOT = 9,
+  /** MESSAGE_TYPE_TIMEOUT_NOW - Leadership transfer: the addressee campaigns at once (thesis §3.10). */
+  MESSAGE_TYPE_TIMEOUT_NOW = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -72,6 +74,9 @@ export function messageTypeFromJSON(object: any): MessageType {
     case 9:
     case "MESSAGE_TYPE_SNAPSHOT":
       return MessageType.MESSAGE_TYPE_SNAPSHOT;
+    case 10:
+    case "MESSAGE_TYPE_TIMEOUT_NOW":
+      return MessageType.MESSAGE_TYPE_TIMEOUT_NOW;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -101,6 +106,8 @@ export function messageTypeToJSON(object: MessageType): string {
       return "MESSAGE_TYPE_HEARTBEAT_RESP";
     case MessageType.MESSAGE_TYPE_SNAPSHOT:
       return "MESSAGE_TYPE_SNAPSHOT";
+    case MessageType.MESSAGE_TYPE_TIMEOUT_NOW:
+      return "MESSAGE_TYPE_TIMEOUT_NOW";
     case MessageType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -123,6 +130,8 @@ export interface SnapshotChunk {
   /** Set on the last chunk, with the SHA-256 of all data. */
   done: boolean;
   sha256: Buffer;
+  /** The configuration in force at the snapshot's index (src/raft/membership.ts encoding). */
+  membership: Buffer;
 }
 
 export interface SnapshotAck {
@@ -143,7 +152,10 @@ export interface DeliverAck {
 export interface Entry {
   term: number;
   index: number;
-  /** 0 = normal (data is a state-machine command), 1 = no-op of a new leader. */
+  /**
+   * 0 = normal (data is a state-machine command), 1 = no-op of a new leader,
+   * 2 = configuration (data is the whole member list, src/raft/membership.ts).
+   */
   kind: number;
   data: Buffer;
 }
@@ -160,6 +172,10 @@ export interface RaftMessage {
   commit: number;
   reject: boolean;
   rejectHint: number;
+  /**
+   * Heartbeats: the ReadIndex round. Votes: 1 when the leader asked for this election
+   * (a transfer), so voters grant it although they still hear from that leader.
+   */
   context: number;
 }
 
@@ -175,6 +191,7 @@ function createBaseSnapshotChunk(): SnapshotChunk {
     data: Buffer.alloc(0),
     done: false,
     sha256: Buffer.alloc(0),
+    membership: Buffer.alloc(0),
   };
 }
 
@@ -209,6 +226,9 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     }
     if (message.sha256.length !== 0) {
       writer.uint32(82).bytes(message.sha256);
+    }
+    if (message.membership.length !== 0) {
+      writer.uint32(90).bytes(message.membership);
     }
     return writer;
   },
@@ -306,6 +326,14 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
             message.sha256 = Buffer.from(reader.bytes());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.membership = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -338,6 +366,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      membership: isSet(object.membership) ? Buffer.from(bytesFromBase64(object.membership)) : Buffer.alloc(0),
     };
   },
 
@@ -373,6 +402,9 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     if (message.sha256.length !== 0) {
       obj.sha256 = base64FromBytes(message.sha256);
     }
+    if (message.membership.length !== 0) {
+      obj.membership = base64FromBytes(message.membership);
+    }
     return obj;
   },
 
@@ -391,6 +423,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     message.data = object.data ?? Buffer.alloc(0);
     message.done = object.done ?? false;
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.membership = object.membership ?? Buffer.alloc(0);
     return message;
   },
 };

@@ -4,10 +4,11 @@
  * the Raft state machine itself is not exported.
  */
 export type { RaftConfig } from "./config.ts";
-export { NotLeaderError } from "./errors.ts";
+export { ConfigChangeError, type ConfigRefusal, NotLeaderError } from "./errors.ts";
 export { InvariantError } from "./invariants.ts";
 export { MAX_INDEX, MAX_TERM } from "./limits.ts";
 export type { LogInit } from "./log.ts";
+export * from "./membership.ts";
 export {
   type DropReason,
   isIndex,
@@ -16,7 +17,7 @@ export {
   messageFault,
 } from "./message-rules.ts";
 export type * from "./messages.ts";
-export type { ProposalPosition, RaftInit } from "./raft.ts";
+export type { ActiveMembership, ProposalPosition, RaftInit } from "./raft.ts";
 export type { Ready, SoftState, Status } from "./raw-node.ts";
 export { RawNode } from "./raw-node.ts";
 export type { ReadState } from "./read-only.ts";

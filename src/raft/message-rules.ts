@@ -6,6 +6,7 @@
  * log refusals per sender. Pure and cheap: O(entries).
  */
 import { MAX_INDEX, MAX_TERM } from "./limits.ts";
+import { decodeMembership, membershipFault } from "./membership.ts";
 import type { AppendRequest, AppendResponse, Message } from "./messages.ts";
 import { EntryKind } from "./types.ts";
 
@@ -23,7 +24,9 @@ export type DropReason =
   | "entry_term"
   | "reject_hint"
   | "snapshot_meta"
+  | "bad_config"
   | "not_member"
+  | "not_voter"
   | "term_jump"
   | "second_leader"
   | "ack_beyond_log"
@@ -47,7 +50,7 @@ export function isIndex(value: number): boolean {
 
 /** True for an entry kind this version knows how to store and apply. */
 export function isKnownEntryKind(kind: number): kind is EntryKind {
-  return kind === EntryKind.Normal || kind === EntryKind.Noop;
+  return kind === EntryKind.Normal || kind === EntryKind.Noop || kind === EntryKind.Config;
 }
 
 /**
@@ -69,6 +72,8 @@ export function messageFault(m: Message): DropReason | null {
     case "heartbeat":
       if (m.term < 1) return "term_range";
       return isIndex(m.commit) ? null : "index_range";
+    case "timeoutNow":
+      return m.term < 1 ? "term_range" : null;
     case "append":
       return appendFault(m);
     case "appendResp":
@@ -78,6 +83,7 @@ export function messageFault(m: Message): DropReason | null {
       const s = m.snapshot;
       if (!isIndex(s.index) || !isTerm(s.term)) return "index_range";
       if (s.index < 1 || s.term < 1 || s.term > m.term) return "snapshot_meta";
+      if (s.membership !== undefined && membershipFault(s.membership) !== null) return "bad_config";
       return null;
     }
     default:
@@ -113,6 +119,7 @@ function appendFault(m: AppendRequest): DropReason | null {
       return "entry_term";
     }
     if (!isKnownEntryKind(e.kind)) return "entry_kind";
+    if (e.kind === EntryKind.Config && decodeMembership(e.data) === null) return "bad_config";
     previousTerm = e.term;
   }
   return null;

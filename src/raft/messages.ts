@@ -3,6 +3,7 @@
  * handler sees exactly the fields its message has. Every message carries the sender's
  * term: receiving a higher term is how a node learns it is out of date (§5.1).
  */
+import type { Membership } from "./membership.ts";
 import type { Entry, NodeId } from "./types.ts";
 
 interface Envelope {
@@ -19,6 +20,11 @@ export interface VoteRequest extends Envelope {
   readonly type: "preVote" | "vote";
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /**
+   * Sent on the leader's own request (TimeoutNow, thesis §3.10): voters grant it even while
+   * they still hear from that leader, which would otherwise make them refuse (the lease).
+   */
+  readonly transfer: boolean;
 }
 
 /** A vote (or pre-vote) granted or refused. */
@@ -65,10 +71,15 @@ export interface HeartbeatResponse extends Envelope {
   readonly context: number;
 }
 
-/** Identifies a snapshot: the last log entry it covers. */
+/** Identifies a snapshot: the last log entry it covers, and the configuration in force there. */
 export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
+  /**
+   * The configuration as of `index` (a node that installs the snapshot adopts it). Absent
+   * only where a caller hands the core a position and lets it fill the rest in.
+   */
+  readonly membership?: Membership;
 }
 
 /**
@@ -81,6 +92,14 @@ export interface SnapshotRequest extends Envelope {
   readonly snapshot: SnapshotMeta;
 }
 
+/**
+ * A leader hands over (thesis §3.10): the addressee, whose log matches the leader's,
+ * starts an election at once instead of waiting for its timeout.
+ */
+export interface TimeoutNow extends Envelope {
+  readonly type: "timeoutNow";
+}
+
 /** Every message one Raft node can send another. */
 export type Message =
   | SnapshotRequest
@@ -89,7 +108,8 @@ export type Message =
   | AppendRequest
   | AppendResponse
   | Heartbeat
-  | HeartbeatResponse;
+  | HeartbeatResponse
+  | TimeoutNow;
 
 /** The `type` tags, for transports that encode messages. */
 export type MessageType = Message["type"];

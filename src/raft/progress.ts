@@ -21,6 +21,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** Times the follower's log was found shorter than what it had acknowledged. */
+  regressions = 0;
   /** Last index of each append in flight, oldest first (replicate state only). */
   private readonly inflight: number[] = [];
 
@@ -104,6 +106,13 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    if (rejected === this.match && hint < this.match) {
+      // The follower lacks an entry it once acknowledged: its log went backwards (a data
+      // dir restored from an older copy, or a disk that lost synced writes). Waiting for
+      // it to come back to `match` would never end; resume from where it really is.
+      this.match = hint;
+      this.regressions++;
+    }
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
     this.probeSent = false;
     return true;

@@ -7,10 +7,19 @@
  */
 import type { RaftConfig } from "./config.ts";
 import { validateRaftConfig } from "./config.ts";
-import { NotLeaderError } from "./errors.ts";
+import { ConfigChangeError, NotLeaderError } from "./errors.ts";
 import { assertInvariants, type InvariantWatch, watchInvariants } from "./invariants.ts";
 import { isAdoptableTerm, MAX_INDEX, MAX_TERM, stepTowards } from "./limits.ts";
 import { type LogInit, type LogView, RaftLog } from "./log.ts";
+import {
+  changedMembers,
+  decodeMembership,
+  encodeMembership,
+  type Membership,
+  membershipFault,
+  voterIds,
+  votersOnly,
+} from "./membership.ts";
 import { type DropReason, messageFault } from "./message-rules.ts";
 import type {
   AppendRequest,
@@ -20,6 +29,7 @@ import type {
   Message,
   SnapshotMeta,
   SnapshotRequest,
+  TimeoutNow,
   VoteRequest,
   VoteResponse,
 } from "./messages.ts";
@@ -34,6 +44,18 @@ export interface RaftInit {
   readonly log: LogInit;
   /** The newest durable snapshot, if any (a leader sends it to followers that fell behind). */
   readonly snapshot?: SnapshotMeta;
+  /**
+   * The configuration in force at the log's applied index (the state machine keeps it).
+   * Absent on a node that was never started: then `RaftConfig.voters` bootstraps it.
+   * Configuration entries after the applied index and known committed are replayed.
+   */
+  readonly membership?: Membership;
+}
+
+/** A configuration that took effect, and the index of the entry that carried it (0: bootstrap). */
+export interface ActiveMembership {
+  readonly index: number;
+  readonly membership: Membership;
 }
 
 /** Where a proposal landed; the driver resolves the client when this index applies with this term. */
@@ -66,8 +88,28 @@ export class Raft {
   private latestSnapshot: SnapshotMeta | null;
 
   private readonly config: RaftConfig;
-  private readonly peers: NodeId[];
-  private readonly voters: ReadonlySet<NodeId>;
+  /** Every other member (voters and learners): whom a leader replicates to. */
+  private peers: NodeId[] = [];
+  /** Voting members of the active configuration. */
+  private voters: ReadonlySet<NodeId> = new Set();
+  /**
+   * Configurations that took effect, oldest first: the active one is last. Older ones are
+   * kept back to the compaction point, so a snapshot can name the configuration at its index.
+   */
+  private configs: ActiveMembership[] = [];
+  /**
+   * A leader proposes no configuration change while this index is not committed: the last
+   * change it proposed, or on election its whole log, so it first commits an entry of its
+   * own term — and with it every configuration an earlier leader committed (the 2015
+   * one-at-a-time bug, see docs/membership.md).
+   */
+  private pendingConfigIndex = 0;
+  /** The voter a leadership transfer goes to (NONE when none is under way). */
+  #transferee: NodeId = NONE;
+  /** Ticks since the transfer began; it is abandoned after an election timeout. */
+  private transferElapsed = 0;
+  /** Ticks since this node started, for "heard from recently" (see Replicator.lastHeard). */
+  private ticks = 0;
   /** The leader side of replication; null unless leader. */
   private replicator: Replicator | null = null;
   private votes = new Map<NodeId, boolean>();
@@ -82,12 +124,14 @@ export class Raft {
     validateRaftConfig(config);
     this.config = config;
     this.id = config.id;
-    this.peers = config.voters.filter((v) => v !== config.id);
-    this.voters = new Set(config.voters);
     this.#log = new RaftLog(init.log);
     this.#term = init.hardState.term;
     this.#vote = init.hardState.vote;
     this.latestSnapshot = init.snapshot ?? null;
+    const base = init.membership ?? votersOnly(config.voters);
+    const baseIndex = init.membership === undefined ? 0 : this.#log.applied;
+    this.useMembership(base, baseIndex);
+    this.activateCommitted(Math.max(baseIndex, this.#log.compactedTo().index));
     this.becomeFollower(this.#term, NONE);
   }
 
@@ -140,6 +184,28 @@ export class Raft {
     return this.replicator?.view() ?? new Map();
   }
 
+  /** The configuration in force here and the index of the entry that set it. */
+  get membership(): ActiveMembership {
+    return this.configs[this.configs.length - 1] as ActiveMembership;
+  }
+
+  /** The index of the newest configuration entry a leader proposed and has not seen committed. */
+  get pendingConfig(): number {
+    return this.pendingConfigIndex > this.#log.committed ? this.pendingConfigIndex : 0;
+  }
+
+  /** The voter a leadership transfer is handing over to, or NONE. */
+  get transferee(): NodeId {
+    return this.#transferee;
+  }
+
+  /** The configuration in force at `index` (which must not be before the compaction point). */
+  membershipAt(index: number): Membership {
+    let found = this.configs[0] as ActiveMembership;
+    for (const c of this.configs) if (c.index <= index) found = c;
+    return found.membership;
+  }
+
   // ---- output the driver takes --------------------------------------------------------
 
   /** Removes and returns the outgoing messages. */
@@ -180,6 +246,7 @@ export class Raft {
   /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
   tick(): void {
     const watch = this.watch();
+    this.ticks++;
     if (this.#role === "leader") this.tickLeader();
     else this.tickElection();
     this.check(watch);
@@ -191,6 +258,8 @@ export class Raft {
    */
   propose(commands: readonly Uint8Array[]): ProposalPosition[] {
     if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    // During a transfer, new entries would only make the transferee's log fall behind.
+    if (this.#transferee !== NONE) throw new NotLeaderError(this.#transferee);
     const first = this.#log.lastIndex() + 1;
     if (first + commands.length - 1 > MAX_INDEX) {
       throw new Error(`raft: log index would pass MAX_INDEX (${MAX_INDEX})`);
@@ -221,6 +290,126 @@ export class Raft {
   }
 
   /**
+   * Proposes `next` as the whole new configuration. One member may change at a time
+   * (thesis §4.1), one change may be pending, and a new leader first commits an entry of
+   * its own term. Refuses (ConfigChangeError) a change whose voters could not reach a
+   * quorum among the members heard from within an election timeout, so a change never
+   * makes a degraded cluster unavailable (etcd's strict reconfiguration check).
+   */
+  proposeMembership(next: Membership): ProposalPosition {
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    const fault = this.membershipChangeFault(next);
+    if (fault !== null) throw fault;
+    const watch = this.watch();
+    const index = this.#log.lastIndex() + 1;
+    const entry = { term: this.#term, index, kind: EntryKind.Config, data: encodeMembership(next) };
+    this.appendEntries([entry]);
+    this.pendingConfigIndex = index;
+    this.replicator?.broadcastAppend();
+    this.check(watch);
+    return { index, term: this.#term };
+  }
+
+  /** Why `next` may not be proposed now, or null. */
+  private membershipChangeFault(next: Membership): ConfigChangeError | null {
+    if (this.#transferee !== NONE) {
+      return new ConfigChangeError("transferring", "a leadership transfer is under way");
+    }
+    if (this.pendingConfigIndex > this.#log.committed) {
+      return new ConfigChangeError(
+        "pending",
+        `a configuration change (or this leader's first entry) at index ${this.pendingConfigIndex} is not committed yet`,
+      );
+    }
+    const invalid = membershipFault(next);
+    if (invalid !== null)
+      return new ConfigChangeError("invalid", `invalid configuration: ${invalid}`);
+    const current = this.membership.membership;
+    const changed = changedMembers(current, next);
+    if (changed.length > 1) {
+      return new ConfigChangeError(
+        "not_single_change",
+        `members ${changed.join(", ")} would change at once; change one member at a time`,
+      );
+    }
+    const gone = current.members.filter((m) => !next.members.some((n) => n.id === m.id));
+    const expected = [...new Set([...current.removed, ...gone.map((m) => m.id)])].sort(
+      (a, b) => a - b,
+    );
+    const removed = [...next.removed].sort((a, b) => a - b);
+    if (expected.length !== removed.length || expected.some((id, i) => removed[i] !== id)) {
+      return new ConfigChangeError(
+        "invalid",
+        "the removed list must grow by exactly the members removed",
+      );
+    }
+    const revived = next.members.find((m) => current.removed.includes(m.id));
+    if (revived !== undefined) {
+      return new ConfigChangeError("invalid", `id ${revived.id} was removed and is never reused`);
+    }
+    return this.quorumFault(next);
+  }
+
+  /** Could the voters of `next` form a quorum from this node and the members heard from lately? */
+  private quorumFault(next: Membership): ConfigChangeError | null {
+    const voters = voterIds(next);
+    const heard = this.replicator?.heardSince(this.ticks - this.config.electionTick) ?? new Set();
+    const reachable = voters.filter((id) => id === this.id || heard.has(id)).length;
+    if (reachable >= majority(voters.length)) return null;
+    return new ConfigChangeError(
+      "no_quorum",
+      `only ${reachable} of the ${voters.length} voters of the new configuration are reachable; a quorum needs ${majority(voters.length)}`,
+    );
+  }
+
+  /**
+   * Hands leadership to `to` (NONE: the most caught-up voter), thesis §3.10: proposals
+   * stop, the target is brought up to date, then told to campaign at once (TimeoutNow).
+   * Abandoned if it has not happened within an election timeout.
+   */
+  transferLeadership(to: NodeId): NodeId {
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    const target = to === NONE ? this.bestTransferTarget() : to;
+    if (target === NONE || target === this.id || !this.voters.has(target)) {
+      throw new ConfigChangeError(
+        "bad_target",
+        `node ${to === NONE ? "(none)" : to} is not another voter`,
+      );
+    }
+    const watch = this.watch();
+    this.#transferee = target;
+    this.transferElapsed = 0;
+    this.sendTimeoutNowIfCaughtUp();
+    this.check(watch);
+    return target;
+  }
+
+  /** The voter other than this node with the highest match index, or NONE. */
+  private bestTransferTarget(): NodeId {
+    let best = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of this.progressOf()) {
+      if (this.voters.has(id) && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  /** Sends TimeoutNow once the transferee holds the whole log; otherwise sends it entries. */
+  private sendTimeoutNowIfCaughtUp(): void {
+    const rep = this.replicator;
+    const to = this.#transferee;
+    if (rep === null || to === NONE) return;
+    if (rep.matchOf(to) === this.#log.lastIndex()) {
+      this.send({ type: "timeoutNow", to, term: this.#term });
+    } else {
+      rep.sendAppend(to, true);
+    }
+  }
+
+  /**
    * Processes one message from a peer. Never throws on what a peer sent: a message that is
    * malformed, from a non-member, or impossible in this node's state (a second leader in
    * one term, an ack for entries this leader never had, a term too far ahead) is dropped
@@ -247,11 +436,19 @@ export class Raft {
   /** Why `m` must be dropped before it touches any state, or null. */
   private refusal(m: Message): DropReason | null {
     if (m.to !== this.id) return "wrong_addressee";
-    if (m.from === this.id || !this.voters.has(m.from)) return "not_member";
+    // An id this node does not know yet may be a member added in a configuration it has
+    // not learned (a new leader's appends must reach it); a removed id is refused for good.
+    if (m.from === this.id || this.membership.membership.removed.includes(m.from)) {
+      return "not_member";
+    }
     const fault = messageFault(m);
     if (fault !== null) return fault;
     if (m.term !== this.#term) return null;
-    const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+    const fromLeader =
+      m.type === "append" ||
+      m.type === "heartbeat" ||
+      m.type === "snapshot" ||
+      m.type === "timeoutNow";
     // At most one leader per term (§5.2): a leader hearing another "leader" of its own term,
     // or a follower hearing a second one, is listening to a broken or forged peer.
     if (
@@ -301,8 +498,10 @@ export class Raft {
    */
   private higherTermEffect(m: Message): "ignore" | "keep" | "move" {
     if (m.type === "preVote" || m.type === "vote") {
-      // Leader lease: while we hear from a live leader, refuse to help depose it.
+      // Leader lease: while we hear from a live leader, refuse to help depose it — unless
+      // that leader asked for this election itself (a transfer).
       const inLease =
+        !m.transfer &&
         this.config.checkQuorum &&
         this.#leader !== NONE &&
         this.electionElapsed < this.config.electionTick;
@@ -362,6 +561,9 @@ export class Raft {
       case "snapshot":
         this.handleSnapshot(m);
         return;
+      case "timeoutNow":
+        this.handleTimeoutNow(m);
+        return;
     }
   }
 
@@ -379,6 +581,8 @@ export class Raft {
     this.readOnly.reset();
     this.pendingReads = [];
     this.replicator = null;
+    this.#transferee = NONE;
+    this.transferElapsed = 0;
   }
 
   /** Restarts the election timer with a fresh random timeout in [base, 2*base) (§5.2). */
@@ -415,6 +619,7 @@ export class Raft {
     const replicator = new Replicator({
       term: this.#term,
       peers: this.peers,
+      clock: () => this.ticks,
       log: this.#log,
       maxMsgBytes: this.config.maxMsgBytes,
       maxInflight: this.config.maxInflight,
@@ -431,7 +636,70 @@ export class Raft {
         data: new Uint8Array(0),
       },
     ]);
+    // No configuration change until that no-op commits (see pendingConfigIndex).
+    this.pendingConfigIndex = this.#log.lastIndex();
     replicator.broadcastAppend();
+  }
+
+  // ---- configuration --------------------------------------------------------------------
+
+  /** Makes `membership` (carried by the entry at `index`) the configuration in force. */
+  private useMembership(membership: Membership, index: number): void {
+    this.configs.push({ index, membership });
+    this.voters = new Set(voterIds(membership));
+    this.peers = membership.members.map((m) => m.id).filter((id) => id !== this.id);
+    this.replicator?.setPeers(this.peers);
+  }
+
+  /** Advances the commit index, putting into force any configuration it now covers. */
+  private commitTo(index: number): void {
+    const before = this.#log.committed;
+    this.#log.commitTo(index);
+    if (this.#log.committed > before) this.activateCommitted(before);
+  }
+
+  /** Puts into force, in order, each configuration entry in (after, committed]. */
+  private activateCommitted(after: number): void {
+    let changed = false;
+    for (let i = after + 1; i <= this.#log.committed; i++) {
+      const e = this.#log.entryAt(i);
+      if (e === undefined || e.kind !== EntryKind.Config) continue;
+      const membership = decodeMembership(e.data);
+      if (membership === null) continue; // message-rules refuses such entries at the edge
+      this.useMembership(membership, i);
+      changed = true;
+    }
+    if (changed && this.#role === "leader" && !this.voters.has(this.id)) this.handOver();
+  }
+
+  /**
+   * A leader that a committed configuration removed (or made a learner) tells the most
+   * caught-up voter to campaign now and steps down, so its removal costs no election
+   * timeout (thesis §4.2.2).
+   */
+  private handOver(): void {
+    this.replicator?.broadcastAppend();
+    const target = this.bestTransferTarget();
+    if (target !== NONE && this.replicator?.matchOf(target) === this.#log.lastIndex()) {
+      this.send({ type: "timeoutNow", to: target, term: this.#term });
+    }
+    this.becomeFollower(this.#term, NONE);
+  }
+
+  /** The leader asked us to campaign now (a transfer). Only a voter can. */
+  private handleTimeoutNow(m: TimeoutNow): void {
+    if (m.from !== this.#leader && this.#leader !== NONE) return;
+    if (!this.voters.has(this.id)) return;
+    this.startCampaign("vote", true);
+  }
+
+  /** Drops configurations older than the one in force at `index` (after compaction). */
+  private forgetConfigsBefore(index: number): void {
+    let keepFrom = 0;
+    for (let i = 0; i < this.configs.length; i++) {
+      if ((this.configs[i] as ActiveMembership).index <= index) keepFrom = i;
+    }
+    this.configs = this.configs.slice(keepFrom);
   }
 
   // ---- elections (§5.2, thesis §9.6) ----------------------------------------------------
@@ -440,7 +708,8 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.startCampaign(this.config.preVote ? "preVote" : "vote");
+      // Learners and nodes outside the configuration never campaign.
+      if (this.voters.has(this.id)) this.startCampaign(this.config.preVote ? "preVote" : "vote");
     }
   }
 
@@ -451,7 +720,7 @@ export class Raft {
     this.check(watch);
   }
 
-  private startCampaign(kind: "preVote" | "vote"): void {
+  private startCampaign(kind: "preVote" | "vote", transfer = false): void {
     if (this.#role === "leader") return;
     // Terms end at MAX_TERM (limits.ts): never produce one a peer could not decode.
     if (this.#term >= MAX_TERM) return;
@@ -463,13 +732,15 @@ export class Raft {
       this.winElection(kind);
       return;
     }
-    for (const peer of this.peers) {
+    for (const peer of this.voters) {
+      if (peer === this.id) continue;
       this.send({
         type: kind,
         to: peer,
         term,
         lastLogIndex: this.#log.lastIndex(),
         lastLogTerm: this.#log.lastTerm(),
+        transfer,
       });
     }
   }
@@ -507,14 +778,16 @@ export class Raft {
     else if (result === "lost") this.becomeFollower(this.#term, NONE);
   }
 
+  /** Tallies the votes of this configuration's voters (a learner's or stranger's never count). */
   private countVotes(): "won" | "lost" | "pending" {
     let granted = 0;
     let rejected = 0;
-    for (const v of this.votes.values()) {
+    for (const [id, v] of this.votes) {
+      if (!this.voters.has(id)) continue;
       if (v) granted++;
       else rejected++;
     }
-    return tallyVotes(granted, rejected, this.config.voters.length);
+    return tallyVotes(granted, rejected, this.voters.size);
   }
 
   // ---- replication, follower side (§5.3) ------------------------------------------------
@@ -527,7 +800,7 @@ export class Raft {
     }
     const lastNew = this.#log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (lastNew !== null) {
-      this.#log.commitTo(Math.min(m.commit, lastNew));
+      this.commitTo(Math.min(m.commit, lastNew));
       this.ackAppend(m.from, lastNew);
       return;
     }
@@ -569,13 +842,17 @@ export class Raft {
     }
     if (this.#log.matchTerm(snap.index, snap.term)) {
       // We already hold the entry the snapshot ends with: just learn the commit (§7).
-      this.#log.commitTo(snap.index);
+      this.commitTo(snap.index);
       ack(snap.index);
       return;
     }
     this.#log.restore(snap.index, snap.term);
-    this.#snapshotToInstall = snap;
-    this.latestSnapshot = snap;
+    const membership = snap.membership ?? this.membership.membership;
+    this.configs = [];
+    this.useMembership(membership, snap.index);
+    const installed = { index: snap.index, term: snap.term, membership };
+    this.#snapshotToInstall = installed;
+    this.latestSnapshot = installed;
     ack(snap.index);
   }
 
@@ -593,7 +870,7 @@ export class Raft {
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
     if (m.commit > this.#log.lastIndex()) this.countDrop("commit_beyond_log");
-    else this.#log.commitTo(m.commit);
+    else this.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, term: this.#term, context: m.context });
   }
 
@@ -609,6 +886,9 @@ export class Raft {
   private tickLeader(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    if (this.#transferee !== NONE && ++this.transferElapsed >= this.config.electionTick) {
+      this.#transferee = NONE; // abandoned: the target did not win in time
+    }
     if (this.electionElapsed >= this.config.electionTick) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.checkQuorumActive()) {
@@ -624,8 +904,8 @@ export class Raft {
 
   /** Check-quorum: did a majority (counting us) talk to us since the last check? Resets the marks. */
   private checkQuorumActive(): boolean {
-    const active = 1 + (this.replicator?.takeActiveCount() ?? 0);
-    return active >= majority(this.config.voters.length);
+    const active = (this.replicator?.takeActiveVoters(this.voters) ?? 0) + 1;
+    return active >= majority(this.voters.size);
   }
 
   private appendEntries(entries: readonly Entry[]): void {
@@ -635,7 +915,9 @@ export class Raft {
   private handleAppendResponse(m: AppendResponse): void {
     const rep = this.replicator;
     if (this.#role !== "leader" || rep === null || !rep.onAppendResponse(m)) return;
-    if (this.maybeCommit()) rep.broadcastAppend();
+    if (this.maybeCommit() && this.replicator !== null) rep.broadcastAppend();
+    if (this.replicator === null) return; // stepped down: a configuration removed us
+    if (m.from === this.#transferee) this.sendTimeoutNowIfCaughtUp();
     rep.sendAppendsWhileOpen(m.from);
   }
 
@@ -643,8 +925,9 @@ export class Raft {
     const rep = this.replicator;
     if (this.#role !== "leader" || rep === null || !rep.onHeartbeatResponse(m)) return;
     if (m.context === 0) return;
+    if (!this.voters.has(m.from)) return; // only voters confirm leadership
     const acks = this.readOnly.recvAck(m.from, m.context);
-    if (acks >= majority(this.config.voters.length)) {
+    if (acks >= majority(this.voters.size)) {
       for (const rs of this.readOnly.advance(m.context)) this.#readStates.push(rs);
     }
   }
@@ -656,11 +939,12 @@ export class Raft {
    */
   private maybeCommit(): boolean {
     if (this.#role !== "leader") return false;
-    const matches = [this.#log.stableIndex, ...(this.replicator?.matches() ?? [])];
+    const matches = this.replicator?.matches(this.voters) ?? [];
+    if (this.voters.has(this.id)) matches.push(this.#log.stableIndex);
     const index = committedIndex(matches);
     if (index <= this.#log.committed || this.#log.termAt(index) !== this.#term) return false;
-    this.#log.commitTo(index);
-    this.releasePendingReads();
+    this.commitTo(index);
+    if (this.#role === "leader") this.releasePendingReads();
     return true;
   }
 
@@ -671,7 +955,7 @@ export class Raft {
   }
 
   private startRead(context: number): void {
-    if (this.config.voters.length === 1) {
+    if (this.voters.size === 1 && this.voters.has(this.id)) {
       this.#readStates.push({ index: this.#log.committed, context });
       return;
     }
@@ -702,8 +986,12 @@ export class Raft {
 
   /** The driver made a snapshot at `meta` durable; later compaction may rely on it. */
   snapshotTaken(meta: SnapshotMeta): void {
-    if (this.latestSnapshot === null || meta.index > this.latestSnapshot.index)
-      this.latestSnapshot = meta;
+    if (this.latestSnapshot === null || meta.index > this.latestSnapshot.index) {
+      this.latestSnapshot = {
+        ...meta,
+        membership: meta.membership ?? this.membershipAt(meta.index),
+      };
+    }
   }
 
   /** Drops log entries up to `index` (covered by a durable snapshot or state machine). */
@@ -713,6 +1001,7 @@ export class Raft {
       throw new Error(`raft: no snapshot covers compaction to ${index}`);
     const watch = this.watch();
     this.#log.compact(index);
+    this.forgetConfigsBefore(index);
     this.check(watch);
   }
 

@@ -5,9 +5,10 @@
  * Inputs may arrive between `ready()` and `advance()`; they land in the next Ready.
  */
 import type { RaftConfig } from "./config.ts";
+import type { Membership } from "./membership.ts";
 import type { DropReason } from "./message-rules.ts";
 import type { Message, SnapshotMeta } from "./messages.ts";
-import { type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
+import { type ActiveMembership, type ProposalPosition, Raft, type RaftInit } from "./raft.ts";
 import type { ReadState } from "./read-only.ts";
 import type { PeerProgress } from "./replicator.ts";
 import { type Entry, type HardState, hardStateEqual, type NodeId, type Role } from "./types.ts";
@@ -39,6 +40,12 @@ export interface Ready {
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
+  /**
+   * The configuration now in force, when it changed since the previous Ready (a
+   * configuration entry became known committed, or a snapshot brought one): the driver
+   * updates whom it can reach and how. Null when unchanged.
+   */
+  readonly membership: ActiveMembership | null;
 }
 
 /** Upper bound on entry bytes handed to the state machine per Ready, so applying stays incremental. */
@@ -66,6 +73,12 @@ export interface Status {
   /** Index and term of the last entry folded into a snapshot (0, 0 before any). */
   readonly compacted: { readonly index: number; readonly term: number };
   readonly progress: ReadonlyMap<NodeId, PeerProgress>;
+  /** The configuration in force and the index of the entry that set it (0: bootstrap). */
+  readonly membership: ActiveMembership;
+  /** Index of a configuration change this leader proposed that is not committed yet (0: none). */
+  readonly pendingConfig: number;
+  /** The voter a leadership transfer is handing over to (0: none under way). */
+  readonly transferee: NodeId;
 }
 
 /** How testing.ts reaches the Raft inside a RawNode (set by RawNode's static block). */
@@ -83,10 +96,13 @@ export class RawNode {
     coreOf = (node) => node.#raft;
   }
   private lastHardState: HardState;
+  /** The configuration the driver was last told about (Ready.membership). */
+  private lastMembership: ActiveMembership;
 
   constructor(config: RaftConfig, init: RaftInit) {
     this.#raft = new Raft(config, init);
     this.lastHardState = this.#raft.hardState();
+    this.lastMembership = this.#raft.membership;
   }
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -104,6 +120,19 @@ export class RawNode {
   /** See {@link Raft.propose}. */
   propose(commands: readonly Uint8Array[]): ProposalPosition[] {
     return this.#raft.propose(commands);
+  }
+
+  /** See {@link Raft.proposeMembership}. */
+  proposeMembership(next: Membership): ProposalPosition {
+    return this.#raft.proposeMembership(next);
+  }
+
+  /**
+   * See {@link Raft.transferLeadership}: hands leadership to `to` (0: the most caught-up
+   * voter); returns the target. Throws NotLeaderError or ConfigChangeError.
+   */
+  transferLeadership(to: NodeId = 0): NodeId {
+    return this.#raft.transferLeadership(to);
   }
 
   /** See {@link Raft.readIndex}. */
@@ -155,6 +184,9 @@ export class RawNode {
       stableIndex: log.stableIndex,
       compacted: log.compactedTo(),
       progress: r.progressOf(),
+      membership: r.membership,
+      pendingConfig: r.pendingConfig,
+      transferee: r.transferee,
     };
   }
 
@@ -194,6 +226,7 @@ export class RawNode {
       r.snapshotToInstall !== null ||
       r.log.stableIndex < r.log.lastIndex() ||
       r.log.hasNextCommittedEntries() ||
+      r.membership !== this.lastMembership ||
       !hardStateEqual(r.hardState(), this.lastHardState)
     );
   }
@@ -210,7 +243,16 @@ export class RawNode {
       messages: r.takeMessages(),
       committedEntries: r.log.nextCommittedEntries(MAX_APPLY_BYTES),
       readStates: r.takeReadStates(),
+      membership: this.takeMembershipChange(),
     };
+  }
+
+  /** The configuration in force if the driver has not been told of it yet. */
+  private takeMembershipChange(): ActiveMembership | null {
+    const now = this.#raft.membership;
+    if (now === this.lastMembership) return null;
+    this.lastMembership = now;
+    return now;
   }
 
   /** Marks a Ready as done: its entries are durable and its committed entries applied. */

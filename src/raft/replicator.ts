@@ -26,12 +26,16 @@ export interface PeerProgress {
   readonly state: ProgressState;
   /** Heard from since the last check-quorum round. */
   readonly recentActive: boolean;
+  /** Ticks since the follower last answered (0: this tick). */
+  readonly idleTicks: number;
 }
 
 /** What a leader's replicator works with. */
 export interface ReplicatorInit {
   readonly term: number;
   readonly peers: readonly NodeId[];
+  /** The core's logical time in ticks, to know whom we heard from lately. */
+  readonly clock: () => number;
   readonly log: RaftLog;
   readonly maxMsgBytes: number;
   readonly maxInflight: number;
@@ -43,18 +47,54 @@ export interface ReplicatorInit {
 /** The leader side of log replication, for one term. */
 export class Replicator {
   private readonly progress = new Map<NodeId, Progress>();
+  /** Tick at which each follower last answered (a new follower counts as just heard). */
+  private readonly lastHeard = new Map<NodeId, number>();
+  private peers: readonly NodeId[];
 
   constructor(private readonly o: ReplicatorInit) {
-    for (const peer of o.peers) {
-      const pr = new Progress(o.log.lastIndex() + 1, o.maxInflight);
-      pr.recentActive = true;
-      this.progress.set(peer, pr);
-    }
+    this.peers = [];
+    this.setPeers(o.peers);
   }
 
-  /** Each follower's match index. */
-  matches(): number[] {
-    return [...this.progress.values()].map((pr) => pr.match);
+  /**
+   * Follows a configuration change: a new member gets a progress (probing from the end of
+   * the log), a removed one loses it after one last append carrying the commit index, so
+   * it can learn it was removed.
+   */
+  setPeers(peers: readonly NodeId[]): void {
+    for (const id of peers) {
+      if (this.progress.has(id)) continue;
+      const pr = new Progress(this.o.log.lastIndex() + 1, this.o.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(id, pr);
+      this.lastHeard.set(id, this.o.clock());
+    }
+    for (const id of this.progress.keys()) {
+      if (peers.includes(id)) continue;
+      this.sendAppend(id, true);
+      this.progress.delete(id);
+      this.lastHeard.delete(id);
+    }
+    this.peers = [...peers];
+  }
+
+  /** The match index of the voters among the followers. */
+  matches(voters: ReadonlySet<NodeId>): number[] {
+    const out: number[] = [];
+    for (const [id, pr] of this.progress) if (voters.has(id)) out.push(pr.match);
+    return out;
+  }
+
+  /** One follower's match index (0 if it is not a follower). */
+  matchOf(id: NodeId): number {
+    return this.progress.get(id)?.match ?? 0;
+  }
+
+  /** Followers that answered at or after tick `since`. */
+  heardSince(since: number): Set<NodeId> {
+    const out = new Set<NodeId>();
+    for (const [id, at] of this.lastHeard) if (at >= since) out.add(id);
+    return out;
   }
 
   /** Copies of each follower's progress. */
@@ -66,16 +106,17 @@ export class Replicator {
         next: pr.next,
         state: pr.state,
         recentActive: pr.recentActive,
+        idleTicks: this.o.clock() - (this.lastHeard.get(id) ?? 0),
       });
     }
     return out;
   }
 
-  /** Check-quorum: how many followers talked to us since the last check. Resets the marks. */
-  takeActiveCount(): number {
+  /** Check-quorum: how many voting followers talked to us since the last check. Resets the marks. */
+  takeActiveVoters(voters: ReadonlySet<NodeId>): number {
     let active = 0;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
+    for (const [id, pr] of this.progress) {
+      if (pr.recentActive && voters.has(id)) active++;
       pr.recentActive = false;
     }
     return active;
@@ -83,12 +124,12 @@ export class Replicator {
 
   /** Sends every follower what it lacks (a commit advanced, or new entries to replicate). */
   broadcastAppend(): void {
-    for (const peer of this.o.peers) this.sendAppend(peer, true);
+    for (const peer of this.peers) this.sendAppend(peer, true);
   }
 
   /** Heartbeats to every follower; `context` names the ReadIndex round their acks confirm. */
   broadcastHeartbeat(context: number): void {
-    for (const peer of this.o.peers) {
+    for (const peer of this.peers) {
       const pr = this.progress.get(peer) as Progress;
       const commit = Math.min(pr.match, this.o.log.committed);
       this.o.send({ type: "heartbeat", to: peer, term: this.o.term, commit, context });
@@ -101,8 +142,8 @@ export class Replicator {
    * Returns whether anything was sent.
    */
   sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to) as Progress;
-    if (pr.isPaused()) return false;
+    const pr = this.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
     const log = this.o.log;
     const prevIndex = pr.next - 1;
     const prevTerm = log.termAt(prevIndex);
@@ -137,6 +178,7 @@ export class Replicator {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return false;
     pr.recentActive = true;
+    this.lastHeard.set(m.from, this.o.clock());
     if (m.reject) {
       this.onRejectedAppend(pr, m);
       return false;
@@ -160,6 +202,7 @@ export class Replicator {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return false;
     pr.recentActive = true;
+    this.lastHeard.set(m.from, this.o.clock());
     pr.probeSent = false;
     if (pr.state === "replicate" && pr.inflightFull()) pr.freeFirstOne();
     // Even an empty append: if earlier appends were lost, the follower's rejection of it is

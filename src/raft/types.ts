@@ -15,6 +15,8 @@ export enum EntryKind {
   Normal = 0,
   /** Appended by every new leader; applies to nothing. */
   Noop = 1,
+  /** A whole new configuration (membership.ts); takes effect where it is known committed. */
+  Config = 2,
 }
 
 /** One replicated log entry. Indexes start at 1; index 0 is the empty log's sentinel. */

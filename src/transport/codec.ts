@@ -15,6 +15,7 @@ const TO_WIRE: Record<Message["type"], MessageType> = {
   heartbeat: MessageType.MESSAGE_TYPE_HEARTBEAT,
   heartbeatResp: MessageType.MESSAGE_TYPE_HEARTBEAT_RESP,
   snapshot: MessageType.MESSAGE_TYPE_SNAPSHOT,
+  timeoutNow: MessageType.MESSAGE_TYPE_TIMEOUT_NOW,
 };
 
 /**
@@ -41,6 +42,7 @@ export function toWire(m: Message): RaftMessage {
     case "vote":
       w.index = m.lastLogIndex;
       w.logTerm = m.lastLogTerm;
+      w.context = m.transfer ? 1 : 0;
       break;
     case "preVoteResp":
     case "voteResp":
@@ -69,6 +71,8 @@ export function toWire(m: Message): RaftMessage {
       w.index = m.snapshot.index;
       w.logTerm = m.snapshot.term;
       break;
+    case "timeoutNow":
+      break;
   }
   return w;
 }
@@ -78,9 +82,9 @@ export function fromWire(w: RaftMessage): Message | null {
   const { from, to, term } = w;
   switch (w.type) {
     case MessageType.MESSAGE_TYPE_PRE_VOTE:
-      return { type: "preVote", from, to, term, lastLogIndex: w.index, lastLogTerm: w.logTerm };
+      return voteFromWire("preVote", w);
     case MessageType.MESSAGE_TYPE_VOTE:
-      return { type: "vote", from, to, term, lastLogIndex: w.index, lastLogTerm: w.logTerm };
+      return voteFromWire("vote", w);
     case MessageType.MESSAGE_TYPE_PRE_VOTE_RESP:
       return { type: "preVoteResp", from, to, term, reject: w.reject };
     case MessageType.MESSAGE_TYPE_VOTE_RESP:
@@ -113,9 +117,17 @@ export function fromWire(w: RaftMessage): Message | null {
       return { type: "heartbeatResp", from, to, term, context: w.context };
     case MessageType.MESSAGE_TYPE_SNAPSHOT:
       return { type: "snapshot", from, to, term, snapshot: { index: w.index, term: w.logTerm } };
+    case MessageType.MESSAGE_TYPE_TIMEOUT_NOW:
+      return { type: "timeoutNow", from, to, term };
     default:
       return null;
   }
+}
+
+function voteFromWire(type: "preVote" | "vote", w: RaftMessage): Message {
+  const { from, to, term } = w;
+  const transfer = w.context === 1;
+  return { type, from, to, term, lastLogIndex: w.index, lastLogTerm: w.logTerm, transfer };
 }
 
 function entryToWire(e: Entry): WireEntry {

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { RaftPeerClient, type SnapshotAck, type SnapshotChunk } from "../gen/raft.ts";
-import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
+import { encodeMembership, type SnapshotMeta, type SnapshotRequest } from "../raft/index.ts";
 import { PEER_CHANNEL_OPTIONS } from "./peer-link.ts";
 
 /** A consistent image to send (the on-disk store's read snapshot). */
@@ -140,6 +140,10 @@ export class SnapshotSender {
       term: m.term,
       index: image.meta.index,
       logTerm: image.meta.term,
+      membership:
+        m.snapshot.membership === undefined
+          ? Buffer.alloc(0)
+          : Buffer.from(encodeMembership(m.snapshot.membership)),
     };
     const hash = createHash("sha256");
     let offset = 0;

@@ -149,6 +149,7 @@ describe("peer port bounds", { timeout: 180_000 }, () => {
           data: Buffer.alloc(256 * 1024, 7),
           done: false,
           sha256: Buffer.alloc(0),
+          membership: Buffer.alloc(0),
         };
         const error = await new Promise<grpc.ServiceError | null>((resolve) => {
           const call = peer.installSnapshot(

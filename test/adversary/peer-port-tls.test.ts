@@ -305,6 +305,7 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
       data,
       done: true,
       sha256: Buffer.alloc(32),
+      membership: Buffer.alloc(0),
     };
     const error = await installSnapshot(cluster.node(1).peerAddress, node2, chunk);
     assert.equal(error?.code, grpc.status.PERMISSION_DENIED, error?.message ?? "accepted");

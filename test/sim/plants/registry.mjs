@@ -56,8 +56,8 @@ export const PLANTS = [
     patches: [
       {
         file: "src/raft/raft.ts",
-        find: "const matches = [this.#log.stableIndex, ...(this.replicator?.matches() ?? [])];",
-        replace: "const matches = [this.#log.lastIndex(), ...(this.replicator?.matches() ?? [])];",
+        find: "if (this.voters.has(this.id)) matches.push(this.#log.stableIndex);",
+        replace: "if (this.voters.has(this.id)) matches.push(this.#log.lastIndex());",
       },
     ],
   },
@@ -83,8 +83,8 @@ export const PLANTS = [
     patches: [
       {
         file: "src/raft/raft.ts",
-        find: "if (this.config.voters.length === 1) {",
-        replace: "if (this.config.voters.length >= 1) {",
+        find: "if (this.voters.size === 1 && this.voters.has(this.id)) {",
+        replace: "if (this.voters.size >= 1 && this.voters.has(this.id)) {",
       },
     ],
   },
@@ -175,8 +175,8 @@ export const PLANTS = [
     patches: [
       {
         file: "src/raft/raft.ts",
-        find: "this.#log.commitTo(Math.min(m.commit, lastNew));",
-        replace: "this.#log.commitTo(Math.min(m.commit, this.#log.lastIndex()));",
+        find: "this.commitTo(Math.min(m.commit, lastNew));",
+        replace: "this.commitTo(Math.min(m.commit, this.#log.lastIndex()));",
       },
     ],
   },

@@ -6,6 +6,7 @@
  * and records.
  */
 import type { RaftConfig } from "../../../src/raft/config.ts";
+import type { Membership } from "../../../src/raft/membership.ts";
 import type {
   AppendRequest,
   AppendResponse,
@@ -42,6 +43,8 @@ export interface RaftOpts {
   readonly logTerms?: readonly number[];
   /** Initial hard state (term, vote, commit); commit also seeds the log's commit index. */
   readonly hardState?: Partial<HardState>;
+  /** The configuration in force at the applied index (default: bootstrap from the voters). */
+  readonly membership?: Membership;
 }
 
 /** Election timeout base used throughout the suite. */
@@ -74,6 +77,7 @@ function raftInit(opts: RaftOpts): RaftInit {
       commit,
     },
     log: { entries, offset: 0, offsetTerm: 0, committed: commit, applied: commit },
+    ...(opts.membership !== undefined ? { membership: opts.membership } : {}),
   };
 }
 
@@ -135,7 +139,7 @@ export function voteReq(
   lastLogTerm: number,
   type: "vote" | "preVote" = "vote",
 ): VoteRequest {
-  return { type, from, to, term, lastLogIndex, lastLogTerm };
+  return { type, from, to, term, lastLogIndex, lastLogTerm, transfer: false };
 }
 
 export function voteResp(

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertInvariants, InvariantError, watchInvariants } from "../../../src/raft/invariants.ts";
 import { MAX_TERM, MAX_TERM_STEP } from "../../../src/raft/limits.ts";
+import { votersOnly } from "../../../src/raft/membership.ts";
 import type { Raft } from "../../../src/raft/raft.ts";
 import { mutableLogForTesting } from "../../../src/raft/testing.ts";
 import { type Entry, EntryKind, NONE } from "../../../src/raft/types.ts";
@@ -129,21 +130,24 @@ describe("peer messages the core refuses before they touch its state", () => {
     assertDropped(r, () => r.step(appendReq(1, 2, 3, 2, 2, [entry(3, 1)], 0)), "entry_term");
   });
 
-  test("a vote from non-member node 99 does not count towards a majority", () => {
+  test("a vote from node 99, outside the configuration, does not count towards a majority", () => {
     const r = newRaft(1, V3, { hardState: { term: 1 } });
     r.campaign("vote");
     takeMsgs(r);
-    assertDropped(r, () => r.step(voteResp(99, 1, 2, false)), "not_member");
+    r.step(voteResp(99, 1, 2, false));
+    r.step(voteResp(98, 1, 2, false));
     assert.equal(r.role, "candidate");
   });
 
-  test("an append from non-member node 99 is not appended and does not depose anyone", () => {
-    const r = follower();
+  test("an append from removed node 99 is not appended and does not depose anyone", () => {
+    const membership = { ...votersOnly(V3), removed: [99] };
+    const r = newRaft(2, V3, { logTerms: [1, 2], hardState: { term: 2, commit: 2 }, membership });
     assertDropped(
       r,
       () => r.step(appendReq(99, 2, 11, 2, 2, entriesFromTerms([11], 3), 3)),
       "not_member",
     );
+    assert.equal(r.term, 2);
   });
 
   test("a message addressed to another node, or claiming to come from this one, is refused", () => {

@@ -18,6 +18,7 @@ import {
   type Role,
   type SoftState,
   type Status,
+  votersOnly,
 } from "../../../src/raft/index.ts";
 import {
   type LogWriter,
@@ -86,6 +87,9 @@ export class ScriptedCore implements LoopCore {
       stableIndex: 0,
       compacted: { index: 0, term: 0 },
       progress: new Map(),
+      membership: { index: 0, membership: votersOnly([1]) },
+      pendingConfig: 0,
+      transferee: 0,
     };
   }
 
@@ -247,6 +251,7 @@ export function readyOf(
   const { term, ...rest } = parts;
   return {
     softState: { role, leader: role === "leader" ? 1 : 0, term: term ?? 1 },
+    membership: null,
     snapshot: null,
     hardState: null,
     entries: [],

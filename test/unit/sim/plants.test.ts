@@ -78,8 +78,8 @@ describe("planted bugs", () => {
     const planted = runPlanted("leader-counts-unsynced", code);
     assert.equal(planted.status, 0, planted.stderr);
     // tsx prints compiled code without spaces.
-    assert.match(planted.stdout, /matches=\[this\.#log\.lastIndex\(\),/);
-    assert.doesNotMatch(planted.stdout, /matches=\[this\.#log\.stableIndex,/);
+    assert.match(planted.stdout, /matches\.push\(this\.#log\.lastIndex\(\)\)/);
+    assert.doesNotMatch(planted.stdout, /matches\.push\(this\.#log\.stableIndex\)/);
     assert.match(planted.stdout, /patched: src\/raft\/raft\.ts/);
     // The same probe without a plant sees the real code.
     const clean = spawnSync(
@@ -88,7 +88,7 @@ describe("planted bugs", () => {
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.equal(clean.status, 0, clean.stderr);
-    assert.match(clean.stdout, /matches=\[this\.#log\.stableIndex,/);
+    assert.match(clean.stdout, /matches\.push\(this\.#log\.stableIndex\)/);
   });
 
   it("an unknown plant name fails before anything runs", () => {

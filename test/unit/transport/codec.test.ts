@@ -19,6 +19,7 @@ const TYPES: readonly Message["type"][] = [
   "heartbeat",
   "heartbeatResp",
   "snapshot",
+  "timeoutNow",
 ];
 
 /** One message of `type` with every field drawn from `rand`. */
@@ -39,7 +40,7 @@ function randomMessage(type: Message["type"], rand: () => number): Message {
   switch (type) {
     case "preVote":
     case "vote":
-      return { ...envelope, type, lastLogIndex: num(), lastLogTerm: num() };
+      return { ...envelope, type, lastLogIndex: num(), lastLogTerm: num(), transfer: rand() < 0.5 };
     case "preVoteResp":
     case "voteResp":
       return { ...envelope, type, reject: rand() < 0.5 };
@@ -67,6 +68,8 @@ function randomMessage(type: Message["type"], rand: () => number): Message {
       return { ...envelope, type, context: num() };
     case "snapshot":
       return { ...envelope, type, snapshot: { index: num(), term: num() } };
+    case "timeoutNow":
+      return { ...envelope, type };
   }
 }
 
@@ -102,9 +105,14 @@ test("each field lands in the wire field that peers of other versions read", () 
   const data = Buffer.from("x");
   const cases: [Message, RaftMessage][] = [
     [
-      { ...env, type: "vote", lastLogIndex: 5, lastLogTerm: 4 },
+      { ...env, type: "vote", lastLogIndex: 5, lastLogTerm: 4, transfer: false },
       wire(MessageType.MESSAGE_TYPE_VOTE, { index: 5, logTerm: 4 }),
     ],
+    [
+      { ...env, type: "vote", lastLogIndex: 5, lastLogTerm: 4, transfer: true },
+      wire(MessageType.MESSAGE_TYPE_VOTE, { index: 5, logTerm: 4, context: 1 }),
+    ],
+    [{ ...env, type: "timeoutNow" }, wire(MessageType.MESSAGE_TYPE_TIMEOUT_NOW, {})],
     [
       { ...env, type: "preVoteResp", reject: true },
       wire(MessageType.MESSAGE_TYPE_PRE_VOTE_RESP, { reject: true }),

@@ -214,6 +214,7 @@ describe("InstallSnapshot chunks", () => {
     data: Buffer.alloc(0),
     done: false,
     sha256: Buffer.alloc(0),
+    membership: Buffer.alloc(0),
   };
   test("a valid chunk passes", () => assert.equal(checkChunk(chunk, SELF), null));
   test("a chunk from non-member node 99 is refused", () =>

@@ -6,6 +6,8 @@
  * stopped with SIGTERM hands over first.
  */
 import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MemberChangeError } from "../../src/api/index.ts";
 import type { DfsClient } from "../../src/client/index.ts";
@@ -89,6 +91,20 @@ describe("membership on real processes", { timeout: 240_000 }, () => {
     const status = await cluster.status(node);
     assert.ok(status !== undefined && status.appliedIndex > 20, "it applied the log");
     assert.equal(status?.clusterId, (await cluster.status(cluster.node(1)))?.clusterId);
+  });
+
+  it("joining with a data dir of another cluster is a clear startup error (exit 6)", async () => {
+    const dir = join(cluster.root, "node5");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const meta = { version: 1, clusterId: "0123456789abcdef", nodeId: 5, memberId: "c".repeat(32) };
+    await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+    await cluster.startJoining(5);
+    assert.equal(await cluster.exited(5, 30_000), "exit 6");
+    assert.match(
+      cluster.node(5).stderr,
+      /belongs to cluster 0123456789abcdef, but the members at --join are in cluster [0-9a-f]{16}/,
+    );
+    await cluster.retire(5);
   });
 
   it("a wiped follower restarted with the same flags is refused its old place", async () => {

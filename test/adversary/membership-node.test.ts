@@ -159,3 +159,44 @@ describe("membership on real processes", { timeout: 240_000 }, () => {
     assert.ok(Date.now() - started < 10_000);
   });
 });
+
+describe("removing the leader", { timeout: 120_000 }, () => {
+  let cluster: LocalCluster;
+
+  before(async () => {
+    cluster = await LocalCluster.start();
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("hands over, answers the request, and stops; the others serve on", async () => {
+    const leader = await cluster.waitForLeader();
+    const client = cluster.client(undefined, 20_000);
+    try {
+      await client.put("before", Buffer.from("1"));
+      const members = await client.memberRemove(leader);
+      assert.deepEqual(
+        members.map((m) => m.id).includes(leader),
+        false,
+        "the answer lists the members without it",
+      );
+      // Its own exit code (the CLI maps MemberRemovedError; today the data-dir code 6).
+      assert.match(await cluster.exited(leader, 30_000), /^exit [1-9]\d*$/);
+      assert.match(
+        cluster.node(leader).stderr,
+        /was removed from the cluster by the configuration/,
+      );
+      await cluster.retire(leader);
+      const next = await cluster.waitForLeader(15_000);
+      assert.notEqual(next, leader);
+      await client.put("after", Buffer.from("2"));
+      const list = await client.memberList();
+      assert.equal(list.length, 2);
+      assert.equal(list.filter((m) => m.reachable).length, 2);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -31,7 +31,10 @@ export interface NodeHandle {
   readonly address: string;
   /** The address of its peer listener (host:port). */
   readonly peerAddress: string;
-  /** Resolves if the node stops by itself because it could no longer persist safely. */
+  /**
+   * Resolves if the node stops by itself: it could no longer persist safely, or it was
+   * removed from the cluster (a MemberRemovedError, see members.ts).
+   */
   readonly failed: Promise<Error>;
   /**
    * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts,

@@ -129,6 +129,8 @@ async function handOff({ config, tuning }: Ctx, loop: RaftLoop, logger: Logger):
     const { leader } = loop.softState();
     if (leader !== 0 && leader !== config.id) {
       logger.info({ to: leader, ms: Date.now() - started }, "handed leadership over; stopping");
+      // One tick for the writes held during the transfer to be told where the leader is.
+      await new Promise((resolve) => setTimeout(resolve, tuning.tickMs));
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, tuning.tickMs / 5));

@@ -98,12 +98,20 @@ export function memberAdmin(d: MemberAdminDeps): MemberAdmin {
       const m = existing(current, req.id);
       if (!m.learner)
         throw new MemberChangeError("not_learner", `member ${req.id} is already a voter`);
-      const match = st.progress.get(req.id)?.match ?? 0;
+      const progress = st.progress.get(req.id);
+      const match = progress?.match ?? 0;
       const lag = st.lastIndex - match;
-      if (lag > PROMOTE_MAX_LAG) {
+      // A learner that never answered (not started, or unreachable) has match 0: on a young
+      // log its lag alone would look small, so it must also have answered lately and hold
+      // everything committed before this leader took office.
+      const silent = progress === undefined || progress.idleTicks >= d.electionTicks;
+      if (silent || match === 0 || lag > PROMOTE_MAX_LAG) {
+        const why = silent
+          ? "has not answered the leader within an election timeout"
+          : `is ${lag} entries behind the leader (at most ${PROMOTE_MAX_LAG} allowed)`;
         throw new MemberChangeError(
           "learner_lagging",
-          `learner ${req.id} is ${lag} entries behind the leader (at most ${PROMOTE_MAX_LAG} allowed); wait until it caught up`,
+          `learner ${req.id} ${why}; start it (dfs server --join) and wait until it caught up`,
         );
       }
       return change((c) => ({

@@ -263,15 +263,20 @@ describe("the membership handlers", () => {
     ],
     removed: [7],
   });
-  function fakeLoop(match4: number, role: "leader" | "follower" = "leader") {
+  function fakeLoop(
+    match4: number,
+    role: "leader" | "follower" = "leader",
+    idleTicks = 0,
+    lastIndex = 1000,
+  ) {
     const proposed: Membership[] = [];
-    const st = leaderStatus(withLearner4(), { role, lastIndex: 1000 });
+    const st = leaderStatus(withLearner4(), { role, lastIndex });
     (st.progress as Map<number, unknown>).set(4, {
       match: match4,
       next: match4 + 1,
       state: "replicate",
       recentActive: true,
-      idleTicks: 0,
+      idleTicks,
     });
     const loop = {
       checkLeader: () => {
@@ -305,6 +310,32 @@ describe("the membership handlers", () => {
     const ok = memberAdmin({ loop: caughtUp.loop, clusterId: "c", electionTicks: 10, tickMs: 50 });
     await ok.promote({ id: 4 });
     assert.equal(caughtUp.proposed[0]?.members.find((m) => m.id === 4)?.learner, false);
+  });
+
+  test("a learner that never answered is not promoted, even on a young log", async () => {
+    for (const [match, idle] of [
+      [0, 0],
+      [5, 10],
+      [0, 500],
+    ] as const) {
+      const silent = fakeLoop(match, "leader", idle, 10);
+      const admin = memberAdmin({
+        loop: silent.loop,
+        clusterId: "c",
+        electionTicks: 10,
+        tickMs: 50,
+      });
+      await assert.rejects(
+        admin.promote({ id: 4 }),
+        (e: unknown) => e instanceof MemberChangeError && e.reason === "learner_lagging",
+        `match ${match}, idle ${idle} ticks`,
+      );
+      assert.equal(silent.proposed.length, 0);
+    }
+    const answering = fakeLoop(5, "leader", 9, 10);
+    const ok = memberAdmin({ loop: answering.loop, clusterId: "c", electionTicks: 10, tickMs: 50 });
+    await ok.promote({ id: 4 });
+    assert.equal(answering.proposed.length, 1);
   });
 
   test("bad input is invalid_argument before anything is proposed", async () => {

@@ -4,9 +4,9 @@
  * network, because a node started with the wrong membership can never join its cluster.
  */
 import type { Command } from "commander";
-import { DfsError, StartupError } from "../api/index.ts";
+import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
-import type { NodeConfig, NodeTls } from "../server/index.ts";
+import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
 import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
@@ -19,7 +19,8 @@ export interface ServerFlags {
   readonly id: number;
   readonly port: number;
   readonly peerPort?: number;
-  readonly peers: string;
+  readonly peers?: string;
+  readonly join?: string;
   readonly dataDir: string;
   readonly listen?: string;
   readonly peerVia?: string;
@@ -42,16 +43,24 @@ export function addServerCommand(program: Command): void {
   program
     .command("server")
     .description("run one cluster node until SIGINT/SIGTERM")
-    .requiredOption("--id <n>", "this node's id; must appear in --peers", idArgument)
+    .requiredOption(
+      "--id <n>",
+      "this node's id; must appear in --peers, or be the id it was added under (--join)",
+      idArgument,
+    )
     .requiredOption("--port <port>", "client port; must match this node's --peers entry", parsePort)
     .option(
       "--peer-port <port>",
       "peer port (default: --port + 10000); must match this node's --peers entry",
       intFlag("--peer-port", 1, 65535),
     )
-    .requiredOption(
+    .option(
       "--peers <list>",
-      "every member as id@host:port[/peerPort | /peerHost:peerPort],... (the same list on every node)",
+      "bootstrap a new cluster: every member as id@host:port[/peerPort | /peerHost:peerPort],... (the same list on every node)",
+    )
+    .option(
+      "--join <list>",
+      "join a running cluster instead (after 'dfs member add'): client host:port of some members; needs --listen and a new data dir",
     )
     .requiredOption(
       "--data-dir <dir>",
@@ -97,18 +106,23 @@ export function addServerCommand(program: Command): void {
     .action(runServer);
 }
 
+/**
+ * The node configuration as the CLI builds it: `join` is the node's field for `--join`
+ * (client addresses of running members to learn the cluster from).
+ */
+export type ServerConfig = NodeConfig & { readonly join?: readonly string[] };
+
 /** Builds the node configuration from flags; throws {@link UsageError} on any inconsistency. */
-export function serverConfig(flags: ServerFlags): NodeConfig {
-  const peers = parsePeers(flags.peers);
-  ownPeer(peers, flags.id, flags.port, flags.peerPort);
+export function serverConfig(flags: ServerFlags): ServerConfig {
+  const { peers, join } = membershipFlags(flags);
   if (flags.dataDir.trim() === "") throw new UsageError("--data-dir is empty");
   if (flags.listen !== undefined) checkListenHost(flags.listen);
-  const peerVia =
-    flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, peers, flags.id);
+  const peerVia = flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, flags.id);
   const tls = serverTls(flags);
   return {
     id: flags.id,
     peers,
+    ...(join !== undefined ? { join } : {}),
     dataDir: flags.dataDir,
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
@@ -126,6 +140,59 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
       ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),
     },
   };
+}
+
+/**
+ * `--peers` (bootstrap) or `--join` (a running cluster), exactly one. A joining node has
+ * no member list yet: its own entry is built from `--listen`, `--port` and `--peer-port`
+ * (the addresses `dfs member add` announced), and it learns the rest from the cluster.
+ */
+function membershipFlags(flags: ServerFlags): {
+  peers: PeerAddress[];
+  join: string[] | undefined;
+} {
+  if (flags.peers !== undefined && flags.join !== undefined) {
+    throw new UsageError(
+      "--peers and --join cannot be combined: --peers bootstraps a new cluster, --join joins a running one",
+    );
+  }
+  if (flags.join === undefined) {
+    if (flags.peers === undefined) {
+      throw new UsageError(
+        "give --peers to bootstrap a new cluster, or --join to join a running one",
+      );
+    }
+    const peers = parsePeers(flags.peers);
+    ownPeer(peers, flags.id, flags.port, flags.peerPort);
+    return { peers, join: undefined };
+  }
+  const join = parseJoin(flags.join);
+  if (flags.listen === undefined) {
+    throw new UsageError(
+      "--join needs --listen HOST: the host of the addresses given to 'dfs member add'",
+    );
+  }
+  const peerPort = flags.peerPort ?? flags.port + PEER_PORT_OFFSET;
+  if (peerPort > 65535) {
+    throw new UsageError(
+      `the default peer port ${flags.port}+${PEER_PORT_OFFSET} is above 65535; give --peer-port`,
+    );
+  }
+  if (peerPort === flags.port) throw new UsageError(`--peer-port ${peerPort} equals --port`);
+  const own = { id: flags.id, host: flags.listen, port: flags.port, peerPort };
+  return { peers: [own], join };
+}
+
+/** Parses `--join host:port,...`; throws {@link UsageError} naming the bad entry. */
+export function parseJoin(list: string): string[] {
+  const entries = list.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const parsed = parseHostPort(entry);
+    if (!parsed.ok) {
+      throw new UsageError(`--join entry '${entry}' is not host:port: ${parsed.problem}`);
+    }
+  }
+  return entries;
 }
 
 /**

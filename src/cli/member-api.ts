@@ -63,6 +63,7 @@ export const REFUSAL_REASONS = [
   "learner_lagging",
   "last_voter",
   "removed_id",
+  "not_learner",
 ] as const;
 
 /** One reason from {@link REFUSAL_REASONS}. */
@@ -118,6 +119,10 @@ export const REFUSALS: Readonly<Record<RefusalReason, { cls: RefusalClass; remed
   bad_target: {
     cls: "never",
     remedy: "the target must be a reachable voter other than the leader; see 'dfs member list'",
+  },
+  not_learner: {
+    cls: "never",
+    remedy: "that member already votes; only learners are promoted",
   },
   not_single_change: {
     cls: "never",

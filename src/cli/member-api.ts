@@ -1,73 +1,37 @@
 /**
- * What the membership commands need from the client library (PLAN17's contract with
- * src/client): the member list and the four changes, plus the reasons a change can be
- * refused and what each means to an operator. Kept as a small interface so the CLI does
- * not depend on more of the client than it calls.
+ * What the membership commands need from the client library: the member list, the four
+ * changes and the transfer, plus the reasons a change can be refused and what each means
+ * to an operator (its class, hence its exit code, and the remedy printed).
  */
-import type { DfsClient } from "../client/index.ts";
+import {
+  isMemberChangeReason,
+  MEMBER_CHANGE_REASONS,
+  MemberChangeError,
+  type MemberChangeReason,
+} from "../api/index.ts";
+import type { DfsClient, MemberStatus, NewMember } from "../client/index.ts";
 
-/** One member as the leader sees it (`dfs member list`, the answer to every change). */
-export interface MemberStatus {
-  readonly id: number;
-  readonly learner: boolean;
-  readonly peerAddr: string;
-  readonly clientAddr: string;
-  /** The unique identity of the member's data dir, fixed when the dir was created. */
-  readonly identity: string;
-  readonly leader: boolean;
-  /** Highest log index the leader knows the member has. */
-  readonly match: number;
-  /** Leader's last index minus `match`: how far behind the member is. */
-  readonly lag: number;
-  /** The leader heard from it within an election timeout. */
-  readonly reachable: boolean;
-}
-
-/** A member to add: `dfs member add ID --peer-addr H:P --client-addr H:P [--learner]`. */
-export interface NewMember {
-  readonly id: number;
-  readonly peerAddr: string;
-  readonly clientAddr: string;
-  readonly learner?: boolean;
-}
+export type { MemberStatus, NewMember };
 
 /** The client calls behind `dfs member …` and `dfs leader transfer`. */
-export interface MemberClient {
-  memberList(): Promise<MemberStatus[]>;
-  memberAdd(member: NewMember): Promise<MemberStatus[]>;
-  memberPromote(id: number): Promise<MemberStatus[]>;
-  memberRemove(id: number): Promise<MemberStatus[]>;
-  /** `to` 0 or absent: the most caught-up voter. */
-  leaderTransfer(to?: number): Promise<{ from: number; to: number }>;
-}
+export type MemberClient = Pick<
+  DfsClient,
+  "memberList" | "memberAdd" | "memberPromote" | "memberRemove" | "leaderTransfer"
+>;
 
 /** The membership calls of a client. */
 export function memberClient(client: DfsClient): MemberClient {
-  return client as unknown as MemberClient;
+  return client;
 }
 
 /**
  * Why the cluster refused a membership change or a transfer: the Raft core's reasons
- * (`pending` … `bad_target`) and the server's own checks (`duplicate_id` … `removed_id`).
+ * (`pending` … `bad_target`) and the server's own checks (src/api/errors.ts).
  */
-export const REFUSAL_REASONS = [
-  "pending",
-  "not_single_change",
-  "invalid",
-  "transferring",
-  "no_quorum",
-  "bad_target",
-  "duplicate_id",
-  "duplicate_address",
-  "not_found",
-  "learner_lagging",
-  "last_voter",
-  "removed_id",
-  "not_learner",
-] as const;
+export const REFUSAL_REASONS: readonly MemberChangeReason[] = MEMBER_CHANGE_REASONS;
 
 /** One reason from {@link REFUSAL_REASONS}. */
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+export type RefusalReason = MemberChangeReason;
 
 /**
  * How an operator should read a refusal: `retry` when the same command may succeed later
@@ -134,31 +98,9 @@ export const REFUSALS: Readonly<Record<RefusalReason, { cls: RefusalClass; remed
   },
 };
 
-const KNOWN = new Set<string>(REFUSAL_REASONS);
-
-/**
- * The refusal reason `err` carries, if it is a refused membership change: a `reason`
- * property (the client's typed error), or, failing that, a reason named in the message
- * of an error whose code is not one of the classic ones.
- */
+/** The refusal reason `err` carries, if it is a refused membership change or transfer. */
 export function refusalReason(err: unknown): RefusalReason | undefined {
-  if (!(err instanceof Error)) return undefined;
-  const reason = (err as { reason?: unknown }).reason;
-  if (typeof reason === "string" && KNOWN.has(reason)) return reason as RefusalReason;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== "string" || CLASSIC_CODES.has(code)) return undefined;
-  const named = REFUSAL_REASONS.find((r) => new RegExp(`\\b${r}\\b`).test(err.message));
-  return named;
+  if (err instanceof MemberChangeError) return err.reason;
+  const reason = err instanceof Error ? (err as { reason?: unknown }).reason : undefined;
+  return isMemberChangeReason(reason) ? reason : undefined;
 }
-
-/** Error codes that predate membership changes and never carry a refusal reason. */
-const CLASSIC_CODES = new Set([
-  "not_found",
-  "not_leader",
-  "unavailable",
-  "invalid_argument",
-  "too_large",
-  "precondition_failed",
-  "resource_exhausted",
-  "internal",
-]);

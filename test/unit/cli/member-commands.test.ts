@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DfsError } from "../../../src/api/errors.ts";
+import { DfsError, isMemberChangeReason, MemberChangeError } from "../../../src/api/errors.ts";
 import { EXIT_CODE_BY_REFUSAL, ExitCode } from "../../../src/cli/exit-codes.ts";
 import { describeFailure } from "../../../src/cli/failure.ts";
 import {
@@ -43,7 +43,9 @@ function member(overrides: Partial<MemberStatus>): MemberStatus {
 
 /** A refused change as the client raises it: a typed error with the reason attached. */
 function refused(reason: string, message: string): DfsError {
-  return Object.assign(new DfsError("precondition_failed", message), { reason });
+  return isMemberChangeReason(reason)
+    ? new MemberChangeError(reason, message)
+    : Object.assign(new DfsError("precondition_failed", message), { reason });
 }
 
 describe("member flags", () => {
@@ -160,12 +162,10 @@ describe("refused membership changes", () => {
     assert.equal(EXIT_CODE_BY_REFUSAL[REFUSALS.no_quorum.cls], 3);
   });
 
-  test("the reason comes from the error's reason, or a new code's message", () => {
+  test("the reason comes from the client's MemberChangeError", () => {
+    assert.equal(refusalReason(new MemberChangeError("last_voter", "no")), "last_voter");
     assert.equal(refusalReason(refused("last_voter", "cannot remove 1")), "last_voter");
     assert.equal(refusalReason(refused("bogus", "x")), undefined);
-    const newKind = new DfsError("precondition_failed", "refused: learner_lagging (lag 500)");
-    Object.assign(newKind, { code: "member_change_refused" });
-    assert.equal(refusalReason(newKind), "learner_lagging");
     // A classic error that happens to say "pending" is not a refusal.
     assert.equal(refusalReason(new DfsError("unavailable", "write pending")), undefined);
     assert.equal(refusalReason("last_voter"), undefined);
@@ -220,6 +220,10 @@ describe("dfs member / leader: usage errors (exit 2, one line, no network)", () 
       assertOneLineError(await runDfs([...args, ...nowhere]), 2, line);
     });
   }
+
+  test("member list with no node reachable is exit 3", async () => {
+    assertOneLineError(await runDfs(["member", "list", ...nowhere]), 3, /^dfs: error: /);
+  });
 
   test("server --join without --listen", async () => {
     const run = await runDfs([

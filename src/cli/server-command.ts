@@ -20,6 +20,7 @@ export interface ServerFlags {
   readonly port: number;
   readonly peerPort?: number;
   readonly peers?: string;
+  /** `--join H:P,...`: client addresses of running members to join (issue 17). */
   readonly join?: string;
   readonly dataDir: string;
   readonly listen?: string;
@@ -60,7 +61,7 @@ export function addServerCommand(program: Command): void {
     )
     .option(
       "--join <list>",
-      "join a running cluster instead (after 'dfs member add'): client host:port of some members; needs --listen and a new data dir",
+      "join a running cluster instead (after 'dfs member add'): client host:port of some members; own address from --listen (or --peers with only this node)",
     )
     .requiredOption(
       "--data-dir <dir>",
@@ -143,19 +144,15 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
 }
 
 /**
- * `--peers` (bootstrap) or `--join` (a running cluster), exactly one. A joining node has
- * no member list yet: its own entry is built from `--listen`, `--port` and `--peer-port`
- * (the addresses `dfs member add` announced), and it learns the rest from the cluster.
+ * `--peers` bootstraps a new cluster; `--join` joins a running one. A joining node has no
+ * member list yet, only its own entry: either `--peers` naming just this node (as
+ * LocalCluster starts joiners), or `--listen` with `--port` and `--peer-port` (the
+ * addresses `dfs member add` announced). It learns the rest from the cluster.
  */
 function membershipFlags(flags: ServerFlags): {
   peers: PeerAddress[];
   join: string[] | undefined;
 } {
-  if (flags.peers !== undefined && flags.join !== undefined) {
-    throw new UsageError(
-      "--peers and --join cannot be combined: --peers bootstraps a new cluster, --join joins a running one",
-    );
-  }
   if (flags.join === undefined) {
     if (flags.peers === undefined) {
       throw new UsageError(
@@ -167,9 +164,19 @@ function membershipFlags(flags: ServerFlags): {
     return { peers, join: undefined };
   }
   const join = parseJoin(flags.join);
+  if (flags.peers !== undefined) {
+    const peers = parsePeers(flags.peers);
+    const own = ownPeer(peers, flags.id, flags.port, flags.peerPort);
+    if (peers.length > 1) {
+      throw new UsageError(
+        "with --join, --peers names only this node (the cluster's members come from the cluster)",
+      );
+    }
+    return { peers: [own], join };
+  }
   if (flags.listen === undefined) {
     throw new UsageError(
-      "--join needs --listen HOST: the host of the addresses given to 'dfs member add'",
+      "--join needs --listen HOST (or --peers with this node's own entry): the host of the addresses given to 'dfs member add'",
     );
   }
   const peerPort = flags.peerPort ?? flags.port + PEER_PORT_OFFSET;
@@ -246,6 +253,13 @@ async function runServer(flags: ServerFlags): Promise<void> {
     stopRequested.then((signal) => ({ signal })),
     node.failed.then((error) => ({ error })),
   ]);
+  if ("error" in outcome && outcome.error.name === "MemberRemovedError") {
+    // Removed by `dfs member remove`: what the operator asked for, so exit 0 (a supervisor
+    // restarting on failure leaves it stopped); the line says how to bring the machine back.
+    await node.stop();
+    process.stderr.write(`dfs: ${outcome.error.message}\n`);
+    return;
+  }
   if ("error" in outcome) {
     // The log could not be made durable (disk full, I/O error), the state store turned
     // out to be damaged (a record failed its checksum while replaying or applying), or the

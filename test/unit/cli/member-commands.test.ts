@@ -82,7 +82,7 @@ describe("member flags", () => {
     }
   });
 
-  test("server --join: own entry from --listen/--port/--peer-port; exclusive with --peers", () => {
+  test("server --join: own entry from --listen/--port/--peer-port, or --peers of itself", () => {
     const config = serverConfig({
       id: 4,
       port: 7004,
@@ -95,7 +95,11 @@ describe("member flags", () => {
     const base = { id: 4, port: 7004, dataDir: "/tmp/x" };
     const cases: Array<[Parameters<typeof serverConfig>[0], RegExp]> = [
       [{ ...base, join: "127.0.0.1:7001" }, /--join needs --listen HOST/],
-      [{ ...base, join: "127.0.0.1:7001", peers: "4@127.0.0.1:7004" }, /cannot be combined/],
+      [
+        { ...base, join: "127.0.0.1:7001", peers: "4@127.0.0.1:7004,1@127.0.0.1:7001" },
+        /with --join, --peers names only this node/,
+      ],
+      [{ ...base, join: "127.0.0.1:7001", peers: "5@127.0.0.1:7005" }, /no entry for this node/],
       [base, /give --peers to bootstrap a new cluster, or --join/],
       [{ ...base, join: "127.0.0.1", listen: "127.0.0.1" }, /--join entry '127.0.0.1'/],
       [{ ...base, join: "a:1,", listen: "127.0.0.1" }, /--join entry ''/],
@@ -109,6 +113,12 @@ describe("member flags", () => {
       );
     }
     assert.deepEqual(parseJoin("[::1]:7001"), ["[::1]:7001"]);
+    // LocalCluster's form: --peers with only this node's entry gives its addresses.
+    const own = serverConfig({ ...base, join: "127.0.0.1:7001", peers: "4@127.0.0.1:7004/9004" });
+    assert.deepEqual(own.peers, [
+      { id: 4, host: "127.0.0.1", port: 7004, peerHost: "127.0.0.1", peerPort: 9004 },
+    ]);
+    assert.deepEqual(own.join, ["127.0.0.1:7001"]);
   });
 });
 

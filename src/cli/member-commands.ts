@@ -7,7 +7,13 @@
  */
 import type { Command } from "commander";
 import { DEFAULT_TIMEOUT_MS, parseHostPort } from "../client/index.ts";
-import { type MemberStatus, memberClient, type NewMember } from "./member-api.ts";
+import {
+  type MemberClient,
+  type MemberStatus,
+  memberClient,
+  type NewMember,
+  refusalReason,
+} from "./member-api.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
 import { parseNodeId } from "./peers.ts";
 import { UsageError } from "./usage-error.ts";
@@ -72,8 +78,8 @@ export function addMemberCommands(program: Command): void {
     .argument("<id>", "the member's id", idArg)
     .option("--json", "print the new member list as a JSON array");
   addClientOptions(remove, DEFAULT_TIMEOUT_MS).action(async (id: number, flags: JsonFlag) => {
-    const members = await withClient(flags, (c) => memberClient(c).memberRemove(id));
-    await print(flags, members, `member ${id} removed`);
+    const done = await withClient(flags, (c) => removeOnce(memberClient(c), id));
+    await print(flags, done.members, `member ${id} removed${done.already ? " (already)" : ""}`);
   });
 }
 
@@ -92,6 +98,26 @@ export function addLeaderCommands(program: Command): void {
       : `leadership transferred from member ${result.from} to member ${result.to}\n`;
     await writeExact(Buffer.from(text));
   });
+}
+
+/**
+ * Removes member `id`; removing a member that is already removed succeeds. That is what
+ * an operator means, and it is how a removed leader's own removal usually ends: the
+ * leader stops once the change commits, its answer is lost, and the client's retry at
+ * the next leader finds the id on the removed list (`not_found`, "was already removed").
+ */
+export async function removeOnce(
+  client: MemberClient,
+  id: number,
+): Promise<{ members: MemberStatus[]; already: boolean }> {
+  try {
+    return { members: await client.memberRemove(id), already: false };
+  } catch (err) {
+    if (refusalReason(err) !== "not_found" || !/already removed/.test((err as Error).message)) {
+      throw err;
+    }
+    return { members: await client.memberList(), already: true };
+  }
 }
 
 /** Checks `member add`'s flags; throws {@link UsageError} naming the bad one. */

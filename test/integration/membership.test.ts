@@ -280,7 +280,13 @@ describe("membership changes under a checked workload", { timeout: 420_000 }, ()
         ],
         { killAfterMs: 60_000 },
       );
-      assertOneLineError(run, 6, /^dfs: error: .*cluster/);
+      // A server logs JSON lines to stderr as it starts; its refusal is the last line.
+      assert.equal(run.code, 6, run.stderr);
+      const last = run.stderr.trimEnd().split("\n").pop() ?? "";
+      assert.match(
+        last,
+        /^dfs: error: data dir .* belongs to cluster .*give this node a new data dir/,
+      );
     } finally {
       await other.destroy();
     }
@@ -315,5 +321,6 @@ describe("membership changes under a checked workload", { timeout: 420_000 }, ()
       ...["--client-addr", `127.0.0.1:${b}`, "--endpoints", everyone(), "--timeout", "5000"],
     ]);
     assertOneLineError(run, 3, /^dfs: error: /);
+    process.stdout.write(`# majority down: ${run.stderr}`);
   });
 });

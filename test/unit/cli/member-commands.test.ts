@@ -19,6 +19,7 @@ import {
   formatMembers,
   newMember,
   parseMemberId,
+  removeOnce,
   summarizeMembers,
 } from "../../../src/cli/member-commands.ts";
 import { parseJoin, serverConfig } from "../../../src/cli/server-command.ts";
@@ -205,6 +206,29 @@ describe("refused membership changes", () => {
       assert.match(report.text ?? "", line);
       assert.doesNotMatch(report.text ?? "", /\n/);
     }
+  });
+});
+
+describe("member remove", () => {
+  const list = [member({ id: 1, leader: true })];
+  const failing = (err: Error) =>
+    ({
+      memberRemove: async () => {
+        throw err;
+      },
+      memberList: async () => list,
+    }) as unknown as Parameters<typeof removeOnce>[0];
+
+  test("an id already removed (a removed leader's lost answer) counts as done", async () => {
+    const gone = new MemberChangeError("not_found", "member 4 was already removed");
+    assert.deepEqual(await removeOnce(failing(gone), 4), { members: list, already: true });
+  });
+
+  test("an id that never was a member is still refused", async () => {
+    const never = new MemberChangeError("not_found", "no member has id 42");
+    await assert.rejects(removeOnce(failing(never), 42), never);
+    const last = new MemberChangeError("last_voter", "member 1 is the last voter");
+    await assert.rejects(removeOnce(failing(last), 1), last);
   });
 });
 

@@ -44,7 +44,10 @@ export function addStatusCommand(program: Command): void {
     const { rows, view } = await withClient(flags, async (client) => {
       const ask = (list: readonly string[]) =>
         Promise.all(list.map((endpoint) => queryOne(endpoint, client.status(endpoint))));
-      const [asked, members] = await Promise.all([ask(endpoints), membersOf(client)]);
+      const asked = await ask(endpoints);
+      // Nobody answered: no member list either (and no wait for one).
+      if (!asked.some((row) => row.reachable)) return { rows: asked, view: null };
+      const members = await membersOf(client);
       const known = new Set(endpoints.map((e) => e.toLowerCase()));
       const missing = members.known
         ? members.members.map((m) => m.clientAddr).filter((a) => !known.has(a.toLowerCase()))
@@ -53,7 +56,7 @@ export function addStatusCommand(program: Command): void {
     });
     const text = flags.json
       ? `${toJson(rows, view)}\n`
-      : `${formatTable(rows)}${formatMembersView(view)}`;
+      : `${formatTable(rows)}${view === null ? "" : formatMembersView(view)}`;
     await writeExact(Buffer.from(text));
     if (!rows.some((row) => row.reachable)) {
       throw new DfsError("unavailable", `no node answered (${endpoints.join(", ")})`);
@@ -145,8 +148,8 @@ function rowCells(row: StatusRow): string[] {
  * leader's view of that node (voter or learner, match, lag), null when it is not a member
  * or the member list is unknown.
  */
-function toJson(rows: readonly StatusRow[], view: MembersView): string {
-  const members = view.known ? view.members : [];
+function toJson(rows: readonly StatusRow[], view: MembersView | null): string {
+  const members = view?.known ? view.members : [];
   const memberOf = (row: StatusRow) =>
     members.find((m) =>
       row.reachable

@@ -39,6 +39,9 @@ export function debugRequested(args: readonly string[], env: NodeJS.ProcessEnv):
 function commanderReport(err: CommanderError): FailureReport {
   // Help and version are "errors" only to commander's control flow; they already printed.
   if (err.exitCode === 0) return { exitCode: ExitCode.ok, text: null };
+  // A command group run without its subcommand (`dfs member`): commander printed the
+  // group's help to stderr; say what is missing instead of its "(outputHelp)".
+  if (err.code === "commander.help") return usage("a command is missing: see the list above");
   return usage(err.message.replace(/^error:\s*/, ""));
 }
 

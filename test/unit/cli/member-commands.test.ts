@@ -259,6 +259,13 @@ describe("dfs member / leader: usage errors (exit 2, one line, no network)", () 
     assertOneLineError(await runDfs(["member", "list", ...nowhere]), 3, /^dfs: error: /);
   });
 
+  test("a group without its command: help on stderr, then one error line, exit 2", async () => {
+    const run = await runDfs(["member"]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /Commands:\n\s+list/);
+    assert.match(run.stderr, /\ndfs: error: a command is missing: see the list above\n$/);
+  });
+
   test("server --join without --listen", async () => {
     const run = await runDfs([
       ...["server", "--id", "4", "--port", "7004", "--data-dir", "/nonexistent/never"],

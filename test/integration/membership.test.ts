@@ -117,6 +117,10 @@ describe("membership changes under a checked workload", { timeout: 420_000 }, ()
       cwd: entry.cwd,
       env: { ...process.env, DFS_CHECK_INVARIANTS: "1" },
     });
+    // dfs status shows the learner (and its lag) among the members before it votes.
+    const status = await ok(["status"]);
+    assert.match(status, /members \(\d voters, 1 learner\):/);
+    assert.match(status, new RegExp(`\n${id}s+learners+${proc.address}s+S+s+d+s+d+s`));
     await promoteWhenCaughtUp(id);
   }
 

@@ -101,7 +101,7 @@ export class MemberDirectory {
    * (the core accepts unknown ids too); a removed one never does.
    */
   accepts(id: NodeId): boolean {
-    return id !== this.selfId && !this.isRemoved(id);
+    return id >= 1 && id !== this.selfId && !this.isRemoved(id);
   }
 
   /**

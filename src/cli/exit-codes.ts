@@ -47,6 +47,12 @@ export const ExitCode = {
    * transfer under way. The same command may succeed later.
    */
   memberBusy: 13,
+  /**
+   * `dfs server`: the node stopped because the cluster removed it (`dfs member remove`).
+   * Not a fault to restart from: its data dir can never serve that member again. To bring
+   * the machine back, wipe the dir and add it as a new member under a new id.
+   */
+  removed: 14,
 } as const;
 
 /** One of the documented exit codes. */

@@ -102,9 +102,9 @@ export function addLeaderCommands(program: Command): void {
 
 /**
  * Removes member `id`; removing a member that is already removed succeeds. That is what
- * an operator means, and it is how a removed leader's own removal usually ends: the
- * leader stops once the change commits, its answer is lost, and the client's retry at
- * the next leader finds the id on the removed list (`not_found`, "was already removed").
+ * an operator means, and it makes a retry safe when an answer was lost (a removed leader
+ * that stopped before its answer arrived: the client's retry at the next leader finds
+ * the id on the removed list, `not_found` "was already removed").
  */
 export async function removeOnce(
   client: MemberClient,

@@ -8,6 +8,8 @@ import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
 import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
 import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
+import { ExitCode } from "./exit-codes.ts";
+import type { FailureReport } from "./failure.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
@@ -253,13 +255,6 @@ async function runServer(flags: ServerFlags): Promise<void> {
     stopRequested.then((signal) => ({ signal })),
     node.failed.then((error) => ({ error })),
   ]);
-  if ("error" in outcome && outcome.error.name === "MemberRemovedError") {
-    // Removed by `dfs member remove`: what the operator asked for, so exit 0 (a supervisor
-    // restarting on failure leaves it stopped); the line says how to bring the machine back.
-    await node.stop();
-    process.stderr.write(`dfs: ${outcome.error.message}\n`);
-    return;
-  }
   if ("error" in outcome) {
     // The log could not be made durable (disk full, I/O error), the state store turned
     // out to be damaged (a record failed its checksum while replaying or applying), or the
@@ -275,9 +270,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
 /**
  * What `dfs server` reports when its node stopped by itself while serving: a state store
  * found damaged is `corrupt` (exit 7), a Raft invariant check that failed is a bug, so an
- * internal error (exit 10), a member removed from the cluster is `data_dir` (exit 6: this
- * data dir can never serve that member again), and anything else is a log it could not
- * write (exit 6).
+ * internal error (exit 10), a member the cluster removed has its own code (exit 14: not
+ * a fault, but this data dir can never serve that member again, so a supervisor should
+ * not restart it), and anything else is a log it could not write (exit 6).
  */
 export function stoppedWhileRunning(id: number, dataDir: string, error: Error): Error {
   if (error.name === "InvariantError") {
@@ -287,10 +282,7 @@ export function stoppedWhileRunning(id: number, dataDir: string, error: Error): 
       `node ${id} stopped: ${error.message}; nothing of that state was persisted or acknowledged (a bug: please report it with the node's log)`,
     );
   }
-  if (error.name === "MemberRemovedError") {
-    // Removed from the cluster (node helper, issue 17): this data dir can never serve it again.
-    return new StartupError("data_dir", error.message);
-  }
+  if (error.name === "MemberRemovedError") return new RemovedFromCluster(error.message);
   if (isStoreCorruption(error)) {
     return new StartupError(
       "corrupt",
@@ -301,6 +293,22 @@ export function stoppedWhileRunning(id: number, dataDir: string, error: Error): 
     "data_dir",
     `node ${id} stopped: cannot write its log in ${dataDir}: ${error.message}`,
   );
+}
+
+/**
+ * The node stopped because a committed configuration removed it (or a peer refused it as
+ * removed). Reported with its own exit code, 14; the message says how to bring the
+ * machine back (a new data dir, a new member id).
+ */
+export class RemovedFromCluster extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RemovedFromCluster";
+  }
+
+  report(): FailureReport {
+    return { exitCode: ExitCode.removed, text: `dfs: error: ${this.message}` };
+  }
 }
 
 /**

@@ -92,10 +92,12 @@ export function addLeaderCommands(program: Command): void {
     .option("--to <id>", "the voter to hand over to", idOption)
     .option("--json", 'print {"from": ID, "to": ID}');
   addClientOptions(transfer, DEFAULT_TIMEOUT_MS).action(async (flags: TransferFlags) => {
-    const result = await withClient(flags, (c) => memberClient(c).leaderTransfer(flags.to ?? 0));
+    const result = await withClient(flags, (c) => transferOnce(memberClient(c), flags.to ?? 0));
     const text = flags.json
       ? `${JSON.stringify(result)}\n`
-      : `leadership transferred from member ${result.from} to member ${result.to}\n`;
+      : result.from === result.to
+        ? `member ${result.to} already leads\n`
+        : `leadership transferred from member ${result.from} to member ${result.to}\n`;
     await writeExact(Buffer.from(text));
   });
 }
@@ -117,6 +119,25 @@ export async function removeOnce(
       throw err;
     }
     return { members: await client.memberList(), already: true };
+  }
+}
+
+/**
+ * Hands leadership to `to` (0: the best voter). Asking for the member that already leads
+ * succeeds with from = to: the operator's goal holds (the leader refuses it as
+ * `bad_target`, being no *other* voter).
+ */
+export async function transferOnce(
+  client: MemberClient,
+  to: number,
+): Promise<{ from: number; to: number }> {
+  try {
+    return await client.leaderTransfer(to);
+  } catch (err) {
+    if (to === 0 || refusalReason(err) !== "bad_target") throw err;
+    const leader = (await client.memberList()).find((m) => m.leader);
+    if (leader?.id !== to) throw err;
+    return { from: to, to };
   }
 }
 

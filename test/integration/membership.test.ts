@@ -180,7 +180,7 @@ describe("membership changes under a checked workload", { timeout: 420_000 }, ()
       from: number;
       to: number;
     };
-    assert.equal(moved.to, 4);
+    assert.equal(moved.to, 4); // from 4 too if it happened to lead already
     const leaderNow = (await members()).find((m) => m.leader)?.id;
     assert.equal(leaderNow, 4, "member 4 leads after the transfer");
     await ok(["member", "remove", "4"]); // the leader itself: it hands over and steps down
@@ -191,7 +191,13 @@ describe("membership changes under a checked workload", { timeout: 420_000 }, ()
       list.some((m) => m.leader && [1, 3, 6].includes(m.id)),
       "one of the remaining voters leads",
     );
-    for (const id of [4, 5]) await joiners.get(id)?.proc.kill("SIGKILL");
+    // Each removed node stops by itself, with the exit code that says why (14).
+    for (const id of [4, 5]) {
+      const proc = joiners.get(id)?.proc as ServerProcess;
+      const how = proc.state === "stopped" ? proc.unexpectedExit : await proc.exited(30_000);
+      assert.equal(how, "exit 14", proc.stderr.slice(-2000));
+      assert.match(proc.stderr, /dfs: error: node \d+ was removed from the cluster/);
+    }
   });
 
   it("the history is linearizable and every acknowledged write is still there", async () => {

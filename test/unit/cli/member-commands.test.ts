@@ -21,6 +21,7 @@ import {
   parseMemberId,
   removeOnce,
   summarizeMembers,
+  transferOnce,
 } from "../../../src/cli/member-commands.ts";
 import { parseJoin, serverConfig } from "../../../src/cli/server-command.ts";
 import { formatMembersView } from "../../../src/cli/status-command.ts";
@@ -229,6 +230,26 @@ describe("member remove", () => {
     await assert.rejects(removeOnce(failing(never), 42), never);
     const last = new MemberChangeError("last_voter", "member 1 is the last voter");
     await assert.rejects(removeOnce(failing(last), 1), last);
+  });
+});
+
+describe("leader transfer", () => {
+  const badTarget = new MemberChangeError("bad_target", "node 1 is not another voter");
+  const client = (leaderId: number) =>
+    ({
+      leaderTransfer: async () => {
+        throw badTarget;
+      },
+      memberList: async () => [member({ id: leaderId, leader: true }), member({ id: 2 })],
+    }) as unknown as Parameters<typeof transferOnce>[0];
+
+  test("to the member that already leads: done, from = to", async () => {
+    assert.deepEqual(await transferOnce(client(1), 1), { from: 1, to: 1 });
+  });
+
+  test("to a member that is not a voter (and not the leader): still refused", async () => {
+    await assert.rejects(transferOnce(client(1), 2), badTarget);
+    await assert.rejects(transferOnce(client(1), 0), badTarget);
   });
 });
 

@@ -3,6 +3,7 @@
  * codes are never reused, and every typed error of the system maps to exactly one.
  */
 import type { DfsErrorCode, StartupErrorKind } from "../api/index.ts";
+import type { RefusalClass } from "./member-api.ts";
 
 /** Every exit code `dfs` uses, by meaning. */
 export const ExitCode = {
@@ -34,6 +35,24 @@ export const ExitCode = {
    * Distinct from `tooLarge`, where the same request can never succeed.
    */
   resourceExhausted: 11,
+  /**
+   * A membership change or leadership transfer the cluster will never accept as given:
+   * a duplicate or removed id, a duplicate address, an unknown member, removing the last
+   * voter. Change the command; retrying it never helps.
+   */
+  memberRefused: 12,
+  /**
+   * A membership change or transfer the cluster cannot take right now because something
+   * is in progress: another change not yet committed, a learner still catching up, a
+   * transfer under way. The same command may succeed later.
+   */
+  memberBusy: 13,
+  /**
+   * `dfs server`: the node stopped because the cluster removed it (`dfs member remove`).
+   * Not a fault to restart from: its data dir can never serve that member again. To bring
+   * the machine back, wipe the dir and add it as a new member under a new id.
+   */
+  removed: 14,
 } as const;
 
 /** One of the documented exit codes. */
@@ -61,4 +80,14 @@ export const EXIT_CODE_BY_STARTUP_ERROR: Readonly<Record<StartupErrorKind, ExitC
   data_dir_locked: ExitCode.dataDir,
   corrupt: ExitCode.corrupt,
   port_in_use: ExitCode.addressInUse,
+};
+
+/**
+ * Exit code of a refused membership change, by the refusal's class: a change whose new
+ * configuration cannot reach a quorum is the `unavailable` situation (bring nodes back).
+ */
+export const EXIT_CODE_BY_REFUSAL: Readonly<Record<RefusalClass, ExitCode>> = {
+  never: ExitCode.memberRefused,
+  retry: ExitCode.memberBusy,
+  quorum: ExitCode.unavailable,
 };

@@ -34,6 +34,8 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["ls", files],
   ["rm", files],
   ["status", async () => (await import("./status-command.ts")).addStatusCommand],
+  ["member", async () => (await import("./member-commands.ts")).addMemberCommands],
+  ["leader", async () => (await import("./member-commands.ts")).addLeaderCommands],
   ["dev", async () => (await import("./dev-cluster.ts")).addDevCommand],
   ["verify", async () => (await import("./verify-command.ts")).addVerifyCommand],
   ["bench", async () => (await import("./bench-command.ts")).addBenchCommand],

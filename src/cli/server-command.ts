@@ -4,10 +4,12 @@
  * network, because a node started with the wrong membership can never join its cluster.
  */
 import type { Command } from "commander";
-import { DfsError, StartupError } from "../api/index.ts";
+import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
-import type { NodeConfig, NodeTls } from "../server/index.ts";
+import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
 import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
+import { ExitCode } from "./exit-codes.ts";
+import type { FailureReport } from "./failure.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
@@ -19,8 +21,8 @@ export interface ServerFlags {
   readonly id: number;
   readonly port: number;
   readonly peerPort?: number;
-  readonly peers: string;
-  /** `--join H:P,...`: client addresses of running members (node helper, issue 17). */
+  readonly peers?: string;
+  /** `--join H:P,...`: client addresses of running members to join (issue 17). */
   readonly join?: string;
   readonly dataDir: string;
   readonly listen?: string;
@@ -44,24 +46,28 @@ export function addServerCommand(program: Command): void {
   program
     .command("server")
     .description("run one cluster node until SIGINT/SIGTERM")
-    .requiredOption("--id <n>", "this node's id; must appear in --peers", idArgument)
+    .requiredOption(
+      "--id <n>",
+      "this node's id; must appear in --peers, or be the id it was added under (--join)",
+      idArgument,
+    )
     .requiredOption("--port <port>", "client port; must match this node's --peers entry", parsePort)
     .option(
       "--peer-port <port>",
       "peer port (default: --port + 10000); must match this node's --peers entry",
       intFlag("--peer-port", 1, 65535),
     )
-    .requiredOption(
+    .option(
       "--peers <list>",
-      "every member as id@host:port[/peerPort | /peerHost:peerPort],... (the same list on every node)",
+      "bootstrap a new cluster: every member as id@host:port[/peerPort | /peerHost:peerPort],... (the same list on every node)",
+    )
+    .option(
+      "--join <list>",
+      "join a running cluster instead (after 'dfs member add'): client host:port of some members; own address from --listen (or --peers with only this node)",
     )
     .requiredOption(
       "--data-dir <dir>",
       "where this node keeps its log and state (created if missing)",
-    )
-    .option(
-      "--join <list>",
-      "join a running cluster: client addresses host:port,... of its members (--peers then needs only this node's entry)",
     )
     .option("--listen <host>", "host to bind (default: the host of this node's --peers entry)")
     .option(
@@ -103,22 +109,24 @@ export function addServerCommand(program: Command): void {
     .action(runServer);
 }
 
+/**
+ * The node configuration as the CLI builds it: `join` is the node's field for `--join`
+ * (client addresses of running members to learn the cluster from).
+ */
+export type ServerConfig = NodeConfig & { readonly join?: readonly string[] };
+
 /** Builds the node configuration from flags; throws {@link UsageError} on any inconsistency. */
-export function serverConfig(flags: ServerFlags): NodeConfig {
-  const peers = parsePeers(flags.peers);
-  ownPeer(peers, flags.id, flags.port, flags.peerPort);
+export function serverConfig(flags: ServerFlags): ServerConfig {
+  const { peers, join } = membershipFlags(flags);
   if (flags.dataDir.trim() === "") throw new UsageError("--data-dir is empty");
   if (flags.listen !== undefined) checkListenHost(flags.listen);
-  const peerVia =
-    flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, peers, flags.id);
+  const peerVia = flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, flags.id);
   const tls = serverTls(flags);
   return {
     id: flags.id,
     peers,
+    ...(join !== undefined ? { join } : {}),
     dataDir: flags.dataDir,
-    ...(flags.join !== undefined
-      ? { join: flags.join.split(",").filter((a) => a.trim() !== "") }
-      : {}),
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     ...(tls !== undefined ? { tls } : {}),
@@ -135,6 +143,65 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
       ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),
     },
   };
+}
+
+/**
+ * `--peers` bootstraps a new cluster; `--join` joins a running one. A joining node has no
+ * member list yet, only its own entry: either `--peers` naming just this node (as
+ * LocalCluster starts joiners), or `--listen` with `--port` and `--peer-port` (the
+ * addresses `dfs member add` announced). It learns the rest from the cluster.
+ */
+function membershipFlags(flags: ServerFlags): {
+  peers: PeerAddress[];
+  join: string[] | undefined;
+} {
+  if (flags.join === undefined) {
+    if (flags.peers === undefined) {
+      throw new UsageError(
+        "give --peers to bootstrap a new cluster, or --join to join a running one",
+      );
+    }
+    const peers = parsePeers(flags.peers);
+    ownPeer(peers, flags.id, flags.port, flags.peerPort);
+    return { peers, join: undefined };
+  }
+  const join = parseJoin(flags.join);
+  if (flags.peers !== undefined) {
+    const peers = parsePeers(flags.peers);
+    const own = ownPeer(peers, flags.id, flags.port, flags.peerPort);
+    if (peers.length > 1) {
+      throw new UsageError(
+        "with --join, --peers names only this node (the cluster's members come from the cluster)",
+      );
+    }
+    return { peers: [own], join };
+  }
+  if (flags.listen === undefined) {
+    throw new UsageError(
+      "--join needs --listen HOST (or --peers with this node's own entry): the host of the addresses given to 'dfs member add'",
+    );
+  }
+  const peerPort = flags.peerPort ?? flags.port + PEER_PORT_OFFSET;
+  if (peerPort > 65535) {
+    throw new UsageError(
+      `the default peer port ${flags.port}+${PEER_PORT_OFFSET} is above 65535; give --peer-port`,
+    );
+  }
+  if (peerPort === flags.port) throw new UsageError(`--peer-port ${peerPort} equals --port`);
+  const own = { id: flags.id, host: flags.listen, port: flags.port, peerPort };
+  return { peers: [own], join };
+}
+
+/** Parses `--join host:port,...`; throws {@link UsageError} naming the bad entry. */
+export function parseJoin(list: string): string[] {
+  const entries = list.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const parsed = parseHostPort(entry);
+    if (!parsed.ok) {
+      throw new UsageError(`--join entry '${entry}' is not host:port: ${parsed.problem}`);
+    }
+  }
+  return entries;
 }
 
 /**
@@ -203,9 +270,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
 /**
  * What `dfs server` reports when its node stopped by itself while serving: a state store
  * found damaged is `corrupt` (exit 7), a Raft invariant check that failed is a bug, so an
- * internal error (exit 10), a member removed from the cluster is `data_dir` (exit 6: this
- * data dir can never serve that member again), and anything else is a log it could not
- * write (exit 6).
+ * internal error (exit 10), a member the cluster removed has its own code (exit 14: not
+ * a fault, but this data dir can never serve that member again, so a supervisor should
+ * not restart it), and anything else is a log it could not write (exit 6).
  */
 export function stoppedWhileRunning(id: number, dataDir: string, error: Error): Error {
   if (error.name === "InvariantError") {
@@ -215,10 +282,7 @@ export function stoppedWhileRunning(id: number, dataDir: string, error: Error): 
       `node ${id} stopped: ${error.message}; nothing of that state was persisted or acknowledged (a bug: please report it with the node's log)`,
     );
   }
-  if (error.name === "MemberRemovedError") {
-    // Removed from the cluster (node helper, issue 17): this data dir can never serve it again.
-    return new StartupError("data_dir", error.message);
-  }
+  if (error.name === "MemberRemovedError") return new RemovedFromCluster(error.message);
   if (isStoreCorruption(error)) {
     return new StartupError(
       "corrupt",
@@ -229,6 +293,22 @@ export function stoppedWhileRunning(id: number, dataDir: string, error: Error): 
     "data_dir",
     `node ${id} stopped: cannot write its log in ${dataDir}: ${error.message}`,
   );
+}
+
+/**
+ * The node stopped because a committed configuration removed it (or a peer refused it as
+ * removed). Reported with its own exit code, 14; the message says how to bring the
+ * machine back (a new data dir, a new member id).
+ */
+export class RemovedFromCluster extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RemovedFromCluster";
+  }
+
+  report(): FailureReport {
+    return { exitCode: ExitCode.removed, text: `dfs: error: ${this.message}` };
+  }
 }
 
 /**

@@ -2,33 +2,25 @@
  * Parsing of `dfs server --peer-via ID=HOST:PORT,...`: where this node dials a peer's
  * PEER listener when that differs from the peer address in `--peers` (a fault-injecting
  * proxy, NAT). Only the dial address changes; the membership, and so the cluster id,
- * stays what `--peers` says.
+ * stays what the cluster's configuration says.
  */
 import { parseHostPort } from "../client/index.ts";
-import type { PeerAddress } from "../server/index.ts";
 import { parseNodeId } from "./peers.ts";
 import { UsageError } from "./usage-error.ts";
 
 /**
- * Parses the flag into `NodeConfig.peerDialAddresses`. Every id must be another member
- * of `peers` (a typo would silently leave a link unproxied), each at most once; throws
- * {@link UsageError} naming the bad entry.
+ * Parses the flag into `NodeConfig.peerDialAddresses`: each id at most once, never this
+ * node's own; throws {@link UsageError} naming the bad entry. Ids need not be in
+ * `--peers`: members added later (`dfs member add`) may be named in advance, and a
+ * joining node (`--join`) has no `--peers` at all.
  */
-export function parsePeerVia(
-  spec: string,
-  peers: readonly PeerAddress[],
-  selfId: number,
-): Record<number, string> {
+export function parsePeerVia(spec: string, selfId: number): Record<number, string> {
   if (spec.trim() === "") throw new UsageError("--peer-via is empty; expected id=host:port,...");
   const dial: Record<number, string> = {};
   for (const raw of spec.split(",")) {
     const entry = raw.trim();
     const [id, address] = parseEntry(entry);
     if (id === selfId) throw viaError(entry, `${id} is this node; only peers are dialled`);
-    if (!peers.some((peer) => peer.id === id)) {
-      const ids = peers.map((peer) => peer.id).join(", ");
-      throw viaError(entry, `${id} is not in --peers (ids: ${ids})`);
-    }
     if (dial[id] !== undefined) throw viaError(entry, `id ${id} is given more than once`);
     dial[id] = address;
   }

@@ -3,12 +3,15 @@
  * families `--faults` enables (docs/testing.md#chaos-harness). Each fault applies itself
  * and returns how to undo it; the nemesis decides when and for how long.
  */
+import { rm } from "node:fs/promises";
+import { DfsError } from "../../src/api/index.ts";
+import { type MemberClient, memberClient, refusalReason } from "../../src/cli/member-api.ts";
 import type { Rng } from "../support/rng.ts";
 import type { LinkMode } from "./fault-proxy.ts";
 import type { ChaosCluster } from "./proxied-cluster.ts";
 
 /** The families `--faults` can enable. */
-export const FAULT_FAMILIES = ["kill", "pause", "partition", "delay", "drop"] as const;
+export const FAULT_FAMILIES = ["kill", "pause", "partition", "delay", "drop", "member"] as const;
 
 /** One family of faults. */
 export type FaultFamily = (typeof FAULT_FAMILIES)[number];
@@ -17,7 +20,7 @@ export type FaultFamily = (typeof FAULT_FAMILIES)[number];
 export interface FaultContext {
   readonly cluster: ChaosCluster;
   readonly rng: Rng;
-  /** The current leader, or a random running node if none is found in time. */
+  /** The current leader's slot, or a random running node if none is found in time. */
   leaderOrAny(): Promise<number>;
 }
 
@@ -109,6 +112,14 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       mode: { kind: "delay", ms: 5000, jitterMs: 500 },
     };
   }),
+  {
+    // Replace a machine whose disk died: remove its member, wipe its data dir, add it back
+    // as a new member (a learner) that joins with --join, and promote it once it caught up.
+    name: "replace-node",
+    family: "member",
+    holdMs: [3000, 8000],
+    apply: replaceNode,
+  },
   linkFault("drop", "drop-all", [4000, 8000], async (ctx) => ({
     detail: "50% of chunks kill their connection, every link",
     links: allLinks(ctx),
@@ -126,6 +137,84 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 
 type Link = readonly [number, number];
 
+/** How long one membership change may keep being retried (elections, a lagging learner). */
+const CHANGE_DEADLINE_MS = 30_000;
+
+/**
+ * The `replace-node` fault: everything but the promotion happens at once; the learner
+ * catches up during the hold and is promoted by the heal. A step that fails is reported
+ * by the heal, so the run's report names it instead of the run throwing.
+ */
+async function replaceNode(ctx: FaultContext): Promise<ActiveFault> {
+  const cluster = ctx.cluster;
+  const slot = ctx.rng.pick(cluster.ids()); // the leader too: it hands over when removed
+  const node = cluster.processes.node(slot);
+  const oldId = cluster.memberId(slot);
+  const newId = cluster.nextMemberId(slot);
+  let failure: string | undefined;
+  try {
+    cluster.retiring.add(slot); // a removed member may stop by itself
+    await change(ctx, `remove ${oldId}`, ["not_found"], (c) => c.memberRemove(oldId));
+    await cluster.processes.kill(slot);
+    cluster.retiring.delete(slot);
+    await rm(node.dataDir, { recursive: true, force: true });
+    const member = { id: newId, peerAddr: node.peerAddress, clientAddr: node.address };
+    await change(ctx, `add ${newId}`, ["duplicate_id"], (c) =>
+      c.memberAdd({ ...member, learner: true }),
+    );
+    await cluster.startAsNewMember(slot, newId);
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  return {
+    detail: `member ${oldId} (node ${slot}) removed, its data dir wiped, added back as learner ${newId} with --join; promoted at the heal`,
+    heal: async () => {
+      if (failure !== undefined) throw new Error(`replace-node: ${failure}`);
+      await change(ctx, `promote ${newId}`, ["not_learner"], (c) => c.memberPromote(newId));
+    },
+  };
+}
+
+/**
+ * Runs one membership change until it is done, retrying while the cluster cannot take
+ * it yet (no leader, a change or transfer in progress, a lagging learner, a quorum not
+ * reachable for a moment). A refusal in `done` means an earlier attempt that timed out
+ * had in fact committed. Throws on any other refusal or at the deadline.
+ */
+async function change(
+  ctx: FaultContext,
+  what: string,
+  done: readonly string[],
+  call: (client: MemberClient) => Promise<unknown>,
+): Promise<void> {
+  const client = ctx.cluster.processes.client(ctx.cluster.endpoints(), 10_000);
+  const deadline = Date.now() + CHANGE_DEADLINE_MS;
+  let last = "";
+  try {
+    while (Date.now() < deadline) {
+      try {
+        await call(memberClient(client));
+        return;
+      } catch (err) {
+        const reason = refusalReason(err);
+        if (reason !== undefined && done.includes(reason)) return;
+        const retry =
+          reason === "pending" ||
+          reason === "transferring" ||
+          reason === "learner_lagging" ||
+          reason === "no_quorum" ||
+          (reason === undefined && err instanceof DfsError && err.code !== "internal");
+        last = err instanceof Error ? err.message : String(err);
+        if (!retry) throw new Error(`${what}: ${last}`);
+        await new Promise((resolve) => setTimeout(resolve, 250)); // back off, then poll again
+      }
+    }
+    throw new Error(`${what}: not done in ${CHANGE_DEADLINE_MS} ms (last: ${last})`);
+  } finally {
+    client.close();
+  }
+}
+
 function killFault(
   name: string,
   holdMs: readonly [number, number],
@@ -141,7 +230,7 @@ function killFault(
       return {
         detail: `SIGKILL node${ids.length > 1 ? "s" : ""} ${ids.join(",")}`,
         heal: async () => {
-          await Promise.all(ids.map((id) => ctx.cluster.processes.restart(id)));
+          await Promise.all(ids.map((id) => ctx.cluster.restart(id)));
         },
       };
     },

@@ -124,12 +124,7 @@ function faultContext(options: NemesisOptions): FaultContext {
     rng: options.rng,
     async leaderOrAny() {
       try {
-        return await waitFor(
-          "a leader",
-          () => options.cluster.processes.leader(),
-          FIND_LEADER_MS,
-          100,
-        );
+        return await waitFor("a leader", () => options.cluster.leaderSlot(), FIND_LEADER_MS, 100);
       } catch {
         const up = options.cluster.nodes.filter((n) => n.state === "up");
         return fallback.pick(up.length > 0 ? up : options.cluster.nodes).id;

@@ -1,6 +1,7 @@
 /**
  * `dfs server --peer-via ID=HOST:PORT,...`: parsed into `NodeConfig.peerDialAddresses`,
- * every id must be another member, and bad syntax is a usage error (exit 2, one line).
+ * never this node's own id (ids of members added later are fine), and bad syntax is a
+ * usage error (exit 2, one line).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -31,10 +32,16 @@ describe("--peer-via", () => {
     assert.equal(plain.peerDialAddresses, undefined);
   });
 
-  test("rejects this node, unknown ids, repeats and malformed entries", () => {
+  test("takes ids not in --peers: members added later are dialled through it too", () => {
+    assert.deepEqual(parsePeerVia("4=127.0.0.1:9004,2=127.0.0.1:9002", 1), {
+      2: "127.0.0.1:9002",
+      4: "127.0.0.1:9004",
+    });
+  });
+
+  test("rejects this node, repeats and malformed entries", () => {
     const cases: [string, RegExp][] = [
       ["1=127.0.0.1:9001", /1 is this node/],
-      ["4=127.0.0.1:9004", /4 is not in --peers \(ids: 1, 2, 3\)/],
       ["2=127.0.0.1:9002,2=127.0.0.1:9003", /id 2 is given more than once/],
       ["2@127.0.0.1:9002", /missing '='/],
       ["x=127.0.0.1:9002", /id 'x' is not a positive integer/],
@@ -44,7 +51,7 @@ describe("--peer-via", () => {
     ];
     for (const [spec, message] of cases) {
       assert.throws(
-        () => parsePeerVia(spec, peers, 1),
+        () => parsePeerVia(spec, 1),
         (err: unknown) => {
           assert.ok(err instanceof UsageError, `${spec}: ${String(err)}`);
           assert.match(err.message, message, spec);
@@ -66,8 +73,8 @@ describe("--peer-via", () => {
       "--data-dir",
       "/nonexistent/never-created",
       "--peer-via",
-      "9=127.0.0.1:9009",
+      "1=127.0.0.1:9009",
     ]);
-    assertOneLineError(run, 2, /^dfs: error: --peer-via entry '9=127.0.0.1:9009'/);
+    assertOneLineError(run, 2, /^dfs: error: --peer-via entry '1=127.0.0.1:9009'/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The chaos harness's command line (`npm run chaos -- …`):
  *
- *   npx tsx test/chaos/run.ts --nodes 3|5 --minutes M --faults kill,pause,partition,delay,drop --seed S
+ *   npx tsx test/chaos/run.ts --nodes 3|5 --minutes M --faults kill,pause,partition,delay,drop,member --seed S
  *
  * Runs one chaos run, prints its report and exits 0 on a pass, 1 on any failure (a
  * violation, an unverifiable history, a failed final write, too little work), 2 on bad flags.
@@ -12,7 +12,7 @@ import { type ChaosOptions, runChaos } from "./harness.ts";
 import { formatChaosReport, replayCommand } from "./report.ts";
 
 const USAGE =
-  "usage: run.ts [--nodes 3|5] [--minutes M] [--faults kill,pause,partition,delay,drop] [--seed S] [--workers W] [--healthy-seconds N] [--no-cas]";
+  "usage: run.ts [--nodes 3|5] [--minutes M] [--faults kill,pause,partition,delay,drop,member] [--seed S] [--workers W] [--healthy-seconds N] [--no-cas]";
 
 /** Parses the flags into run options; throws an Error with a usage message on bad input. */
 function parseChaosArgs(argv: readonly string[]): ChaosOptions {

@@ -212,11 +212,13 @@ describe("dfs against fake nodes", () => {
     const run = await runDfs(["status", "--endpoints", `${node.address},${quiet.address}`]);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.toString().trim().split("\n");
-    assert.equal(lines.length, 4, run.stdout.toString());
+    // Header, two nodes, the refusals; then the members section (unknown to fake nodes).
+    assert.equal(lines.length, 5, run.stdout.toString());
     assert.equal(
       lines[3],
       "node 2 refused peer messages: not_member 3, snapshot_not_from_leader 1",
     );
+    assert.match(lines[4] ?? "", /^members: unknown \(/);
   });
 
   test("status --json is machine-readable", async () => {

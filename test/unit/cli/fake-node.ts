@@ -10,6 +10,7 @@ import {
   type DfsErrorCode,
   ERROR_CODE_METADATA,
   LEADER_METADATA,
+  REASON_METADATA,
 } from "../../../src/api/errors.ts";
 import {
   type DeleteRequest,
@@ -18,6 +19,8 @@ import {
   DfsService,
   type GetRequest,
   type GetResponse,
+  type MemberListResponse,
+  type MemberRemoveRequest,
   type PutRequest,
   type PutResponse,
   type StatRequest,
@@ -32,6 +35,8 @@ export interface FakeFailure {
   readonly message: string;
   readonly code?: DfsErrorCode;
   readonly leader?: string;
+  /** A refused membership change's reason (trailer `dfs-reason`). */
+  readonly reason?: string;
 }
 
 /** One scripted answer. */
@@ -44,6 +49,8 @@ export interface FakeBehavior {
   delete?(request: DeleteRequest): FakeReply<DeleteResponse>;
   stat?(request: StatRequest): FakeReply<StatResponse>;
   status?(): FakeReply<StatusResponse>;
+  memberList?(): FakeReply<MemberListResponse>;
+  memberRemove?(request: MemberRemoveRequest): FakeReply<MemberListResponse>;
 }
 
 /** A running fake node. */
@@ -100,11 +107,11 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     delete: handle("delete", behavior.delete),
     stat: handle("stat", behavior.stat),
     status: handle<unknown, StatusResponse>("status", behavior.status),
-    // Membership RPCs (added by the node helper so this compiles): unscripted, UNIMPLEMENTED.
-    memberList: handle("memberList", undefined),
+    // Membership RPCs: list and remove scriptable, the others UNIMPLEMENTED.
+    memberList: handle<unknown, MemberListResponse>("memberList", behavior.memberList),
     memberAdd: handle("memberAdd", undefined),
     memberPromote: handle("memberPromote", undefined),
-    memberRemove: handle("memberRemove", undefined),
+    memberRemove: handle("memberRemove", behavior.memberRemove),
     leaderTransfer: handle("leaderTransfer", undefined),
     // The streaming calls answer from the same scripts: a download streams what `get`
     // would return (recorded as "download"), an upload collects its data into the
@@ -161,6 +168,7 @@ function serviceError(failure: FakeFailure): Partial<ServiceError> {
   const metadata = new Metadata();
   if (failure.code !== undefined) metadata.set(ERROR_CODE_METADATA, failure.code);
   if (failure.leader !== undefined) metadata.set(LEADER_METADATA, failure.leader);
+  if (failure.reason !== undefined) metadata.set(REASON_METADATA, failure.reason);
   return { code: failure.status, details: failure.message, metadata };
 }
 

@@ -10,6 +10,9 @@ import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
 
+/** A node stopped with SIGTERM gets this long to finish before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
 /** Timing given to every benchmark client: generous, so overload shows as latency, not errors. */
 export interface ClientTimeouts {
   /** Whole-operation deadline, retries included. */
@@ -41,10 +44,15 @@ export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDr
           await cluster.waitForLeader();
           return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs, cluster.clientTls);
         },
-        killLeader: async () => {
+        stopLeader: async (signal) => {
           const id = await cluster.waitForLeader();
-          await cluster.kill(id);
-          return `dfs${id}`;
+          const node = cluster.node(id);
+          await (signal === "SIGKILL" ? node.kill(signal) : node.stop(STOP_GRACE_MS));
+          const start = async (): Promise<void> => {
+            await cluster.restart(id);
+            await cluster.waitForLeader();
+          };
+          return { name: `dfs${id}`, start };
         },
         destroy: () => cluster.destroy(),
       };
@@ -71,10 +79,10 @@ export function etcdDriver(
       return {
         processes: () => cluster.processes(),
         target: () => cluster.target(timeouts),
-        killLeader: async () => {
+        stopLeader: async (signal) => {
           const leader = await cluster.waitForLeader();
-          await cluster.kill(leader);
-          return cluster.nameOf(leader);
+          await cluster.kill(leader, signal);
+          return { name: cluster.nameOf(leader), start: () => cluster.restart(leader) };
         },
         destroy: () => cluster.destroy(),
       };

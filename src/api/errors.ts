@@ -44,3 +44,78 @@ export class DfsError extends Error {
     this.name = "DfsError";
   }
 }
+
+/** Trailing-metadata key that carries a refused membership change's {@link MemberChangeReason}. */
+export const REASON_METADATA = "dfs-reason";
+
+/**
+ * Why a membership change or leadership transfer was refused (MemberAdd, MemberPromote,
+ * MemberRemove, LeaderTransfer). The first six come from the Raft core, the rest from the
+ * leader's own checks before it proposes:
+ *
+ * - `pending`: another change (or the new leader's first entry) is not committed yet; retry.
+ * - `not_single_change`: more than one member would change at once.
+ * - `invalid`: the resulting configuration would be invalid (e.g. no voter left).
+ * - `transferring`: a leadership transfer is under way; retry after it.
+ * - `no_quorum`: the new voters could not form a quorum among members heard from lately
+ *   (a majority is down): the change would make the cluster unavailable.
+ * - `bad_target`: a transfer's target is not another voter.
+ * - `duplicate_id`: the id is already a member.
+ * - `duplicate_address`: the peer or client address is already a member's.
+ * - `not_found`: no member has that id.
+ * - `learner_lagging`: the learner trails the leader's log by more than a small bound;
+ *   promote it once it caught up.
+ * - `last_voter`: removing (or demoting) the only voter is refused.
+ * - `removed_id`: the id was removed before and is never reused; pick a new one.
+ * - `not_learner`: promote was asked for a member that already votes.
+ */
+export type MemberChangeReason =
+  | "pending"
+  | "not_single_change"
+  | "invalid"
+  | "transferring"
+  | "no_quorum"
+  | "bad_target"
+  | "duplicate_id"
+  | "duplicate_address"
+  | "not_found"
+  | "learner_lagging"
+  | "last_voter"
+  | "removed_id"
+  | "not_learner";
+
+/** Every {@link MemberChangeReason}, for checks at the edge. */
+export const MEMBER_CHANGE_REASONS: readonly MemberChangeReason[] = [
+  "pending",
+  "not_single_change",
+  "invalid",
+  "transferring",
+  "no_quorum",
+  "bad_target",
+  "duplicate_id",
+  "duplicate_address",
+  "not_found",
+  "learner_lagging",
+  "last_voter",
+  "removed_id",
+  "not_learner",
+];
+
+/**
+ * A refused membership change: code `precondition_failed` (gRPC FAILED_PRECONDITION, exit
+ * code 4 in the CLI unless it maps reasons itself) with the {@link MemberChangeReason}.
+ */
+export class MemberChangeError extends DfsError {
+  constructor(
+    readonly reason: MemberChangeReason,
+    message: string,
+  ) {
+    super("precondition_failed", message);
+    this.name = "MemberChangeError";
+  }
+}
+
+/** True for a known {@link MemberChangeReason}. */
+export function isMemberChangeReason(value: unknown): value is MemberChangeReason {
+  return MEMBER_CHANGE_REASONS.includes(value as MemberChangeReason);
+}

@@ -7,7 +7,17 @@
 /** Request checks, so client and server refuse a bad key or value with one message. */
 export { checkKey, checkValueSize } from "./checks.ts";
 /** The typed client-API errors and their wire metadata, one vocabulary for both sides. */
-export { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "./errors.ts";
+export {
+  DfsError,
+  type DfsErrorCode,
+  ERROR_CODE_METADATA,
+  isMemberChangeReason,
+  LEADER_METADATA,
+  MEMBER_CHANGE_REASONS,
+  MemberChangeError,
+  type MemberChangeReason,
+  REASON_METADATA,
+} from "./errors.ts";
 /** Size and count bounds of the client API, shared so both sides and the docs agree. */
 export {
   BATCH_RETRY_ALONE,

@@ -5,7 +5,7 @@
  * within one deadline.
  */
 import { checkKey, checkValueSize, DfsError } from "../api/index.ts";
-import type { Session, StatusResponse } from "../gen/dfs.ts";
+import type { Member, MemberListResponse, Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
@@ -92,6 +92,35 @@ export interface ListOptions extends GetOptions {
 }
 
 /** Result of a delete: the log index at which the key disappeared. */
+/** One member of the cluster as the leader sees it (`memberList` and the member changes). */
+export interface MemberStatus {
+  readonly id: number;
+  /** A learner receives the log but does not vote or count toward a quorum. */
+  readonly learner: boolean;
+  /** host:port of its peer listener. */
+  readonly peerAddr: string;
+  /** host:port of its client listener. */
+  readonly clientAddr: string;
+  /** The member id of the data dir bound to it ("" until the leader heard from it). */
+  readonly identity: string;
+  /** True for the leader. */
+  readonly leader: boolean;
+  /** Highest log index known replicated on it. */
+  readonly match: number;
+  /** The leader's last index minus `match`. */
+  readonly lag: number;
+  /** Answered the leader within an election timeout. */
+  readonly reachable: boolean;
+}
+
+/** A member to add: `learner` (default false) adds it without a vote, to promote later. */
+export interface NewMember {
+  readonly id: number;
+  readonly peerAddr: string;
+  readonly clientAddr: string;
+  readonly learner?: boolean;
+}
+
 export interface DeleteResult {
   readonly index: number;
 }
@@ -290,6 +319,59 @@ export class DfsClient {
     return { deleted: r.deleted, index: r.index };
   }
 
+  /** Every member of the configuration in force, as the leader sees it. */
+  async memberList(): Promise<MemberStatus[]> {
+    const r = await this.onLeader("member-list", (stub, deadline) =>
+      callUnary(stub.memberList.bind(stub), {}, deadline),
+    );
+    return memberStatuses(r);
+  }
+
+  /**
+   * Adds a member; resolves with the new member list once the change committed. A refused
+   * change throws MemberChangeError (`reason`: duplicate_id, duplicate_address,
+   * removed_id, pending, no_quorum, ...; see api/errors.ts).
+   */
+  async memberAdd(m: NewMember): Promise<MemberStatus[]> {
+    const request = {
+      id: m.id,
+      peerAddress: m.peerAddr,
+      clientAddress: m.clientAddr,
+      learner: m.learner === true,
+    };
+    const r = await this.onLeader("member-add", (stub, deadline) =>
+      callUnary(stub.memberAdd.bind(stub), request, deadline),
+    );
+    return memberStatuses(r);
+  }
+
+  /** Makes learner `id` a voter (refused with `learner_lagging` until it caught up). */
+  async memberPromote(id: number): Promise<MemberStatus[]> {
+    const r = await this.onLeader("member-promote", (stub, deadline) =>
+      callUnary(stub.memberPromote.bind(stub), { id }, deadline),
+    );
+    return memberStatuses(r);
+  }
+
+  /** Removes member `id` for good (its id is never reused; `last_voter` is refused). */
+  async memberRemove(id: number): Promise<MemberStatus[]> {
+    const r = await this.onLeader("member-remove", (stub, deadline) =>
+      callUnary(stub.memberRemove.bind(stub), { id }, deadline),
+    );
+    return memberStatuses(r);
+  }
+
+  /**
+   * Hands leadership to voter `to` (0 or absent: the most caught-up one); resolves once
+   * the new leader holds office.
+   */
+  async leaderTransfer(to = 0): Promise<{ from: number; to: number }> {
+    const r = await this.onLeader("leader-transfer", (stub, deadline) =>
+      callUnary(stub.leaderTransfer.bind(stub), { to }, deadline),
+    );
+    return { from: r.from, to: r.to };
+  }
+
   /**
    * Asks exactly one node how it sees the cluster: one attempt, no redirect, because
    * the caller wants that node's view (and to learn whether it is reachable at all).
@@ -374,6 +456,21 @@ export class DfsClient {
   private assertOpen(): void {
     if (this.closed) throw new DfsError("internal", "the dfs client has been closed");
   }
+}
+
+/** The wire's member rows as the client API names them. */
+export function memberStatuses(r: Pick<MemberListResponse, "members">): MemberStatus[] {
+  return r.members.map((m: Member) => ({
+    id: m.id,
+    learner: m.learner,
+    peerAddr: m.peerAddress,
+    clientAddr: m.address,
+    identity: m.identity,
+    leader: m.leader,
+    match: m.match,
+    lag: m.lag,
+    reachable: m.reachable,
+  }));
 }
 
 function validEndpoints(endpoints: readonly string[]): string[] {

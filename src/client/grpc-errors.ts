@@ -5,7 +5,15 @@
  * failures that never reached a dfs server (refused connections, timeouts, proxies).
  */
 import { type Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "../api/index.ts";
+import {
+  DfsError,
+  type DfsErrorCode,
+  ERROR_CODE_METADATA,
+  isMemberChangeReason,
+  LEADER_METADATA,
+  MemberChangeError,
+  REASON_METADATA,
+} from "../api/index.ts";
 
 /**
  * What the retry loop should do after a failed attempt:
@@ -72,6 +80,10 @@ export function toDfsError(err: unknown): DfsError {
   const code = trailerCode(err.metadata) ?? fallbackCode(err);
   const hint = code === "not_leader" ? firstValue(err.metadata, LEADER_METADATA) : undefined;
   const message = trailerCode(err.metadata) ? err.details : transportMessage(err);
+  const reason = firstValue(err.metadata, REASON_METADATA);
+  if (code === "precondition_failed" && isMemberChangeReason(reason)) {
+    return new MemberChangeError(reason, oneLine(message || err.message));
+  }
   return new DfsError(code, oneLine(message || err.message), hint);
 }
 

@@ -3,7 +3,12 @@
  * it, so those can be reorganised without breaking callers.
  */
 /** The typed error every call rejects with, so users of the library need no api/ import. */
-export { DfsError, type DfsErrorCode } from "../api/index.ts";
+export {
+  DfsError,
+  type DfsErrorCode,
+  MemberChangeError,
+  type MemberChangeReason,
+} from "../api/index.ts";
 /** What `status()` returns: the node's view of the cluster, as the server sends it. */
 export type { StatusResponse } from "../gen/dfs.ts";
 /** TLS material for the client port (CA, and a client certificate when required). */
@@ -22,6 +27,9 @@ export {
   type GetResult,
   type ListEntry,
   type ListOptions,
+  type MemberStatus,
+  memberStatuses,
+  type NewMember,
   type PutOptions,
   type PutResult,
   type StatResult,

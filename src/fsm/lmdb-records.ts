@@ -11,13 +11,22 @@
  *     session "s" + clientId → u32 crc | JSON of the client's session
  *     meta    META_KEY       → u32 crc | u32 format | u64 applied | u64 appliedTerm
  *                              | u64 clockMs | u64 sessionWrites | u64 lastSweepMs
+ *     members MEMBERSHIP_KEY → u32 crc | the configuration in force at the applied index
+ *                              (raft/membership.ts encoding), written in the same
+ *                              transaction as the meta record
  */
 import { crc32 } from "node:zlib";
+import { decodeMembership, encodeMembership, type Membership } from "../raft/index.ts";
 import type { ClientImage } from "./sessions.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
 
 /** Key of the store's metadata record (sorts before every value and session key). */
 export const META_KEY = "\u0000meta";
+/**
+ * Key of the configuration record: the membership in force at the applied index, so
+ * images and restarts carry it (absent until the first configuration entry applies).
+ */
+export const MEMBERSHIP_KEY = "\u0000members";
 /** Prefix of value records. */
 export const VALUE_PREFIX = "v";
 /** Prefix of file chunk records. */
@@ -159,6 +168,22 @@ export function decodeMeta(buf: Buffer): StoreMeta {
     sessionWrites: readU64(buf, 32),
     lastSweepMs: readU64(buf, 40),
   };
+}
+
+/** Encodes the configuration record. */
+export function encodeMembershipRecord(m: Membership): Buffer {
+  const body = encodeMembership(m);
+  const buf = Buffer.allocUnsafe(4 + body.length);
+  buf.set(body, 4);
+  return seal(MEMBERSHIP_KEY, buf);
+}
+
+/** Decodes the configuration record, verifying its checksum and that it is a valid configuration. */
+export function decodeMembershipRecord(buf: Buffer): Membership {
+  check(MEMBERSHIP_KEY, buf, 4);
+  const m = decodeMembership(buf.subarray(4));
+  if (m === null) throw new RecordCorruptionError(MEMBERSHIP_KEY, "not a valid configuration");
+  return m;
 }
 
 /** Verifies any record's checksum (snapshot transfer checks every record it loads). */

@@ -12,8 +12,8 @@
  */
 import { createHash } from "node:crypto";
 import type { RootDatabase } from "lmdb";
-import type { SnapshotMeta } from "../raft/index.ts";
-import { type Entry, EntryKind } from "../raft/index.ts";
+import type { Membership, SnapshotMeta } from "../raft/index.ts";
+import { decodeMembership, type Entry, EntryKind } from "../raft/index.ts";
 import { mkdirDurable } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
@@ -23,15 +23,18 @@ import { openEnvironment, storeFile } from "./lmdb-env.ts";
 import {
   CHUNK_PREFIX,
   chunkKey,
+  decodeMembershipRecord,
   decodeMeta,
   decodeSession,
   decodeUpload,
   decodeValue,
   encodeChunk,
+  encodeMembershipRecord,
   encodeMeta,
   encodeSession,
   encodeUpload,
   encodeValue,
+  MEMBERSHIP_KEY,
   META_KEY,
   SESSION_PREFIX,
   type StoreMeta,
@@ -63,6 +66,10 @@ const LIVE_STORE_DURABILITY = "all-but-last";
 /** The on-disk {@link StateMachine} of a node. */
 export class LmdbStore implements StateMachine {
   private meta: StoreMeta;
+  /** The configuration in force at the applied index (null: no configuration entry yet). */
+  private config: Membership | null;
+  /** {@link config} changed since LMDB last recorded it. */
+  private configDirty = false;
   private readonly state: RuleState;
   private receiving: SnapshotReceiver | null = null;
   /** The received snapshot was accepted by the core and must be installed before another. */
@@ -94,6 +101,7 @@ export class LmdbStore implements StateMachine {
   ) {
     this.pending = new PendingWrites(writeBehind);
     this.meta = readMeta(db);
+    this.config = readMembership(db);
     this.state = {
       sessions: new SessionTable(),
       clockMs: this.meta.clockMs,
@@ -121,6 +129,14 @@ export class LmdbStore implements StateMachine {
 
   get appliedIndex(): number {
     return this.meta.applied;
+  }
+
+  /**
+   * The configuration in force at {@link appliedIndex}: the last configuration entry
+   * applied (or the one an installed snapshot carried); null before any.
+   */
+  get membership(): Membership | null {
+    return this.config;
   }
 
   /** Term of the entry at {@link appliedIndex} (0 for an empty store). */
@@ -208,14 +224,22 @@ export class LmdbStore implements StateMachine {
           const k = SESSION_PREFIX + id;
           image === null ? this.db.removeSync(k) : this.db.putSync(k, encodeSession(k, image));
         }
-        this.db.putSync(META_KEY, encodeMeta(this.meta));
+        this.putMeta();
       });
     } catch (error) {
       this.state.sessions.requeueChanges(sessions);
       throw error;
     }
+    this.configDirty = false;
     this.pending = this.pending.next();
     this.afterCommit?.(this.meta.applied);
+  }
+
+  /** Inside a transaction: the meta record, and the configuration with it when it changed. */
+  private putMeta(): void {
+    this.db.putSync(META_KEY, encodeMeta(this.meta));
+    if (this.configDirty && this.config !== null)
+      this.db.putSync(MEMBERSHIP_KEY, encodeMembershipRecord(this.config));
   }
 
   /** Views read the current generation: freeze it (written to LMDB) and start another. */
@@ -264,7 +288,8 @@ export class LmdbStore implements StateMachine {
    */
   async flushed(): Promise<void> {
     this.writePending();
-    this.db.transactionSync(() => this.db.putSync(META_KEY, encodeMeta(this.meta)));
+    this.db.transactionSync(() => this.putMeta());
+    this.configDirty = false;
     await this.db.flushed;
   }
 
@@ -341,6 +366,8 @@ export class LmdbStore implements StateMachine {
   private reloadFromDisk(): void {
     this.pending = this.pending.next();
     this.meta = readMeta(this.db);
+    this.config = readMembership(this.db);
+    this.configDirty = false;
     this.state.clockMs = this.meta.clockMs;
     this.state.lastSweepMs = this.meta.lastSweepMs;
     this.loadSessions();
@@ -361,6 +388,16 @@ export class LmdbStore implements StateMachine {
   }
 
   private applyOne(entry: Entry): ApplyResult {
+    if (entry.kind === EntryKind.Config) {
+      // The core refuses a configuration entry that does not decode at the edge, so this
+      // one does; if not, the store keeps the previous configuration (as the core does).
+      const next = decodeMembership(entry.data);
+      if (next !== null) {
+        this.config = next;
+        this.configDirty = true;
+      }
+      return { kind: "noop" };
+    }
     if (entry.kind !== EntryKind.Normal) return { kind: "noop" };
     return applyCommand(this.backend, this.state, entry.index, entry.data);
   }
@@ -429,6 +466,11 @@ export class StoreBrokenError extends Error {
     });
     this.name = "StoreBrokenError";
   }
+}
+
+function readMembership(db: RootDatabase<Buffer, string>): Membership | null {
+  const raw = db.get(MEMBERSHIP_KEY);
+  return raw === undefined ? null : decodeMembershipRecord(raw);
 }
 
 function readMeta(db: RootDatabase<Buffer, string>): StoreMeta {

@@ -3,7 +3,7 @@
  * rules as the on-disk store (apply-command.ts) over Maps, and snapshots as one JSON image.
  */
 import { createHash } from "node:crypto";
-import { type Entry, EntryKind } from "../raft/index.ts";
+import { decodeMembership, type Entry, EntryKind, type Membership } from "../raft/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { compareKeys } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
@@ -25,6 +25,8 @@ interface StoreImage {
   readonly chunks: readonly (readonly [string, string])[];
   readonly uploads: readonly (readonly [string, UploadState])[];
   readonly sessions: SessionsImage;
+  /** The configuration in force at `applied` (absent: none applied yet). */
+  readonly membership?: Membership;
 }
 
 type StoredImage = Omit<StoredValue, "value" | "sha256"> & { value: string; sha256: string };
@@ -36,6 +38,7 @@ export class MemoryStore implements StateMachine {
   private uploadStates = new Map<string, UploadState>();
   private readonly state: RuleState = { sessions: new SessionTable(), clockMs: 0, lastSweepMs: 0 };
   private applied = 0;
+  private config: Membership | null = null;
   private readonly backend: KvBackend = {
     getValue: (key) => this.values.get(key),
     setValue: (key, value) => void this.values.set(key, value),
@@ -56,8 +59,15 @@ export class MemoryStore implements StateMachine {
     return this.applied;
   }
 
+  /** The configuration in force at the applied index (null before any configuration entry). */
+  get membership(): Membership | null {
+    return this.config;
+  }
+
   applyEntries(entries: readonly Entry[]): ApplyResult[] {
     return entries.map((entry) => {
+      if (entry.kind === EntryKind.Config)
+        this.config = decodeMembership(entry.data) ?? this.config;
       if (entry.kind !== EntryKind.Normal) {
         this.skip(entry.index);
         return { kind: "noop" };
@@ -135,6 +145,7 @@ export class MemoryStore implements StateMachine {
       chunks: [...this.chunks].map(([k, v]) => [k, b64(v)]),
       uploads: [...this.uploadStates],
       sessions: this.state.sessions.toImage(),
+      ...(this.config !== null ? { membership: this.config } : {}),
     };
     return Buffer.from(JSON.stringify(image));
   }
@@ -152,6 +163,7 @@ export class MemoryStore implements StateMachine {
     this.chunks = new Map(parsed.chunks.map(([k, v]) => [k, bytes(v)]));
     this.uploadStates = new Map(parsed.uploads);
     this.state.sessions.loadImage(parsed.sessions);
+    this.config = parsed.membership ?? null;
   }
 
   private advanceTo(index: number): void {

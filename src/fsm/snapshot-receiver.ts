@@ -10,7 +10,13 @@ import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/index.ts";
 import { fsyncDir, mkdirDurable } from "../storage/index.ts";
 import { openEnvironment } from "./lmdb-env.ts";
-import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
+import {
+  decodeMembershipRecord,
+  decodeMeta,
+  MEMBERSHIP_KEY,
+  META_KEY,
+  verifyRecord,
+} from "./lmdb-records.ts";
 import { parseChunk } from "./snapshot-image.ts";
 
 /** A snapshot being received into its own directory. */
@@ -47,6 +53,8 @@ export class SnapshotReceiver {
       for (const { key, value } of records) {
         verifyRecord(key, value);
         if (key === META_KEY) this.checkMeta(value);
+        if (key === MEMBERSHIP_KEY) decodeMembershipRecord(value); // a bad one is refused here
+
         db.putSync(key, value);
       }
     });

@@ -7,7 +7,13 @@
  */
 import type { RootDatabase, Transaction } from "lmdb";
 import type { SnapshotMeta } from "../raft/index.ts";
-import { decodeMeta, META_KEY, verifyRecord } from "./lmdb-records.ts";
+import {
+  decodeMembershipRecord,
+  decodeMeta,
+  MEMBERSHIP_KEY,
+  META_KEY,
+  verifyRecord,
+} from "./lmdb-records.ts";
 import { ImageChunker } from "./snapshot-image.ts";
 
 /** A consistent image of the store, open until {@link SnapshotSource.close}. */
@@ -21,7 +27,12 @@ export class SnapshotSource {
     this.txn = db.useReadTransaction();
     const raw = db.get(META_KEY, { transaction: this.txn });
     const meta = raw === undefined ? { applied: 0, appliedTerm: 0 } : decodeMeta(raw);
-    this.meta = { index: meta.applied, term: meta.appliedTerm };
+    const members = db.get(MEMBERSHIP_KEY, { transaction: this.txn });
+    this.meta = {
+      index: meta.applied,
+      term: meta.appliedTerm,
+      ...(members !== undefined ? { membership: decodeMembershipRecord(members) } : {}),
+    };
   }
 
   /**

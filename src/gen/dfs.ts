@@ -29,6 +29,43 @@ export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
 
+export interface MemberListRequest {
+}
+
+export interface MemberListResponse {
+  clusterId: string;
+  leaderId: number;
+  members: Member[];
+  /** Index of the configuration entry in force (0: the bootstrap configuration). */
+  configIndex: number;
+  /** Ids removed for good (never reused). */
+  removed: number[];
+}
+
+export interface MemberAddRequest {
+  id: number;
+  peerAddress: string;
+  clientAddress: string;
+  learner: boolean;
+}
+
+export interface MemberPromoteRequest {
+  id: number;
+}
+
+export interface MemberRemoveRequest {
+  id: number;
+}
+
+export interface LeaderTransferRequest {
+  to: number;
+}
+
+export interface LeaderTransferResponse {
+  from: number;
+  to: number;
+}
+
 export interface BatchOp {
   put?: PutRequest | undefined;
   get?: GetRequest | undefined;
@@ -261,7 +298,643 @@ export interface Member {
   address: string;
   /** Peer listener (host:port): Raft and snapshot traffic only, never client calls. */
   peerAddress: string;
+  /** A learner receives the log but does not vote or count toward a quorum. */
+  learner: boolean;
+  /** The member id of the data dir bound to this member ("" until the leader heard it). */
+  identity: string;
+  /** True for the leader this node knows. */
+  leader: boolean;
+  /**
+   * Leader's view (0 elsewhere): highest index known replicated on the member, and how
+   * far it trails the leader's last index.
+   */
+  match: number;
+  lag: number;
+  /** Leader's view: heard from within an election timeout (the leader itself: true). */
+  reachable: boolean;
 }
+
+function createBaseMemberListRequest(): MemberListRequest {
+  return {};
+}
+
+export const MemberListRequest: MessageFns<MemberListRequest> = {
+  encode(_: MemberListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): MemberListRequest {
+    return {};
+  },
+
+  toJSON(_: MemberListRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberListRequest>, I>>(base?: I): MemberListRequest {
+    return MemberListRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberListRequest>, I>>(_: I): MemberListRequest {
+    const message = createBaseMemberListRequest();
+    return message;
+  },
+};
+
+function createBaseMemberListResponse(): MemberListResponse {
+  return { clusterId: "", leaderId: 0, members: [], configIndex: 0, removed: [] };
+}
+
+export const MemberListResponse: MessageFns<MemberListResponse> = {
+  encode(message: MemberListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(16).uint32(message.leaderId);
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.configIndex !== 0) {
+      writer.uint32(32).uint64(message.configIndex);
+    }
+    if (message.removed.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.removed) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderId = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.configIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.removed.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.removed.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberListResponse {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      leaderId: isSet(object.leaderId)
+        ? globalThis.Number(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.Number(object.leader_id)
+        : 0,
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+      configIndex: isSet(object.configIndex)
+        ? globalThis.Number(object.configIndex)
+        : isSet(object.config_index)
+        ? globalThis.Number(object.config_index)
+        : 0,
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: MemberListResponse): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.leaderId !== 0) {
+      obj.leaderId = Math.round(message.leaderId);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    if (message.configIndex !== 0) {
+      obj.configIndex = Math.round(message.configIndex);
+    }
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberListResponse>, I>>(base?: I): MemberListResponse {
+    return MemberListResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberListResponse>, I>>(object: I): MemberListResponse {
+    const message = createBaseMemberListResponse();
+    message.clusterId = object.clusterId ?? "";
+    message.leaderId = object.leaderId ?? 0;
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.configIndex = object.configIndex ?? 0;
+    message.removed = object.removed?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseMemberAddRequest(): MemberAddRequest {
+  return { id: 0, peerAddress: "", clientAddress: "", learner: false };
+}
+
+export const MemberAddRequest: MessageFns<MemberAddRequest> = {
+  encode(message: MemberAddRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(18).string(message.peerAddress);
+    }
+    if (message.clientAddress !== "") {
+      writer.uint32(26).string(message.clientAddress);
+    }
+    if (message.learner !== false) {
+      writer.uint32(32).bool(message.learner);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberAddRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberAddRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberAddRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
+      clientAddress: isSet(object.clientAddress)
+        ? globalThis.String(object.clientAddress)
+        : isSet(object.client_address)
+        ? globalThis.String(object.client_address)
+        : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+    };
+  },
+
+  toJSON(message: MemberAddRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
+    if (message.clientAddress !== "") {
+      obj.clientAddress = message.clientAddress;
+    }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberAddRequest>, I>>(base?: I): MemberAddRequest {
+    return MemberAddRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberAddRequest>, I>>(object: I): MemberAddRequest {
+    const message = createBaseMemberAddRequest();
+    message.id = object.id ?? 0;
+    message.peerAddress = object.peerAddress ?? "";
+    message.clientAddress = object.clientAddress ?? "";
+    message.learner = object.learner ?? false;
+    return message;
+  },
+};
+
+function createBaseMemberPromoteRequest(): MemberPromoteRequest {
+  return { id: 0 };
+}
+
+export const MemberPromoteRequest: MessageFns<MemberPromoteRequest> = {
+  encode(message: MemberPromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberPromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberPromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberPromoteRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: MemberPromoteRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberPromoteRequest>, I>>(base?: I): MemberPromoteRequest {
+    return MemberPromoteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberPromoteRequest>, I>>(object: I): MemberPromoteRequest {
+    const message = createBaseMemberPromoteRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberRemoveRequest(): MemberRemoveRequest {
+  return { id: 0 };
+}
+
+export const MemberRemoveRequest: MessageFns<MemberRemoveRequest> = {
+  encode(message: MemberRemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRemoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRemoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberRemoveRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: MemberRemoveRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberRemoveRequest>, I>>(base?: I): MemberRemoveRequest {
+    return MemberRemoveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberRemoveRequest>, I>>(object: I): MemberRemoveRequest {
+    const message = createBaseMemberRemoveRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaderTransferRequest(): LeaderTransferRequest {
+  return { to: 0 };
+}
+
+export const LeaderTransferRequest: MessageFns<LeaderTransferRequest> = {
+  encode(message: LeaderTransferRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.to !== 0) {
+      writer.uint32(8).uint32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaderTransferRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaderTransferRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaderTransferRequest {
+    return { to: isSet(object.to) ? globalThis.Number(object.to) : 0 };
+  },
+
+  toJSON(message: LeaderTransferRequest): unknown {
+    const obj: any = {};
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaderTransferRequest>, I>>(base?: I): LeaderTransferRequest {
+    return LeaderTransferRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaderTransferRequest>, I>>(object: I): LeaderTransferRequest {
+    const message = createBaseLeaderTransferRequest();
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaderTransferResponse(): LeaderTransferResponse {
+  return { from: 0, to: 0 };
+}
+
+export const LeaderTransferResponse: MessageFns<LeaderTransferResponse> = {
+  encode(message: LeaderTransferResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).uint32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaderTransferResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaderTransferResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaderTransferResponse {
+    return {
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: LeaderTransferResponse): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaderTransferResponse>, I>>(base?: I): LeaderTransferResponse {
+    return LeaderTransferResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaderTransferResponse>, I>>(object: I): LeaderTransferResponse {
+    const message = createBaseLeaderTransferResponse();
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
 
 function createBaseBatchOp(): BatchOp {
   return { put: undefined, get: undefined, delete: undefined, stat: undefined };
@@ -3311,7 +3984,17 @@ export const DropCount: MessageFns<DropCount> = {
 };
 
 function createBaseMember(): Member {
-  return { id: 0, address: "", peerAddress: "" };
+  return {
+    id: 0,
+    address: "",
+    peerAddress: "",
+    learner: false,
+    identity: "",
+    leader: false,
+    match: 0,
+    lag: 0,
+    reachable: false,
+  };
 }
 
 export const Member: MessageFns<Member> = {
@@ -3324,6 +4007,24 @@ export const Member: MessageFns<Member> = {
     }
     if (message.peerAddress !== "") {
       writer.uint32(26).string(message.peerAddress);
+    }
+    if (message.learner !== false) {
+      writer.uint32(32).bool(message.learner);
+    }
+    if (message.identity !== "") {
+      writer.uint32(42).string(message.identity);
+    }
+    if (message.leader !== false) {
+      writer.uint32(48).bool(message.leader);
+    }
+    if (message.match !== 0) {
+      writer.uint32(56).uint64(message.match);
+    }
+    if (message.lag !== 0) {
+      writer.uint32(64).uint64(message.lag);
+    }
+    if (message.reachable !== false) {
+      writer.uint32(72).bool(message.reachable);
     }
     return writer;
   },
@@ -3365,6 +4066,54 @@ export const Member: MessageFns<Member> = {
             message.peerAddress = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.leader = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.match = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lag = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.reachable = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3386,6 +4135,12 @@ export const Member: MessageFns<Member> = {
         : isSet(object.peer_address)
         ? globalThis.String(object.peer_address)
         : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
+      leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      match: isSet(object.match) ? globalThis.Number(object.match) : 0,
+      lag: isSet(object.lag) ? globalThis.Number(object.lag) : 0,
+      reachable: isSet(object.reachable) ? globalThis.Boolean(object.reachable) : false,
     };
   },
 
@@ -3400,6 +4155,24 @@ export const Member: MessageFns<Member> = {
     if (message.peerAddress !== "") {
       obj.peerAddress = message.peerAddress;
     }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
+    if (message.identity !== "") {
+      obj.identity = message.identity;
+    }
+    if (message.leader !== false) {
+      obj.leader = message.leader;
+    }
+    if (message.match !== 0) {
+      obj.match = Math.round(message.match);
+    }
+    if (message.lag !== 0) {
+      obj.lag = Math.round(message.lag);
+    }
+    if (message.reachable !== false) {
+      obj.reachable = message.reachable;
+    }
     return obj;
   },
 
@@ -3411,6 +4184,12 @@ export const Member: MessageFns<Member> = {
     message.id = object.id ?? 0;
     message.address = object.address ?? "";
     message.peerAddress = object.peerAddress ?? "";
+    message.learner = object.learner ?? false;
+    message.identity = object.identity ?? "";
+    message.leader = object.leader ?? false;
+    message.match = object.match ?? 0;
+    message.lag = object.lag ?? 0;
+    message.reachable = object.reachable ?? false;
     return message;
   },
 };
@@ -3550,6 +4329,63 @@ export const DfsService = {
     responseSerialize: (value: BatchStreamResponse): Buffer => Buffer.from(BatchStreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchStreamResponse => BatchStreamResponse.decode(value),
   },
+  /**
+   * Membership (docs/membership.md). The leader answers; a follower answers NOT_LEADER
+   * with the leader's address. A change returns the member list once it committed and
+   * applied on the leader; a refused one is FAILED_PRECONDITION with trailing metadata
+   * `dfs-reason` (src/api/errors.ts MemberChangeReason).
+   */
+  memberList: {
+    path: "/dfs.v1.Dfs/MemberList" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberListRequest): Buffer => Buffer.from(MemberListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberListRequest => MemberListRequest.decode(value),
+    responseSerialize: (value: MemberListResponse): Buffer => Buffer.from(MemberListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberListResponse => MemberListResponse.decode(value),
+  },
+  memberAdd: {
+    path: "/dfs.v1.Dfs/MemberAdd" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberAddRequest): Buffer => Buffer.from(MemberAddRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberAddRequest => MemberAddRequest.decode(value),
+    responseSerialize: (value: MemberListResponse): Buffer => Buffer.from(MemberListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberListResponse => MemberListResponse.decode(value),
+  },
+  memberPromote: {
+    path: "/dfs.v1.Dfs/MemberPromote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberPromoteRequest): Buffer => Buffer.from(MemberPromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberPromoteRequest => MemberPromoteRequest.decode(value),
+    responseSerialize: (value: MemberListResponse): Buffer => Buffer.from(MemberListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberListResponse => MemberListResponse.decode(value),
+  },
+  memberRemove: {
+    path: "/dfs.v1.Dfs/MemberRemove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberRemoveRequest): Buffer => Buffer.from(MemberRemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberRemoveRequest => MemberRemoveRequest.decode(value),
+    responseSerialize: (value: MemberListResponse): Buffer => Buffer.from(MemberListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberListResponse => MemberListResponse.decode(value),
+  },
+  /**
+   * Hands leadership to `to` (0: the most caught-up voter); answers once a new leader
+   * holds office (or fails with the reason).
+   */
+  leaderTransfer: {
+    path: "/dfs.v1.Dfs/LeaderTransfer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LeaderTransferRequest): Buffer =>
+      Buffer.from(LeaderTransferRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LeaderTransferRequest => LeaderTransferRequest.decode(value),
+    responseSerialize: (value: LeaderTransferResponse): Buffer =>
+      Buffer.from(LeaderTransferResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeaderTransferResponse => LeaderTransferResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -3597,6 +4433,21 @@ export interface DfsServer extends UntypedServiceImplementation {
    * the client library sends its small operations here and keeps plain calls for large ones.
    */
   batchStream: handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse>;
+  /**
+   * Membership (docs/membership.md). The leader answers; a follower answers NOT_LEADER
+   * with the leader's address. A change returns the member list once it committed and
+   * applied on the leader; a refused one is FAILED_PRECONDITION with trailing metadata
+   * `dfs-reason` (src/api/errors.ts MemberChangeReason).
+   */
+  memberList: handleUnaryCall<MemberListRequest, MemberListResponse>;
+  memberAdd: handleUnaryCall<MemberAddRequest, MemberListResponse>;
+  memberPromote: handleUnaryCall<MemberPromoteRequest, MemberListResponse>;
+  memberRemove: handleUnaryCall<MemberRemoveRequest, MemberListResponse>;
+  /**
+   * Hands leadership to `to` (0: the most caught-up voter); answers once a new leader
+   * holds office (or fails with the reason).
+   */
+  leaderTransfer: handleUnaryCall<LeaderTransferRequest, LeaderTransferResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -3767,6 +4618,91 @@ export interface DfsClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  /**
+   * Membership (docs/membership.md). The leader answers; a follower answers NOT_LEADER
+   * with the leader's address. A change returns the member list once it committed and
+   * applied on the leader; a refused one is FAILED_PRECONDITION with trailing metadata
+   * `dfs-reason` (src/api/errors.ts MemberChangeReason).
+   */
+  memberList(
+    request: MemberListRequest,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberList(
+    request: MemberListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberList(
+    request: MemberListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberAdd(
+    request: MemberAddRequest,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberAdd(
+    request: MemberAddRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberAdd(
+    request: MemberAddRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberPromote(
+    request: MemberPromoteRequest,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberPromote(
+    request: MemberPromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberPromote(
+    request: MemberPromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberRemove(
+    request: MemberRemoveRequest,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberRemove(
+    request: MemberRemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  memberRemove(
+    request: MemberRemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hands leadership to `to` (0: the most caught-up voter); answers once a new leader
+   * holds office (or fails with the reason).
+   */
+  leaderTransfer(
+    request: LeaderTransferRequest,
+    callback: (error: ServiceError | null, response: LeaderTransferResponse) => void,
+  ): ClientUnaryCall;
+  leaderTransfer(
+    request: LeaderTransferRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LeaderTransferResponse) => void,
+  ): ClientUnaryCall;
+  leaderTransfer(
+    request: LeaderTransferRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LeaderTransferResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DfsClient = makeGenericClientConstructor(DfsService, "dfs.v1.Dfs") as unknown as {

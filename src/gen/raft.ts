@@ -132,6 +132,8 @@ export interface SnapshotChunk {
   sha256: Buffer;
   /** The configuration in force at the snapshot's index (src/raft/membership.ts encoding). */
   membership: Buffer;
+  /** The sender's member identity (its data dir's, storage/meta.ts); "" from older nodes. */
+  identity: string;
 }
 
 export interface SnapshotAck {
@@ -144,6 +146,11 @@ export interface MessageBatch {
   from: number;
   to: number;
   messages: RaftMessage[];
+  /**
+   * The sender's member identity (its data dir's, storage/meta.ts): a node whose data dir
+   * was wiped presents a new one and is refused the old member's place. "" from older nodes.
+   */
+  identity: string;
 }
 
 export interface DeliverAck {
@@ -192,6 +199,7 @@ function createBaseSnapshotChunk(): SnapshotChunk {
     done: false,
     sha256: Buffer.alloc(0),
     membership: Buffer.alloc(0),
+    identity: "",
   };
 }
 
@@ -229,6 +237,9 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     }
     if (message.membership.length !== 0) {
       writer.uint32(90).bytes(message.membership);
+    }
+    if (message.identity !== "") {
+      writer.uint32(98).string(message.identity);
     }
     return writer;
   },
@@ -334,6 +345,14 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
             message.membership = Buffer.from(reader.bytes());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -367,6 +386,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
       membership: isSet(object.membership) ? Buffer.from(bytesFromBase64(object.membership)) : Buffer.alloc(0),
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
     };
   },
 
@@ -405,6 +425,9 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     if (message.membership.length !== 0) {
       obj.membership = base64FromBytes(message.membership);
     }
+    if (message.identity !== "") {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -424,6 +447,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     message.done = object.done ?? false;
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.membership = object.membership ?? Buffer.alloc(0);
+    message.identity = object.identity ?? "";
     return message;
   },
 };
@@ -496,7 +520,7 @@ export const SnapshotAck: MessageFns<SnapshotAck> = {
 };
 
 function createBaseMessageBatch(): MessageBatch {
-  return { clusterId: "", from: 0, to: 0, messages: [] };
+  return { clusterId: "", from: 0, to: 0, messages: [], identity: "" };
 }
 
 export const MessageBatch: MessageFns<MessageBatch> = {
@@ -512,6 +536,9 @@ export const MessageBatch: MessageFns<MessageBatch> = {
     }
     for (const v of message.messages) {
       RaftMessage.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.identity !== "") {
+      writer.uint32(42).string(message.identity);
     }
     return writer;
   },
@@ -561,6 +588,14 @@ export const MessageBatch: MessageFns<MessageBatch> = {
             message.messages.push(RaftMessage.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -585,6 +620,7 @@ export const MessageBatch: MessageFns<MessageBatch> = {
       messages: globalThis.Array.isArray(object?.messages)
         ? object.messages.map((e: any) => RaftMessage.fromJSON(e))
         : [],
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
     };
   },
 
@@ -602,6 +638,9 @@ export const MessageBatch: MessageFns<MessageBatch> = {
     if (message.messages?.length) {
       obj.messages = message.messages.map((e) => RaftMessage.toJSON(e));
     }
+    if (message.identity !== "") {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -614,6 +653,7 @@ export const MessageBatch: MessageFns<MessageBatch> = {
     message.from = object.from ?? 0;
     message.to = object.to ?? 0;
     message.messages = object.messages?.map((e) => RaftMessage.fromPartial(e)) || [];
+    message.identity = object.identity ?? "";
     return message;
   },
 };

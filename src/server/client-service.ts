@@ -31,6 +31,7 @@ import { batchStreamHandler } from "./batch-stream.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
+import type { MemberAdmin } from "./member-admin.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
@@ -46,6 +47,8 @@ export interface ClientServiceDeps {
   readonly now: () => number;
   /** Bounds on what one client may make the node hold ({@link DEFAULT_RESOURCE_LIMITS}). */
   readonly limits?: Partial<ResourceLimits>;
+  /** The membership RPCs; absent: they answer `internal` (a node assembled without them). */
+  readonly admin?: MemberAdmin;
 }
 
 type Handler<Req, Res> = (
@@ -165,7 +168,16 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       minProgressBytes: limits.uploadMinProgressBytes,
     }),
     download: downloadHandler(deps),
+    memberList: unary(async () => admin().list()),
+    memberAdd: unary(async (req) => admin().add(req)),
+    memberPromote: unary(async (req) => admin().promote(req)),
+    memberRemove: unary(async (req) => admin().remove(req)),
+    leaderTransfer: unary(async (req) => admin().transfer(req)),
   };
+  function admin(): MemberAdmin {
+    if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");
+    return deps.admin;
+  }
 }
 
 /** Maps a delete_prefix result, and every other write result as {@link writeOutcome} does. */

@@ -105,6 +105,13 @@ export interface NodeConfig {
    * The cluster id is still derived from `peers`, so every node agrees on it.
    */
   readonly peerDialAddresses?: Readonly<Record<number, string>>;
+  /**
+   * Client addresses (host:port) of running members of the cluster this node joins
+   * (`dfs server --join`). For a new data dir: the cluster id comes from one of them, and
+   * the node starts with no configuration, waiting for the leader to replicate to it once
+   * it was added (`dfs member add`). `peers` then needs only this node's own entry.
+   */
+  readonly join?: readonly string[];
   /** Overrides of {@link DEFAULT_TUNING}, mainly for tests. */
   readonly tuning?: Partial<RaftTuning>;
   /** Overrides of {@link DEFAULT_SNAPSHOT_TUNING} (`--snapshot-entries`, `--snapshot-keep`). */

@@ -3,7 +3,14 @@
  * metadata the client library reads (see src/api/errors.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { DfsError, type DfsErrorCode, ERROR_CODE_METADATA, LEADER_METADATA } from "../api/index.ts";
+import {
+  DfsError,
+  type DfsErrorCode,
+  ERROR_CODE_METADATA,
+  LEADER_METADATA,
+  MemberChangeError,
+  REASON_METADATA,
+} from "../api/index.ts";
 
 const STATUS: Record<DfsErrorCode, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,
@@ -22,5 +29,6 @@ export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, dfs.code);
   if (dfs.leaderHint) metadata.set(LEADER_METADATA, dfs.leaderHint);
+  if (dfs instanceof MemberChangeError) metadata.set(REASON_METADATA, dfs.reason);
   return { code: STATUS[dfs.code], details: dfs.message, metadata };
 }

@@ -13,12 +13,15 @@
 import { hasServerNodeFlags } from "../api/index.ts";
 import { acquireDataDirLock, prepareDataDir } from "../storage/index.ts";
 import { DEFAULT_TUNING, type NodeConfig, type RaftTuning } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { startIdentityBinder } from "./identity-binder.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { MemberDirectory } from "./members.ts";
 import type { Ctx } from "./node/context.ts";
 import { addressesOf } from "./node/context.ts";
 import { buildReplication } from "./node/replication.ts";
 import { buildServers, type Servers, startListeners } from "./node/servers.ts";
 import { buildCore, openStorage, type Storage } from "./node/storage.ts";
+import type { RaftLoop } from "./raft-loop.ts";
 import { checkNodeTls } from "./tls-credentials.ts";
 import { validateNodeConfig } from "./validate-config.ts";
 /** A running node. */
@@ -36,8 +39,18 @@ export interface NodeHandle {
    * impossible in its state). Status reports them; `dfs status` prints the non-zero ones.
    */
   droppedPeerMessages(): ReadonlyMap<string, number>;
-  /** Stops serving, waits for in-flight disk writes, releases the data dir. */
-  stop(): Promise<void>;
+  /**
+   * Stops serving, waits for in-flight disk writes, releases the data dir. A leader first
+   * hands its leadership over (bounded by two election timeouts) unless
+   * `{ transfer: false }`.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/** How a node stops. */
+export interface StopOptions {
+  /** A leader transfers leadership first (default true). */
+  readonly transfer?: boolean;
 }
 
 /** Starts a node; throws StartupError with a one-line reason when it cannot. */
@@ -67,19 +80,56 @@ export async function startNode(config: NodeConfig): Promise<NodeHandle> {
 async function assemble(ctx: Ctx): Promise<NodeHandle> {
   const storage = await openStorage(ctx);
   const node = buildCore(ctx, storage);
+  const members = new MemberDirectory(
+    ctx.config.id,
+    storage.meta.memberId,
+    storage.membership,
+    ctx.config.peerDialAddresses,
+  );
   const failure = failureSignal();
-  const replication = buildReplication(ctx, storage, node, failure.fail);
-  const servers = buildServers(ctx, storage, node, replication.loop);
+  const replication = buildReplication(ctx, storage, node, members, failure.fail);
+  const servers = buildServers(ctx, storage, node, replication.loop, members);
   await startListeners(ctx, servers);
   replication.loop.start();
+  const stopBinder = startIdentityBinder(replication.loop, members, ctx.logger);
+  ctx.cleanup.push(stopBinder);
   logStarted(ctx, storage);
-  return handleOf(ctx, servers, failure.failed, async () => {
+  return handleOf(ctx, servers, failure.failed, async (options) => {
+    stopBinder();
+    if (options.transfer !== false) await handOff(ctx, replication.loop, ctx.logger);
     servers.stop();
     await replication.loop.stop();
     replication.transport.close();
     await storage.wal.close();
     await storage.fsm.close();
   });
+}
+
+/**
+ * A leader that is asked to stop first hands its leadership to the most caught-up voter
+ * and waits (at most two election timeouts) until another leader holds office, so a
+ * planned restart costs no election timeout; meanwhile clients are told where to go.
+ */
+async function handOff({ config, tuning }: Ctx, loop: RaftLoop, logger: Logger): Promise<void> {
+  if (loop.isStopped || loop.softState().role !== "leader") return;
+  let target: number;
+  try {
+    target = loop.transferLeadership(0);
+  } catch (error) {
+    logger.info({ err: (error as Error).message }, "stopping without a leadership transfer");
+    return;
+  }
+  const started = Date.now();
+  const deadline = started + 2 * tuning.electionTicks * tuning.tickMs;
+  while (Date.now() < deadline) {
+    const { leader } = loop.softState();
+    if (leader !== 0 && leader !== config.id) {
+      logger.info({ to: leader, ms: Date.now() - started }, "handed leadership over; stopping");
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, tuning.tickMs / 5));
+  }
+  logger.warn({ to: target }, "leadership transfer did not finish in time; stopping anyway");
 }
 
 /** A promise the node settles if it stops by itself, and the function that settles it. */
@@ -110,7 +160,7 @@ function handleOf(
   ctx: Ctx,
   servers: Servers,
   failed: Promise<Error>,
-  stopParts: () => Promise<void>,
+  stopParts: (options: StopOptions) => Promise<void>,
 ): NodeHandle {
   const { client, peer } = addressesOf(ctx.config);
   let stopping: Promise<void> | null = null;
@@ -120,8 +170,8 @@ function handleOf(
     peerAddress: peer,
     failed,
     droppedPeerMessages: servers.droppedPeerMessages,
-    stop: () => {
-      stopping ??= stopParts().then(() => ctx.lock.release());
+    stop: (options = {}) => {
+      stopping ??= stopParts(options).then(() => ctx.lock.release());
       return stopping;
     },
   };

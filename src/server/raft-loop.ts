@@ -6,15 +6,20 @@
  * persisted are batched into the next one (loop/waiters.ts): that is the group commit.
  * Snapshots and compaction: loop/snapshot-policy.ts; a full disk: loop/disk-full-guard.ts.
  */
-import { DfsError } from "../api/index.ts";
+import { DfsError, MemberChangeError } from "../api/index.ts";
 import {
+  ConfigChangeError,
+  type Entry,
   type HardState,
   InvariantError,
+  type Membership,
   type Message,
+  type NodeId,
   NotLeaderError,
   type Role,
   type SnapshotRequest,
   type SoftState,
+  type Status,
 } from "../raft/index.ts";
 import { DiskFullGuard } from "./loop/disk-full-guard.ts";
 import type { CommitOutcome, RaftLoopDeps } from "./loop/ports.ts";
@@ -39,6 +44,15 @@ export type {
 /** Ticks between sweeps for requests whose deadline passed. */
 const EXPIRE_EVERY_TICKS = 20;
 
+/** A proposed configuration change waiting to be applied here. */
+interface ConfigWaiter {
+  readonly index: number;
+  readonly term: number;
+  readonly deadline: number;
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
 /** Drives one RawNode. */
 export class RaftLoop {
   private readonly d: RaftLoopDeps;
@@ -51,6 +65,7 @@ export class RaftLoop {
   private stopped = false;
   private role: Role = "follower";
   private ticks = 0;
+  private configWaiters: ConfigWaiter[] = [];
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
@@ -79,6 +94,8 @@ export class RaftLoop {
         snapshots,
         isStopped,
         onRole: (role) => this.onRole(role),
+        ...(deps.onMembership !== undefined ? { onMembership: deps.onMembership } : {}),
+        onApplied: (entries) => this.settleConfigs(entries),
       },
       recoveredHardState,
     );
@@ -95,7 +112,9 @@ export class RaftLoop {
     this.stopped = true;
     this.cancelTicks?.();
     await this.draining;
-    this.waiters.failAll(new DfsError("unavailable", "node is shutting down"));
+    const error = new DfsError("unavailable", "node is shutting down");
+    this.waiters.failAll(error);
+    this.failConfigs(error);
   }
 
   /** Hands messages from peers to the core (dropped while the disk is full). */
@@ -149,6 +168,52 @@ export class RaftLoop {
     this.scheduleDrain();
   }
 
+  /**
+   * Proposes `next` as the whole new configuration (one member changed); resolves with its
+   * index once it committed and was applied here. Throws at once (MemberChangeError with
+   * the core's reason, or NOT_LEADER) when the core refuses it.
+   */
+  proposeMembership(next: Membership): Promise<number> {
+    this.assertLeader();
+    let position: { index: number; term: number };
+    try {
+      position = this.d.node.proposeMembership(next);
+    } catch (error) {
+      throw this.translateChange(error);
+    }
+    const done = new Promise<number>((resolve, reject) => {
+      this.configWaiters.push({ ...position, deadline: this.deadline(), resolve, reject });
+    });
+    this.scheduleDrain();
+    return done;
+  }
+
+  /**
+   * Starts handing leadership to `to` (0: the most caught-up voter); returns the target.
+   * Throws NOT_LEADER or MemberChangeError (`bad_target`, ...) when the core refuses.
+   */
+  transferLeadership(to: NodeId = 0): NodeId {
+    this.assertLeader();
+    let target: NodeId;
+    try {
+      target = this.d.node.transferLeadership(to);
+    } catch (error) {
+      throw this.translateChange(error);
+    }
+    this.scheduleDrain();
+    return target;
+  }
+
+  /** The core's status (term, log positions, membership, each follower's progress). */
+  status(): Status {
+    return this.d.node.status();
+  }
+
+  /** True once the loop stopped (asked to, or on a fatal error). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   /** Throws the typed error a client should see unless this node can take writes now. */
   checkLeader(): void {
     this.assertLeader();
@@ -181,7 +246,10 @@ export class RaftLoop {
       if (!this.stepped(() => this.d.node.tick())) return;
       this.d.fsm.writeBehindIfDue?.();
     }
-    if (++this.ticks % EXPIRE_EVERY_TICKS === 0) this.waiters.expire(this.d.clock.now());
+    if (++this.ticks % EXPIRE_EVERY_TICKS === 0) {
+      this.waiters.expire(this.d.clock.now());
+      this.expireConfigs(this.d.clock.now());
+    }
     this.scheduleDrain();
   }
 
@@ -213,15 +281,56 @@ export class RaftLoop {
   private halt(error: Error): void {
     this.stopped = true;
     this.cancelTicks?.();
-    this.waiters.failAll(
-      new DfsError(
-        "unavailable",
-        error instanceof InvariantError
-          ? "node stopped on an internal error (a Raft invariant check failed)"
-          : "node failed to persist its log",
-      ),
+    const failure = new DfsError(
+      "unavailable",
+      error instanceof InvariantError
+        ? "node stopped on an internal error (a Raft invariant check failed)"
+        : "node failed to persist its log",
     );
+    this.waiters.failAll(failure);
+    this.failConfigs(failure);
     this.d.onFatal(error);
+  }
+
+  /** Resolves configuration changes now applied, and fails those another leader overwrote. */
+  private settleConfigs(entries: readonly Entry[]): void {
+    if (this.configWaiters.length === 0) return;
+    const last = entries[entries.length - 1];
+    if (last === undefined) return;
+    const open: ConfigWaiter[] = [];
+    for (const w of this.configWaiters) {
+      const e = entries.find((x) => x.index === w.index);
+      if (e === undefined && w.index > last.index) open.push(w);
+      else if (e !== undefined && e.term === w.term) w.resolve(w.index);
+      else
+        w.reject(
+          new DfsError(
+            "unavailable",
+            "leadership changed before the configuration change committed; list the members and retry if it is missing",
+          ),
+        );
+    }
+    this.configWaiters = open;
+  }
+
+  private expireConfigs(now: number): void {
+    const late = this.configWaiters.filter((w) => w.deadline <= now);
+    if (late.length === 0) return;
+    this.configWaiters = this.configWaiters.filter((w) => w.deadline > now);
+    for (const w of late) {
+      w.reject(
+        new DfsError(
+          "unavailable",
+          "the configuration change did not commit in time; list the members to see whether it took effect",
+        ),
+      );
+    }
+  }
+
+  private failConfigs(error: Error): void {
+    const all = this.configWaiters;
+    this.configWaiters = [];
+    for (const w of all) w.reject(error);
   }
 
   private onRole(role: Role): void {
@@ -242,8 +351,17 @@ export class RaftLoop {
     if (this.d.node.softState().role !== "leader") throw this.notLeader();
   }
 
-  private notLeader(): DfsError {
-    const leader = this.d.node.softState().leader;
+  /** The client-facing error for a refused configuration change or transfer. */
+  private translateChange(error: unknown): Error {
+    if (error instanceof ConfigChangeError)
+      return new MemberChangeError(error.reason, error.message);
+    return this.translate(error);
+  }
+
+  private notLeader(known: NodeId = 0): DfsError {
+    const ss = this.d.node.softState();
+    const leader =
+      known !== 0 && known !== ss.leader ? known : ss.role === "leader" ? 0 : ss.leader;
     const hint = leader === 0 ? undefined : this.d.addressOf(leader);
     return new DfsError(
       "not_leader",
@@ -253,7 +371,8 @@ export class RaftLoop {
   }
 
   private translate(error: unknown): Error {
-    if (error instanceof NotLeaderError) return this.notLeader();
+    // During a transfer the core names the transferee: the leader-to-be.
+    if (error instanceof NotLeaderError) return this.notLeader(error.leader);
     return error instanceof Error ? error : new Error(String(error));
   }
 

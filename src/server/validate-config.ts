@@ -34,4 +34,18 @@ export function validateNodeConfig(config: NodeConfig): void {
   }
   if (!ids.has(config.id)) fail(`own id ${config.id} is missing from the peer list`);
   if (config.dataDir.trim() === "") fail("data dir must not be empty");
+  if (config.join !== undefined) {
+    if (config.join.length > 64) fail("--join: at most 64 member addresses");
+    for (const a of config.join) {
+      if (!isHostPort(a)) fail(`--join: '${a}' is not host:port (a member's client address)`);
+    }
+  }
+}
+
+/** host:port with a port in 1..65535 (IPv6 hosts in brackets). */
+export function isHostPort(text: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (m === null) return false;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 && text.length <= 256;
 }

@@ -21,10 +21,14 @@ export { acquireDataDirLock, type DataDirLock, LOCK_FILE } from "./lock.ts";
 export {
   type ClusterMember,
   clusterIdFor,
+  type ExpectedMeta,
+  isMemberId,
   loadOrInitMeta,
   META_FILE,
   META_VERSION,
   type NodeMeta,
+  newMemberId,
+  readNodeMeta,
 } from "./meta.ts";
 /** File mode of everything in the data dir; the state machine's files use it too. */
 export { FILE_MODE } from "./modes.ts";

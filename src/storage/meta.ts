@@ -4,7 +4,7 @@
  * is refused before its log can be replayed into the wrong member (an etcd lesson: a
  * node that starts on another's data votes and acknowledges with a history it never had).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { StartupError } from "../api/index.ts";
@@ -24,6 +24,39 @@ export interface NodeMeta {
   readonly clusterId: string;
   /** This node's id within that cluster. */
   readonly nodeId: number;
+  /**
+   * This data dir's member identity: 32 random hex digits drawn when the dir is created
+   * (and added to an older dir's file on its first start with this build). The
+   * configuration binds each member to one; a node whose data dir is new presents
+   * another, so it can never take the place (or the vote) of the member it replaces.
+   */
+  readonly memberId: string;
+  /** True when the node joined a running cluster (`--join`) rather than bootstrapping it. */
+  readonly joined?: boolean;
+}
+
+/** What a data dir is expected to belong to; `joined` is recorded when it is created. */
+export interface ExpectedMeta {
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly joined?: boolean;
+}
+
+/** A member identity: 16 random bytes as hex. */
+export function newMemberId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/** A well-formed member identity. */
+export function isMemberId(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{32}$/.test(value);
+}
+
+/** Reads `meta.json` if the data dir has one (null for a new data dir); does not check it. */
+export async function readNodeMeta(dataDir: string): Promise<NodeMeta | null> {
+  const path = join(dataDir, META_FILE);
+  const text = await readMetaText(path);
+  return text === null ? null : parseMeta(text, path);
 }
 
 /** A cluster member as used to derive the cluster id. */
@@ -49,16 +82,17 @@ export function clusterIdFor(peers: readonly ClusterMember[]): string {
  * its owner can no longer be checked.
  * Errors: `data_dir` for another node's or cluster's dir, `corrupt` for an unreadable file.
  */
-export async function loadOrInitMeta(
-  dataDir: string,
-  expected: { clusterId: string; nodeId: number },
-): Promise<NodeMeta> {
+export async function loadOrInitMeta(dataDir: string, expected: ExpectedMeta): Promise<NodeMeta> {
   const path = join(dataDir, META_FILE);
   const text = await readMetaText(path);
   if (text === null) return await initMeta(dataDir, path, expected);
   const meta = parseMeta(text, path);
   checkMeta(meta, dataDir, expected);
-  return meta;
+  if (meta.memberId !== "") return meta;
+  // A data dir from before member identities: it keeps its place, with an identity now.
+  const upgraded = { ...meta, memberId: newMemberId() };
+  await writeMeta(path, upgraded);
+  return upgraded;
 }
 
 async function readMetaText(path: string): Promise<string | null> {
@@ -70,25 +104,31 @@ async function readMetaText(path: string): Promise<string | null> {
   }
 }
 
-async function initMeta(
-  dataDir: string,
-  path: string,
-  expected: { clusterId: string; nodeId: number },
-): Promise<NodeMeta> {
+async function initMeta(dataDir: string, path: string, expected: ExpectedMeta): Promise<NodeMeta> {
   if (await exists(join(dataDir, "wal"))) {
     throw new StartupError(
       "corrupt",
       `data dir ${dataDir} has a WAL but no ${META_FILE}: cannot tell which node it belongs to`,
     );
   }
-  const meta: NodeMeta = { version: META_VERSION, ...expected };
+  const meta: NodeMeta = {
+    version: META_VERSION,
+    clusterId: expected.clusterId,
+    nodeId: expected.nodeId,
+    memberId: newMemberId(),
+    ...(expected.joined === true ? { joined: true } : {}),
+  };
+  await writeMeta(path, meta);
+  return meta;
+}
+
+async function writeMeta(path: string, meta: NodeMeta): Promise<void> {
   const data = new TextEncoder().encode(`${JSON.stringify(meta, null, 2)}\n`);
   try {
     await writeFileAtomic(path, data);
   } catch (err) {
     throw new StartupError("data_dir", `cannot write ${path}: ${(err as Error).message}`);
   }
-  return meta;
 }
 
 function parseMeta(text: string, path: string): NodeMeta {
@@ -101,7 +141,7 @@ function parseMeta(text: string, path: string): NodeMeta {
   if (typeof value !== "object" || value === null) {
     throw new StartupError("corrupt", `${path} is not a JSON object`);
   }
-  const { version, clusterId, nodeId } = value as Record<string, unknown>;
+  const { version, clusterId, nodeId, memberId, joined } = value as Record<string, unknown>;
   if (
     typeof version !== "number" ||
     typeof clusterId !== "string" ||
@@ -109,14 +149,22 @@ function parseMeta(text: string, path: string): NodeMeta {
   ) {
     throw new StartupError("corrupt", `${path} lacks version, clusterId or nodeId`);
   }
-  return { version, clusterId, nodeId: nodeId as number };
+  if (memberId !== undefined && !isMemberId(memberId)) {
+    throw new StartupError("corrupt", `${path} has a malformed memberId (expected 32 hex digits)`);
+  }
+  if (joined !== undefined && typeof joined !== "boolean") {
+    throw new StartupError("corrupt", `${path} has a malformed joined flag`);
+  }
+  return {
+    version,
+    clusterId,
+    nodeId: nodeId as number,
+    memberId: memberId ?? "",
+    ...(joined === true ? { joined: true } : {}),
+  };
 }
 
-function checkMeta(
-  meta: NodeMeta,
-  dataDir: string,
-  expected: { clusterId: string; nodeId: number },
-): void {
+function checkMeta(meta: NodeMeta, dataDir: string, expected: ExpectedMeta): void {
   if (meta.version !== META_VERSION) {
     throw new StartupError(
       "data_dir",

@@ -15,16 +15,20 @@ import {
 /** Serializes a batch for the wire (the `requestSerialize` of RaftPeer's calls). */
 export function encodeMessageBatch(batch: MessageBatch): Buffer {
   const clusterIdBytes = utf8Length(batch.clusterId);
+  const identity = batch.identity ?? "";
+  const identityBytes = utf8Length(identity);
   const messageSizes = batch.messages.map(raftMessageSize);
   let size =
     bytesFieldSize(1, clusterIdBytes) + uintFieldSize(2, batch.from) + uintFieldSize(3, batch.to);
   for (const s of messageSizes) size += lengthDelimitedSize(4, s);
+  size += bytesFieldSize(5, identityBytes);
   const w = new ProtoWriter(size);
   w.string(1, batch.clusterId, clusterIdBytes).uint(2, batch.from).uint(3, batch.to);
   batch.messages.forEach((m, i) => {
     w.lengthPrefix(4, messageSizes[i] as number);
     writeRaftMessage(w, m);
   });
+  w.string(5, identity, identityBytes);
   return w.finish();
 }
 

@@ -8,20 +8,37 @@
  * counts and logs what these return (see peer-drops.ts).
  */
 import type { MessageBatch, RaftMessage, SnapshotChunk } from "../gen/raft.ts";
-import { type DropReason, isIndex, isTerm, type Message, messageFault } from "../raft/index.ts";
+import {
+  decodeMembership,
+  isIndex,
+  isTerm,
+  type Membership,
+  type Message,
+  messageFault,
+} from "../raft/index.ts";
 import { fromWire } from "./codec.ts";
+import type { PeerDropReason } from "./peer-drops.ts";
 
 /** Who this node is, as the checks need it. */
 export interface PeerIdentity {
   readonly selfId: number;
   readonly clusterId: string;
-  /** True for a member of the configuration other than this node. */
+  /**
+   * True for a sender this node accepts: anyone not removed from the configuration and
+   * not this node (a member added by a configuration this node has not learned yet must
+   * reach it; the core accepts unknown ids too).
+   */
   readonly isMember: (id: number) => boolean;
+  /**
+   * Null when sender `id` may present member identity `identity` (its data dir's), else
+   * why not (the configuration binds `id` to another data dir). Without it, no check.
+   */
+  readonly identityFault?: (id: number, identity: string) => string | null;
 }
 
 /** One refusal: the counter it goes to and a one-line reason for the log. */
 export interface Refusal {
-  readonly reason: DropReason;
+  readonly reason: PeerDropReason;
   readonly detail: string;
 }
 
@@ -37,7 +54,7 @@ export type BatchVerdict =
  * (Raft tolerates the loss of any message).
  */
 export function checkBatch(batch: MessageBatch, self: PeerIdentity): BatchVerdict {
-  const header = headerRefusal(batch.clusterId, batch.from, batch.to, self);
+  const header = headerRefusal(batch.clusterId, batch.from, batch.to, batch.identity, self);
   if (header !== null) return { refused: header };
   const messages: Message[] = [];
   const dropped: Refusal[] = [];
@@ -70,7 +87,7 @@ export function checkMessage(w: RaftMessage, sender: number, selfId: number): Me
  * snapshot metadata a leader of `term` could send.
  */
 export function checkChunk(c: SnapshotChunk, self: PeerIdentity): Refusal | null {
-  const header = headerRefusal(c.clusterId, c.from, c.to, self);
+  const header = headerRefusal(c.clusterId, c.from, c.to, c.identity, self);
   if (header !== null) return header;
   if (!isTerm(c.term) || !isTerm(c.logTerm) || !isIndex(c.index)) {
     return refusal("index_range", `snapshot term ${c.term} at (${c.index}, ${c.logTerm})`);
@@ -78,13 +95,29 @@ export function checkChunk(c: SnapshotChunk, self: PeerIdentity): Refusal | null
   if (c.term < 1 || c.index < 1 || c.logTerm < 1 || c.logTerm > c.term) {
     return refusal("snapshot_meta", `snapshot (${c.index}, ${c.logTerm}) in term ${c.term}`);
   }
+  if (c.membership.length > 0 && chunkMembership(c) === null) {
+    return refusal(
+      "bad_config",
+      `snapshot (${c.index}, ${c.logTerm}) carries an invalid configuration`,
+    );
+  }
   return null;
+}
+
+/**
+ * The configuration a chunk carries (the one in force at the snapshot's index): undefined
+ * when it carries none (an older sender), null when the bytes are not a valid one.
+ */
+export function chunkMembership(c: SnapshotChunk): Membership | null | undefined {
+  if (c.membership.length === 0) return undefined;
+  return decodeMembership(c.membership);
 }
 
 function headerRefusal(
   clusterId: string,
   from: number,
   to: number,
+  identity: string,
   self: PeerIdentity,
 ): Refusal | null {
   if (clusterId !== self.clusterId) {
@@ -99,9 +132,11 @@ function headerRefusal(
   if (from === self.selfId || !self.isMember(from)) {
     return refusal("not_member", `node ${from} is not a member of this cluster`);
   }
+  const wrongIdentity = self.identityFault?.(from, identity) ?? null;
+  if (wrongIdentity !== null) return refusal("identity_mismatch", wrongIdentity);
   return null;
 }
 
-function refusal(reason: DropReason, detail: string): Refusal {
+function refusal(reason: PeerDropReason, detail: string): Refusal {
   return { reason, detail };
 }

@@ -16,7 +16,9 @@ export type PeerDropReason =
   | "not_authorized"
   | "snapshot_not_from_leader"
   | "snapshot_busy"
-  | "snapshot_disk_space";
+  | "snapshot_disk_space"
+  /** The sender presents another data dir's member identity than the configuration binds. */
+  | "identity_mismatch";
 
 /** Log refusals from one sender at most this often. */
 export const DROP_LOG_INTERVAL_MS = 60_000;

@@ -65,6 +65,8 @@ export class PeerLink {
     private readonly limits: LinkLimits,
     private readonly onError: (peer: number, error: Error) => void,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    /** This node's member identity, sent with every batch ("" for none). */
+    private readonly identity = "",
   ) {
     this.client = new PeerClient(address, credentials, PEER_CHANNEL_OPTIONS);
   }
@@ -100,7 +102,13 @@ export class PeerLink {
       bytes += next.bytes;
     }
     this.queuedBytes -= bytes;
-    return { clusterId: this.clusterId, from: this.selfId, to: this.peerId, messages };
+    return {
+      clusterId: this.clusterId,
+      from: this.selfId,
+      to: this.peerId,
+      messages,
+      identity: this.identity,
+    };
   }
 
   private openStream(): grpc.ClientWritableStream<MessageBatch> {

@@ -16,8 +16,13 @@ import { installSnapshotHandler, type SnapshotInbox } from "./snapshot-service.t
 export interface PeerTransportOptions {
   readonly selfId: number;
   readonly clusterId: string;
-  /** Peer id → host:port, excluding this node. */
-  readonly peers: ReadonlyMap<number, string>;
+  /** This node's member identity (its data dir's), sent with every batch. */
+  readonly identity?: string;
+  /**
+   * Where to dial a peer (host:port), or undefined for one this node cannot reach (not a
+   * member it knows). Asked when a link is first needed and after {@link PeerTransport.reconcile}.
+   */
+  readonly dial: (peer: number) => string | undefined;
   /** Called for every failed delivery (the caller decides how loudly to log). */
   readonly onError: (peer: number, error: Error) => void;
   /** Streams InstallSnapshot; without it, snapshot messages are dropped. */
@@ -26,39 +31,30 @@ export interface PeerTransportOptions {
   readonly credentials?: grpc.ChannelCredentials;
 }
 
-/** The send side for all peers. */
+/**
+ * The send side for all peers. Links are made on first use from `dial`, so a member
+ * added by a configuration gets one as soon as the core sends to it; {@link reconcile}
+ * closes those of members removed or moved.
+ */
 export class PeerTransport {
-  private readonly links = new Map<number, PeerLink>();
+  private readonly links = new Map<number, { link: PeerLink; address: string }>();
   private readonly snapshots: SnapshotSender | undefined;
+  private closed = false;
 
-  constructor(options: PeerTransportOptions) {
+  constructor(private readonly options: PeerTransportOptions) {
     this.snapshots = options.snapshots;
-    for (const [id, address] of options.peers) {
-      this.links.set(
-        id,
-        new PeerLink(
-          options.selfId,
-          id,
-          address,
-          options.clusterId,
-          DEFAULT_LINK_LIMITS,
-          options.onError,
-          options.credentials,
-        ),
-      );
-    }
   }
 
-  /** Sends messages to their addressees; unknown addressees are dropped. */
+  /** Sends messages to their addressees; addressees with no known address are dropped. */
   send(messages: readonly Message[]): void {
-    if (messages.length === 0) return;
+    if (messages.length === 0 || this.closed) return;
     const touched = new Set<PeerLink>();
     for (const m of messages) {
       if (m.type === "snapshot") {
         this.snapshots?.send(m);
         continue;
       }
-      const link = this.links.get(m.to);
+      const link = this.linkTo(m.to);
       if (link === undefined) continue;
       link.enqueue(m);
       touched.add(link);
@@ -66,10 +62,51 @@ export class PeerTransport {
     for (const link of touched) link.flush();
   }
 
+  /**
+   * The configuration changed: closes the links (and snapshot connections) of peers that
+   * are gone or whose address changed. New members get a link on first send.
+   */
+  reconcile(): void {
+    for (const [id, { link, address }] of this.links) {
+      if (this.options.dial(id) === address) continue;
+      link.close();
+      this.links.delete(id);
+      this.snapshots?.forget(id);
+    }
+  }
+
+  /** Peers with an open link (tests, status). */
+  linkedPeers(): number[] {
+    return [...this.links.keys()].sort((a, b) => a - b);
+  }
+
   /** Closes every link. */
   close(): void {
-    for (const link of this.links.values()) link.close();
+    this.closed = true;
+    for (const { link } of this.links.values()) link.close();
+    this.links.clear();
     this.snapshots?.close();
+  }
+
+  private linkTo(peer: number): PeerLink | undefined {
+    const known = this.links.get(peer);
+    if (known !== undefined) return known.link;
+    if (peer === this.options.selfId) return undefined;
+    const address = this.options.dial(peer);
+    if (address === undefined) return undefined;
+    const o = this.options;
+    const link = new PeerLink(
+      o.selfId,
+      peer,
+      address,
+      o.clusterId,
+      DEFAULT_LINK_LIMITS,
+      o.onError,
+      o.credentials,
+      o.identity ?? "",
+    );
+    this.links.set(peer, { link, address });
+    return link;
   }
 }
 

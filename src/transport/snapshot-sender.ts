@@ -10,7 +10,12 @@
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { RaftPeerClient, type SnapshotAck, type SnapshotChunk } from "../gen/raft.ts";
-import { encodeMembership, type SnapshotMeta, type SnapshotRequest } from "../raft/index.ts";
+import {
+  encodeMembership,
+  type Membership,
+  type SnapshotMeta,
+  type SnapshotRequest,
+} from "../raft/index.ts";
 import { PEER_CHANNEL_OPTIONS } from "./peer-link.ts";
 
 /** A consistent image to send (the on-disk store's read snapshot). */
@@ -24,8 +29,10 @@ export interface OutgoingSnapshot {
 export interface SnapshotSenderOptions {
   readonly selfId: number;
   readonly clusterId: string;
-  /** Peer id → host:port. */
-  readonly peers: ReadonlyMap<number, string>;
+  /** This node's member identity (its data dir's), sent on every chunk. */
+  readonly identity?: string;
+  /** Where to dial a peer's listener (host:port), if it is a member this node knows. */
+  readonly dial: (peer: number) => string | undefined;
   /** Opens an image of the state machine as it is now. */
   readonly open: () => OutgoingSnapshot;
   /** How a transfer ended (the loop tells the core). */
@@ -105,9 +112,19 @@ export class SnapshotSender {
     for (const c of this.clients.values()) c.close();
   }
 
+  /**
+   * Drops what this sender holds for `peer` (a member removed, or its address changed):
+   * its transfer is cancelled and its connection closed; a later send dials again.
+   */
+  forget(peer: number): void {
+    this.transfers.get(peer)?.cancel();
+    this.clients.get(peer)?.close();
+    this.clients.delete(peer);
+  }
+
   private client(peer: number): RaftPeerClient | undefined {
     let client = this.clients.get(peer);
-    const address = this.o.peers.get(peer);
+    const address = this.o.dial(peer);
     if (client === undefined && address !== undefined) {
       const credentials = this.o.credentials ?? grpc.credentials.createInsecure();
       client = new RaftPeerClient(address, credentials, {
@@ -140,10 +157,10 @@ export class SnapshotSender {
       term: m.term,
       index: image.meta.index,
       logTerm: image.meta.term,
-      membership:
-        m.snapshot.membership === undefined
-          ? Buffer.alloc(0)
-          : Buffer.from(encodeMembership(m.snapshot.membership)),
+      // The configuration at the image's own index (its record), which may be older than
+      // the core's snapshot position; the core's when the image holds none (bootstrap).
+      membership: membershipBytes(image.meta.membership ?? m.snapshot.membership),
+      identity: this.o.identity ?? "",
     };
     const hash = createHash("sha256");
     let offset = 0;
@@ -193,4 +210,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void):
     }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function membershipBytes(m: Membership | undefined): Buffer {
+  return m === undefined ? Buffer.alloc(0) : Buffer.from(encodeMembership(m));
 }

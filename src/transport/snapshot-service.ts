@@ -9,7 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { SnapshotAck, SnapshotChunk } from "../gen/raft.ts";
 import type { SnapshotMeta, SnapshotRequest } from "../raft/index.ts";
-import { checkChunk, type PeerIdentity } from "./message-checks.ts";
+import { checkChunk, chunkMembership, type PeerIdentity } from "./message-checks.ts";
 import type { PeerAuthorizer } from "./peer-auth.ts";
 import type { PeerDropReason, PeerDrops } from "./peer-drops.ts";
 import { SnapshotGate, type SnapshotTicket } from "./snapshot-gate.ts";
@@ -145,7 +145,13 @@ class Receive {
         this.ticket = entered;
       }
       await this.checkRoom(c.from);
-      this.meta = { index: c.index, term: c.logTerm };
+      // checkChunk refused a configuration that does not decode.
+      const membership = chunkMembership(c) ?? undefined;
+      this.meta = {
+        index: c.index,
+        term: c.logTerm,
+        ...(membership !== undefined ? { membership } : {}),
+      };
       this.incoming = await this.inbox.begin(this.meta);
     }
     if (c.offset !== this.offset)

@@ -139,6 +139,7 @@ describe("peer port bounds", { timeout: 180_000 }, () => {
     const forge = (async () => {
       while (forging) {
         const chunk: SnapshotChunk = {
+          identity: "",
           clusterId: leaderStatus.clusterId,
           from: forger.id,
           to: target.id,

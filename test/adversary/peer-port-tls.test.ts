@@ -111,7 +111,13 @@ describe("plain text: the two ports refuse each other's calls", { timeout: 120_0
         cluster.nodes.map((n) => `${n.id} ${n.address} ${n.peerAddress}`),
         "Status names both listeners of every member",
       );
-      const batch = { clusterId: status?.clusterId ?? "", from: 99, to: node.id, messages: [] };
+      const batch = {
+        clusterId: status?.clusterId ?? "",
+        from: 99,
+        to: node.id,
+        messages: [],
+        identity: "",
+      };
       const raft = await deliver(node.address, insecure, batch);
       assert.equal(
         raft?.code,
@@ -166,7 +172,13 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
     const keys = await ackedWrites(cluster, "tls-conn", 5);
     const ca = file(certs, CERT_FILES.caCert);
     const status = await cluster.status(cluster.node(1));
-    const batch = { clusterId: status?.clusterId ?? "", from: 2, to: 1, messages: [] };
+    const batch = {
+      clusterId: status?.clusterId ?? "",
+      from: 2,
+      to: 1,
+      messages: [],
+      identity: "",
+    };
     const target = cluster.node(1).peerAddress;
     const attempts: [string, grpc.ChannelCredentials][] = [
       ["plain text", grpc.credentials.createInsecure()],
@@ -236,7 +248,13 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
         commit: index,
         entries: [{ index, term, kind: EntryKind.Normal, data: forged }],
       });
-      const batch = { clusterId: first.clusterId, from: 3, to: node.id, messages: [append] };
+      const batch = {
+        clusterId: first.clusterId,
+        from: 3,
+        to: node.id,
+        messages: [append],
+        identity: "",
+      };
       const error = await deliver(node.peerAddress, node2, batch);
       assert.equal(
         error?.code,
@@ -295,6 +313,7 @@ describe("mutual TLS from `dfs certs init`", { timeout: 180_000 }, () => {
     );
     const data = Buffer.from("not a snapshot");
     const chunk: SnapshotChunk = {
+      identity: "",
       clusterId: status.clusterId,
       from: 3,
       to: 1,

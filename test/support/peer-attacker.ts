@@ -121,7 +121,7 @@ export function batchOf(
   to: number,
   messages: RaftMessage[],
 ): MessageBatch {
-  return { clusterId, from, to, messages };
+  return { clusterId, from, to, messages, identity: "" };
 }
 
 /** A RaftMessage with every field at its wire default except those given. */

@@ -467,12 +467,18 @@ export function batchFor(attack: Attack, view: TargetView): MessageBatch {
         entries: r.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })),
       }),
     );
-    return { clusterId, from: attack.sender, to: view.id, messages };
+    return { clusterId, from: attack.sender, to: view.id, messages, identity: "" };
   }
   if (attack.kind === "mutated") {
     const from = otherMember(view, attack.noise);
     const m = realistic(attack.base, from, view, attack.entries, attack.noise);
-    const batch: MessageBatch = { clusterId: view.clusterId, from, to: view.id, messages: [m] };
+    const batch: MessageBatch = {
+      clusterId: view.clusterId,
+      from,
+      to: view.id,
+      messages: [m],
+      identity: "",
+    };
     for (const t of attack.tweaks) tweak(m, t);
     // Tweaks must not leave a message in a higher term, except an edge term (module doc).
     if (m.term > view.term && m.term <= MAX_TERM && !edgeTerms.has(m)) m.term = view.term;
@@ -486,7 +492,7 @@ export function batchFor(attack: Attack, view: TargetView): MessageBatch {
     m.logTerm = Math.min(m.logTerm, m.term);
     for (const e of m.entries) e.term = m.term;
     if (m.logTerm === 0) m.index = 0;
-    return { clusterId: view.clusterId, from, to: view.id, messages: [m] };
+    return { clusterId: view.clusterId, from, to: view.id, messages: [m], identity: "" };
   }
   throw new Error(`no batch for a ${attack.kind} attack`);
 }

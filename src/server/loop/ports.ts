@@ -5,7 +5,14 @@
  * and network; the loop's unit tests wire fakes.
  */
 import type { ApplyResult, StateMachine } from "../../fsm/index.ts";
-import type { Entry, HardState, Message, RawNode, SnapshotMeta } from "../../raft/index.ts";
+import type {
+  ActiveMembership,
+  Entry,
+  HardState,
+  Message,
+  RawNode,
+  SnapshotMeta,
+} from "../../raft/index.ts";
 import type { LoopClock } from "./clock.ts";
 
 /** What a committed proposal produced. */
@@ -20,6 +27,8 @@ export type LoopCore = Pick<
   | "tick"
   | "step"
   | "propose"
+  | "proposeMembership"
+  | "transferLeadership"
   | "readIndex"
   | "reportSnapshot"
   | "snapshotTaken"
@@ -118,6 +127,12 @@ export interface RaftLoopDeps {
    * Absent: every failure is fatal.
    */
   readonly lackOfSpace?: LackOfSpace;
+  /**
+   * The configuration in force changed (a configuration entry became known committed, or
+   * a snapshot brought one): called before the Ready's messages go out, so the transport
+   * can reach new members. Absent: ignored.
+   */
+  readonly onMembership?: (active: ActiveMembership) => void;
   /** How snapshot transfers ended; the loop listens and tells the core. Absent: none are sent. */
   readonly snapshotOutcomes?: { listen(listener: (peer: number, ok: boolean) => void): void };
 }

@@ -6,7 +6,7 @@
  * notices; serve confirmed reads; advance the core; snapshot if due.
  */
 import type { ApplyResult } from "../../fsm/index.ts";
-import type { Entry, HardState, Message, Ready, Role } from "../../raft/index.ts";
+import type { ActiveMembership, Entry, HardState, Message, Ready, Role } from "../../raft/index.ts";
 import type { LoopClock } from "./clock.ts";
 import type { DiskFullGuard } from "./disk-full-guard.ts";
 import { planSends, sameTermAndVote } from "./message-order.ts";
@@ -27,6 +27,10 @@ export interface ReadyHandlerDeps {
   readonly isStopped: () => boolean;
   /** The role this Ready was produced in (called after advance). */
   readonly onRole: (role: Role) => void;
+  /** The configuration in force changed (called before this Ready's messages go out). */
+  readonly onMembership?: (active: ActiveMembership) => void;
+  /** Entries just applied (after their waiters were settled). */
+  readonly onApplied?: (entries: readonly Entry[]) => void;
 }
 
 /** Persists, sends and applies Readys; remembers what hard state is durable. */
@@ -51,6 +55,7 @@ export class ReadyHandler {
       await this.d.snapshots.install(rd.snapshot);
       this.d.waiters.serveReads(this.d.fsm.appliedIndex);
     }
+    if (rd.membership !== null) this.d.onMembership?.(rd.membership);
     const plan = planSends(rd, this.persisted);
     this.d.transport.send(plan.early);
     await this.d.guard.retry(() => this.persist(rd));
@@ -86,6 +91,7 @@ export class ReadyHandler {
       this.d.waiters.settle(entry, results[i] as ApplyResult);
     });
     this.d.waiters.serveReads(this.d.fsm.appliedIndex);
+    this.d.onApplied?.(entries);
   }
 
   /**

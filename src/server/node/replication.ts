@@ -1,11 +1,13 @@
 /** Assembly step: the peer transport and the event loop that sends through it. */
 import type { LmdbStore } from "../../fsm/index.ts";
-import { InvariantError, type RawNode } from "../../raft/index.ts";
+import { type ActiveMembership, InvariantError, type RawNode } from "../../raft/index.ts";
 import { crashPoint, failedForLackOfSpace } from "../../storage/index.ts";
 import { PeerTransport, SnapshotSender } from "../../transport/index.ts";
-import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig, peerListenerOf } from "../config.ts";
+import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
 import { SYSTEM_CLOCK } from "../loop/clock.ts";
 import { SnapshotOutcomes } from "../loop/snapshot-outcomes.ts";
+import { type MemberDirectory, MemberRemovedError } from "../members.ts";
 import { RaftLoop, type SnapshotPolicy } from "../raft-loop.ts";
 import { peerChannelCredentials } from "../tls-credentials.ts";
 import type { Ctx } from "./context.ts";
@@ -26,16 +28,19 @@ export function buildReplication(
   ctx: Ctx,
   storage: Storage,
   node: RawNode,
+  members: MemberDirectory,
   fail: (error: Error) => void,
 ): Replication {
   const { config, logger } = ctx;
-  const peers = peerDialAddresses(config);
+  const dial = (peer: number): string | undefined => members.dialAddress(peer);
   const credentials = peerChannelCredentials(config.tls);
   const outcomes = new SnapshotOutcomes();
+  const refusals = refusalLog(logger);
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
     clusterId: storage.clusterId,
-    peers,
+    identity: members.identity,
+    dial,
     open: () => storage.fsm.openSnapshot(),
     report: outcomes.report,
     log: (fields, message) => logger.info(fields, message),
@@ -44,14 +49,84 @@ export function buildReplication(
   const transport = new PeerTransport({
     selfId: config.id,
     clusterId: storage.clusterId,
-    peers,
-    onError: (peer, error) => logger.debug({ peer, err: error.message }, "peer delivery failed"),
+    identity: members.identity,
+    dial,
+    onError: (peer, error) => {
+      if (!refusals(peer, error))
+        logger.debug({ peer, err: error.message }, "peer delivery failed");
+    },
     snapshots: snapshotSender,
     credentials,
   });
   ctx.cleanup.push(() => transport.close());
-  const loop = buildLoop(ctx, storage, node, transport, snapshotSender, outcomes, fail);
+  const onMembership = membershipChanges(ctx, members, transport, fail);
+  const loop = buildLoop(ctx, storage, node, transport, snapshotSender, outcomes, fail, {
+    members,
+    onMembership,
+  });
   return { loop, transport };
+}
+
+/** How the node follows configuration changes: links, hints, and its own removal. */
+function membershipChanges(
+  { config, logger }: Ctx,
+  members: MemberDirectory,
+  transport: PeerTransport,
+  fail: (error: Error) => void,
+): (active: ActiveMembership) => void {
+  let replacedLogged = false;
+  return ({ index, membership }) => {
+    members.update(membership, index);
+    transport.reconcile();
+    logger.info(
+      {
+        index,
+        voters: membership.members.filter((m) => !m.learner).map((m) => m.id),
+        learners: membership.members.filter((m) => m.learner).map((m) => m.id),
+        removed: membership.removed,
+      },
+      "configuration changed",
+    );
+    if (members.selfRemoved()) {
+      const error = new MemberRemovedError(config.id, index);
+      logger.error({ index }, error.message);
+      fail(error);
+      return;
+    }
+    if (members.selfReplaced() && !replacedLogged) {
+      replacedLogged = true;
+      logger.error({ index }, refusedIdentityLine(config.id));
+    }
+  };
+}
+
+/** The line a node whose data dir is new logs when the cluster refuses its place. */
+function refusedIdentityLine(id: number): string {
+  return `refused by the cluster: member ${id} belongs to another data dir; this data dir is new: remove ${id} and add this node as a new member`;
+}
+
+/** Most often a refusal by peers is logged at error level (it repeats with every send). */
+const REFUSAL_LOG_MS = 60_000;
+
+/**
+ * Logs (at most once a minute) a peer's refusal of this node's messages that an operator
+ * must act on: another data dir's identity, or this node removed. True when `error` was
+ * such a refusal.
+ */
+function refusalLog(logger: Logger): (peer: number, error: Error) => boolean {
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return (peer, error) => {
+    const details = (error as { details?: string }).details ?? error.message;
+    const identity = /belongs to another data dir/.test(details);
+    const removed = /is not a member of this cluster/.test(details);
+    if (!identity && !removed) return false;
+    const now = Date.now();
+    if (now - loggedAt >= REFUSAL_LOG_MS) {
+      loggedAt = now;
+      logger.error({ peer }, `refused by peer ${peer}: ${details}`);
+    }
+    return true;
+  };
 }
 
 /** The event loop over the core, the WAL, the store and the transport. */
@@ -63,6 +138,10 @@ function buildLoop(
   snapshotSender: SnapshotSender,
   snapshotOutcomes: SnapshotOutcomes,
   fail: (error: Error) => void,
+  {
+    members,
+    onMembership,
+  }: { members: MemberDirectory; onMembership: (active: ActiveMembership) => void },
 ): RaftLoop {
   return new RaftLoop(
     {
@@ -75,7 +154,8 @@ function buildLoop(
       logger,
       snapshots: snapshotPolicy(config, storage.fsm, snapshotSender),
       snapshotOutcomes,
-      addressOf: clientAddressOf(config),
+      addressOf: (id) => members.clientAddress(id),
+      onMembership,
       onFatal: (error) => {
         logger.fatal(
           { err: error.message },
@@ -89,25 +169,6 @@ function buildLoop(
     },
     storage.contents.hardState,
   );
-}
-
-/** Where this node dials each peer (its peer listener, unless overridden). */
-function peerDialAddresses(config: NodeConfig): Map<number, string> {
-  return new Map(
-    config.peers
-      .filter((p) => p.id !== config.id)
-      .map((p) => {
-        const listener = peerListenerOf(p);
-        const dial = config.peerDialAddresses?.[p.id] ?? `${listener.host}:${listener.port}`;
-        return [p.id, dial] as const;
-      }),
-  );
-}
-
-/** A node id's client address, for NOT_LEADER hints. */
-function clientAddressOf(config: NodeConfig): (id: number) => string | undefined {
-  const addresses = new Map(config.peers.map((p) => [p.id, `${p.host}:${p.port}`]));
-  return (id) => addresses.get(id);
 }
 
 /** When to snapshot, how to capture and install one, and what a snapshot in flight pins. */

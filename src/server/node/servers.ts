@@ -14,7 +14,9 @@ import {
 import { type GuardReport, guardService } from "../../wire/index.ts";
 import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-server-options.ts";
 import { clientService } from "../client-service.ts";
-import { type NodeConfig, peerListenerOf } from "../config.ts";
+import { peerListenerOf } from "../config.ts";
+import { memberAdmin } from "../member-admin.ts";
+import type { MemberDirectory } from "../members.ts";
 import { isLoopbackHost, peerServerOptions } from "../peer-server-options.ts";
 import type { RaftLoop } from "../raft-loop.ts";
 import { raiseConnectionWindow, raiseStreamWindow } from "../receive-window.ts";
@@ -35,8 +37,14 @@ export interface Servers {
 }
 
 /** Builds the client and peer gRPC servers with their services. */
-export function buildServers(ctx: Ctx, storage: Storage, node: RawNode, loop: RaftLoop): Servers {
-  const { config, logger } = ctx;
+export function buildServers(
+  ctx: Ctx,
+  storage: Storage,
+  node: RawNode,
+  loop: RaftLoop,
+  members: MemberDirectory,
+): Servers {
+  const { config, logger, tuning } = ctx;
   const guardReport: GuardReport = (fields, message) =>
     fields.kind === "threw" ? logger.error(fields, message) : logger.debug(fields, message);
   const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
@@ -44,7 +52,14 @@ export function buildServers(ctx: Ctx, storage: Storage, node: RawNode, loop: Ra
     sumDrops(peerDrops.snapshot(), node.droppedMessages());
   const client = new grpc.Server(clientServerOptions());
   const status = (): StatusResponse =>
-    statusOf(config, storage.clusterId, node, storage.fsm, droppedPeerMessages());
+    statusOf(
+      config,
+      storage.clusterId,
+      node,
+      storage.fsm,
+      droppedPeerMessages(),
+      tuning.electionTicks,
+    );
   const dfs = guardService(
     DfsService,
     clientService({
@@ -53,6 +68,12 @@ export function buildServers(ctx: Ctx, storage: Storage, node: RawNode, loop: Ra
       status,
       now: Date.now,
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
+      admin: memberAdmin({
+        loop,
+        clusterId: storage.clusterId,
+        electionTicks: tuning.electionTicks,
+        tickMs: tuning.tickMs,
+      }),
     }),
     guardReport,
   );
@@ -60,7 +81,7 @@ export function buildServers(ctx: Ctx, storage: Storage, node: RawNode, loop: Ra
   const peer = new grpc.Server(peerServerOptions());
   const raftPeer = guardService(
     RaftPeerService,
-    raftPeerService(config, storage, loop, peerDrops),
+    raftPeerService(ctx, storage, loop, peerDrops, members),
     guardReport,
   );
   peer.addService(raftPeer.definition, raftPeer.implementation);
@@ -86,19 +107,21 @@ function sumDrops(
 
 /** The RaftPeer service: peer messages and snapshots in, to the loop. */
 function raftPeerService(
-  config: NodeConfig,
+  { config }: Ctx,
   storage: Storage,
   loop: RaftLoop,
   drops: PeerDrops,
+  members: MemberDirectory,
 ): ReturnType<typeof peerService> {
-  // Today the configuration is the --peers list; membership changes will replace this.
-  const members = new Set(config.peers.map((p) => p.id));
   const auth = config.tls?.peer === undefined ? undefined : new PeerAuthenticator(drops);
   const { fsm } = storage;
   return peerService({
     selfId: config.id,
     clusterId: storage.clusterId,
-    isMember: (id) => id !== config.id && members.has(id),
+    // Anyone not removed: a member added by a configuration this node has not learned
+    // yet must reach it (the core accepts unknown ids too); a removed id never does.
+    isMember: (id) => members.accepts(id),
+    identityFault: (id, identity) => members.identityFault(id, identity),
     deliver: (msgs) => loop.deliver(msgs),
     drops,
     snapshots: {

@@ -2,14 +2,31 @@
 import { join } from "node:path";
 import { StartupError } from "../../api/index.ts";
 import { LmdbStore } from "../../fsm/index.ts";
-import { RawNode } from "../../raft/index.ts";
-import { clusterIdFor, loadOrInitMeta, Wal, type WalContents } from "../../storage/index.ts";
+import { type Membership, NO_MEMBERSHIP, RawNode } from "../../raft/index.ts";
+import {
+  clusterIdFor,
+  loadOrInitMeta,
+  type NodeMeta,
+  readNodeMeta,
+  Wal,
+  type WalContents,
+} from "../../storage/index.ts";
+import { fetchClusterId } from "../join.ts";
+import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
 import type { Ctx } from "./context.ts";
 
 /** The node's durable state, opened and reconciled. */
 export interface Storage {
   readonly clusterId: string;
+  /** This data dir's member identity and how it came to be (meta.json). */
+  readonly meta: NodeMeta;
+  /**
+   * The configuration in force at the store's applied index: the store's record, else
+   * (no configuration entry applied yet) the bootstrap one from `--peers`, or none for a
+   * node that joined.
+   */
+  readonly membership: Membership;
   readonly wal: Wal;
   readonly contents: WalContents;
   readonly fsm: LmdbStore;
@@ -19,8 +36,8 @@ export interface Storage {
 /** Checks the metadata, opens the WAL and the store and reconciles them (recover-log.ts). */
 export async function openStorage(ctx: Ctx): Promise<Storage> {
   const { config, logger, cleanup } = ctx;
-  const clusterId = clusterIdFor(config.peers);
-  await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
+  const meta = await openMeta(ctx);
+  const clusterId = meta.clusterId;
   const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
   cleanup.push(() => wal.close());
   if (wal.tornTail !== null) {
@@ -33,7 +50,43 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   cleanup.push(() => fsm.close());
   const recovered = recoverLog(contents, fsm, config.dataDir);
   if (recovered.resetTo !== null) await wal.reset(recovered.resetTo.index, recovered.resetTo.term);
-  return { clusterId, wal, contents, fsm, recovered };
+  const membership =
+    fsm.membership ?? (meta.joined === true ? NO_MEMBERSHIP : bootstrapMembership(config));
+  return { clusterId, meta, membership, wal, contents, fsm, recovered };
+}
+
+/**
+ * Checks (or, for a new data dir, creates) meta.json. A bootstrapping node's cluster id
+ * is derived from `--peers`; a joining node's comes from a running member (`--join`) and
+ * is kept in meta.json, so later starts need neither. A data dir of another cluster is
+ * refused (StartupError "data_dir").
+ */
+async function openMeta({ config, logger }: Ctx): Promise<NodeMeta> {
+  const existing = await readNodeMeta(config.dataDir);
+  const join = config.join ?? [];
+  if (join.length === 0) {
+    const clusterId = existing?.joined === true ? existing.clusterId : clusterIdFor(config.peers);
+    return await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
+  }
+  let clusterId: string;
+  try {
+    const info = await fetchClusterId(join);
+    clusterId = info.clusterId;
+    logger.info({ clusterId, from: info.from }, "joining: cluster id from a running member");
+  } catch (error) {
+    // A node that joined before restarts even when the members it named are gone.
+    if (existing === null) throw error;
+    logger.warn({ err: (error as Error).message }, "--join: no member answered; using meta.json");
+    clusterId = existing.clusterId;
+  }
+  if (existing !== null && existing.clusterId !== clusterId) {
+    throw new StartupError(
+      "data_dir",
+      `data dir ${config.dataDir} belongs to cluster ${existing.clusterId}, but the members at --join are in cluster ${clusterId}: ` +
+        "give this node a new data dir to join that cluster",
+    );
+  }
+  return await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id, joined: true });
 }
 
 /** The Raft core, restarted from what storage recovered. */
@@ -42,7 +95,9 @@ export function buildCore({ config, tuning }: Ctx, storage: Storage): RawNode {
   return new RawNode(
     {
       id: config.id,
-      voters: config.peers.map((p) => p.id),
+      // Only checked (the core requires its own id there); the configuration itself is
+      // `membership` below, which may not even hold this node yet (a joining node).
+      voters: [config.id],
       electionTick: tuning.electionTicks,
       heartbeatTick: tuning.heartbeatTicks,
       preVote: true,
@@ -56,7 +111,10 @@ export function buildCore({ config, tuning }: Ctx, storage: Storage): RawNode {
     {
       hardState: contents.hardState,
       log: recovered.log,
-      ...(recovered.snapshot !== null ? { snapshot: recovered.snapshot } : {}),
+      ...(recovered.snapshot !== null
+        ? { snapshot: { ...recovered.snapshot, membership: storage.membership } }
+        : {}),
+      membership: storage.membership,
     },
   );
 }

@@ -100,6 +100,12 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     delete: handle("delete", behavior.delete),
     stat: handle("stat", behavior.stat),
     status: handle<unknown, StatusResponse>("status", behavior.status),
+    // Membership RPCs (added by the node helper so this compiles): unscripted, UNIMPLEMENTED.
+    memberList: handle("memberList", undefined),
+    memberAdd: handle("memberAdd", undefined),
+    memberPromote: handle("memberPromote", undefined),
+    memberRemove: handle("memberRemove", undefined),
+    leaderTransfer: handle("leaderTransfer", undefined),
     // The streaming calls answer from the same scripts: a download streams what `get`
     // would return (recorded as "download"), an upload collects its data into the
     // PutRequest that `put` would see (recorded as "upload").

@@ -17,6 +17,7 @@ import {
   RecordCorruptionError,
   StoreBrokenError,
 } from "../../../src/fsm/index.ts";
+import { encodeMembership } from "../../../src/raft/index.ts";
 import { type Entry, EntryKind } from "../../../src/raft/types.ts";
 import { applyInBatches, randomEntries, uploadEntries } from "../../support/fsm-entries.ts";
 
@@ -267,4 +268,67 @@ test("a committed file replaces the old one atomically and frees its chunks; aba
     "invalid",
     "and cannot be committed",
   );
+});
+
+test("the configuration applied is durable with the applied index, in images and after reopen", async (t) => {
+  const voters = (ids: number[], removed: number[] = []) => ({
+    members: ids.map((id) => ({
+      id,
+      learner: false,
+      peerAddr: `h:${id}0`,
+      clientAddr: `h:${id}`,
+      identity: "",
+    })),
+    removed,
+  });
+  const config = (index: number, m: ReturnType<typeof voters>): Entry => ({
+    index,
+    term: 1,
+    kind: EntryKind.Config,
+    data: encodeMembership(m),
+  });
+  const normal = randomEntries(3, 20);
+  const dir = await dataDir(t);
+  const leader = await LmdbStore.open(dir);
+  const memory = new MemoryStore();
+  assert.equal(leader.membership, null, "none before the first configuration entry");
+  const three = voters([1, 2, 3]);
+  const four = voters([1, 2, 4], [3]);
+  const entries = [
+    ...normal.slice(0, 10),
+    config(11, three),
+    ...normal.slice(10).map((e, i) => ({ ...e, index: 12 + i })),
+    config(22, four),
+  ];
+  applyInBatches(leader, entries);
+  applyInBatches(memory, entries);
+  assert.deepEqual(leader.membership, four);
+  assert.deepEqual(memory.membership, four);
+  const restored = new MemoryStore();
+  restored.restore(memory.snapshot());
+  assert.deepEqual(restored.membership, four, "the in-memory image carries it");
+
+  const source = leader.openSnapshot();
+  assert.deepEqual(source.meta.membership, four, "the image names the configuration at its index");
+  const followerDir = await dataDir(t);
+  const follower = await LmdbStore.open(followerDir);
+  const receiver = await follower.receiveSnapshot(source.meta);
+  const hash = createHash("sha256");
+  for await (const chunk of source.chunks()) {
+    hash.update(chunk);
+    receiver.write(chunk);
+  }
+  source.close();
+  await receiver.finish(hash.digest());
+  await follower.completeReceived(receiver, () => true);
+  await follower.installReceived(source.meta);
+  assert.deepEqual(follower.membership, four, "an installed image brings its configuration");
+  await follower.close();
+
+  // Reopen: the configuration is where the applied index is (written in one transaction).
+  await leader.close();
+  const reopened = await LmdbStore.open(dir);
+  assert.equal(reopened.appliedIndex, 22);
+  assert.deepEqual(reopened.membership, four);
+  await reopened.close();
 });

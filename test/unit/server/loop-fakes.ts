@@ -64,6 +64,18 @@ export class ScriptedCore implements LoopCore {
     return commands.map(() => ({ index: this.nextIndex++, term: this.term }));
   }
 
+  proposeMembership(): ProposalPosition {
+    if (this.role !== "leader") throw new NotLeaderError(0);
+    this.events.push("proposeMembership");
+    return { index: this.nextIndex++, term: this.term };
+  }
+
+  transferLeadership(to = 0): number {
+    if (this.role !== "leader") throw new NotLeaderError(0);
+    this.events.push(`transfer:${to}`);
+    return to === 0 ? 2 : to;
+  }
+
   readIndex(context: number): void {
     if (this.role !== "leader") throw new NotLeaderError(0);
     this.readContexts.push(context);

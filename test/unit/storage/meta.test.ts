@@ -25,11 +25,46 @@ async function startupError(promise: Promise<unknown>): Promise<StartupError> {
 test("the first start writes meta.json, later starts with the same identity accept it", async (t) => {
   const dir = await tempDir(t);
   const meta = await loadOrInitMeta(dir, { clusterId: "abc", nodeId: 2 });
-  assert.deepEqual(meta, { version: 1, clusterId: "abc", nodeId: 2 });
+  assert.match(meta.memberId, /^[0-9a-f]{32}$/, "a random member identity per data dir");
+  assert.deepEqual(meta, { version: 1, clusterId: "abc", nodeId: 2, memberId: meta.memberId });
   const onDisk = JSON.parse(await readFile(join(dir, "meta.json"), "utf8"));
-  assert.deepEqual(onDisk, { version: 1, clusterId: "abc", nodeId: 2 });
+  assert.deepEqual(onDisk, meta);
   assert.deepEqual(await readdir(dir), ["meta.json"], "no temporary file left behind");
   assert.deepEqual(await loadOrInitMeta(dir, { clusterId: "abc", nodeId: 2 }), meta);
+});
+
+test("a new data dir gets a new member identity; a joined one records that it joined", async (t) => {
+  const a = await loadOrInitMeta(await tempDir(t), { clusterId: "abc", nodeId: 2 });
+  const b = await loadOrInitMeta(await tempDir(t), { clusterId: "abc", nodeId: 2 });
+  assert.notEqual(a.memberId, b.memberId, "a wiped and recreated dir is a new member");
+  const joined = await loadOrInitMeta(await tempDir(t), {
+    clusterId: "abc",
+    nodeId: 4,
+    joined: true,
+  });
+  assert.equal(joined.joined, true);
+});
+
+test("a data dir from before member identities gets one and keeps it", async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(
+    join(dir, "meta.json"),
+    JSON.stringify({ version: 1, clusterId: "abc", nodeId: 2 }),
+  );
+  const upgraded = await loadOrInitMeta(dir, { clusterId: "abc", nodeId: 2 });
+  assert.match(upgraded.memberId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(await loadOrInitMeta(dir, { clusterId: "abc", nodeId: 2 }), upgraded);
+});
+
+test("a malformed member identity is corruption, not a new member", async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(
+    join(dir, "meta.json"),
+    JSON.stringify({ version: 1, clusterId: "abc", nodeId: 2, memberId: "zz" }),
+  );
+  const err = await startupError(loadOrInitMeta(dir, { clusterId: "abc", nodeId: 2 }));
+  assert.equal(err.kind, "corrupt");
+  assert.match(err.message, /malformed memberId/);
 });
 
 test("another node's data dir is refused, naming both node ids", async (t) => {

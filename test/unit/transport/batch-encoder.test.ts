@@ -35,6 +35,7 @@ function randomBatch(seed: number): MessageBatch {
     from: Math.floor(rand() * 6),
     to: Math.floor(rand() * 6),
     messages: Array.from({ length: Math.floor(rand() * 5) }, message),
+    identity: pick(["", "0123456789abcdef0123456789abcdef", "ïd"]),
   };
 }
 
@@ -57,6 +58,7 @@ test("a 1 MiB entry is written into one buffer of exactly the encoded size", () 
     clusterId: "c",
     from: 1,
     to: 2,
+    identity: "",
     messages: [
       {
         type: 5,

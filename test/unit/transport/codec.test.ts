@@ -86,7 +86,7 @@ test(`every message type survives the wire unchanged, field for field (seeds ${F
   for (let seed = FIRST_SEED; seed < FIRST_SEED + RUNS; seed++) {
     const rand = seededRandom(seed);
     const sent = TYPES.map((type) => randomMessage(type, rand));
-    const batch = { clusterId: "c", from: 1, to: 2, messages: sent.map(toWire) };
+    const batch = { clusterId: "c", from: 1, to: 2, messages: sent.map(toWire), identity: "" };
     const received = MessageBatch.decode(encodeMessageBatch(batch)).messages.map(fromWire);
     assert.equal(received.length, sent.length);
     sent.forEach((m, i) => {

@@ -43,7 +43,7 @@ function msg(type: MessageType, over: Partial<RaftMessage> = {}): RaftMessage {
 }
 
 function batch(messages: RaftMessage[], over: Partial<MessageBatch> = {}): MessageBatch {
-  return { clusterId: "c1", from: 2, to: 1, messages, ...over };
+  return { clusterId: "c1", from: 2, to: 1, messages, identity: "", ...over };
 }
 
 function entry(index: number, term: number, kind = 0) {
@@ -204,6 +204,7 @@ describe("answers", () => {
 
 describe("InstallSnapshot chunks", () => {
   const chunk: SnapshotChunk = {
+    identity: "",
     clusterId: "c1",
     from: 2,
     to: 1,

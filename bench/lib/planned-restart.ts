@@ -29,8 +29,16 @@ export interface RestartSample {
   readonly node: string;
   /** Longest pause between consecutive acknowledged writes, signal to settled. */
   readonly gapMs: number;
-  /** Where that pause began, relative to the signal (negative: the last ack before it). */
-  readonly gapStartMs: number;
+  /**
+   * The part of it up to the first write acknowledged after the old process was gone:
+   * the handover (or election) itself.
+   */
+  readonly stopGapMs: number;
+  /**
+   * The part after that: while the node starts again and rejoins (a fresh process
+   * competes for the CPU; dfs's start through tsx takes a second or more).
+   */
+  readonly rejoinGapMs: number;
   /** Signal to the process being gone. */
   readonly stopMs: number;
   /** Start of the new process until the cluster, it included, agrees on a leader. */
@@ -86,14 +94,17 @@ export function measureRestarts(
         5,
       );
       quietSince = performance.now();
-      const gap = longestGap(writes.acked, signalAt, quietSince);
+      const handedOver = writes.acked.find((t) => t >= stoppedAt) ?? quietSince;
+      const stopGap = longestGap(writes.acked, signalAt, handedOver).ms;
+      const rejoinGap = longestGap(writes.acked, handedOver, quietSince).ms;
       samples.push({
         system: driver.name,
         run,
         signal,
         node: stopped.name,
-        gapMs: gap.ms,
-        gapStartMs: gap.from - signalAt,
+        gapMs: Math.max(stopGap, rejoinGap),
+        stopGapMs: stopGap,
+        rejoinGapMs: rejoinGap,
         stopMs: stoppedAt - signalAt,
         startMs: upAt - stoppedAt,
         failedPuts: writes.failed - failedBefore,
@@ -118,7 +129,7 @@ export async function runPlannedRestarts(
         all.push(s);
         log(
           `run ${run}/${runs} ${s.system} ${s.signal} ${s.node}: longest gap ${fixed(s.gapMs, 0)} ms ` +
-            `(starting ${fixed(s.gapStartMs, 0)} ms after the signal; stop ${fixed(s.stopMs, 0)} ms, ` +
+            `(stopping ${fixed(s.stopGapMs, 0)}, rejoining ${fixed(s.rejoinGapMs, 0)}; stop ${fixed(s.stopMs, 0)} ms, ` +
             `start ${fixed(s.startMs, 0)} ms, ${s.failedPuts} puts failed, steady max ${fixed(s.steadyGapMs, 1)} ms)`,
         );
       }
@@ -132,7 +143,16 @@ const SIGNAL_LABEL: Record<StopSignal, string> = {
   SIGKILL: "SIGKILL (crash restart, reference)",
 };
 
-/** The summary table: median and max gap per system and signal, and the ratio of medians. */
+/** The summary's rows per signal: the whole gap, then its stopping part alone. */
+const SUMMARY_ROWS = [
+  { suffix: "", field: "gapMs" },
+  { suffix: ": stopping part", field: "stopGapMs" },
+] as const;
+
+/**
+ * The summary table: median and max gap per system and signal, and the ratio of
+ * medians; a second row per signal leaves out the rejoin.
+ */
 export function formatRestartSummary(
   samples: readonly RestartSample[],
   systems: readonly [string, string],
@@ -141,8 +161,6 @@ export function formatRestartSummary(
   const signals = (["SIGTERM", "SIGKILL"] as const).filter((sig) =>
     samples.some((s) => s.signal === sig),
   );
-  const gaps = (system: string, signal: StopSignal): number[] =>
-    samples.filter((s) => s.system === system && s.signal === signal).map((s) => s.gapMs);
   const header = [
     "leader stopped with",
     `${a} median ms`,
@@ -152,20 +170,23 @@ export function formatRestartSummary(
     `${a}/${b} (median)`,
     "runs",
   ];
-  const rows = signals.map((signal) => {
-    const ga = gaps(a, signal);
-    const gb = gaps(b, signal);
-    return [
-      SIGNAL_LABEL[signal],
-      fixed(median(ga), 0),
-      fixed(Math.max(...ga), 0),
-      fixed(median(gb), 0),
-      fixed(Math.max(...gb), 0),
-      formatRatio(median(ga), median(gb)),
-      `${ga.length}/${gb.length}`,
-    ];
-  });
-  return markdownTable(header, rows, [false, true, true, true, true, true, true]);
+  const rows = signals.flatMap((signal) =>
+    SUMMARY_ROWS.map(({ suffix, field }) => {
+      const of = (system: string): number[] =>
+        samples.filter((s) => s.system === system && s.signal === signal).map((s) => s[field]);
+      const [ga, gb] = [of(a), of(b)];
+      return [
+        `${SIGNAL_LABEL[signal]}${suffix}`,
+        fixed(median(ga), 0),
+        fixed(Math.max(...ga), 0),
+        fixed(median(gb), 0),
+        fixed(Math.max(...gb), 0),
+        formatRatio(median(ga), median(gb)),
+        `${ga.length}/${gb.length}`,
+      ];
+    }),
+  );
+  return markdownTable(header, rows, [false, ...header.slice(1).map(() => true)]);
 }
 
 /** Every restart, in the order measured. */
@@ -176,7 +197,8 @@ export function formatRestartRuns(samples: readonly RestartSample[]): string {
     "signal",
     "node",
     "gap ms",
-    "gap starts at ms",
+    "stopping part ms",
+    "rejoin part ms",
     "stop ms",
     "start ms",
     "failed puts",
@@ -188,22 +210,17 @@ export function formatRestartRuns(samples: readonly RestartSample[]): string {
     s.signal,
     s.node,
     fixed(s.gapMs, 0),
-    fixed(s.gapStartMs, 0),
+    fixed(s.stopGapMs, 0),
+    fixed(s.rejoinGapMs, 0),
     fixed(s.stopMs, 0),
     fixed(s.startMs, 0),
     String(s.failedPuts),
     fixed(s.steadyGapMs, 1),
   ]);
-  return markdownTable(header, rows, [
-    true,
-    false,
-    false,
-    false,
-    true,
-    true,
-    true,
-    true,
-    true,
-    true,
-  ]);
+  const textColumns = new Set(["system", "signal", "node"]);
+  return markdownTable(
+    header,
+    rows,
+    header.map((h) => !textColumns.has(h)),
+  );
 }

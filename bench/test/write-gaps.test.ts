@@ -21,6 +21,8 @@ describe("longestGap", () => {
     const after = longestGap(acks, 3, 600);
     assert.deepEqual(before, { ms: 2, from: 1 });
     assert.deepEqual(after, { ms: 497, from: 3 });
+    // The long interval ends exactly at `from`: it is the earlier window's.
+    assert.deepEqual(longestGap([0, 100, 101, 103], 100, 200), { ms: 2, from: 101 });
   });
 
   test("ignores intervals that end after `to`", () => {

@@ -20,6 +20,8 @@ export interface ServerFlags {
   readonly port: number;
   readonly peerPort?: number;
   readonly peers: string;
+  /** `--join H:P,...`: client addresses of running members (node helper, issue 17). */
+  readonly join?: string;
   readonly dataDir: string;
   readonly listen?: string;
   readonly peerVia?: string;
@@ -56,6 +58,10 @@ export function addServerCommand(program: Command): void {
     .requiredOption(
       "--data-dir <dir>",
       "where this node keeps its log and state (created if missing)",
+    )
+    .option(
+      "--join <list>",
+      "join a running cluster: client addresses host:port,... of its members (--peers then needs only this node's entry)",
     )
     .option("--listen <host>", "host to bind (default: the host of this node's --peers entry)")
     .option(
@@ -110,6 +116,9 @@ export function serverConfig(flags: ServerFlags): NodeConfig {
     id: flags.id,
     peers,
     dataDir: flags.dataDir,
+    ...(flags.join !== undefined
+      ? { join: flags.join.split(",").filter((a) => a.trim() !== "") }
+      : {}),
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     ...(tls !== undefined ? { tls } : {}),

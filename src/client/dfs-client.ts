@@ -4,7 +4,7 @@
  * the client finds the leader, follows redirects and rides out elections and restarts
  * within one deadline.
  */
-import { checkKey, checkValueSize, DfsError } from "../api/index.ts";
+import { checkKey, checkValueSize, DfsError, MemberChangeError } from "../api/index.ts";
 import type { Member, MemberListResponse, Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
@@ -319,6 +319,26 @@ export class DfsClient {
     return { deleted: r.deleted, index: r.index };
   }
 
+  /**
+   * Runs a membership change on the leader; a refusal that only says "not now" (another
+   * change, or the new leader's first entry, is not committed yet: `pending`; a transfer
+   * runs: `transferring`) is retried until the deadline, since nothing was proposed.
+   */
+  private async memberChange<T>(op: string, call: LeaderCall<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let pause = 50; ; pause = Math.min(2 * pause, 500)) {
+      try {
+        return await this.onLeader(op, call);
+      } catch (error) {
+        const transient =
+          error instanceof MemberChangeError &&
+          (error.reason === "pending" || error.reason === "transferring");
+        if (!transient || Date.now() + pause >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
   /** Every member of the configuration in force, as the leader sees it. */
   async memberList(): Promise<MemberStatus[]> {
     const r = await this.onLeader("member-list", (stub, deadline) =>
@@ -339,7 +359,7 @@ export class DfsClient {
       clientAddress: m.clientAddr,
       learner: m.learner === true,
     };
-    const r = await this.onLeader("member-add", (stub, deadline) =>
+    const r = await this.memberChange("member-add", (stub, deadline) =>
       callUnary(stub.memberAdd.bind(stub), request, deadline),
     );
     return memberStatuses(r);
@@ -347,7 +367,7 @@ export class DfsClient {
 
   /** Makes learner `id` a voter (refused with `learner_lagging` until it caught up). */
   async memberPromote(id: number): Promise<MemberStatus[]> {
-    const r = await this.onLeader("member-promote", (stub, deadline) =>
+    const r = await this.memberChange("member-promote", (stub, deadline) =>
       callUnary(stub.memberPromote.bind(stub), { id }, deadline),
     );
     return memberStatuses(r);
@@ -355,7 +375,7 @@ export class DfsClient {
 
   /** Removes member `id` for good (its id is never reused; `last_voter` is refused). */
   async memberRemove(id: number): Promise<MemberStatus[]> {
-    const r = await this.onLeader("member-remove", (stub, deadline) =>
+    const r = await this.memberChange("member-remove", (stub, deadline) =>
       callUnary(stub.memberRemove.bind(stub), { id }, deadline),
     );
     return memberStatuses(r);
@@ -366,7 +386,7 @@ export class DfsClient {
    * the new leader holds office.
    */
   async leaderTransfer(to = 0): Promise<{ from: number; to: number }> {
-    const r = await this.onLeader("leader-transfer", (stub, deadline) =>
+    const r = await this.memberChange("leader-transfer", (stub, deadline) =>
       callUnary(stub.leaderTransfer.bind(stub), { to }, deadline),
     );
     return { from: r.from, to: r.to };

@@ -65,14 +65,23 @@ export class LocalCluster {
   private tls: ClientTls | undefined;
   /** Environment for a node's next start only (e.g. DFS_CRASH_AT for one incarnation). */
   private readonly nextEnv = new Map<number, NodeJS.ProcessEnv>();
+  /** Nodes that joined the running cluster (`--join`): started with their own entry only. */
+  private readonly joiners = new Map<number, readonly string[]>();
+  /** Nodes removed from the cluster for good: no longer counted or asked. */
+  private readonly retired = new Set<number>();
 
   private constructor(
-    readonly nodes: readonly ServerProcess[],
+    private readonly slots: ServerProcess[],
     /** Holds every node's data dir. */
     readonly root: string,
     private readonly ownsRoot: boolean,
     private readonly options: ClusterOptions,
   ) {}
+
+  /** Every node slot, joined ones included, retired ones not. */
+  get nodes(): readonly ServerProcess[] {
+    return this.slots.filter((n) => !this.retired.has(n.id));
+  }
 
   /** TLS of the harness's own clients (mutual-TLS clusters only; read on first use). */
   get clientTls(): ClientTls | undefined {
@@ -149,7 +158,8 @@ export class LocalCluster {
         ...entry.args,
         "server",
         ...["--id", String(node.id), "--port", String(node.port)],
-        ...["--peers", this.peersFlag(), "--data-dir", node.dataDir],
+        ...this.membershipArgs(node),
+        ...["--data-dir", node.dataDir],
         ...(certs === undefined ? [] : nodeTlsArgs(certs, node.id)),
         ...(this.options.serverArgs ?? []),
         ...(this.options.nodeArgs?.(node) ?? []),
@@ -164,9 +174,70 @@ export class LocalCluster {
     };
   }
 
-  /** The `--peers` value every node is given. */
+  /** The `--peers` value every bootstrapping node is given (the founding members). */
   peersFlag(): string {
-    return this.nodes.map((n) => n.peerEntry).join(",");
+    return this.slots
+      .filter((n) => !this.joiners.has(n.id))
+      .map((n) => n.peerEntry)
+      .join(",");
+  }
+
+  /** `--peers` (and `--join`) of one node: a joiner names only itself and whom to ask. */
+  private membershipArgs(node: ServerProcess): string[] {
+    const join = this.joiners.get(node.id);
+    if (join === undefined) return ["--peers", this.peersFlag()];
+    return ["--peers", node.peerEntry, "--join", join.join(",")];
+  }
+
+  /**
+   * Plans a new node slot (id: one past the highest so far unless given, fresh ports, data
+   * dir `<root>/node<id>`) that joins the running cluster with `--join` (the client
+   * addresses of the nodes running now), and starts it. It is not a member until a member
+   * change adds it (`DfsClient.memberAdd`). Returns its slot.
+   */
+  async startJoining(id?: number, extra: readonly string[] = []): Promise<ServerProcess> {
+    const nextId = id ?? Math.max(0, ...this.slots.map((n) => n.id)) + 1;
+    if (this.slots.some((n) => n.id === nextId)) throw new Error(`node ${nextId} exists`);
+    const [port, peerPort] = await freePorts(2);
+    const host = this.options.host ?? "127.0.0.1";
+    const node = new ServerProcess(
+      nextId,
+      host,
+      port as number,
+      peerPort,
+      resolve(this.root, `node${nextId}`),
+      {
+        keepStderr: this.options.keepStderr ?? Number.POSITIVE_INFINITY,
+        ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
+        ...(this.options.onExit ? { onExit: this.options.onExit } : {}),
+      },
+    );
+    const running = this.nodes.filter((n) => n.state === "up").map((n) => n.address);
+    this.joiners.set(nextId, running.length > 0 ? running : this.endpoints());
+    this.slots.push(node);
+    this.spawn(node, extra);
+    return node;
+  }
+
+  /**
+   * Forgets node `id` for good (after `memberRemove`): it is killed if running, its data
+   * dir kept, and it no longer counts in {@link nodes}, leader waits or endpoints.
+   */
+  async retire(id: number): Promise<void> {
+    await this.node(id).kill("SIGKILL");
+    this.retired.add(id);
+  }
+
+  /** Deletes node `id`'s data dir (it must be stopped): the next start is a new data dir. */
+  async wipe(id: number): Promise<void> {
+    const node = this.node(id);
+    if (node.state !== "stopped") throw new Error(`node ${id} is running; stop it before wiping`);
+    await rm(node.dataDir, { recursive: true, force: true });
+  }
+
+  /** SIGTERM to node `id` (a leader hands over first), SIGKILL after `graceMs`. */
+  stopNode(id: number, graceMs = 10_000): Promise<void> {
+    return this.node(id).stop(graceMs);
   }
 
   /** Every node's client address. */
@@ -181,7 +252,7 @@ export class LocalCluster {
 
   /** The node with this id; throws on an unknown id (a bug in the test). */
   node(id: number): ServerProcess {
-    const node = this.nodes.find((n) => n.id === id);
+    const node = this.slots.find((n) => n.id === id);
     if (node === undefined) throw new Error(`no node ${id}`);
     return node;
   }
@@ -285,14 +356,14 @@ export class LocalCluster {
 
   /** Kills every process and deletes the data dirs (unless kept or given by the caller). */
   async destroy(keepData = false): Promise<void> {
-    for (const node of this.nodes) node.resume();
-    await Promise.all(this.nodes.map((n) => n.kill("SIGKILL")));
+    for (const node of this.slots) node.resume();
+    await Promise.all(this.slots.map((n) => n.kill("SIGKILL")));
     if (this.ownsRoot && !keepData) await rm(this.root, { recursive: true, force: true });
   }
 
   /** The tail of every node's stderr, for failure reports. */
   logs(tail = 4000): string {
-    return this.nodes
+    return this.slots
       .map((n) => `--- node ${n.id} ---\n${n.stderr.slice(-tail).trimEnd()}`)
       .join("\n");
   }

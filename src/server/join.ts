@@ -7,6 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { StartupError } from "../api/index.ts";
 import { DfsClient, type StatusResponse } from "../gen/dfs.ts";
+import { isHostPort } from "./validate-config.ts";
 
 /** How long one member may take to answer. */
 const JOIN_CALL_MS = 3000;
@@ -17,11 +18,22 @@ const JOIN_ROUNDS = 5;
 /** Pause between rounds. */
 const JOIN_ROUND_PAUSE_MS = 500;
 
+/** Where a member listens, as a running member reported it. */
+export interface MemberAddresses {
+  readonly peerAddr: string;
+  readonly clientAddr: string;
+}
+
 /** What the join learned from a member. */
 export interface JoinInfo {
   readonly clusterId: string;
   /** The member that answered (client address). */
   readonly from: string;
+  /**
+   * Every member's addresses as it reported them: until the joining node learns the
+   * configuration from the log, it answers the leader (and hints clients) through these.
+   */
+  readonly members: ReadonlyMap<number, MemberAddresses>;
 }
 
 /**
@@ -38,7 +50,12 @@ export async function fetchClusterId(
       try {
         const status = await statusOf(address, credentials);
         if (status.clusterId === "") throw new Error("it reported no cluster id");
-        return { clusterId: status.clusterId, from: address };
+        const members = new Map<number, MemberAddresses>();
+        for (const m of status.members.slice(0, 64)) {
+          if (isHostPort(m.peerAddress) && isHostPort(m.address))
+            members.set(m.id, { peerAddr: m.peerAddress, clientAddr: m.address });
+        }
+        return { clusterId: status.clusterId, from: address, members };
       } catch (error) {
         failures.set(address, error instanceof Error ? error.message : String(error));
       }

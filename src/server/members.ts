@@ -51,6 +51,14 @@ export class MemberDirectory {
     initial: Membership,
     /** Where to dial a peer instead of its configured peer address (`--peer-via`). */
     private readonly dialOverrides: Readonly<Record<number, string>> = {},
+    /**
+     * Addresses of ids the configuration does not hold (yet): what a running member
+     * reported to a joining node, used until the log brings the configuration.
+     */
+    private readonly hints: ReadonlyMap<
+      number,
+      { peerAddr: string; clientAddr: string }
+    > = new Map(),
   ) {
     this.current = initial;
   }
@@ -93,7 +101,7 @@ export class MemberDirectory {
    * (the core accepts unknown ids too); a removed one never does.
    */
   accepts(id: NodeId): boolean {
-    return id !== this.selfId && !this.isRemoved(id);
+    return id >= 1 && id !== this.selfId && !this.isRemoved(id);
   }
 
   /**
@@ -117,14 +125,21 @@ export class MemberDirectory {
   dialAddress(id: NodeId): string | undefined {
     const override = this.dialOverrides[id];
     if (override !== undefined) return override;
-    const addr = this.member(id)?.peerAddr;
+    const m = this.member(id);
+    const addr = m !== undefined ? m.peerAddr : this.unknown(id)?.peerAddr;
     return addr === undefined || addr === "" ? undefined : addr;
   }
 
   /** `id`'s client address (NOT_LEADER hints), if known. */
   clientAddress(id: NodeId): string | undefined {
-    const addr = this.member(id)?.clientAddr;
+    const m = this.member(id);
+    const addr = m !== undefined ? m.clientAddr : this.unknown(id)?.clientAddr;
     return addr === undefined || addr === "" ? undefined : addr;
+  }
+
+  /** A hint for an id the configuration does not hold; never for a removed one. */
+  private unknown(id: NodeId): { peerAddr: string; clientAddr: string } | undefined {
+    return this.isRemoved(id) ? undefined : this.hints.get(id);
   }
 
   /** True when the configuration binds this node's id to another data dir. */
@@ -148,10 +163,13 @@ export { NO_MEMBERSHIP };
 export class MemberRemovedError extends Error {
   constructor(
     readonly id: NodeId,
+    /** Index of the configuration that removed it (0: learned from a peer's refusal). */
     readonly index: number,
+    /** The peer that refused it as removed, if that is how it learned. */
+    readonly peer?: NodeId,
   ) {
     super(
-      `node ${id} was removed from the cluster by the configuration at index ${index}; stopping (its id is never reused: to bring this machine back, wipe its data dir and add it as a new member)`,
+      `node ${id} was removed from the cluster ${peer === undefined ? `by the configuration at index ${index}` : `(peer ${peer} refuses it as a removed member)`}; stopping (its id is never reused: to bring this machine back, wipe its data dir and add it as a new member)`,
     );
     this.name = "MemberRemovedError";
   }

@@ -85,6 +85,7 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
     storage.meta.memberId,
     storage.membership,
     ctx.config.peerDialAddresses,
+    storage.joinHints,
   );
   const failure = failureSignal();
   const replication = buildReplication(ctx, storage, node, members, failure.fail);

@@ -129,7 +129,10 @@ function headerRefusal(
   if (to !== self.selfId) {
     return refusal("wrong_addressee", `message for node ${to} reached node ${self.selfId}`);
   }
-  if (from === self.selfId || !self.isMember(from)) {
+  if (from === self.selfId) {
+    return refusal("not_member", `message claims to come from this node (${from}) itself`);
+  }
+  if (!self.isMember(from)) {
     return refusal("not_member", `node ${from} is not a member of this cluster`);
   }
   const wrongIdentity = self.identityFault?.(from, identity) ?? null;

@@ -14,7 +14,7 @@ import type { StatusResponse } from "../../src/gen/dfs.ts";
 import { RaftPeerClient, type SnapshotChunk } from "../../src/gen/raft.ts";
 import { PEER_MAX_CONCURRENT_STREAMS } from "../../src/server/resource-limits.ts";
 import { ackedWrites, assertServingWith } from "../support/acked-writes.ts";
-import { batchOf, encodeBatch, heartbeat } from "../support/peer-attacker.ts";
+import { batchOf, encodeBatch, heartbeat, removedIds } from "../support/peer-attacker.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
 const SNAPSHOT_OFTEN = ["--snapshot-entries", "20", "--snapshot-keep", "5"];
@@ -33,6 +33,13 @@ describe("peer port bounds", { timeout: 180_000 }, () => {
 
   before(async () => {
     cluster = await LocalCluster.start({ serverArgs: SNAPSHOT_OFTEN });
+    // Only a removed id is refused whole (peers accept ids they have not learned yet).
+    const admin = cluster.client();
+    try {
+      await removedIds(admin, [99]);
+    } finally {
+      admin.close();
+    }
     keys = await ackedWrites(cluster, "bounds", 10);
   });
   after(() => cluster?.destroy());

@@ -15,12 +15,18 @@ import * as grpc from "@grpc/grpc-js";
 import * as fc from "fast-check";
 import { LocalCluster } from "../../src/cluster/index.ts";
 import { type Acked, assertNodeHolds, caughtUp, writeAcked } from "../support/acked-writes.ts";
-import { type CallOutcome, encodeBatch, PeerAttacker } from "../support/peer-attacker.ts";
+import {
+  type CallOutcome,
+  encodeBatch,
+  PeerAttacker,
+  removedIds,
+} from "../support/peer-attacker.ts";
 import {
   type Attack,
   attackArbitrary,
   batchFor,
   chunkFor,
+  REMOVED_IDS,
   type TargetView,
 } from "../support/peer-fuzz.ts";
 import { assertWalValid } from "../support/wal-check.ts";
@@ -47,6 +53,13 @@ test(`peer fuzz for ${SECONDS} s (seed ${SEED})`, {
   });
   const acked: Acked = new Map();
   await writeAcked(cluster, acked, "before", 100);
+  // Only removed ids (and 0) are refused whole: make the fuzz's outsiders removed members.
+  const admin = cluster.client();
+  try {
+    await removedIds(admin, REMOVED_IDS);
+  } finally {
+    admin.close();
+  }
 
   const views = new Map<number, TargetView>();
   const members = cluster.nodes.map((n) => n.id);

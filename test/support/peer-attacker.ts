@@ -7,6 +7,7 @@
 
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
+import type { DfsClient } from "../../src/client/index.ts";
 import { type Entry, MessageBatch, MessageType, RaftMessage } from "../../src/gen/raft.ts";
 
 /** How a call ended: its gRPC status code and details (0 and "" on success). */
@@ -191,3 +192,24 @@ export function batchWithRawTerm(
 
 /** Bytes that are not a protobuf message: a length-delimited field that runs past the end. */
 export const MALFORMED_PROTOBUF = Buffer.from([0x0a, 0xff, 0x01, 0x41]);
+
+/**
+ * Makes `ids` removed members of the cluster (each added as a learner at an address
+ * nobody listens on, then removed): since peers accept ids they do not know yet (a member
+ * added by a configuration they have not learned), only a removed id is refused whole.
+ * The attacks of a "non-member" use these.
+ */
+export async function removedIds(
+  client: { memberAdd: DfsClient["memberAdd"]; memberRemove: DfsClient["memberRemove"] },
+  ids: readonly number[],
+): Promise<void> {
+  for (const [i, id] of ids.entries()) {
+    await client.memberAdd({
+      id,
+      peerAddr: `127.0.0.1:${9 + 2 * i}`,
+      clientAddr: `127.0.0.1:${10 + 2 * i}`,
+      learner: true,
+    });
+    await client.memberRemove(id);
+  }
+}

@@ -20,7 +20,7 @@ export async function assertWalValid(dataDir: string, maxTerm: number): Promise<
       const where = `${dataDir}: entry ${e.index}`;
       assert.equal(e.index, offset + 1 + i, `${where} out of place`);
       assert.ok(
-        e.kind === EntryKind.Normal || e.kind === EntryKind.Noop,
+        e.kind === EntryKind.Normal || e.kind === EntryKind.Noop || e.kind === EntryKind.Config,
         `${where} of kind ${e.kind}`,
       );
       assert.ok(e.term >= previousTerm && e.term <= hardState.term, `${where} of term ${e.term}`);

@@ -35,7 +35,7 @@ export function buildReplication(
   const dial = (peer: number): string | undefined => members.dialAddress(peer);
   const credentials = peerChannelCredentials(config.tls);
   const outcomes = new SnapshotOutcomes();
-  const refusals = refusalLog(logger);
+  const refusals = refusalLog(logger, config.id, (error) => fail(error));
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
     clusterId: storage.clusterId,
@@ -111,15 +111,29 @@ const REFUSAL_LOG_MS = 60_000;
 /**
  * Logs (at most once a minute) a peer's refusal of this node's messages that an operator
  * must act on: another data dir's identity, or this node removed. True when `error` was
- * such a refusal.
+ * such a refusal. A peer saying this node was removed stops it (`removed`), as etcd's
+ * members stop on a peer's "member removed": the leader stops replicating to a removed
+ * member, so the peers' refusal may be the only way it learns.
  */
-function refusalLog(logger: Logger): (peer: number, error: Error) => boolean {
+function refusalLog(
+  logger: Logger,
+  selfId: number,
+  removed: (error: Error) => void,
+): (peer: number, error: Error) => boolean {
   let loggedAt = Number.NEGATIVE_INFINITY;
+  let stopped = false;
   return (peer, error) => {
     const details = (error as { details?: string }).details ?? error.message;
     const identity = /belongs to another data dir/.test(details);
-    const removed = /is not a member of this cluster/.test(details);
-    if (!identity && !removed) return false;
+    const notMember = new RegExp(`node ${selfId} is not a member of this cluster`).test(details);
+    if (!identity && !notMember) return false;
+    if (notMember && !stopped) {
+      stopped = true;
+      const e = new MemberRemovedError(selfId, 0, peer);
+      logger.error({ peer }, e.message);
+      removed(e);
+      return true;
+    }
     const now = Date.now();
     if (now - loggedAt >= REFUSAL_LOG_MS) {
       loggedAt = now;

@@ -11,7 +11,7 @@ import {
   Wal,
   type WalContents,
 } from "../../storage/index.ts";
-import { fetchClusterId } from "../join.ts";
+import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
 import type { Ctx } from "./context.ts";
@@ -27,6 +27,8 @@ export interface Storage {
    * node that joined.
    */
   readonly membership: Membership;
+  /** Members' addresses a running member reported (`--join`); empty otherwise. */
+  readonly joinHints: ReadonlyMap<number, MemberAddresses>;
   readonly wal: Wal;
   readonly contents: WalContents;
   readonly fsm: LmdbStore;
@@ -36,7 +38,7 @@ export interface Storage {
 /** Checks the metadata, opens the WAL and the store and reconciles them (recover-log.ts). */
 export async function openStorage(ctx: Ctx): Promise<Storage> {
   const { config, logger, cleanup } = ctx;
-  const meta = await openMeta(ctx);
+  const { meta, joinHints } = await openMeta(ctx);
   const clusterId = meta.clusterId;
   const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
   cleanup.push(() => wal.close());
@@ -52,7 +54,7 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   if (recovered.resetTo !== null) await wal.reset(recovered.resetTo.index, recovered.resetTo.term);
   const membership =
     fsm.membership ?? (meta.joined === true ? NO_MEMBERSHIP : bootstrapMembership(config));
-  return { clusterId, meta, membership, wal, contents, fsm, recovered };
+  return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered };
 }
 
 /**
@@ -61,17 +63,23 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
  * is kept in meta.json, so later starts need neither. A data dir of another cluster is
  * refused (StartupError "data_dir").
  */
-async function openMeta({ config, logger }: Ctx): Promise<NodeMeta> {
+async function openMeta({
+  config,
+  logger,
+}: Ctx): Promise<{ meta: NodeMeta; joinHints: ReadonlyMap<number, MemberAddresses> }> {
   const existing = await readNodeMeta(config.dataDir);
   const join = config.join ?? [];
   if (join.length === 0) {
     const clusterId = existing?.joined === true ? existing.clusterId : clusterIdFor(config.peers);
-    return await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
+    const meta = await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
+    return { meta, joinHints: new Map() };
   }
   let clusterId: string;
+  let joinHints: ReadonlyMap<number, MemberAddresses> = new Map();
   try {
     const info = await fetchClusterId(join);
     clusterId = info.clusterId;
+    joinHints = info.members;
     logger.info({ clusterId, from: info.from }, "joining: cluster id from a running member");
   } catch (error) {
     // A node that joined before restarts even when the members it named are gone.
@@ -86,7 +94,12 @@ async function openMeta({ config, logger }: Ctx): Promise<NodeMeta> {
         "give this node a new data dir to join that cluster",
     );
   }
-  return await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id, joined: true });
+  const meta = await loadOrInitMeta(config.dataDir, {
+    clusterId,
+    nodeId: config.id,
+    joined: true,
+  });
+  return { meta, joinHints };
 }
 
 /** The Raft core, restarted from what storage recovered. */

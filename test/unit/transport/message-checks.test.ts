@@ -11,10 +11,11 @@ import {
   type RaftMessage,
   type SnapshotChunk,
 } from "../../../src/gen/raft.ts";
-import { MAX_INDEX, MAX_TERM } from "../../../src/raft/index.ts";
+import { encodeMembership, MAX_INDEX, MAX_TERM, votersOnly } from "../../../src/raft/index.ts";
 import {
   checkBatch,
   checkChunk,
+  chunkMembership,
   type PeerIdentity,
 } from "../../../src/transport/message-checks.ts";
 
@@ -230,4 +231,53 @@ describe("InstallSnapshot chunks", () => {
   });
   test("a term above MAX_TERM is refused", () =>
     assert.equal(checkChunk({ ...chunk, term: MAX_TERM + 1 }, SELF)?.reason, "index_range"));
+  test("the configuration a chunk carries is decoded and checked; a bad one is refused", () => {
+    const good = encodeMembership(votersOnly([1, 2, 3]));
+    assert.equal(checkChunk({ ...chunk, membership: Buffer.from(good) }, SELF), null);
+    assert.deepEqual(
+      chunkMembership({ ...chunk, membership: Buffer.from(good) }),
+      votersOnly([1, 2, 3]),
+    );
+    assert.equal(chunkMembership(chunk), undefined, "none from an older sender");
+    for (const bad of ["{", '{"members":[],"removed":[]}', "null", "\u00ff"]) {
+      const refused = checkChunk({ ...chunk, membership: Buffer.from(bad) }, SELF);
+      assert.equal(refused?.reason, "bad_config", bad);
+    }
+  });
+});
+
+describe("member identity", () => {
+  const BOUND = "b".repeat(32);
+  const WITH_IDENTITY: PeerIdentity = {
+    ...SELF,
+    identityFault: (id, identity) =>
+      id === 2 && identity !== "" && identity !== BOUND
+        ? "member 2 belongs to another data dir; this data dir is new: remove 2 and add this node as a new member"
+        : null,
+  };
+  const hb = msg(MessageType.MESSAGE_TYPE_HEARTBEAT);
+  test("a batch from the data dir the configuration binds passes", () => {
+    const verdict = checkBatch(batch([hb], { identity: BOUND }), WITH_IDENTITY);
+    assert.equal(verdict.refused, null);
+  });
+  test("a batch or chunk from another data dir is refused whole, naming the remedy", () => {
+    const verdict = checkBatch(batch([hb], { identity: "a".repeat(32) }), WITH_IDENTITY);
+    assert.equal(verdict.refused?.reason, "identity_mismatch");
+    assert.match(verdict.refused?.detail ?? "", /remove 2 and add this node as a new member/);
+    const chunk = {
+      identity: "a".repeat(32),
+      clusterId: "c1",
+      from: 2,
+      to: 1,
+      term: 5,
+      index: 100,
+      logTerm: 4,
+      offset: 0,
+      data: Buffer.alloc(0),
+      done: false,
+      sha256: Buffer.alloc(0),
+      membership: Buffer.alloc(0),
+    };
+    assert.equal(checkChunk(chunk, WITH_IDENTITY)?.reason, "identity_mismatch");
+  });
 });

@@ -357,6 +357,15 @@ export class LmdbStore implements StateMachine {
       await swapInIncoming(this.dataDir, receiver.dir);
       this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
       this.reloadFromDisk();
+      if (this.config === null && meta.membership !== undefined) {
+        // An image without the record (its store never applied a configuration entry):
+        // keep the configuration the leader announced with it, durably.
+        this.config = meta.membership;
+        this.configDirty = true;
+        this.db.transactionSync(() => this.putMeta());
+        this.configDirty = false;
+        await this.db.flushed;
+      }
     } finally {
       this.installing = false;
     }

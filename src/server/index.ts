@@ -14,7 +14,13 @@ export {
   type PeerAddress,
   type RaftTuning,
 } from "./config.ts";
+/**
+ * What `NodeHandle.failed` resolves with when a committed configuration (or a peer)
+ * says this node was removed: `dfs server` exits with its own code (name
+ * "MemberRemovedError").
+ */
+export { MemberRemovedError } from "./members.ts";
 /** Start a node; `dfs server` and embedders (tests, the package) call it. */
-export { type NodeHandle, startNode } from "./node.ts";
+export { type NodeHandle, type StopOptions, startNode } from "./node.ts";
 /** Defaults of the per-node resource bounds, which `dfs server` flags override. */
 export { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";

@@ -31,7 +31,10 @@ export interface NodeHandle {
   readonly address: string;
   /** The address of its peer listener (host:port). */
   readonly peerAddress: string;
-  /** Resolves if the node stops by itself because it could no longer persist safely. */
+  /**
+   * Resolves if the node stops by itself: it could no longer persist safely, or it was
+   * removed from the cluster (a MemberRemovedError, see members.ts).
+   */
   readonly failed: Promise<Error>;
   /**
    * Peer messages refused so far, per reason: at the transport's edge (message-checks.ts,
@@ -126,6 +129,8 @@ async function handOff({ config, tuning }: Ctx, loop: RaftLoop, logger: Logger):
     const { leader } = loop.softState();
     if (leader !== 0 && leader !== config.id) {
       logger.info({ to: leader, ms: Date.now() - started }, "handed leadership over; stopping");
+      // One tick for the writes held during the transfer to be told where the leader is.
+      await new Promise((resolve) => setTimeout(resolve, tuning.tickMs));
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, tuning.tickMs / 5));

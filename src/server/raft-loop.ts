@@ -44,6 +44,12 @@ export type {
 /** Ticks between sweeps for requests whose deadline passed. */
 const EXPIRE_EVERY_TICKS = 20;
 
+/**
+ * Longest proposals wait for a leadership transfer to settle (40 ticks = 2 s by default;
+ * the core abandons a transfer after an election timeout).
+ */
+const TRANSFER_HOLD_TICKS = 40;
+
 /** A proposed configuration change waiting to be applied here. */
 interface ConfigWaiter {
   readonly index: number;
@@ -66,6 +72,8 @@ export class RaftLoop {
   private role: Role = "follower";
   private ticks = 0;
   private configWaiters: ConfigWaiter[] = [];
+  /** Proposals are held until this tick while a leadership transfer settles (0: none). */
+  private holdUntilTick = 0;
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
@@ -266,7 +274,7 @@ export class RaftLoop {
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        this.waiters.flushProposals(this.d.node);
+        if (!this.holdForTransfer()) this.waiters.flushProposals(this.d.node);
         this.waiters.flushReads(this.d.node);
         if (this.stopped || !this.d.node.hasReady()) return;
         await this.ready.handle(this.d.node.ready());
@@ -290,6 +298,26 @@ export class RaftLoop {
     this.waiters.failAll(failure);
     this.failConfigs(failure);
     this.d.onFatal(error);
+  }
+
+  /**
+   * While this leader hands over (the core refuses proposals then), proposals wait in the
+   * queue instead of failing at once with no useful hint; once the transfer is over they
+   * go to the core (abandoned: this node still leads) or fail with NOT_LEADER naming the
+   * new leader as soon as it is known, so clients go straight there. Bounded by
+   * TRANSFER_HOLD_TICKS, after which they fail as before.
+   */
+  private holdForTransfer(): boolean {
+    const ss = this.d.node.softState();
+    if (ss.role === "leader") {
+      if (this.d.node.status().transferee === 0) {
+        this.holdUntilTick = 0;
+        return false;
+      }
+      if (this.holdUntilTick === 0) this.holdUntilTick = this.ticks + TRANSFER_HOLD_TICKS;
+      return this.ticks < this.holdUntilTick;
+    }
+    return this.holdUntilTick !== 0 && ss.leader === 0 && this.ticks < this.holdUntilTick;
   }
 
   /** Resolves configuration changes now applied, and fails those another leader overwrote. */

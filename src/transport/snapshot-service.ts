@@ -204,6 +204,9 @@ class Receive {
     const refused = checkChunk(c, this.self);
     if (refused !== null) {
       this.drops.record(c.from, refused.reason, refused.detail);
+      // Another data dir's identity is refused like a batch is, naming the remedy.
+      if (refused.reason === "identity_mismatch")
+        throw new Refused(grpc.status.FAILED_PRECONDITION, refused.detail);
       throw new Error(refused.detail);
     }
     const meta = this.meta;

@@ -6,6 +6,8 @@
  * stopped with SIGTERM hands over first.
  */
 import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MemberChangeError } from "../../src/api/index.ts";
 import type { DfsClient } from "../../src/client/index.ts";
@@ -91,6 +93,20 @@ describe("membership on real processes", { timeout: 240_000 }, () => {
     assert.equal(status?.clusterId, (await cluster.status(cluster.node(1)))?.clusterId);
   });
 
+  it("joining with a data dir of another cluster is a clear startup error (exit 6)", async () => {
+    const dir = join(cluster.root, "node5");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const meta = { version: 1, clusterId: "0123456789abcdef", nodeId: 5, memberId: "c".repeat(32) };
+    await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+    await cluster.startJoining(5);
+    assert.equal(await cluster.exited(5, 30_000), "exit 6");
+    assert.match(
+      cluster.node(5).stderr,
+      /belongs to cluster 0123456789abcdef, but the members at --join are in cluster [0-9a-f]{16}/,
+    );
+    await cluster.retire(5);
+  });
+
   it("a wiped follower restarted with the same flags is refused its old place", async () => {
     const leader = await cluster.waitForLeader();
     const victim = [1, 2, 3].find((id) => id !== leader) as number;
@@ -141,5 +157,46 @@ describe("membership on real processes", { timeout: 240_000 }, () => {
     const next = await cluster.leader();
     assert.ok(next !== undefined && next !== leader, "another leader holds office already");
     assert.ok(Date.now() - started < 10_000);
+  });
+});
+
+describe("removing the leader", { timeout: 120_000 }, () => {
+  let cluster: LocalCluster;
+
+  before(async () => {
+    cluster = await LocalCluster.start();
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("hands over, answers the request, and stops; the others serve on", async () => {
+    const leader = await cluster.waitForLeader();
+    const client = cluster.client(undefined, 20_000);
+    try {
+      await client.put("before", Buffer.from("1"));
+      const members = await client.memberRemove(leader);
+      assert.deepEqual(
+        members.map((m) => m.id).includes(leader),
+        false,
+        "the answer lists the members without it",
+      );
+      // Its own exit code (the CLI maps MemberRemovedError; today the data-dir code 6).
+      assert.match(await cluster.exited(leader, 30_000), /^exit [1-9]\d*$/);
+      assert.match(
+        cluster.node(leader).stderr,
+        /was removed from the cluster by the configuration/,
+      );
+      await cluster.retire(leader);
+      const next = await cluster.waitForLeader(15_000);
+      assert.notEqual(next, leader);
+      await client.put("after", Buffer.from("2"));
+      const list = await client.memberList();
+      assert.equal(list.length, 2);
+      assert.equal(list.filter((m) => m.reachable).length, 2);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -90,7 +90,9 @@ function membershipChanges(
     if (members.selfRemoved()) {
       const error = new MemberRemovedError(config.id, index);
       logger.error({ index }, error.message);
-      fail(error);
+      // A moment later: the answer to the request that removed this node (if it led) and
+      // its hand-over (TimeoutNow) go out first.
+      setTimeout(() => fail(error), REMOVED_STOP_DELAY_MS).unref();
       return;
     }
     if (members.selfReplaced() && !replacedLogged) {
@@ -104,6 +106,9 @@ function membershipChanges(
 function refusedIdentityLine(id: number): string {
   return `refused by the cluster: member ${id} belongs to another data dir; this data dir is new: remove ${id} and add this node as a new member`;
 }
+
+/** How long a node that saw itself removed keeps running so its last answers go out. */
+const REMOVED_STOP_DELAY_MS = 500;
 
 /** Most often a refusal by peers is logged at error level (it repeats with every send). */
 const REFUSAL_LOG_MS = 60_000;

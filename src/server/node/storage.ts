@@ -1,5 +1,6 @@
 /** Assembly steps: open and reconcile the durable state, then restart the Raft core on it. */
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { StartupError } from "../../api/index.ts";
 import { LmdbStore } from "../../fsm/index.ts";
 import { type Membership, NO_MEMBERSHIP, RawNode } from "../../raft/index.ts";
@@ -11,6 +12,7 @@ import {
   Wal,
   type WalContents,
 } from "../../storage/index.ts";
+import type { NodeConfig } from "../config.ts";
 import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
@@ -77,7 +79,7 @@ async function openMeta({
   let clusterId: string;
   let joinHints: ReadonlyMap<number, MemberAddresses> = new Map();
   try {
-    const info = await fetchClusterId(join);
+    const info = await fetchClusterId(join, joinCredentials(config));
     clusterId = info.clusterId;
     joinHints = info.members;
     logger.info({ clusterId, from: info.from }, "joining: cluster id from a running member");
@@ -100,6 +102,21 @@ async function openMeta({
     joined: true,
   });
   return { meta, joinHints };
+}
+
+/**
+ * How a joining node calls members' client ports: plain text, or (when this node serves
+ * clients over TLS) TLS trusting the client CA, else the peer CA, presenting its own
+ * certificate (members that require client certificates take the cluster's).
+ */
+function joinCredentials(config: NodeConfig): grpc.ChannelCredentials {
+  const tls = config.tls?.client;
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(
+    tls.clientCa ?? config.tls?.peer?.ca ?? null,
+    tls.key,
+    tls.cert,
+  );
 }
 
 /** The Raft core, restarted from what storage recovered. */

@@ -332,3 +332,33 @@ test("the configuration applied is durable with the applied index, in images and
   assert.deepEqual(reopened.membership, four);
   await reopened.close();
 });
+
+test("an image without a configuration record keeps the one the leader announced", async (t) => {
+  const leader = await LmdbStore.open(await dataDir(t));
+  applyInBatches(leader, randomEntries(5, 30));
+  const source = leader.openSnapshot();
+  assert.equal(source.meta.membership, undefined, "no configuration entry applied there");
+  const announced = {
+    members: [{ id: 1, learner: false, peerAddr: "a:1", clientAddr: "a:2", identity: "" }],
+    removed: [],
+  };
+  const meta = { ...source.meta, membership: announced };
+  const followerDir = await dataDir(t);
+  const follower = await LmdbStore.open(followerDir);
+  const receiver = await follower.receiveSnapshot(meta);
+  const hash = createHash("sha256");
+  for await (const chunk of source.chunks()) {
+    hash.update(chunk);
+    receiver.write(chunk);
+  }
+  source.close();
+  await receiver.finish(hash.digest());
+  await follower.completeReceived(receiver, () => true);
+  await follower.installReceived(meta);
+  assert.deepEqual(follower.membership, announced);
+  await follower.close();
+  const reopened = await LmdbStore.open(followerDir);
+  assert.deepEqual(reopened.membership, announced, "durably");
+  await reopened.close();
+  await leader.close();
+});

@@ -138,31 +138,35 @@ export async function runPlannedRestarts(
   return all;
 }
 
-const SIGNAL_LABEL: Record<StopSignal, string> = {
-  SIGTERM: "SIGTERM (planned restart)",
-  SIGKILL: "SIGKILL (crash restart, reference)",
-};
+type GapField = "gapMs" | "stopGapMs" | "steadyGapMs";
 
-/** The summary's rows per signal: the whole gap, then its stopping part alone. */
-const SUMMARY_ROWS = [
-  { suffix: "", field: "gapMs" },
-  { suffix: ": stopping part", field: "stopGapMs" },
-] as const;
+/** The summary's rows: which restarts, which figure of them. */
+const SUMMARY_ROWS: readonly { label: string; signal: StopSignal; field: GapField }[] = [
+  { label: "SIGTERM (planned restart)", signal: "SIGTERM", field: "gapMs" },
+  {
+    label: "SIGTERM, stopping part (to the first ack after the exit)",
+    signal: "SIGTERM",
+    field: "stopGapMs",
+  },
+  { label: "SIGKILL (crash restart, reference)", signal: "SIGKILL", field: "gapMs" },
+  {
+    label: "noise floor: longest pause in the 2 s before a SIGTERM",
+    signal: "SIGTERM",
+    field: "steadyGapMs",
+  },
+];
 
 /**
- * The summary table: median and max gap per system and signal, and the ratio of
- * medians; a second row per signal leaves out the rejoin.
+ * The summary table: median and max per system of the gap of each kind of restart (and
+ * of its parts and the noise floor), and the ratio of medians.
  */
 export function formatRestartSummary(
   samples: readonly RestartSample[],
   systems: readonly [string, string],
 ): string {
   const [a, b] = systems;
-  const signals = (["SIGTERM", "SIGKILL"] as const).filter((sig) =>
-    samples.some((s) => s.signal === sig),
-  );
   const header = [
-    "leader stopped with",
+    "longest pause between acks",
     `${a} median ms`,
     `${a} max ms`,
     `${b} median ms`,
@@ -170,22 +174,23 @@ export function formatRestartSummary(
     `${a}/${b} (median)`,
     "runs",
   ];
-  const rows = signals.flatMap((signal) =>
-    SUMMARY_ROWS.map(({ suffix, field }) => {
-      const of = (system: string): number[] =>
-        samples.filter((s) => s.system === system && s.signal === signal).map((s) => s[field]);
-      const [ga, gb] = [of(a), of(b)];
-      return [
-        `${SIGNAL_LABEL[signal]}${suffix}`,
+  const rows = SUMMARY_ROWS.flatMap(({ label, signal, field }) => {
+    const of = (system: string): number[] =>
+      samples.filter((s) => s.system === system && s.signal === signal).map((s) => s[field]);
+    const [ga, gb] = [of(a), of(b)];
+    if (ga.length + gb.length === 0) return [];
+    return [
+      [
+        label,
         fixed(median(ga), 0),
         fixed(Math.max(...ga), 0),
         fixed(median(gb), 0),
         fixed(Math.max(...gb), 0),
         formatRatio(median(ga), median(gb)),
         `${ga.length}/${gb.length}`,
-      ];
-    }),
-  );
+      ],
+    ];
+  });
   return markdownTable(header, rows, [false, ...header.slice(1).map(() => true)]);
 }
 

@@ -203,7 +203,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
 /**
  * What `dfs server` reports when its node stopped by itself while serving: a state store
  * found damaged is `corrupt` (exit 7), a Raft invariant check that failed is a bug, so an
- * internal error (exit 10), and anything else is a log it could not write (exit 6).
+ * internal error (exit 10), a member removed from the cluster is `data_dir` (exit 6: this
+ * data dir can never serve that member again), and anything else is a log it could not
+ * write (exit 6).
  */
 export function stoppedWhileRunning(id: number, dataDir: string, error: Error): Error {
   if (error.name === "InvariantError") {
@@ -212,6 +214,10 @@ export function stoppedWhileRunning(id: number, dataDir: string, error: Error): 
       "internal",
       `node ${id} stopped: ${error.message}; nothing of that state was persisted or acknowledged (a bug: please report it with the node's log)`,
     );
+  }
+  if (error.name === "MemberRemovedError") {
+    // Removed from the cluster (node helper, issue 17): this data dir can never serve it again.
+    return new StartupError("data_dir", error.message);
   }
   if (isStoreCorruption(error)) {
     return new StartupError(

@@ -77,7 +77,7 @@ export function memberAdmin(d: MemberAdminDeps): MemberAdmin {
       d.loop.checkLeader();
       return list();
     },
-    add: (req) => {
+    add: async (req) => {
       checkId(req.id);
       for (const [flag, value] of [
         ["peer address", req.peerAddress],
@@ -90,7 +90,7 @@ export function memberAdmin(d: MemberAdminDeps): MemberAdmin {
         throw new DfsError("invalid_argument", "peer and client address must differ");
       return change((current) => withAdded(current, req));
     },
-    promote: (req) => {
+    promote: async (req) => {
       checkId(req.id);
       d.loop.checkLeader();
       const st = d.loop.status();
@@ -111,7 +111,7 @@ export function memberAdmin(d: MemberAdminDeps): MemberAdmin {
         removed: c.removed,
       }));
     },
-    remove: (req) => {
+    remove: async (req) => {
       checkId(req.id);
       return change((current) => withRemoved(current, req.id));
     },

@@ -97,9 +97,12 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
   replication.loop.start();
   const stopBinder = startIdentityBinder(replication.loop, members, ctx.logger);
   ctx.cleanup.push(stopBinder);
+  const stopPings = startPings(replication.loop, replication.transport, members);
+  ctx.cleanup.push(stopPings);
   logStarted(ctx, storage);
   return handleOf(ctx, servers, failure.failed, async (options) => {
     stopBinder();
+    stopPings();
     if (options.transfer !== false) await handOff(ctx, replication.loop, ctx.logger);
     servers.stop();
     await replication.loop.stop();
@@ -107,6 +110,28 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
     await storage.wal.close();
     await storage.fsm.close();
   });
+}
+
+/** How often a node that does not lead pings the other members (see startPings). */
+const PING_EVERY_MS = 3000;
+
+/**
+ * A node that does not lead sends every other member an empty batch now and then. A
+ * removed learner would otherwise never learn it was removed (it sends nothing, and the
+ * leader stops replicating to it): the peers' refusal tells it, and it stops.
+ */
+function startPings(
+  loop: RaftLoop,
+  transport: { ping(peers: readonly number[]): void },
+  members: MemberDirectory,
+): () => void {
+  const timer = setInterval(() => {
+    if (loop.isStopped || loop.softState().role === "leader") return;
+    const peers = members.membership.members.map((m) => m.id).filter((id) => id !== members.selfId);
+    transport.ping(peers);
+  }, PING_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

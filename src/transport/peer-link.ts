@@ -91,6 +91,17 @@ export class PeerLink {
     }
   }
 
+  /**
+   * Sends an empty batch: it carries no Raft message, but the peer checks its header like
+   * any other, so a peer that refuses this node (removed, or another data dir's) says so.
+   * Skipped while messages wait or the stream is full (those carry the same header).
+   */
+  ping(): void {
+    if (this.closed || !this.writable || this.queue.length > 0) return;
+    const stream = this.openStream();
+    this.writable = stream.write(this.takeBatch());
+  }
+
   private takeBatch(): MessageBatch {
     const messages: RaftMessage[] = [];
     let bytes = 0;

@@ -75,6 +75,12 @@ export class PeerTransport {
     }
   }
 
+  /** Sends an empty batch to each of `peers` it can dial (see {@link PeerLink.ping}). */
+  ping(peers: readonly number[]): void {
+    if (this.closed) return;
+    for (const id of peers) this.linkTo(id)?.ping();
+  }
+
   /** Peers with an open link (tests, status). */
   linkedPeers(): number[] {
     return [...this.links.keys()].sort((a, b) => a - b);

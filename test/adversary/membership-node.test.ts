@@ -199,4 +199,31 @@ describe("removing the leader", { timeout: 120_000 }, () => {
       client.close();
     }
   });
+
+  it("a removed learner (it sends nothing unasked) stops by itself too", async () => {
+    const client = cluster.client(undefined, 20_000);
+    try {
+      const node = await cluster.startJoining(9);
+      await waitFor("node 9 to answer status", () => cluster.status(node), 30_000, 100);
+      await client.memberAdd({
+        id: 9,
+        peerAddr: node.peerAddress,
+        clientAddr: node.address,
+        learner: true,
+      });
+      await waitFor(
+        "learner 9 to catch up",
+        async () =>
+          (await client.memberList()).find((m) => m.id === 9)?.lag === 0 ? true : undefined,
+        30_000,
+        100,
+      );
+      await client.memberRemove(9);
+      assert.match(await cluster.exited(9, 30_000), /^exit [1-9]\d*$/);
+      assert.match(cluster.node(9).stderr, /was removed from the cluster/);
+      await cluster.retire(9);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -7,8 +7,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { ERROR_CODE_METADATA } from "../../../src/api/errors.ts";
+import {
+  ERROR_CODE_METADATA,
+  MemberChangeError,
+  REASON_METADATA,
+} from "../../../src/api/errors.ts";
 import { classifyFailure } from "../../../src/client/grpc-errors.ts";
+import { toServiceError } from "../../../src/server/grpc-errors.ts";
 
 function exhausted(details: string, trailer?: string): ServiceError {
   const metadata = new Metadata();
@@ -32,4 +37,22 @@ test("RESOURCE_EXHAUSTED: trailer first, then grpc-js's size wording; never retr
     assert.equal(failure.error.code, code, error.details);
     assert.equal(failure.action, "fail", error.details);
   }
+});
+
+test("a refused membership change round-trips with its reason; an unknown reason is plain", () => {
+  const wire = toServiceError(
+    new MemberChangeError("learner_lagging", "learner 4 is 900 entries behind the leader"),
+  );
+  const error = Object.assign(new Error(wire.details), wire) as ServiceError;
+  assert.equal(error.code, status.FAILED_PRECONDITION);
+  const failure = classifyFailure(error);
+  assert.ok(failure.error instanceof MemberChangeError);
+  assert.equal(failure.error.reason, "learner_lagging");
+  assert.equal(failure.error.code, "precondition_failed");
+  assert.equal(failure.error.message, "learner 4 is 900 entries behind the leader");
+  assert.equal(failure.action, "fail");
+  error.metadata.set(REASON_METADATA, "made_up");
+  const plain = classifyFailure(error).error;
+  assert.equal(plain instanceof MemberChangeError, false, "only known reasons are trusted");
+  assert.equal(plain.code, "precondition_failed");
 });

@@ -5,10 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { MemberChangeError, type MemberChangeReason } from "../../../src/api/index.ts";
+import { DfsError, MemberChangeError, type MemberChangeReason } from "../../../src/api/index.ts";
 import type { Membership, Status } from "../../../src/raft/index.ts";
 import { bindingToPropose } from "../../../src/server/identity-binder.ts";
-import { withAdded, withRemoved } from "../../../src/server/member-admin.ts";
+import {
+  memberAdmin,
+  PROMOTE_MAX_LAG,
+  withAdded,
+  withRemoved,
+} from "../../../src/server/member-admin.ts";
 import {
   bootstrapMembership,
   identityMismatchReason,
@@ -248,4 +253,84 @@ test("member rows: the leader reports match, lag and reachability; others only t
       [3, 0, 0, false, false],
     ],
   );
+});
+
+describe("the membership handlers", () => {
+  const withLearner4 = (): Membership => ({
+    members: [
+      ...cluster().members,
+      { id: 4, learner: true, peerAddr: "h:41", clientAddr: "h:40", identity: "" },
+    ],
+    removed: [7],
+  });
+  function fakeLoop(match4: number, role: "leader" | "follower" = "leader") {
+    const proposed: Membership[] = [];
+    const st = leaderStatus(withLearner4(), { role, lastIndex: 1000 });
+    (st.progress as Map<number, unknown>).set(4, {
+      match: match4,
+      next: match4 + 1,
+      state: "replicate",
+      recentActive: true,
+      idleTicks: 0,
+    });
+    const loop = {
+      checkLeader: () => {
+        if (role !== "leader") throw new Error("not the leader");
+      },
+      status: () => st,
+      proposeMembership: async (m: Membership) => {
+        proposed.push(m);
+        return 1001;
+      },
+      transferLeadership: () => 2,
+      softState: () => ({ role, leader: 1, term: 2 }),
+    };
+    return { loop, proposed };
+  }
+
+  test("a learner is promoted only when it trails by at most PROMOTE_MAX_LAG", async () => {
+    const lagging = fakeLoop(1000 - PROMOTE_MAX_LAG - 1);
+    const admin = memberAdmin({
+      loop: lagging.loop,
+      clusterId: "c",
+      electionTicks: 10,
+      tickMs: 50,
+    });
+    await assert.rejects(
+      admin.promote({ id: 4 }),
+      (e: unknown) => e instanceof MemberChangeError && e.reason === "learner_lagging",
+    );
+    assert.equal(lagging.proposed.length, 0);
+    const caughtUp = fakeLoop(1000 - PROMOTE_MAX_LAG);
+    const ok = memberAdmin({ loop: caughtUp.loop, clusterId: "c", electionTicks: 10, tickMs: 50 });
+    await ok.promote({ id: 4 });
+    assert.equal(caughtUp.proposed[0]?.members.find((m) => m.id === 4)?.learner, false);
+  });
+
+  test("bad input is invalid_argument before anything is proposed", async () => {
+    const { loop, proposed } = fakeLoop(1000);
+    const admin = memberAdmin({ loop, clusterId: "c", electionTicks: 10, tickMs: 50 });
+    const invalid = (e: unknown) => e instanceof DfsError && e.code === "invalid_argument";
+    await assert.rejects(
+      admin.add({ id: 0, peerAddress: "a:1", clientAddress: "a:2", learner: false }),
+      invalid,
+    );
+    await assert.rejects(
+      admin.add({ id: 5, peerAddress: "nope", clientAddress: "a:2", learner: false }),
+      invalid,
+    );
+    await assert.rejects(
+      admin.add({ id: 5, peerAddress: "a:1", clientAddress: "a:1", learner: false }),
+      invalid,
+    );
+    await assert.rejects(admin.remove({ id: 2 ** 32 }), invalid);
+    assert.equal(proposed.length, 0);
+  });
+
+  test("a follower refuses before looking (the loop's NOT_LEADER)", async () => {
+    const { loop } = fakeLoop(1000, "follower");
+    const admin = memberAdmin({ loop, clusterId: "c", electionTicks: 10, tickMs: 50 });
+    await assert.rejects(admin.list(), /not the leader/);
+    await assert.rejects(admin.remove({ id: 2 }), /not the leader/);
+  });
 });

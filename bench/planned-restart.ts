@@ -6,13 +6,14 @@
  * Markdown report is printed and written with the raw runs to
  * bench/results/planned-restart-<time>.{md,json}.
  *
- *   npx tsx bench/planned-restart.ts [--runs 10] [--no-kill] [--note TEXT] [--out DIR]
+ *   npx tsx bench/planned-restart.ts [--runs 10] [--no-kill] [--compiled] [--note TEXT] [--out DIR]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ensureEtcd } from "./etcd/etcd-install.ts";
+import { buildCompiledEntry } from "./lib/compiled-entry.ts";
 import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
 import { machineFacts } from "./lib/machine.ts";
 import {
@@ -36,12 +37,14 @@ const options = new Command("planned-restart")
   .description("leader restarted with SIGTERM under one writer: dfs vs etcd")
   .option("--runs <n>", "fresh clusters per system", positiveInt, 10)
   .option("--no-kill", "skip the SIGKILL restart measured after the SIGTERM one")
+  .option("--compiled", "build dist/ and run the dfs nodes from it, not from src/ through tsx")
   .option("--note <text>", "a line for the report (e.g. what else the machine was doing)")
   .option("--out <dir>", "results directory", resolve(import.meta.dirname, "results"))
   .parse()
-  .opts<{ runs: number; kill: boolean; note?: string; out: string }>();
+  .opts<{ runs: number; kill: boolean; compiled?: boolean; note?: string; out: string }>();
 
 const etcd = ensureEtcd(log);
+const entry = options.compiled ? buildCompiledEntry() : undefined;
 const startedAt = new Date();
 const facts = machineFacts(etcd.version);
 const signals: StopSignal[] = options.kill ? ["SIGTERM", "SIGKILL"] : ["SIGTERM"];
@@ -49,7 +52,7 @@ log(
   `planned restart, dfs vs ${etcd.version}: ${options.runs} run(s) each, ${signals.join(" then ")}`,
 );
 const samples = await runPlannedRestarts(
-  [dfsDriver(TIMEOUTS), etcdDriver(etcd, TIMEOUTS)],
+  [dfsDriver(TIMEOUTS, undefined, entry), etcdDriver(etcd, TIMEOUTS)],
   options.runs,
   signals,
   log,
@@ -62,6 +65,7 @@ const meta: Record<string, string | number> = {
     .join(" / "),
   date: startedAt.toISOString(),
   "runs per system": options.runs,
+  "dfs nodes run": options.compiled ? "compiled (dist/, bin/dfs.mjs)" : "from src/ through tsx",
   method:
     "3-node clusters on 127.0.0.1, fresh per run, dfs and etcd alternating; one client, one 256 B put " +
     "in flight (dfs: DfsClient following NOT_LEADER hints; etcd: grpc-js, next endpoint on failure, " +

@@ -4,7 +4,7 @@
  * etcd-server, driven through grpc-js).
  */
 
-import { LocalCluster } from "../../src/cluster/index.ts";
+import { LocalCluster, type ServerEntry } from "../../src/cluster/index.ts";
 import { DfsTarget } from "../../src/loadgen/index.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
@@ -24,17 +24,24 @@ export interface ClientTimeouts {
 /**
  * dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). With
  * `certsDir` (from `dfs certs init`), "dfs-tls": mutual TLS on the peer and client ports,
- * the client presenting client.crt.
+ * the client presenting client.crt. `entry`: how nodes run (default: the sources through
+ * tsx).
  */
-export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDriver {
+export function dfsDriver(
+  timeouts: ClientTimeouts,
+  certsDir?: string,
+  entry?: ServerEntry,
+): SystemDriver {
   const tls = certsDir !== undefined;
   return {
     name: tls ? "dfs-tls" : "dfs",
     description: `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
     async start(): Promise<SystemCluster> {
-      const cluster = await LocalCluster.start(
-        certsDir === undefined ? { checkInvariants: false } : { certsDir, checkInvariants: false },
-      );
+      const cluster = await LocalCluster.start({
+        checkInvariants: false,
+        ...(certsDir === undefined ? {} : { certsDir }),
+        ...(entry === undefined ? {} : { entry }),
+      });
       return {
         processes: () =>
           cluster.nodes.flatMap((n) =>

@@ -22,13 +22,19 @@ import type { MemberStatus } from "./etcd-wire.ts";
 interface Member {
   readonly name: string;
   readonly clientAddress: string;
+  /** Its command line (without the binary), the same at every start. */
+  readonly args: readonly string[];
   proc: ChildProcess | null;
   log: WriteStream;
 }
 
+/** A member stopped with SIGTERM gets this long to finish before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
 /** A running etcd cluster; always `destroy()` it. */
 export class EtcdCluster {
   private constructor(
+    private readonly binary: string,
     private readonly members: Member[],
     private readonly root: string,
     /** How clients reach the members (TLS with the client certificate, or plain). */
@@ -66,11 +72,10 @@ export class EtcdCluster {
         ...(certsDir === undefined ? [] : etcdTlsArgs(certsDir, i + 1)),
       ];
       const log = createWriteStream(join(root, `${name}.log`));
-      const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
-      proc.stderr?.pipe(log);
-      return { name, clientAddress: `127.0.0.1:${ports[i]}`, proc, log };
+      return { name, clientAddress: `127.0.0.1:${ports[i]}`, args, proc: null, log };
     });
-    const cluster = new EtcdCluster(members, root, etcdClientCredentials(certsDir));
+    const cluster = new EtcdCluster(binary, members, root, etcdClientCredentials(certsDir));
+    for (const member of members) cluster.launch(member);
     try {
       await cluster.waitForLeader();
     } catch (err) {
@@ -143,17 +148,41 @@ export class EtcdCluster {
     return new EtcdTarget([leader, ...others], timeouts, this.clientCredentials);
   }
 
-  /** SIGKILLs the member serving `address` and waits until it is gone. */
-  async kill(address: string): Promise<void> {
+  /**
+   * Sends `signal` (default SIGKILL) to the member serving `address` and waits until it
+   * is gone; after SIGTERM (etcd's graceful stop: a leader first hands its leadership
+   * over) it gets SIGKILL if it is still there after {@link STOP_GRACE_MS}.
+   */
+  async kill(address: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const member = this.members.find((m) => m.clientAddress === address);
     const proc = member?.proc;
     if (member === undefined || proc === null || proc === undefined) return;
     member.proc = null;
     if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
     await new Promise<void>((done) => {
       proc.once("exit", () => done());
-      proc.kill("SIGKILL");
+      proc.kill(signal);
     });
+    clearTimeout(timer);
+  }
+
+  /**
+   * Starts the stopped member serving `address` again on its data dir and waits until
+   * every running member, it included, agrees on a leader.
+   */
+  async restart(address: string): Promise<void> {
+    const member = this.members.find((m) => m.clientAddress === address);
+    if (member === undefined || member.proc !== null) return;
+    this.launch(member);
+    await this.waitForLeader();
+  }
+
+  /** Spawns `member`'s process, its warnings appended to its log. */
+  private launch(member: Member): void {
+    const proc = spawn(this.binary, member.args, { stdio: ["ignore", "ignore", "pipe"] });
+    proc.stderr?.pipe(member.log, { end: false });
+    member.proc = proc;
   }
 
   /** The last lines each member logged (warnings and errors only), for failure messages. */

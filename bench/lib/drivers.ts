@@ -4,11 +4,14 @@
  * etcd-server, driven through grpc-js).
  */
 
-import { LocalCluster } from "../../src/cluster/index.ts";
+import { LocalCluster, type ServerEntry } from "../../src/cluster/index.ts";
 import { DfsTarget } from "../../src/loadgen/index.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
+
+/** A node stopped with SIGTERM gets this long to finish before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
 
 /** Timing given to every benchmark client: generous, so overload shows as latency, not errors. */
 export interface ClientTimeouts {
@@ -21,17 +24,24 @@ export interface ClientTimeouts {
 /**
  * dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). With
  * `certsDir` (from `dfs certs init`), "dfs-tls": mutual TLS on the peer and client ports,
- * the client presenting client.crt.
+ * the client presenting client.crt. `entry`: how nodes run (default: the sources through
+ * tsx).
  */
-export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDriver {
+export function dfsDriver(
+  timeouts: ClientTimeouts,
+  certsDir?: string,
+  entry?: ServerEntry,
+): SystemDriver {
   const tls = certsDir !== undefined;
   return {
     name: tls ? "dfs-tls" : "dfs",
     description: `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
     async start(): Promise<SystemCluster> {
-      const cluster = await LocalCluster.start(
-        certsDir === undefined ? { checkInvariants: false } : { certsDir, checkInvariants: false },
-      );
+      const cluster = await LocalCluster.start({
+        checkInvariants: false,
+        ...(certsDir === undefined ? {} : { certsDir }),
+        ...(entry === undefined ? {} : { entry }),
+      });
       return {
         processes: () =>
           cluster.nodes.flatMap((n) =>
@@ -41,10 +51,15 @@ export function dfsDriver(timeouts: ClientTimeouts, certsDir?: string): SystemDr
           await cluster.waitForLeader();
           return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs, cluster.clientTls);
         },
-        killLeader: async () => {
+        stopLeader: async (signal) => {
           const id = await cluster.waitForLeader();
-          await cluster.kill(id);
-          return `dfs${id}`;
+          const node = cluster.node(id);
+          await (signal === "SIGKILL" ? node.kill(signal) : node.stop(STOP_GRACE_MS));
+          const start = async (): Promise<void> => {
+            await cluster.restart(id);
+            await cluster.waitForLeader();
+          };
+          return { name: `dfs${id}`, start };
         },
         destroy: () => cluster.destroy(),
       };
@@ -71,10 +86,10 @@ export function etcdDriver(
       return {
         processes: () => cluster.processes(),
         target: () => cluster.target(timeouts),
-        killLeader: async () => {
+        stopLeader: async (signal) => {
           const leader = await cluster.waitForLeader();
-          await cluster.kill(leader);
-          return cluster.nameOf(leader);
+          await cluster.kill(leader, signal);
+          return { name: cluster.nameOf(leader), start: () => cluster.restart(leader) };
         },
         destroy: () => cluster.destroy(),
       };

@@ -10,7 +10,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { waitFor } from "../../src/cluster/index.ts";
-import { benchKey } from "../../src/loadgen/index.ts";
+import { ackedSince, withSteadyWriter } from "./steady-writer.ts";
 import type { SystemDriver } from "./system.ts";
 
 /** One failover measurement. */
@@ -30,48 +30,22 @@ const STEADY_WRITES = 100;
 const RECOVERY_TIMEOUT_MS = 60_000;
 
 /** Starts a cluster of `driver`, measures one failover, destroys the cluster. */
-export async function measureFailover(driver: SystemDriver): Promise<FailoverResult> {
-  const cluster = await driver.start();
-  try {
-    const target = await cluster.target();
-    const value = Buffer.alloc(256, 0x61);
-    let acked = 0;
-    let failedPuts = 0;
-    let deadAt = Number.POSITIVE_INFINITY;
-    let firstAckAfterDeath: number | undefined;
-    let running = true;
-    const writer = (async () => {
-      for (let i = 0; running; i++) {
-        const issued = performance.now();
-        try {
-          await target.put(benchKey(i % 1000), value);
-          acked++;
-          if (issued > deadAt && firstAckAfterDeath === undefined) {
-            firstAckAfterDeath = performance.now();
-          }
-        } catch {
-          failedPuts++;
-        }
-      }
-    })();
-    try {
-      await waitFor("steady writes", () => (acked >= STEADY_WRITES ? true : undefined), 30_000, 5);
-      const killedAt = performance.now();
-      const killed = await cluster.killLeader();
-      deadAt = performance.now();
-      const ackAt = await waitFor(
-        `${driver.name}: an acknowledged write after killing the leader`,
-        () => firstAckAfterDeath,
-        RECOVERY_TIMEOUT_MS,
-        2,
-      );
-      return { ms: ackAt - killedAt, killed, failedPuts };
-    } finally {
-      running = false;
-      target.close();
-      await writer;
-    }
-  } finally {
-    await cluster.destroy();
-  }
+export function measureFailover(driver: SystemDriver): Promise<FailoverResult> {
+  return withSteadyWriter(driver, async (cluster, writes) => {
+    const start = performance.now();
+    await waitFor("steady writes", ackedSince(writes, start, STEADY_WRITES), 30_000, 5);
+    const killedAt = performance.now();
+    const killed = (await cluster.stopLeader("SIGKILL")).name;
+    const deadAt = performance.now();
+    const ackAt = await waitFor(
+      `${driver.name}: an acknowledged write after killing the leader`,
+      () => {
+        const i = writes.issued.findIndex((t) => t > deadAt);
+        return i < 0 ? undefined : writes.acked[i];
+      },
+      RECOVERY_TIMEOUT_MS,
+      2,
+    );
+    return { ms: ackAt - killedAt, killed, failedPuts: writes.failed };
+  });
 }

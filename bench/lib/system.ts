@@ -1,7 +1,8 @@
 /**
  * A system under test as the comparison sees it: something that starts a fresh 3-node
  * cluster on 127.0.0.1, hands out a load-generator target, names its server processes
- * (for /proc accounting) and can SIGKILL its leader.
+ * (for /proc accounting) and can stop its leader (SIGKILL, or SIGTERM for a graceful stop)
+ * and start it again.
  */
 import type { KvTarget } from "../../src/loadgen/index.ts";
 
@@ -11,14 +12,24 @@ export interface ServerProcess {
   readonly pid: number;
 }
 
+/** A node the harness stopped; it can be started again on its data dir. */
+export interface StoppedNode {
+  readonly name: string;
+  /** Starts it again and waits until the cluster, it included, agrees on a leader. */
+  start(): Promise<void>;
+}
+
 /** A running cluster; always `destroy()` it. */
 export interface SystemCluster {
   /** The server processes currently running. */
   processes(): ServerProcess[];
   /** A fresh target (one shared channel/client) aimed at this cluster. */
   target(): Promise<KvTarget>;
-  /** SIGKILLs the current leader, waits until its process is gone and returns its name. */
-  killLeader(): Promise<string>;
+  /**
+   * Sends `signal` to the current leader and waits until its process is gone (after
+   * SIGTERM, SIGKILL if it lingers past a grace period).
+   */
+  stopLeader(signal: "SIGKILL" | "SIGTERM"): Promise<StoppedNode>;
   /** Kills every process and removes the data. */
   destroy(): Promise<void>;
 }

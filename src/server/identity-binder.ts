@@ -27,8 +27,10 @@ export function startIdentityBinder(
     const next = bindingToPropose(loop.status(), members);
     if (next === null) return;
     inFlight = true;
-    loop
-      .proposeMembership(next.membership)
+    // proposeMembership throws at once when the node refuses (a full disk, not leader):
+    // inside a promise chain that is a retry later, never an uncaught exception.
+    Promise.resolve()
+      .then(() => loop.proposeMembership(next.membership))
       .then(() => logger.info({ member: next.id }, "bound member to its data dir"))
       .catch((error: Error) =>
         logger.debug({ member: next.id, err: error.message }, "binding a member: retry later"),

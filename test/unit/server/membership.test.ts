@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DfsError, MemberChangeError, type MemberChangeReason } from "../../../src/api/index.ts";
 import type { Membership, Status } from "../../../src/raft/index.ts";
-import { bindingToPropose } from "../../../src/server/identity-binder.ts";
+import { bindingToPropose, startIdentityBinder } from "../../../src/server/identity-binder.ts";
+import type { Logger } from "../../../src/server/logger.ts";
 import {
   memberAdmin,
   PROMOTE_MAX_LAG,
@@ -231,6 +232,37 @@ describe("binding members to their data dirs", () => {
     assert.equal(bindingToPropose(leaderStatus(cluster(), { pendingConfig: 11 }), d), null);
     assert.equal(bindingToPropose(leaderStatus(cluster(), { transferee: 2 }), d), null);
     assert.equal(bindingToPropose(leaderStatus(cluster(), { role: "follower" }), d), null);
+  });
+
+  test("a proposal the node refuses at once (disk full) is retried, never thrown", async () => {
+    // Seen for real: on a full disk the loop's proposeMembership throws synchronously, and
+    // the binder's timer turned that into an uncaught exception that killed the node.
+    const d = new MemberDirectory(1, ID_A, cluster());
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on("uncaughtException", onUncaught);
+    let attempts = 0;
+    const loop = {
+      isStopped: false,
+      status: () => leaderStatus(cluster()),
+      proposeMembership: (): Promise<number> => {
+        attempts++;
+        throw new DfsError("unavailable", "this node's disk is full");
+      },
+    };
+    const quiet = { debug: () => {}, info: () => {} } as unknown as Logger;
+    const stop = startIdentityBinder(loop, d, quiet, 1);
+    try {
+      const deadline = Date.now() + 5000;
+      while (attempts < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    } finally {
+      stop();
+      process.off("uncaughtException", onUncaught);
+    }
+    assert.ok(attempts >= 3, `retried (${attempts} attempts)`);
+    assert.deepEqual(uncaught, []);
   });
 });
 

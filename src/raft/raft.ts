@@ -438,7 +438,8 @@ export class Raft {
     if (m.to !== this.id) return "wrong_addressee";
     // An id this node does not know yet may be a member added in a configuration it has
     // not learned (a new leader's appends must reach it); a removed id is refused for good.
-    if (m.from === this.id || this.membership.membership.removed.includes(m.from)) {
+    if (m.from === this.id) return "not_member";
+    if (this.membership.membership.removed.includes(m.from) && !this.isHandOver(m)) {
       return "not_member";
     }
     const fault = messageFault(m);
@@ -462,6 +463,16 @@ export class Raft {
       if (m.index > this.#log.lastIndex()) return "ack_beyond_log";
     }
     return null;
+  }
+
+  /**
+   * The TimeoutNow of the leader we follow in this term, which a configuration it committed
+   * just removed: it hands over (see handOver). By the time it arrives we may know of the
+   * removal (the same leader's append told us), yet it is the last word of a legitimate
+   * leader, not a removed node speaking up.
+   */
+  private isHandOver(m: Message): boolean {
+    return m.type === "timeoutNow" && m.term === this.#term && m.from === this.#leader;
   }
 
   /** Counts a refused message (or a refused part of one, like a heartbeat's commit). */
@@ -869,9 +880,24 @@ export class Raft {
    */
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
-    if (m.commit > this.#log.lastIndex()) this.countDrop("commit_beyond_log");
-    else this.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, term: this.#term, context: m.context });
+    if (m.commit <= this.#log.lastIndex()) {
+      this.commitTo(m.commit);
+      return;
+    }
+    this.countDrop("commit_beyond_log");
+    // An honest leader's claim beyond our log means our log went backwards (a wiped or
+    // restored data dir): say where it ends, as a rejected append would, so the leader
+    // resends from there even while it has nothing new to send.
+    this.send({
+      type: "appendResp",
+      to: m.from,
+      term: this.#term,
+      reject: true,
+      index: m.commit,
+      rejectHint: this.#log.lastIndex(),
+      hintTerm: this.#log.lastTerm(),
+    });
   }
 
   /** A valid leader of our term spoke: follow it and restart the election timer. */

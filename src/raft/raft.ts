@@ -404,6 +404,7 @@ export class Raft {
     if (rep === null || to === NONE) return;
     if (rep.matchOf(to) === this.#log.lastIndex()) {
       this.send({ type: "timeoutNow", to, term: this.#term });
+      if (!this.voters.has(this.id)) this.becomeFollower(this.#term, NONE); // handed over
     } else {
       rep.sendAppend(to, true);
     }
@@ -684,17 +685,21 @@ export class Raft {
   }
 
   /**
-   * A leader that a committed configuration removed (or made a learner) tells the most
-   * caught-up voter to campaign now and steps down, so its removal costs no election
-   * timeout (thesis §4.2.2).
+   * A leader that a committed configuration removed (or made a learner) transfers
+   * leadership to the most caught-up voter and steps down once it sent the TimeoutNow (or
+   * the transfer was abandoned), so its removal costs no election timeout (thesis
+   * §4.2.2). Meanwhile it takes no proposals and no longer counts itself toward a commit.
    */
   private handOver(): void {
     this.replicator?.broadcastAppend();
     const target = this.bestTransferTarget();
-    if (target !== NONE && this.replicator?.matchOf(target) === this.#log.lastIndex()) {
-      this.send({ type: "timeoutNow", to: target, term: this.#term });
+    if (target === NONE) {
+      this.becomeFollower(this.#term, NONE);
+      return;
     }
-    this.becomeFollower(this.#term, NONE);
+    this.#transferee = target;
+    this.transferElapsed = 0;
+    this.sendTimeoutNowIfCaughtUp();
   }
 
   /** The leader asked us to campaign now (a transfer). Only a voter can. */
@@ -914,6 +919,10 @@ export class Raft {
     this.electionElapsed++;
     if (this.#transferee !== NONE && ++this.transferElapsed >= this.config.electionTick) {
       this.#transferee = NONE; // abandoned: the target did not win in time
+      if (!this.voters.has(this.id)) {
+        this.becomeFollower(this.#term, NONE); // removed: step down all the same
+        return;
+      }
     }
     if (this.electionElapsed >= this.config.electionTick) {
       this.electionElapsed = 0;

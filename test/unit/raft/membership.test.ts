@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigChangeError } from "../../../src/raft/errors.ts";
+import { ConfigChangeError, NotLeaderError } from "../../../src/raft/errors.ts";
 import {
   encodeMembership,
   type Member,
@@ -72,6 +72,7 @@ function refusal(fn: () => unknown): string {
     fn();
   } catch (error) {
     if (error instanceof ConfigChangeError) return error.reason;
+    if (error instanceof NotLeaderError) return "not_leader";
     throw error;
   }
   return "accepted";
@@ -409,6 +410,36 @@ describe("removal", () => {
     net.ticks(20 * ELECTION_TICK);
     assert.deepEqual(net.leaders(), [target], "the removed node never campaigns again");
     assert.equal(net.node(1).status().role, "follower");
+  });
+
+  test("a removed leader whose voters lag keeps leading (no proposals) until one catches up", () => {
+    for (const outcome of ["caught-up", "abandoned"] as const) {
+      const r = newRaft(1, V3);
+      electLeader(r, V3, true);
+      const pos = r.proposeMembership(without(BASE, 1));
+      r.propose([bytes("x")]);
+      r.onStable(r.log.lastIndex(), 1);
+      r.step(appendResp(2, 1, 1, pos.index));
+      assert.equal(r.membership.index, pos.index, "the removal committed");
+      assert.equal(ofType(takeMsgs(r), "timeoutNow").length, 0, "nobody holds the whole log");
+      assert.equal(r.role, "leader", "it manages the hand-over");
+      assert.equal(r.transferee, 2);
+      assert.equal(
+        refusal(() => r.propose([bytes("y")])),
+        "not_leader",
+      );
+      if (outcome === "caught-up") {
+        r.step(appendResp(2, 1, 1, pos.index + 1));
+        assert.deepEqual(
+          ofType(takeMsgs(r), "timeoutNow").map((m) => m.to),
+          [2],
+        );
+      } else {
+        for (let i = 0; i < ELECTION_TICK; i++) r.tick();
+        assert.equal(ofType(takeMsgs(r), "timeoutNow").length, 0);
+      }
+      assert.equal(r.role, "follower", outcome);
+    }
   });
 
   test("a removed leader hands over to the voter that holds its whole log, not a lagging one", () => {

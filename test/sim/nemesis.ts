@@ -239,9 +239,20 @@ export type SwarmFault =
       /**
        * Then, `afterMs` later: cut off or crash the leader that proposed it (or, after a
        * transfer, the old leader or the target), so the change is left uncommitted in
-       * some logs, or two would-be leaders overlap.
+       * some logs, or two would-be leaders overlap; or split off the non-voters (learners,
+       * removed nodes still running) with a minority of the voters, away from the leader:
+       * only a candidate that counts a non-voter can win there. After a transfer,
+       * `isolate-target-crash-leader` waits for the target to move to a new term, then
+       * cuts it off and crashes the old leader: the others elect in that term, and only
+       * a target that took over without their votes makes two leaders of it.
        */
-      readonly followUp: "none" | "isolate-leader" | "crash-leader" | "isolate-target";
+      readonly followUp:
+        | "none"
+        | "isolate-leader"
+        | "crash-leader"
+        | "isolate-target"
+        | "split-nonvoters"
+        | "isolate-target-crash-leader";
       readonly afterMs: number;
       /** And let the next leader elected propose a change at once (the 2015 bug's setup). */
       readonly nextLeaderAsap: boolean;
@@ -358,9 +369,15 @@ function nextMembershipFault(rng: Rng): SwarmFault {
     kind: "membership",
     action,
     to: rng.pick(["best", "random"] as const),
-    followUp: rng.chance(0.5)
+    followUp: rng.chance(0.4)
       ? "none"
-      : rng.pick(["isolate-leader", "crash-leader", "isolate-target"] as const),
+      : rng.pick([
+          "isolate-leader",
+          "crash-leader",
+          "isolate-target",
+          "split-nonvoters",
+          "isolate-target-crash-leader",
+        ] as const),
     afterMs: rng.pick([rng.between(0, 5), rng.between(0, 200)]),
     nextLeaderAsap: rng.chance(0.5),
     zombieMs: rng.pick([0, rng.between(0, 3000), rng.between(2000, 15_000)]),

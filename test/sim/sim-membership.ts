@@ -50,8 +50,8 @@ export interface MembershipHost {
   addNode(): SimNode;
   /** Stops a node for good (removed from the cluster). */
   retire(id: number): void;
-  /** Cuts `id` off from every other node for `ms`. */
-  isolate(id: number, ms: number): void;
+  /** Cuts `group` off from every other node for `ms`. */
+  isolate(group: readonly number[], ms: number): void;
   /** Crashes `id` (it restarts later, as any crashed node). */
   crash(id: number): void;
   /** Runs `fn` after `ms` unless the faults were healed meanwhile. */
@@ -69,6 +69,14 @@ export class MembershipNemesis {
   private readonly retiring = new Set<number>();
   /** How long each removed id keeps running once its removal is committed. */
   private readonly zombieMs = new Map<number, number>();
+  /** A transfer whose target, once it moves past `term`, is cut off as its old leader crashes. */
+  private transferWatch: {
+    target: number;
+    leader: number;
+    term: number;
+    until: number;
+    isolateMs: number;
+  } | null = null;
   /** "Next leader asap": until when, the generator, and leaders already served ("id@term"). */
   private asap: { until: number; rng: Rng; served: Set<string> } | null = null;
 
@@ -106,12 +114,13 @@ export class MembershipNemesis {
   afterEvent(): void {
     const latest = this.host.checker.latestConfig().membership;
     for (const id of latest.removed) {
-      if (this.retiring.has(id)) continue;
+      if (this.retiring.has(id) || !this.knownRemoved(id, latest)) continue;
       this.retiring.add(id);
       const ms = this.zombieMs.get(id) ?? 0;
-      this.host.trace(`n${id} removed (committed); stops for good in ${ms.toFixed(0)} ms`);
+      this.host.trace(`n${id} removed (known to a quorum); stops for good in ${ms.toFixed(0)} ms`);
       this.host.queue.after(ms, () => this.host.retire(id));
     }
+    this.watchTransfer();
     const asap = this.asap;
     if (asap === null) return;
     if (this.host.queue.now > asap.until) {
@@ -126,6 +135,40 @@ export class MembershipNemesis {
     asap.served.add(key);
     this.host.trace(`asap: new leader n${key} proposes a change at once`);
     this.change(asap.rng.pick(["add-learner", "remove", "promote"] as const), asap.rng, 0);
+  }
+
+  /**
+   * True once a quorum of the new voters has the configuration that removed `id` in
+   * force: only then is it stopped, as an operator stops a removed machine once the
+   * change is done. Stopping it earlier can strand the cluster: removing the leader of
+   * two voters commits on both, and a survivor that has not heard of the commit keeps
+   * the old configuration and waits forever for the removed node's vote (a configuration
+   * takes effect where it is known committed).
+   */
+  private knownRemoved(id: number, latest: Membership): boolean {
+    const voters = voterIds(latest);
+    const knowing = voters.filter((v) => {
+      const inc = this.host.nodes[v - 1]?.current;
+      return inc?.alive === true && inc.node.status().membership.membership.removed.includes(id);
+    }).length;
+    return knowing >= Math.floor(voters.length / 2) + 1;
+  }
+
+  private watchTransfer(): void {
+    const w = this.transferWatch;
+    if (w === null) return;
+    if (this.host.queue.now > w.until) {
+      this.transferWatch = null;
+      return;
+    }
+    const s = this.host.nodes[w.target - 1]?.current?.node.status();
+    if (s === undefined || s.term <= w.term) return;
+    this.transferWatch = null;
+    this.host.trace(
+      `transfer target n${w.target} moved to term ${s.term} (${s.role}): cut it off, crash old leader n${w.leader}`,
+    );
+    this.host.isolate([w.target], w.isolateMs);
+    this.host.crash(w.leader);
   }
 
   private armAsap(rng: Rng, leader: SimNode | undefined): void {
@@ -350,13 +393,51 @@ export class MembershipNemesis {
     const isolateMs = rng.between(300, 4000);
     const others = this.host.nodes.filter((n) => n.id !== leaderId && n.isUp());
     const other = others.length > 0 ? rng.pick(others).id : leaderId;
+    const shuffle = rng.int(0x7fffffff);
+    if (fault.followUp === "isolate-target-crash-leader") {
+      const term = this.host.nodes[leaderId - 1]?.current?.node.status().term ?? 0;
+      const target = transferee !== 0 ? transferee : other;
+      this.transferWatch = {
+        target,
+        leader: leaderId,
+        term,
+        until: this.host.queue.now + 2000,
+        isolateMs,
+      };
+      return;
+    }
     this.host.later(fault.afterMs, () => {
+      if (fault.followUp === "split-nonvoters") {
+        this.splitNonVoters(leaderId, shuffle, isolateMs);
+        return;
+      }
       let target = leaderId;
       if (fault.followUp === "isolate-target") target = transferee !== 0 ? transferee : other;
       this.host.trace(`membership follow-up: ${fault.followUp} n${target}`);
       if (fault.followUp === "crash-leader") this.host.crash(target);
-      else this.host.isolate(target, isolateMs);
+      else this.host.isolate([target], isolateMs);
     });
+  }
+
+  /**
+   * Cuts off every running non-voter (learners, removed nodes not yet stopped) together
+   * with as many voters as stay a minority, away from the leader.
+   */
+  private splitNonVoters(leaderId: number, shuffle: number, ms: number): void {
+    const config = this.host.checker.latestConfig().membership;
+    const voters = voterIds(config).filter((id) => id !== leaderId);
+    const all = voterIds(config);
+    const nonVoters = this.host.nodes
+      .filter((n) => n.isUp() && !all.includes(n.id))
+      .map((n) => n.id);
+    const minority = Math.floor((all.length - 1) / 2);
+    const picked = [...voters]
+      .sort((a, b) => ((a * shuffle) % 97) - ((b * shuffle) % 97))
+      .slice(0, minority);
+    const group = [...nonVoters, ...picked];
+    if (group.length === 0) return;
+    this.host.trace(`membership follow-up: split off non-voters with [${group.join(",")}]`);
+    this.host.isolate(group, ms);
   }
 }
 

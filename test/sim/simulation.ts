@@ -206,14 +206,14 @@ export class Simulation {
         return node;
       },
       retire: (id) => this.retire(id),
-      isolate: (id, ms) => {
+      isolate: (group, ms) => {
         this.network.healLinks();
         this.partitionGeneration++;
         this.network.separate(
-          [id],
-          this.nodes.map((n) => n.id).filter((i) => i !== id),
+          group,
+          this.nodes.map((n) => n.id).filter((i) => !group.includes(i)),
         );
-        this.trace(`isolate n${id} for ${ms.toFixed(0)} ms`);
+        this.trace(`isolate [${group.join(",")}] for ${ms.toFixed(0)} ms`);
         this.healLinksAfter(ms);
       },
       crash: (id) => {

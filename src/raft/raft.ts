@@ -724,8 +724,11 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      // Learners and nodes outside the configuration never campaign.
+      // Learners and nodes outside the configuration never campaign; but no leader was
+      // heard within a timeout, so its lease is over here too: a voter that a committed
+      // configuration promoted us to help elect (which we may not know yet) gets our vote.
       if (this.voters.has(this.id)) this.startCampaign(this.config.preVote ? "preVote" : "vote");
+      else this.#leader = NONE;
     }
   }
 

@@ -165,6 +165,25 @@ describe("learners", () => {
     }
   });
 
+  test("a learner's leader lease ends when it hears no leader for a timeout", () => {
+    // Found by the simulator (seed 96): the leader committed a learner's promotion alone
+    // and crashed; the promoted node, not knowing it, kept refusing the restarted leader's
+    // pre-votes as long as its lease seemed to hold, because its election timer restarted
+    // at every timeout without forgetting the leader.
+    const r = newRaft(5, [], { preVote: true, checkQuorum: true, membership: withMember(BASE, 5) });
+    r.step(heartbeat(1, 5, 1, 0));
+    r.step(voteReq(3, 5, 2, 10, 1, "preVote"));
+    assert.equal(ofType(takeMsgs(r), "preVoteResp").length, 0, "in the lease: ignored");
+    for (let i = 0; i < 2 * ELECTION_TICK; i++) r.tick();
+    assert.equal(r.leader, 0);
+    for (let i = 0; i < 3; i++) r.tick();
+    r.step(voteReq(3, 5, 2, 10, 1, "preVote"));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "preVoteResp").map((m) => m.reject),
+      [false],
+    );
+  });
+
   test("a TimeoutNow does not make a learner campaign", () => {
     const r = newRaft(4, [], { membership: M4 });
     r.step({ type: "timeoutNow", from: 1, to: 4, term: 1 });

@@ -146,9 +146,17 @@ export function membershipWeight(rng: Rng, mode: MembershipMode): number {
  * member commands will): add a learner (a new id on an empty disk), promote a learner,
  * remove a member (never the last voter; it may be the leader, which hands over), replace
  * a voter (remove it, add a new id as learner on an empty disk, promote it once caught
- * up), or transfer leadership.
+ * up), or transfer leadership; or, with no change, split off the running non-voters
+ * (learners, removed nodes not yet stopped) with a minority of the voters, away from the
+ * leader: only a candidate that counts a non-voter can win there.
  */
-export type MemberAction = "add-learner" | "promote" | "remove" | "replace" | "transfer";
+export type MemberAction =
+  | "add-learner"
+  | "promote"
+  | "remove"
+  | "replace"
+  | "transfer"
+  | "split-nonvoters";
 
 /** A seed's swarm: which fault kinds it uses, how often, and how long partitions last. */
 export interface SwarmProfile extends FaultProfile {
@@ -356,15 +364,17 @@ export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
 function nextMembershipFault(rng: Rng): SwarmFault {
   const r = rng.float();
   const action: MemberAction =
-    r < 0.22
+    r < 0.2
       ? "add-learner"
-      : r < 0.42
+      : r < 0.38
         ? "promote"
-        : r < 0.6
+        : r < 0.54
           ? "remove"
-          : r < 0.75
+          : r < 0.68
             ? "replace"
-            : "transfer";
+            : r < 0.86
+              ? "transfer"
+              : "split-nonvoters";
   return {
     kind: "membership",
     action,

@@ -11,7 +11,9 @@
  *   hands over); it keeps running as a "zombie" for a while, unaware, before it stops;
  * - replace: a voter is removed, a new id is added as a learner on a fresh disk and
  *   promoted once caught up (a machine whose disk died);
- * - transfer: leadership moves to the most caught-up voter or a random one.
+ * - transfer: leadership moves to the most caught-up voter or a random one;
+ * - split-nonvoters: no change; the running non-voters (learners, removed nodes not yet
+ *   stopped) are cut off with a minority of the voters, away from the leader.
  * Each may be followed, a few ms later, by cutting off or crashing the leader that
  * proposed it (or the transfer's target), leaving the change uncommitted in some logs; and
  * may arm "next leader asap": the next leader elected proposes a change at once, before
@@ -98,6 +100,11 @@ export class MembershipNemesis {
   async inject(fault: MembershipFault, rng: Rng, end: number): Promise<void> {
     const leader = this.host.currentLeader();
     if (fault.nextLeaderAsap) this.armAsap(rng, leader);
+    if (fault.action === "split-nonvoters") {
+      if (leader !== undefined)
+        this.splitNonVoters(leader.id, rng.int(0x7fffffff), fault.afterMs * 20 + 300);
+      return;
+    }
     let target = 0;
     if (fault.action === "transfer") target = this.transfer(fault, rng);
     else if (fault.action === "replace") await this.replace(fault, rng, end);

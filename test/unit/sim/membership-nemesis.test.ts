@@ -58,6 +58,7 @@ describe("membership nemesis in the swarm", () => {
       "promote",
       "remove",
       "replace",
+      "split-nonvoters",
       "transfer",
     ]);
   });

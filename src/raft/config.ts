@@ -8,7 +8,12 @@ import type { NodeId } from "./types.ts";
 export interface RaftConfig {
   /** This node's id (non-zero). */
   readonly id: NodeId;
-  /** Every voting member, including this node. */
+  /**
+   * The voters that bootstrap a new cluster, including this node; used only when the node
+   * has no configuration of its own yet (RaftInit.membership absent). Empty for a node
+   * that joins a running cluster: it has no configuration, never campaigns, and learns one
+   * from the leader's log or snapshot.
+   */
   readonly voters: readonly NodeId[];
   /**
    * Base election timeout; the actual one is drawn from [electionTick, 2*electionTick) on
@@ -44,7 +49,9 @@ export interface RaftConfig {
 /** Throws if a configuration could not possibly work; catches wiring mistakes at startup. */
 export function validateRaftConfig(config: RaftConfig): void {
   if (config.id <= 0) throw new Error("raft: id must be positive");
-  if (!config.voters.includes(config.id)) throw new Error("raft: id must be one of the voters");
+  if (config.voters.length > 0 && !config.voters.includes(config.id)) {
+    throw new Error("raft: id must be one of the voters (or voters empty, to join a cluster)");
+  }
   if (new Set(config.voters).size !== config.voters.length) {
     throw new Error("raft: duplicate voter ids");
   }

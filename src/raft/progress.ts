@@ -100,19 +100,24 @@ export class Progress {
    * may match. Returns false for a stale rejection (one that predates newer knowledge).
    */
   maybeDecrTo(rejected: number, hint: number): boolean {
+    if (rejected === this.match && hint < this.match) {
+      // The follower lacks an entry it once acknowledged: its log went backwards (a data
+      // dir restored from an older copy, or a disk that lost synced writes). In either
+      // state, treating this as stale would probe at `match` forever while the follower
+      // rejects every probe; resume from where it really is. (A rejection delayed past
+      // the ack it preceded lands here too: it costs a resend, never safety.)
+      this.match = hint;
+      this.regressions++;
+      this.next = hint + 1;
+      this.probeSent = false;
+      return true;
+    }
     if (this.state === "replicate") {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    if (rejected === this.match && hint < this.match) {
-      // The follower lacks an entry it once acknowledged: its log went backwards (a data
-      // dir restored from an older copy, or a disk that lost synced writes). Waiting for
-      // it to come back to `match` would never end; resume from where it really is.
-      this.match = hint;
-      this.regressions++;
-    }
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
     this.probeSent = false;
     return true;

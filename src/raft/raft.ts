@@ -404,6 +404,7 @@ export class Raft {
     if (rep === null || to === NONE) return;
     if (rep.matchOf(to) === this.#log.lastIndex()) {
       this.send({ type: "timeoutNow", to, term: this.#term });
+      if (!this.voters.has(this.id)) this.becomeFollower(this.#term, NONE); // handed over
     } else {
       rep.sendAppend(to, true);
     }
@@ -438,7 +439,8 @@ export class Raft {
     if (m.to !== this.id) return "wrong_addressee";
     // An id this node does not know yet may be a member added in a configuration it has
     // not learned (a new leader's appends must reach it); a removed id is refused for good.
-    if (m.from === this.id || this.membership.membership.removed.includes(m.from)) {
+    if (m.from === this.id) return "not_member";
+    if (this.membership.membership.removed.includes(m.from) && !this.isHandOver(m)) {
       return "not_member";
     }
     const fault = messageFault(m);
@@ -462,6 +464,16 @@ export class Raft {
       if (m.index > this.#log.lastIndex()) return "ack_beyond_log";
     }
     return null;
+  }
+
+  /**
+   * The TimeoutNow of the leader we follow in this term, which a configuration it committed
+   * just removed: it hands over (see handOver). By the time it arrives we may know of the
+   * removal (the same leader's append told us), yet it is the last word of a legitimate
+   * leader, not a removed node speaking up.
+   */
+  private isHandOver(m: Message): boolean {
+    return m.type === "timeoutNow" && m.term === this.#term && m.from === this.#leader;
   }
 
   /** Counts a refused message (or a refused part of one, like a heartbeat's commit). */
@@ -673,17 +685,21 @@ export class Raft {
   }
 
   /**
-   * A leader that a committed configuration removed (or made a learner) tells the most
-   * caught-up voter to campaign now and steps down, so its removal costs no election
-   * timeout (thesis §4.2.2).
+   * A leader that a committed configuration removed (or made a learner) transfers
+   * leadership to the most caught-up voter and steps down once it sent the TimeoutNow (or
+   * the transfer was abandoned), so its removal costs no election timeout (thesis
+   * §4.2.2). Meanwhile it takes no proposals and no longer counts itself toward a commit.
    */
   private handOver(): void {
     this.replicator?.broadcastAppend();
     const target = this.bestTransferTarget();
-    if (target !== NONE && this.replicator?.matchOf(target) === this.#log.lastIndex()) {
-      this.send({ type: "timeoutNow", to: target, term: this.#term });
+    if (target === NONE) {
+      this.becomeFollower(this.#term, NONE);
+      return;
     }
-    this.becomeFollower(this.#term, NONE);
+    this.#transferee = target;
+    this.transferElapsed = 0;
+    this.sendTimeoutNowIfCaughtUp();
   }
 
   /** The leader asked us to campaign now (a transfer). Only a voter can. */
@@ -708,8 +724,11 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      // Learners and nodes outside the configuration never campaign.
+      // Learners and nodes outside the configuration never campaign; but no leader was
+      // heard within a timeout, so its lease is over here too: a voter that a committed
+      // configuration promoted us to help elect (which we may not know yet) gets our vote.
       if (this.voters.has(this.id)) this.startCampaign(this.config.preVote ? "preVote" : "vote");
+      else this.#leader = NONE;
     }
   }
 
@@ -869,9 +888,24 @@ export class Raft {
    */
   private handleHeartbeat(m: Heartbeat): void {
     this.becomeFollowerOf(m.from);
-    if (m.commit > this.#log.lastIndex()) this.countDrop("commit_beyond_log");
-    else this.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, term: this.#term, context: m.context });
+    if (m.commit <= this.#log.lastIndex()) {
+      this.commitTo(m.commit);
+      return;
+    }
+    this.countDrop("commit_beyond_log");
+    // An honest leader's claim beyond our log means our log went backwards (a wiped or
+    // restored data dir): say where it ends, as a rejected append would, so the leader
+    // resends from there even while it has nothing new to send.
+    this.send({
+      type: "appendResp",
+      to: m.from,
+      term: this.#term,
+      reject: true,
+      index: m.commit,
+      rejectHint: this.#log.lastIndex(),
+      hintTerm: this.#log.lastTerm(),
+    });
   }
 
   /** A valid leader of our term spoke: follow it and restart the election timer. */
@@ -888,6 +922,10 @@ export class Raft {
     this.electionElapsed++;
     if (this.#transferee !== NONE && ++this.transferElapsed >= this.config.electionTick) {
       this.#transferee = NONE; // abandoned: the target did not win in time
+      if (!this.voters.has(this.id)) {
+        this.becomeFollower(this.#term, NONE); // removed: step down all the same
+        return;
+      }
     }
     if (this.electionElapsed >= this.config.electionTick) {
       this.electionElapsed = 0;

@@ -205,6 +205,14 @@ export class RawNode {
     return this.#raft.log.entryAt(index);
   }
 
+  /**
+   * The configuration in force at `index` (not before the compaction point): what a
+   * snapshot taken at `index` must carry, so a restart from it knows its cluster.
+   */
+  membershipAt(index: number): Membership {
+    return this.#raft.membershipAt(index);
+  }
+
   /** The snapshot a received InstallSnapshot asks the next Ready to install, if any. */
   pendingSnapshot(): SnapshotMeta | null {
     return this.#raft.snapshotToInstall;

@@ -3,7 +3,17 @@
  * after every event: election safety, log matching, leader completeness, state-machine
  * safety, no committed entry lost, applied index never going back.
  */
-import type { Entry, RawNode } from "../../src/raft/index.ts";
+import {
+  type ActiveMembership,
+  decodeMembership,
+  type Entry,
+  EntryKind,
+  encodeMembership,
+  type Membership,
+  type RawNode,
+  voterIds,
+  votersOnly,
+} from "../../src/raft/index.ts";
 import type { SimNode } from "./sim-node.ts";
 
 /** A broken safety property; the message says which and where. */
@@ -49,8 +59,38 @@ export class InvariantChecker {
   private readonly checkedEntries = new Map<number, WeakSet<Entry>>();
   /** Sum of the disks' shrink counters when durability was last checked. */
   private seenShrinks = -1;
+  /**
+   * Every configuration committed so far, in log order; the first is the bootstrap one
+   * (index 0). A configuration entry is recorded when any node first commits it.
+   */
+  private readonly configs: ActiveMembership[];
+  /** Canonical bytes of each configuration above, by index. */
+  private readonly configBytes = new Map<number, string>();
+  /** node → index of the configuration it had in force at the last check (this incarnation). */
+  private readonly activeConfig = new Map<number, number>();
+  /** "id@term" of a leader → configuration entries it holds past the commit point, as scanned. */
+  private readonly leaderConfigScan = new Map<string, { scanned: number; configs: number[] }>();
 
-  constructor(private readonly nodes: readonly SimNode[]) {}
+  constructor(
+    private readonly nodes: readonly SimNode[],
+    bootstrapVoters: readonly number[] = nodes.map((n) => n.id),
+  ) {
+    const boot = votersOnly(bootstrapVoters);
+    this.configs = [{ index: 0, membership: boot }];
+    this.configBytes.set(0, key(boot));
+  }
+
+  /** The newest committed configuration. */
+  latestConfig(): ActiveMembership {
+    return this.configs[this.configs.length - 1] as ActiveMembership;
+  }
+
+  /** The committed configuration in force at `index` (the newest at or before it). */
+  configAt(index: number): ActiveMembership {
+    let found = this.configs[0] as ActiveMembership;
+    for (const c of this.configs) if (c.index <= index) found = c;
+    return found;
+  }
 
   /** Called by the state-machine wrapper for every applied entry. */
   onApply(node: number, index: number, what: string): void {
@@ -67,6 +107,7 @@ export class InvariantChecker {
   onRestart(node: number): void {
     this.lastApplied.set(node, 0);
     this.checkedCommit.set(node, 0);
+    this.activeConfig.delete(node);
   }
 
   /**
@@ -81,6 +122,8 @@ export class InvariantChecker {
       this.checkLeader(n.id, inc.node.status().role, inc.node.status().term);
       this.recordCommits(n);
       this.checkNewEntries(n);
+      this.checkActiveConfig(n.id, inc.node);
+      this.checkOneUncommittedChange(n.id, inc.node);
     }
     const shrinks = this.nodes.reduce((sum, n) => sum + n.disk.shrinks, 0);
     if (shrinks !== this.seenShrinks) {
@@ -160,6 +203,7 @@ export class InvariantChecker {
         fail(`node ${n.id} claims commit ${log.committed} but lacks entry ${i}`);
       const seen = this.committed.get(i);
       const mine = describe(entry);
+      if (seen === undefined && entry.kind === EntryKind.Config) this.recordConfig(i, entry);
       if (seen === undefined) this.committed.set(i, mine);
       else if (seen !== mine) fail(`two different entries committed at index ${i} (node ${n.id})`);
     }
@@ -193,14 +237,84 @@ export class InvariantChecker {
     }
   }
 
-  /** Every committed entry is on the disks of a majority (so no crash pattern can lose it). */
+  /** A configuration entry committed at `index`: it joins the committed ones, in log order. */
+  private recordConfig(index: number, entry: Entry): void {
+    const membership = decodeMembership(entry.data);
+    if (membership === null) fail(`a malformed configuration entry committed at ${index}`);
+    const last = this.latestConfig();
+    if (index < last.index) {
+      // Entries may be first seen committed out of order only across nodes that compacted
+      // differently; keep the list sorted.
+      this.configs.push({ index, membership });
+      this.configs.sort((a, b) => a.index - b.index);
+    } else this.configs.push({ index, membership });
+    this.configBytes.set(index, key(membership));
+  }
+
+  /**
+   * Every node's configuration in force is a committed one — the newest committed at or
+   * before the index it names (a snapshot or a restart names its own index) — and within
+   * one incarnation it only moves forward in the log.
+   */
+  private checkActiveConfig(id: number, node: RawNode): void {
+    const active = node.status().membership;
+    const before = this.activeConfig.get(id) ?? 0;
+    if (active.index < before) {
+      fail(`node ${id}'s configuration went back in the log: from ${before} to ${active.index}`);
+    }
+    this.activeConfig.set(id, active.index);
+    const mine = key(active.membership);
+    if (active.membership.members.length === 0) return; // a new node that has heard nothing yet
+    const committed = this.configAt(active.index);
+    if (this.configBytes.get(committed.index) !== mine) {
+      fail(
+        `node ${id} has a configuration in force (at ${active.index}) that is not the committed one there (${committed.index}): ${mine}`,
+      );
+    }
+  }
+
+  /**
+   * A leader holds at most one configuration entry it cannot yet know committed: it
+   * proposes none until its own first entry commits (which commits any earlier leader's),
+   * and none while its last is pending.
+   */
+  private checkOneUncommittedChange(id: number, node: RawNode): void {
+    const s = node.status();
+    if (s.role !== "leader") return;
+    const k = `${id}@${s.term}`;
+    let scan = this.leaderConfigScan.get(k);
+    if (scan === undefined) {
+      scan = { scanned: Math.max(s.commit, s.compacted.index), configs: [] };
+      this.leaderConfigScan.set(k, scan);
+    }
+    for (let i = scan.scanned + 1; i <= s.lastIndex; i++) {
+      if (node.entryAt(i)?.kind === EntryKind.Config) scan.configs.push(i);
+    }
+    scan.scanned = Math.max(scan.scanned, s.lastIndex);
+    scan.configs = scan.configs.filter((i) => i > s.commit);
+    if (scan.configs.length > 1) {
+      fail(
+        `leader ${id} of term ${s.term} holds ${scan.configs.length} uncommitted configuration entries (${scan.configs.join(", ")})`,
+      );
+    }
+  }
+
+  /**
+   * Every committed entry is on enough disks that no crash pattern can lose it: on at
+   * least n - q + 1 of the n voters of the newest committed configuration (q its quorum),
+   * so every quorum that can elect a leader holds it. With a fixed membership that is a
+   * majority of all nodes. (Single-server changes keep this true across a change: an
+   * entry committed by a quorum of the old voters meets every quorum of the new ones.)
+   */
   checkCommittedSurvive(): void {
-    const majority = Math.floor(this.nodes.length / 2) + 1;
+    const voters = new Set(voterIds(this.latestConfig().membership));
+    const needed = voters.size - (Math.floor(voters.size / 2) + 1) + 1;
     for (let i = 1; i <= this.maxCommitted; i++) {
       const want = this.committed.get(i);
       if (want === undefined) continue;
       let holders = 0;
       for (const n of this.nodes) {
+        if (!voters.has(n.id)) continue;
         // A snapshot that covers the index holds it too (its image includes its effects).
         if ((n.disk.snapshot?.meta.index ?? 0) >= i) {
           holders++;
@@ -209,8 +323,10 @@ export class InvariantChecker {
         const e = n.disk.entryAt(i);
         if (e !== undefined && describe(e) === want) holders++;
       }
-      if (holders < majority)
-        fail(`committed entry ${i} is durable on only ${holders} of ${this.nodes.length} disks`);
+      if (holders < needed)
+        fail(
+          `committed entry ${i} is durable on only ${holders} of the ${voters.size} voters' disks (needs ${needed})`,
+        );
     }
   }
 
@@ -231,4 +347,9 @@ function logOf(node: RawNode | undefined) {
     entryAt: (index: number) => node.entryAt(index),
     termAt: (index: number) => node.termAt(index),
   };
+}
+
+/** Canonical text of a configuration, to compare two. */
+function key(m: Membership): string {
+  return Buffer.from(encodeMembership(m)).toString("latin1");
 }

@@ -106,8 +106,57 @@ export const SWARM_KINDS = [
   "weather",
 ] as const;
 
+/**
+ * The membership nemesis' kind. Kept out of SWARM_KINDS, whose per-seed draws it would
+ * shift: a seed enables it from its own stream (see {@link membershipWeight}), so every
+ * seed that leaves it off runs exactly as before it existed.
+ */
+export const MEMBERSHIP_KIND = "membership" as const;
+
 /** One fault kind of the swarm. */
-export type SwarmKind = (typeof SWARM_KINDS)[number];
+export type SwarmKind = (typeof SWARM_KINDS)[number] | typeof MEMBERSHIP_KIND;
+
+/** Every kind, in the order nextSwarmFault weighs them (membership last, see above). */
+const ALL_SWARM_KINDS: readonly SwarmKind[] = [...SWARM_KINDS, MEMBERSHIP_KIND];
+
+/**
+ * Whether a run uses the membership nemesis: `swarm` (the default) lets each seed decide
+ * from its own stream, `on` and `off` force it.
+ */
+export type MembershipMode = "swarm" | "on" | "off";
+
+/** True for a known {@link MembershipMode}. */
+export function isMembershipMode(value: string): value is MembershipMode {
+  return value === "swarm" || value === "on" || value === "off";
+}
+
+/**
+ * The membership nemesis' weight for a seed (0: off). Drawn from `rng`, a stream of its
+ * own, so turning it on changes nothing else the seed draws.
+ */
+export function membershipWeight(rng: Rng, mode: MembershipMode): number {
+  const on = rng.chance(0.6);
+  const weight = 4 + rng.int(12);
+  if (mode === "off" || (mode === "swarm" && !on)) return 0;
+  return weight;
+}
+
+/**
+ * What the membership nemesis does (driven through the leader's RawNode, as the server's
+ * member commands will): add a learner (a new id on an empty disk), promote a learner,
+ * remove a member (never the last voter; it may be the leader, which hands over), replace
+ * a voter (remove it, add a new id as learner on an empty disk, promote it once caught
+ * up), or transfer leadership; or, with no change, split off the running non-voters
+ * (learners, removed nodes not yet stopped) with a minority of the voters, away from the
+ * leader: only a candidate that counts a non-voter can win there.
+ */
+export type MemberAction =
+  | "add-learner"
+  | "promote"
+  | "remove"
+  | "replace"
+  | "transfer"
+  | "split-nonvoters";
 
 /** A seed's swarm: which fault kinds it uses, how often, and how long partitions last. */
 export interface SwarmProfile extends FaultProfile {
@@ -188,7 +237,36 @@ export type SwarmFault =
       /** Crash a node while a new term or vote is being saved. */
       readonly kind: "crash-on-vote";
     }
-  | { readonly kind: "weather"; readonly conditions: NetworkConditions };
+  | { readonly kind: "weather"; readonly conditions: NetworkConditions }
+  | {
+      /** A membership change or a leadership transfer (see {@link MemberAction}). */
+      readonly kind: "membership";
+      readonly action: MemberAction;
+      /** Transfer to the most caught-up voter, or to a random one. */
+      readonly to: "best" | "random";
+      /**
+       * Then, `afterMs` later: cut off or crash the leader that proposed it (or, after a
+       * transfer, the old leader or the target), so the change is left uncommitted in
+       * some logs, or two would-be leaders overlap; or split off the non-voters (learners,
+       * removed nodes still running) with a minority of the voters, away from the leader:
+       * only a candidate that counts a non-voter can win there. After a transfer,
+       * `isolate-target-crash-leader` waits for the target to move to a new term, then
+       * cuts it off and crashes the old leader: the others elect in that term, and only
+       * a target that took over without their votes makes two leaders of it.
+       */
+      readonly followUp:
+        | "none"
+        | "isolate-leader"
+        | "crash-leader"
+        | "isolate-target"
+        | "split-nonvoters"
+        | "isolate-target-crash-leader";
+      readonly afterMs: number;
+      /** And let the next leader elected propose a change at once (the 2015 bug's setup). */
+      readonly nextLeaderAsap: boolean;
+      /** How long a removed node keeps running before it is stopped for good. */
+      readonly zombieMs: number;
+    };
 
 /** One step of a swarm schedule: when (ms into the fault phase), what, and its choices' seed. */
 export interface ScheduledFault {
@@ -200,7 +278,7 @@ export interface ScheduledFault {
 
 /** Picks the next fault by the profile's weights. */
 export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
-  const kinds = SWARM_KINDS.filter((k) => profile.weights[k] !== undefined);
+  const kinds = ALL_SWARM_KINDS.filter((k) => profile.weights[k] !== undefined);
   let total = 0;
   for (const k of kinds) total += profile.weights[k] as number;
   let r = rng.float() * total;
@@ -266,6 +344,8 @@ export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
       return { kind: "crash-after-sync", target: rng.pick(["leader", "random", "follower"]) };
     case "crash-on-vote":
       return { kind: "crash-on-vote" };
+    case "membership":
+      return nextMembershipFault(rng);
     case "weather":
       return {
         kind: "weather",
@@ -278,4 +358,38 @@ export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
         },
       };
   }
+}
+
+/** Draws one membership fault. */
+function nextMembershipFault(rng: Rng): SwarmFault {
+  const r = rng.float();
+  const action: MemberAction =
+    r < 0.2
+      ? "add-learner"
+      : r < 0.38
+        ? "promote"
+        : r < 0.54
+          ? "remove"
+          : r < 0.68
+            ? "replace"
+            : r < 0.86
+              ? "transfer"
+              : "split-nonvoters";
+  return {
+    kind: "membership",
+    action,
+    to: rng.pick(["best", "random"] as const),
+    followUp: rng.chance(0.4)
+      ? "none"
+      : rng.pick([
+          "isolate-leader",
+          "crash-leader",
+          "isolate-target",
+          "split-nonvoters",
+          "isolate-target-crash-leader",
+        ] as const),
+    afterMs: rng.pick([rng.between(0, 5), rng.between(0, 200)]),
+    nextLeaderAsap: rng.chance(0.5),
+    zombieMs: rng.pick([0, rng.between(0, 3000), rng.between(2000, 15_000)]),
+  };
 }

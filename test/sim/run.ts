@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--nodes 3|5] [--fault-ms MS]
  * [--clients C] [--nemesis swarm|v1] [--plant NAME] [--stop-on-fail] [--shrink]
- * [--hours H] [--regression S] [--store memory|lmdb] [--quiet] [--verbose]`:
+ * [--hours H] [--regression S] [--store memory|lmdb] [--membership swarm|on|off] [--quiet]
+ * [--verbose]`:
  * runs randomized simulations and prints one line per seed; on a failure prints the trace
  * and the one command that replays it, and exits 1.
  *
@@ -12,13 +13,21 @@
  * - `--hours H` is the long mode: fresh seeds for H hours with seeds/s reported every
  *   minute; each failure is shrunk and, without a plant, saved to regression-seeds.json.
  * - `--regression S` replays regression seed S (its scheduler and schedule) from that file.
+ * - `--membership on|off` forces the membership nemesis (sim-membership.ts) on or off;
+ *   by default (`swarm`) each swarm seed decides.
  * - `--store lmdb` runs the real LMDB store with crashes inside its write-behind
  *   (sim-lmdb.ts; docs/testing.md#the-real-store-under-simulation).
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { isNemesis, type NemesisVersion, type ScheduledFault } from "./nemesis.ts";
+import {
+  isMembershipMode,
+  isNemesis,
+  type MembershipMode,
+  type NemesisVersion,
+  type ScheduledFault,
+} from "./nemesis.ts";
 import { activePlant, assertPlantLoaded, plantedProcess, plantNamed } from "./plants/index.ts";
 import {
   appendRegressionSeed,
@@ -43,11 +52,15 @@ const { values } = parseArgs({
     quiet: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     store: { type: "string", default: "memory" },
+    membership: { type: "string", default: "swarm" },
   },
 });
 if (values.store !== "memory" && values.store !== "lmdb")
   throw new Error(`--store must be memory or lmdb, not ${values.store}`);
 const store: "memory" | "lmdb" = values.store;
+if (!isMembershipMode(values.membership))
+  throw new Error(`--membership must be swarm, on or off, not ${values.membership}`);
+const membership: MembershipMode = values.membership;
 
 /** What fixes one run besides its seed. */
 export interface ReplayOptions {
@@ -57,6 +70,7 @@ export interface ReplayOptions {
   readonly nemesis: string;
   readonly plant?: string | undefined;
   readonly store?: "memory" | "lmdb";
+  readonly membership?: MembershipMode;
 }
 
 /** The command that replays one run exactly. */
@@ -64,7 +78,9 @@ export function replayCommand(seed: number, o: ReplayOptions): string {
   const plant = o.plant ? ` --plant ${o.plant}` : "";
   const nemesis = o.nemesis === "swarm" ? "" : ` --nemesis ${o.nemesis}`;
   const storeFlag = o.store === "lmdb" ? " --store lmdb" : "";
-  return `npm run sim --${plant}${nemesis} --seed ${seed} --nodes ${o.nodes} --fault-ms ${o.faultMs} --clients ${o.clients}${storeFlag} --verbose`;
+  const members =
+    o.membership !== undefined && o.membership !== "swarm" ? ` --membership ${o.membership}` : "";
+  return `npm run sim --${plant}${nemesis} --seed ${seed} --nodes ${o.nodes} --fault-ms ${o.faultMs} --clients ${o.clients}${storeFlag}${members} --verbose`;
 }
 
 const plant = values.plant ?? process.env.DFS_PLANT;
@@ -131,6 +147,7 @@ async function simulate(
     nemesis,
     verbose,
     store,
+    membership,
     ...(schedule !== undefined ? { schedule } : {}),
   }).run();
 }
@@ -184,7 +201,7 @@ for (let i = 0; fixedSeeds === undefined ? Date.now() < until : i < fixedSeeds.l
   const ms = Date.now() - t0;
   if (!(values.quiet || hours !== undefined) || !report.ok) {
     console.log(
-      `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms${report.lmdb ? ` | ${report.lmdb}` : ""}`,
+      `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms${report.lmdb ? ` | ${report.lmdb}` : ""}${report.membership ? ` | members: ${report.membership}` : ""}`,
     );
   }
   if (!report.ok) {
@@ -195,7 +212,7 @@ for (let i = 0; fixedSeeds === undefined ? Date.now() < until : i < fixedSeeds.l
     console.log(
       replayed !== undefined
         ? `replay: npm run sim -- --regression ${seed} --verbose`
-        : `replay: ${replayCommand(seed, { nodes, faultMs, clients, nemesis, plant, store })}`,
+        : `replay: ${replayCommand(seed, { nodes, faultMs, clients, nemesis, plant, store, membership })}`,
     );
     if (shrink && replayed === undefined) await shrinkFailure(seed, nodes, report);
     if (values["stop-on-fail"]) break;

@@ -134,6 +134,9 @@ export class SimNode {
               applied: snap?.meta.index ?? 0,
             },
             ...(snap ? { snapshot: snap.meta } : {}),
+            // The configuration at the applied index (the snapshot's): a node that joined
+            // later, or whose log was compacted past a change, knows its cluster from it.
+            ...(snap?.meta.membership !== undefined ? { membership: snap.meta.membership } : {}),
           },
     );
     let inc: Incarnation | null = null;
@@ -148,7 +151,13 @@ export class SimNode {
       const store = new MemoryStore();
       if (snap) store.restore(snap.image);
       fsm = observed(store, this.id, this.observe);
-      snapshotStore = disk.snapshots(alive, ctx, this.incoming, store);
+      const images = disk.snapshots(alive, ctx, this.incoming, store);
+      // What the server keeps beside a snapshot: the configuration in force at its index.
+      snapshotStore = {
+        ...images,
+        capture: (meta) =>
+          images.capture({ ...meta, membership: meta.membership ?? node.membershipAt(meta.index) }),
+      };
     }
     const loop = new RaftLoop(
       {
@@ -256,7 +265,12 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
     },
     applyEntries(entries) {
       for (const e of entries) {
-        const data = e.kind === EntryKind.Normal ? Buffer.from(e.data).toString("base64") : "noop";
+        const data =
+          e.kind === EntryKind.Normal
+            ? Buffer.from(e.data).toString("base64")
+            : e.kind === EntryKind.Config
+              ? `config:${Buffer.from(e.data).toString("base64")}`
+              : "noop";
         observe(node, e.index, data);
       }
       return inner.applyEntries(entries);

@@ -6,13 +6,16 @@
  * derives from one seed.
  */
 import type { WriteBehindLimits } from "../../src/fsm/index.ts";
-import type { Message, SnapshotRequest } from "../../src/raft/index.ts";
+import { type Message, type SnapshotRequest, voterIds } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import {
   type Fault,
   type FaultProfile,
+  MEMBERSHIP_KIND,
+  type MembershipMode,
+  membershipWeight,
   type NemesisVersion,
   nextFault,
   nextSwarmFault,
@@ -26,8 +29,9 @@ import { RealIo } from "./real-io.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
 import { SimLmdb, type StoreStep } from "./sim-lmdb.ts";
+import { MembershipNemesis } from "./sim-membership.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";
-import { SIM_TUNING, SimNode } from "./sim-node.ts";
+import { SIM_TUNING, SimNode, type SimNodeOptions } from "./sim-node.ts";
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -63,6 +67,11 @@ export interface SimOptions {
   readonly writeBehind?: WriteBehindLimits;
   /** LMDB mode: chance to crash a node at each step of its store's batch; drawn when absent. */
   readonly storeCrashP?: number;
+  /**
+   * The membership nemesis (sim-membership.ts): `swarm` (default) lets each swarm seed
+   * decide, `on`/`off` force it. Never under `v1`, a fixed profile, or the LMDB store.
+   */
+  readonly membership?: MembershipMode;
 }
 
 /** Outcome of a run. */
@@ -82,6 +91,8 @@ export interface SimReport {
   readonly lmdb?: string;
   /** The swarm faults injected, in order (empty under `v1`). */
   readonly schedule: readonly ScheduledFault[];
+  /** Membership changes and transfers proposed, refused and done (absent: nemesis off). */
+  readonly membership?: string;
 }
 
 /** Liveness bounds (docs/testing.md#liveness-and-convergence). */
@@ -117,6 +128,12 @@ export class Simulation {
   private readonly roles = new Map<number, string>();
   private readonly restartPending = new Set<number>();
   private readonly flowTrace: string;
+  /** What every node is started with (nodes added by the membership nemesis too). */
+  private readonly nodeOptions: SimNodeOptions;
+  /** Nodes removed from the cluster and stopped for good. */
+  readonly gone = new Set<number>();
+  /** The membership nemesis, when this run uses it. */
+  membership: MembershipNemesis | null = null;
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
@@ -128,7 +145,7 @@ export class Simulation {
       (m) => this.deliver(m),
       (m) => this.snapshotFailed(m),
     );
-    this.checker = new InvariantChecker(this.nodes);
+    this.checker = new InvariantChecker(this.nodes, voters);
     const flow = this.rng.fork();
     const maxMsgBytes = options.maxMsgBytes ?? flow.pick([1, 64, 1024, 1024 * 1024]);
     const maxInflight = options.maxInflight ?? flow.pick([1, 4, 64]);
@@ -136,29 +153,96 @@ export class Simulation {
     const snapshotKeep = options.snapshotKeep ?? flow.pick([0, 5, 100]);
     this.flowTrace = `maxMsgBytes=${maxMsgBytes} maxInflight=${maxInflight} snapshotEvery=${snapshotEvery} keep=${snapshotKeep}`;
     if (options.store === "lmdb") this.lmdb = this.openLmdb();
-    for (const id of voters) {
-      const node = new SimNode(
-        id,
-        voters,
-        this.queue,
-        this.rng.fork(),
-        (_from, msgs) => this.network.send(msgs),
-        (n, i, w) => this.onApply(n, i, w),
-        {
-          preVote: options.preVote ?? true,
-          checkQuorum: options.checkQuorum ?? true,
-          maxMsgBytes,
-          maxInflight,
-          snapshotEvery,
-          snapshotKeep,
-          onFatal: (e) => {
-            this.fatal ??= e;
-          },
-          ...(this.lmdb !== null ? { lmdb: this.lmdb } : {}),
-        },
-      );
-      this.nodes.push(node);
-    }
+    this.nodeOptions = {
+      preVote: options.preVote ?? true,
+      checkQuorum: options.checkQuorum ?? true,
+      maxMsgBytes,
+      maxInflight,
+      snapshotEvery,
+      snapshotKeep,
+      onFatal: (e) => {
+        this.fatal ??= e;
+      },
+      ...(this.lmdb !== null ? { lmdb: this.lmdb } : {}),
+    };
+    for (const id of voters) this.nodes.push(this.newNode(id, voters, this.rng.fork()));
+  }
+
+  private newNode(id: number, voters: readonly number[], rng: Rng): SimNode {
+    return new SimNode(
+      id,
+      voters,
+      this.queue,
+      rng,
+      (_from, msgs) => this.network.send(msgs),
+      (n, i, w) => this.onApply(n, i, w),
+      this.nodeOptions,
+    );
+  }
+
+  /**
+   * The membership nemesis' weight for this run (0: off), from a stream of the seed's own
+   * so that runs without it draw exactly what they drew before it existed.
+   */
+  private membershipWeight(): number {
+    const o = this.options;
+    if (o.nemesis === "v1" || o.profile !== undefined || o.store === "lmdb") return 0;
+    return membershipWeight(new Rng(o.seed ^ 0x6d656d62), o.membership ?? "swarm");
+  }
+
+  /** Starts the membership nemesis (scenarios may call it to drive changes themselves). */
+  enableMembership(): MembershipNemesis {
+    this.membership ??= new MembershipNemesis({
+      queue: this.queue,
+      nodes: this.nodes,
+      checker: this.checker,
+      currentLeader: () => this.currentLeader(),
+      addNode: () => {
+        const id = this.nodes.length + 1;
+        const node = this.newNode(id, [], new Rng(this.options.seed * 31 + id));
+        this.nodes.push(node);
+        this.trace(`n${id} starts on an empty disk, with no configuration`);
+        this.startNode(node);
+        return node;
+      },
+      retire: (id) => this.retire(id),
+      isolate: (group, ms) => {
+        this.network.healLinks();
+        this.partitionGeneration++;
+        this.network.separate(
+          group,
+          this.nodes.map((n) => n.id).filter((i) => !group.includes(i)),
+        );
+        this.trace(`isolate [${group.join(",")}] for ${ms.toFixed(0)} ms`);
+        this.healLinksAfter(ms);
+      },
+      crash: (id) => {
+        const profile = this.swarmProfileInUse;
+        this.crash(this.node(id), profile?.tornP ?? 0, profile ? this.restartDelay(profile) : 1000);
+      },
+      later: (ms, fn) => this.later(ms, fn),
+      runUntil: (until) => this.runUntil(until),
+      trace: (line) => this.trace(line),
+    });
+    return this.membership;
+  }
+
+  /** A node removed from the cluster stops for good (kill -9, never restarted). */
+  retire(id: number): void {
+    if (this.gone.has(id)) return;
+    this.gone.add(id);
+    this.restartPending.delete(id);
+    const n = this.node(id);
+    n.crash(0);
+    this.trace(`n${id} stopped for good (removed)`);
+  }
+
+  /** Ids of the members (voters and learners) of the newest committed configuration. */
+  memberIds(): number[] {
+    return this.checker
+      .latestConfig()
+      .membership.members.map((m) => m.id)
+      .filter((id) => !this.gone.has(id));
   }
 
   /** Runs the whole schedule and judges it. */
@@ -166,11 +250,20 @@ export class Simulation {
     try {
       await this.ready();
       this.startAll();
-      const profile =
+      let profile: FaultProfile =
         this.options.profile ??
         (this.options.nemesis === "v1"
           ? randomProfile(this.rng.fork())
           : swarmProfile(this.rng.fork()));
+      const memberWeight = this.membershipWeight();
+      if (memberWeight > 0 && "weights" in profile) {
+        const swarm = profile as SwarmProfile;
+        const weights = { ...swarm.weights, [MEMBERSHIP_KIND]: memberWeight };
+        const withMembership: SwarmProfile = { ...swarm, weights };
+        profile = withMembership;
+        this.enableMembership();
+      }
+      if ("weights" in profile) this.swarmProfileInUse = profile as SwarmProfile;
       this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length} ${this.flowTrace}`);
       if (this.lmdb !== null) this.trace(this.lmdbTrace);
       this.startClients();
@@ -243,6 +336,7 @@ export class Simulation {
       this.events++;
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
+      this.membership?.afterEvent();
       this.traceRoles();
       if (this.trap !== null) this.springTrap(this.trap);
     }
@@ -481,8 +575,11 @@ export class Simulation {
   /** Nodes whose disk failpoints the swarm armed (disarmed by heal()). */
   private readonly armed = new Set<SimNode>();
 
+  /** The swarm profile of this run (null under v1). */
+  private swarmProfileInUse: SwarmProfile | null = null;
+
   /** The node that currently leads (the highest term among live leaders), if any. */
-  private currentLeader(): SimNode | undefined {
+  currentLeader(): SimNode | undefined {
     let best: SimNode | undefined;
     let bestTerm = -1;
     for (const n of this.nodes) {
@@ -556,6 +653,10 @@ export class Simulation {
         return;
       case "crash-on-vote":
         this.crashOnVote(profile);
+        return;
+      case "membership":
+        this.faults++;
+        await this.enableMembership().inject(fault, this.faultRng, end);
         return;
       case "weather":
         this.faults++;
@@ -797,7 +898,7 @@ export class Simulation {
   }
 
   private restart(n: SimNode): void {
-    if (n.isUp() || !this.restartPending.has(n.id)) return;
+    if (n.isUp() || !this.restartPending.has(n.id) || this.gone.has(n.id)) return;
     this.restartPending.delete(n.id);
     this.trace(`restart n${n.id}`);
     this.startNode(n);
@@ -845,6 +946,7 @@ export class Simulation {
     this.network.dropInFlight();
     this.network.conditions = { ...HEALTHY };
     for (const n of this.nodes) {
+      if (this.gone.has(n.id)) continue;
       if (!n.isUp()) {
         this.restartPending.add(n.id);
         this.restart(n);
@@ -855,18 +957,20 @@ export class Simulation {
 
   // ---- liveness and convergence -----------------------------------------------------
 
-  /** The leader a majority of live nodes follows, if any. */
+  /** The leader a majority of the voters (of the newest committed configuration) follows, if any. */
   stableLeader(): number | undefined {
+    const voters = new Set(voterIds(this.checker.latestConfig().membership));
     for (const n of this.nodes) {
       const raft = n.current?.alive ? n.current.node.status() : undefined;
       if (raft?.role !== "leader") continue;
       const followers = this.nodes.filter(
         (m) =>
+          voters.has(m.id) &&
           m.current?.alive &&
           m.current.node.status().leader === n.id &&
           m.current.node.status().term === raft.term,
       );
-      if (followers.length > this.nodes.length / 2) return n.id;
+      if (followers.length > voters.size / 2) return n.id;
     }
     return undefined;
   }
@@ -921,9 +1025,10 @@ export class Simulation {
     return lines.join(", ");
   }
 
-  /** All nodes applied the same index and hold identical state. */
+  /** All members applied the same index and hold identical state. */
   converged(): boolean {
-    const fsms = this.nodes.map((n) => n.current?.fsm);
+    const members = new Set(this.memberIds());
+    const fsms = this.nodes.filter((n) => members.has(n.id)).map((n) => n.current?.fsm);
     const first = fsms[0];
     if (first === undefined) return false;
     return fsms.every(
@@ -980,6 +1085,7 @@ export class Simulation {
       maxTerm,
       ...(this.lmdb !== null ? { lmdb: this.lmdbSummary() } : {}),
       schedule: [...this.injected],
+      ...(this.membership !== null ? { membership: this.membership.summary() } : {}),
     };
   }
 

@@ -277,6 +277,85 @@ export const PLANTS = [
       },
     ],
   },
+  {
+    name: "config-before-term-commit",
+    description:
+      "A new leader proposes a configuration change before its own no-op commits " +
+      "(pendingConfigIndex not set on election): the 2015 single-server bug (Ongaro, " +
+      "raft-dev), where a change on top of an earlier leader's uncommitted one lets two " +
+      "configurations without a common quorum both decide.",
+    patches: [
+      {
+        file: "src/raft/raft.ts",
+        find: "    this.pendingConfigIndex = this.#log.lastIndex();",
+        replace: "    this.pendingConfigIndex = 0;",
+      },
+    ],
+  },
+  {
+    name: "learner-in-quorum",
+    description:
+      "Learners count like voters: their match toward the commit index, and a candidate " +
+      "asks them for votes and counts their grants (against the voters' majority).",
+    patches: [
+      {
+        file: "src/raft/raft.ts",
+        find: "const matches = this.replicator?.matches(this.voters) ?? [];",
+        replace:
+          "const matches = this.replicator?.matches(new Set([...this.voters, ...this.peers])) ?? [];",
+      },
+      {
+        file: "src/raft/raft.ts",
+        find: "    for (const peer of this.voters) {",
+        replace: "    for (const peer of new Set([...this.voters, ...this.peers])) {",
+      },
+      {
+        file: "src/raft/raft.ts",
+        find: "      if (!this.voters.has(id)) continue;",
+        replace: "      if (!this.voters.has(id) && !this.peers.includes(id)) continue;",
+      },
+    ],
+  },
+  {
+    name: "removed-node-votes",
+    description:
+      "Removed members keep voting: their messages are not refused, a candidate still " +
+      "asks them for votes and counts their grants (against the voters' majority), so a " +
+      "removed node that has not heard of its removal can elect a second leader.",
+    patches: [
+      {
+        file: "src/raft/raft.ts",
+        find: "    if (this.membership.membership.removed.includes(m.from) && !this.isHandOver(m)) {",
+        replace: "    if (this.isHandOver(m) && false) {",
+      },
+      {
+        file: "src/raft/raft.ts",
+        find: "    for (const peer of this.voters) {",
+        replace:
+          "    for (const peer of new Set([...this.voters, ...this.membership.membership.removed])) {",
+      },
+      {
+        file: "src/raft/raft.ts",
+        find: "      if (!this.voters.has(id)) continue;",
+        replace:
+          "      if (!this.voters.has(id) && !this.membership.membership.removed.includes(id)) continue;",
+      },
+    ],
+  },
+  {
+    name: "transfer-two-leaders",
+    description:
+      "The target of a leadership transfer takes over without winning an election: on " +
+      "TimeoutNow it moves to the next term and leads at once, while voters may elect " +
+      "someone else in that term.",
+    patches: [
+      {
+        file: "src/raft/raft.ts",
+        find: '    this.startCampaign("vote", true);',
+        replace: "    this.becomeCandidate();\n    this.becomeLeader();",
+      },
+    ],
+  },
 ];
 
 /** The plant named `name`; throws, listing the known names, if there is none. */

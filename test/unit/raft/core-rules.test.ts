@@ -28,9 +28,17 @@ describe("validateRaftConfig", () => {
     assert.doesNotThrow(() => validateRaftConfig({ ...good, electionTick: 2, heartbeatTick: 1 }));
   });
 
+  test("a node joining a running cluster may start with no voters at all", () => {
+    assert.doesNotThrow(() => validateRaftConfig({ ...good, id: 9, voters: [] }));
+  });
+
   const cases: [string, Partial<RaftConfig>, string][] = [
     ["id 0", { id: 0, voters: [0, 2, 3] }, "raft: id must be positive"],
-    ["id not a voter", { id: 4 }, "raft: id must be one of the voters"],
+    [
+      "id not a voter",
+      { id: 4 },
+      "raft: id must be one of the voters (or voters empty, to join a cluster)",
+    ],
     ["duplicate voters", { voters: [1, 2, 2] }, "raft: duplicate voter ids"],
     ["heartbeatTick 0", { heartbeatTick: 0 }, "raft: heartbeatTick must be positive"],
     [

@@ -16,7 +16,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../../../src/raft/messages.ts";
-import { Raft, type RaftInit } from "../../../src/raft/raft.ts";
+import { type ActiveMembership, Raft, type RaftInit } from "../../../src/raft/raft.ts";
 import { RawNode, type Ready } from "../../../src/raft/raw-node.ts";
 import type { ReadState } from "../../../src/raft/read-only.ts";
 import { coreForTesting } from "../../../src/raft/testing.ts";
@@ -218,6 +218,8 @@ export class Network {
   readonly applied = new Map<NodeId, Entry[]>();
   /** Read states each node returned, in order. */
   readonly readStates = new Map<NodeId, ReadState[]>();
+  /** Each configuration a node's Ready reported in force, in order. */
+  readonly memberships = new Map<NodeId, ActiveMembership[]>();
   /** What each node's driver persisted. */
   readonly persisted = new Map<NodeId, Persisted>();
   /** When set, a message is delivered only if this returns true. */
@@ -244,6 +246,20 @@ export class Network {
         hardState: this.raft(id).hardState(),
       });
     }
+  }
+
+  /**
+   * Starts node `id` on an empty disk (a new member joining, or a machine whose data dir
+   * was wiped): by default with no configuration (`voters` empty), as a joining node
+   * starts. Replaces any node `id` already there, forgetting what it persisted.
+   */
+  addNode(id: NodeId, opts: RaftOpts = {}, voters: readonly NodeId[] = []): RawNode {
+    const node = newRawNode(id, voters, opts);
+    this.nodes.set(id, node);
+    this.applied.set(id, []);
+    this.readStates.set(id, []);
+    this.persisted.set(id, { entries: [], hardState: this.raft(id).hardState() });
+    return node;
   }
 
   node(id: NodeId): RawNode {
@@ -336,6 +352,11 @@ export class Network {
     }
     this.applied.get(id)?.push(...rd.committedEntries);
     this.readStates.get(id)?.push(...rd.readStates);
+    if (rd.membership !== null) {
+      const seen = this.memberships.get(id) ?? [];
+      seen.push(rd.membership);
+      this.memberships.set(id, seen);
+    }
     node.advance(rd);
   }
 

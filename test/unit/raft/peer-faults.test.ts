@@ -202,8 +202,20 @@ describe("peer messages the core refuses before they touch its state", () => {
     assert.equal(r.leader, 1, "the leader is followed");
     assert.deepEqual(
       takeMsgs(r),
-      [{ type: "heartbeatResp", from: 2, to: 1, term: 2, context: 7 }],
-      "answered with its context (ReadIndex and check-quorum count it)",
+      [
+        { type: "heartbeatResp", from: 2, to: 1, term: 2, context: 7 },
+        {
+          type: "appendResp",
+          from: 2,
+          to: 1,
+          term: 2,
+          reject: true,
+          index: 9,
+          rejectHint: 2,
+          hintTerm: 1,
+        },
+      ],
+      "answered with its context (ReadIndex and check-quorum count it), and where its log ends",
     );
     for (let i = 0; i < 9; i++) r.tick();
     assert.equal(r.role, "follower", "the election timer restarted");

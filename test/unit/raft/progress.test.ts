@@ -139,12 +139,31 @@ describe("raft progress", () => {
     test("a rejection above match restarts from match + 1; one at or below it is stale", () => {
       const pr = replicating(4, 3);
       pr.sentEntries(8, 4);
-      assert.equal(pr.maybeDecrTo(4, 0), false, "rejected == match: stale");
+      assert.equal(pr.maybeDecrTo(4, 4), false, "rejected == match, hint at match: stale");
       assert.equal(pr.next, 9);
       assert.equal(pr.maybeDecrTo(3, 0), false);
       assert.equal(pr.maybeDecrTo(6, 0), true);
       assert.equal(pr.next, 5, "back to match + 1, whatever the hint");
       assert.equal(pr.state, "replicate", "the caller decides to probe");
+    });
+
+    test("a rejection at match with a hint below it: the log went backwards, resume there", () => {
+      // The wiped-follower bug: idle in replicate state (next = match + 1), every append
+      // is rejected at prevIndex == match; taking that as stale left it at commit 0.
+      const pr = replicating(4, 3);
+      assert.equal(pr.maybeDecrTo(4, 0), true);
+      assert.equal(pr.match, 0);
+      assert.equal(pr.next, 1);
+      assert.equal(pr.regressions, 1);
+    });
+
+    test("a probe rejected at match with a lower hint resets match to the hint", () => {
+      const pr = new Progress(11, 4);
+      pr.maybeUpdate(10);
+      pr.becomeProbe();
+      pr.sentEntries(10, 0);
+      assert.equal(pr.maybeDecrTo(10, 2), true);
+      assert.deepEqual([pr.match, pr.next, pr.regressions, pr.isPaused()], [2, 3, 1, false]);
     });
   });
 

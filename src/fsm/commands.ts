@@ -10,7 +10,7 @@ import { encodePayloadCommand } from "./payload-command-encoder.ts";
 /** Serializes a command for a log entry. */
 export function encodeCommand(command: FsmCommand): Uint8Array {
   if (command.op === "put" || command.op === "upload_chunk") return encodePayloadCommand(command);
-  const meta = { session: command.session, timeMs: command.timeMs ?? 0 };
+  const meta = { session: command.session, timeMs: command.timeMs ?? 0, caller: undefined };
   return Command.encode({ ...NO_OP, ...operation(command), ...meta }).finish();
 }
 
@@ -22,6 +22,7 @@ const NO_OP = {
   commitUpload: undefined,
   abortUpload: undefined,
   deletePrefix: undefined,
+  auth: undefined,
 };
 
 function operation(command: FsmCommand): Partial<Command> {

@@ -17,8 +17,17 @@ export interface Command {
   uploadChunk?: UploadChunkOp | undefined;
   commitUpload?: CommitUploadOp | undefined;
   abortUpload?: AbortUploadOp | undefined;
-  deletePrefix?:
-    | DeletePrefixOp
+  deletePrefix?: DeletePrefixOp | undefined;
+  auth?:
+    | AuthOp
+    | undefined;
+  /**
+   * Who asked for this command, when auth is on (docs/auth.md): the state machine checks
+   * the caller's permission against the auth state at this entry's index, so a revoked
+   * permission or a deleted user can never write after the revocation committed.
+   */
+  caller:
+    | CommandCaller
     | undefined;
   /** Present for exactly-once client writes (see dfs.proto Session). */
   session:
@@ -81,6 +90,95 @@ export interface DeletePrefixOp {
   prefix: string;
 }
 
+/**
+ * The authenticated caller of a command. generation is the user's generation the token was
+ * issued for (it changes when the user is deleted and re-added or changes password).
+ */
+export interface CommandCaller {
+  user: string;
+  generation: number;
+}
+
+/**
+ * A key-range permission of a role: one key, or every key starting with key when prefix
+ * is set ("" with prefix = every key).
+ */
+export interface AuthPermission {
+  key: string;
+  prefix: boolean;
+  read: boolean;
+  write: boolean;
+  list: boolean;
+}
+
+/**
+ * A change to users and roles. Passwords arrive hashed (the leader hashed them with scrypt
+ * and a random salt before proposing), so applying is deterministic.
+ */
+export interface AuthOp {
+  enable?: AuthEnableOp | undefined;
+  disable?: AuthDisableOp | undefined;
+  userAdd?: UserAddOp | undefined;
+  userDelete?: UserDeleteOp | undefined;
+  userPasswd?: UserPasswdOp | undefined;
+  userGrantRole?: UserRoleOp | undefined;
+  userRevokeRole?: UserRoleOp | undefined;
+  roleAdd?: RoleAddOp | undefined;
+  roleDelete?: RoleDeleteOp | undefined;
+  roleGrant?: RoleGrantOp | undefined;
+  roleRevoke?: RoleRevokeOp | undefined;
+}
+
+/** Turns auth on; token_key (32 random bytes drawn by the leader) signs every token. */
+export interface AuthEnableOp {
+  tokenKey: Buffer;
+}
+
+export interface AuthDisableOp {
+}
+
+export interface UserAddOp {
+  name: string;
+  /** scrypt hash in the documented encoding; "" = a user without password (cert only). */
+  passwordHash: string;
+}
+
+export interface UserDeleteOp {
+  name: string;
+}
+
+export interface UserPasswdOp {
+  name: string;
+  passwordHash: string;
+}
+
+export interface UserRoleOp {
+  name: string;
+  role: string;
+}
+
+export interface RoleAddOp {
+  name: string;
+}
+
+export interface RoleDeleteOp {
+  name: string;
+}
+
+export interface RoleGrantOp {
+  role: string;
+  /** Absent when only admin is granted. */
+  permission: AuthPermission | undefined;
+  admin: boolean;
+}
+
+export interface RoleRevokeOp {
+  role: string;
+  /** The grant to remove, by key and prefix (its read/write/list flags are ignored). */
+  permission: AuthPermission | undefined;
+  admin: boolean;
+}
+
 function createBaseCommand(): Command {
   return {
     put: undefined,
@@ -89,6 +187,8 @@ function createBaseCommand(): Command {
     commitUpload: undefined,
     abortUpload: undefined,
     deletePrefix: undefined,
+    auth: undefined,
+    caller: undefined,
     session: undefined,
     timeMs: 0,
   };
@@ -113,6 +213,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.deletePrefix !== undefined) {
       DeletePrefixOp.encode(message.deletePrefix, writer.uint32(66).fork()).join();
+    }
+    if (message.auth !== undefined) {
+      AuthOp.encode(message.auth, writer.uint32(74).fork()).join();
+    }
+    if (message.caller !== undefined) {
+      CommandCaller.encode(message.caller, writer.uint32(82).fork()).join();
     }
     if (message.session !== undefined) {
       CommandSession.encode(message.session, writer.uint32(26).fork()).join();
@@ -184,6 +290,22 @@ export const Command: MessageFns<Command> = {
             message.deletePrefix = DeletePrefixOp.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.auth = AuthOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.caller = CommandCaller.decode(reader, reader.uint32());
+            continue;
+          }
           case 3: {
             if (tag !== 26) {
               break;
@@ -236,6 +358,8 @@ export const Command: MessageFns<Command> = {
         : isSet(object.delete_prefix)
         ? DeletePrefixOp.fromJSON(object.delete_prefix)
         : undefined,
+      auth: isSet(object.auth) ? AuthOp.fromJSON(object.auth) : undefined,
+      caller: isSet(object.caller) ? CommandCaller.fromJSON(object.caller) : undefined,
       session: isSet(object.session) ? CommandSession.fromJSON(object.session) : undefined,
       timeMs: isSet(object.timeMs)
         ? globalThis.Number(object.timeMs)
@@ -264,6 +388,12 @@ export const Command: MessageFns<Command> = {
     }
     if (message.deletePrefix !== undefined) {
       obj.deletePrefix = DeletePrefixOp.toJSON(message.deletePrefix);
+    }
+    if (message.auth !== undefined) {
+      obj.auth = AuthOp.toJSON(message.auth);
+    }
+    if (message.caller !== undefined) {
+      obj.caller = CommandCaller.toJSON(message.caller);
     }
     if (message.session !== undefined) {
       obj.session = CommandSession.toJSON(message.session);
@@ -294,6 +424,10 @@ export const Command: MessageFns<Command> = {
       : undefined;
     message.deletePrefix = (object.deletePrefix !== undefined && object.deletePrefix !== null)
       ? DeletePrefixOp.fromPartial(object.deletePrefix)
+      : undefined;
+    message.auth = (object.auth !== undefined && object.auth !== null) ? AuthOp.fromPartial(object.auth) : undefined;
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? CommandCaller.fromPartial(object.caller)
       : undefined;
     message.session = (object.session !== undefined && object.session !== null)
       ? CommandSession.fromPartial(object.session)
@@ -982,6 +1116,1318 @@ export const DeletePrefixOp: MessageFns<DeletePrefixOp> = {
   fromPartial<I extends Exact<DeepPartial<DeletePrefixOp>, I>>(object: I): DeletePrefixOp {
     const message = createBaseDeletePrefixOp();
     message.prefix = object.prefix ?? "";
+    return message;
+  },
+};
+
+function createBaseCommandCaller(): CommandCaller {
+  return { user: "", generation: 0 };
+}
+
+export const CommandCaller: MessageFns<CommandCaller> = {
+  encode(message: CommandCaller, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(16).uint64(message.generation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandCaller {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandCaller();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.generation = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandCaller {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+    };
+  },
+
+  toJSON(message: CommandCaller): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandCaller>, I>>(base?: I): CommandCaller {
+    return CommandCaller.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandCaller>, I>>(object: I): CommandCaller {
+    const message = createBaseCommandCaller();
+    message.user = object.user ?? "";
+    message.generation = object.generation ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuthPermission(): AuthPermission {
+  return { key: "", prefix: false, read: false, write: false, list: false };
+}
+
+export const AuthPermission: MessageFns<AuthPermission> = {
+  encode(message: AuthPermission, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.prefix !== false) {
+      writer.uint32(16).bool(message.prefix);
+    }
+    if (message.read !== false) {
+      writer.uint32(24).bool(message.read);
+    }
+    if (message.write !== false) {
+      writer.uint32(32).bool(message.write);
+    }
+    if (message.list !== false) {
+      writer.uint32(40).bool(message.list);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthPermission {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthPermission();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.prefix = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.read = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.write = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.list = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthPermission {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      prefix: isSet(object.prefix) ? globalThis.Boolean(object.prefix) : false,
+      read: isSet(object.read) ? globalThis.Boolean(object.read) : false,
+      write: isSet(object.write) ? globalThis.Boolean(object.write) : false,
+      list: isSet(object.list) ? globalThis.Boolean(object.list) : false,
+    };
+  },
+
+  toJSON(message: AuthPermission): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.prefix !== false) {
+      obj.prefix = message.prefix;
+    }
+    if (message.read !== false) {
+      obj.read = message.read;
+    }
+    if (message.write !== false) {
+      obj.write = message.write;
+    }
+    if (message.list !== false) {
+      obj.list = message.list;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthPermission>, I>>(base?: I): AuthPermission {
+    return AuthPermission.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthPermission>, I>>(object: I): AuthPermission {
+    const message = createBaseAuthPermission();
+    message.key = object.key ?? "";
+    message.prefix = object.prefix ?? false;
+    message.read = object.read ?? false;
+    message.write = object.write ?? false;
+    message.list = object.list ?? false;
+    return message;
+  },
+};
+
+function createBaseAuthOp(): AuthOp {
+  return {
+    enable: undefined,
+    disable: undefined,
+    userAdd: undefined,
+    userDelete: undefined,
+    userPasswd: undefined,
+    userGrantRole: undefined,
+    userRevokeRole: undefined,
+    roleAdd: undefined,
+    roleDelete: undefined,
+    roleGrant: undefined,
+    roleRevoke: undefined,
+  };
+}
+
+export const AuthOp: MessageFns<AuthOp> = {
+  encode(message: AuthOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enable !== undefined) {
+      AuthEnableOp.encode(message.enable, writer.uint32(10).fork()).join();
+    }
+    if (message.disable !== undefined) {
+      AuthDisableOp.encode(message.disable, writer.uint32(18).fork()).join();
+    }
+    if (message.userAdd !== undefined) {
+      UserAddOp.encode(message.userAdd, writer.uint32(26).fork()).join();
+    }
+    if (message.userDelete !== undefined) {
+      UserDeleteOp.encode(message.userDelete, writer.uint32(34).fork()).join();
+    }
+    if (message.userPasswd !== undefined) {
+      UserPasswdOp.encode(message.userPasswd, writer.uint32(42).fork()).join();
+    }
+    if (message.userGrantRole !== undefined) {
+      UserRoleOp.encode(message.userGrantRole, writer.uint32(50).fork()).join();
+    }
+    if (message.userRevokeRole !== undefined) {
+      UserRoleOp.encode(message.userRevokeRole, writer.uint32(58).fork()).join();
+    }
+    if (message.roleAdd !== undefined) {
+      RoleAddOp.encode(message.roleAdd, writer.uint32(66).fork()).join();
+    }
+    if (message.roleDelete !== undefined) {
+      RoleDeleteOp.encode(message.roleDelete, writer.uint32(74).fork()).join();
+    }
+    if (message.roleGrant !== undefined) {
+      RoleGrantOp.encode(message.roleGrant, writer.uint32(82).fork()).join();
+    }
+    if (message.roleRevoke !== undefined) {
+      RoleRevokeOp.encode(message.roleRevoke, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.enable = AuthEnableOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.disable = AuthDisableOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userAdd = UserAddOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.userDelete = UserDeleteOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.userPasswd = UserPasswdOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.userGrantRole = UserRoleOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.userRevokeRole = UserRoleOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.roleAdd = RoleAddOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.roleDelete = RoleDeleteOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.roleGrant = RoleGrantOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.roleRevoke = RoleRevokeOp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthOp {
+    return {
+      enable: isSet(object.enable) ? AuthEnableOp.fromJSON(object.enable) : undefined,
+      disable: isSet(object.disable) ? AuthDisableOp.fromJSON(object.disable) : undefined,
+      userAdd: isSet(object.userAdd)
+        ? UserAddOp.fromJSON(object.userAdd)
+        : isSet(object.user_add)
+        ? UserAddOp.fromJSON(object.user_add)
+        : undefined,
+      userDelete: isSet(object.userDelete)
+        ? UserDeleteOp.fromJSON(object.userDelete)
+        : isSet(object.user_delete)
+        ? UserDeleteOp.fromJSON(object.user_delete)
+        : undefined,
+      userPasswd: isSet(object.userPasswd)
+        ? UserPasswdOp.fromJSON(object.userPasswd)
+        : isSet(object.user_passwd)
+        ? UserPasswdOp.fromJSON(object.user_passwd)
+        : undefined,
+      userGrantRole: isSet(object.userGrantRole)
+        ? UserRoleOp.fromJSON(object.userGrantRole)
+        : isSet(object.user_grant_role)
+        ? UserRoleOp.fromJSON(object.user_grant_role)
+        : undefined,
+      userRevokeRole: isSet(object.userRevokeRole)
+        ? UserRoleOp.fromJSON(object.userRevokeRole)
+        : isSet(object.user_revoke_role)
+        ? UserRoleOp.fromJSON(object.user_revoke_role)
+        : undefined,
+      roleAdd: isSet(object.roleAdd)
+        ? RoleAddOp.fromJSON(object.roleAdd)
+        : isSet(object.role_add)
+        ? RoleAddOp.fromJSON(object.role_add)
+        : undefined,
+      roleDelete: isSet(object.roleDelete)
+        ? RoleDeleteOp.fromJSON(object.roleDelete)
+        : isSet(object.role_delete)
+        ? RoleDeleteOp.fromJSON(object.role_delete)
+        : undefined,
+      roleGrant: isSet(object.roleGrant)
+        ? RoleGrantOp.fromJSON(object.roleGrant)
+        : isSet(object.role_grant)
+        ? RoleGrantOp.fromJSON(object.role_grant)
+        : undefined,
+      roleRevoke: isSet(object.roleRevoke)
+        ? RoleRevokeOp.fromJSON(object.roleRevoke)
+        : isSet(object.role_revoke)
+        ? RoleRevokeOp.fromJSON(object.role_revoke)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AuthOp): unknown {
+    const obj: any = {};
+    if (message.enable !== undefined) {
+      obj.enable = AuthEnableOp.toJSON(message.enable);
+    }
+    if (message.disable !== undefined) {
+      obj.disable = AuthDisableOp.toJSON(message.disable);
+    }
+    if (message.userAdd !== undefined) {
+      obj.userAdd = UserAddOp.toJSON(message.userAdd);
+    }
+    if (message.userDelete !== undefined) {
+      obj.userDelete = UserDeleteOp.toJSON(message.userDelete);
+    }
+    if (message.userPasswd !== undefined) {
+      obj.userPasswd = UserPasswdOp.toJSON(message.userPasswd);
+    }
+    if (message.userGrantRole !== undefined) {
+      obj.userGrantRole = UserRoleOp.toJSON(message.userGrantRole);
+    }
+    if (message.userRevokeRole !== undefined) {
+      obj.userRevokeRole = UserRoleOp.toJSON(message.userRevokeRole);
+    }
+    if (message.roleAdd !== undefined) {
+      obj.roleAdd = RoleAddOp.toJSON(message.roleAdd);
+    }
+    if (message.roleDelete !== undefined) {
+      obj.roleDelete = RoleDeleteOp.toJSON(message.roleDelete);
+    }
+    if (message.roleGrant !== undefined) {
+      obj.roleGrant = RoleGrantOp.toJSON(message.roleGrant);
+    }
+    if (message.roleRevoke !== undefined) {
+      obj.roleRevoke = RoleRevokeOp.toJSON(message.roleRevoke);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthOp>, I>>(base?: I): AuthOp {
+    return AuthOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthOp>, I>>(object: I): AuthOp {
+    const message = createBaseAuthOp();
+    message.enable = (object.enable !== undefined && object.enable !== null)
+      ? AuthEnableOp.fromPartial(object.enable)
+      : undefined;
+    message.disable = (object.disable !== undefined && object.disable !== null)
+      ? AuthDisableOp.fromPartial(object.disable)
+      : undefined;
+    message.userAdd = (object.userAdd !== undefined && object.userAdd !== null)
+      ? UserAddOp.fromPartial(object.userAdd)
+      : undefined;
+    message.userDelete = (object.userDelete !== undefined && object.userDelete !== null)
+      ? UserDeleteOp.fromPartial(object.userDelete)
+      : undefined;
+    message.userPasswd = (object.userPasswd !== undefined && object.userPasswd !== null)
+      ? UserPasswdOp.fromPartial(object.userPasswd)
+      : undefined;
+    message.userGrantRole = (object.userGrantRole !== undefined && object.userGrantRole !== null)
+      ? UserRoleOp.fromPartial(object.userGrantRole)
+      : undefined;
+    message.userRevokeRole = (object.userRevokeRole !== undefined && object.userRevokeRole !== null)
+      ? UserRoleOp.fromPartial(object.userRevokeRole)
+      : undefined;
+    message.roleAdd = (object.roleAdd !== undefined && object.roleAdd !== null)
+      ? RoleAddOp.fromPartial(object.roleAdd)
+      : undefined;
+    message.roleDelete = (object.roleDelete !== undefined && object.roleDelete !== null)
+      ? RoleDeleteOp.fromPartial(object.roleDelete)
+      : undefined;
+    message.roleGrant = (object.roleGrant !== undefined && object.roleGrant !== null)
+      ? RoleGrantOp.fromPartial(object.roleGrant)
+      : undefined;
+    message.roleRevoke = (object.roleRevoke !== undefined && object.roleRevoke !== null)
+      ? RoleRevokeOp.fromPartial(object.roleRevoke)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAuthEnableOp(): AuthEnableOp {
+  return { tokenKey: Buffer.alloc(0) };
+}
+
+export const AuthEnableOp: MessageFns<AuthEnableOp> = {
+  encode(message: AuthEnableOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenKey.length !== 0) {
+      writer.uint32(10).bytes(message.tokenKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthEnableOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthEnableOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthEnableOp {
+    return {
+      tokenKey: isSet(object.tokenKey)
+        ? Buffer.from(bytesFromBase64(object.tokenKey))
+        : isSet(object.token_key)
+        ? Buffer.from(bytesFromBase64(object.token_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: AuthEnableOp): unknown {
+    const obj: any = {};
+    if (message.tokenKey.length !== 0) {
+      obj.tokenKey = base64FromBytes(message.tokenKey);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthEnableOp>, I>>(base?: I): AuthEnableOp {
+    return AuthEnableOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthEnableOp>, I>>(object: I): AuthEnableOp {
+    const message = createBaseAuthEnableOp();
+    message.tokenKey = object.tokenKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseAuthDisableOp(): AuthDisableOp {
+  return {};
+}
+
+export const AuthDisableOp: MessageFns<AuthDisableOp> = {
+  encode(_: AuthDisableOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthDisableOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthDisableOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AuthDisableOp {
+    return {};
+  },
+
+  toJSON(_: AuthDisableOp): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthDisableOp>, I>>(base?: I): AuthDisableOp {
+    return AuthDisableOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthDisableOp>, I>>(_: I): AuthDisableOp {
+    const message = createBaseAuthDisableOp();
+    return message;
+  },
+};
+
+function createBaseUserAddOp(): UserAddOp {
+  return { name: "", passwordHash: "" };
+}
+
+export const UserAddOp: MessageFns<UserAddOp> = {
+  encode(message: UserAddOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.passwordHash !== "") {
+      writer.uint32(18).string(message.passwordHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserAddOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserAddOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.passwordHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserAddOp {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      passwordHash: isSet(object.passwordHash)
+        ? globalThis.String(object.passwordHash)
+        : isSet(object.password_hash)
+        ? globalThis.String(object.password_hash)
+        : "",
+    };
+  },
+
+  toJSON(message: UserAddOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.passwordHash !== "") {
+      obj.passwordHash = message.passwordHash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserAddOp>, I>>(base?: I): UserAddOp {
+    return UserAddOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserAddOp>, I>>(object: I): UserAddOp {
+    const message = createBaseUserAddOp();
+    message.name = object.name ?? "";
+    message.passwordHash = object.passwordHash ?? "";
+    return message;
+  },
+};
+
+function createBaseUserDeleteOp(): UserDeleteOp {
+  return { name: "" };
+}
+
+export const UserDeleteOp: MessageFns<UserDeleteOp> = {
+  encode(message: UserDeleteOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserDeleteOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserDeleteOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserDeleteOp {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: UserDeleteOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserDeleteOp>, I>>(base?: I): UserDeleteOp {
+    return UserDeleteOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserDeleteOp>, I>>(object: I): UserDeleteOp {
+    const message = createBaseUserDeleteOp();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseUserPasswdOp(): UserPasswdOp {
+  return { name: "", passwordHash: "" };
+}
+
+export const UserPasswdOp: MessageFns<UserPasswdOp> = {
+  encode(message: UserPasswdOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.passwordHash !== "") {
+      writer.uint32(18).string(message.passwordHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserPasswdOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserPasswdOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.passwordHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserPasswdOp {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      passwordHash: isSet(object.passwordHash)
+        ? globalThis.String(object.passwordHash)
+        : isSet(object.password_hash)
+        ? globalThis.String(object.password_hash)
+        : "",
+    };
+  },
+
+  toJSON(message: UserPasswdOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.passwordHash !== "") {
+      obj.passwordHash = message.passwordHash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserPasswdOp>, I>>(base?: I): UserPasswdOp {
+    return UserPasswdOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserPasswdOp>, I>>(object: I): UserPasswdOp {
+    const message = createBaseUserPasswdOp();
+    message.name = object.name ?? "";
+    message.passwordHash = object.passwordHash ?? "";
+    return message;
+  },
+};
+
+function createBaseUserRoleOp(): UserRoleOp {
+  return { name: "", role: "" };
+}
+
+export const UserRoleOp: MessageFns<UserRoleOp> = {
+  encode(message: UserRoleOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserRoleOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserRoleOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserRoleOp {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+    };
+  },
+
+  toJSON(message: UserRoleOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserRoleOp>, I>>(base?: I): UserRoleOp {
+    return UserRoleOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserRoleOp>, I>>(object: I): UserRoleOp {
+    const message = createBaseUserRoleOp();
+    message.name = object.name ?? "";
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleAddOp(): RoleAddOp {
+  return { name: "" };
+}
+
+export const RoleAddOp: MessageFns<RoleAddOp> = {
+  encode(message: RoleAddOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleAddOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleAddOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleAddOp {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RoleAddOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleAddOp>, I>>(base?: I): RoleAddOp {
+    return RoleAddOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleAddOp>, I>>(object: I): RoleAddOp {
+    const message = createBaseRoleAddOp();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleDeleteOp(): RoleDeleteOp {
+  return { name: "" };
+}
+
+export const RoleDeleteOp: MessageFns<RoleDeleteOp> = {
+  encode(message: RoleDeleteOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleDeleteOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleDeleteOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleDeleteOp {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RoleDeleteOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleDeleteOp>, I>>(base?: I): RoleDeleteOp {
+    return RoleDeleteOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleDeleteOp>, I>>(object: I): RoleDeleteOp {
+    const message = createBaseRoleDeleteOp();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleGrantOp(): RoleGrantOp {
+  return { role: "", permission: undefined, admin: false };
+}
+
+export const RoleGrantOp: MessageFns<RoleGrantOp> = {
+  encode(message: RoleGrantOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.permission !== undefined) {
+      AuthPermission.encode(message.permission, writer.uint32(18).fork()).join();
+    }
+    if (message.admin !== false) {
+      writer.uint32(24).bool(message.admin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleGrantOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleGrantOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permission = AuthPermission.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.admin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleGrantOp {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      permission: isSet(object.permission) ? AuthPermission.fromJSON(object.permission) : undefined,
+      admin: isSet(object.admin) ? globalThis.Boolean(object.admin) : false,
+    };
+  },
+
+  toJSON(message: RoleGrantOp): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.permission !== undefined) {
+      obj.permission = AuthPermission.toJSON(message.permission);
+    }
+    if (message.admin !== false) {
+      obj.admin = message.admin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleGrantOp>, I>>(base?: I): RoleGrantOp {
+    return RoleGrantOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleGrantOp>, I>>(object: I): RoleGrantOp {
+    const message = createBaseRoleGrantOp();
+    message.role = object.role ?? "";
+    message.permission = (object.permission !== undefined && object.permission !== null)
+      ? AuthPermission.fromPartial(object.permission)
+      : undefined;
+    message.admin = object.admin ?? false;
+    return message;
+  },
+};
+
+function createBaseRoleRevokeOp(): RoleRevokeOp {
+  return { role: "", permission: undefined, admin: false };
+}
+
+export const RoleRevokeOp: MessageFns<RoleRevokeOp> = {
+  encode(message: RoleRevokeOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.permission !== undefined) {
+      AuthPermission.encode(message.permission, writer.uint32(18).fork()).join();
+    }
+    if (message.admin !== false) {
+      writer.uint32(24).bool(message.admin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleRevokeOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleRevokeOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permission = AuthPermission.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.admin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleRevokeOp {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      permission: isSet(object.permission) ? AuthPermission.fromJSON(object.permission) : undefined,
+      admin: isSet(object.admin) ? globalThis.Boolean(object.admin) : false,
+    };
+  },
+
+  toJSON(message: RoleRevokeOp): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.permission !== undefined) {
+      obj.permission = AuthPermission.toJSON(message.permission);
+    }
+    if (message.admin !== false) {
+      obj.admin = message.admin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleRevokeOp>, I>>(base?: I): RoleRevokeOp {
+    return RoleRevokeOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleRevokeOp>, I>>(object: I): RoleRevokeOp {
+    const message = createBaseRoleRevokeOp();
+    message.role = object.role ?? "";
+    message.permission = (object.permission !== undefined && object.permission !== null)
+      ? AuthPermission.fromPartial(object.permission)
+      : undefined;
+    message.admin = object.admin ?? false;
     return message;
   },
 };

@@ -29,6 +29,154 @@ export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
 
+export interface AuthenticateRequest {
+  user: string;
+  password: string;
+}
+
+export interface AuthenticateResponse {
+  token: string;
+  /** When the token stops working (ms since the epoch, the issuing node's clock). */
+  expiresMs: number;
+}
+
+/** A key-range permission: one key, or every key starting with key when prefix is set. */
+export interface Permission {
+  key: string;
+  prefix: boolean;
+  read: boolean;
+  write: boolean;
+  list: boolean;
+}
+
+export interface AuthChangeRequest {
+  enable?: AuthEnableRequest | undefined;
+  disable?: AuthDisableRequest | undefined;
+  userAdd?: UserAddRequest | undefined;
+  userDelete?: UserDeleteRequest | undefined;
+  userPasswd?: UserPasswdRequest | undefined;
+  userGrantRole?: UserRoleRequest | undefined;
+  userRevokeRole?: UserRoleRequest | undefined;
+  roleAdd?: RoleAddRequest | undefined;
+  roleDelete?: RoleDeleteRequest | undefined;
+  roleGrant?: RoleGrantRequest | undefined;
+  roleRevoke?: RoleRevokeRequest | undefined;
+}
+
+export interface AuthEnableRequest {
+}
+
+export interface AuthDisableRequest {
+}
+
+export interface UserAddRequest {
+  name: string;
+  password: string;
+  /** A user without password: it can only be the common name of a client certificate. */
+  noPassword: boolean;
+}
+
+export interface UserDeleteRequest {
+  name: string;
+}
+
+export interface UserPasswdRequest {
+  name: string;
+  password: string;
+}
+
+export interface UserRoleRequest {
+  name: string;
+  role: string;
+}
+
+export interface RoleAddRequest {
+  name: string;
+}
+
+export interface RoleDeleteRequest {
+  name: string;
+}
+
+export interface RoleGrantRequest {
+  role: string;
+  permission: Permission | undefined;
+  admin: boolean;
+}
+
+export interface RoleRevokeRequest {
+  role: string;
+  permission: Permission | undefined;
+  admin: boolean;
+}
+
+export interface AuthChangeResponse {
+  /** Log index at which the change applied. */
+  index: number;
+}
+
+export interface AuthReadRequest {
+}
+
+export interface UserInfo {
+  name: string;
+  roles: string[];
+  hasPassword: boolean;
+}
+
+export interface RoleInfo {
+  name: string;
+  admin: boolean;
+  permissions: Permission[];
+}
+
+export interface AuthReadResponse {
+  enabled: boolean;
+  users: UserInfo[];
+  roles: RoleInfo[];
+}
+
+export interface SnapshotSaveRequest {
+  /** Serve from this node's applied state without a ReadIndex round (any node, maybe stale). */
+  serializable: boolean;
+}
+
+/** The stream is: one message with header, then messages with data, then one with trailer. */
+export interface SnapshotSaveResponse {
+  header: SnapshotHeader | undefined;
+  data: Buffer;
+  trailer: SnapshotTrailer | undefined;
+}
+
+export interface SnapshotHeader {
+  index: number;
+  term: number;
+  clusterId: string;
+  members: Member[];
+  nodeId: number;
+  /** dfs version of the node that made it. */
+  version: string;
+  createdMs: number;
+}
+
+export interface SnapshotTrailer {
+  records: number;
+  keys: number;
+  /** Bytes of user content (values and files). */
+  contentBytes: number;
+  /** Bytes of image data sent. */
+  dataBytes: number;
+}
+
+export interface DefragRequest {
+}
+
+export interface DefragResponse {
+  bytesBefore: number;
+  bytesAfter: number;
+  durationMs: number;
+}
+
 export interface MemberListRequest {
 }
 
@@ -283,6 +431,8 @@ export interface StatusResponse {
    * nodes older than this field.
    */
   version: string;
+  /** Whether auth is on (docs/auth.md): calls then need credentials. */
+  authEnabled: boolean;
 }
 
 /** How many peer messages were refused for one reason. */
@@ -313,6 +463,2465 @@ export interface Member {
   /** Leader's view: heard from within an election timeout (the leader itself: true). */
   reachable: boolean;
 }
+
+function createBaseAuthenticateRequest(): AuthenticateRequest {
+  return { user: "", password: "" };
+}
+
+export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
+  encode(message: AuthenticateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateRequest {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: AuthenticateRequest): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateRequest>, I>>(base?: I): AuthenticateRequest {
+    return AuthenticateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateRequest>, I>>(object: I): AuthenticateRequest {
+    const message = createBaseAuthenticateRequest();
+    message.user = object.user ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBaseAuthenticateResponse(): AuthenticateResponse {
+  return { token: "", expiresMs: 0 };
+}
+
+export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
+  encode(message: AuthenticateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.expiresMs !== 0) {
+      writer.uint32(16).uint64(message.expiresMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expiresMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      expiresMs: isSet(object.expiresMs)
+        ? globalThis.Number(object.expiresMs)
+        : isSet(object.expires_ms)
+        ? globalThis.Number(object.expires_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: AuthenticateResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.expiresMs !== 0) {
+      obj.expiresMs = Math.round(message.expiresMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateResponse>, I>>(base?: I): AuthenticateResponse {
+    return AuthenticateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateResponse>, I>>(object: I): AuthenticateResponse {
+    const message = createBaseAuthenticateResponse();
+    message.token = object.token ?? "";
+    message.expiresMs = object.expiresMs ?? 0;
+    return message;
+  },
+};
+
+function createBasePermission(): Permission {
+  return { key: "", prefix: false, read: false, write: false, list: false };
+}
+
+export const Permission: MessageFns<Permission> = {
+  encode(message: Permission, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.prefix !== false) {
+      writer.uint32(16).bool(message.prefix);
+    }
+    if (message.read !== false) {
+      writer.uint32(24).bool(message.read);
+    }
+    if (message.write !== false) {
+      writer.uint32(32).bool(message.write);
+    }
+    if (message.list !== false) {
+      writer.uint32(40).bool(message.list);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Permission {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePermission();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.prefix = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.read = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.write = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.list = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Permission {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      prefix: isSet(object.prefix) ? globalThis.Boolean(object.prefix) : false,
+      read: isSet(object.read) ? globalThis.Boolean(object.read) : false,
+      write: isSet(object.write) ? globalThis.Boolean(object.write) : false,
+      list: isSet(object.list) ? globalThis.Boolean(object.list) : false,
+    };
+  },
+
+  toJSON(message: Permission): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.prefix !== false) {
+      obj.prefix = message.prefix;
+    }
+    if (message.read !== false) {
+      obj.read = message.read;
+    }
+    if (message.write !== false) {
+      obj.write = message.write;
+    }
+    if (message.list !== false) {
+      obj.list = message.list;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Permission>, I>>(base?: I): Permission {
+    return Permission.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Permission>, I>>(object: I): Permission {
+    const message = createBasePermission();
+    message.key = object.key ?? "";
+    message.prefix = object.prefix ?? false;
+    message.read = object.read ?? false;
+    message.write = object.write ?? false;
+    message.list = object.list ?? false;
+    return message;
+  },
+};
+
+function createBaseAuthChangeRequest(): AuthChangeRequest {
+  return {
+    enable: undefined,
+    disable: undefined,
+    userAdd: undefined,
+    userDelete: undefined,
+    userPasswd: undefined,
+    userGrantRole: undefined,
+    userRevokeRole: undefined,
+    roleAdd: undefined,
+    roleDelete: undefined,
+    roleGrant: undefined,
+    roleRevoke: undefined,
+  };
+}
+
+export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
+  encode(message: AuthChangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enable !== undefined) {
+      AuthEnableRequest.encode(message.enable, writer.uint32(10).fork()).join();
+    }
+    if (message.disable !== undefined) {
+      AuthDisableRequest.encode(message.disable, writer.uint32(18).fork()).join();
+    }
+    if (message.userAdd !== undefined) {
+      UserAddRequest.encode(message.userAdd, writer.uint32(26).fork()).join();
+    }
+    if (message.userDelete !== undefined) {
+      UserDeleteRequest.encode(message.userDelete, writer.uint32(34).fork()).join();
+    }
+    if (message.userPasswd !== undefined) {
+      UserPasswdRequest.encode(message.userPasswd, writer.uint32(42).fork()).join();
+    }
+    if (message.userGrantRole !== undefined) {
+      UserRoleRequest.encode(message.userGrantRole, writer.uint32(50).fork()).join();
+    }
+    if (message.userRevokeRole !== undefined) {
+      UserRoleRequest.encode(message.userRevokeRole, writer.uint32(58).fork()).join();
+    }
+    if (message.roleAdd !== undefined) {
+      RoleAddRequest.encode(message.roleAdd, writer.uint32(66).fork()).join();
+    }
+    if (message.roleDelete !== undefined) {
+      RoleDeleteRequest.encode(message.roleDelete, writer.uint32(74).fork()).join();
+    }
+    if (message.roleGrant !== undefined) {
+      RoleGrantRequest.encode(message.roleGrant, writer.uint32(82).fork()).join();
+    }
+    if (message.roleRevoke !== undefined) {
+      RoleRevokeRequest.encode(message.roleRevoke, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthChangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthChangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.enable = AuthEnableRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.disable = AuthDisableRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userAdd = UserAddRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.userDelete = UserDeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.userPasswd = UserPasswdRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.userGrantRole = UserRoleRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.userRevokeRole = UserRoleRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.roleAdd = RoleAddRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.roleDelete = RoleDeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.roleGrant = RoleGrantRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.roleRevoke = RoleRevokeRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthChangeRequest {
+    return {
+      enable: isSet(object.enable) ? AuthEnableRequest.fromJSON(object.enable) : undefined,
+      disable: isSet(object.disable) ? AuthDisableRequest.fromJSON(object.disable) : undefined,
+      userAdd: isSet(object.userAdd)
+        ? UserAddRequest.fromJSON(object.userAdd)
+        : isSet(object.user_add)
+        ? UserAddRequest.fromJSON(object.user_add)
+        : undefined,
+      userDelete: isSet(object.userDelete)
+        ? UserDeleteRequest.fromJSON(object.userDelete)
+        : isSet(object.user_delete)
+        ? UserDeleteRequest.fromJSON(object.user_delete)
+        : undefined,
+      userPasswd: isSet(object.userPasswd)
+        ? UserPasswdRequest.fromJSON(object.userPasswd)
+        : isSet(object.user_passwd)
+        ? UserPasswdRequest.fromJSON(object.user_passwd)
+        : undefined,
+      userGrantRole: isSet(object.userGrantRole)
+        ? UserRoleRequest.fromJSON(object.userGrantRole)
+        : isSet(object.user_grant_role)
+        ? UserRoleRequest.fromJSON(object.user_grant_role)
+        : undefined,
+      userRevokeRole: isSet(object.userRevokeRole)
+        ? UserRoleRequest.fromJSON(object.userRevokeRole)
+        : isSet(object.user_revoke_role)
+        ? UserRoleRequest.fromJSON(object.user_revoke_role)
+        : undefined,
+      roleAdd: isSet(object.roleAdd)
+        ? RoleAddRequest.fromJSON(object.roleAdd)
+        : isSet(object.role_add)
+        ? RoleAddRequest.fromJSON(object.role_add)
+        : undefined,
+      roleDelete: isSet(object.roleDelete)
+        ? RoleDeleteRequest.fromJSON(object.roleDelete)
+        : isSet(object.role_delete)
+        ? RoleDeleteRequest.fromJSON(object.role_delete)
+        : undefined,
+      roleGrant: isSet(object.roleGrant)
+        ? RoleGrantRequest.fromJSON(object.roleGrant)
+        : isSet(object.role_grant)
+        ? RoleGrantRequest.fromJSON(object.role_grant)
+        : undefined,
+      roleRevoke: isSet(object.roleRevoke)
+        ? RoleRevokeRequest.fromJSON(object.roleRevoke)
+        : isSet(object.role_revoke)
+        ? RoleRevokeRequest.fromJSON(object.role_revoke)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AuthChangeRequest): unknown {
+    const obj: any = {};
+    if (message.enable !== undefined) {
+      obj.enable = AuthEnableRequest.toJSON(message.enable);
+    }
+    if (message.disable !== undefined) {
+      obj.disable = AuthDisableRequest.toJSON(message.disable);
+    }
+    if (message.userAdd !== undefined) {
+      obj.userAdd = UserAddRequest.toJSON(message.userAdd);
+    }
+    if (message.userDelete !== undefined) {
+      obj.userDelete = UserDeleteRequest.toJSON(message.userDelete);
+    }
+    if (message.userPasswd !== undefined) {
+      obj.userPasswd = UserPasswdRequest.toJSON(message.userPasswd);
+    }
+    if (message.userGrantRole !== undefined) {
+      obj.userGrantRole = UserRoleRequest.toJSON(message.userGrantRole);
+    }
+    if (message.userRevokeRole !== undefined) {
+      obj.userRevokeRole = UserRoleRequest.toJSON(message.userRevokeRole);
+    }
+    if (message.roleAdd !== undefined) {
+      obj.roleAdd = RoleAddRequest.toJSON(message.roleAdd);
+    }
+    if (message.roleDelete !== undefined) {
+      obj.roleDelete = RoleDeleteRequest.toJSON(message.roleDelete);
+    }
+    if (message.roleGrant !== undefined) {
+      obj.roleGrant = RoleGrantRequest.toJSON(message.roleGrant);
+    }
+    if (message.roleRevoke !== undefined) {
+      obj.roleRevoke = RoleRevokeRequest.toJSON(message.roleRevoke);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthChangeRequest>, I>>(base?: I): AuthChangeRequest {
+    return AuthChangeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthChangeRequest>, I>>(object: I): AuthChangeRequest {
+    const message = createBaseAuthChangeRequest();
+    message.enable = (object.enable !== undefined && object.enable !== null)
+      ? AuthEnableRequest.fromPartial(object.enable)
+      : undefined;
+    message.disable = (object.disable !== undefined && object.disable !== null)
+      ? AuthDisableRequest.fromPartial(object.disable)
+      : undefined;
+    message.userAdd = (object.userAdd !== undefined && object.userAdd !== null)
+      ? UserAddRequest.fromPartial(object.userAdd)
+      : undefined;
+    message.userDelete = (object.userDelete !== undefined && object.userDelete !== null)
+      ? UserDeleteRequest.fromPartial(object.userDelete)
+      : undefined;
+    message.userPasswd = (object.userPasswd !== undefined && object.userPasswd !== null)
+      ? UserPasswdRequest.fromPartial(object.userPasswd)
+      : undefined;
+    message.userGrantRole = (object.userGrantRole !== undefined && object.userGrantRole !== null)
+      ? UserRoleRequest.fromPartial(object.userGrantRole)
+      : undefined;
+    message.userRevokeRole = (object.userRevokeRole !== undefined && object.userRevokeRole !== null)
+      ? UserRoleRequest.fromPartial(object.userRevokeRole)
+      : undefined;
+    message.roleAdd = (object.roleAdd !== undefined && object.roleAdd !== null)
+      ? RoleAddRequest.fromPartial(object.roleAdd)
+      : undefined;
+    message.roleDelete = (object.roleDelete !== undefined && object.roleDelete !== null)
+      ? RoleDeleteRequest.fromPartial(object.roleDelete)
+      : undefined;
+    message.roleGrant = (object.roleGrant !== undefined && object.roleGrant !== null)
+      ? RoleGrantRequest.fromPartial(object.roleGrant)
+      : undefined;
+    message.roleRevoke = (object.roleRevoke !== undefined && object.roleRevoke !== null)
+      ? RoleRevokeRequest.fromPartial(object.roleRevoke)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAuthEnableRequest(): AuthEnableRequest {
+  return {};
+}
+
+export const AuthEnableRequest: MessageFns<AuthEnableRequest> = {
+  encode(_: AuthEnableRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthEnableRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthEnableRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AuthEnableRequest {
+    return {};
+  },
+
+  toJSON(_: AuthEnableRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthEnableRequest>, I>>(base?: I): AuthEnableRequest {
+    return AuthEnableRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthEnableRequest>, I>>(_: I): AuthEnableRequest {
+    const message = createBaseAuthEnableRequest();
+    return message;
+  },
+};
+
+function createBaseAuthDisableRequest(): AuthDisableRequest {
+  return {};
+}
+
+export const AuthDisableRequest: MessageFns<AuthDisableRequest> = {
+  encode(_: AuthDisableRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthDisableRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthDisableRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AuthDisableRequest {
+    return {};
+  },
+
+  toJSON(_: AuthDisableRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthDisableRequest>, I>>(base?: I): AuthDisableRequest {
+    return AuthDisableRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthDisableRequest>, I>>(_: I): AuthDisableRequest {
+    const message = createBaseAuthDisableRequest();
+    return message;
+  },
+};
+
+function createBaseUserAddRequest(): UserAddRequest {
+  return { name: "", password: "", noPassword: false };
+}
+
+export const UserAddRequest: MessageFns<UserAddRequest> = {
+  encode(message: UserAddRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.noPassword !== false) {
+      writer.uint32(24).bool(message.noPassword);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserAddRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserAddRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noPassword = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserAddRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      noPassword: isSet(object.noPassword)
+        ? globalThis.Boolean(object.noPassword)
+        : isSet(object.no_password)
+        ? globalThis.Boolean(object.no_password)
+        : false,
+    };
+  },
+
+  toJSON(message: UserAddRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.noPassword !== false) {
+      obj.noPassword = message.noPassword;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserAddRequest>, I>>(base?: I): UserAddRequest {
+    return UserAddRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserAddRequest>, I>>(object: I): UserAddRequest {
+    const message = createBaseUserAddRequest();
+    message.name = object.name ?? "";
+    message.password = object.password ?? "";
+    message.noPassword = object.noPassword ?? false;
+    return message;
+  },
+};
+
+function createBaseUserDeleteRequest(): UserDeleteRequest {
+  return { name: "" };
+}
+
+export const UserDeleteRequest: MessageFns<UserDeleteRequest> = {
+  encode(message: UserDeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserDeleteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserDeleteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserDeleteRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: UserDeleteRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserDeleteRequest>, I>>(base?: I): UserDeleteRequest {
+    return UserDeleteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserDeleteRequest>, I>>(object: I): UserDeleteRequest {
+    const message = createBaseUserDeleteRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseUserPasswdRequest(): UserPasswdRequest {
+  return { name: "", password: "" };
+}
+
+export const UserPasswdRequest: MessageFns<UserPasswdRequest> = {
+  encode(message: UserPasswdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserPasswdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserPasswdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserPasswdRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: UserPasswdRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserPasswdRequest>, I>>(base?: I): UserPasswdRequest {
+    return UserPasswdRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserPasswdRequest>, I>>(object: I): UserPasswdRequest {
+    const message = createBaseUserPasswdRequest();
+    message.name = object.name ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBaseUserRoleRequest(): UserRoleRequest {
+  return { name: "", role: "" };
+}
+
+export const UserRoleRequest: MessageFns<UserRoleRequest> = {
+  encode(message: UserRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserRoleRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+    };
+  },
+
+  toJSON(message: UserRoleRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserRoleRequest>, I>>(base?: I): UserRoleRequest {
+    return UserRoleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserRoleRequest>, I>>(object: I): UserRoleRequest {
+    const message = createBaseUserRoleRequest();
+    message.name = object.name ?? "";
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleAddRequest(): RoleAddRequest {
+  return { name: "" };
+}
+
+export const RoleAddRequest: MessageFns<RoleAddRequest> = {
+  encode(message: RoleAddRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleAddRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleAddRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleAddRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RoleAddRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleAddRequest>, I>>(base?: I): RoleAddRequest {
+    return RoleAddRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleAddRequest>, I>>(object: I): RoleAddRequest {
+    const message = createBaseRoleAddRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleDeleteRequest(): RoleDeleteRequest {
+  return { name: "" };
+}
+
+export const RoleDeleteRequest: MessageFns<RoleDeleteRequest> = {
+  encode(message: RoleDeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleDeleteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleDeleteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleDeleteRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RoleDeleteRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleDeleteRequest>, I>>(base?: I): RoleDeleteRequest {
+    return RoleDeleteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleDeleteRequest>, I>>(object: I): RoleDeleteRequest {
+    const message = createBaseRoleDeleteRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRoleGrantRequest(): RoleGrantRequest {
+  return { role: "", permission: undefined, admin: false };
+}
+
+export const RoleGrantRequest: MessageFns<RoleGrantRequest> = {
+  encode(message: RoleGrantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.permission !== undefined) {
+      Permission.encode(message.permission, writer.uint32(18).fork()).join();
+    }
+    if (message.admin !== false) {
+      writer.uint32(24).bool(message.admin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleGrantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleGrantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permission = Permission.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.admin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleGrantRequest {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      permission: isSet(object.permission) ? Permission.fromJSON(object.permission) : undefined,
+      admin: isSet(object.admin) ? globalThis.Boolean(object.admin) : false,
+    };
+  },
+
+  toJSON(message: RoleGrantRequest): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.permission !== undefined) {
+      obj.permission = Permission.toJSON(message.permission);
+    }
+    if (message.admin !== false) {
+      obj.admin = message.admin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleGrantRequest>, I>>(base?: I): RoleGrantRequest {
+    return RoleGrantRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleGrantRequest>, I>>(object: I): RoleGrantRequest {
+    const message = createBaseRoleGrantRequest();
+    message.role = object.role ?? "";
+    message.permission = (object.permission !== undefined && object.permission !== null)
+      ? Permission.fromPartial(object.permission)
+      : undefined;
+    message.admin = object.admin ?? false;
+    return message;
+  },
+};
+
+function createBaseRoleRevokeRequest(): RoleRevokeRequest {
+  return { role: "", permission: undefined, admin: false };
+}
+
+export const RoleRevokeRequest: MessageFns<RoleRevokeRequest> = {
+  encode(message: RoleRevokeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.permission !== undefined) {
+      Permission.encode(message.permission, writer.uint32(18).fork()).join();
+    }
+    if (message.admin !== false) {
+      writer.uint32(24).bool(message.admin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleRevokeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleRevokeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permission = Permission.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.admin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleRevokeRequest {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      permission: isSet(object.permission) ? Permission.fromJSON(object.permission) : undefined,
+      admin: isSet(object.admin) ? globalThis.Boolean(object.admin) : false,
+    };
+  },
+
+  toJSON(message: RoleRevokeRequest): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.permission !== undefined) {
+      obj.permission = Permission.toJSON(message.permission);
+    }
+    if (message.admin !== false) {
+      obj.admin = message.admin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleRevokeRequest>, I>>(base?: I): RoleRevokeRequest {
+    return RoleRevokeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleRevokeRequest>, I>>(object: I): RoleRevokeRequest {
+    const message = createBaseRoleRevokeRequest();
+    message.role = object.role ?? "";
+    message.permission = (object.permission !== undefined && object.permission !== null)
+      ? Permission.fromPartial(object.permission)
+      : undefined;
+    message.admin = object.admin ?? false;
+    return message;
+  },
+};
+
+function createBaseAuthChangeResponse(): AuthChangeResponse {
+  return { index: 0 };
+}
+
+export const AuthChangeResponse: MessageFns<AuthChangeResponse> = {
+  encode(message: AuthChangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint64(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthChangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthChangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthChangeResponse {
+    return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
+  },
+
+  toJSON(message: AuthChangeResponse): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthChangeResponse>, I>>(base?: I): AuthChangeResponse {
+    return AuthChangeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthChangeResponse>, I>>(object: I): AuthChangeResponse {
+    const message = createBaseAuthChangeResponse();
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuthReadRequest(): AuthReadRequest {
+  return {};
+}
+
+export const AuthReadRequest: MessageFns<AuthReadRequest> = {
+  encode(_: AuthReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AuthReadRequest {
+    return {};
+  },
+
+  toJSON(_: AuthReadRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthReadRequest>, I>>(base?: I): AuthReadRequest {
+    return AuthReadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthReadRequest>, I>>(_: I): AuthReadRequest {
+    const message = createBaseAuthReadRequest();
+    return message;
+  },
+};
+
+function createBaseUserInfo(): UserInfo {
+  return { name: "", roles: [], hasPassword: false };
+}
+
+export const UserInfo: MessageFns<UserInfo> = {
+  encode(message: UserInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.roles) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.hasPassword !== false) {
+      writer.uint32(24).bool(message.hasPassword);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hasPassword = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+      hasPassword: isSet(object.hasPassword)
+        ? globalThis.Boolean(object.hasPassword)
+        : isSet(object.has_password)
+        ? globalThis.Boolean(object.has_password)
+        : false,
+    };
+  },
+
+  toJSON(message: UserInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
+    if (message.hasPassword !== false) {
+      obj.hasPassword = message.hasPassword;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserInfo>, I>>(base?: I): UserInfo {
+    return UserInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserInfo>, I>>(object: I): UserInfo {
+    const message = createBaseUserInfo();
+    message.name = object.name ?? "";
+    message.roles = object.roles?.map((e) => e) || [];
+    message.hasPassword = object.hasPassword ?? false;
+    return message;
+  },
+};
+
+function createBaseRoleInfo(): RoleInfo {
+  return { name: "", admin: false, permissions: [] };
+}
+
+export const RoleInfo: MessageFns<RoleInfo> = {
+  encode(message: RoleInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.admin !== false) {
+      writer.uint32(16).bool(message.admin);
+    }
+    for (const v of message.permissions) {
+      Permission.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.admin = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.permissions.push(Permission.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      admin: isSet(object.admin) ? globalThis.Boolean(object.admin) : false,
+      permissions: globalThis.Array.isArray(object?.permissions)
+        ? object.permissions.map((e: any) => Permission.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RoleInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.admin !== false) {
+      obj.admin = message.admin;
+    }
+    if (message.permissions?.length) {
+      obj.permissions = message.permissions.map((e) => Permission.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RoleInfo>, I>>(base?: I): RoleInfo {
+    return RoleInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RoleInfo>, I>>(object: I): RoleInfo {
+    const message = createBaseRoleInfo();
+    message.name = object.name ?? "";
+    message.admin = object.admin ?? false;
+    message.permissions = object.permissions?.map((e) => Permission.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAuthReadResponse(): AuthReadResponse {
+  return { enabled: false, users: [], roles: [] };
+}
+
+export const AuthReadResponse: MessageFns<AuthReadResponse> = {
+  encode(message: AuthReadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    for (const v of message.users) {
+      UserInfo.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.roles) {
+      RoleInfo.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthReadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthReadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.users.push(UserInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.roles.push(RoleInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthReadResponse {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => UserInfo.fromJSON(e)) : [],
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => RoleInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AuthReadResponse): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => UserInfo.toJSON(e));
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles.map((e) => RoleInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthReadResponse>, I>>(base?: I): AuthReadResponse {
+    return AuthReadResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthReadResponse>, I>>(object: I): AuthReadResponse {
+    const message = createBaseAuthReadResponse();
+    message.enabled = object.enabled ?? false;
+    message.users = object.users?.map((e) => UserInfo.fromPartial(e)) || [];
+    message.roles = object.roles?.map((e) => RoleInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSnapshotSaveRequest(): SnapshotSaveRequest {
+  return { serializable: false };
+}
+
+export const SnapshotSaveRequest: MessageFns<SnapshotSaveRequest> = {
+  encode(message: SnapshotSaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serializable !== false) {
+      writer.uint32(8).bool(message.serializable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotSaveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotSaveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.serializable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotSaveRequest {
+    return { serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false };
+  },
+
+  toJSON(message: SnapshotSaveRequest): unknown {
+    const obj: any = {};
+    if (message.serializable !== false) {
+      obj.serializable = message.serializable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotSaveRequest>, I>>(base?: I): SnapshotSaveRequest {
+    return SnapshotSaveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotSaveRequest>, I>>(object: I): SnapshotSaveRequest {
+    const message = createBaseSnapshotSaveRequest();
+    message.serializable = object.serializable ?? false;
+    return message;
+  },
+};
+
+function createBaseSnapshotSaveResponse(): SnapshotSaveResponse {
+  return { header: undefined, data: Buffer.alloc(0), trailer: undefined };
+}
+
+export const SnapshotSaveResponse: MessageFns<SnapshotSaveResponse> = {
+  encode(message: SnapshotSaveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      SnapshotHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.trailer !== undefined) {
+      SnapshotTrailer.encode(message.trailer, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotSaveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotSaveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = SnapshotHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trailer = SnapshotTrailer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotSaveResponse {
+    return {
+      header: isSet(object.header) ? SnapshotHeader.fromJSON(object.header) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      trailer: isSet(object.trailer) ? SnapshotTrailer.fromJSON(object.trailer) : undefined,
+    };
+  },
+
+  toJSON(message: SnapshotSaveResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = SnapshotHeader.toJSON(message.header);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.trailer !== undefined) {
+      obj.trailer = SnapshotTrailer.toJSON(message.trailer);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotSaveResponse>, I>>(base?: I): SnapshotSaveResponse {
+    return SnapshotSaveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotSaveResponse>, I>>(object: I): SnapshotSaveResponse {
+    const message = createBaseSnapshotSaveResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? SnapshotHeader.fromPartial(object.header)
+      : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.trailer = (object.trailer !== undefined && object.trailer !== null)
+      ? SnapshotTrailer.fromPartial(object.trailer)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSnapshotHeader(): SnapshotHeader {
+  return { index: 0, term: 0, clusterId: "", members: [], nodeId: 0, version: "", createdMs: 0 };
+}
+
+export const SnapshotHeader: MessageFns<SnapshotHeader> = {
+  encode(message: SnapshotHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint64(message.index);
+    }
+    if (message.term !== 0) {
+      writer.uint32(16).uint64(message.term);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(26).string(message.clusterId);
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.nodeId !== 0) {
+      writer.uint32(40).uint32(message.nodeId);
+    }
+    if (message.version !== "") {
+      writer.uint32(50).string(message.version);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(56).uint64(message.createdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nodeId = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotHeader {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      createdMs: isSet(object.createdMs)
+        ? globalThis.Number(object.createdMs)
+        : isSet(object.created_ms)
+        ? globalThis.Number(object.created_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SnapshotHeader): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.createdMs !== 0) {
+      obj.createdMs = Math.round(message.createdMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotHeader>, I>>(base?: I): SnapshotHeader {
+    return SnapshotHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotHeader>, I>>(object: I): SnapshotHeader {
+    const message = createBaseSnapshotHeader();
+    message.index = object.index ?? 0;
+    message.term = object.term ?? 0;
+    message.clusterId = object.clusterId ?? "";
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.nodeId = object.nodeId ?? 0;
+    message.version = object.version ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSnapshotTrailer(): SnapshotTrailer {
+  return { records: 0, keys: 0, contentBytes: 0, dataBytes: 0 };
+}
+
+export const SnapshotTrailer: MessageFns<SnapshotTrailer> = {
+  encode(message: SnapshotTrailer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.records !== 0) {
+      writer.uint32(8).uint64(message.records);
+    }
+    if (message.keys !== 0) {
+      writer.uint32(16).uint64(message.keys);
+    }
+    if (message.contentBytes !== 0) {
+      writer.uint32(24).uint64(message.contentBytes);
+    }
+    if (message.dataBytes !== 0) {
+      writer.uint32(32).uint64(message.dataBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotTrailer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotTrailer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.records = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keys = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.contentBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dataBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotTrailer {
+    return {
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      keys: isSet(object.keys) ? globalThis.Number(object.keys) : 0,
+      contentBytes: isSet(object.contentBytes)
+        ? globalThis.Number(object.contentBytes)
+        : isSet(object.content_bytes)
+        ? globalThis.Number(object.content_bytes)
+        : 0,
+      dataBytes: isSet(object.dataBytes)
+        ? globalThis.Number(object.dataBytes)
+        : isSet(object.data_bytes)
+        ? globalThis.Number(object.data_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: SnapshotTrailer): unknown {
+    const obj: any = {};
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.keys !== 0) {
+      obj.keys = Math.round(message.keys);
+    }
+    if (message.contentBytes !== 0) {
+      obj.contentBytes = Math.round(message.contentBytes);
+    }
+    if (message.dataBytes !== 0) {
+      obj.dataBytes = Math.round(message.dataBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotTrailer>, I>>(base?: I): SnapshotTrailer {
+    return SnapshotTrailer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotTrailer>, I>>(object: I): SnapshotTrailer {
+    const message = createBaseSnapshotTrailer();
+    message.records = object.records ?? 0;
+    message.keys = object.keys ?? 0;
+    message.contentBytes = object.contentBytes ?? 0;
+    message.dataBytes = object.dataBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseDefragRequest(): DefragRequest {
+  return {};
+}
+
+export const DefragRequest: MessageFns<DefragRequest> = {
+  encode(_: DefragRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DefragRequest {
+    return {};
+  },
+
+  toJSON(_: DefragRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragRequest>, I>>(base?: I): DefragRequest {
+    return DefragRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragRequest>, I>>(_: I): DefragRequest {
+    const message = createBaseDefragRequest();
+    return message;
+  },
+};
+
+function createBaseDefragResponse(): DefragResponse {
+  return { bytesBefore: 0, bytesAfter: 0, durationMs: 0 };
+}
+
+export const DefragResponse: MessageFns<DefragResponse> = {
+  encode(message: DefragResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bytesBefore !== 0) {
+      writer.uint32(8).uint64(message.bytesBefore);
+    }
+    if (message.bytesAfter !== 0) {
+      writer.uint32(16).uint64(message.bytesAfter);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(24).uint64(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bytesBefore = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytesAfter = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DefragResponse {
+    return {
+      bytesBefore: isSet(object.bytesBefore)
+        ? globalThis.Number(object.bytesBefore)
+        : isSet(object.bytes_before)
+        ? globalThis.Number(object.bytes_before)
+        : 0,
+      bytesAfter: isSet(object.bytesAfter)
+        ? globalThis.Number(object.bytesAfter)
+        : isSet(object.bytes_after)
+        ? globalThis.Number(object.bytes_after)
+        : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DefragResponse): unknown {
+    const obj: any = {};
+    if (message.bytesBefore !== 0) {
+      obj.bytesBefore = Math.round(message.bytesBefore);
+    }
+    if (message.bytesAfter !== 0) {
+      obj.bytesAfter = Math.round(message.bytesAfter);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragResponse>, I>>(base?: I): DefragResponse {
+    return DefragResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragResponse>, I>>(object: I): DefragResponse {
+    const message = createBaseDefragResponse();
+    message.bytesBefore = object.bytesBefore ?? 0;
+    message.bytesAfter = object.bytesAfter ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseMemberListRequest(): MemberListRequest {
   return {};
@@ -3588,6 +6197,7 @@ function createBaseStatusResponse(): StatusResponse {
     firstIndex: 0,
     droppedPeerMessages: [],
     version: "",
+    authEnabled: false,
   };
 }
 
@@ -3634,6 +6244,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.version !== "") {
       writer.uint32(114).string(message.version);
+    }
+    if (message.authEnabled !== false) {
+      writer.uint32(120).bool(message.authEnabled);
     }
     return writer;
   },
@@ -3763,6 +6376,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.version = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.authEnabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3825,6 +6446,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         ? object.dropped_peer_messages.map((e: any) => DropCount.fromJSON(e))
         : [],
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      authEnabled: isSet(object.authEnabled)
+        ? globalThis.Boolean(object.authEnabled)
+        : isSet(object.auth_enabled)
+        ? globalThis.Boolean(object.auth_enabled)
+        : false,
     };
   },
 
@@ -3872,6 +6498,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.authEnabled !== false) {
+      obj.authEnabled = message.authEnabled;
+    }
     return obj;
   },
 
@@ -3894,6 +6523,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.firstIndex = object.firstIndex ?? 0;
     message.droppedPeerMessages = object.droppedPeerMessages?.map((e) => DropCount.fromPartial(e)) || [];
     message.version = object.version ?? "";
+    message.authEnabled = object.authEnabled ?? false;
     return message;
   },
 };
@@ -4386,6 +7016,67 @@ export const DfsService = {
       Buffer.from(LeaderTransferResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LeaderTransferResponse => LeaderTransferResponse.decode(value),
   },
+  /**
+   * Auth (docs/auth.md). Authenticate exchanges a user's password for a short-lived token,
+   * sent on every later call as metadata `authorization: Bearer <token>`. The leader answers.
+   */
+  authenticate: {
+    path: "/dfs.v1.Dfs/Authenticate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthenticateRequest): Buffer => Buffer.from(AuthenticateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthenticateRequest => AuthenticateRequest.decode(value),
+    responseSerialize: (value: AuthenticateResponse): Buffer =>
+      Buffer.from(AuthenticateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
+  },
+  /**
+   * Changes users, roles or whether auth is on (admin only once auth is on). The leader
+   * answers once the change committed and applied.
+   */
+  authChange: {
+    path: "/dfs.v1.Dfs/AuthChange" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthChangeRequest): Buffer => Buffer.from(AuthChangeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthChangeRequest => AuthChangeRequest.decode(value),
+    responseSerialize: (value: AuthChangeResponse): Buffer => Buffer.from(AuthChangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuthChangeResponse => AuthChangeResponse.decode(value),
+  },
+  /** Reads users and roles (admin only once auth is on); linearizable. */
+  authRead: {
+    path: "/dfs.v1.Dfs/AuthRead" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthReadRequest): Buffer => Buffer.from(AuthReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthReadRequest => AuthReadRequest.decode(value),
+    responseSerialize: (value: AuthReadResponse): Buffer => Buffer.from(AuthReadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuthReadResponse => AuthReadResponse.decode(value),
+  },
+  /**
+   * Backup (docs/backup.md): streams a consistent point-in-time image of the whole store
+   * from the node called (after a ReadIndex round on the leader unless serializable).
+   */
+  snapshotSave: {
+    path: "/dfs.v1.Dfs/SnapshotSave" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SnapshotSaveRequest): Buffer => Buffer.from(SnapshotSaveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotSaveRequest => SnapshotSaveRequest.decode(value),
+    responseSerialize: (value: SnapshotSaveResponse): Buffer =>
+      Buffer.from(SnapshotSaveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotSaveResponse => SnapshotSaveResponse.decode(value),
+  },
+  /** Compacts the state store of the node called, online, giving freed disk space back. */
+  defrag: {
+    path: "/dfs.v1.Dfs/Defrag" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DefragRequest): Buffer => Buffer.from(DefragRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DefragRequest => DefragRequest.decode(value),
+    responseSerialize: (value: DefragResponse): Buffer => Buffer.from(DefragResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DefragResponse => DefragResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -4448,6 +7139,25 @@ export interface DfsServer extends UntypedServiceImplementation {
    * holds office (or fails with the reason).
    */
   leaderTransfer: handleUnaryCall<LeaderTransferRequest, LeaderTransferResponse>;
+  /**
+   * Auth (docs/auth.md). Authenticate exchanges a user's password for a short-lived token,
+   * sent on every later call as metadata `authorization: Bearer <token>`. The leader answers.
+   */
+  authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
+  /**
+   * Changes users, roles or whether auth is on (admin only once auth is on). The leader
+   * answers once the change committed and applied.
+   */
+  authChange: handleUnaryCall<AuthChangeRequest, AuthChangeResponse>;
+  /** Reads users and roles (admin only once auth is on); linearizable. */
+  authRead: handleUnaryCall<AuthReadRequest, AuthReadResponse>;
+  /**
+   * Backup (docs/backup.md): streams a consistent point-in-time image of the whole store
+   * from the node called (after a ReadIndex round on the leader unless serializable).
+   */
+  snapshotSave: handleServerStreamingCall<SnapshotSaveRequest, SnapshotSaveResponse>;
+  /** Compacts the state store of the node called, online, giving freed disk space back. */
+  defrag: handleUnaryCall<DefragRequest, DefragResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -4702,6 +7412,89 @@ export interface DfsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LeaderTransferResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Auth (docs/auth.md). Authenticate exchanges a user's password for a short-lived token,
+   * sent on every later call as metadata `authorization: Bearer <token>`. The leader answers.
+   */
+  authenticate(
+    request: AuthenticateRequest,
+    callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
+  ): ClientUnaryCall;
+  authenticate(
+    request: AuthenticateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
+  ): ClientUnaryCall;
+  authenticate(
+    request: AuthenticateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes users, roles or whether auth is on (admin only once auth is on). The leader
+   * answers once the change committed and applied.
+   */
+  authChange(
+    request: AuthChangeRequest,
+    callback: (error: ServiceError | null, response: AuthChangeResponse) => void,
+  ): ClientUnaryCall;
+  authChange(
+    request: AuthChangeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuthChangeResponse) => void,
+  ): ClientUnaryCall;
+  authChange(
+    request: AuthChangeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuthChangeResponse) => void,
+  ): ClientUnaryCall;
+  /** Reads users and roles (admin only once auth is on); linearizable. */
+  authRead(
+    request: AuthReadRequest,
+    callback: (error: ServiceError | null, response: AuthReadResponse) => void,
+  ): ClientUnaryCall;
+  authRead(
+    request: AuthReadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuthReadResponse) => void,
+  ): ClientUnaryCall;
+  authRead(
+    request: AuthReadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuthReadResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Backup (docs/backup.md): streams a consistent point-in-time image of the whole store
+   * from the node called (after a ReadIndex round on the leader unless serializable).
+   */
+  snapshotSave(
+    request: SnapshotSaveRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotSaveResponse>;
+  snapshotSave(
+    request: SnapshotSaveRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotSaveResponse>;
+  /** Compacts the state store of the node called, online, giving freed disk space back. */
+  defrag(
+    request: DefragRequest,
+    callback: (error: ServiceError | null, response: DefragResponse) => void,
+  ): ClientUnaryCall;
+  defrag(
+    request: DefragRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DefragResponse) => void,
+  ): ClientUnaryCall;
+  defrag(
+    request: DefragRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DefragResponse) => void,
   ): ClientUnaryCall;
 }
 

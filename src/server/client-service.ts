@@ -173,11 +173,23 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     memberPromote: unary(async (req) => admin().promote(req)),
     memberRemove: unary(async (req) => admin().remove(req)),
     leaderTransfer: unary(async (req) => admin().transfer(req)),
+    // TODO(#18, #19): the session's helpers replace these with the real handlers.
+    authenticate: unary(notYet),
+    authChange: unary(notYet),
+    authRead: unary(notYet),
+    defrag: unary(notYet),
+    snapshotSave: (call) => {
+      call.emit("error", toServiceError(new DfsError("internal", "SnapshotSave is not wired yet")));
+    },
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");
     return deps.admin;
   }
+}
+
+async function notYet(): Promise<never> {
+  throw new DfsError("internal", "not wired yet");
 }
 
 /** Maps a delete_prefix result, and every other write result as {@link writeOutcome} does. */

@@ -113,6 +113,16 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     memberPromote: handle("memberPromote", undefined),
     memberRemove: handle("memberRemove", behavior.memberRemove),
     leaderTransfer: handle("leaderTransfer", undefined),
+    authenticate: handle("authenticate", undefined),
+    authChange: handle("authChange", undefined),
+    authRead: handle("authRead", undefined),
+    defrag: handle("defrag", undefined),
+    snapshotSave: (call) => {
+      call.emit(
+        "error",
+        serviceError({ status: status.UNIMPLEMENTED, message: "fake: no snapshotSave" }),
+      );
+    },
     // The streaming calls answer from the same scripts: a download streams what `get`
     // would return (recorded as "download"), an upload collects its data into the
     // PutRequest that `put` would see (recorded as "upload").
@@ -189,6 +199,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     members: [],
     droppedPeerMessages: [],
     version: "",
+    authEnabled: false,
     ...overrides,
   };
 }

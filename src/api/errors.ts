@@ -20,6 +20,13 @@ export type DfsErrorCode =
    * See docs/security.md "Resource limits".
    */
   | "resource_exhausted"
+  /**
+   * Auth is on and the call carried no credentials, a wrong password, or a token that
+   * expired or was revoked (user deleted, password changed). Log in again. See docs/auth.md.
+   */
+  | "unauthenticated"
+  /** The caller is known but lacks the permission; the message names the one missing. */
+  | "permission_denied"
   | "internal";
 
 /** Trailing-metadata key that carries the {@link DfsErrorCode}. */

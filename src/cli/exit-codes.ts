@@ -53,6 +53,13 @@ export const ExitCode = {
    * the machine back, wipe the dir and add it as a new member under a new id.
    */
   removed: 14,
+  /** Auth is on and the caller lacks the permission the command needs (docs/auth.md). */
+  permissionDenied: 15,
+  /**
+   * Auth is on and the command's credentials were missing or wrong, or its token expired
+   * or was revoked: give `--user` (or DFS_USER / DFS_PASSWORD) and try again.
+   */
+  unauthenticated: 16,
 } as const;
 
 /** One of the documented exit codes. */
@@ -70,6 +77,8 @@ export const EXIT_CODE_BY_DFS_ERROR: Readonly<Record<DfsErrorCode, ExitCode>> = 
   too_large: ExitCode.tooLarge,
   precondition_failed: ExitCode.preconditionFailed,
   resource_exhausted: ExitCode.resourceExhausted,
+  unauthenticated: ExitCode.unauthenticated,
+  permission_denied: ExitCode.permissionDenied,
   internal: ExitCode.internal,
 };
 

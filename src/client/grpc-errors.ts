@@ -37,6 +37,8 @@ const DFS_ERROR_CODES: ReadonlySet<string> = new Set<DfsErrorCode>([
   "too_large",
   "precondition_failed",
   "resource_exhausted",
+  "unauthenticated",
+  "permission_denied",
   "internal",
 ]);
 
@@ -56,6 +58,8 @@ const CODE_BY_STATUS: ReadonlyMap<number, DfsErrorCode> = new Map<number, DfsErr
   [status.CANCELLED, "unavailable"],
   [status.INVALID_ARGUMENT, "invalid_argument"],
   [status.RESOURCE_EXHAUSTED, "too_large"],
+  [status.UNAUTHENTICATED, "unauthenticated"],
+  [status.PERMISSION_DENIED, "permission_denied"],
 ]);
 
 /**

@@ -20,6 +20,8 @@ const STATUS: Record<DfsErrorCode, grpc.status> = {
   too_large: grpc.status.RESOURCE_EXHAUSTED,
   precondition_failed: grpc.status.FAILED_PRECONDITION,
   resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
   internal: grpc.status.INTERNAL,
 };
 

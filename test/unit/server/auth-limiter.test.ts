@@ -92,3 +92,44 @@ function blocked(limiter: LoginLimiter, user: string, now: number): boolean {
     return true;
   }
 }
+
+test("a burst of concurrent guesses gets only the free failures, the rest wait and are refused", async () => {
+  const limiter = new LoginLimiter();
+  const now = () => 5_000;
+  let verified = 0;
+  const guess = () =>
+    limiter.attempt("victim", now, async () => {
+      verified++;
+      await new Promise((resolve) => setImmediate(resolve));
+      return undefined; // wrong password
+    });
+  const outcomes = await Promise.allSettled(Array.from({ length: 40 }, guess));
+  assert.equal(verified, 5, "only the free failures ran scrypt");
+  const refusedCount = outcomes.filter(
+    (o) => o.status === "rejected" && exhausted(/retry in 1 s/)(o.reason),
+  ).length;
+  assert.equal(refusedCount, 35);
+});
+
+test("concurrent right logins all pass; a verify that throws counts as no failure", async () => {
+  const limiter = new LoginLimiter();
+  const now = () => 0;
+  const ok = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      limiter.attempt("alice", now, async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return "token";
+      }),
+    ),
+  );
+  assert.equal(ok.filter((v) => v === "token").length, 20);
+  for (let i = 0; i < 10; i++) {
+    await assert.rejects(
+      limiter.attempt("alice", now, async () => {
+        throw new DfsError("not_leader", "not the leader");
+      }),
+      (e: unknown) => e instanceof DfsError && e.code === "not_leader",
+    );
+  }
+  limiter.check("alice", 0);
+});

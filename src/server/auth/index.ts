@@ -5,4 +5,3 @@ export { AuthGuard, type AuthGuardOptions, type ListFilter } from "./guard.ts";
 export { LoginLimiter } from "./login-limiter.ts";
 export { checkPassword, DECOY_HASH, hashPassword, verifyPassword } from "./passwords.ts";
 export { ScryptGate } from "./scrypt-gate.ts";
-export { DEFAULT_TOKEN_TTL_S } from "./tokens.ts";

@@ -12,10 +12,9 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { DfsError } from "../../api/index.ts";
+import { DEFAULT_AUTH_TOKEN_TTL_S } from "../config.ts";
 import type { AuthLookup, Caller } from "./auth-lookup.ts";
 
-/** Token lifetime when `--auth-token-ttl` is not given: etcd's simple-token TTL. */
-export const DEFAULT_TOKEN_TTL_S = 300;
 /** Verified tokens remembered at once (a few hundred bytes each). */
 export const TOKEN_CACHE_SIZE = 10_000;
 
@@ -40,9 +39,14 @@ export class Tokens {
   private cacheKey: Uint8Array | null = null;
 
   constructor(
-    private readonly ttlS: number = DEFAULT_TOKEN_TTL_S,
+    private readonly ttlS: number = DEFAULT_AUTH_TOKEN_TTL_S,
     private readonly cacheSize: number = TOKEN_CACHE_SIZE,
   ) {}
+
+  /** How long a token lives. */
+  get ttlMs(): number {
+    return this.ttlS * 1000;
+  }
 
   /** A token for `user` at `generation`, expiring `ttlS` after `nowMs`. */
   async issue(

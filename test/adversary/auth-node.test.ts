@@ -8,7 +8,7 @@
  * request; listings show only what the caller may list.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
   type ClientDuplexStream,
@@ -245,6 +245,18 @@ describe("auth on the node", { timeout: 600_000 }, () => {
       refusedAs("permission_denied", /lacks admin/),
     );
     await call(stub, "memberList", {}, alice); // any authenticated user
+    // Streams: an upload outside the grant is refused at its first message, a download
+    // of a key without read is refused; inside the grant both work.
+    await assert.rejects(
+      upload(stub, "b/up", "x", alice),
+      refusedAs("permission_denied", /user alice lacks write on b\/up/),
+    );
+    await upload(stub, "a/up", "uploaded", alice);
+    await assert.rejects(
+      download(stub, "b/1", alice),
+      refusedAs("permission_denied", /user alice lacks read on b\/1/),
+    );
+    assert.equal(await download(stub, "a/up", alice), "uploaded");
     const list = await call<{ entries: { name: string }[] }>(
       stub,
       "list",
@@ -378,6 +390,28 @@ describe("auth on the node", { timeout: 600_000 }, () => {
     await call(stub, "get", get("a/s1"), root);
   });
 });
+
+/** Uploads `content` under `key` in one message. */
+function upload(stub: DfsStub, key: string, content: string, token: string): Promise<PutResponse> {
+  return new Promise((resolve, reject) => {
+    const up = stub.upload(bearer(token), (e, r) => (e === null ? resolve(r) : reject(e)));
+    const data = Buffer.from(content);
+    const sha256 = createHash("sha256").update(data).digest();
+    up.write({ key, session: undefined, data, done: true, sha256 });
+    up.end();
+  });
+}
+
+/** Downloads `key` as text. */
+function download(stub: DfsStub, key: string, token: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = stub.download(get(key), bearer(token));
+    s.on("data", (m: { data: Buffer }) => chunks.push(m.data));
+    s.on("error", reject);
+    s.on("end", () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
 
 /** Sends one request on a BatchStream and waits for its answer. */
 function batchOnce(

@@ -47,11 +47,6 @@ export class AuthGuard {
     return this.auth().enabled;
   }
 
-  /** The state checks read (handlers that need users or roles). */
-  view(): AuthLookup {
-    return this.auth();
-  }
-
   /** The caller of `call`; null while auth is off. Throws `unauthenticated`. */
   caller(call: CallCredentials): Promise<Caller | null> {
     return this.resolver.resolve(this.auth(), call);

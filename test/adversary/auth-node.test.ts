@@ -365,6 +365,20 @@ describe("auth on the node", { timeout: 600_000 }, () => {
     assert.ok(ok.token.length > 0);
   });
 
+  it("an upload whose caller is revoked midway stores nothing", async () => {
+    const root = await rootToken();
+    await change({ userAdd: { name: "dave", password: "dave-pw", noPassword: false } }, root);
+    await change({ userGrantRole: { name: "dave", role: "a-rw" } }, root);
+    const dave = (await login("dave", "dave-pw")).token;
+    await assert.rejects(
+      uploadRevokedMidway(stub, "a/big", dave, () =>
+        change({ userPasswd: { name: "dave", password: "dave-pw2" } }, root),
+      ),
+      refusedAs("unauthenticated", /revoked/),
+    );
+    await assert.rejects(call(stub, "get", get("a/big"), root), (e) => dfsCode(e) === "not_found");
+  });
+
   it("a BatchStream whose token is revoked mid-stream stops succeeding", async () => {
     const root = await rootToken();
     await change({ userAdd: { name: "carol", password: "carol-pw", noPassword: false } }, root);
@@ -390,6 +404,43 @@ describe("auth on the node", { timeout: 600_000 }, () => {
     await call(stub, "get", get("a/s1"), root);
   });
 });
+
+/** Upload messages stay well under the node's message bound. */
+const PART = 512 * 1024;
+const NONE = Buffer.alloc(0);
+
+/** Sends the first part of an upload, waits until the leader accepted it, then the rest. */
+async function uploadRevokedMidway(
+  stub: DfsStub,
+  key: string,
+  token: string,
+  revoke: () => Promise<unknown>,
+): Promise<PutResponse> {
+  const first = randomBytes(1536 * 1024);
+  const rest = randomBytes(1536 * 1024);
+  const sha256 = createHash("sha256").update(first).update(rest).digest();
+  let accepted: () => void = () => {};
+  const wasAccepted = new Promise<void>((resolve) => {
+    accepted = resolve;
+  });
+  const done = new Promise<PutResponse>((resolve, reject) => {
+    const up = stub.upload(bearer(token), (e, r) => (e === null ? resolve(r) : reject(e)));
+    up.on("metadata", () => accepted());
+    const send = (data: Buffer, last: boolean) => {
+      for (let at = 0; at < data.length; at += PART) {
+        const done = last && at + PART >= data.length;
+        const part = data.subarray(at, at + PART);
+        up.write({ key, session: undefined, data: part, done, sha256: done ? sha256 : NONE });
+      }
+    };
+    send(first, false);
+    wasAccepted.then(revoke).then(() => {
+      send(rest, true);
+      up.end();
+    }, reject);
+  });
+  return done;
+}
 
 /** Uploads `content` under `key` in one message. */
 function upload(stub: DfsStub, key: string, content: string, token: string): Promise<PutResponse> {

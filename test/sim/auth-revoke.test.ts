@@ -67,8 +67,10 @@ describe("revoking alice's write permission under faults", () => {
         const o = await revokeUnderFaults(sim, run.seed, run.store === "lmdb");
         checkEveryNode(sim, o);
         const refused = o.answers.filter((a) => a.index > o.revokeIndex).length;
+        const report = sim.summary();
+        const members = report.membership ? ` members: ${report.membership}` : "";
         console.log(
-          `# seed ${run.seed}: ok revoke=${o.revoke}@${o.revokeIndex} (t=${o.revokeAtMs.toFixed(0)} ms into the faults) alice keys=${o.keysBefore} answers=${o.answers.length} refused after=${refused} | replay: ${replay}`,
+          `# seed ${run.seed}: ok revoke=${o.revoke}@${o.revokeIndex} (${o.revokeAtMs.toFixed(0)} ms into the faults) alice keys=${o.keysBefore} answers=${o.answers.length} refused after=${refused} faults=${report.faults}${members} | replay: ${replay}`,
         );
       } catch (error) {
         console.log(
@@ -119,6 +121,8 @@ async function revokeUnderFaults(sim: Sim, seed: number, lmdb: boolean): Promise
   const revokeAtMs = rng.between(0.15, 0.75) * FAULT_MS;
   const revoked = (async () => {
     await admin.sleep(revokeAtMs);
+    // Not before alice had a write acknowledged, so "she wrote before it" always holds.
+    while (!writers.some((w) => w.answers.some((a) => a.kind === "put"))) await admin.sleep(10);
     return admin.propose(
       { op: "auth", auth: revokeOp(revoke), caller: { user: "root", generation: rootGen } },
       60_000,

@@ -278,7 +278,22 @@ describe("auth on the node", { timeout: 600_000 }, () => {
       ["a/1"],
       "pages fill with visible keys",
     );
-    const read = await call<{ users: { name: string }[] }>(stub, "authRead", {}, await rootToken());
+    const root = await rootToken();
+    // Bad input is invalid_argument before anything is hashed or proposed; a change the
+    // state does not allow is precondition_failed with the state machine's reason.
+    const coded = (code: string, grpcCode: status) => (e: unknown) =>
+      dfsCode(e) === code && (e as ServiceError).code === grpcCode;
+    const invalid = coded("invalid_argument", status.INVALID_ARGUMENT);
+    const user = (name: string, password: string) => ({ name, password, noPassword: false });
+    await assert.rejects(change({ userAdd: user("bad name", "pw") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("x".repeat(65), "pw") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("eve", "") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("eve", "p".repeat(1025)) }, root), invalid);
+    await assert.rejects(change({}, root), invalid);
+    const refused = coded("precondition_failed", status.FAILED_PRECONDITION);
+    await assert.rejects(change({ userAdd: user("alice", "pw") }, root), refused);
+    await assert.rejects(change({ userDelete: { name: "root" } }, root), refused);
+    const read = await call<{ users: { name: string }[] }>(stub, "authRead", {}, root);
     assert.deepEqual(
       read.users.map((u) => u.name),
       ["alice", "root", "victim"],

@@ -26,7 +26,9 @@ const LAYERS = {
   loadgen: ["api", "client"], // the closed-loop load generator of `dfs bench` and bench/
   cluster: ["api", "client"], // local process clusters: spawns `dfs server`, never imports it
   server: ["api", "gen", "raft", "wire", "storage", "fsm", "transport"],
-  cli: ["api", "gen", "client", "server", "cluster", "verify", "loadgen"],
+  web: ["api", "client"], // the web console's backend: talks to the cluster as a client
+  s3: ["api", "client"], // the S3 gateway: translates S3 into client calls
+  cli: ["api", "gen", "client", "server", "cluster", "verify", "loadgen", "web", "s3"],
 };
 
 const names = Object.keys(LAYERS);

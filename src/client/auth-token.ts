@@ -30,6 +30,9 @@ export const MAX_RENEW_AHEAD_MS = 30_000;
  */
 export const NO_TOKEN_RECHECK_MS = 60_000;
 
+/** The refusals a new login can cure (see {@link TokenHolder.shouldRenew}). */
+const RENEWABLE = /token expired|invalid token/i;
+
 /** Asks the leader for a token. */
 export type Authenticate = (login: Login) => Promise<IssuedToken>;
 
@@ -105,11 +108,14 @@ export class TokenHolder {
   /**
    * Called when a call that carried `sent` was refused with `error`: true (and the token
    * dropped, so the next {@link ensure} logs in) when logging in again can help: the token
-   * expired, or none was sent. The caller retries once at most.
+   * expired, was signed with a key the cluster no longer uses (auth disabled and enabled
+   * again), or none was sent. Not for a revoked token: the user was deleted or its
+   * password changed, and this client's password is the old one. The caller retries once
+   * at most.
    */
   shouldRenew(error: DfsError, sent: string | undefined): boolean {
     if (this.login === undefined || error.code !== "unauthenticated") return false;
-    if (sent !== undefined && !/expired/i.test(error.message)) return false;
+    if (sent !== undefined && !RENEWABLE.test(error.message)) return false;
     if (this.token === sent) this.invalidate();
     return true;
   }

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
 import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
-import { DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
+import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { FailureReport } from "./failure.ts";
 import { intFlag, parsePort } from "./options.ts";
@@ -39,6 +39,8 @@ export interface ServerFlags {
   readonly uploadIdleMs?: number;
   readonly maxUploads?: number;
   readonly maxUploadsPerConnection?: number;
+  /** `--auth-token-ttl SECONDS`: lifetime of the tokens this node issues (docs/auth.md). */
+  readonly authTokenTtl?: number;
 }
 
 /** Registers `server` on `program`. */
@@ -105,6 +107,11 @@ export function addServerCommand(program: Command): void {
       `uploads in progress on one client connection (default ${DEFAULT_RESOURCE_LIMITS.uploadsPerConnection})`,
       intFlag("--max-uploads-per-connection", 1, 1e6),
     )
+    .option(
+      "--auth-token-ttl <seconds>",
+      `lifetime of the auth tokens this node issues (default ${DEFAULT_AUTH_TOKEN_TTL_S})`,
+      intFlag("--auth-token-ttl", 1, 7 * 24 * 3600),
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -131,6 +138,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),
     ...(tls !== undefined ? { tls } : {}),
     debug: flags.debug === true,
+    ...(flags.authTokenTtl !== undefined ? { authTokenTtlS: flags.authTokenTtl } : {}),
     limits: {
       ...(flags.uploadIdleMs !== undefined ? { uploadIdleMs: flags.uploadIdleMs } : {}),
       ...(flags.maxUploads !== undefined ? { uploadsPerNode: flags.maxUploads } : {}),

@@ -1,10 +1,12 @@
 /**
  * The rules of the state machine, written once: versions, compare-and-set, deletes,
- * chunked file uploads and exactly-once sessions. Every store (in memory for the
+ * chunked file uploads, exactly-once sessions and auth (auth-rules.ts). Every store (in memory for the
  * simulator, on disk for a node) runs these same rules over its own backend, so they
  * cannot drift apart.
  */
 import { createHash } from "node:crypto";
+import { applyAuthOp, authorize, refuseWrites } from "./auth-rules.ts";
+import type { AuthState } from "./auth-state.ts";
 import type { FsmCommand } from "./command-types.ts";
 import { decodeCommand } from "./commands.ts";
 import { deleteKey, type KvBackend, replaceValue } from "./kv-backend.ts";
@@ -15,6 +17,8 @@ import { abortUpload, applyChunk, commitUpload, sweepUploads } from "./upload-ru
 /** State besides the data that the rules read and advance. */
 export interface RuleState {
   readonly sessions: SessionTable;
+  /** Users, roles and the auth switch (the same object for the store's whole life). */
+  readonly auth: AuthState;
   /** Latest leader clock seen in the log (never goes back, even if a leader's clock does). */
   clockMs: number;
   /** Log clock of the last sweep for abandoned uploads. */
@@ -60,6 +64,8 @@ function execute(
   index: number,
   command: FsmCommand,
 ): ApplyResult {
+  const refused = authorize(state.auth, command);
+  if (refused !== null) return refused;
   switch (command.op) {
     case "put":
       return put(backend, state, index, command);
@@ -73,9 +79,13 @@ function execute(
       return abortUpload(backend, command.uploadId);
     case "delete_prefix": {
       const keys = backend.keysUnder(command.prefix);
+      const denied = refuseWrites(state.auth, command.caller, keys);
+      if (denied !== null) return denied;
       for (const key of keys) deleteKey(backend, key);
       return { kind: "delete_prefix", deleted: keys.length, index };
     }
+    case "auth":
+      return applyAuthOp(state.auth, index, command.auth);
   }
 }
 

@@ -3,6 +3,10 @@
  * general and the exact-size encoder (payload-command-encoder.ts) both use it without
  * importing each other.
  */
+import type { AuthOp } from "../gen/command.ts";
+
+/** A change to users, roles or the auth switch, as proto/command.proto defines it. */
+export type { AuthOp };
 
 /** Which client write a command is, for exactly-once application (Raft thesis §6.3). */
 export interface CommandSession {
@@ -12,8 +16,21 @@ export interface CommandSession {
   readonly firstIncomplete: number;
 }
 
+/**
+ * Who proposed a command when auth is on (docs/auth.md): the state machine checks the
+ * caller's permission against the auth state at the command's own index, so nothing a
+ * revoked user proposed can apply after the revocation.
+ */
+export interface CommandCaller {
+  readonly user: string;
+  /** The user's generation the caller's credentials were issued for (see AuthUser). */
+  readonly generation: number;
+}
+
 /** What every command carries besides its operation. */
 export interface CommandMeta {
+  /** The authenticated caller (absent: none; refused while auth is on, except abort_upload). */
+  readonly caller?: CommandCaller;
   /** Present for exactly-once writes. */
   readonly session?: CommandSession;
   /** The proposing leader's clock (ms); the state machine's deterministic notion of time. */
@@ -49,4 +66,6 @@ export type FsmCommand =
     })
   | (CommandMeta & { readonly op: "abort_upload"; readonly uploadId: string })
   /** Deletes `prefix` and every key under `prefix/`. */
-  | (CommandMeta & { readonly op: "delete_prefix"; readonly prefix: string });
+  | (CommandMeta & { readonly op: "delete_prefix"; readonly prefix: string })
+  /** A change to users, roles or the auth switch (admin only while auth is on). */
+  | (CommandMeta & { readonly op: "auth"; readonly auth: AuthOp });

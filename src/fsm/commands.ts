@@ -10,7 +10,7 @@ import { encodePayloadCommand } from "./payload-command-encoder.ts";
 /** Serializes a command for a log entry. */
 export function encodeCommand(command: FsmCommand): Uint8Array {
   if (command.op === "put" || command.op === "upload_chunk") return encodePayloadCommand(command);
-  const meta = { session: command.session, timeMs: command.timeMs ?? 0, caller: undefined };
+  const meta = { session: command.session, timeMs: command.timeMs ?? 0, caller: command.caller };
   return Command.encode({ ...NO_OP, ...operation(command), ...meta }).finish();
 }
 
@@ -52,6 +52,8 @@ function operation(command: FsmCommand): Partial<Command> {
       return { abortUpload: { uploadId: command.uploadId } };
     case "delete_prefix":
       return { deletePrefix: { prefix: command.prefix } };
+    case "auth":
+      return { auth: command.auth };
   }
 }
 
@@ -64,6 +66,7 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     return null;
   }
   const meta: CommandMeta = {
+    ...(decoded.caller ? { caller: decoded.caller } : {}),
     ...(decoded.session ? { session: decoded.session } : {}),
     timeMs: decoded.timeMs,
   };
@@ -87,6 +90,7 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     return { op: "abort_upload", uploadId: decoded.abortUpload.uploadId, ...meta };
   if (decoded.deletePrefix !== undefined)
     return { op: "delete_prefix", prefix: decoded.deletePrefix.prefix, ...meta };
+  if (decoded.auth !== undefined) return { op: "auth", auth: decoded.auth, ...meta };
   return null;
 }
 

@@ -3,8 +3,20 @@
  * from fsm/.
  */
 
-/** A command and its session, as the server builds them from client requests. */
-export type { CommandSession, FsmCommand } from "./command-types.ts";
+/** Rules the node checks before proposing, the same the state machine applies. */
+export { MAX_PASSWORD_HASH_CHARS, NAME_PATTERN, TOKEN_KEY_BYTES } from "./auth-rules.ts";
+/** Users, roles and permissions as the state machine holds them; the node checks calls with them. */
+export type {
+  AuthAction,
+  AuthPermission,
+  AuthRole,
+  AuthUser,
+  AuthView,
+} from "./auth-state.ts";
+/** The built-in all-powerful role, and the user that must exist to enable auth. */
+export { ROOT } from "./auth-state.ts";
+/** A command, its session and its caller, as the server builds them from client requests. */
+export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */
 export { decodeCommand, encodeCommand } from "./commands.ts";
 /** The first key after every key under a prefix: the server's listing pages with it. */

@@ -14,6 +14,7 @@
  *     members MEMBERSHIP_KEY → u32 crc | the configuration in force at the applied index
  *                              (raft/membership.ts encoding), written in the same
  *                              transaction as the meta record
+ *     auth    see auth-records.ts (switch, users, roles; JSON)
  */
 import { crc32 } from "node:zlib";
 import { decodeMembership, encodeMembership, type Membership } from "../raft/index.ts";
@@ -191,7 +192,8 @@ export function verifyRecord(key: string, buf: Buffer): void {
   check(key, buf, 4);
 }
 
-function seal(key: string, buf: Buffer): Buffer {
+/** Writes a record's checksum (over key and contents) into its first 4 bytes. */
+export function seal(key: string, buf: Buffer): Buffer {
   buf.writeUInt32LE(crc32(buf.subarray(4), crc32(key)), 0);
   return buf;
 }

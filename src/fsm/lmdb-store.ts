@@ -16,6 +16,8 @@ import type { Membership, SnapshotMeta } from "../raft/index.ts";
 import { decodeMembership, type Entry, EntryKind } from "../raft/index.ts";
 import { mkdirDurable } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
+import { readAuth, writeAuthChanges } from "./auth-records.ts";
+import { AuthState, type AuthView } from "./auth-state.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
 import { checkLmdbFile } from "./lmdb-check.ts";
@@ -104,10 +106,12 @@ export class LmdbStore implements StateMachine {
     this.config = readMembership(db);
     this.state = {
       sessions: new SessionTable(),
+      auth: new AuthState(),
       clockMs: this.meta.clockMs,
       lastSweepMs: this.meta.lastSweepMs,
     };
     this.loadSessions();
+    this.state.auth.loadImage(readAuth(db));
   }
 
   /**
@@ -137,6 +141,10 @@ export class LmdbStore implements StateMachine {
    */
   get membership(): Membership | null {
     return this.config;
+  }
+
+  get auth(): AuthView {
+    return this.state.auth;
   }
 
   /** Term of the entry at {@link appliedIndex} (0 for an empty store). */
@@ -212,6 +220,7 @@ export class LmdbStore implements StateMachine {
     const pending = this.pending;
     if (pending.isEmpty) return;
     const sessions = this.state.sessions.takeChanges();
+    const auth = this.state.auth.takeChanges();
     try {
       this.db.transactionSync(() => {
         for (const [k, v] of pending.values)
@@ -224,10 +233,12 @@ export class LmdbStore implements StateMachine {
           const k = SESSION_PREFIX + id;
           image === null ? this.db.removeSync(k) : this.db.putSync(k, encodeSession(k, image));
         }
+        writeAuthChanges(this.db, auth);
         this.putMeta();
       });
     } catch (error) {
       this.state.sessions.requeueChanges(sessions);
+      this.state.auth.requeueChanges(auth);
       throw error;
     }
     this.configDirty = false;
@@ -277,6 +288,7 @@ export class LmdbStore implements StateMachine {
     }
     const chunks = this.db.getKeysCount({ start: CHUNK_PREFIX, end: nextPrefix(CHUNK_PREFIX) });
     hash.update(`sessions:${this.state.sessions.size()}:chunks:${chunks}`);
+    hash.update(this.state.auth.fingerprint());
     return hash.digest("hex");
   }
 
@@ -380,6 +392,7 @@ export class LmdbStore implements StateMachine {
     this.state.clockMs = this.meta.clockMs;
     this.state.lastSweepMs = this.meta.lastSweepMs;
     this.loadSessions();
+    this.state.auth.loadImage(readAuth(this.db));
   }
 
   /**

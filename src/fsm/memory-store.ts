@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { decodeMembership, type Entry, EntryKind, type Membership } from "../raft/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
+import { type AuthImage, AuthState, type AuthView, NO_AUTH } from "./auth-state.ts";
 import { compareKeys } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
@@ -25,6 +26,8 @@ interface StoreImage {
   readonly chunks: readonly (readonly [string, string])[];
   readonly uploads: readonly (readonly [string, UploadState])[];
   readonly sessions: SessionsImage;
+  /** Users, roles and the auth switch (absent in images from before auth: none). */
+  readonly auth?: AuthImage;
   /** The configuration in force at `applied` (absent: none applied yet). */
   readonly membership?: Membership;
 }
@@ -36,7 +39,12 @@ export class MemoryStore implements StateMachine {
   private values = new Map<string, StoredValue>();
   private chunks = new Map<string, Uint8Array>();
   private uploadStates = new Map<string, UploadState>();
-  private readonly state: RuleState = { sessions: new SessionTable(), clockMs: 0, lastSweepMs: 0 };
+  private readonly state: RuleState = {
+    sessions: new SessionTable(),
+    auth: new AuthState(),
+    clockMs: 0,
+    lastSweepMs: 0,
+  };
   private applied = 0;
   private config: Membership | null = null;
   private readonly backend: KvBackend = {
@@ -57,6 +65,10 @@ export class MemoryStore implements StateMachine {
 
   get appliedIndex(): number {
     return this.applied;
+  }
+
+  get auth(): AuthView {
+    return this.state.auth;
   }
 
   /** The configuration in force at the applied index (null before any configuration entry). */
@@ -128,6 +140,7 @@ export class MemoryStore implements StateMachine {
       hash.update(v.sha256);
     }
     hash.update(`sessions:${this.state.sessions.size()}:chunks:${this.chunks.size}`);
+    hash.update(this.state.auth.fingerprint());
     return hash.digest("hex");
   }
 
@@ -145,6 +158,7 @@ export class MemoryStore implements StateMachine {
       chunks: [...this.chunks].map(([k, v]) => [k, b64(v)]),
       uploads: [...this.uploadStates],
       sessions: this.state.sessions.toImage(),
+      auth: this.state.auth.toImage(),
       ...(this.config !== null ? { membership: this.config } : {}),
     };
     return Buffer.from(JSON.stringify(image));
@@ -163,6 +177,7 @@ export class MemoryStore implements StateMachine {
     this.chunks = new Map(parsed.chunks.map(([k, v]) => [k, bytes(v)]));
     this.uploadStates = new Map(parsed.uploads);
     this.state.sessions.loadImage(parsed.sessions);
+    this.state.auth.loadImage(parsed.auth ?? NO_AUTH);
     this.config = parsed.membership ?? null;
   }
 

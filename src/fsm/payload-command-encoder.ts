@@ -13,7 +13,7 @@ import {
   uintFieldSize,
   utf8Length,
 } from "../wire/index.ts";
-import type { CommandSession, FsmCommand } from "./command-types.ts";
+import type { CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 
 /** A command this module encodes. */
 export type PayloadCommand = Extract<FsmCommand, { op: "put" } | { op: "upload_chunk" }>;
@@ -23,6 +23,7 @@ const PUT = 1;
 const SESSION = 3;
 const TIME_MS = 4;
 const UPLOAD_CHUNK = 5;
+const CALLER = 10;
 
 /** Serializes a put or upload_chunk command exactly as `Command.encode` would. */
 export function encodePayloadCommand(command: PayloadCommand): Buffer {
@@ -31,9 +32,13 @@ export function encodePayloadCommand(command: PayloadCommand): Buffer {
   const session = command.session;
   const clientIdBytes = session === undefined ? 0 : utf8Length(session.clientId);
   const sessionBytes = session === undefined ? 0 : sessionSize(session, clientIdBytes);
+  const caller = command.caller;
+  const userBytes = caller === undefined ? 0 : utf8Length(caller.user);
+  const callerBytes = caller === undefined ? 0 : callerSize(caller, userBytes);
   const timeMs = command.timeMs ?? 0;
   const w = new ProtoWriter(
     lengthDelimitedSize(command.op === "put" ? PUT : UPLOAD_CHUNK, opSize) +
+      (caller === undefined ? 0 : lengthDelimitedSize(CALLER, callerBytes)) +
       (session === undefined ? 0 : lengthDelimitedSize(SESSION, sessionBytes)) +
       uintFieldSize(TIME_MS, timeMs),
   );
@@ -43,6 +48,11 @@ export function encodePayloadCommand(command: PayloadCommand): Buffer {
   } else {
     w.lengthPrefix(UPLOAD_CHUNK, opSize).string(1, command.uploadId, first);
     w.uint(2, command.seq).bytes(3, command.data);
+  }
+  // Field order as the generated encoder writes it: the operation, caller, session, time.
+  if (caller !== undefined) {
+    w.lengthPrefix(CALLER, callerBytes).string(1, caller.user, userBytes);
+    w.uint(2, caller.generation);
   }
   if (session !== undefined) {
     w.lengthPrefix(SESSION, sessionBytes).string(1, session.clientId, clientIdBytes);
@@ -69,4 +79,8 @@ function sessionSize(s: CommandSession, clientIdBytes: number): number {
     uintFieldSize(2, s.sequence) +
     uintFieldSize(3, s.firstIncomplete)
   );
+}
+
+function callerSize(c: CommandCaller, userBytes: number): number {
+  return bytesFieldSize(1, userBytes) + uintFieldSize(2, c.generation);
 }

@@ -231,7 +231,7 @@ export class SessionTable {
  * plus any text it carries. Depends only on the result, so every node agrees.
  */
 export function resultBytes(result: ApplyResult): number {
-  return 64 + (result.kind === "invalid" ? result.reason.length : 0);
+  return 64 + ("reason" in result ? result.reason.length : 0);
 }
 
 function imageOf(id: string, c: ClientSession): ClientImage {

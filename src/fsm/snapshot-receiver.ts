@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/index.ts";
 import { fsyncDir, mkdirDurable } from "../storage/index.ts";
+import { checkAuthRecord } from "./auth-records.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import {
   decodeMembershipRecord,
@@ -54,6 +55,7 @@ export class SnapshotReceiver {
         verifyRecord(key, value);
         if (key === META_KEY) this.checkMeta(value);
         if (key === MEMBERSHIP_KEY) decodeMembershipRecord(value); // a bad one is refused here
+        checkAuthRecord(key, value);
 
         db.putSync(key, value);
       }

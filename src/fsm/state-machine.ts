@@ -1,4 +1,5 @@
 import type { Entry } from "../raft/index.ts";
+import type { AuthView } from "./auth-state.ts";
 
 /**
  * The contract between the Raft driver and the replicated state machine. Kept narrow so
@@ -51,7 +52,15 @@ export type ApplyResult =
   | { readonly kind: "noop" }
   /** A retried exactly-once write whose session was forgotten; it was not applied again. */
   | { readonly kind: "session_expired" }
-  | { readonly kind: "invalid"; readonly reason: string };
+  | { readonly kind: "invalid"; readonly reason: string }
+  /** An AuthOp applied at `index` (a user's generation is the index that set it). */
+  | { readonly kind: "auth"; readonly index: number }
+  /** An AuthOp that does not hold (unknown user or role, a duplicate, a bad name...): no change. */
+  | { readonly kind: "auth_refused"; readonly reason: string }
+  /** Auth is on and the command has no caller, or one whose user or generation is gone. */
+  | { readonly kind: "unauthenticated"; readonly reason: string }
+  /** The caller lacks a permission, e.g. "user alice lacks write on photos/a.jpg". */
+  | { readonly kind: "permission_denied"; readonly reason: string };
 
 /**
  * A deterministic state machine: the same committed entries in the same order produce the
@@ -60,6 +69,11 @@ export type ApplyResult =
 export interface StateMachine {
   /** Highest log index whose effects are included in the state. */
   readonly appliedIndex: number;
+  /**
+   * Users, roles and the auth switch at the applied index (read-only): the node checks
+   * calls and verifies tokens against it. The same object for the store's whole life.
+   */
+  readonly auth: AuthView;
   /**
    * Applies committed entries (strictly increasing indexes, continuing `appliedIndex`) and
    * returns one result per entry ({@link ApplyResult} "noop" for entries without a command).

@@ -11,10 +11,17 @@
  * on, or written and not yet taken) or {@link ResourceLimits.streamAnswerBytes} bytes
  * written and not taken, the call stops reading requests until answers drain, so HTTP/2
  * flow control holds the client back (docs/security.md "Resource limits").
+ *
+ * Credentials come from the stream's metadata and are checked again for every request
+ * (a cached token costs a map lookup), so a token that expires or is revoked while the
+ * stream is open stops working at the next request: that request is answered
+ * `unauthenticated` as a whole, and the stream stays open for a client that logs in again
+ * on a new one (docs/auth.md).
  */
 import type * as grpc from "@grpc/grpc-js";
 import { MAX_STREAM_GET_BYTES } from "../api/index.ts";
 import type { BatchResponse, BatchStreamRequest, BatchStreamResponse } from "../gen/dfs.ts";
+import type { CallCredentials, Caller } from "./auth/index.ts";
 import { type BatchOps, runBatch, toOpError } from "./batch.ts";
 import type { ResourceLimits } from "./resource-limits.ts";
 
@@ -24,6 +31,7 @@ type Limits = Pick<ResourceLimits, "streamAnswersInFlight" | "streamAnswerBytes"
 export function batchStreamHandler(
   ops: BatchOps,
   limits: Limits,
+  callerOf: (call: CallCredentials) => Promise<Caller | null>,
 ): grpc.handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse> {
   return (call) => {
     /** Requests being worked on plus answers written but not yet flushed to the client. */
@@ -62,7 +70,8 @@ export function batchStreamHandler(
     call.on("data", (request: BatchStreamRequest) => {
       inFlight++;
       throttle();
-      runBatch(ops, request.batch ?? { ops: [] }, MAX_STREAM_GET_BYTES)
+      callerOf(call)
+        .then((caller) => runBatch(ops, request.batch ?? { ops: [] }, caller, MAX_STREAM_GET_BYTES))
         .then(
           (batch): BatchStreamResponse => ({ id: request.id, batch, error: undefined }),
           (error: unknown): BatchStreamResponse => ({

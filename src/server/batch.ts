@@ -19,6 +19,7 @@ import type {
   StatRequest,
   StatResponse,
 } from "../gen/dfs.ts";
+import type { Caller } from "./auth/index.ts";
 
 /**
  * Value bytes a response may still take. A get reserves its value's size in the same
@@ -32,13 +33,16 @@ export interface GetBudget {
 /** Thrown by a get whose value does not fit its {@link GetBudget}. */
 export class OverBudget extends Error {}
 
-/** The single operations a batch may hold. */
+/**
+ * The single operations a batch may hold, each for the batch's caller (null while auth is
+ * off; docs/auth.md): the caller is resolved once per batch, its permission checked per op.
+ */
 export interface BatchOps {
-  put(req: PutRequest): Promise<PutResponse>;
+  put(req: PutRequest, caller: Caller | null): Promise<PutResponse>;
   /** With a budget: throws {@link OverBudget} (holding nothing) if the value does not fit. */
-  get(req: GetRequest, budget?: GetBudget): Promise<GetResponse>;
-  delete(req: DeleteRequest): Promise<DeleteResponse>;
-  stat(req: StatRequest): Promise<StatResponse>;
+  get(req: GetRequest, caller: Caller | null, budget?: GetBudget): Promise<GetResponse>;
+  delete(req: DeleteRequest, caller: Caller | null): Promise<DeleteResponse>;
+  stat(req: StatRequest, caller: Caller | null): Promise<StatResponse>;
 }
 
 /**
@@ -48,6 +52,7 @@ export interface BatchOps {
 export async function runBatch(
   ops: BatchOps,
   req: BatchRequest,
+  caller: Caller | null,
   getBudget: number = MAX_BATCH_GET_BYTES,
 ): Promise<BatchResponse> {
   if (req.ops.length > MAX_BATCH_OPS) {
@@ -57,10 +62,10 @@ export async function runBatch(
   const results = await Promise.all(
     req.ops.map(async (op): Promise<BatchResult> => {
       try {
-        if (op.put) return { put: await ops.put(op.put) };
-        if (op.delete) return { delete: await ops.delete(op.delete) };
-        if (op.stat) return { stat: await ops.stat(op.stat) };
-        if (op.get) return { get: await ops.get(op.get, budget) };
+        if (op.put) return { put: await ops.put(op.put, caller) };
+        if (op.delete) return { delete: await ops.delete(op.delete, caller) };
+        if (op.stat) return { stat: await ops.stat(op.stat, caller) };
+        if (op.get) return { get: await ops.get(op.get, caller, budget) };
         throw new DfsError("invalid_argument", "empty batch operation");
       } catch (error) {
         if (error instanceof OverBudget) return retryAlone();

@@ -81,6 +81,14 @@ export const DEFAULT_SNAPSHOT_TUNING: SnapshotTuning = {
   keepBytes: 64 * 1024 * 1024,
 };
 
+/**
+ * Lifetime of an auth token when `--auth-token-ttl` is not given: 5 minutes, etcd's
+ * simple-token TTL. A revoked user is locked out at once anyway (every node checks the
+ * token's generation against the replicated state), so the TTL only bounds how long a
+ * stolen token stays useful; clients log in again before it runs out (docs/auth.md).
+ */
+export const DEFAULT_AUTH_TOKEN_TTL_S = 300;
+
 /** Everything `startNode` needs. */
 export interface NodeConfig {
   /** This node's id; must appear in `peers`. */
@@ -116,6 +124,8 @@ export interface NodeConfig {
   readonly tuning?: Partial<RaftTuning>;
   /** Overrides of {@link DEFAULT_SNAPSHOT_TUNING} (`--snapshot-entries`, `--snapshot-keep`). */
   readonly snapshots?: Partial<SnapshotTuning>;
+  /** Lifetime of the tokens this node issues, in seconds (`--auth-token-ttl`; {@link DEFAULT_AUTH_TOKEN_TTL_S}). */
+  readonly authTokenTtlS?: number;
 }
 
 /** PEM bytes of one TLS identity (certificate chain and its private key). */

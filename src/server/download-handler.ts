@@ -4,13 +4,15 @@
  * The first message carries its FileInfo (size, SHA-256, version); chunks follow one per
  * message, written only as fast as the client reads (gRPC flow control), so memory stays
  * at about one chunk whatever the file size. Every chunk's CRC is checked on the way out;
- * the client checks the SHA-256 of the whole.
+ * the client checks the SHA-256 of the whole. With auth on, the caller needs `read` on the
+ * key, checked after the ReadIndex wait against the state the download streams from.
  */
 import { once } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import { checkKey, DfsError } from "../api/index.ts";
 import type { StateMachine } from "../fsm/index.ts";
 import type { DownloadRequest, DownloadResponse } from "../gen/dfs.ts";
+import type { AuthGuard } from "./auth/index.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo } from "./listing.ts";
 import type { RaftLoop } from "./raft-loop.ts";
@@ -19,6 +21,7 @@ import type { RaftLoop } from "./raft-loop.ts";
 export interface DownloadDeps {
   readonly loop: RaftLoop;
   readonly fsm: StateMachine;
+  readonly guard: AuthGuard;
 }
 
 type Call = grpc.ServerWritableStream<DownloadRequest, DownloadResponse>;
@@ -38,7 +41,9 @@ export function downloadHandler(
 async function stream(deps: DownloadDeps, call: Call): Promise<void> {
   const { key, serializable } = call.request;
   checkKey(key);
+  const caller = await deps.guard.caller(call);
   if (!serializable) await deps.loop.linearizableRead();
+  deps.guard.allow(caller, "read", key);
   const view = deps.fsm.openView();
   try {
     const stored = view.get(key);

@@ -8,6 +8,7 @@
 export { StartupError, type StartupErrorKind } from "../api/index.ts";
 /** A node's configuration, as the CLI builds it from flags and embedders pass it. */
 export {
+  DEFAULT_AUTH_TOKEN_TTL_S,
   DEFAULT_TUNING,
   type NodeConfig,
   type NodeTls,

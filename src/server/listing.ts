@@ -3,9 +3,15 @@
  * level: keys directly under the prefix, and each deeper path once as a directory
  * ("a/b/"), skipping the directory's whole subtree in one seek — so listing a level with
  * a million files below it reads one key per directory, not a million.
+ *
+ * With auth on, a page holds only what the caller may list (docs/auth.md): a key iff the
+ * caller has `list` on it, a directory iff some `list` grant could match a key under it.
+ * Hidden entries are skipped while paging, so pages keep their size and no other name
+ * leaks (a hidden directory's subtree is still skipped in one seek).
  */
 import { nextPrefix, type StateView, type StoredValue } from "../fsm/index.ts";
 import type { FileInfo, ListEntry, ListRequest, ListResponse } from "../gen/dfs.ts";
+import type { ListFilter } from "./auth/index.ts";
 
 /** Page size when the client asks for none, and the most it may ask for. */
 export const LIST_DEFAULT_LIMIT = 1000;
@@ -23,14 +29,18 @@ export function fileInfo(v: StoredValue): FileInfo {
   };
 }
 
-/** One page of `req`'s listing. */
-export function listPage(view: StateView, req: ListRequest): ListResponse {
+/** One page of `req`'s listing, showing only what `filter` lets through (null: all). */
+export function listPage(
+  view: StateView,
+  req: ListRequest,
+  filter: ListFilter | null = null,
+): ListResponse {
   const limit = Math.min(req.limit === 0 ? LIST_DEFAULT_LIMIT : req.limit, LIST_MAX_LIMIT);
   const base = req.prefix === "" ? "" : `${req.prefix}/`;
   let from = req.startAfter === "" ? base : after(req.startAfter);
   const entries: ListEntry[] = [];
   for (;;) {
-    const next = scan(view, base, from, req.recursive, entries, limit);
+    const next = scan(view, base, from, req.recursive, entries, limit, filter);
     if (next === null) break;
     from = next;
   }
@@ -49,15 +59,18 @@ function scan(
   recursive: boolean,
   entries: ListEntry[],
   limit: number,
+  filter: ListFilter | null,
 ): string | null {
   for (const key of view.keys(from, base)) {
     if (entries.length >= limit) return null;
     const slash = recursive ? -1 : key.indexOf("/", base.length);
     if (slash >= 0) {
       const dir = key.slice(0, slash + 1);
-      entries.push({ name: dir, isDir: true, info: undefined });
+      if (filter === null || filter.dir(dir))
+        entries.push({ name: dir, isDir: true, info: undefined });
       return nextPrefix(dir);
     }
+    if (filter !== null && !filter.key(key)) continue;
     const stored = view.get(key);
     if (stored !== undefined) entries.push({ name: key, isDir: false, info: fileInfo(stored) });
   }

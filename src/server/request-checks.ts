@@ -34,6 +34,9 @@ export function writeOutcome(result: ApplyResult, key: string): { index: number;
       );
     case "invalid":
       throw new DfsError("internal", `the state machine refused the write: ${result.reason}`);
+    case "unauthenticated":
+    case "permission_denied":
+      throw authRefusal(result);
     case "session_expired":
       throw new DfsError(
         "unavailable",
@@ -42,4 +45,14 @@ export function writeOutcome(result: ApplyResult, key: string): { index: number;
     default:
       throw new DfsError("internal", `unexpected apply result ${result.kind}`);
   }
+}
+
+/**
+ * The state machine's own auth refusal (docs/auth.md: writes are checked again at apply,
+ * against the auth state at their index) as the typed error it stands for.
+ */
+export function authRefusal(
+  result: Extract<ApplyResult, { kind: "unauthenticated" | "permission_denied" }>,
+): DfsError {
+  return new DfsError(result.kind, result.reason);
 }

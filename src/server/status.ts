@@ -81,6 +81,6 @@ export function statusOf(
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([reason, count]) => ({ reason, count })),
     version: dfsVersion(), // package.json version of this build (`dfs status` VERSION)
-    authEnabled: false, // TODO(#18): from the state machine
+    authEnabled: fsm.auth.enabled, // calls then need credentials (docs/auth.md)
   };
 }

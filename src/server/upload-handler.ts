@@ -9,15 +9,21 @@
  * them after 15 idle minutes). Uploads are bounded per connection and per node, and one
  * that sends less than 64 KiB in a minute is closed as stalled (docs/security.md
  * "Resource limits").
+ *
+ * With auth on, the caller (from the call's credentials) needs `write` on the key: checked
+ * at the first message and again before the commit, and stamped into every chunk and the
+ * commit, so the state machine refuses a revoked caller's chunks too (docs/auth.md).
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { checkKey, DfsError, FILE_CHUNK_BYTES, UPLOAD_WINDOW_CHUNKS } from "../api/index.ts";
 import { encodeCommand, type FsmCommand } from "../fsm/index.ts";
 import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
+import type { AuthGuard, CallCredentials, Caller } from "./auth/index.ts";
+import { callerField } from "./auth-service.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import type { RaftLoop } from "./raft-loop.ts";
-import { validateSession, writeOutcome } from "./request-checks.ts";
+import { authRefusal, validateSession, writeOutcome } from "./request-checks.ts";
 import { StallClock } from "./stall-clock.ts";
 import type { UploadSlots } from "./upload-slots.ts";
 
@@ -35,6 +41,8 @@ export interface UploadDeps {
   readonly idleMs: number;
   /** Progress required per window (ResourceLimits.uploadMinProgressBytes). */
   readonly minProgressBytes: number;
+  /** Who calls and whether they may write (docs/auth.md). */
+  readonly guard: AuthGuard;
 }
 
 /** The Upload handler. */
@@ -49,7 +57,7 @@ export function uploadHandler(
       callback(toServiceError(error));
       return;
     }
-    const upload = new Upload(deps, () => call.sendMetadata(new grpc.Metadata()));
+    const upload = new Upload(deps, call, () => call.sendMetadata(new grpc.Metadata()));
     let chain = Promise.resolve();
     let settled = false;
     const stall = new StallClock(deps.idleMs, deps.minProgressBytes, () =>
@@ -112,6 +120,7 @@ class Upload {
   private key = "";
   private ifVersion: number | undefined;
   private session: FsmCommand["session"];
+  private caller: Caller | null = null;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private seq = 0;
@@ -121,12 +130,13 @@ class Upload {
 
   constructor(
     private readonly deps: UploadDeps,
+    private readonly credentials: CallCredentials,
     private readonly accepted: () => void,
   ) {}
 
   /** Handles one message; resolves with the response after the final one, else null. */
   async receive(m: UploadRequest): Promise<PutResponse | null> {
-    if (!this.started) this.start(m);
+    if (!this.started) await this.start(m);
     if (this.failure !== null) throw this.failure;
     if (m.data.length > 0)
       await this.take(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length));
@@ -140,9 +150,11 @@ class Upload {
     this.propose({ op: "abort_upload", uploadId: this.uploadId }).catch(() => {});
   }
 
-  private start(m: UploadRequest): void {
+  private async start(m: UploadRequest): Promise<void> {
     checkKey(m.key);
     this.deps.loop.checkLeader();
+    this.caller = await this.deps.guard.caller(this.credentials);
+    this.deps.guard.allow(this.caller, "write", m.key);
     this.key = m.key;
     this.ifVersion = m.ifVersion;
     this.session = validateSession(m.session);
@@ -178,6 +190,8 @@ class Upload {
       data,
     })
       .then((result) => {
+        if (result.kind === "unauthenticated" || result.kind === "permission_denied")
+          throw authRefusal(result);
         if (result.kind !== "chunk")
           throw new DfsError("internal", `chunk ${seq} not stored: ${JSON.stringify(result)}`);
       })
@@ -192,6 +206,7 @@ class Upload {
     if (this.pendingBytes > 0) await this.sendChunk(this.cut(this.pendingBytes));
     await Promise.all(this.inflight);
     if (this.failure !== null) throw this.failure;
+    this.deps.guard.allow(this.caller, "write", this.key);
     const actual = this.hash.digest();
     if (!actual.equals(Buffer.from(sha256))) {
       throw new DfsError(
@@ -214,8 +229,10 @@ class Upload {
   }
 
   private async propose(command: FsmCommand) {
+    // abort_upload is always allowed (it only frees this upload's chunks by their id).
+    const caller = command.op === "abort_upload" ? {} : callerField(this.caller);
     const { result } = await this.deps.loop.propose(
-      encodeCommand({ ...command, timeMs: this.deps.now() }),
+      encodeCommand({ ...command, timeMs: this.deps.now(), ...caller }),
     );
     return result;
   }

@@ -263,6 +263,9 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
     get appliedIndex() {
       return inner.appliedIndex;
     },
+    get auth() {
+      return inner.auth;
+    },
     applyEntries(entries) {
       for (const e of entries) {
         const data =

@@ -68,6 +68,8 @@ export function buildServers(
       status,
       now: Date.now,
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
+      ...(config.authTokenTtlS !== undefined ? { authTokenTtlS: config.authTokenTtlS } : {}),
+      certUsers: config.tls?.client?.clientCa !== undefined,
       admin: memberAdmin({
         loop,
         clusterId: storage.clusterId,

@@ -27,6 +27,7 @@ function randomCommand(seed: number): PayloadCommand {
       ? { session: { clientId: pick(NAMES), sequence: num(), firstIncomplete: num() } }
       : {}),
     ...(rand() < 0.8 ? { timeMs: num() } : {}),
+    ...(rand() < 0.5 ? { caller: { user: pick(NAMES), generation: num() } } : {}),
   };
   if (rand() < 0.5) {
     const cas = rand() < 0.5 ? { ifVersion: num() } : {};
@@ -48,14 +49,14 @@ function generated(c: PayloadCommand): Uint8Array {
       ? { put: { key: c.key, value: Buffer.from(c.value), ifVersion: c.ifVersion } }
       : { uploadChunk: { uploadId: c.uploadId, seq: c.seq, data: Buffer.from(c.data) } };
   return Command.encode(
-    Command.fromPartial({ ...op, session: c.session, timeMs: c.timeMs ?? 0 }),
+    Command.fromPartial({ ...op, caller: c.caller, session: c.session, timeMs: c.timeMs ?? 0 }),
   ).finish();
 }
 
 const FIRST_SEED = Number(process.env.SEED ?? 1);
 const RUNS = process.env.SEED === undefined ? 500 : 1;
 
-test(`puts and upload chunks encode byte for byte as Command.encode does, and decode back (seeds ${FIRST_SEED}..${FIRST_SEED + RUNS - 1}; replay one with SEED=n)`, () => {
+test(`puts and upload chunks encode, with and without a caller, byte for byte as Command.encode does, and decode back (seeds ${FIRST_SEED}..${FIRST_SEED + RUNS - 1}; replay one with SEED=n)`, () => {
   for (let seed = FIRST_SEED; seed < FIRST_SEED + RUNS; seed++) {
     const command = randomCommand(seed);
     const ours = encodePayloadCommand(command);

@@ -1,0 +1,89 @@
+/**
+ * Tokens: a token issued for (user, generation) verifies until it expires, the user is
+ * deleted or its generation moves, or the cluster's key changes; forged ones (another
+ * key, a tampered payload, alg "none") never verify; the cache never lets a token outlive
+ * any of those, and stays bounded.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DfsError } from "../../../src/api/errors.ts";
+import { Tokens } from "../../../src/server/auth/tokens.ts";
+import { AuthTable } from "./auth-table.ts";
+
+const T0 = 1_800_000_000_000;
+
+const refused = (pattern: RegExp) => (error: unknown) =>
+  error instanceof DfsError && error.code === "unauthenticated" && pattern.test(error.message);
+
+function b64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+test("a fresh token verifies, from the cache too, until it expires", async () => {
+  const auth = new AuthTable().addUser("alice", 12);
+  const tokens = new Tokens(60);
+  const { token, expiresMs } = await tokens.issue(auth.tokenKey as Uint8Array, "alice", 12, T0);
+  assert.equal(expiresMs, T0 + 60_000);
+  assert.deepEqual(await tokens.verify(auth, token, T0 + 1000), { user: "alice", generation: 12 });
+  assert.equal(tokens.cachedCount, 1);
+  assert.deepEqual(await tokens.verify(auth, token, T0 + 59_999), {
+    user: "alice",
+    generation: 12,
+  });
+  await assert.rejects(tokens.verify(auth, token, T0 + 60_000), refused(/token expired/));
+  // Not cached yet, expired on first sight: refused by the signature check's own clock.
+  const fresh = new Tokens(60);
+  await assert.rejects(fresh.verify(auth, token, T0 + 61_000), refused(/token expired/));
+});
+
+test("a changed generation or a deleted user revokes a cached token", async () => {
+  const auth = new AuthTable().addUser("alice", 5);
+  const tokens = new Tokens();
+  const { token } = await tokens.issue(auth.tokenKey as Uint8Array, "alice", 5, T0);
+  await tokens.verify(auth, token, T0);
+  auth.addUser("alice", 9); // password changed at index 9
+  await assert.rejects(tokens.verify(auth, token, T0), refused(/revoked/));
+  auth.users.delete("alice");
+  await assert.rejects(tokens.verify(auth, token, T0), refused(/revoked/));
+  auth.addUser("alice", 5); // the same generation again (never happens: indexes grow)
+  assert.equal((await tokens.verify(auth, token, T0)).user, "alice");
+});
+
+test("another key, a tampered payload and alg none never verify", async () => {
+  const auth = new AuthTable().addUser("alice", 1).addUser("root", 1);
+  const tokens = new Tokens();
+  const other = await tokens.issue(new Uint8Array(32).fill(8), "alice", 1, T0);
+  await assert.rejects(tokens.verify(auth, other.token, T0), refused(/invalid token/));
+  const { token } = await tokens.issue(auth.tokenKey as Uint8Array, "alice", 1, T0);
+  const [header, , signature] = token.split(".");
+  const tampered = `${header}.${b64url({ sub: "root", gen: 1, iat: T0 / 1000, exp: T0 / 1000 + 300 })}.${signature}`;
+  await assert.rejects(tokens.verify(auth, tampered, T0), refused(/invalid token/));
+  const none = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub: "root", gen: 1, iat: T0 / 1000, exp: T0 / 1000 + 300 })}.`;
+  await assert.rejects(tokens.verify(auth, none, T0), refused(/invalid token/));
+  await assert.rejects(tokens.verify(auth, "garbage", T0), refused(/invalid token/));
+  assert.equal(tokens.cachedCount, 0, "nothing forged is cached");
+});
+
+test("a new cluster key voids cached tokens; auth never enabled voids all", async () => {
+  const auth = new AuthTable().addUser("alice", 1);
+  const tokens = new Tokens();
+  const { token } = await tokens.issue(auth.tokenKey as Uint8Array, "alice", 1, T0);
+  await tokens.verify(auth, token, T0);
+  auth.tokenKey = new Uint8Array(32).fill(7); // same bytes, new array: still valid
+  await tokens.verify(auth, token, T0);
+  auth.tokenKey = new Uint8Array(32).fill(9);
+  await assert.rejects(tokens.verify(auth, token, T0), refused(/invalid token/));
+  auth.tokenKey = null;
+  await assert.rejects(tokens.verify(auth, token, T0), refused(/invalid token/));
+});
+
+test("the cache is bounded", async () => {
+  const auth = new AuthTable();
+  const tokens = new Tokens(300, 3);
+  const key = auth.tokenKey as Uint8Array;
+  for (let i = 0; i < 5; i++) {
+    auth.addUser(`u${i}`, 1);
+    await tokens.verify(auth, (await tokens.issue(key, `u${i}`, 1, T0)).token, T0);
+  }
+  assert.equal(tokens.cachedCount, 3);
+});

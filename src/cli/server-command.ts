@@ -7,7 +7,11 @@ import type { Command } from "commander";
 import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
 import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
-import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_RESOURCE_LIMITS } from "../server/index.ts";
+import {
+  DEFAULT_AUTH_TOKEN_TTL_S,
+  DEFAULT_RESOURCE_LIMITS,
+  MAX_AUTH_TOKEN_TTL_S,
+} from "../server/index.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { FailureReport } from "./failure.ts";
 import { intFlag, parsePort } from "./options.ts";
@@ -110,7 +114,7 @@ export function addServerCommand(program: Command): void {
     .option(
       "--auth-token-ttl <seconds>",
       `lifetime of the auth tokens this node issues (default ${DEFAULT_AUTH_TOKEN_TTL_S})`,
-      intFlag("--auth-token-ttl", 1, 7 * 24 * 3600),
+      intFlag("--auth-token-ttl", 1, MAX_AUTH_TOKEN_TTL_S),
     )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);

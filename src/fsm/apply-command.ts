@@ -1,8 +1,8 @@
 /**
  * The rules of the state machine, written once: versions, compare-and-set, deletes,
- * chunked file uploads, exactly-once sessions and auth (auth-rules.ts). Every store (in memory for the
- * simulator, on disk for a node) runs these same rules over its own backend, so they
- * cannot drift apart.
+ * chunked file uploads, exactly-once sessions and auth (auth-rules.ts). Every store (in
+ * memory for the simulator, on disk for a node) runs these same rules over its own
+ * backend, so they cannot drift apart.
  */
 import { createHash } from "node:crypto";
 import { applyAuthOp, authorize, refuseWrites } from "./auth-rules.ts";

@@ -15,6 +15,7 @@ import {
   ROOT,
 } from "./auth-state.ts";
 import type { CommandCaller, FsmCommand } from "./command-types.ts";
+import { compareKeys } from "./key-range.ts";
 import type { ApplyResult } from "./state-machine.ts";
 
 /** User and role names: what an operator can type and a certificate's CN usually is. */
@@ -60,11 +61,16 @@ export function refuseWrites(
 ): ApplyResult | null {
   if (!auth.enabled) return null;
   const user = caller?.user ?? "";
-  for (const key of keys) {
-    const missing = auth.missing(user, "write", key);
-    if (missing !== null) return deny(user, missing);
-  }
-  return null;
+  // The first refused key in key order: the stores list the keys in different orders, and
+  // the reason must be the same on every node.
+  let first: string | null = null;
+  for (const key of keys)
+    if (
+      (first === null || compareKeys(key, first) < 0) &&
+      auth.missing(user, "write", key) !== null
+    )
+      first = key;
+  return first === null ? null : deny(user, auth.missing(user, "write", first));
 }
 
 /** While auth is on: a command without a caller, or with a stale one, is unauthenticated. */

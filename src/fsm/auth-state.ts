@@ -104,6 +104,11 @@ export class AuthState implements AuthView {
   private switchDirty = false;
   private readonly dirtyUsers = new Set<string>();
   private readonly dirtyRoles = new Set<string>();
+  /**
+   * Each user's permissions, over all their roles: a listing asks for every entry it
+   * shows, so they are gathered once per user until users or roles change.
+   */
+  private readonly granted = new Map<string, AuthPermission[]>();
 
   get enabled(): boolean {
     return this.on;
@@ -162,22 +167,26 @@ export class AuthState implements AuthView {
   putUser(user: AuthUser): void {
     this.userMap.set(user.name, user);
     this.dirtyUsers.add(user.name);
+    this.granted.clear();
   }
 
   deleteUser(name: string): void {
     this.userMap.delete(name);
     this.dirtyUsers.add(name);
+    this.granted.clear();
   }
 
   /** Creates or replaces a role (never `root`). */
   putRole(role: AuthRole): void {
     this.roleMap.set(role.name, role);
     this.dirtyRoles.add(role.name);
+    this.granted.clear();
   }
 
   deleteRole(name: string): void {
     this.roleMap.delete(name);
     this.dirtyRoles.add(name);
+    this.granted.clear();
   }
 
   // ---- persistence and images ---------------------------------------------------------
@@ -219,6 +228,7 @@ export class AuthState implements AuthView {
     for (const u of image.users) this.userMap.set(u.name, u);
     for (const r of image.roles) if (r.name !== ROOT) this.roleMap.set(r.name, r);
     this.clearDirty();
+    this.granted.clear();
   }
 
   /**
@@ -260,7 +270,13 @@ export class AuthState implements AuthView {
   }
 
   private permissionsOf(user: string): AuthPermission[] {
-    return this.rolesOf(user).flatMap((r) => r.permissions);
+    if (!this.userMap.has(user)) return []; // never cache unknown names: no unbounded growth
+    let permissions = this.granted.get(user);
+    if (permissions === undefined) {
+      permissions = this.rolesOf(user).flatMap((r) => r.permissions);
+      this.granted.set(user, permissions);
+    }
+    return permissions;
   }
 }
 

@@ -88,6 +88,8 @@ export const DEFAULT_SNAPSHOT_TUNING: SnapshotTuning = {
  * stolen token stays useful; clients log in again before it runs out (docs/auth.md).
  */
 export const DEFAULT_AUTH_TOKEN_TTL_S = 300;
+/** Longest token lifetime accepted: a week; a longer-lived bearer secret is a password. */
+export const MAX_AUTH_TOKEN_TTL_S = 7 * 24 * 3600;
 
 /** Everything `startNode` needs. */
 export interface NodeConfig {

@@ -10,6 +10,7 @@ export { StartupError, type StartupErrorKind } from "../api/index.ts";
 export {
   DEFAULT_AUTH_TOKEN_TTL_S,
   DEFAULT_TUNING,
+  MAX_AUTH_TOKEN_TTL_S,
   type NodeConfig,
   type NodeTls,
   type PeerAddress,

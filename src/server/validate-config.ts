@@ -4,7 +4,7 @@
  */
 
 import { StartupError } from "../api/index.ts";
-import { type NodeConfig, peerListenerOf } from "./config.ts";
+import { MAX_AUTH_TOKEN_TTL_S, type NodeConfig, peerListenerOf } from "./config.ts";
 
 /** Throws StartupError("config") describing the first problem found. */
 export function validateNodeConfig(config: NodeConfig): void {
@@ -34,6 +34,9 @@ export function validateNodeConfig(config: NodeConfig): void {
   }
   if (!ids.has(config.id)) fail(`own id ${config.id} is missing from the peer list`);
   if (config.dataDir.trim() === "") fail("data dir must not be empty");
+  const ttl = config.authTokenTtlS;
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_AUTH_TOKEN_TTL_S))
+    fail(`auth token TTL must be 1..${MAX_AUTH_TOKEN_TTL_S} seconds, got ${ttl}`);
   if (config.join !== undefined) {
     if (config.join.length > 64) fail("--join: at most 64 member addresses");
     for (const a of config.join) {

@@ -8,7 +8,7 @@
  * request; listings show only what the caller may list.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
   type ClientDuplexStream,
@@ -245,6 +245,18 @@ describe("auth on the node", { timeout: 600_000 }, () => {
       refusedAs("permission_denied", /lacks admin/),
     );
     await call(stub, "memberList", {}, alice); // any authenticated user
+    // Streams: an upload outside the grant is refused at its first message, a download
+    // of a key without read is refused; inside the grant both work.
+    await assert.rejects(
+      upload(stub, "b/up", "x", alice),
+      refusedAs("permission_denied", /user alice lacks write on b\/up/),
+    );
+    await upload(stub, "a/up", "uploaded", alice);
+    await assert.rejects(
+      download(stub, "b/1", alice),
+      refusedAs("permission_denied", /user alice lacks read on b\/1/),
+    );
+    assert.equal(await download(stub, "a/up", alice), "uploaded");
     const list = await call<{ entries: { name: string }[] }>(
       stub,
       "list",
@@ -266,7 +278,22 @@ describe("auth on the node", { timeout: 600_000 }, () => {
       ["a/1"],
       "pages fill with visible keys",
     );
-    const read = await call<{ users: { name: string }[] }>(stub, "authRead", {}, await rootToken());
+    const root = await rootToken();
+    // Bad input is invalid_argument before anything is hashed or proposed; a change the
+    // state does not allow is precondition_failed with the state machine's reason.
+    const coded = (code: string, grpcCode: status) => (e: unknown) =>
+      dfsCode(e) === code && (e as ServiceError).code === grpcCode;
+    const invalid = coded("invalid_argument", status.INVALID_ARGUMENT);
+    const user = (name: string, password: string) => ({ name, password, noPassword: false });
+    await assert.rejects(change({ userAdd: user("bad name", "pw") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("x".repeat(65), "pw") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("eve", "") }, root), invalid);
+    await assert.rejects(change({ userAdd: user("eve", "p".repeat(1025)) }, root), invalid);
+    await assert.rejects(change({}, root), invalid);
+    const refused = coded("precondition_failed", status.FAILED_PRECONDITION);
+    await assert.rejects(change({ userAdd: user("alice", "pw") }, root), refused);
+    await assert.rejects(change({ userDelete: { name: "root" } }, root), refused);
+    const read = await call<{ users: { name: string }[] }>(stub, "authRead", {}, root);
     assert.deepEqual(
       read.users.map((u) => u.name),
       ["alice", "root", "victim"],
@@ -353,6 +380,20 @@ describe("auth on the node", { timeout: 600_000 }, () => {
     assert.ok(ok.token.length > 0);
   });
 
+  it("an upload whose caller is revoked midway stores nothing", async () => {
+    const root = await rootToken();
+    await change({ userAdd: { name: "dave", password: "dave-pw", noPassword: false } }, root);
+    await change({ userGrantRole: { name: "dave", role: "a-rw" } }, root);
+    const dave = (await login("dave", "dave-pw")).token;
+    await assert.rejects(
+      uploadRevokedMidway(stub, "a/big", dave, () =>
+        change({ userPasswd: { name: "dave", password: "dave-pw2" } }, root),
+      ),
+      refusedAs("unauthenticated", /revoked/),
+    );
+    await assert.rejects(call(stub, "get", get("a/big"), root), (e) => dfsCode(e) === "not_found");
+  });
+
   it("a BatchStream whose token is revoked mid-stream stops succeeding", async () => {
     const root = await rootToken();
     await change({ userAdd: { name: "carol", password: "carol-pw", noPassword: false } }, root);
@@ -378,6 +419,65 @@ describe("auth on the node", { timeout: 600_000 }, () => {
     await call(stub, "get", get("a/s1"), root);
   });
 });
+
+/** Upload messages stay well under the node's message bound. */
+const PART = 512 * 1024;
+const NONE = Buffer.alloc(0);
+
+/** Sends the first part of an upload, waits until the leader accepted it, then the rest. */
+async function uploadRevokedMidway(
+  stub: DfsStub,
+  key: string,
+  token: string,
+  revoke: () => Promise<unknown>,
+): Promise<PutResponse> {
+  const first = randomBytes(1536 * 1024);
+  const rest = randomBytes(1536 * 1024);
+  const sha256 = createHash("sha256").update(first).update(rest).digest();
+  let accepted: () => void = () => {};
+  const wasAccepted = new Promise<void>((resolve) => {
+    accepted = resolve;
+  });
+  const done = new Promise<PutResponse>((resolve, reject) => {
+    const up = stub.upload(bearer(token), (e, r) => (e === null ? resolve(r) : reject(e)));
+    up.on("metadata", () => accepted());
+    const send = (data: Buffer, last: boolean) => {
+      for (let at = 0; at < data.length; at += PART) {
+        const done = last && at + PART >= data.length;
+        const part = data.subarray(at, at + PART);
+        up.write({ key, session: undefined, data: part, done, sha256: done ? sha256 : NONE });
+      }
+    };
+    send(first, false);
+    wasAccepted.then(revoke).then(() => {
+      send(rest, true);
+      up.end();
+    }, reject);
+  });
+  return done;
+}
+
+/** Uploads `content` under `key` in one message. */
+function upload(stub: DfsStub, key: string, content: string, token: string): Promise<PutResponse> {
+  return new Promise((resolve, reject) => {
+    const up = stub.upload(bearer(token), (e, r) => (e === null ? resolve(r) : reject(e)));
+    const data = Buffer.from(content);
+    const sha256 = createHash("sha256").update(data).digest();
+    up.write({ key, session: undefined, data, done: true, sha256 });
+    up.end();
+  });
+}
+
+/** Downloads `key` as text. */
+function download(stub: DfsStub, key: string, token: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = stub.download(get(key), bearer(token));
+    s.on("data", (m: { data: Buffer }) => chunks.push(m.data));
+    s.on("error", reject);
+    s.on("end", () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
 
 /** Sends one request on a BatchStream and waits for its answer. */
 function batchOnce(

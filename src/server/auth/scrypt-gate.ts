@@ -7,7 +7,7 @@
  */
 import { DfsError } from "../../api/index.ts";
 
-/** scrypt runs at once: half of libuv's default pool, so disk work always has workers. */
+/** scrypt runs at once: half of libuv's default pool, so the WAL's writes always keep two. */
 export const MAX_RUNNING = 2;
 /** Logins waiting for a slot before new ones are refused. */
 export const MAX_WAITING = 64;

@@ -11,6 +11,7 @@ import { DfsClient } from "../client/index.ts";
 import type { HistoryCounts } from "../verify/index.ts";
 import {
   checkWorkload,
+  PinnedReader,
   type ReadBackResult,
   verdictLine,
   WORKLOAD_DEFAULTS,
@@ -109,6 +110,25 @@ export function addVerifyCommand(program: Command): void {
 async function runVerify(flags: VerifyFlags): Promise<void> {
   const endpoints = parseEndpoints(flags.endpoints);
   const tls = clientTlsFrom(flags);
+  // Bound readers talk to one node each; with TLS or a user they go through one client
+  // that carries the TLS settings and the user's token.
+  const readers =
+    tls !== undefined || flags.credentials !== undefined
+      ? new DfsClient({ endpoints, ...(tls !== undefined ? { tls } : {}), ...loginOf(flags) })
+      : undefined;
+  try {
+    await verifyWith(flags, endpoints, tls, readers);
+  } finally {
+    readers?.close();
+  }
+}
+
+async function verifyWith(
+  flags: VerifyFlags,
+  endpoints: string[],
+  tls: ClientTls | undefined,
+  readers: DfsClient | undefined,
+): Promise<void> {
   const workload = new Workload({
     endpoints,
     workers: flags.workers,
@@ -121,6 +141,9 @@ async function runVerify(flags: VerifyFlags): Promise<void> {
         ...(tls !== undefined ? { tls } : {}),
         ...loginOf(flags),
       }),
+    ...(readers !== undefined
+      ? { readerFactory: (e: string, t: number) => new PinnedReader(e, t, readers) }
+      : {}),
   });
   workload.start();
   await new Promise((resolve) => setTimeout(resolve, flags.seconds * 1000)); // the run's length

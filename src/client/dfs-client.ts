@@ -478,6 +478,25 @@ export class DfsClient {
   }
 
   /**
+   * One linearizable get at exactly `endpoint`: one attempt, no redirect, no retry, as a
+   * reader bound to one node needs (verify's bound readers, which catch a stale old
+   * leader). Logs in first when the client has a user. Rejects with the node's answer as
+   * a DfsError (`not_leader` from a follower).
+   */
+  async getAt(endpoint: string, key: string, deadline: Date): Promise<GetResult> {
+    this.assertOpen();
+    checkKey(key);
+    await this.auth.ensure();
+    const stub = this.pool.get(validEndpoints([endpoint])[0] as string);
+    try {
+      const r = await callUnary(stub.get.bind(stub), { key, serializable: false }, deadline);
+      return { value: r.value, version: r.version, modIndex: r.modIndex };
+    } catch (err) {
+      throw toDfsError(err);
+    }
+  }
+
+  /**
    * How many batches of several operations this client sent and how many operations they
    * carried (concurrent operations to one node travel together, see batcher.ts), and how
    * many batches went as messages on a BatchStream rather than as calls.

@@ -331,5 +331,11 @@ describe("auth matrix: every call × every kind of credential", { timeout: 900_0
     const users = await runDfs(["user", "list", ...endpoints], { env });
     assert.equal(users.code, 0, users.stderr);
     assert.match(users.stdout.toString(), /^alice\nreader\nroot\n/);
+    // verify's workers and its readers bound to each node all log in.
+    const verify = await runDfs(["verify", "--seconds", "2", "--workers", "2", ...endpoints], {
+      env,
+    });
+    assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
+    assert.doesNotMatch(verify.stdout.toString(), /unexpected errors/, "bound readers refused");
   });
 });

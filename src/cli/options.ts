@@ -29,6 +29,8 @@ export interface ClientFlags {
   readonly user?: string;
   /** The user and password resolved from `user` before the action ran (see credentials.ts). */
   readonly credentials?: Credentials;
+  /** How the command spells the flag of `key` (`--cert-key` on `role grant/revoke`). */
+  readonly keyFlag?: "--key" | "--cert-key";
 }
 
 /**
@@ -91,11 +93,12 @@ export function addClientOptions(
  * flag and file that cannot be used.
  */
 export function clientTlsFrom(flags: ClientFlags): ClientTls | undefined {
-  requireTogether({ "--cert": flags.cert, "--key": flags.key });
+  const keyFlag = flags.keyFlag ?? "--key";
+  requireTogether({ "--cert": flags.cert, [keyFlag]: flags.key });
   if (flags.cacert === undefined && flags.cert === undefined) return undefined;
   const ca = readOptionalPem("--cacert", flags.cacert);
   const cert = readOptionalPem("--cert", flags.cert);
-  const key = readOptionalPem("--key", flags.key);
+  const key = readOptionalPem(keyFlag, flags.key);
   return {
     ...(ca !== undefined ? { ca } : {}),
     ...(cert !== undefined ? { cert } : {}),
@@ -146,5 +149,5 @@ export function loginOf(flags: Pick<ClientFlags, "credentials">): {
 /** Flags of a command registered with `--cert-key`, as {@link withClient} reads them. */
 export function tlsKeyAs<F extends ClientFlags>(flags: F & { certKey?: string }): ClientFlags {
   const { key: _permissionKey, certKey, ...rest } = flags;
-  return { ...rest, ...(certKey !== undefined ? { key: certKey } : {}) };
+  return { ...rest, keyFlag: "--cert-key", ...(certKey !== undefined ? { key: certKey } : {}) };
 }

@@ -171,6 +171,7 @@ describe("dfs auth, user and role", () => {
       ],
       [["role", "revoke", "r", "--key", "a", "--write"], {}, /do not apply/],
       [["user", "passwd", "bob", "--password", "x", "--password-stdin"], {}, /not both/],
+      [["role", "grant", "r", "--admin", "--cert", "c.pem"], {}, /--cert also needs --cert-key/],
     ] as const) {
       const run = await runDfs([...args, "--endpoints", node.address], { env });
       assertOneLineError(run, 2, pattern);

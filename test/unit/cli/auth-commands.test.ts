@@ -5,11 +5,43 @@
  * refusal (usage 2 before anything is sent, 15 and 16 from the node's answers).
  */
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { afterEach, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { AuthChangeRequest, AuthenticateRequest } from "../../../src/gen/dfs.ts";
 import { type FakeBehavior, type FakeNode, fakeStatus, startFakeNode } from "./fake-node.ts";
-import { assertOneLineError, runDfs } from "./run-dfs.ts";
+import { assertOneLineError, PACKAGE_ROOT, runDfs } from "./run-dfs.ts";
+
+/** util-linux's `script` runs a command on a real pseudo-terminal. */
+const HAVE_SCRIPT = spawnSync("script", ["--version"]).status === 0;
+
+/**
+ * Runs `dfs args` on a pseudo-terminal, types `answer` + Enter once the prompt shows, and
+ * returns everything the terminal displayed.
+ */
+function onTerminal(
+  args: readonly string[],
+  answer: string,
+): Promise<{ code: number | null; shown: string }> {
+  const command = ["node", "--import", "tsx", "src/cli/main.ts", ...args].join(" ");
+  const child = spawn("script", ["-qfc", command, "/dev/null"], { cwd: PACKAGE_ROOT });
+  let shown = "";
+  let typed = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    shown += chunk.toString();
+    if (!typed && shown.includes("Password of root: ")) {
+      typed = true;
+      child.stdin.write(`${answer}\r`);
+    }
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      resolve({ code, shown });
+    }),
+  );
+}
 
 const running: FakeNode[] = [];
 
@@ -153,6 +185,23 @@ describe("dfs auth, user and role", () => {
       { enable: {} },
       { disable: {} },
     ]);
+  });
+
+  test("on a terminal, --user without a password prompts and echoes nothing", {
+    skip: HAVE_SCRIPT ? false : "no `script` (util-linux) to make a terminal",
+  }, async () => {
+    const node = await authNode();
+    const run = await onTerminal(
+      ["role", "add", "r9", "--user", "root", "--endpoints", node.address],
+      "pw",
+    );
+    assert.equal(run.code, 0, run.shown);
+    assert.match(run.shown, /^Password of root: \r?\nok: role r9 added \(index 7\)/);
+    assert.doesNotMatch(run.shown, /pw/, "the password was echoed");
+    assert.deepEqual(node.calls[0]?.request as AuthenticateRequest, {
+      user: "root",
+      password: "pw",
+    });
   });
 
   test("no password and no terminal: exit 2 before anything is sent", async () => {

@@ -144,8 +144,11 @@ export class TokenHolder {
 }
 
 /**
- * `exp - iat` of a JWT in ms, read without checking the signature (the node checks it;
- * the client only wants to know when to renew); undefined when it is not readable.
+ * How long a JWT lives, in ms, read without checking the signature (the node checks it;
+ * the client only wants to know when to renew); undefined when it is not readable. `iat`
+ * and `exp` are whole seconds and `iat` was rounded down, so the token may have been
+ * issued up to a second after `iat`: the last second of `exp - iat` is not counted (but
+ * never more than half of it).
  */
 export function tokenLifetimeMs(token: string): number | undefined {
   const payload = token.split(".")[1];
@@ -157,7 +160,8 @@ export function tokenLifetimeMs(token: string): number | undefined {
     };
     const { iat, exp } = claims;
     if (typeof iat !== "number" || typeof exp !== "number" || exp < iat) return undefined;
-    return (exp - iat) * 1000;
+    const seconds = exp - iat;
+    return Math.max(seconds - 1, seconds / 2) * 1000;
   } catch {
     return undefined;
   }

@@ -34,8 +34,9 @@ const CTRL_D = "\u0004";
  */
 export function promptHidden(question: string, terminal: Terminal): Promise<string> {
   const { input, output } = terminal;
-  output.write(question);
+  // Echo off before the question shows: what is typed once it is visible is never echoed.
   input.setRawMode?.(true);
+  output.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let text = "";

@@ -11,6 +11,7 @@ import { DfsClient } from "../client/index.ts";
 import type { HistoryCounts } from "../verify/index.ts";
 import {
   checkWorkload,
+  PinnedReader,
   type ReadBackResult,
   verdictLine,
   WORKLOAD_DEFAULTS,
@@ -24,6 +25,7 @@ import {
   type ClientFlags,
   clientTlsFrom,
   intFlag,
+  loginOf,
   parseEndpoints,
 } from "./options.ts";
 import { writeExact } from "./value-io.ts";
@@ -108,13 +110,40 @@ export function addVerifyCommand(program: Command): void {
 async function runVerify(flags: VerifyFlags): Promise<void> {
   const endpoints = parseEndpoints(flags.endpoints);
   const tls = clientTlsFrom(flags);
+  // Bound readers talk to one node each; with TLS or a user they go through one client
+  // that carries the TLS settings and the user's token.
+  const readers =
+    tls !== undefined || flags.credentials !== undefined
+      ? new DfsClient({ endpoints, ...(tls !== undefined ? { tls } : {}), ...loginOf(flags) })
+      : undefined;
+  try {
+    await verifyWith(flags, endpoints, tls, readers);
+  } finally {
+    readers?.close();
+  }
+}
+
+async function verifyWith(
+  flags: VerifyFlags,
+  endpoints: string[],
+  tls: ClientTls | undefined,
+  readers: DfsClient | undefined,
+): Promise<void> {
   const workload = new Workload({
     endpoints,
     workers: flags.workers,
     opTimeoutMs: flags.timeout,
     cas: flags.cas,
     clientFactory: (eps, timeoutMs) =>
-      new DfsClient({ endpoints: eps, timeoutMs, ...(tls !== undefined ? { tls } : {}) }),
+      new DfsClient({
+        endpoints: eps,
+        timeoutMs,
+        ...(tls !== undefined ? { tls } : {}),
+        ...loginOf(flags),
+      }),
+    ...(readers !== undefined
+      ? { readerFactory: (e: string, t: number) => new PinnedReader(e, t, readers) }
+      : {}),
   });
   workload.start();
   await new Promise((resolve) => setTimeout(resolve, flags.seconds * 1000)); // the run's length
@@ -123,7 +152,9 @@ async function runVerify(flags: VerifyFlags): Promise<void> {
   const available = workload.recorder.counts().definite >= MIN_DEFINITE_OPS;
   const readBack = available ? await workload.readBack(READ_BACK_DEADLINE_MS) : undefined;
   const report = buildReport(workload, flags, endpoints, readBack);
-  if (available && !flags.keepKeys) await deleteKeys(endpoints, workload.writtenKeys(), tls);
+  if (available && !flags.keepKeys) {
+    await deleteKeys(endpoints, workload.writtenKeys(), tls, loginOf(flags));
+  }
   const text = flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report);
   await writeExact(Buffer.from(text));
   throwIfFailed(report);
@@ -203,11 +234,13 @@ async function deleteKeys(
   endpoints: readonly string[],
   keys: readonly string[],
   tls: ClientTls | undefined,
+  login: ReturnType<typeof loginOf>,
 ): Promise<void> {
   const client = new DfsClient({
     endpoints,
     timeoutMs: CLEANUP_TIMEOUT_MS,
     ...(tls !== undefined ? { tls } : {}),
+    ...login,
   });
   const queue = [...keys];
   const worker = async () => {

@@ -35,5 +35,7 @@ export type { Model, Observation, StepResult } from "./model.ts";
 export { type ReadBackResult, WORKLOAD_DEFAULTS, Workload } from "./workload.ts";
 /** Turns a recorded workload history into a verdict and its one-line summary. */
 export { checkWorkload, verdictLine, type WorkloadVerdict } from "./workload-check.ts";
+/** A reader bound to one node; `dfs verify --user` gives it a logged-in client. */
+export { PinnedReader } from "./workload-pinned.ts";
 /** Operation counts of a recorded history, reported by `dfs verify`. */
 export type { HistoryCounts } from "./workload-record.ts";

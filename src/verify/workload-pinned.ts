@@ -8,7 +8,7 @@
  * reads a server that skips ReadIndex would answer stale, and the checker can prove it.
  */
 import type { DfsError } from "../api/index.ts";
-import { ChannelPool, callUnary, toDfsError } from "../client/index.ts";
+import { ChannelPool, callUnary, type DfsClient, toDfsError } from "../client/index.ts";
 import type { KvOutput } from "./kv-model.ts";
 import type { HistoryRecorder } from "./workload-record.ts";
 
@@ -43,10 +43,13 @@ export class PinnedReader implements NodeReader {
   /**
    * @param endpoint the node's `host:port`
    * @param timeoutMs deadline of each get (one attempt, no retries, no redirects)
+   * @param client reads through this client's `getAt` instead (it carries the user's
+   *   token when auth is on: `dfs verify --user`); its own channel otherwise
    */
   constructor(
     readonly endpoint: string,
     private readonly timeoutMs = PINNED_TIMEOUT_MS,
+    private readonly client?: Pick<DfsClient, "getAt">,
   ) {}
 
   /** Reads `key` from this node; never rejects. */
@@ -54,7 +57,10 @@ export class PinnedReader implements NodeReader {
     const stub = this.pool.get(this.endpoint);
     const deadline = new Date(Date.now() + this.timeoutMs);
     try {
-      const r = await callUnary(stub.get.bind(stub), { key, serializable: false }, deadline);
+      const r =
+        this.client !== undefined
+          ? await this.client.getAt(this.endpoint, key, deadline)
+          : await callUnary(stub.get.bind(stub), { key, serializable: false }, deadline);
       const value = Buffer.from(r.value).toString("utf8");
       return { kind: "definite", output: { found: true, value, version: r.version } };
     } catch (err) {

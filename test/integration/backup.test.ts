@@ -209,6 +209,26 @@ describe("backup during a checked workload, restored into a new cluster", {
     }
   });
 
+  it("--serializable saves from the node given, a follower too, as it is", async () => {
+    const leader = await source.waitForLeader();
+    const follower = source.nodes.find((n) => n.id !== leader);
+    assert.ok(follower !== undefined);
+    const own = join(dir, "follower.dfsbak");
+    const saved = await runDfs([
+      "snapshot",
+      "save",
+      own,
+      "--serializable",
+      "--endpoints",
+      follower.address,
+    ]);
+    assert.equal(saved.code, 0, saved.stderr);
+    const status = await runDfs(["snapshot", "status", own, "--json"]);
+    const facts = JSON.parse(status.stdout) as { nodeId: number; index: number };
+    assert.equal(facts.nodeId, follower.id);
+    assert.ok(facts.index >= backupIndex, "the follower had applied past the first backup");
+  });
+
   it("restores into a new 3-node cluster holding exactly the state at the backup's index", async () => {
     restored = await LocalCluster.create();
     const peers = restored.peersFlag();

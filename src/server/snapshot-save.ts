@@ -38,16 +38,32 @@ interface ImageStore {
 
 type Call = grpc.ServerWritableStream<SnapshotSaveRequest, SnapshotSaveResponse>;
 
+/**
+ * Backups one node streams at once. Each holds an LMDB read transaction, which pins the
+ * pages it sees (the store grows by every write meanwhile) and takes one of LMDB's
+ * reader slots; two at once covers a scheduled backup overlapping a manual one.
+ */
+export const MAX_CONCURRENT_SAVES = 2;
+
 /** The SnapshotSave handler. */
 export function snapshotSaveHandler(
   deps: SnapshotSaveDeps,
 ): grpc.handleServerStreamingCall<SnapshotSaveRequest, SnapshotSaveResponse> {
+  let running = 0;
   return (call) => {
     // auth: admin only (i18-node guard)
-    stream(deps, call).then(
-      () => call.end(),
-      (error: unknown) => call.emit("error", toServiceError(error)),
-    );
+    if (running >= MAX_CONCURRENT_SAVES) {
+      const busy = `${running} backups are already streaming from this node; try again when one ends`;
+      call.emit("error", toServiceError(new DfsError("resource_exhausted", busy)));
+      return;
+    }
+    running++;
+    stream(deps, call)
+      .then(
+        () => call.end(),
+        (error: unknown) => call.emit("error", toServiceError(error)),
+      )
+      .finally(() => running--);
   };
 }
 

@@ -6,11 +6,12 @@
  *      (`--value-bytes` each, 64 in flight); `dfs snapshot save` of that store;
  *   2. the same cluster gets `--files-gib` GiB of files (`--file-mib` each, 4 uploads
  *      at once); `dfs snapshot save` of the whole store (files + keys);
- *   3. a fresh 3-member etcd gets the same small keys; `etcdctl snapshot save`.
+ *   3. `dfs snapshot restore` of that full backup into a new data dir (verify + build);
+ *   4. a fresh 3-member etcd gets the same small keys; `etcdctl snapshot save`.
  *
- * Each save runs as its own process under `/usr/bin/time` (its peak RSS) while the
- * serving node's RSS is sampled every 50 ms (peak during the save minus before it).
- * Backup MB/s = bytes of the backup file / wall time of the command.
+ * Each command runs as its own process under `/usr/bin/time` (its peak RSS) while the
+ * serving node's RSS is sampled every 50 ms (before the save, and its peak during it).
+ * MB/s = bytes of the backup file / wall time of the command.
  *
  *   npx tsx bench/backup.ts [--files-gib 2] [--file-mib 64] [--keys 100000]
  *                           [--value-bytes 100] [--json]
@@ -113,6 +114,20 @@ async function benchDfs(entry: ReturnType<typeof buildCompiledEntry>): Promise<v
   } finally {
     await cluster.destroy();
   }
+  const restore = [
+    process.execPath,
+    ...entry.args,
+    "snapshot",
+    "restore",
+    join(work, "all.dfsbak"),
+    "--data-dir",
+    join(work, "restored"),
+    "--id",
+    "1",
+    "--peers",
+    "1@127.0.0.1:1",
+  ];
+  results.push(await measure("dfs restore of that backup (verify + build)", restore, 0));
 }
 
 async function uploadFiles(endpoints: readonly string[]): Promise<void> {

@@ -16,9 +16,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type ClientReadableStream, credentials, status as GrpcStatus } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/index.ts";
 import type { DfsClient } from "../../src/client/index.ts";
-import { LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
+import { LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
+import { DfsClient as DfsStub, type SnapshotSaveResponse } from "../../src/gen/dfs.ts";
 import { seededRandom } from "../support/rng.ts";
 
 interface RunResult {
@@ -328,5 +330,60 @@ describe("backup during a checked workload, restored into a new cluster", {
     const stranger = await restore(join(dir, "fresh"), "3");
     assert.equal(stranger.code, 2, stranger.stderr);
     assert.match(stranger.stderr, /^dfs: error: --id 3 is not one of the --peers ids .*\n$/);
+  });
+  it("backups nobody reads hold at most 2 slots; a third is refused; cancelling frees one", async () => {
+    const client = source.client();
+    try {
+      // Big enough that an unread stream fills gRPC's buffers and waits for its reader.
+      await client.upload("big/one", Buffer.alloc(48 * 1024 * 1024, "big"));
+    } finally {
+      client.close();
+    }
+    const node = source.node(1);
+    const stub = new DfsStub(node.address, credentials.createInsecure());
+    const open = () => stub.snapshotSave({ serializable: true });
+    const firstMessage = (call: ClientReadableStream<SnapshotSaveResponse>) =>
+      new Promise<SnapshotSaveResponse>((resolve, reject) => {
+        call.once("data", (m: SnapshotSaveResponse) => {
+          call.pause(); // read the header, then nothing more
+          resolve(m);
+        });
+        call.once("error", reject);
+      });
+    const held = [open(), open()];
+    try {
+      for (const call of held) assert.ok((await firstMessage(call)).header !== undefined);
+      const third = open();
+      await assert.rejects(firstMessage(third), (err: { code?: number; details?: string }) => {
+        assert.equal(err.code, GrpcStatus.RESOURCE_EXHAUSTED, String(err.details));
+        assert.match(String(err.details), /already streaming/);
+        return true;
+      });
+      held[0]?.cancel();
+      await waitFor(
+        "a backup slot to come free after a cancel",
+        async () => {
+          const call = open();
+          try {
+            return (await firstMessage(call)).header !== undefined || undefined;
+          } catch {
+            return undefined;
+          } finally {
+            call.cancel();
+          }
+        },
+        20_000,
+      );
+      const writer = source.client();
+      try {
+        const put = await writer.put("still/serving", Buffer.from("yes"));
+        assert.ok(put.index > 0, "the node keeps serving meanwhile");
+      } finally {
+        writer.close();
+      }
+    } finally {
+      for (const call of held) call.cancel();
+      stub.close();
+    }
   });
 });

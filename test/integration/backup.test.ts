@@ -19,7 +19,7 @@ import { after, before, describe, it } from "node:test";
 import { type ClientReadableStream, credentials, status as GrpcStatus } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/index.ts";
 import type { DfsClient } from "../../src/client/index.ts";
-import { LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
+import { freePorts, LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
 import { DfsClient as DfsStub, type SnapshotSaveResponse } from "../../src/gen/dfs.ts";
 import { seededRandom } from "../support/rng.ts";
 
@@ -307,7 +307,7 @@ describe("backup during a checked workload, restored into a new cluster", {
     await assert.rejects(readdir(target), /ENOENT/, "the data dir was not even created");
   });
 
-  it("a non-empty data dir is refused with 6, an id not in --peers with 2", async () => {
+  it("refused: a non-empty data dir (6), an id not in --peers (2), a restored dir under other --peers (6)", async () => {
     const used = join(dir, "used");
     await mkdir(used);
     await writeFile(join(used, "something"), "x");
@@ -330,7 +330,25 @@ describe("backup during a checked workload, restored into a new cluster", {
     const stranger = await restore(join(dir, "fresh"), "3");
     assert.equal(stranger.code, 2, stranger.stderr);
     assert.match(stranger.stderr, /^dfs: error: --id 3 is not one of the --peers ids .*\n$/);
+    // A restored data dir belongs to the cluster of its --peers: another list is refused.
+    const restoredDir = join(dir, "restored-alone");
+    assert.equal((await restore(restoredDir, "1")).code, 0);
+    const [port, other] = await freePorts(2);
+    const server = await runDfs([
+      "server",
+      "--id",
+      "1",
+      "--port",
+      String(port),
+      "--peers",
+      `1@127.0.0.1:${port},2@127.0.0.1:${other}`,
+      "--data-dir",
+      restoredDir,
+    ]);
+    assert.equal(server.code, 6, server.stderr);
+    assert.match(server.stderr, /belongs to cluster [0-9a-f]{16}, not cluster/);
   });
+
   it("backups nobody reads hold at most 2 slots; a third is refused; cancelling frees one", async () => {
     const client = source.client();
     try {

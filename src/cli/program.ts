@@ -43,6 +43,7 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["auth", async () => (await import("./auth-commands.ts")).addAuthCommands],
   ["user", async () => (await import("./user-commands.ts")).addUserCommands],
   ["role", async () => (await import("./role-commands.ts")).addRoleCommands],
+  ["snapshot", async () => (await import("./snapshot-commands.ts")).addSnapshotCommands],
 ]);
 
 /**

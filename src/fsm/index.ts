@@ -15,6 +15,10 @@ export type {
 } from "./auth-state.ts";
 /** The built-in all-powerful role, and the user that must exist to enable auth. */
 export { ROOT } from "./auth-state.ts";
+/** Backups (`dfs snapshot`): the node's image tally, and writing, verifying and restoring a file. */
+export { ImageTally } from "./backup-image.ts";
+export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup-restore.ts";
+export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
 /** A command, its session and its caller, as the server builds them from client requests. */
 export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */

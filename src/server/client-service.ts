@@ -40,6 +40,7 @@ import type { MemberAdmin } from "./member-admin.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
+import { snapshotSaveHandler } from "./snapshot-save.ts";
 import { uploadHandler } from "./upload-handler.ts";
 import { UploadSlots } from "./upload-slots.ts";
 
@@ -232,11 +233,9 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authenticate: unary((req) => auth.authenticate(req)),
     authChange: unary((req, call) => auth.change(req, call)),
     authRead: unary((_req, call) => auth.read(call)),
-    // TODO(#19): the backup helpers replace the inner handlers; keep the admin wrappers.
+    // TODO(#19): i19-recover's defrag handler replaces the inner one; keep the wrapper.
     defrag: adminOnlyUnary(guard, unary(notYet)),
-    snapshotSave: adminOnlyServerStream(guard, (call) => {
-      call.emit("error", toServiceError(new DfsError("internal", "SnapshotSave is not wired yet")));
-    }),
+    snapshotSave: adminOnlyServerStream(guard, snapshotSaveHandler(deps)),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");

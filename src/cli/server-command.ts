@@ -39,6 +39,8 @@ export interface ServerFlags {
   readonly uploadIdleMs?: number;
   readonly maxUploads?: number;
   readonly maxUploadsPerConnection?: number;
+  /** `--force-new-cluster`: restart a surviving member as the only one (issue 19). */
+  readonly forceNewCluster?: boolean;
 }
 
 /** Registers `server` on `program`. */
@@ -105,6 +107,10 @@ export function addServerCommand(program: Command): void {
       `uploads in progress on one client connection (default ${DEFAULT_RESOURCE_LIMITS.uploadsPerConnection})`,
       intFlag("--max-uploads-per-connection", 1, 1e6),
     )
+    .option(
+      "--force-new-cluster",
+      "DANGEROUS, for majority loss only: restart this surviving member as a one-member cluster with its whole log (docs/backup.md)",
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -122,10 +128,16 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
   if (flags.listen !== undefined) checkListenHost(flags.listen);
   const peerVia = flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, flags.id);
   const tls = serverTls(flags);
+  if (flags.forceNewCluster === true && join !== undefined) {
+    throw new UsageError(
+      "--force-new-cluster cannot be combined with --join: it restarts a surviving member on its own data dir",
+    );
+  }
   return {
     id: flags.id,
     peers,
     ...(join !== undefined ? { join } : {}),
+    ...(flags.forceNewCluster === true ? { forceNewCluster: true } : {}),
     dataDir: flags.dataDir,
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),

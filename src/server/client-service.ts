@@ -28,6 +28,7 @@ import type {
 } from "../gen/dfs.ts";
 import { type GetBudget, OverBudget, runBatch } from "./batch.ts";
 import { batchStreamHandler } from "./batch-stream.ts";
+import { defragHandler } from "./defrag-handler.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
@@ -177,7 +178,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authenticate: unary(notYet),
     authChange: unary(notYet),
     authRead: unary(notYet),
-    defrag: unary(notYet),
+    defrag: unary(defragHandler(fsm)),
     snapshotSave: (call) => {
       call.emit("error", toServiceError(new DfsError("internal", "SnapshotSave is not wired yet")));
     },

@@ -40,6 +40,7 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["verify", async () => (await import("./verify-command.ts")).addVerifyCommand],
   ["bench", async () => (await import("./bench-command.ts")).addBenchCommand],
   ["certs", async () => (await import("./certs-command.ts")).addCertsCommand],
+  ["snapshot", async () => (await import("./snapshot-commands.ts")).addSnapshotCommands],
   ["defrag", async () => (await import("./defrag-command.ts")).addDefragCommand],
 ]);
 

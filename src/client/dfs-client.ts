@@ -5,7 +5,13 @@
  * within one deadline.
  */
 import { checkKey, checkValueSize, DfsError, MemberChangeError } from "../api/index.ts";
-import type { Member, MemberListResponse, Session, StatusResponse } from "../gen/dfs.ts";
+import type {
+  Member,
+  MemberListResponse,
+  Session,
+  SnapshotSaveResponse,
+  StatusResponse,
+} from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
@@ -26,6 +32,7 @@ import {
 import { type AttemptFailure, classifyFailure, toDfsError } from "./grpc-errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./retry.ts";
 import { ClientSession } from "./session.ts";
+import { openSnapshotSave } from "./snapshot-stream.ts";
 import { callUnary, type DfsStub } from "./unary-call.ts";
 
 /** How to reach a cluster. */
@@ -271,6 +278,18 @@ export class DfsClient {
     checkKey(key);
     const request = { key, serializable: options.serializable ?? false };
     return this.onLeader("download", (stub) => openDownload(stub, request));
+  }
+
+  /**
+   * Streams a backup of the whole store (`dfs snapshot save`): header, image chunks,
+   * trailer (proto/dfs.proto SnapshotSave). From the leader after a ReadIndex round, or
+   * with `serializable` from the node that answers first, as it is (maybe behind).
+   */
+  async snapshotSave(
+    options: { serializable?: boolean } = {},
+  ): Promise<AsyncIterable<SnapshotSaveResponse>> {
+    const request = { serializable: options.serializable === true };
+    return this.onLeader("snapshot save", (stub) => openSnapshotSave(stub, request));
   }
 
   /**

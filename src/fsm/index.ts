@@ -3,6 +3,10 @@
  * from fsm/.
  */
 
+/** Backups (`dfs snapshot`): the node's image tally, and writing, verifying and restoring a file. */
+export { ImageTally } from "./backup-image.ts";
+export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup-restore.ts";
+export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
 /** A command and its session, as the server builds them from client requests. */
 export type { CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */

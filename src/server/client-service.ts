@@ -36,6 +36,7 @@ import type { MemberAdmin } from "./member-admin.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
+import { snapshotSaveHandler } from "./snapshot-save.ts";
 import { uploadHandler } from "./upload-handler.ts";
 import { UploadSlots } from "./upload-slots.ts";
 
@@ -179,9 +180,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authChange: unary(notYet),
     authRead: unary(notYet),
     defrag: unary(defragHandler(fsm)),
-    snapshotSave: (call) => {
-      call.emit("error", toServiceError(new DfsError("internal", "SnapshotSave is not wired yet")));
-    },
+    snapshotSave: snapshotSaveHandler(deps),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");

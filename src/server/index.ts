@@ -6,6 +6,16 @@
 
 /** Kept for the package surface (src/index.ts): startNode throws it. It lives in api/. */
 export { StartupError, type StartupErrorKind } from "../api/index.ts";
+/**
+ * Backups (`dfs snapshot`): writing the file a node streams, verifying one, and preparing
+ * a new cluster member's data dir from one.
+ */
+export {
+  type BackupSummary,
+  type SavedBackup,
+  saveBackupFile,
+  verifyBackup,
+} from "../fsm/index.ts";
 /** A node's configuration, as the CLI builds it from flags and embedders pass it. */
 export {
   DEFAULT_TUNING,
@@ -24,3 +34,4 @@ export { MemberRemovedError } from "./members.ts";
 export { type NodeHandle, type StopOptions, startNode } from "./node.ts";
 /** Defaults of the per-node resource bounds, which `dfs server` flags override. */
 export { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
+export { type RestoreOptions, type RestoreResult, restoreDataDir } from "./restore.ts";

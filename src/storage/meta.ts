@@ -33,6 +33,12 @@ export interface NodeMeta {
   readonly memberId: string;
   /** True when the node joined a running cluster (`--join`) rather than bootstrapping it. */
   readonly joined?: boolean;
+  /**
+   * SHA-256 (hex) of the backup this data dir was restored from (`dfs snapshot
+   * restore`): the restored cluster's id is derived from it and `--peers` (see
+   * {@link clusterIdFor}), so it can never be mistaken for the cluster the backup came from.
+   */
+  readonly restoredFrom?: string;
 }
 
 /** What a data dir is expected to belong to; `joined` is recorded when it is created. */
@@ -40,6 +46,7 @@ export interface ExpectedMeta {
   readonly clusterId: string;
   readonly nodeId: number;
   readonly joined?: boolean;
+  readonly restoredFrom?: string;
 }
 
 /** A member identity: 16 random bytes as hex. */
@@ -69,10 +76,14 @@ export interface ClusterMember {
 /**
  * A cluster id every member derives from the same peer list with no coordination, like
  * etcd's initial-cluster token: the first 16 hex digits of SHA-256 over the sorted
- * `id@host:port` strings, so the order peers are listed in does not matter.
+ * `id@host:port` strings, so the order peers are listed in does not matter. A cluster
+ * restored from a backup adds the backup's SHA-256 (`restoredFrom`): every member
+ * restored from the same file with the same peers derives the same id, and it differs
+ * from the id of the cluster the backup came from (and from any other restore).
  */
-export function clusterIdFor(peers: readonly ClusterMember[]): string {
+export function clusterIdFor(peers: readonly ClusterMember[], restoredFrom?: string): string {
   const members = peers.map((p) => `${p.id}@${p.host}:${p.port}`).sort();
+  if (restoredFrom !== undefined) members.push(`restored-from ${restoredFrom}`);
   return createHash("sha256").update(members.join("\n")).digest("hex").slice(0, 16);
 }
 
@@ -117,6 +128,7 @@ async function initMeta(dataDir: string, path: string, expected: ExpectedMeta): 
     nodeId: expected.nodeId,
     memberId: newMemberId(),
     ...(expected.joined === true ? { joined: true } : {}),
+    ...(expected.restoredFrom !== undefined ? { restoredFrom: expected.restoredFrom } : {}),
   };
   await writeMeta(path, meta);
   return meta;
@@ -141,7 +153,10 @@ function parseMeta(text: string, path: string): NodeMeta {
   if (typeof value !== "object" || value === null) {
     throw new StartupError("corrupt", `${path} is not a JSON object`);
   }
-  const { version, clusterId, nodeId, memberId, joined } = value as Record<string, unknown>;
+  const { version, clusterId, nodeId, memberId, joined, restoredFrom } = value as Record<
+    string,
+    unknown
+  >;
   if (
     typeof version !== "number" ||
     typeof clusterId !== "string" ||
@@ -155,12 +170,22 @@ function parseMeta(text: string, path: string): NodeMeta {
   if (joined !== undefined && typeof joined !== "boolean") {
     throw new StartupError("corrupt", `${path} has a malformed joined flag`);
   }
+  if (
+    restoredFrom !== undefined &&
+    !(typeof restoredFrom === "string" && /^[0-9a-f]{64}$/.test(restoredFrom))
+  ) {
+    throw new StartupError(
+      "corrupt",
+      `${path} has a malformed restoredFrom (expected 64 hex digits)`,
+    );
+  }
   return {
     version,
     clusterId,
     nodeId: nodeId as number,
     memberId: memberId ?? "",
     ...(joined === true ? { joined: true } : {}),
+    ...(typeof restoredFrom === "string" ? { restoredFrom } : {}),
   };
 }
 

@@ -78,7 +78,10 @@ async function openMeta({
   const existing = await readNodeMeta(config.dataDir);
   const join = config.join ?? [];
   if (join.length === 0) {
-    const clusterId = existing?.joined === true ? existing.clusterId : clusterIdFor(config.peers);
+    const clusterId =
+      existing?.joined === true
+        ? existing.clusterId
+        : clusterIdFor(config.peers, existing?.restoredFrom);
     const meta = await loadOrInitMeta(config.dataDir, { clusterId, nodeId: config.id });
     return { meta, joinHints: new Map() };
   }

@@ -9,7 +9,8 @@
  *              read transaction, on a libuv thread: the loop, reads and writes go on); the
  *              copy is fsynced with its directory.
  *  2. catch up — the records written meanwhile are copied from the live store into the
- *              copy, a bounded batch per turn of the loop, until few are left.
+ *              copy, a bounded batch per turn of the loop (256 records, 4 MiB), until
+ *              one batch holds the rest.
  *  3. switch — in ONE synchronous step: the last dirty records are copied, the copy
  *              becomes the store every read and write uses, and the pending writes go to
  *              it. From here the old store gets nothing: the copy equals it plus those
@@ -54,22 +55,79 @@ export interface DefragReport {
   readonly durationMs: number;
 }
 
-/** Dirty records copied per turn of the loop while catching up (bounds each pause). */
-const CATCH_UP_KEYS = 256;
-
-/** The switch copies at most about this many records synchronously (one loop pause). */
-const SWITCH_KEYS = 64;
+/**
+ * Records copied per turn of the loop while catching up, by count and by bytes: each turn
+ * is one synchronous pause of the node's loop, which must stay far below an election
+ * timeout (a file's chunks are 1 MiB each: 256 of them would stall it for a second).
+ */
+const TURN_KEYS = 256;
+const TURN_BYTES = 4 * 1024 * 1024;
 
 /** Catch-up turns before switching anyway (a writer faster than the copy must not starve it). */
-const MAX_CATCH_UP_ROUNDS = 1000;
+const MAX_CATCH_UP_TURNS = 10_000;
+
+/** Bytes counted per record besides its contents (key, header). */
+const RECORD_OVERHEAD_BYTES = 128;
+
+/**
+ * Keys the write-behind wrote since a defrag's copy began, with about how many bytes each
+ * last wrote: copying them again is the catch-up's work, bounded per turn of the loop.
+ */
+export class DirtyRecords {
+  private readonly sizes = new Map<string, number>();
+  private total = 0;
+
+  /** Notes that `key` was written with a record of about `bytes` (0: removed). */
+  add(key: string, bytes: number): void {
+    const size = RECORD_OVERHEAD_BYTES + bytes;
+    this.total += size - (this.sizes.get(key) ?? 0);
+    this.sizes.set(key, size);
+  }
+
+  /** Keys waiting. */
+  get count(): number {
+    return this.sizes.size;
+  }
+
+  /** Whether the switch may copy what is left in one synchronous step. */
+  get fitsOneTurn(): boolean {
+    return this.sizes.size <= TURN_KEYS && this.total <= TURN_BYTES;
+  }
+
+  /** Removes and returns one turn's worth of keys (at least one if any is waiting). */
+  takeTurn(): string[] {
+    const taken: string[] = [];
+    let bytes = 0;
+    for (const [key, size] of this.sizes) {
+      if (taken.length > 0 && (taken.length >= TURN_KEYS || bytes + size > TURN_BYTES)) break;
+      taken.push(key);
+      bytes += size;
+    }
+    for (const key of taken) this.forget(key);
+    return taken;
+  }
+
+  /** Removes and returns every key waiting. */
+  drain(): string[] {
+    const all = [...this.sizes.keys()];
+    this.sizes.clear();
+    this.total = 0;
+    return all;
+  }
+
+  private forget(key: string): void {
+    this.total -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
+  }
+}
 
 /** What the store lends the defrag (lmdb-store.ts implements it over its private state). */
 export interface DefragHost {
   readonly dataDir: string;
   /** The store every read and write uses now. */
   live(): RootDatabase<Buffer, string>;
-  /** Starts recording the keys the write-behind writes; returns the set it fills. */
-  track(): Set<string>;
+  /** Starts recording the keys the write-behind writes; returns what it fills. */
+  track(): DirtyRecords;
   /** Opens the copy in `dir` as a store (the live store's flags). */
   openCopy(dir: string): RootDatabase<Buffer, string>;
   /**
@@ -149,15 +207,15 @@ async function compactCopy(db: RootDatabase<Buffer, string>, dir: string): Promi
   await fsyncDir(dir);
 }
 
-/** Copies dirty records into `fresh` in bounded batches until few are left. */
+/** Copies dirty records into `fresh` a bounded turn at a time until one turn holds the rest. */
 async function catchUp(
   host: DefragHost,
   fresh: RootDatabase<Buffer, string>,
-  dirty: Set<string>,
+  dirty: DirtyRecords,
 ): Promise<void> {
-  for (let round = 0; dirty.size > SWITCH_KEYS && round < MAX_CATCH_UP_ROUNDS; round++) {
+  for (let turn = 0; !dirty.fitsOneTurn && turn < MAX_CATCH_UP_TURNS; turn++) {
     if (host.aborted()) return;
-    copyRecords(host.live(), fresh, takeSome(dirty, CATCH_UP_KEYS));
+    copyRecords(host.live(), fresh, dirty.takeTurn());
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
@@ -178,17 +236,6 @@ export function copyRecords(
       else to.putSync(key, value);
     }
   });
-}
-
-/** Removes and returns up to `n` keys of `set`. */
-function takeSome(set: Set<string>, n: number): string[] {
-  const taken: string[] = [];
-  for (const key of set) {
-    if (taken.length >= n) break;
-    taken.push(key);
-  }
-  for (const key of taken) set.delete(key);
-  return taken;
 }
 
 /** The crash-safe swap: live aside, copy in, old removed; each rename followed by a dir sync. */

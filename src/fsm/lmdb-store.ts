@@ -21,6 +21,7 @@ import {
   type DefragHost,
   type DefragReport,
   type DefragStep,
+  DirtyRecords,
   defragCrashPoint,
   defragStore,
   EnvReaders,
@@ -107,7 +108,7 @@ export class LmdbStore implements StateMachine {
    */
   afterDefragStep: ((step: DefragStep) => void) | null = null;
   /** Keys the write-behind wrote since a defrag started copying (null: no defrag). */
-  private dirty: Set<string> | null = null;
+  private dirty: DirtyRecords | null = null;
   /** The defrag running, if any (one at a time). */
   private defragging: Promise<DefragReport> | null = null;
   /** Set to stop a running defrag before its switch (closing, installing a snapshot). */
@@ -436,7 +437,7 @@ export class LmdbStore implements StateMachine {
       dataDir: this.dataDir,
       live: () => this.db,
       track: () => {
-        this.dirty = new Set();
+        this.dirty = new DirtyRecords();
         return this.dirty;
       },
       openCopy: (dir) => openEnvironment(dir, LIVE_STORE_DURABILITY),
@@ -444,7 +445,7 @@ export class LmdbStore implements StateMachine {
         this.swapping = new Promise((resolve) => (swapped = resolve));
         switched = true;
         const old = this.db;
-        copyRecords(old, fresh, [...(this.dirty ?? []), META_KEY, MEMBERSHIP_KEY]);
+        copyRecords(old, fresh, [...(this.dirty?.drain() ?? []), META_KEY, MEMBERSHIP_KEY]);
         this.dirty = null;
         this.db = fresh;
         this.tryWritePending();
@@ -610,16 +611,16 @@ export class DefragBusyError extends Error {
 
 /** Records the keys one write-behind transaction wrote (a defrag copies them again). */
 function noteWritten(
-  dirty: Set<string>,
+  dirty: DirtyRecords,
   pending: PendingWrites,
   sessions: readonly { readonly id: string }[],
 ): void {
-  for (const k of pending.values.keys()) dirty.add(k);
-  for (const k of pending.chunks.keys()) dirty.add(k);
-  for (const k of pending.uploads.keys()) dirty.add(k);
-  for (const { id } of sessions) dirty.add(SESSION_PREFIX + id);
-  dirty.add(META_KEY);
-  dirty.add(MEMBERSHIP_KEY);
+  for (const [k, v] of pending.values) dirty.add(k, v?.value.byteLength ?? 0);
+  for (const [k, data] of pending.chunks) dirty.add(k, data?.byteLength ?? 0);
+  for (const k of pending.uploads.keys()) dirty.add(k, 0);
+  for (const { id } of sessions) dirty.add(SESSION_PREFIX + id, 0);
+  dirty.add(META_KEY, 0);
+  dirty.add(MEMBERSHIP_KEY, 0);
 }
 
 function readMembership(db: RootDatabase<Buffer, string>): Membership | null {

@@ -17,6 +17,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { DirtyRecords } from "../../../src/fsm/defrag.ts";
 import {
   DEFRAG_STEPS,
   type DefragStep,
@@ -218,3 +219,24 @@ for (const step of DEFRAG_STEPS) {
     await twin.close();
   });
 }
+
+test("the catch-up copies a bounded turn at a time: 256 records or 4 MiB, at least one", () => {
+  const dirty = new DirtyRecords();
+  for (let i = 0; i < 10; i++) dirty.add(`c${i}`, 1024 * 1024); // ten 1 MiB chunks
+  assert.equal(dirty.fitsOneTurn, false);
+  assert.deepEqual(dirty.takeTurn(), ["c0", "c1", "c2"], "3 MiB and their overhead: under 4 MiB");
+  dirty.add("c0", 0); // written again (removed): waits again
+  assert.equal(dirty.count, 8);
+  for (let i = 0; i < 300; i++) dirty.add(`v${i}`, 10);
+  const turns: number[] = [];
+  while (!dirty.fitsOneTurn) turns.push(dirty.takeTurn().length);
+  assert.ok(
+    turns.every((n) => n >= 1 && n <= 256),
+    `turns ${turns}`,
+  );
+  const big = new DirtyRecords();
+  big.add("huge", 8 * 1024 * 1024);
+  assert.deepEqual(big.takeTurn(), ["huge"], "a record over the budget still goes, alone");
+  assert.equal(big.count, 0);
+  assert.equal(big.fitsOneTurn, true);
+});

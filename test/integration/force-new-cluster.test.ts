@@ -6,8 +6,9 @@
  * Every acknowledged write the survivor had applied must read back (the promise); the
  * acknowledged writes it had not applied are counted and each one explained (in its
  * kept log tail, or never reached it). Then `dfs member add` grows it back to 3 voters
- * that all hold the data. The flag's refusals (with --join, on an empty data dir) are
- * checked too.
+ * that all hold the data; and when that cluster loses its majority too, a member that had
+ * joined with --join is forced the same way (started with --peers naming only itself).
+ * The flag's refusals (with --join, on an empty data dir) are checked too.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -246,6 +247,38 @@ describe("majority loss: --force-new-cluster on the survivor", { timeout: 300_00
     const client = cluster.client(others);
     try {
       assert.ok((await client.put("after-growth", Buffer.from("ok"))).index > 0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a member that joined with --join can be forced too, with --peers naming only itself", async () => {
+    // The majority {survivor, 5} is lost now as well; node 4 (which joined) is the survivor.
+    await cluster.retire(survivor);
+    await cluster.retire(5);
+    const node = cluster.node(4);
+    await cluster.kill(4);
+    const line = cluster.commandLine(node, ["--force-new-cluster"]);
+    const at = line.args.indexOf("--join");
+    assert.ok(at > 0, "node 4 is started with --join");
+    const args = [...line.args.slice(0, at), ...line.args.slice(at + 2)];
+    node.start({ ...line, args });
+    await waitFor("node 4 to lead alone", async () => {
+      if (node.state === "stopped") throw new Error(`node 4 exited: ${node.lastLine()}`);
+      const status = await cluster.status(node);
+      return status?.role === "leader" || undefined;
+    });
+    const list = await members();
+    assert.deepEqual(
+      list.map((m) => [m.id, m.learner]),
+      [[4, false]],
+    );
+    const client = cluster.client([node.address]);
+    try {
+      const sample = writes.filter((w) => w.index <= appliedAtLoss).slice(0, 50);
+      for (const w of sample)
+        assert.equal(Buffer.from((await client.get(w.key)).value).toString(), w.value, w.key);
+      assert.equal(Buffer.from((await client.get("after-growth")).value).toString(), "ok");
     } finally {
       client.close();
     }

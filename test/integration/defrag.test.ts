@@ -4,8 +4,9 @@
  * file stays at its peak; `dfs defrag` over every node, while a writer keeps writing and a
  * reader keeps reading, brings each store file under 10 % of its peak. Every kept file
  * and every acknowledged write reads back, and once stopped the nodes' stores have equal
- * digests. A node killed -9 in the middle of its defrag (between the two renames of the
- * swap: `DFS_CRASH_AT=defrag-aside`) restarts with everything and defrags fine after.
+ * digests. A node killed -9 in the middle of its defrag (just after switching to the copy,
+ * and between the two renames of the swap: `DFS_CRASH_AT=defrag-switched`,
+ * `defrag-aside`) restarts with everything and defrags fine after.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -123,19 +124,24 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
     }
   });
 
-  it("a node killed -9 between the swap's renames restarts whole and defrags after", async () => {
-    const victim = cluster.node(3);
-    await cluster.stopNode(3);
-    cluster.envForNextStart(3, { ...process.env, DFS_CRASH_AT: "defrag-aside" });
-    await cluster.restart(3);
-    const run = await dfs(["defrag", "--endpoints", victim.address]);
-    assert.notEqual(run.code, 0, "the node died during its defrag");
-    const how = victim.state === "stopped" ? victim.unexpectedExit : await cluster.exited(3);
-    assert.equal(how, "SIGKILL", victim.stderr.slice(-2000));
-    await cluster.restart(3); // without DFS_CRASH_AT: state.old/ is renamed back at start
-    await caughtUp(cluster);
-    await assertKeptFiles(cluster, [victim.address]);
-  });
+  for (const step of ["switched", "aside"]) {
+    it(`a node killed -9 at defrag step '${step}' restarts whole and defrags after`, async () => {
+      const victim = cluster.node(3);
+      await cluster.stopNode(3);
+      cluster.envForNextStart(3, { ...process.env, DFS_CRASH_AT: `defrag-${step}` });
+      await cluster.restart(3);
+      const run = await dfs(["defrag", "--endpoints", victim.address]);
+      assert.notEqual(run.code, 0, "the node died during its defrag");
+      const how = victim.state === "stopped" ? victim.unexpectedExit : await cluster.exited(3);
+      assert.equal(how, "SIGKILL", victim.stderr.slice(-2000));
+      // Without DFS_CRASH_AT: the old store is in place again (state.old/ renamed back,
+      // the copy deleted), and the WAL replays what the copy had taken meanwhile.
+      await cluster.restart(3);
+      await caughtUp(cluster);
+      await assertKeptFiles(cluster, [victim.address]);
+      assert.ok(storeBytes(victim.dataDir) >= 0.9 * (peak.get(3) ?? 0), "the old store is back");
+    });
+  }
 
   it("dfs defrag on every node while a writer writes: each store under 10 % of its peak", async () => {
     const client = cluster.client(cluster.endpoints(), 10_000);

@@ -4,7 +4,7 @@
  * so a store that once held 100 GiB of files keeps a 100 GiB file after they are deleted.
  * A compacting copy holds only the live pages. While the node keeps serving:
  *
- *  1. copy   — the store starts recording every key the write-behind writes ("dirty"),
+ *  1. copy   — the store starts recording every key written to its environment ("dirty"),
  *              then LMDB copies itself, compacting, into `state.new.defrag-N/` (from one
  *              read transaction, on a libuv thread: the loop, reads and writes go on); the
  *              copy is fsynced with its directory.
@@ -249,6 +249,35 @@ async function swapIn(host: DefragHost, dir: string): Promise<void> {
   host.reached("renamed");
   await rm(dirs.previous, { recursive: true, force: true });
   host.reached("removed");
+}
+
+/**
+ * Records every key written to `db` (put or remove, synchronous or not, by any code of
+ * the store: data, sessions, metadata, and any record kind added later) into `dirty`,
+ * until the returned function is called. Watching the environment rather than listing the
+ * store's record kinds means a new kind of record can never be left out of a defrag.
+ */
+export function trackWrites(db: RootDatabase<Buffer, string>, dirty: DirtyRecords): () => void {
+  type Write = (key: string, ...rest: unknown[]) => unknown;
+  const target = db as unknown as Record<"put" | "remove", Write>;
+  const hadOwn = { put: Object.hasOwn(db, "put"), remove: Object.hasOwn(db, "remove") };
+  const put = target.put;
+  const remove = target.remove;
+  target.put = (key, ...rest) => {
+    const value = rest[0];
+    dirty.add(key, value instanceof Uint8Array ? value.byteLength : 0);
+    return put.call(db, key, ...rest);
+  };
+  target.remove = (key, ...rest) => {
+    dirty.add(key, 0);
+    return remove.call(db, key, ...rest);
+  };
+  return () => {
+    if (hadOwn.put) target.put = put;
+    else delete (target as Partial<typeof target>).put;
+    if (hadOwn.remove) target.remove = remove;
+    else delete (target as Partial<typeof target>).remove;
+  };
 }
 
 /** Size of a file in bytes (0 if missing). */

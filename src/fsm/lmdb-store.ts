@@ -25,6 +25,7 @@ import {
   defragCrashPoint,
   defragStore,
   EnvReaders,
+  trackWrites,
 } from "./defrag.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
@@ -107,8 +108,10 @@ export class LmdbStore implements StateMachine {
    * into the store.
    */
   afterDefragStep: ((step: DefragStep) => void) | null = null;
-  /** Keys the write-behind wrote since a defrag started copying (null: no defrag). */
+  /** Keys written to LMDB since a defrag started copying (null: no defrag). */
   private dirty: DirtyRecords | null = null;
+  /** Stops recording {@link dirty}. */
+  private untrack: () => void = () => {};
   /** The defrag running, if any (one at a time). */
   private defragging: Promise<DefragReport> | null = null;
   /** Set to stop a running defrag before its switch (closing, installing a snapshot). */
@@ -261,7 +264,6 @@ export class LmdbStore implements StateMachine {
       throw error;
     }
     this.configDirty = false;
-    if (this.dirty !== null) noteWritten(this.dirty, pending, sessions);
     this.pending = this.pending.next();
     this.afterCommit?.(this.meta.applied);
   }
@@ -438,6 +440,7 @@ export class LmdbStore implements StateMachine {
       live: () => this.db,
       track: () => {
         this.dirty = new DirtyRecords();
+        this.untrack = trackWrites(this.db, this.dirty);
         return this.dirty;
       },
       openCopy: (dir) => openEnvironment(dir, LIVE_STORE_DURABILITY),
@@ -446,6 +449,7 @@ export class LmdbStore implements StateMachine {
         switched = true;
         const old = this.db;
         copyRecords(old, fresh, [...(this.dirty?.drain() ?? []), META_KEY, MEMBERSHIP_KEY]);
+        this.untrack();
         this.dirty = null;
         this.db = fresh;
         this.tryWritePending();
@@ -454,6 +458,7 @@ export class LmdbStore implements StateMachine {
       flush: () => this.flushNow(),
       retire: (old) => this.retire(old),
       abandon: () => {
+        this.untrack();
         this.dirty = null;
       },
       aborted: () => this.defragAborted,
@@ -607,20 +612,6 @@ export class DefragBusyError extends Error {
     super(`cannot defrag now: ${why}`);
     this.name = "DefragBusyError";
   }
-}
-
-/** Records the keys one write-behind transaction wrote (a defrag copies them again). */
-function noteWritten(
-  dirty: DirtyRecords,
-  pending: PendingWrites,
-  sessions: readonly { readonly id: string }[],
-): void {
-  for (const [k, v] of pending.values) dirty.add(k, v?.value.byteLength ?? 0);
-  for (const [k, data] of pending.chunks) dirty.add(k, data?.byteLength ?? 0);
-  for (const k of pending.uploads.keys()) dirty.add(k, 0);
-  for (const { id } of sessions) dirty.add(SESSION_PREFIX + id, 0);
-  dirty.add(META_KEY, 0);
-  dirty.add(MEMBERSHIP_KEY, 0);
 }
 
 function readMembership(db: RootDatabase<Buffer, string>): Membership | null {

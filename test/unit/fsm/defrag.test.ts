@@ -17,7 +17,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { DirtyRecords } from "../../../src/fsm/defrag.ts";
+import { DirtyRecords, trackWrites } from "../../../src/fsm/defrag.ts";
 import {
   DEFRAG_STEPS,
   type DefragStep,
@@ -25,6 +25,7 @@ import {
   type FsmCommand,
   LmdbStore,
 } from "../../../src/fsm/index.ts";
+import { openEnvironment } from "../../../src/fsm/lmdb-env.ts";
 import { type Entry, EntryKind } from "../../../src/raft/types.ts";
 import { seededRandom } from "../../support/rng.ts";
 
@@ -239,4 +240,23 @@ test("the catch-up copies a bounded turn at a time: 256 records or 4 MiB, at lea
   assert.deepEqual(big.takeTurn(), ["huge"], "a record over the budget still goes, alone");
   assert.equal(big.count, 0);
   assert.equal(big.fitsOneTurn, true);
+});
+
+test("every write to the environment is recorded while tracked, whatever wrote it", async (t) => {
+  const db = openEnvironment(await tempDir(t, "track"));
+  t.after(() => db.close());
+  db.putSync("before", Buffer.from("x"));
+  const dirty = new DirtyRecords();
+  const untrack = trackWrites(db, dirty);
+  db.transactionSync(() => {
+    db.putSync("a/1", Buffer.alloc(10));
+    db.removeSync("before");
+  });
+  db.putSync("b/any-new-record-kind", Buffer.alloc(3));
+  await db.put("c/async", Buffer.alloc(5));
+  untrack();
+  db.putSync("after", Buffer.from("y"));
+  assert.deepEqual(dirty.drain().sort(), ["a/1", "b/any-new-record-kind", "before", "c/async"]);
+  assert.equal(db.get("after")?.toString(), "y", "writes work after untracking");
+  assert.equal(Object.hasOwn(db, "put"), false, "the environment's own methods are back");
 });

@@ -6,28 +6,32 @@
  *      (`--value-bytes` each, 64 in flight); `dfs snapshot save` of that store;
  *   2. the same cluster gets `--files-gib` GiB of files (`--file-mib` each, 4 uploads
  *      at once); `dfs snapshot save` of the whole store (files + keys);
- *   3. a fresh 3-member etcd gets the same small keys; `etcdctl snapshot save`.
+ *   3. `dfs snapshot restore` of that full backup into a new data dir (verify + build);
+ *   4. a fresh 3-member etcd gets the same small keys; `etcdctl snapshot save`.
  *
- * Each save runs as its own process under `/usr/bin/time` (its peak RSS) while the
- * serving node's RSS is sampled every 50 ms (peak during the save minus before it).
- * Backup MB/s = bytes of the backup file / wall time of the command.
+ * Each command runs as its own process under `/usr/bin/time` (its peak RSS) while the
+ * serving node's RSS is sampled every 50 ms (before the save, and its peak during it).
+ * MB/s = bytes of the backup file / wall time of the command.
  *
  *   npx tsx bench/backup.ts [--files-gib 2] [--file-mib 64] [--keys 100000]
  *                           [--value-bytes 100] [--json]
+ *
+ * Results: printed, and written to bench/results/backup-<time>.md and .json.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DfsClient } from "../src/client/index.ts";
-import { LocalCluster } from "../src/cluster/index.ts";
+import { LocalCluster, REPO_ROOT } from "../src/cluster/index.ts";
 import { DfsTarget, prefill } from "../src/loadgen/index.ts";
 import { EtcdCluster } from "./etcd/etcd-cluster.ts";
 import { ensureEtcd } from "./etcd/etcd-install.ts";
 import { buildCompiledEntry } from "./lib/compiled-entry.ts";
+import { machineFacts } from "./lib/machine.ts";
 import { parseVmRss } from "./lib/proc-stat.ts";
 
 const MiB = 1024 * 1024;
@@ -67,6 +71,9 @@ interface SaveFigures {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+let etcdVersion = "not run";
+/** Machine facts (load average included) as the run starts. */
+const startFacts = machineFacts(etcdVersion);
 const results: SaveFigures[] = [];
 const work = await mkdtemp(join(tmpdir(), "dfs-bench-backup-"));
 try {
@@ -113,6 +120,20 @@ async function benchDfs(entry: ReturnType<typeof buildCompiledEntry>): Promise<v
   } finally {
     await cluster.destroy();
   }
+  const restore = [
+    process.execPath,
+    ...entry.args,
+    "snapshot",
+    "restore",
+    join(work, "all.dfsbak"),
+    "--data-dir",
+    join(work, "restored"),
+    "--id",
+    "1",
+    "--peers",
+    "1@127.0.0.1:1",
+  ];
+  results.push(await measure("dfs restore of that backup (verify + build)", restore, 0));
 }
 
 async function uploadFiles(endpoints: readonly string[]): Promise<void> {
@@ -141,6 +162,7 @@ async function uploadFiles(endpoints: readonly string[]): Promise<void> {
 
 async function benchEtcd(): Promise<void> {
   const etcd = ensureEtcd(log);
+  etcdVersion = etcd.version;
   const cluster = await EtcdCluster.start(etcd.path);
   try {
     const leader = await cluster.waitForLeader();
@@ -228,18 +250,29 @@ function rss(pid: number): { total: number; anon: number } {
   }
 }
 
+/** Prints the table (or JSON) and writes both to bench/results/backup-<time>.{md,json}. */
 function report(): void {
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ keys, valueBytes, filesBytes, results })}\n`);
-    return;
-  }
+  const facts = { ...startFacts, etcd: etcdVersion };
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const base = join(REPO_ROOT, "bench", "results", `backup-${stamp}`);
+  const json = `${JSON.stringify({ facts, keys, valueBytes, filesBytes, fileBytes, results }, null, 2)}\n`;
+  const factLines = Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`);
+  const md = `# bench:backup ${stamp}\n\n${factLines.join("\n")}\n\n${table()}`;
+  mkdirSync(join(REPO_ROOT, "bench", "results"), { recursive: true });
+  writeFileSync(`${base}.json`, json);
+  writeFileSync(`${base}.md`, md);
+  process.stdout.write(flags.json ? json : md);
+  log(`results: ${base}.json and .md`);
+}
+
+function table(): string {
   const header =
     "| backup | seconds | file MB | MB/s | saving command peak RSS MiB | node RSS before → peak MiB | node anon RSS before → peak MiB |";
   const rows = results.map(
     (r) =>
       `| ${r.what} | ${r.seconds} | ${round(r.fileBytes / 1e6)} | ${r.mbPerS} | ${r.cliPeakMiB} | ${r.nodeBeforeMiB} → ${r.nodePeakMiB} | ${r.nodeAnonBeforeMiB} → ${r.nodeAnonPeakMiB} |`,
   );
-  process.stdout.write(`${[header, "|---|---|---|---|---|---|---|", ...rows].join("\n")}\n`);
+  return `${[header, "|---|---|---|---|---|---|---|", ...rows].join("\n")}\n`;
 }
 
 function secs(from: number): string {

@@ -170,22 +170,20 @@ class FrameReader {
     const payload = await this.read(length);
     if ((index === 0) !== (kind === FrameKind.header))
       throw this.corrupt(`frame ${index} has kind ${kind}; the header must come first, once`);
-    if (kind === FrameKind.header) return { kind: "header", header: this.decode(payload, "h") };
+    if (kind === FrameKind.header)
+      return { kind: "header", header: this.decode(payload, SnapshotHeader, "header") };
     if (kind === FrameKind.data) return { kind: "data", chunk: payload };
-    if (kind === FrameKind.trailer) return { kind: "trailer", trailer: this.decode(payload, "t") };
+    if (kind === FrameKind.trailer)
+      return { kind: "trailer", trailer: this.decode(payload, SnapshotTrailer, "trailer") };
     throw this.corrupt(`unknown frame kind ${kind} at byte ${this.position - length - 5}`);
   }
 
-  private decode<K extends "h" | "t">(
-    payload: Buffer,
-    which: K,
-  ): K extends "h" ? SnapshotHeader : SnapshotTrailer {
+  /** Decodes a header or trailer; damage that protobuf notices is "corrupt" too. */
+  private decode<T>(payload: Buffer, codec: { decode(b: Uint8Array): T }, what: string): T {
     try {
-      const message =
-        which === "h" ? SnapshotHeader.decode(payload) : SnapshotTrailer.decode(payload);
-      return message as K extends "h" ? SnapshotHeader : SnapshotTrailer;
+      return codec.decode(payload);
     } catch (err) {
-      throw this.corrupt(`unreadable ${which === "h" ? "header" : "trailer"}: ${String(err)}`);
+      throw this.corrupt(`unreadable ${what}: ${String(err)}`);
     }
   }
 

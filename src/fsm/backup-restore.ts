@@ -47,14 +47,18 @@ export async function buildStoreFromBackup(
   onBytes?: (bytes: number) => void,
 ): Promise<BackupSummary> {
   await mkdirDurable(stateDir);
-  const db = openEnvironment(stateDir);
+  // One fdatasync per chunk's commit, the meta page left to the next commit; the extra
+  // commit at the end makes the last one durable too (as LmdbStore.flushed does).
+  const db = openEnvironment(stateDir, "all-but-last");
   try {
     const summary = await scanBackup(path, onBytes, (records) => {
       db.transactionSync(() => {
         for (const { key, value } of records) if (key !== MEMBERSHIP_KEY) db.putSync(key, value);
       });
     });
-    db.transactionSync(() => db.putSync(MEMBERSHIP_KEY, encodeMembershipRecord(membership)));
+    const config = encodeMembershipRecord(membership);
+    db.transactionSync(() => db.putSync(MEMBERSHIP_KEY, config));
+    db.transactionSync(() => db.putSync(MEMBERSHIP_KEY, config));
     await db.flushed;
     return summary;
   } finally {

@@ -73,7 +73,7 @@ async function copyFrames(
       await writer.frame({ kind: "trailer", trailer: message.trailer });
       return { header, trailer: message.trailer };
     }
-    const chunk = Buffer.from(message.data);
+    const chunk = message.data;
     tally.add(chunk);
     await writer.frame({ kind: "data", chunk });
     onData?.(tally.dataBytes, header);

@@ -25,9 +25,9 @@ import { type BackupSummary, buildStoreFromBackup, verifyBackup } from "../fsm/i
 import {
   acquireDataDirLock,
   clusterIdFor,
-  loadOrInitMeta,
   prepareDataDir,
   Wal,
+  writeRestoredMeta,
 } from "../storage/index.ts";
 import type { PeerAddress } from "./config.ts";
 import { bootstrapMembership } from "./members.ts";
@@ -78,7 +78,20 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreResult> 
   }
 }
 
+/**
+ * The WAL first and meta.json last: a restore interrupted anywhere in between leaves a
+ * data dir with a WAL but no meta.json, which `dfs server` refuses to start from
+ * (exit 7) rather than mistaking a half-built store for a node.
+ */
 async function build(o: RestoreOptions, verified: BackupSummary): Promise<RestoreResult> {
+  const { index, term } = verified.header;
+  const { wal } = await Wal.open(join(o.dataDir, "wal"));
+  try {
+    await wal.reset(index, term);
+    await wal.save([], { term, vote: 0, commit: index });
+  } finally {
+    await wal.close();
+  }
   const membership = bootstrapMembership({ id: o.id, dataDir: o.dataDir, peers: o.peers });
   const total = verified.fileBytes;
   const summary = await buildStoreFromBackup(o.backup, join(o.dataDir, "state"), membership, (b) =>
@@ -87,19 +100,11 @@ async function build(o: RestoreOptions, verified: BackupSummary): Promise<Restor
   if (summary.sha256 !== verified.sha256)
     throw new StartupError("corrupt", `backup ${o.backup} changed while it was being restored`);
   const clusterId = clusterIdFor(o.peers, summary.sha256);
-  const meta = await loadOrInitMeta(o.dataDir, {
+  const meta = await writeRestoredMeta(o.dataDir, {
     clusterId,
     nodeId: o.id,
     restoredFrom: summary.sha256,
   });
-  const { index, term } = summary.header;
-  const { wal } = await Wal.open(join(o.dataDir, "wal"));
-  try {
-    await wal.reset(index, term);
-    await wal.save([], { term, vote: 0, commit: index });
-  } finally {
-    await wal.close();
-  }
   return { backup: summary, clusterId, memberId: meta.memberId };
 }
 

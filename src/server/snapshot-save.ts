@@ -38,16 +38,39 @@ interface ImageStore {
 
 type Call = grpc.ServerWritableStream<SnapshotSaveRequest, SnapshotSaveResponse>;
 
+/**
+ * Backups one node streams at once. Each holds an LMDB read transaction, which pins the
+ * pages it sees (the store grows by every write meanwhile) and takes one of LMDB's
+ * reader slots; two at once covers a scheduled backup overlapping a manual one.
+ */
+export const MAX_CONCURRENT_SAVES = 2;
+
+/**
+ * A client that reads nothing for this long is dropped: otherwise a stream nobody reads
+ * would hold its read transaction (and a backup slot) for as long as the connection
+ * lives. Generous, since gRPC already buffers several chunks on both sides.
+ */
+export const SAVE_STALL_MS = 60_000;
+
 /** The SnapshotSave handler. */
 export function snapshotSaveHandler(
   deps: SnapshotSaveDeps,
 ): grpc.handleServerStreamingCall<SnapshotSaveRequest, SnapshotSaveResponse> {
+  let running = 0;
   return (call) => {
     // auth: admin only (i18-node guard)
-    stream(deps, call).then(
-      () => call.end(),
-      (error: unknown) => call.emit("error", toServiceError(error)),
-    );
+    if (running >= MAX_CONCURRENT_SAVES) {
+      const busy = `${running} backups are already streaming from this node; try again when one ends`;
+      call.emit("error", toServiceError(new DfsError("resource_exhausted", busy)));
+      return;
+    }
+    running++;
+    stream(deps, call)
+      .then(
+        () => call.end(),
+        (error: unknown) => call.emit("error", toServiceError(error)),
+      )
+      .finally(() => running--);
   };
 }
 
@@ -118,9 +141,25 @@ function wireMembers(m: Membership): Member[] {
   }));
 }
 
-/** Writes one message, waiting for the client to drain if the stream's buffer is full. */
+/**
+ * Writes one message, waiting for the client to drain if the stream's buffer is full,
+ * at most {@link SAVE_STALL_MS}.
+ */
 async function send(call: Call, message: SnapshotSaveResponse): Promise<void> {
   if (call.cancelled) throw new DfsError("unavailable", "snapshot save cancelled by the client");
   if (call.write(message)) return;
-  await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<"stalled">((done) => {
+    timer = setTimeout(() => done("stalled"), SAVE_STALL_MS);
+  });
+  try {
+    const outcome = await Promise.race([once(call, "drain"), once(call, "cancelled"), stalled]);
+    if (outcome === "stalled")
+      throw new DfsError(
+        "resource_exhausted",
+        `the client read nothing for ${SAVE_STALL_MS / 1000} s; backup abandoned`,
+      );
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -29,6 +29,7 @@ export {
   type NodeMeta,
   newMemberId,
   readNodeMeta,
+  writeRestoredMeta,
 } from "./meta.ts";
 /** File mode of everything in the data dir; the state machine's files use it too. */
 export { FILE_MODE } from "./modes.ts";

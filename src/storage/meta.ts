@@ -106,6 +106,26 @@ export async function loadOrInitMeta(dataDir: string, expected: ExpectedMeta): P
   return upgraded;
 }
 
+/**
+ * Writes meta.json of a data dir that `dfs snapshot restore` has just filled (its WAL and
+ * store already in place, which {@link loadOrInitMeta} would refuse as a WAL without an
+ * owner): the last step of a restore, so an interrupted one is never taken for a node.
+ */
+export async function writeRestoredMeta(
+  dataDir: string,
+  expected: ExpectedMeta & { readonly restoredFrom: string },
+): Promise<NodeMeta> {
+  const meta: NodeMeta = {
+    version: META_VERSION,
+    clusterId: expected.clusterId,
+    nodeId: expected.nodeId,
+    memberId: newMemberId(),
+    restoredFrom: expected.restoredFrom,
+  };
+  await writeMeta(join(dataDir, META_FILE), meta);
+  return meta;
+}
+
 async function readMetaText(path: string): Promise<string | null> {
   try {
     return await readFile(path, "utf8");

@@ -16,9 +16,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type ClientReadableStream, credentials, status as GrpcStatus } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/index.ts";
 import type { DfsClient } from "../../src/client/index.ts";
-import { LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
+import { freePorts, LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
+import { DfsClient as DfsStub, type SnapshotSaveResponse } from "../../src/gen/dfs.ts";
 import { seededRandom } from "../support/rng.ts";
 
 interface RunResult {
@@ -209,6 +211,26 @@ describe("backup during a checked workload, restored into a new cluster", {
     }
   });
 
+  it("--serializable saves from the node given, a follower too, as it is", async () => {
+    const leader = await source.waitForLeader();
+    const follower = source.nodes.find((n) => n.id !== leader);
+    assert.ok(follower !== undefined);
+    const own = join(dir, "follower.dfsbak");
+    const saved = await runDfs([
+      "snapshot",
+      "save",
+      own,
+      "--serializable",
+      "--endpoints",
+      follower.address,
+    ]);
+    assert.equal(saved.code, 0, saved.stderr);
+    const status = await runDfs(["snapshot", "status", own, "--json"]);
+    const facts = JSON.parse(status.stdout) as { nodeId: number; index: number };
+    assert.equal(facts.nodeId, follower.id);
+    assert.ok(facts.index >= backupIndex, "the follower had applied past the first backup");
+  });
+
   it("restores into a new 3-node cluster holding exactly the state at the backup's index", async () => {
     restored = await LocalCluster.create();
     const peers = restored.peersFlag();
@@ -285,7 +307,7 @@ describe("backup during a checked workload, restored into a new cluster", {
     await assert.rejects(readdir(target), /ENOENT/, "the data dir was not even created");
   });
 
-  it("a non-empty data dir is refused with 6, an id not in --peers with 2", async () => {
+  it("refused: a non-empty data dir (6), an id not in --peers (2), a restored dir under other --peers (6)", async () => {
     const used = join(dir, "used");
     await mkdir(used);
     await writeFile(join(used, "something"), "x");
@@ -308,5 +330,78 @@ describe("backup during a checked workload, restored into a new cluster", {
     const stranger = await restore(join(dir, "fresh"), "3");
     assert.equal(stranger.code, 2, stranger.stderr);
     assert.match(stranger.stderr, /^dfs: error: --id 3 is not one of the --peers ids .*\n$/);
+    // A restored data dir belongs to the cluster of its --peers: another list is refused.
+    const restoredDir = join(dir, "restored-alone");
+    assert.equal((await restore(restoredDir, "1")).code, 0);
+    const [port, other] = await freePorts(2);
+    const server = await runDfs([
+      "server",
+      "--id",
+      "1",
+      "--port",
+      String(port),
+      "--peers",
+      `1@127.0.0.1:${port},2@127.0.0.1:${other}`,
+      "--data-dir",
+      restoredDir,
+    ]);
+    assert.equal(server.code, 6, server.stderr);
+    assert.match(server.stderr, /belongs to cluster [0-9a-f]{16}, not cluster/);
+  });
+
+  it("backups nobody reads hold at most 2 slots; a third is refused; cancelling frees one", async () => {
+    const client = source.client();
+    try {
+      // Big enough that an unread stream fills gRPC's buffers and waits for its reader.
+      await client.upload("big/one", Buffer.alloc(48 * 1024 * 1024, "big"));
+    } finally {
+      client.close();
+    }
+    const node = source.node(1);
+    const stub = new DfsStub(node.address, credentials.createInsecure());
+    const open = () => stub.snapshotSave({ serializable: true });
+    const firstMessage = (call: ClientReadableStream<SnapshotSaveResponse>) =>
+      new Promise<SnapshotSaveResponse>((resolve, reject) => {
+        call.once("data", (m: SnapshotSaveResponse) => {
+          call.pause(); // read the header, then nothing more
+          resolve(m);
+        });
+        call.once("error", reject);
+      });
+    const held = [open(), open()];
+    try {
+      for (const call of held) assert.ok((await firstMessage(call)).header !== undefined);
+      const third = open();
+      await assert.rejects(firstMessage(third), (err: { code?: number; details?: string }) => {
+        assert.equal(err.code, GrpcStatus.RESOURCE_EXHAUSTED, String(err.details));
+        assert.match(String(err.details), /already streaming/);
+        return true;
+      });
+      held[0]?.cancel();
+      await waitFor(
+        "a backup slot to come free after a cancel",
+        async () => {
+          const call = open();
+          try {
+            return (await firstMessage(call)).header !== undefined || undefined;
+          } catch {
+            return undefined;
+          } finally {
+            call.cancel();
+          }
+        },
+        20_000,
+      );
+      const writer = source.client();
+      try {
+        const put = await writer.put("still/serving", Buffer.from("yes"));
+        assert.ok(put.index > 0, "the node keeps serving meanwhile");
+      } finally {
+        writer.close();
+      }
+    } finally {
+      for (const call of held) call.cancel();
+      stub.close();
+    }
   });
 });

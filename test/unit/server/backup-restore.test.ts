@@ -16,7 +16,7 @@ import type { SnapshotSaveResponse } from "../../../src/gen/dfs.ts";
 import { EntryKind } from "../../../src/raft/types.ts";
 import { restoreDataDir } from "../../../src/server/index.ts";
 import { recoverLog } from "../../../src/server/recover-log.ts";
-import { clusterIdFor, readNodeMeta, Wal } from "../../../src/storage/index.ts";
+import { clusterIdFor, loadOrInitMeta, readNodeMeta, Wal } from "../../../src/storage/index.ts";
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "dfs-restore-"));
@@ -101,6 +101,12 @@ test("a restored data dir starts like a node that installed the backup as a snap
   assert.equal(recovered.resetTo, null, "no reset needed: the log already starts there");
   assert.deepEqual(recovered.snapshot, { index: 40, term: 3 });
   assert.equal(recovered.log.offset, 40);
+  // meta.json is written last: a restore cut short before it is refused at start.
+  await rm(join(root, "n1", "meta.json"));
+  await assert.rejects(
+    loadOrInitMeta(join(root, "n1"), { clusterId: clusterIdFor(PEERS), nodeId: 1 }),
+    (err: unknown) => err instanceof StartupError && err.kind === "corrupt",
+  );
 });
 
 test("refusals: an id not in the peers, a non-empty dir, a damaged file; nothing is left", async (t) => {

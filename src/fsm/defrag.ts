@@ -256,6 +256,8 @@ async function swapIn(host: DefragHost, dir: string): Promise<void> {
  * the store: data, sessions, metadata, and any record kind added later) into `dirty`,
  * until the returned function is called. Watching the environment rather than listing the
  * store's record kinds means a new kind of record can never be left out of a defrag.
+ * The store writes in synchronous transactions only, so a recorded key's new value is
+ * committed before the catch-up can copy it.
  */
 export function trackWrites(db: RootDatabase<Buffer, string>, dirty: DirtyRecords): () => void {
   type Write = (key: string, ...rest: unknown[]) => unknown;

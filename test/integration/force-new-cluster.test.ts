@@ -178,11 +178,14 @@ describe("majority loss: --force-new-cluster on the survivor", { timeout: 300_00
       const lostApplied = missing.filter((w) => w.index <= appliedAtLoss);
       assert.deepEqual(lostApplied, [], "every acknowledged write the survivor applied reads back");
       const inTail = writes.filter((w) => w.index > appliedAtLoss && w.index <= lastAtLoss);
+      const gap =
+        missing.length === 0
+          ? "none missing"
+          : `${missing.length} missing, all past the survivor's last index ${lastAtLoss}: ` +
+            "acknowledged by the two lost nodes, never received by the survivor";
       process.stdout.write(
         `# read back ${writes.length - missing.length}/${writes.length} acknowledged writes; ` +
-          `${inTail.length} of them were in the survivor's log past its applied index (kept and committed); ` +
-          `${missing.length} missing, all past the survivor's last index ${lastAtLoss}: ` +
-          `acknowledged by the two lost nodes, never received by the survivor\n`,
+          `${inTail.length} of them were in the survivor's log past its applied index ${appliedAtLoss} (kept and committed); ${gap}\n`,
       );
       for (const w of missing) assert.ok(w.index > lastAtLoss, `${w.key}@${w.index} missing`);
       assert.ok((await client.put("after-force", Buffer.from("ok"))).index > lastAtLoss);

@@ -44,6 +44,7 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["user", async () => (await import("./user-commands.ts")).addUserCommands],
   ["role", async () => (await import("./role-commands.ts")).addRoleCommands],
   ["snapshot", async () => (await import("./snapshot-commands.ts")).addSnapshotCommands],
+  ["defrag", async () => (await import("./defrag-command.ts")).addDefragCommand],
 ]);
 
 /**

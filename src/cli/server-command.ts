@@ -45,6 +45,8 @@ export interface ServerFlags {
   readonly maxUploadsPerConnection?: number;
   /** `--auth-token-ttl SECONDS`: lifetime of the tokens this node issues (docs/auth.md). */
   readonly authTokenTtl?: number;
+  /** `--force-new-cluster`: restart a surviving member as the only one (issue 19). */
+  readonly forceNewCluster?: boolean;
 }
 
 /** Registers `server` on `program`. */
@@ -116,6 +118,10 @@ export function addServerCommand(program: Command): void {
       `lifetime of the auth tokens this node issues (default ${DEFAULT_AUTH_TOKEN_TTL_S})`,
       intFlag("--auth-token-ttl", 1, MAX_AUTH_TOKEN_TTL_S),
     )
+    .option(
+      "--force-new-cluster",
+      "DANGEROUS, for majority loss only: restart this surviving member as a one-member cluster with its whole log (docs/backup.md)",
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -133,10 +139,16 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
   if (flags.listen !== undefined) checkListenHost(flags.listen);
   const peerVia = flags.peerVia === undefined ? undefined : parsePeerVia(flags.peerVia, flags.id);
   const tls = serverTls(flags);
+  if (flags.forceNewCluster === true && join !== undefined) {
+    throw new UsageError(
+      "--force-new-cluster cannot be combined with --join: it restarts a surviving member on its own data dir",
+    );
+  }
   return {
     id: flags.id,
     peers,
     ...(join !== undefined ? { join } : {}),
+    ...(flags.forceNewCluster === true ? { forceNewCluster: true } : {}),
     dataDir: flags.dataDir,
     ...(flags.listen !== undefined ? { listenHost: flags.listen } : {}),
     ...(peerVia !== undefined ? { peerDialAddresses: peerVia } : {}),

@@ -23,12 +23,19 @@ export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
 export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */
 export { decodeCommand, encodeCommand } from "./commands.ts";
+/** Online defragmentation of the on-disk store (`dfs defrag`): its report, steps and refusals. */
+export {
+  DEFRAG_STEPS,
+  DefragAbandoned,
+  type DefragReport,
+  type DefragStep,
+} from "./defrag.ts";
 /** The first key after every key under a prefix: the server's listing pages with it. */
 export { nextPrefix } from "./key-range.ts";
 /** A damaged store record: the node stops rather than serve it (exit code "corrupt"). */
 export { RecordCorruptionError } from "./lmdb-records.ts";
 /** The on-disk state machine a node runs, and the error that marks it unusable. */
-export { LmdbStore, StoreBrokenError } from "./lmdb-store.ts";
+export { DefragBusyError, LmdbStore, StoreBrokenError } from "./lmdb-store.ts";
 /** The in-memory state machine the simulator and unit tests run. */
 export { MemoryStore } from "./memory-store.ts";
 /** Bounds of the store's write-behind queue, part of a node's tuning. */

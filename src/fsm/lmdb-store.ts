@@ -18,6 +18,17 @@ import { mkdirDurable } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { readAuth, writeAuthChanges } from "./auth-records.ts";
 import { AuthState, type AuthView } from "./auth-state.ts";
+import {
+  copyRecords,
+  type DefragHost,
+  type DefragReport,
+  type DefragStep,
+  DirtyRecords,
+  defragCrashPoint,
+  defragStore,
+  EnvReaders,
+  trackWrites,
+} from "./defrag.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
 import type { KvBackend } from "./kv-backend.ts";
 import { checkLmdbFile } from "./lmdb-check.ts";
@@ -93,6 +104,28 @@ export class LmdbStore implements StateMachine {
    * it must not call back into the store.
    */
   afterCommit: ((applied: number) => void) | null = null;
+  /**
+   * Test seam, null in production: called after each step of a defrag (defrag.ts), so a
+   * test can copy the data dir there as a crash would leave it. It must not call back
+   * into the store.
+   */
+  afterDefragStep: ((step: DefragStep) => void) | null = null;
+  /** Keys written to LMDB since a defrag started copying (null: no defrag). */
+  private dirty: DirtyRecords | null = null;
+  /** Stops recording {@link dirty}. */
+  private untrack: () => void = () => {};
+  /** The defrag running, if any (one at a time). */
+  private defragging: Promise<DefragReport> | null = null;
+  /** Set to stop a running defrag before its switch (closing, installing a snapshot). */
+  private defragAborted = false;
+  /** Pending while a defrag's switched-to copy is not yet durably in place: flushes wait. */
+  private swapping: Promise<void> | null = null;
+  /** Defrags started (names each one's directory). */
+  private defrags = 0;
+  /** Views and snapshot sources per environment (an old one closes when they are done). */
+  private readonly readers = new EnvReaders();
+  /** Environments a defrag took out of use, closed once their readers are done. */
+  private readonly retired = new Set<RootDatabase<Buffer, string>>();
 
   private constructor(
     private readonly dataDir: string,
@@ -268,7 +301,7 @@ export class LmdbStore implements StateMachine {
   }
 
   openView(): StateView {
-    return new LmdbView(this.db, this.pending);
+    return this.readers.track(this.db, new LmdbView(this.db, this.pending));
   }
 
   size(): number {
@@ -299,6 +332,13 @@ export class LmdbStore implements StateMachine {
    * lmdb-js still flushes.
    */
   async flushed(): Promise<void> {
+    // During a defrag's swap the WAL must not be compacted past the old store's durable
+    // index: a crash before the swap is durable restarts from the old store.
+    while (this.swapping !== null) await this.swapping;
+    await this.flushNow();
+  }
+
+  private async flushNow(): Promise<void> {
     this.writePending();
     this.db.transactionSync(() => this.putMeta());
     this.configDirty = false;
@@ -310,7 +350,7 @@ export class LmdbStore implements StateMachine {
     // Best effort: an image at LMDB's older applied index is as good (it is never behind
     // the last capture, so the log still holds every entry after it).
     this.tryWritePending();
-    return new SnapshotSource(this.db);
+    return this.readers.track(this.db, new SnapshotSource(this.db));
   }
 
   /**
@@ -365,6 +405,7 @@ export class LmdbStore implements StateMachine {
     this.awaitingInstall = false;
     this.installing = true;
     try {
+      await this.haltDefrag();
       await this.db.close();
       await swapInIncoming(this.dataDir, receiver.dir);
       this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
@@ -380,6 +421,93 @@ export class LmdbStore implements StateMachine {
       }
     } finally {
       this.installing = false;
+    }
+  }
+
+  /**
+   * Gives the disk space of deleted records back while the node serves: a compacting copy
+   * swapped in crash-safely (defrag.ts, docs/backup.md#giving-disk-space-back). One at a
+   * time; refused while a snapshot from the leader is being installed.
+   */
+  defrag(): Promise<DefragReport> {
+    if (this.defragging !== null) throw new DefragBusyError("a defrag is already running");
+    if (this.installing || this.awaitingInstall)
+      throw new DefragBusyError("a snapshot from the leader is being installed");
+    if (this.broken !== null) throw this.broken;
+    this.defragAborted = false;
+    const run = this.runDefrag();
+    this.defragging = run;
+    const clear = () => {
+      this.defragging = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async runDefrag(): Promise<DefragReport> {
+    let switched = false;
+    let swapped: () => void = () => {};
+    const host: DefragHost = {
+      dataDir: this.dataDir,
+      live: () => this.db,
+      track: () => {
+        this.dirty = new DirtyRecords();
+        this.untrack = trackWrites(this.db, this.dirty);
+        return this.dirty;
+      },
+      openCopy: (dir) => openEnvironment(dir, LIVE_STORE_DURABILITY),
+      switchTo: (fresh) => {
+        this.swapping = new Promise((resolve) => (swapped = resolve));
+        switched = true;
+        const old = this.db;
+        copyRecords(old, fresh, [...(this.dirty?.drain() ?? []), META_KEY, MEMBERSHIP_KEY]);
+        this.untrack();
+        this.dirty = null;
+        this.db = fresh;
+        this.tryWritePending();
+        return old;
+      },
+      flush: () => this.flushNow(),
+      retire: (old) => this.retire(old),
+      abandon: () => {
+        this.untrack();
+        this.dirty = null;
+      },
+      aborted: () => this.defragAborted,
+      reached: (step) => {
+        defragCrashPoint(step);
+        this.afterDefragStep?.(step);
+      },
+    };
+    try {
+      return await defragStore(host, ++this.defrags);
+    } catch (error) {
+      // After the switch the old store may no longer match the log's compaction: only a
+      // restart (which finds one complete store, old or new) is safe.
+      if (switched) this.broken ??= new StoreBrokenError(this.meta.applied, error);
+      throw error;
+    } finally {
+      this.swapping = null;
+      swapped();
+    }
+  }
+
+  /** Closes `old` once nobody reads it any more (its directory is already gone then). */
+  private retire(old: RootDatabase<Buffer, string>): void {
+    this.retired.add(old);
+    void this.readers.whenIdle(old).then(async () => {
+      if (!this.retired.delete(old)) return;
+      await old.close();
+    });
+  }
+
+  /** Stops a running defrag (before its switch if it can) and closes retired stores. */
+  private async haltDefrag(): Promise<void> {
+    this.defragAborted = true;
+    await this.defragging?.catch(() => {});
+    for (const old of this.retired) {
+      this.retired.delete(old);
+      await old.close();
     }
   }
 
@@ -401,6 +529,7 @@ export class LmdbStore implements StateMachine {
    */
   async close(): Promise<void> {
     await this.receiving?.abort();
+    await this.haltDefrag();
     try {
       this.writePending();
     } catch {
@@ -487,6 +616,14 @@ export class StoreBrokenError extends Error {
       cause,
     });
     this.name = "StoreBrokenError";
+  }
+}
+
+/** A defrag cannot start now; the message says why (retrying later may help). */
+export class DefragBusyError extends Error {
+  constructor(why: string) {
+    super(`cannot defrag now: ${why}`);
+    this.name = "DefragBusyError";
   }
 }
 

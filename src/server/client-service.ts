@@ -33,6 +33,7 @@ import { AuthGuard, type CallCredentials, type Caller } from "./auth/index.ts";
 import { authService, callerField } from "./auth-service.ts";
 import { type GetBudget, OverBudget, runBatch } from "./batch.ts";
 import { batchStreamHandler } from "./batch-stream.ts";
+import { defragHandler } from "./defrag-handler.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
@@ -233,18 +234,13 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authenticate: unary((req) => auth.authenticate(req)),
     authChange: unary((req, call) => auth.change(req, call)),
     authRead: unary((_req, call) => auth.read(call)),
-    // TODO(#19): i19-recover's defrag handler replaces the inner one; keep the wrapper.
-    defrag: adminOnlyUnary(guard, unary(notYet)),
+    defrag: adminOnlyUnary(guard, unary(defragHandler(fsm))),
     snapshotSave: adminOnlyServerStream(guard, snapshotSaveHandler(deps)),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");
     return deps.admin;
   }
-}
-
-async function notYet(): Promise<never> {
-  throw new DfsError("internal", "not wired yet");
 }
 
 /** Maps a delete_prefix result, and every other write result as {@link writeOutcome} does. */

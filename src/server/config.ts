@@ -122,6 +122,12 @@ export interface NodeConfig {
    * it was added (`dfs member add`). `peers` then needs only this node's own entry.
    */
   readonly join?: readonly string[];
+  /**
+   * `dfs server --force-new-cluster`: a surviving member of a cluster that lost its
+   * majority for good restarts as the only member, keeping its whole log
+   * (force-new-cluster.ts, docs/backup.md#majority-loss). Dangerous: see there.
+   */
+  readonly forceNewCluster?: boolean;
   /** Overrides of {@link DEFAULT_TUNING}, mainly for tests. */
   readonly tuning?: Partial<RaftTuning>;
   /** Overrides of {@link DEFAULT_SNAPSHOT_TUNING} (`--snapshot-entries`, `--snapshot-keep`). */

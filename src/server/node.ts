@@ -90,6 +90,10 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
     ctx.config.peerDialAddresses,
     storage.joinHints,
   );
+  // The core replayed committed configuration entries after the store's applied index
+  // (a forced new cluster's among them): the edges start from the one in force.
+  const active = node.status().membership;
+  if (active.membership !== storage.membership) members.update(active.membership, active.index);
   const failure = failureSignal();
   const replication = buildReplication(ctx, storage, node, members, failure.fail);
   const servers = buildServers(ctx, storage, node, replication.loop, members);

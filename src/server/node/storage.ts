@@ -13,6 +13,7 @@ import {
   type WalContents,
 } from "../../storage/index.ts";
 import type { NodeConfig } from "../config.ts";
+import { checkForceNewCluster, forceNewCluster } from "../force-new-cluster.ts";
 import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
@@ -40,6 +41,7 @@ export interface Storage {
 /** Checks the metadata, opens the WAL and the store and reconciles them (recover-log.ts). */
 export async function openStorage(ctx: Ctx): Promise<Storage> {
   const { config, logger, cleanup } = ctx;
+  await checkForceNewCluster(config);
   const { meta, joinHints } = await openMeta(ctx);
   const clusterId = meta.clusterId;
   const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
@@ -52,10 +54,14 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   }
   const fsm = await openStore(config.dataDir);
   cleanup.push(() => fsm.close());
-  const recovered = recoverLog(contents, fsm, config.dataDir);
+  let recovered = recoverLog(contents, fsm, config.dataDir);
   if (recovered.resetTo !== null) await wal.reset(recovered.resetTo.index, recovered.resetTo.term);
   const membership =
     fsm.membership ?? (meta.joined === true ? NO_MEMBERSHIP : bootstrapMembership(config));
+  if (config.forceNewCluster === true) {
+    const input = { config, wal, contents, recovered, storeMembership: membership, logger };
+    recovered = await forceNewCluster(input);
+  }
   return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered };
 }
 

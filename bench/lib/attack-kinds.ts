@@ -70,8 +70,9 @@ export const ATTACKS: Readonly<Record<string, (c: AttackContext) => Attack>> = {
       c.paceMs,
       () =>
         new Promise<void>((resolve) =>
-          stub.put({ key: "attack/huge", value, ifVersion: undefined, session: undefined }, () =>
-            resolve(),
+          stub.put(
+            { metadata: {}, key: "attack/huge", value, ifVersion: undefined, session: undefined },
+            () => resolve(),
           ),
         ),
     );

@@ -208,6 +208,7 @@ export class DfsClient {
       key,
       value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
       ifVersion: options.ifVersion,
+      metadata: {},
     };
     return this.write(
       "put",

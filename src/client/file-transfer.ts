@@ -82,7 +82,7 @@ export async function uploadOnce(
   response.catch(() => {});
   const stream = call as unknown as ClientWritableStream<UploadRequest>;
   const empty = Buffer.alloc(0);
-  stream.write({ ...header, data: empty, sha256: empty, done: false });
+  stream.write({ metadata: {}, ...header, data: empty, sha256: empty, done: false });
   await Promise.race([once(stream, "metadata"), response]);
   onStarted();
   const hash = createHash("sha256");
@@ -98,6 +98,7 @@ export async function uploadOnce(
         hash.update(data);
         size += data.length;
         const more = stream.write({
+          metadata: {},
           key: "",
           ifVersion: undefined,
           session: undefined,
@@ -120,6 +121,7 @@ export async function uploadOnce(
   }
   const digest = hash.digest();
   stream.write({
+    metadata: {},
     key: "",
     ifVersion: undefined,
     session: undefined,
@@ -145,7 +147,7 @@ export async function openDownload(
   stub: DfsStub,
   request: { key: string; serializable: boolean },
 ): Promise<OpenDownload> {
-  const call = stub.download(request);
+  const call = stub.download({ offset: 0, ...request });
   const iterator = (call as AsyncIterable<DownloadResponse>)[Symbol.asyncIterator]();
   let first: IteratorResult<DownloadResponse>;
   try {

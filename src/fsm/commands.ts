@@ -29,7 +29,12 @@ function operation(command: FsmCommand): Partial<Command> {
   switch (command.op) {
     case "put":
       return {
-        put: { key: command.key, value: asBuffer(command.value), ifVersion: command.ifVersion },
+        put: {
+          key: command.key,
+          value: asBuffer(command.value),
+          ifVersion: command.ifVersion,
+          metadata: {},
+        },
       };
     case "delete":
       return { delete: { key: command.key } };
@@ -46,6 +51,7 @@ function operation(command: FsmCommand): Partial<Command> {
           sha256: asBuffer(command.sha256),
           chunks: command.chunks,
           ifVersion: command.ifVersion,
+          metadata: {},
         },
       };
     case "abort_upload":

@@ -51,6 +51,12 @@ export interface PutOp {
   value: Buffer;
   /** Compare-and-set: apply only if the key's current version equals this (0 = absent). */
   ifVersion?: number | undefined;
+  metadata: { [key: string]: string };
+}
+
+export interface PutOp_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface DeleteOp {
@@ -78,6 +84,12 @@ export interface CommitUploadOp {
   sha256: Buffer;
   chunks: number;
   ifVersion?: number | undefined;
+  metadata: { [key: string]: string };
+}
+
+export interface CommitUploadOp_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 /** Drops an unfinished upload and its chunks. */
@@ -127,6 +139,19 @@ export interface AuthOp {
   roleDelete?: RoleDeleteOp | undefined;
   roleGrant?: RoleGrantOp | undefined;
   roleRevoke?: RoleRevokeOp | undefined;
+  s3KeyAdd?: S3KeyAddOp | undefined;
+  s3KeyDelete?: S3KeyDeleteOp | undefined;
+}
+
+/** An S3 access key of a user (docs/s3.md); the secret is kept as given (SigV4 needs it). */
+export interface S3KeyAddOp {
+  user: string;
+  accessKey: string;
+  secret: string;
+}
+
+export interface S3KeyDeleteOp {
+  accessKey: string;
 }
 
 /** Turns auth on; token_key (32 random bytes drawn by the leader) signs every token. */
@@ -547,7 +572,7 @@ export const CommandSession: MessageFns<CommandSession> = {
 };
 
 function createBasePutOp(): PutOp {
-  return { key: "", value: Buffer.alloc(0), ifVersion: undefined };
+  return { key: "", value: Buffer.alloc(0), ifVersion: undefined, metadata: {} };
 }
 
 export const PutOp: MessageFns<PutOp> = {
@@ -561,6 +586,9 @@ export const PutOp: MessageFns<PutOp> = {
     if (message.ifVersion !== undefined) {
       writer.uint32(24).uint64(message.ifVersion);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      PutOp_MetadataEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -601,6 +629,17 @@ export const PutOp: MessageFns<PutOp> = {
             message.ifVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = PutOp_MetadataEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.metadata[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -622,6 +661,20 @@ export const PutOp: MessageFns<PutOp> = {
         : isSet(object.if_version)
         ? globalThis.Number(object.if_version)
         : undefined,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -636,6 +689,15 @@ export const PutOp: MessageFns<PutOp> = {
     if (message.ifVersion !== undefined) {
       obj.ifVersion = Math.round(message.ifVersion);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -647,6 +709,100 @@ export const PutOp: MessageFns<PutOp> = {
     message.key = object.key ?? "";
     message.value = object.value ?? Buffer.alloc(0);
     message.ifVersion = object.ifVersion ?? undefined;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBasePutOp_MetadataEntry(): PutOp_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const PutOp_MetadataEntry: MessageFns<PutOp_MetadataEntry> = {
+  encode(message: PutOp_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutOp_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutOp_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutOp_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PutOp_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutOp_MetadataEntry>, I>>(base?: I): PutOp_MetadataEntry {
+    return PutOp_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutOp_MetadataEntry>, I>>(object: I): PutOp_MetadataEntry {
+    const message = createBasePutOp_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -824,7 +980,7 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
 };
 
 function createBaseCommitUploadOp(): CommitUploadOp {
-  return { uploadId: "", key: "", size: 0, sha256: Buffer.alloc(0), chunks: 0, ifVersion: undefined };
+  return { uploadId: "", key: "", size: 0, sha256: Buffer.alloc(0), chunks: 0, ifVersion: undefined, metadata: {} };
 }
 
 export const CommitUploadOp: MessageFns<CommitUploadOp> = {
@@ -847,6 +1003,9 @@ export const CommitUploadOp: MessageFns<CommitUploadOp> = {
     if (message.ifVersion !== undefined) {
       writer.uint32(48).uint64(message.ifVersion);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      CommitUploadOp_MetadataEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -911,6 +1070,17 @@ export const CommitUploadOp: MessageFns<CommitUploadOp> = {
             message.ifVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = CommitUploadOp_MetadataEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.metadata[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -939,6 +1109,20 @@ export const CommitUploadOp: MessageFns<CommitUploadOp> = {
         : isSet(object.if_version)
         ? globalThis.Number(object.if_version)
         : undefined,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -962,6 +1146,15 @@ export const CommitUploadOp: MessageFns<CommitUploadOp> = {
     if (message.ifVersion !== undefined) {
       obj.ifVersion = Math.round(message.ifVersion);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -976,6 +1169,100 @@ export const CommitUploadOp: MessageFns<CommitUploadOp> = {
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.chunks = object.chunks ?? 0;
     message.ifVersion = object.ifVersion ?? undefined;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCommitUploadOp_MetadataEntry(): CommitUploadOp_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const CommitUploadOp_MetadataEntry: MessageFns<CommitUploadOp_MetadataEntry> = {
+  encode(message: CommitUploadOp_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitUploadOp_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitUploadOp_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitUploadOp_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CommitUploadOp_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitUploadOp_MetadataEntry>, I>>(base?: I): CommitUploadOp_MetadataEntry {
+    return CommitUploadOp_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitUploadOp_MetadataEntry>, I>>(object: I): CommitUploadOp_MetadataEntry {
+    const message = createBaseCommitUploadOp_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1351,6 +1638,8 @@ function createBaseAuthOp(): AuthOp {
     roleDelete: undefined,
     roleGrant: undefined,
     roleRevoke: undefined,
+    s3KeyAdd: undefined,
+    s3KeyDelete: undefined,
   };
 }
 
@@ -1388,6 +1677,12 @@ export const AuthOp: MessageFns<AuthOp> = {
     }
     if (message.roleRevoke !== undefined) {
       RoleRevokeOp.encode(message.roleRevoke, writer.uint32(90).fork()).join();
+    }
+    if (message.s3KeyAdd !== undefined) {
+      S3KeyAddOp.encode(message.s3KeyAdd, writer.uint32(98).fork()).join();
+    }
+    if (message.s3KeyDelete !== undefined) {
+      S3KeyDeleteOp.encode(message.s3KeyDelete, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1493,6 +1788,22 @@ export const AuthOp: MessageFns<AuthOp> = {
             message.roleRevoke = RoleRevokeOp.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.s3KeyAdd = S3KeyAddOp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.s3KeyDelete = S3KeyDeleteOp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1554,6 +1865,16 @@ export const AuthOp: MessageFns<AuthOp> = {
         : isSet(object.role_revoke)
         ? RoleRevokeOp.fromJSON(object.role_revoke)
         : undefined,
+      s3KeyAdd: isSet(object.s3KeyAdd)
+        ? S3KeyAddOp.fromJSON(object.s3KeyAdd)
+        : isSet(object.s3_key_add)
+        ? S3KeyAddOp.fromJSON(object.s3_key_add)
+        : undefined,
+      s3KeyDelete: isSet(object.s3KeyDelete)
+        ? S3KeyDeleteOp.fromJSON(object.s3KeyDelete)
+        : isSet(object.s3_key_delete)
+        ? S3KeyDeleteOp.fromJSON(object.s3_key_delete)
+        : undefined,
     };
   },
 
@@ -1591,6 +1912,12 @@ export const AuthOp: MessageFns<AuthOp> = {
     }
     if (message.roleRevoke !== undefined) {
       obj.roleRevoke = RoleRevokeOp.toJSON(message.roleRevoke);
+    }
+    if (message.s3KeyAdd !== undefined) {
+      obj.s3KeyAdd = S3KeyAddOp.toJSON(message.s3KeyAdd);
+    }
+    if (message.s3KeyDelete !== undefined) {
+      obj.s3KeyDelete = S3KeyDeleteOp.toJSON(message.s3KeyDelete);
     }
     return obj;
   },
@@ -1633,6 +1960,190 @@ export const AuthOp: MessageFns<AuthOp> = {
     message.roleRevoke = (object.roleRevoke !== undefined && object.roleRevoke !== null)
       ? RoleRevokeOp.fromPartial(object.roleRevoke)
       : undefined;
+    message.s3KeyAdd = (object.s3KeyAdd !== undefined && object.s3KeyAdd !== null)
+      ? S3KeyAddOp.fromPartial(object.s3KeyAdd)
+      : undefined;
+    message.s3KeyDelete = (object.s3KeyDelete !== undefined && object.s3KeyDelete !== null)
+      ? S3KeyDeleteOp.fromPartial(object.s3KeyDelete)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseS3KeyAddOp(): S3KeyAddOp {
+  return { user: "", accessKey: "", secret: "" };
+}
+
+export const S3KeyAddOp: MessageFns<S3KeyAddOp> = {
+  encode(message: S3KeyAddOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.accessKey !== "") {
+      writer.uint32(18).string(message.accessKey);
+    }
+    if (message.secret !== "") {
+      writer.uint32(26).string(message.secret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3KeyAddOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3KeyAddOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3KeyAddOp {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      accessKey: isSet(object.accessKey)
+        ? globalThis.String(object.accessKey)
+        : isSet(object.access_key)
+        ? globalThis.String(object.access_key)
+        : "",
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+    };
+  },
+
+  toJSON(message: S3KeyAddOp): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.accessKey !== "") {
+      obj.accessKey = message.accessKey;
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3KeyAddOp>, I>>(base?: I): S3KeyAddOp {
+    return S3KeyAddOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3KeyAddOp>, I>>(object: I): S3KeyAddOp {
+    const message = createBaseS3KeyAddOp();
+    message.user = object.user ?? "";
+    message.accessKey = object.accessKey ?? "";
+    message.secret = object.secret ?? "";
+    return message;
+  },
+};
+
+function createBaseS3KeyDeleteOp(): S3KeyDeleteOp {
+  return { accessKey: "" };
+}
+
+export const S3KeyDeleteOp: MessageFns<S3KeyDeleteOp> = {
+  encode(message: S3KeyDeleteOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKey !== "") {
+      writer.uint32(10).string(message.accessKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3KeyDeleteOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3KeyDeleteOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3KeyDeleteOp {
+    return {
+      accessKey: isSet(object.accessKey)
+        ? globalThis.String(object.accessKey)
+        : isSet(object.access_key)
+        ? globalThis.String(object.access_key)
+        : "",
+    };
+  },
+
+  toJSON(message: S3KeyDeleteOp): unknown {
+    const obj: any = {};
+    if (message.accessKey !== "") {
+      obj.accessKey = message.accessKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3KeyDeleteOp>, I>>(base?: I): S3KeyDeleteOp {
+    return S3KeyDeleteOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3KeyDeleteOp>, I>>(object: I): S3KeyDeleteOp {
+    const message = createBaseS3KeyDeleteOp();
+    message.accessKey = object.accessKey ?? "";
     return message;
   },
 };
@@ -2461,6 +2972,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

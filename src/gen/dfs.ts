@@ -29,6 +29,22 @@ export const protobufPackage = "dfs.v1";
 
 export const protobufFileName = "dfs.proto";
 
+export interface S3CredentialsRequest {
+  accessKey: string;
+  /** yyyymmdd (UTC), as in the SigV4 credential scope. */
+  date: string;
+  region: string;
+  service: string;
+}
+
+export interface S3CredentialsResponse {
+  user: string;
+  /** HMAC chain of the secret over date, region, service and "aws4_request". */
+  signingKey: Buffer;
+  token: string;
+  tokenExpiresMs: number;
+}
+
 export interface AuthenticateRequest {
   user: string;
   password: string;
@@ -61,6 +77,17 @@ export interface AuthChangeRequest {
   roleDelete?: RoleDeleteRequest | undefined;
   roleGrant?: RoleGrantRequest | undefined;
   roleRevoke?: RoleRevokeRequest | undefined;
+  s3KeyAdd?: S3KeyAddRequest | undefined;
+  s3KeyDelete?: S3KeyDeleteRequest | undefined;
+}
+
+/** Adds an S3 access key to a user; the answer's s3_key carries the new key and secret. */
+export interface S3KeyAddRequest {
+  user: string;
+}
+
+export interface S3KeyDeleteRequest {
+  accessKey: string;
 }
 
 export interface AuthEnableRequest {
@@ -113,6 +140,13 @@ export interface RoleRevokeRequest {
 export interface AuthChangeResponse {
   /** Log index at which the change applied. */
   index: number;
+  /** For s3_key_add only: the new access key and its secret (shown once). */
+  s3Key: S3Key | undefined;
+}
+
+export interface S3Key {
+  accessKey: string;
+  secret: string;
 }
 
 export interface AuthReadRequest {
@@ -122,6 +156,8 @@ export interface UserInfo {
   name: string;
   roles: string[];
   hasPassword: boolean;
+  /** The user's S3 access key ids (never the secrets). */
+  s3AccessKeys: string[];
 }
 
 export interface RoleInfo {
@@ -272,6 +308,13 @@ export interface UploadRequest {
   /** Last message: done, with the SHA-256 of all data. */
   sha256: Buffer;
   done: boolean;
+  /** First message: metadata to keep with the file (see FileInfo.metadata). */
+  metadata: { [key: string]: string };
+}
+
+export interface UploadRequest_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 /** What a stored value or file is. */
@@ -284,11 +327,31 @@ export interface FileInfo {
   modTimeMs: number;
   /** 0 for a value stored inline (at most 1 MiB), else the number of 1 MiB chunks. */
   chunks: number;
+  /** What the writer attached (content type, S3 user metadata, ETag, ...), kept verbatim. */
+  metadata: { [key: string]: string };
+}
+
+export interface FileInfo_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface DownloadRequest {
   key: string;
   serializable: boolean;
+  /**
+   * A byte range: data starts at offset (0..size) and has at most length bytes (absent:
+   * to the end). The first message's info still describes the whole file.
+   */
+  offset: number;
+  length?:
+    | number
+    | undefined;
+  /**
+   * Only if the key's version is this (else FAILED_PRECONDITION), so a ranged read that
+   * follows a stat reads the same file.
+   */
+  ifVersion?: number | undefined;
 }
 
 export interface DownloadResponse {
@@ -355,7 +418,16 @@ export interface PutRequest {
     | number
     | undefined;
   /** Absent: at-least-once (a retry may apply twice). Present: exactly-once. */
-  session: Session | undefined;
+  session:
+    | Session
+    | undefined;
+  /** Kept with the value (see FileInfo.metadata). */
+  metadata: { [key: string]: string };
+}
+
+export interface PutRequest_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface PutResponse {
@@ -376,6 +448,12 @@ export interface GetResponse {
   version: number;
   /** Raft log index of the write that produced this value. */
   modIndex: number;
+  metadata: { [key: string]: string };
+}
+
+export interface GetResponse_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface DeleteRequest {
@@ -395,6 +473,12 @@ export interface StatResponse {
   sha256: Buffer;
   modTimeMs: number;
   chunks: number;
+  metadata: { [key: string]: string };
+}
+
+export interface StatResponse_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface DeleteResponse {
@@ -463,6 +547,252 @@ export interface Member {
   /** Leader's view: heard from within an election timeout (the leader itself: true). */
   reachable: boolean;
 }
+
+function createBaseS3CredentialsRequest(): S3CredentialsRequest {
+  return { accessKey: "", date: "", region: "", service: "" };
+}
+
+export const S3CredentialsRequest: MessageFns<S3CredentialsRequest> = {
+  encode(message: S3CredentialsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKey !== "") {
+      writer.uint32(10).string(message.accessKey);
+    }
+    if (message.date !== "") {
+      writer.uint32(18).string(message.date);
+    }
+    if (message.region !== "") {
+      writer.uint32(26).string(message.region);
+    }
+    if (message.service !== "") {
+      writer.uint32(34).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3CredentialsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3CredentialsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3CredentialsRequest {
+    return {
+      accessKey: isSet(object.accessKey)
+        ? globalThis.String(object.accessKey)
+        : isSet(object.access_key)
+        ? globalThis.String(object.access_key)
+        : "",
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+    };
+  },
+
+  toJSON(message: S3CredentialsRequest): unknown {
+    const obj: any = {};
+    if (message.accessKey !== "") {
+      obj.accessKey = message.accessKey;
+    }
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3CredentialsRequest>, I>>(base?: I): S3CredentialsRequest {
+    return S3CredentialsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3CredentialsRequest>, I>>(object: I): S3CredentialsRequest {
+    const message = createBaseS3CredentialsRequest();
+    message.accessKey = object.accessKey ?? "";
+    message.date = object.date ?? "";
+    message.region = object.region ?? "";
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseS3CredentialsResponse(): S3CredentialsResponse {
+  return { user: "", signingKey: Buffer.alloc(0), token: "", tokenExpiresMs: 0 };
+}
+
+export const S3CredentialsResponse: MessageFns<S3CredentialsResponse> = {
+  encode(message: S3CredentialsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.signingKey.length !== 0) {
+      writer.uint32(18).bytes(message.signingKey);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.tokenExpiresMs !== 0) {
+      writer.uint32(32).uint64(message.tokenExpiresMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3CredentialsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3CredentialsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signingKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tokenExpiresMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3CredentialsResponse {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      signingKey: isSet(object.signingKey)
+        ? Buffer.from(bytesFromBase64(object.signingKey))
+        : isSet(object.signing_key)
+        ? Buffer.from(bytesFromBase64(object.signing_key))
+        : Buffer.alloc(0),
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      tokenExpiresMs: isSet(object.tokenExpiresMs)
+        ? globalThis.Number(object.tokenExpiresMs)
+        : isSet(object.token_expires_ms)
+        ? globalThis.Number(object.token_expires_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: S3CredentialsResponse): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.signingKey.length !== 0) {
+      obj.signingKey = base64FromBytes(message.signingKey);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.tokenExpiresMs !== 0) {
+      obj.tokenExpiresMs = Math.round(message.tokenExpiresMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3CredentialsResponse>, I>>(base?: I): S3CredentialsResponse {
+    return S3CredentialsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3CredentialsResponse>, I>>(object: I): S3CredentialsResponse {
+    const message = createBaseS3CredentialsResponse();
+    message.user = object.user ?? "";
+    message.signingKey = object.signingKey ?? Buffer.alloc(0);
+    message.token = object.token ?? "";
+    message.tokenExpiresMs = object.tokenExpiresMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseAuthenticateRequest(): AuthenticateRequest {
   return { user: "", password: "" };
@@ -784,6 +1114,8 @@ function createBaseAuthChangeRequest(): AuthChangeRequest {
     roleDelete: undefined,
     roleGrant: undefined,
     roleRevoke: undefined,
+    s3KeyAdd: undefined,
+    s3KeyDelete: undefined,
   };
 }
 
@@ -821,6 +1153,12 @@ export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
     }
     if (message.roleRevoke !== undefined) {
       RoleRevokeRequest.encode(message.roleRevoke, writer.uint32(90).fork()).join();
+    }
+    if (message.s3KeyAdd !== undefined) {
+      S3KeyAddRequest.encode(message.s3KeyAdd, writer.uint32(98).fork()).join();
+    }
+    if (message.s3KeyDelete !== undefined) {
+      S3KeyDeleteRequest.encode(message.s3KeyDelete, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -926,6 +1264,22 @@ export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
             message.roleRevoke = RoleRevokeRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.s3KeyAdd = S3KeyAddRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.s3KeyDelete = S3KeyDeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -987,6 +1341,16 @@ export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
         : isSet(object.role_revoke)
         ? RoleRevokeRequest.fromJSON(object.role_revoke)
         : undefined,
+      s3KeyAdd: isSet(object.s3KeyAdd)
+        ? S3KeyAddRequest.fromJSON(object.s3KeyAdd)
+        : isSet(object.s3_key_add)
+        ? S3KeyAddRequest.fromJSON(object.s3_key_add)
+        : undefined,
+      s3KeyDelete: isSet(object.s3KeyDelete)
+        ? S3KeyDeleteRequest.fromJSON(object.s3KeyDelete)
+        : isSet(object.s3_key_delete)
+        ? S3KeyDeleteRequest.fromJSON(object.s3_key_delete)
+        : undefined,
     };
   },
 
@@ -1024,6 +1388,12 @@ export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
     }
     if (message.roleRevoke !== undefined) {
       obj.roleRevoke = RoleRevokeRequest.toJSON(message.roleRevoke);
+    }
+    if (message.s3KeyAdd !== undefined) {
+      obj.s3KeyAdd = S3KeyAddRequest.toJSON(message.s3KeyAdd);
+    }
+    if (message.s3KeyDelete !== undefined) {
+      obj.s3KeyDelete = S3KeyDeleteRequest.toJSON(message.s3KeyDelete);
     }
     return obj;
   },
@@ -1066,6 +1436,152 @@ export const AuthChangeRequest: MessageFns<AuthChangeRequest> = {
     message.roleRevoke = (object.roleRevoke !== undefined && object.roleRevoke !== null)
       ? RoleRevokeRequest.fromPartial(object.roleRevoke)
       : undefined;
+    message.s3KeyAdd = (object.s3KeyAdd !== undefined && object.s3KeyAdd !== null)
+      ? S3KeyAddRequest.fromPartial(object.s3KeyAdd)
+      : undefined;
+    message.s3KeyDelete = (object.s3KeyDelete !== undefined && object.s3KeyDelete !== null)
+      ? S3KeyDeleteRequest.fromPartial(object.s3KeyDelete)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseS3KeyAddRequest(): S3KeyAddRequest {
+  return { user: "" };
+}
+
+export const S3KeyAddRequest: MessageFns<S3KeyAddRequest> = {
+  encode(message: S3KeyAddRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3KeyAddRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3KeyAddRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3KeyAddRequest {
+    return { user: isSet(object.user) ? globalThis.String(object.user) : "" };
+  },
+
+  toJSON(message: S3KeyAddRequest): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3KeyAddRequest>, I>>(base?: I): S3KeyAddRequest {
+    return S3KeyAddRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3KeyAddRequest>, I>>(object: I): S3KeyAddRequest {
+    const message = createBaseS3KeyAddRequest();
+    message.user = object.user ?? "";
+    return message;
+  },
+};
+
+function createBaseS3KeyDeleteRequest(): S3KeyDeleteRequest {
+  return { accessKey: "" };
+}
+
+export const S3KeyDeleteRequest: MessageFns<S3KeyDeleteRequest> = {
+  encode(message: S3KeyDeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKey !== "") {
+      writer.uint32(10).string(message.accessKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3KeyDeleteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3KeyDeleteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3KeyDeleteRequest {
+    return {
+      accessKey: isSet(object.accessKey)
+        ? globalThis.String(object.accessKey)
+        : isSet(object.access_key)
+        ? globalThis.String(object.access_key)
+        : "",
+    };
+  },
+
+  toJSON(message: S3KeyDeleteRequest): unknown {
+    const obj: any = {};
+    if (message.accessKey !== "") {
+      obj.accessKey = message.accessKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3KeyDeleteRequest>, I>>(base?: I): S3KeyDeleteRequest {
+    return S3KeyDeleteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3KeyDeleteRequest>, I>>(object: I): S3KeyDeleteRequest {
+    const message = createBaseS3KeyDeleteRequest();
+    message.accessKey = object.accessKey ?? "";
     return message;
   },
 };
@@ -1857,13 +2373,16 @@ export const RoleRevokeRequest: MessageFns<RoleRevokeRequest> = {
 };
 
 function createBaseAuthChangeResponse(): AuthChangeResponse {
-  return { index: 0 };
+  return { index: 0, s3Key: undefined };
 }
 
 export const AuthChangeResponse: MessageFns<AuthChangeResponse> = {
   encode(message: AuthChangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.index !== 0) {
       writer.uint32(8).uint64(message.index);
+    }
+    if (message.s3Key !== undefined) {
+      S3Key.encode(message.s3Key, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1889,6 +2408,14 @@ export const AuthChangeResponse: MessageFns<AuthChangeResponse> = {
             message.index = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.s3Key = S3Key.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1902,13 +2429,23 @@ export const AuthChangeResponse: MessageFns<AuthChangeResponse> = {
   },
 
   fromJSON(object: any): AuthChangeResponse {
-    return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      s3Key: isSet(object.s3Key)
+        ? S3Key.fromJSON(object.s3Key)
+        : isSet(object.s3_key)
+        ? S3Key.fromJSON(object.s3_key)
+        : undefined,
+    };
   },
 
   toJSON(message: AuthChangeResponse): unknown {
     const obj: any = {};
     if (message.index !== 0) {
       obj.index = Math.round(message.index);
+    }
+    if (message.s3Key !== undefined) {
+      obj.s3Key = S3Key.toJSON(message.s3Key);
     }
     return obj;
   },
@@ -1919,6 +2456,96 @@ export const AuthChangeResponse: MessageFns<AuthChangeResponse> = {
   fromPartial<I extends Exact<DeepPartial<AuthChangeResponse>, I>>(object: I): AuthChangeResponse {
     const message = createBaseAuthChangeResponse();
     message.index = object.index ?? 0;
+    message.s3Key = (object.s3Key !== undefined && object.s3Key !== null) ? S3Key.fromPartial(object.s3Key) : undefined;
+    return message;
+  },
+};
+
+function createBaseS3Key(): S3Key {
+  return { accessKey: "", secret: "" };
+}
+
+export const S3Key: MessageFns<S3Key> = {
+  encode(message: S3Key, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKey !== "") {
+      writer.uint32(10).string(message.accessKey);
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): S3Key {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseS3Key();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): S3Key {
+    return {
+      accessKey: isSet(object.accessKey)
+        ? globalThis.String(object.accessKey)
+        : isSet(object.access_key)
+        ? globalThis.String(object.access_key)
+        : "",
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+    };
+  },
+
+  toJSON(message: S3Key): unknown {
+    const obj: any = {};
+    if (message.accessKey !== "") {
+      obj.accessKey = message.accessKey;
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<S3Key>, I>>(base?: I): S3Key {
+    return S3Key.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<S3Key>, I>>(object: I): S3Key {
+    const message = createBaseS3Key();
+    message.accessKey = object.accessKey ?? "";
+    message.secret = object.secret ?? "";
     return message;
   },
 };
@@ -1976,7 +2603,7 @@ export const AuthReadRequest: MessageFns<AuthReadRequest> = {
 };
 
 function createBaseUserInfo(): UserInfo {
-  return { name: "", roles: [], hasPassword: false };
+  return { name: "", roles: [], hasPassword: false, s3AccessKeys: [] };
 }
 
 export const UserInfo: MessageFns<UserInfo> = {
@@ -1989,6 +2616,9 @@ export const UserInfo: MessageFns<UserInfo> = {
     }
     if (message.hasPassword !== false) {
       writer.uint32(24).bool(message.hasPassword);
+    }
+    for (const v of message.s3AccessKeys) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -2030,6 +2660,14 @@ export const UserInfo: MessageFns<UserInfo> = {
             message.hasPassword = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.s3AccessKeys.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2051,6 +2689,11 @@ export const UserInfo: MessageFns<UserInfo> = {
         : isSet(object.has_password)
         ? globalThis.Boolean(object.has_password)
         : false,
+      s3AccessKeys: globalThis.Array.isArray(object?.s3AccessKeys)
+        ? object.s3AccessKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.s3_access_keys)
+        ? object.s3_access_keys.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2065,6 +2708,9 @@ export const UserInfo: MessageFns<UserInfo> = {
     if (message.hasPassword !== false) {
       obj.hasPassword = message.hasPassword;
     }
+    if (message.s3AccessKeys?.length) {
+      obj.s3AccessKeys = message.s3AccessKeys;
+    }
     return obj;
   },
 
@@ -2076,6 +2722,7 @@ export const UserInfo: MessageFns<UserInfo> = {
     message.name = object.name ?? "";
     message.roles = object.roles?.map((e) => e) || [];
     message.hasPassword = object.hasPassword ?? false;
+    message.s3AccessKeys = object.s3AccessKeys?.map((e) => e) || [];
     return message;
   },
 };
@@ -4242,6 +4889,7 @@ function createBaseUploadRequest(): UploadRequest {
     data: Buffer.alloc(0),
     sha256: Buffer.alloc(0),
     done: false,
+    metadata: {},
   };
 }
 
@@ -4265,6 +4913,9 @@ export const UploadRequest: MessageFns<UploadRequest> = {
     if (message.done !== false) {
       writer.uint32(48).bool(message.done);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      UploadRequest_MetadataEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -4329,6 +4980,17 @@ export const UploadRequest: MessageFns<UploadRequest> = {
             message.done = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = UploadRequest_MetadataEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.metadata[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4353,6 +5015,20 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -4376,6 +5052,15 @@ export const UploadRequest: MessageFns<UploadRequest> = {
     if (message.done !== false) {
       obj.done = message.done;
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -4392,12 +5077,106 @@ export const UploadRequest: MessageFns<UploadRequest> = {
     message.data = object.data ?? Buffer.alloc(0);
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.done = object.done ?? false;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseUploadRequest_MetadataEntry(): UploadRequest_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const UploadRequest_MetadataEntry: MessageFns<UploadRequest_MetadataEntry> = {
+  encode(message: UploadRequest_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadRequest_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadRequest_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadRequest_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UploadRequest_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadRequest_MetadataEntry>, I>>(base?: I): UploadRequest_MetadataEntry {
+    return UploadRequest_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadRequest_MetadataEntry>, I>>(object: I): UploadRequest_MetadataEntry {
+    const message = createBaseUploadRequest_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseFileInfo(): FileInfo {
-  return { size: 0, sha256: Buffer.alloc(0), version: 0, modIndex: 0, modTimeMs: 0, chunks: 0 };
+  return { size: 0, sha256: Buffer.alloc(0), version: 0, modIndex: 0, modTimeMs: 0, chunks: 0, metadata: {} };
 }
 
 export const FileInfo: MessageFns<FileInfo> = {
@@ -4420,6 +5199,9 @@ export const FileInfo: MessageFns<FileInfo> = {
     if (message.chunks !== 0) {
       writer.uint32(48).uint32(message.chunks);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      FileInfo_MetadataEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -4484,6 +5266,17 @@ export const FileInfo: MessageFns<FileInfo> = {
             message.chunks = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = FileInfo_MetadataEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.metadata[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4512,6 +5305,20 @@ export const FileInfo: MessageFns<FileInfo> = {
         ? globalThis.Number(object.mod_time_ms)
         : 0,
       chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -4535,6 +5342,15 @@ export const FileInfo: MessageFns<FileInfo> = {
     if (message.chunks !== 0) {
       obj.chunks = Math.round(message.chunks);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -4549,12 +5365,106 @@ export const FileInfo: MessageFns<FileInfo> = {
     message.modIndex = object.modIndex ?? 0;
     message.modTimeMs = object.modTimeMs ?? 0;
     message.chunks = object.chunks ?? 0;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseFileInfo_MetadataEntry(): FileInfo_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const FileInfo_MetadataEntry: MessageFns<FileInfo_MetadataEntry> = {
+  encode(message: FileInfo_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileInfo_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileInfo_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileInfo_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: FileInfo_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileInfo_MetadataEntry>, I>>(base?: I): FileInfo_MetadataEntry {
+    return FileInfo_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileInfo_MetadataEntry>, I>>(object: I): FileInfo_MetadataEntry {
+    const message = createBaseFileInfo_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseDownloadRequest(): DownloadRequest {
-  return { key: "", serializable: false };
+  return { key: "", serializable: false, offset: 0, length: undefined, ifVersion: undefined };
 }
 
 export const DownloadRequest: MessageFns<DownloadRequest> = {
@@ -4564,6 +5474,15 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
     }
     if (message.serializable !== false) {
       writer.uint32(16).bool(message.serializable);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.length !== undefined) {
+      writer.uint32(32).uint64(message.length);
+    }
+    if (message.ifVersion !== undefined) {
+      writer.uint32(40).uint64(message.ifVersion);
     }
     return writer;
   },
@@ -4597,6 +5516,30 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
             message.serializable = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ifVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4613,6 +5556,13 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : undefined,
+      ifVersion: isSet(object.ifVersion)
+        ? globalThis.Number(object.ifVersion)
+        : isSet(object.if_version)
+        ? globalThis.Number(object.if_version)
+        : undefined,
     };
   },
 
@@ -4624,6 +5574,15 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
     if (message.serializable !== false) {
       obj.serializable = message.serializable;
     }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== undefined) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.ifVersion !== undefined) {
+      obj.ifVersion = Math.round(message.ifVersion);
+    }
     return obj;
   },
 
@@ -4634,6 +5593,9 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
     const message = createBaseDownloadRequest();
     message.key = object.key ?? "";
     message.serializable = object.serializable ?? false;
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? undefined;
+    message.ifVersion = object.ifVersion ?? undefined;
     return message;
   },
 };
@@ -5336,7 +6298,7 @@ export const Session: MessageFns<Session> = {
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: "", value: Buffer.alloc(0), ifVersion: undefined, session: undefined };
+  return { key: "", value: Buffer.alloc(0), ifVersion: undefined, session: undefined, metadata: {} };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -5353,6 +6315,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.session !== undefined) {
       Session.encode(message.session, writer.uint32(34).fork()).join();
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      PutRequest_MetadataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
     return writer;
   },
 
@@ -5401,6 +6366,17 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.session = Session.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = PutRequest_MetadataEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.metadata[entry5.key] = entry5.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5423,6 +6399,20 @@ export const PutRequest: MessageFns<PutRequest> = {
         ? globalThis.Number(object.if_version)
         : undefined,
       session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -5440,6 +6430,15 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.session !== undefined) {
       obj.session = Session.toJSON(message.session);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -5454,6 +6453,100 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.session = (object.session !== undefined && object.session !== null)
       ? Session.fromPartial(object.session)
       : undefined;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBasePutRequest_MetadataEntry(): PutRequest_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const PutRequest_MetadataEntry: MessageFns<PutRequest_MetadataEntry> = {
+  encode(message: PutRequest_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutRequest_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutRequest_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutRequest_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PutRequest_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutRequest_MetadataEntry>, I>>(base?: I): PutRequest_MetadataEntry {
+    return PutRequest_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutRequest_MetadataEntry>, I>>(object: I): PutRequest_MetadataEntry {
+    const message = createBasePutRequest_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -5629,7 +6722,7 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { value: Buffer.alloc(0), version: 0, modIndex: 0 };
+  return { value: Buffer.alloc(0), version: 0, modIndex: 0, metadata: {} };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -5643,6 +6736,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.modIndex !== 0) {
       writer.uint32(24).uint64(message.modIndex);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      GetResponse_MetadataEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -5683,6 +6779,17 @@ export const GetResponse: MessageFns<GetResponse> = {
             message.modIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = GetResponse_MetadataEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.metadata[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5704,6 +6811,20 @@ export const GetResponse: MessageFns<GetResponse> = {
         : isSet(object.mod_index)
         ? globalThis.Number(object.mod_index)
         : 0,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -5718,6 +6839,15 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.modIndex !== 0) {
       obj.modIndex = Math.round(message.modIndex);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -5729,6 +6859,100 @@ export const GetResponse: MessageFns<GetResponse> = {
     message.value = object.value ?? Buffer.alloc(0);
     message.version = object.version ?? 0;
     message.modIndex = object.modIndex ?? 0;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetResponse_MetadataEntry(): GetResponse_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const GetResponse_MetadataEntry: MessageFns<GetResponse_MetadataEntry> = {
+  encode(message: GetResponse_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResponse_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResponse_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetResponse_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: GetResponse_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetResponse_MetadataEntry>, I>>(base?: I): GetResponse_MetadataEntry {
+    return GetResponse_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetResponse_MetadataEntry>, I>>(object: I): GetResponse_MetadataEntry {
+    const message = createBaseGetResponse_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -5906,7 +7130,7 @@ export const StatRequest: MessageFns<StatRequest> = {
 };
 
 function createBaseStatResponse(): StatResponse {
-  return { version: 0, modIndex: 0, size: 0, sha256: Buffer.alloc(0), modTimeMs: 0, chunks: 0 };
+  return { version: 0, modIndex: 0, size: 0, sha256: Buffer.alloc(0), modTimeMs: 0, chunks: 0, metadata: {} };
 }
 
 export const StatResponse: MessageFns<StatResponse> = {
@@ -5929,6 +7153,9 @@ export const StatResponse: MessageFns<StatResponse> = {
     if (message.chunks !== 0) {
       writer.uint32(48).uint32(message.chunks);
     }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      StatResponse_MetadataEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -5993,6 +7220,17 @@ export const StatResponse: MessageFns<StatResponse> = {
             message.chunks = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = StatResponse_MetadataEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.metadata[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6021,6 +7259,20 @@ export const StatResponse: MessageFns<StatResponse> = {
         ? globalThis.Number(object.mod_time_ms)
         : 0,
       chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -6044,6 +7296,15 @@ export const StatResponse: MessageFns<StatResponse> = {
     if (message.chunks !== 0) {
       obj.chunks = Math.round(message.chunks);
     }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -6058,6 +7319,100 @@ export const StatResponse: MessageFns<StatResponse> = {
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.modTimeMs = object.modTimeMs ?? 0;
     message.chunks = object.chunks ?? 0;
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseStatResponse_MetadataEntry(): StatResponse_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const StatResponse_MetadataEntry: MessageFns<StatResponse_MetadataEntry> = {
+  encode(message: StatResponse_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatResponse_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatResponse_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatResponse_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: StatResponse_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatResponse_MetadataEntry>, I>>(base?: I): StatResponse_MetadataEntry {
+    return StatResponse_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatResponse_MetadataEntry>, I>>(object: I): StatResponse_MetadataEntry {
+    const message = createBaseStatResponse_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -7077,6 +8432,21 @@ export const DfsService = {
     responseSerialize: (value: DefragResponse): Buffer => Buffer.from(DefragResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DefragResponse => DefragResponse.decode(value),
   },
+  /**
+   * For the S3 gateway (docs/s3.md): the SigV4 signing key of an access key for one day,
+   * region and service ("s3"), the dfs user it maps to, and a token for that user, so the
+   * gateway verifies requests without ever holding the secret. Admin only.
+   */
+  s3Credentials: {
+    path: "/dfs.v1.Dfs/S3Credentials" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: S3CredentialsRequest): Buffer => Buffer.from(S3CredentialsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): S3CredentialsRequest => S3CredentialsRequest.decode(value),
+    responseSerialize: (value: S3CredentialsResponse): Buffer =>
+      Buffer.from(S3CredentialsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): S3CredentialsResponse => S3CredentialsResponse.decode(value),
+  },
 } as const;
 
 export interface DfsServer extends UntypedServiceImplementation {
@@ -7158,6 +8528,12 @@ export interface DfsServer extends UntypedServiceImplementation {
   snapshotSave: handleServerStreamingCall<SnapshotSaveRequest, SnapshotSaveResponse>;
   /** Compacts the state store of the node called, online, giving freed disk space back. */
   defrag: handleUnaryCall<DefragRequest, DefragResponse>;
+  /**
+   * For the S3 gateway (docs/s3.md): the SigV4 signing key of an access key for one day,
+   * region and service ("s3"), the dfs user it maps to, and a token for that user, so the
+   * gateway verifies requests without ever holding the secret. Admin only.
+   */
+  s3Credentials: handleUnaryCall<S3CredentialsRequest, S3CredentialsResponse>;
 }
 
 export interface DfsClient extends Client {
@@ -7496,6 +8872,26 @@ export interface DfsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DefragResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * For the S3 gateway (docs/s3.md): the SigV4 signing key of an access key for one day,
+   * region and service ("s3"), the dfs user it maps to, and a token for that user, so the
+   * gateway verifies requests without ever holding the secret. Admin only.
+   */
+  s3Credentials(
+    request: S3CredentialsRequest,
+    callback: (error: ServiceError | null, response: S3CredentialsResponse) => void,
+  ): ClientUnaryCall;
+  s3Credentials(
+    request: S3CredentialsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: S3CredentialsResponse) => void,
+  ): ClientUnaryCall;
+  s3Credentials(
+    request: S3CredentialsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: S3CredentialsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DfsClient = makeGenericClientConstructor(DfsService, "dfs.v1.Dfs") as unknown as {
@@ -7533,6 +8929,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

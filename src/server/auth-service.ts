@@ -87,7 +87,7 @@ export function authService(d: AuthServiceDeps): AuthService {
       const { result } = await d.loop.propose(
         encodeCommand({ op: "auth", auth: op, timeMs: d.now(), ...callerField(caller) }),
       );
-      return { index: changeOutcome(result) };
+      return { index: changeOutcome(result), s3Key: undefined };
     },
     read: async (call) => {
       const caller = await d.guard.requireAdmin(call);
@@ -176,6 +176,7 @@ function readOut(auth: AuthView): AuthReadResponse {
       name: u.name,
       roles: [...u.roles],
       hasPassword: u.passwordHash !== "",
+      s3AccessKeys: [],
     })),
     roles: auth.roles().map((r) => ({
       name: r.name,

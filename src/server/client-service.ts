@@ -146,6 +146,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
           value: inlineContent(view, req.key, stored),
           version: stored.version,
           modIndex: stored.modIndex,
+          metadata: {},
         };
       } finally {
         view.close();
@@ -236,6 +237,9 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authRead: unary((_req, call) => auth.read(call)),
     defrag: adminOnlyUnary(guard, unary(defragHandler(fsm))),
     snapshotSave: adminOnlyServerStream(guard, snapshotSaveHandler(deps)),
+    s3Credentials: unary(async () => {
+      throw new DfsError("internal", "S3Credentials is not wired yet"); // TODO(#21)
+    }),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");

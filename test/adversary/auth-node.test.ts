@@ -82,8 +82,9 @@ const put = (key: string, value = "v") => ({
   value: Buffer.from(value),
   ifVersion: undefined,
   session: undefined,
+  metadata: {},
 });
-const get = (key: string, serializable = false) => ({ key, serializable });
+const get = (key: string, serializable = false) => ({ key, serializable, offset: 0 });
 
 describe("auth on the node", { timeout: 600_000 }, () => {
   let cluster: LocalCluster;
@@ -163,6 +164,7 @@ describe("auth on the node", { timeout: 600_000 }, () => {
       new Promise<PutResponse>((resolve, reject) => {
         const up = stub.upload(bearer(undefined), (e, r) => (e === null ? resolve(r) : reject(e)));
         up.write({
+          metadata: {},
           key: "a/up",
           session: undefined,
           data: Buffer.from("x"),
@@ -445,7 +447,14 @@ async function uploadRevokedMidway(
       for (let at = 0; at < data.length; at += PART) {
         const done = last && at + PART >= data.length;
         const part = data.subarray(at, at + PART);
-        up.write({ key, session: undefined, data: part, done, sha256: done ? sha256 : NONE });
+        up.write({
+          metadata: {},
+          key,
+          session: undefined,
+          data: part,
+          done,
+          sha256: done ? sha256 : NONE,
+        });
       }
     };
     send(first, false);
@@ -463,7 +472,7 @@ function upload(stub: DfsStub, key: string, content: string, token: string): Pro
     const up = stub.upload(bearer(token), (e, r) => (e === null ? resolve(r) : reject(e)));
     const data = Buffer.from(content);
     const sha256 = createHash("sha256").update(data).digest();
-    up.write({ key, session: undefined, data, done: true, sha256 });
+    up.write({ metadata: {}, key, session: undefined, data, done: true, sha256 });
     up.end();
   });
 }

@@ -76,7 +76,7 @@ function rawPut(
   const stub = new DfsStub(address, credentials);
   return new Promise((resolve) => {
     stub.put(
-      { key: "peer-port-put", value: Buffer.from("x"), session: undefined },
+      { metadata: {}, key: "peer-port-put", value: Buffer.from("x"), session: undefined },
       new grpc.Metadata(),
       { deadline: Date.now() + CALL_DEADLINE_MS },
       (error) => {

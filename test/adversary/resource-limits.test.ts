@@ -234,6 +234,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
       new Promise<ServiceError | number>((resolve) =>
         stub.put(
           {
+            metadata: {},
             key: `stuck/${sequence}`,
             value: Buffer.from("again"),
             ifVersion: undefined,
@@ -270,7 +271,13 @@ describe("resource limits", { timeout: 600_000 }, () => {
     try {
       const error = await new Promise<ServiceError | null>((resolve) =>
         stub.put(
-          { key: "huge", value: Buffer.alloc(3 * MiB), ifVersion: undefined, session: undefined },
+          {
+            metadata: {},
+            key: "huge",
+            value: Buffer.alloc(3 * MiB),
+            ifVersion: undefined,
+            session: undefined,
+          },
           (e) => resolve(e),
         ),
       );
@@ -283,6 +290,7 @@ describe("resource limits", { timeout: 600_000 }, () => {
           value: Buffer.alloc(3000),
           ifVersion: undefined,
           session: undefined,
+          metadata: {},
         },
       }));
       const batchError = await new Promise<ServiceError | null>((resolve) =>

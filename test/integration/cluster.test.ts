@@ -229,7 +229,13 @@ describe("three real server processes", { timeout: 180_000 }, () => {
         sequence: 1,
         firstIncomplete: 1,
       };
-      const request = { key: "once/k", value: Buffer.from("x"), ifVersion: undefined, session };
+      const request = {
+        key: "once/k",
+        value: Buffer.from("x"),
+        ifVersion: undefined,
+        session,
+        metadata: {},
+      };
       const first = await send(request);
       const retry = await send(request);
       assert.deepEqual(retry, first, "the retry is answered with the original result");

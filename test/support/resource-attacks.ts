@@ -94,6 +94,7 @@ export function stalledUploads(
     call.on("error", () => {});
     for (let sent = 0; sent < bytes; sent += MiB / 2) {
       call.write({
+        metadata: {},
         key: sent === 0 ? `${keyPrefix}/${i}` : "",
         ifVersion: undefined,
         session: undefined,
@@ -146,6 +147,7 @@ export function pacedUpload(
         const data = Buffer.alloc(bytesEach, i);
         hash.update(data);
         call.write({
+          metadata: {},
           key: i === 0 ? key : "",
           ifVersion: undefined,
           session: undefined,
@@ -157,6 +159,7 @@ export function pacedUpload(
       }
       if (answered) return;
       call.write({
+        metadata: {},
         key: "",
         ifVersion: undefined,
         session: undefined,
@@ -197,6 +200,7 @@ export async function stuckSession(
             value: Buffer.from(`v${seq}`),
             ifVersion: undefined,
             session: { clientId, sequence: seq, firstIncomplete: advance ? first : 1 },
+            metadata: {},
           },
         });
       }

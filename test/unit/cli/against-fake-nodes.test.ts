@@ -46,7 +46,7 @@ describe("dfs against fake nodes", () => {
 
   test("get follows a NOT_LEADER hint and writes the exact bytes", async () => {
     const leader = await fake({
-      get: () => ({ value: { value: BINARY, version: 3, modIndex: 9 } }),
+      get: () => ({ value: { value: BINARY, version: 3, modIndex: 9, metadata: {} } }),
     });
     const follower = await fake({ get: () => notLeader(leader.address) });
     const run = await runDfs(["get", "k", "--endpoints", follower.address]);
@@ -93,7 +93,7 @@ describe("dfs against fake nodes", () => {
     const dir = await mkdtemp(join(tmpdir(), "dfs-get-o-"));
     try {
       const leader = await fake({
-        get: () => ({ value: { value: BINARY, version: 1, modIndex: 1 } }),
+        get: () => ({ value: { value: BINARY, version: 1, modIndex: 1, metadata: {} } }),
       });
       const run = await runDfs([
         "get",
@@ -114,7 +114,7 @@ describe("dfs against fake nodes", () => {
 
   test("--consistency serializable reaches the server", async () => {
     const node = await fake({
-      get: () => ({ value: { value: Buffer.from("x"), version: 1, modIndex: 1 } }),
+      get: () => ({ value: { value: Buffer.from("x"), version: 1, modIndex: 1, metadata: {} } }),
     });
     const run = await runDfs([
       "get",
@@ -125,7 +125,11 @@ describe("dfs against fake nodes", () => {
       node.address,
     ]);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(node.calls[0]?.request, { key: "k", serializable: true });
+    const request = node.calls[0]?.request as { key: string; serializable: boolean };
+    assert.deepEqual(
+      { key: request.key, serializable: request.serializable },
+      { key: "k", serializable: true },
+    );
   });
 
   const typedErrors: Array<[status, DfsErrorCode, number, RegExp]> = [

@@ -58,7 +58,7 @@ async function authNode(extra: FakeBehavior = {}): Promise<FakeNode> {
               message: "wrong user name or password",
             },
           },
-    authChange: () => ({ value: { index: 7 } }),
+    authChange: () => ({ value: { index: 7, s3Key: undefined } }),
     ...extra,
   });
   running.push(node);
@@ -265,7 +265,7 @@ describe("dfs auth, user and role", () => {
       authRead: () => ({
         value: {
           enabled: true,
-          users: [{ name: "alice", roles: ["photos-rw"], hasPassword: true }],
+          users: [{ name: "alice", roles: ["photos-rw"], hasPassword: true, s3AccessKeys: [] }],
           roles: [
             {
               name: "photos-rw",

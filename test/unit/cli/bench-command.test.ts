@@ -22,7 +22,7 @@ describe("dfs bench against a fake node", () => {
         if (value === undefined) {
           return { fail: { status: 5, message: "no such key", code: "not_found" } };
         }
-        return { value: { value, version: 1, modIndex: 1 } };
+        return { value: { value, version: 1, modIndex: 1, metadata: {} } };
       },
     });
   });

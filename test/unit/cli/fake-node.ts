@@ -133,6 +133,7 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     authChange: handle("authChange", behavior.authChange),
     authRead: handle<unknown, AuthReadResponse>("authRead", behavior.authRead),
     defrag: handle("defrag", undefined),
+    s3Credentials: handle("s3Credentials", undefined),
     snapshotSave: (call) => {
       call.emit(
         "error",
@@ -152,7 +153,7 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
         }
         parts.push(Buffer.from(m.data));
         if (!m.done) return;
-        const request = { key, value: Buffer.concat(parts), session: undefined };
+        const request = { key, value: Buffer.concat(parts), session: undefined, metadata: {} };
         calls.push({ method: "upload", request });
         const reply: FakeReply<PutResponse> = behavior.put
           ? behavior.put(request)
@@ -172,7 +173,15 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
       }
       const { value, version, modIndex } = reply.value;
       const sha256 = createHash("sha256").update(value).digest();
-      const info = { size: value.length, sha256, version, modIndex, modTimeMs: 0, chunks: 0 };
+      const info = {
+        size: value.length,
+        sha256,
+        version,
+        modIndex,
+        modTimeMs: 0,
+        chunks: 0,
+        metadata: {},
+      };
       call.write({ info, data: Buffer.alloc(0) });
       call.write({ info: undefined, data: Buffer.from(value) });
       call.end();

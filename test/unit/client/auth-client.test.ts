@@ -115,7 +115,15 @@ const implementation: Partial<DfsServer> = {
     }
     const value = Buffer.from("hello");
     const sha256 = createHash("sha256").update(value).digest();
-    const info = { size: 5, sha256, version: 1, modIndex: 1, modTimeMs: 0, chunks: 0 };
+    const info = {
+      size: 5,
+      sha256,
+      version: 1,
+      modIndex: 1,
+      modTimeMs: 0,
+      chunks: 0,
+      metadata: {},
+    };
     call.write({ info, data: Buffer.alloc(0) });
     call.write({ info: undefined, data: value });
     call.end();

@@ -48,6 +48,7 @@ test("coalesced puts with long keys are cut into messages under the server's lim
         .call(
           "put",
           {
+            metadata: {},
             key: `${i}`.padEnd(MAX_KEY_BYTES, "k"),
             value: Buffer.alloc(valueBytes),
             ifVersion: undefined,

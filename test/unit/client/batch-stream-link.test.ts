@@ -30,7 +30,7 @@ function getBatch(key: string): BatchRequest {
 
 function answer(id: number, key: string): BatchStreamResponse {
   const value = Buffer.from(`value of ${key}`);
-  const get = { value, version: 1, modIndex: 1 };
+  const get = { value, version: 1, modIndex: 1, metadata: {} };
   return { id, batch: { results: [{ get }] }, error: undefined } as BatchStreamResponse;
 }
 

@@ -36,6 +36,7 @@ const put = (key: string) => ({
   value: Buffer.from("v"),
   ifVersion: undefined,
   session: undefined,
+  metadata: {},
 });
 
 function refused(grpcCode: status, code: string, detail: RegExp) {

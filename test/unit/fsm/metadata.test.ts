@@ -19,6 +19,7 @@ import {
   LmdbStore,
   MemoryStore,
   type StateMachine,
+  type StoredValue,
 } from "../../../src/fsm/index.ts";
 import { decodeValue, encodeValue, seal } from "../../../src/fsm/lmdb-records.ts";
 import { Command } from "../../../src/gen/command.ts";
@@ -160,7 +161,8 @@ test("records of existing data dirs decode as before; values without metadata en
     size: 3 * 1024 * 1024,
     file: { uploadId: "0123456789abcdef0123456789abcdef", count: 3 },
   };
-  for (const v of [base, file]) {
+  const values: StoredValue[] = [base, file];
+  for (const v of values) {
     const old = oldEncodeValue("vk", v);
     assert.deepEqual(encodeValue("vk", v), old, "byte for byte as before");
     const back = decodeValue("vk", old);

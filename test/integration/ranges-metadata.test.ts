@@ -12,10 +12,12 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { credentials } from "@grpc/grpc-js";
 import { DfsError } from "../../src/api/errors.ts";
 import { FILE_CHUNK_BYTES } from "../../src/api/limits.ts";
-import type { DfsClient } from "../../src/client/index.ts";
+import { type DfsClient, toDfsError } from "../../src/client/index.ts";
 import { LocalCluster } from "../../src/cluster/index.ts";
+import { DfsClient as DfsStub, type PutRequest } from "../../src/gen/dfs.ts";
 import { downloadAll } from "../support/file-data.ts";
 import { runDfs } from "../unit/cli/run-dfs.ts";
 
@@ -78,6 +80,36 @@ describe("ranged reads and metadata on real processes", { timeout: 300_000 }, ()
       "invalid_argument",
     );
     assert.equal(await code(client.stat("m/bad")), "not_found");
+  });
+
+  it("the node refuses bad metadata itself (a raw call past the client's check)", async () => {
+    const leader = await cluster.waitForLeader(30_000);
+    const stub = new DfsStub(cluster.node(leader).address, credentials.createInsecure());
+    try {
+      const put = (metadata: Record<string, string>) =>
+        new Promise<string>((resolve) => {
+          const request: PutRequest = {
+            key: "m/raw",
+            value: Buffer.from("x"),
+            ifVersion: undefined,
+            session: undefined,
+            metadata,
+          };
+          stub.put(request, (error) =>
+            resolve(
+              error === null ? "ok" : `${toDfsError(error).code}: ${toDfsError(error).message}`,
+            ),
+          );
+        });
+      const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"]));
+      assert.equal(await put(many), "invalid_argument: metadata has 65 entries; the limit is 64");
+      assert.match(await put({ "a\u0001": "v" }), /^invalid_argument: metadata name/);
+      assert.match(await put({ a: "x".repeat(8200) }), /^invalid_argument: metadata is 8201 bytes/);
+      assert.equal(await put({ ok: "fine" }), "ok");
+    } finally {
+      stub.close();
+    }
+    assert.deepEqual((await client.stat("m/raw")).metadata, { ok: "fine" });
   });
 
   it("reads ranges: first byte, last byte, across chunks, empty, past the end, version pin", async () => {

@@ -6,7 +6,13 @@
  * they; auth off, that is one boolean check.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { checkKey, checkValueSize, DfsError, MAX_VALUE_BYTES } from "../api/index.ts";
+import {
+  checkKey,
+  checkMetadata,
+  checkValueSize,
+  DfsError,
+  MAX_VALUE_BYTES,
+} from "../api/index.ts";
 import {
   type ApplyResult,
   encodeCommand,
@@ -41,6 +47,7 @@ import type { MemberAdmin } from "./member-admin.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
+import { s3CredentialsHandler } from "./s3-credentials.ts";
 import { snapshotSaveHandler } from "./snapshot-save.ts";
 import { uploadHandler } from "./upload-handler.ts";
 import { UploadSlots } from "./upload-slots.ts";
@@ -117,12 +124,21 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     put: async (req: PutRequest, caller: Caller | null): Promise<PutResponse> => {
       checkKey(req.key);
       checkValueSize(req.value.byteLength);
+      const metadata = req.metadata ?? {};
+      checkMetadata(metadata);
       const session = validateSession(req.session);
       guard.allow(caller, "write", req.key);
       const cas = req.ifVersion === undefined ? {} : { ifVersion: req.ifVersion };
       const { index, version } = await propose(
         req.key,
-        { op: "put", key: req.key, value: req.value, ...cas, ...(session ? { session } : {}) },
+        {
+          op: "put",
+          key: req.key,
+          value: req.value,
+          metadata,
+          ...cas,
+          ...(session ? { session } : {}),
+        },
         caller,
       );
       return { index, version };
@@ -146,7 +162,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
           value: inlineContent(view, req.key, stored),
           version: stored.version,
           modIndex: stored.modIndex,
-          metadata: {},
+          metadata: { ...stored.metadata },
         };
       } finally {
         view.close();
@@ -237,9 +253,9 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authRead: unary((_req, call) => auth.read(call)),
     defrag: adminOnlyUnary(guard, unary(defragHandler(fsm))),
     snapshotSave: adminOnlyServerStream(guard, snapshotSaveHandler(deps)),
-    s3Credentials: unary(async () => {
-      throw new DfsError("internal", "S3Credentials is not wired yet"); // TODO(#21)
-    }),
+    s3Credentials: unary(
+      s3CredentialsHandler({ loop, auth: () => fsm.auth, guard, now: deps.now }),
+    ),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");

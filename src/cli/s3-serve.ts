@@ -5,13 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { DfsClient, type DfsClientOptions } from "../client/index.ts";
-import {
-  ClusterKeys,
-  type S3CredentialsCall,
-  S3Gateway,
-  type SigningKeySource,
-  StaticKeys,
-} from "../s3/index.ts";
+import { ClusterKeys, S3Gateway, type SigningKeySource, StaticKeys } from "../s3/index.ts";
 import { intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -84,10 +78,9 @@ export async function startS3(
       throw new UsageError(
         "the cluster's auth is on: the S3 gateway needs an admin user (--user or DFS_USER) to map access keys",
       );
-    const call = s3CredentialsOf(client);
     keys = new ClusterKeys(
-      call,
-      (_user, token) => new DfsClient({ ...withoutLogin(clientOptions), token }),
+      (scope) => client.s3Credentials(scope),
+      (tokenSource) => new DfsClient({ ...withoutLogin(clientOptions), tokenSource }),
     );
     mode = "access keys of dfs users (auth on)";
   } else {
@@ -127,12 +120,4 @@ export async function startS3(
 function withoutLogin(options: DfsClientOptions): DfsClientOptions {
   const { user: _u, password: _p, token: _t, ...rest } = options;
   return rest;
-}
-
-/** The client's S3Credentials call (added to DfsClient with issue 21's store side). */
-function s3CredentialsOf(client: DfsClient): S3CredentialsCall {
-  const method = (client as unknown as { s3Credentials?: S3CredentialsCall }).s3Credentials;
-  if (method === undefined)
-    throw new UsageError("this dfs build cannot map S3 access keys yet (no S3Credentials call)");
-  return (scope) => method.call(client, scope);
 }

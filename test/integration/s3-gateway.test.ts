@@ -76,7 +76,7 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     client?.destroy();
     await gateway?.close();
     dfs?.close();
-    await cluster?.stop();
+    await cluster?.stop(5000);
   });
 
   it("creates, lists, heads and deletes buckets", async () => {
@@ -132,8 +132,6 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
   });
 
   it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
-    const seed = randomBytes(4).readUInt32BE();
-    console.log(`# seed ${seed}`);
     const data = randomBytes(5 * 1024 * 1024 + 12345);
     const put = await client.send(
       new PutObjectCommand({

@@ -30,7 +30,7 @@ export interface SigningKeySource {
   /** The signing key of `scope` and who it acts as; InvalidAccessKeyId when unknown. */
   resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }>;
   /** Who an unsigned request acts as; null when anonymous access is refused. */
-  anonymous(): S3Identity | null;
+  anonymous(): Promise<S3Identity | null>;
 }
 
 /** Refusal of an access key nobody issued. */
@@ -63,7 +63,7 @@ export class StaticKeys implements SigningKeySource {
     };
   }
 
-  anonymous(): S3Identity | null {
+  async anonymous(): Promise<S3Identity | null> {
     return this.allowAnonymous ? this.identity : null;
   }
 }
@@ -115,7 +115,7 @@ export class ClusterKeys implements SigningKeySource {
     return { key: hit.key, identity: this.identity(scope, hit.user) };
   }
 
-  anonymous(): S3Identity | null {
+  async anonymous(): Promise<S3Identity | null> {
     return null;
   }
 
@@ -164,4 +164,45 @@ const CLOSE_GRACE_MS = 10 * 60_000;
 
 function closeLater(client: DfsClient): void {
   setTimeout(() => client.close(), CLOSE_GRACE_MS).unref();
+}
+
+/** How long the cluster's auth switch is trusted before asking again. */
+export const AUTH_RECHECK_MS = 5_000;
+
+/**
+ * Follows the cluster's auth switch: static keys (or anonymous) while auth is off,
+ * access keys mapped through S3Credentials once it is on — so `dfs auth enable` on a
+ * running cluster turns the gateway's static key off within {@link AUTH_RECHECK_MS}.
+ */
+export class AutoKeys implements SigningKeySource {
+  private known: { enabled: boolean; at: number } | null = null;
+
+  constructor(
+    private readonly authEnabled: () => Promise<boolean>,
+    private readonly off: SigningKeySource,
+    /** null when the gateway has no admin user to map keys with. */
+    private readonly on: SigningKeySource | null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }> {
+    return (await this.current()).resolve(scope);
+  }
+
+  async anonymous(): Promise<S3Identity | null> {
+    return (await this.current()).anonymous();
+  }
+
+  private async current(): Promise<SigningKeySource> {
+    if (this.known === null || this.now() - this.known.at > AUTH_RECHECK_MS)
+      this.known = { enabled: await this.authEnabled(), at: this.now() };
+    if (!this.known.enabled) return this.off;
+    if (this.on === null)
+      throw new S3Error(
+        "AccessDenied",
+        "the cluster's auth is on and this gateway has no admin user to map access keys (start it with --user)",
+        403,
+      );
+    return this.on;
+  }
 }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import {
@@ -133,7 +134,16 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
 
   it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
     const data = randomBytes(5 * 1024 * 1024 + 12345);
-    const put = await client.send(
+    const sent: Record<string, string>[] = [];
+    const watching = s3(port);
+    watching.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return next(args);
+      },
+      { step: "deserialize" },
+    );
+    const put = await watching.send(
       new PutObjectCommand({
         Bucket: "alpha",
         Key: "big/blob.bin",
@@ -141,7 +151,12 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
         ContentLength: data.length,
       }),
     );
+    watching.destroy();
     assert.equal(put.ETag, `"${createHash("md5").update(data).digest("hex")}"`);
+    // What the SDK sent: an aws-chunked body with its checksum in a trailer.
+    const headers = sent[0] ?? {};
+    assert.equal(headers["x-amz-content-sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    assert.match(headers["x-amz-trailer"] ?? "", /^x-amz-checksum-/);
     const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "big/blob.bin" }));
     assert.ok((await bytesOf(got.Body)).equals(data));
     assert.equal(got.ETag, put.ETag);
@@ -371,6 +386,35 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     const expired = await fetch(expiredUrl);
     assert.equal(expired.status, 403);
     assert.match(await expired.text(), /expired/);
+  });
+
+  it("addresses buckets by virtual host (<bucket>.localhost) with anonymous access on", async () => {
+    const open = new S3Gateway({ keys: new StaticKeys(ACCESS, SECRET, dfs, true) });
+    const openPort = await open.listen(0, "127.0.0.1");
+    try {
+      const get = (host: string, path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request(
+            { host: "127.0.0.1", port: openPort, path, headers: { host } },
+            (res) => {
+              let body = "";
+              res.on("data", (d) => (body += d));
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+      const vhost = await get(`alpha.localhost:${openPort}`, "/docs/hello.txt");
+      assert.deepEqual(vhost, { status: 200, body: "hello, s3" });
+      const path = await get(`127.0.0.1:${openPort}`, "/alpha/docs/hello.txt");
+      assert.deepEqual(path, { status: 200, body: "hello, s3" });
+      const missing = await get(`alpha.localhost:${openPort}`, "/docs/none");
+      assert.equal(missing.status, 404);
+      assert.match(missing.body, /<Code>NoSuchKey<\/Code>/);
+    } finally {
+      await open.close();
+    }
   });
 
   it("refuses bad signatures, unknown keys, bad digests and anonymous requests", async () => {

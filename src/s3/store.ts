@@ -69,8 +69,24 @@ export async function uploadObject(
   metadata: Record<string, string>,
   finalMetadata: () => Record<string, string>,
 ): Promise<{ version: number }> {
-  const options = { metadata, finalMetadata };
-  return client.upload(key, source, options);
+  // The client wraps a failing source's error; keep the body's own (BadDigest, …) to answer.
+  let sourceError: unknown = null;
+  const watched = async function* () {
+    try {
+      for await (const piece of openSource(source)) yield piece;
+    } catch (error) {
+      sourceError = error;
+      throw error;
+    }
+  };
+  try {
+    return await client.upload(key, replayable(source) ? watched : watched(), {
+      metadata,
+      finalMetadata,
+    });
+  } catch (error) {
+    throw sourceError ?? error;
+  }
 }
 
 /** The S3 view of a dfs FileInfo. */
@@ -82,4 +98,16 @@ export function objectInfo(info: FileInfo): ObjectInfo {
     sha256: info.sha256,
     metadata: info.metadata,
   };
+}
+
+function replayable(source: UploadSource): boolean {
+  return source instanceof Uint8Array || typeof source === "function";
+}
+
+function openSource(source: UploadSource): AsyncIterable<Uint8Array> {
+  if (source instanceof Uint8Array)
+    return (async function* () {
+      yield source;
+    })();
+  return typeof source === "function" ? source() : source;
 }

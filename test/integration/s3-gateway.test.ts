@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { crc32 } from "node:zlib";
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -412,6 +413,60 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
       const missing = await get(`alpha.localhost:${openPort}`, "/docs/none");
       assert.equal(missing.status, 404);
       assert.match(missing.body, /<Code>NoSuchKey<\/Code>/);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it("a streamed body whose trailing checksum is wrong stores nothing", async () => {
+    const open = new S3Gateway({ keys: new StaticKeys(ACCESS, SECRET, dfs, true) });
+    const openPort = await open.listen(0, "127.0.0.1");
+    const data = randomBytes(3 * 1024 * 1024);
+    const put = (key: string, checksum: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: openPort,
+            method: "PUT",
+            path: `/alpha/${key}`,
+            headers: {
+              "content-encoding": "aws-chunked",
+              "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+              "x-amz-decoded-content-length": String(data.length),
+              "x-amz-trailer": "x-amz-checksum-crc32",
+              "transfer-encoding": "chunked",
+            },
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        for (let at = 0; at < data.length; at += 65536) {
+          const piece = data.subarray(at, at + 65536);
+          req.write(`${piece.length.toString(16)}\r\n`);
+          req.write(piece);
+          req.write("\r\n");
+        }
+        req.end(`0\r\nx-amz-checksum-crc32:${checksum}\r\n\r\n`);
+      });
+    try {
+      const good = Buffer.alloc(4);
+      good.writeUInt32BE(crc32(data));
+      const bad = await put("trailer/bad", "AAAAAA==");
+      assert.equal(bad.status, 400, bad.body);
+      assert.match(bad.body, /<Code>BadDigest<\/Code>/);
+      const nothing = await s3Code(
+        client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "trailer/bad" })),
+      );
+      assert.equal(nothing.status, 404);
+      const ok = await put("trailer/good", good.toString("base64"));
+      assert.equal(ok.status, 200, ok.body);
+      const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "trailer/good" }));
+      assert.ok((await bytesOf(got.Body)).equals(data));
     } finally {
       await open.close();
     }

@@ -6,6 +6,8 @@
  * user's permissions (AccessDenied outside them).
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import {
   CreateBucketCommand,
@@ -47,6 +49,7 @@ async function failure(p: Promise<unknown>): Promise<string> {
 describe("dfs server --s3-port", () => {
   let cluster: LocalCluster;
   let port = 0;
+  let aliceKey: { accessKey: string; secret: string } | undefined;
 
   before(async () => {
     cluster = await LocalCluster.start({
@@ -89,6 +92,7 @@ describe("dfs server --s3-port", () => {
     await admin.authChange({ op: "user_grant_role", name: "alice", role: "alpha-rw" });
     const { s3Key } = await admin.authChange({ op: "s3_key_add", user: "alice" });
     assert.ok(s3Key !== undefined);
+    aliceKey = s3Key;
     await admin.authChange({ op: "enable" });
     admin.close();
 
@@ -138,5 +142,58 @@ describe("dfs server --s3-port", () => {
     assert.equal(last, "403 InvalidAccessKeyId");
     open.destroy();
     alice.destroy();
+  });
+
+  it("dfs gateway: a standalone gateway with an admin user maps the same keys", async () => {
+    assert.ok(aliceKey !== undefined, "runs after the test that made alice's key");
+    const child = spawn(
+      process.execPath,
+      [
+        "bin/dfs.mjs",
+        "gateway",
+        "--endpoints",
+        cluster.endpoints().join(","),
+        "--s3-port",
+        "0",
+        "--s3-host",
+        "127.0.0.1",
+        "--user",
+        `root:${ROOT_PW}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    try {
+      const gatewayPort = await waitFor(
+        "dfs gateway's start line",
+        () => {
+          const m =
+            /S3 gateway on http:\/\/[^:]+:(\d+) for .* \(auth on: access keys of dfs users\)/.exec(
+              stderr,
+            );
+          return m ? Number(m[1]) : undefined;
+        },
+        20_000,
+      );
+      const alice = s3(gatewayPort, {
+        accessKeyId: aliceKey.accessKey,
+        secretAccessKey: aliceKey.secret,
+      });
+      const listed = await alice.send(new ListObjectsV2Command({ Bucket: "alpha", Prefix: "a/" }));
+      assert.deepEqual(
+        listed.Contents?.map((c) => c.Key),
+        ["a/1", "a/2"],
+      );
+      assert.equal(
+        await failure(alice.send(new GetObjectCommand({ Bucket: "beta", Key: "x" }))),
+        "403 AccessDenied",
+      );
+      alice.destroy();
+    } finally {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+    assert.match(stderr, /S3 gateway stopping \(SIGTERM\)/);
   });
 });

@@ -47,15 +47,18 @@ export async function openObject(
   return { info: objectInfo(info), chunks };
 }
 
-/** Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata. */
+/**
+ * Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata; with
+ * `ifVersion`, only over that version (0: only if absent), else `precondition_failed`.
+ */
 export async function putObject(
   client: DfsClient,
   key: string,
   value: Uint8Array,
   metadata: Record<string, string>,
+  ifVersion?: number,
 ): Promise<{ version: number }> {
-  const options = { metadata };
-  return client.put(key, value, options);
+  return client.put(key, value, { metadata, ...(ifVersion === undefined ? {} : { ifVersion }) });
 }
 
 /**
@@ -68,6 +71,7 @@ export async function uploadObject(
   source: UploadSource,
   metadata: Record<string, string>,
   finalMetadata: () => Record<string, string>,
+  ifVersion?: number,
 ): Promise<{ version: number }> {
   // The client wraps a failing source's error; keep the body's own (BadDigest, …) to answer.
   let sourceError: unknown = null;
@@ -83,6 +87,7 @@ export async function uploadObject(
     return await client.upload(key, replayable(source) ? watched : watched(), {
       metadata,
       finalMetadata,
+      ...(ifVersion === undefined ? {} : { ifVersion }),
     });
   } catch (error) {
     throw sourceError ?? error;

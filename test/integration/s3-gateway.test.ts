@@ -219,6 +219,35 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     assert.equal((await bytesOf(ok.Body)).toString(), "v1");
   });
 
+  it("writes conditionally: If-None-Match: * and If-Match (412 when they fail)", async () => {
+    await client.send(
+      new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "first", IfNoneMatch: "*" }),
+    );
+    const again = await s3Code(
+      client.send(
+        new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "second", IfNoneMatch: "*" }),
+      ),
+    );
+    assert.deepEqual(again, { name: "PreconditionFailed", status: 412 });
+    const head = await client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "cw/once" }));
+    await client.send(
+      new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "third", IfMatch: head.ETag }),
+    );
+    const stale = await s3Code(
+      client.send(
+        new PutObjectCommand({
+          Bucket: "alpha",
+          Key: "cw/once",
+          Body: "fourth",
+          IfMatch: head.ETag,
+        }),
+      ),
+    );
+    assert.deepEqual(stale, { name: "PreconditionFailed", status: 412 });
+    const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "cw/once" }));
+    assert.equal((await bytesOf(got.Body)).toString(), "third");
+  });
+
   it("copies objects, keeping or replacing metadata", async () => {
     await client.send(
       new PutObjectCommand({

@@ -133,6 +133,37 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     assert.deepEqual(missing, { name: "NoSuchKey", status: 404 });
   });
 
+  it("keeps keys with spaces, unicode and URL-special characters exact", async () => {
+    const keys = [
+      "odd/ünï cödé.txt",
+      "odd/a+b=c&d;e,f@g$h.txt",
+      "odd/%41 percent",
+      "odd/日本/語.bin",
+    ];
+    for (const Key of keys)
+      await client.send(new PutObjectCommand({ Bucket: "alpha", Key, Body: Key }));
+    for (const Key of keys) {
+      const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key }));
+      assert.equal((await bytesOf(got.Body)).toString(), Key);
+    }
+    for (const EncodingType of [undefined, "url"] as const) {
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: "alpha", Prefix: "odd/", EncodingType }),
+      );
+      const names = (listed.Contents ?? []).map((c) =>
+        EncodingType === "url" ? decodeURIComponent(c.Key as string) : c.Key,
+      );
+      assert.deepEqual(
+        names,
+        [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      );
+    }
+    const folder = await s3Code(
+      client.send(new PutObjectCommand({ Bucket: "alpha", Key: "odd/dir/", Body: "" })),
+    );
+    assert.deepEqual(folder, { name: "InvalidArgument", status: 400 });
+  });
+
   it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
     const data = randomBytes(5 * 1024 * 1024 + 12345);
     const sent: Record<string, string>[] = [];

@@ -158,6 +158,10 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
         [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
       );
     }
+    for (const Prefix of ["/", "odd//", "../x", "odd/./"]) {
+      const none = await client.send(new ListObjectsV2Command({ Bucket: "alpha", Prefix }));
+      assert.equal(none.KeyCount, 0, Prefix);
+    }
     const folder = await s3Code(
       client.send(new PutObjectCommand({ Bucket: "alpha", Key: "odd/dir/", Body: "" })),
     );

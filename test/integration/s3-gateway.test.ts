@@ -16,6 +16,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -89,7 +90,12 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     const listed = await client.send(new ListBucketsCommand({}));
     const names = (listed.Buckets ?? []).map((b) => b.Name);
     assert.ok(names.includes("alpha") && names.includes("beta"), names.join(","));
-    await client.send(new HeadBucketCommand({ Bucket: "alpha" }));
+    const head = await client.send(new HeadBucketCommand({ Bucket: "alpha" }));
+    assert.equal(head.BucketRegion, "us-east-1");
+    const location = await client.send(new GetBucketLocationCommand({ Bucket: "alpha" }));
+    assert.equal(location.LocationConstraint ?? "", "");
+    const badName = await s3Code(client.send(new CreateBucketCommand({ Bucket: "Bad_Name" })));
+    assert.deepEqual(badName, { name: "InvalidBucketName", status: 400 });
     await client.send(new PutObjectCommand({ Bucket: "beta", Key: "x", Body: "1" }));
     const notEmpty = await s3Code(client.send(new DeleteBucketCommand({ Bucket: "beta" })));
     assert.deepEqual(notEmpty, { name: "BucketNotEmpty", status: 409 });

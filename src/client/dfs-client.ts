@@ -138,6 +138,12 @@ export type StatResult = FileInfo;
 export interface UploadOptions extends PutOptions {
   /** Called with the number of bytes sent so far. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * Metadata known only once the source ended (an S3 ETag = the MD5 of the content):
+   * called after the last byte was read, sent with the final message and merged over
+   * `metadata` by the leader before the commit (same limits).
+   */
+  readonly finalMetadata?: () => Metadata;
 }
 
 /** Result of an upload: the write's version and index, and what was stored. */
@@ -160,6 +166,8 @@ export interface ListOptions extends GetOptions {
   readonly recursive?: boolean;
   /** Entries fetched per call (default: the server's, 1000). */
   readonly pageSize?: number;
+  /** Start after this name (a key, or a directory ending in '/': after its subtree). */
+  readonly startAfter?: string;
 }
 
 /** Result of a delete: the log index at which the key disappeared. */
@@ -361,6 +369,7 @@ export class DfsClient {
           ifVersion: options.ifVersion,
           session: this.session.header(sequence),
           metadata,
+          ...(options.finalMetadata ? { finalMetadata: options.finalMetadata } : {}),
         };
         try {
           const out = await uploadOnce(
@@ -441,7 +450,7 @@ export class DfsClient {
   /** Lists keys under `prefix` ("" = everything), one level or recursively, page by page. */
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<ListEntry> {
     if (prefix !== "") checkKey(prefix);
-    let startAfter = "";
+    let startAfter = options.startAfter ?? "";
     do {
       const request = {
         prefix,

@@ -127,9 +127,9 @@ async function watch(flags: StatusFlags, endpoints: readonly string[]): Promise<
   });
 }
 
-/** Resolves after `ms`; the timer does not keep the process alive on its own. */
+/** Resolves after `ms`. The timer keeps the process alive between frames. */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function secondsFlag(text: string): number {

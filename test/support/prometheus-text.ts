@@ -8,6 +8,7 @@
  * loop gauge before its first sample): such lines are checked against the format's sample
  * grammar here and set aside.
  */
+import assert from "node:assert/strict";
 import {
   getMetricsFromIterator,
   type PromData,
@@ -82,4 +83,22 @@ export function countOf(
   labels: Labels = {},
 ): number {
   return histogramOf(families, name, labels)?.count ?? 0;
+}
+
+/** Prometheus naming: snake case, dfs_ prefix, _total counters, base-unit histograms. */
+export function assertConventions(families: readonly ParsedFamily[]): void {
+  for (const f of families) {
+    assert.match(f.name, /^[a-z_][a-z0-9_]*$/, f.name);
+    assert.notEqual(f.help, "", `${f.name} has help`);
+    if (!f.name.startsWith("dfs_")) continue;
+    if (f.type === "counter") assert.match(f.name, /_total$/, `${f.name}: counters end in _total`);
+    else assert.doesNotMatch(f.name, /_total$/, `${f.name}: only counters end in _total`);
+    if (f.type === "histogram") assert.match(f.name, /_(seconds|bytes)$/, `${f.name}: base unit`);
+    assert.doesNotMatch(f.name, /_(ms|milliseconds|kb|mb|mib)(_|$)/, `${f.name}: base units`);
+    for (const m of f.samples) {
+      for (const label of Object.keys(m.labels)) {
+        assert.match(label, /^[a-z][a-z0-9_]*$/, `${f.name} label ${label}`);
+      }
+    }
+  }
 }

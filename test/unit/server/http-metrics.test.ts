@@ -24,9 +24,9 @@ import {
 } from "../../../src/server/http/probes.ts";
 import { wantsPretty } from "../../../src/server/logger.ts";
 import {
+  assertConventions,
   countOf,
   histogramOf,
-  type ParsedFamily,
   parseMetrics,
   sampleValue,
 } from "../../support/prometheus-text.ts";
@@ -92,24 +92,6 @@ describe("NodeMetrics", () => {
     assertConventions([...families.values()]);
   });
 });
-
-/** Prometheus naming: snake case, dfs_ prefix, _total counters, base-unit histograms. */
-export function assertConventions(families: readonly ParsedFamily[]): void {
-  for (const f of families) {
-    assert.match(f.name, /^[a-z_][a-z0-9_]*$/, f.name);
-    assert.notEqual(f.help, "", `${f.name} has help`);
-    if (!f.name.startsWith("dfs_")) continue;
-    if (f.type === "counter") assert.match(f.name, /_total$/, `${f.name}: counters end in _total`);
-    else assert.doesNotMatch(f.name, /_total$/, `${f.name}: only counters end in _total`);
-    if (f.type === "histogram") assert.match(f.name, /_(seconds|bytes)$/, `${f.name}: base unit`);
-    assert.doesNotMatch(f.name, /_(ms|milliseconds|kb|mb|mib)(_|$)/, `${f.name}: base units`);
-    for (const m of f.samples) {
-      for (const label of Object.keys(m.labels)) {
-        assert.match(label, /^[a-z][a-z0-9_]*$/, `${f.name} label ${label}`);
-      }
-    }
-  }
-}
 
 const healthy: ProbeState = {
   leader: 2,

@@ -27,7 +27,15 @@ export interface CompareFlags {
    * against etcd without, on {@link TLS_WORKLOADS} unless `--only` says otherwise.
    */
   readonly tls: boolean;
+  /**
+   * The metrics comparison instead: dfs with `--http-port` scraped every second against
+   * dfs without, on {@link METRICS_WORKLOADS} unless `--only` says otherwise.
+   */
+  readonly metrics: boolean;
 }
+
+/** What `--metrics` measures by default: issue 20 asks for put ×64. */
+export const METRICS_WORKLOADS: readonly string[] = ["put-256B-c64"];
 
 /** What `--tls` measures by default: the issue asks for put ×64 and linearizable get ×64. */
 export const TLS_WORKLOADS: readonly string[] = ["put-256B-c64", "get-linearizable-c64"];
@@ -103,6 +111,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
       "--tls",
       `compare dfs with mutual TLS to dfs without, and etcd with TLS to etcd without (default workloads: ${TLS_WORKLOADS.join(", ")}; no failover)`,
     )
+    .option(
+      "--metrics",
+      `compare dfs with --http-port and /metrics scraped every second to dfs without (default workload: ${METRICS_WORKLOADS.join(", ")}; no etcd, no failover)`,
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -115,15 +127,18 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     out: string;
     quick?: boolean;
     tls?: boolean;
+    metrics?: boolean;
   }>();
   const tls = o.tls === true;
-  const defaultIds = tls ? TLS_WORKLOADS : ids;
+  const metrics = o.metrics === true;
+  if (tls && metrics) program.error("--tls and --metrics are separate comparisons: give one");
+  const defaultIds = tls ? TLS_WORKLOADS : metrics ? METRICS_WORKLOADS : ids;
   const only = o.only === undefined ? [...defaultIds] : o.only.split(",").map((s) => s.trim());
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    return { ...quick, keys: o.keys, only, out: o.out, tls };
+    return { ...quick, keys: o.keys, only, out: o.out, tls, metrics };
   }
   return {
     runs: o.runs,
@@ -135,5 +150,6 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     only,
     out: o.out,
     tls,
+    metrics,
   };
 }

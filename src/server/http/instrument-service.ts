@@ -36,10 +36,15 @@ function unaryLike(handler: AnyHandler, m: MethodMetrics, upload: ClientApiMetri
   const h = handler as unknown as (call: unknown, callback: UnaryCallback) => void;
   return (call: grpc.ServerReadableStream<never, unknown>, callback: UnaryCallback): void => {
     const started = m.start();
-    h(call, (error, ...rest) => {
-      m.end(started, error === null ? grpc.status.OK : (error.code ?? grpc.status.UNKNOWN));
-      callback(error, ...rest);
-    });
+    try {
+      h(call, (error, ...rest) => {
+        m.end(started, error === null ? grpc.status.OK : (error.code ?? grpc.status.UNKNOWN));
+        callback(error, ...rest);
+      });
+    } catch (error) {
+      m.end(started, grpc.status.INTERNAL); // the guard answers it as internal (wire/)
+      throw error;
+    }
     if (upload !== null) upload.countUpload(call);
   };
 }

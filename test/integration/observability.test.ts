@@ -59,6 +59,9 @@ function dfs(args: readonly string[]): Promise<{ code: number | null; out: strin
 before(async () => {
   httpPorts = await freePorts(3);
   cluster = await LocalCluster.start({
+    // Small snapshot cadence, so snapshots are taken during the load and a follower that
+    // was down needs one.
+    serverArgs: ["--snapshot-entries", "200", "--snapshot-keep", "50"],
     nodeArgs: (node) => ["--http-port", String(httpPorts[node.id - 1])],
   });
 });
@@ -135,6 +138,46 @@ describe("metrics", () => {
         `leader reports follower ${id}'s match index`,
       );
     }
+  });
+});
+
+describe("snapshot metrics", () => {
+  it("count snapshots taken, and one sent to a follower that fell behind", async () => {
+    for (const id of cluster.ids()) {
+      const taken = sampleValue(await scrape(id), "dfs_snapshot_taken_total");
+      assert.ok(taken >= 1, `node ${id} took no snapshot during the load`);
+    }
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.ids().find((id) => id !== leader) as number;
+    await cluster.kill(follower);
+    const client = cluster.client();
+    try {
+      const puts = Array.from({ length: 600 }, (_, i) =>
+        client.put(`snap/${i}`, Buffer.from(`v${i}`)),
+      );
+      await Promise.all(puts);
+    } finally {
+      client.close();
+    }
+    await cluster.restart(follower);
+    const received = await waitFor(`node ${follower} to receive a snapshot`, async () => {
+      const f = await scrape(follower);
+      return sampleValue(f, "dfs_snapshot_received_total") >= 1 ? f : undefined;
+    });
+    assert.ok(sampleValue(received, "dfs_snapshot_bytes_total", { direction: "received" }) > 0);
+    const sent = await waitFor("the leader to count the snapshot sent", async () => {
+      const l = await scrape(leader);
+      return sampleValue(l, "dfs_snapshot_sent_total", { result: "ok" }) >= 1 ? l : undefined;
+    });
+    assert.ok(sampleValue(sent, "dfs_snapshot_bytes_total", { direction: "sent" }) > 0);
+    assert.ok(countOf(sent, "dfs_snapshot_duration_seconds", { operation: "send" }) >= 1);
+    await waitFor(`node ${follower} to count the install`, async () =>
+      countOf(await scrape(follower), "dfs_snapshot_duration_seconds", {
+        operation: "install",
+      }) >= 1
+        ? true
+        : undefined,
+    );
   });
 });
 

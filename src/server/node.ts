@@ -108,17 +108,19 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
   const failure = failureSignal();
   const replication = buildReplication(ctx, storage, node, members, failure.fail);
   const servers = buildServers(ctx, storage, node, replication.loop, members);
+  // Bound before the gRPC ports and before the loop starts, so a taken HTTP port fails
+  // the start while nothing runs yet (ctx.cleanup undoes the rest).
+  const http = await startHttp(ctx, {
+    storage,
+    loop: replication.loop,
+    droppedPeerMessages: servers.droppedPeerMessages,
+  });
   await startListeners(ctx, servers);
   replication.loop.start();
   const stopBinder = startIdentityBinder(replication.loop, members, ctx.logger);
   ctx.cleanup.push(stopBinder);
   const stopPings = startPings(replication.loop, replication.transport, members);
   ctx.cleanup.push(stopPings);
-  const http = await startHttp(ctx, {
-    storage,
-    loop: replication.loop,
-    droppedPeerMessages: servers.droppedPeerMessages,
-  });
   logStarted(ctx, storage, http?.address ?? null);
   return handleOf(ctx, servers, http?.address ?? null, failure.failed, async (options) => {
     ctx.lifecycle.stopping = true;

@@ -9,6 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { freePorts, LocalCluster, REPO_ROOT, waitFor } from "../../src/cluster/index.ts";
@@ -206,6 +209,30 @@ describe("health", () => {
     );
     assert.equal((await probe(f1, "/readyz")).status, 200);
     await cluster.restart(leader);
+  });
+});
+
+describe("the HTTP port", () => {
+  it("a taken HTTP port stops dfs server with exit 8 and one line", async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const dir = await mkdtemp(join(tmpdir(), "dfs-http-taken-"));
+    try {
+      const taken = httpPorts[0] as number;
+      const run = await dfs([
+        "server",
+        ...["--id", "1", "--port", String(port), "--peers", `1@127.0.0.1:${port}`],
+        ...["--data-dir", dir, "--http-port", String(taken)],
+      ]);
+      assert.equal(run.code, 8, run.err);
+      assert.match(
+        run.err.trim(),
+        new RegExp(
+          `^dfs: error: cannot listen on 127\\.0\\.0\\.1:${taken}: address already in use$`,
+        ),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -58,7 +58,11 @@ export interface MetricSinks {
 
 const NOOP = (): void => {};
 
-/** Sinks that do nothing: a node without an HTTP listener pays one empty call per event. */
+/**
+ * Sinks that do nothing, for a node without an HTTP listener. The assembly does not even
+ * wire the per-request ones (WAL observer, loop events, timed applies, the service
+ * wrapper) when `enabled` is false; only rare events (snapshots) call these.
+ */
 export const DISABLED_METRICS: MetricSinks = {
   enabled: false,
   loop: { proposed: NOOP, leaderChanged: NOOP },

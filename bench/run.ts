@@ -13,6 +13,10 @@
  * linearizable get ×64 by default, results to bench/results/tls-*. With `--auth` (`npm run
  * bench:auth`), the auth comparison (bench/lib/auth-compare.ts) the same way, results to
  * bench/results/auth-*.
+ *
+ * With `--metrics`, what metrics cost (bench/lib/metrics-compare.ts): dfs with
+ * `--http-port` and `/metrics` scraped every second against dfs without, put ×64 by
+ * default, results to bench/results/metrics-*. No etcd is needed.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -25,6 +29,7 @@ import { COMPARE_WORKLOADS } from "./lib/compare-workloads.ts";
 import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
 import { runFailovers } from "./lib/failover-rounds.ts";
 import { machineFacts } from "./lib/machine.ts";
+import { formatMetricsComparison, runMetricsComparison } from "./lib/metrics-compare.ts";
 import { runRounds } from "./lib/rounds.ts";
 import { formatTlsComparison, runTlsComparison } from "./lib/tls-compare.ts";
 
@@ -42,6 +47,20 @@ const BENCH_TIMEOUTS = { timeoutMs: 60_000, attemptTimeoutMs: 60_000 };
 const FAILOVER_TIMEOUTS = { timeoutMs: 30_000, attemptTimeoutMs: 250 };
 
 const flags = parseCompareFlags(process.argv.slice(2), resolve(import.meta.dirname, "results"));
+const startedAt = new Date();
+if (flags.metrics) {
+  const workloads = COMPARE_WORKLOADS.filter((w) => flags.only.includes(w.id));
+  log(`metrics on vs off, dfs: ${flags.runs} round(s) of ${workloads.length} workload(s)`);
+  const comparison = await runMetricsComparison(
+    flags,
+    workloads,
+    BENCH_TIMEOUTS,
+    { ...dfsOnlyFacts(), date: startedAt.toISOString(), ...flagFacts(flags) },
+    log,
+  );
+  await writeResults("metrics", formatMetricsComparison(comparison), comparison);
+  process.exit(0);
+}
 let etcd: EtcdBinary;
 try {
   etcd = ensureEtcd(log);
@@ -50,7 +69,6 @@ try {
   process.exit(1);
 }
 const workloads = COMPARE_WORKLOADS.filter((w) => flags.only.includes(w.id));
-const startedAt = new Date();
 const [load1 = 0] = loadavg();
 if (load1 > cpus().length / 2) {
   log(
@@ -123,6 +141,12 @@ const comparison: Comparison = {
 };
 
 await writeResults("compare", formatComparison(comparison), comparison);
+
+/** The machine's facts without etcd's version (a dfs-only comparison). */
+function dfsOnlyFacts(): Record<string, string> {
+  const { etcd: _etcd, ...facts } = machineFacts("");
+  return facts;
+}
 
 /** Prints the report and writes it with the raw data to `<out>/<prefix>-<date>.{md,json}`. */
 async function writeResults(prefix: string, report: string, data: unknown): Promise<void> {

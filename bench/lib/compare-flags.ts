@@ -32,7 +32,15 @@ export interface CompareFlags {
    * against etcd without, on {@link TLS_WORKLOADS} (put ×64, get ×64) unless `--only`.
    */
   readonly auth: boolean;
+  /**
+   * The metrics comparison instead: dfs with `--http-port` scraped every second against
+   * dfs without, on {@link METRICS_WORKLOADS} unless `--only` says otherwise.
+   */
+  readonly metrics: boolean;
 }
+
+/** What `--metrics` measures by default: issue 20 asks for put ×64. */
+export const METRICS_WORKLOADS: readonly string[] = ["put-256B-c64"];
 
 /** What `--tls` measures by default: the issue asks for put ×64 and linearizable get ×64. */
 export const TLS_WORKLOADS: readonly string[] = ["put-256B-c64", "get-linearizable-c64"];
@@ -112,6 +120,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
       "--auth",
       "compare dfs with auth on to dfs without, and etcd with auth on to etcd without (same default workloads as --tls; no failover)",
     )
+    .option(
+      "--metrics",
+      `compare dfs with --http-port and /metrics scraped every second to dfs without (default workload: ${METRICS_WORKLOADS.join(", ")}; no etcd, no failover)`,
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -125,17 +137,20 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     quick?: boolean;
     tls?: boolean;
     auth?: boolean;
+    metrics?: boolean;
   }>();
   const tls = o.tls === true;
   const auth = o.auth === true;
-  if (tls && auth) program.error("--tls and --auth are separate comparisons; give one");
-  const defaultIds = tls || auth ? TLS_WORKLOADS : ids;
+  const metrics = o.metrics === true;
+  if ([tls, auth, metrics].filter(Boolean).length > 1)
+    program.error("--tls, --auth and --metrics are separate comparisons: give one");
+  const defaultIds = tls || auth ? TLS_WORKLOADS : metrics ? METRICS_WORKLOADS : ids;
   const only = o.only === undefined ? [...defaultIds] : o.only.split(",").map((s) => s.trim());
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    return { ...quick, keys: o.keys, only, out: o.out, tls, auth };
+    return { ...quick, keys: o.keys, only, out: o.out, tls, auth, metrics };
   }
   return {
     runs: o.runs,
@@ -148,5 +163,6 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     out: o.out,
     tls,
     auth,
+    metrics,
   };
 }

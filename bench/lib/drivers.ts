@@ -4,7 +4,7 @@
  * etcd-server, driven through grpc-js).
  */
 
-import { LocalCluster, type ServerEntry } from "../../src/cluster/index.ts";
+import { type ClusterOptions, LocalCluster, type ServerEntry } from "../../src/cluster/index.ts";
 import { DfsTarget } from "../../src/loadgen/index.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
@@ -21,27 +21,41 @@ export interface ClientTimeouts {
   readonly attemptTimeoutMs: number;
 }
 
+/** A variant of the dfs system: its name, extra node flags, and what runs beside it. */
+export interface DfsVariant {
+  readonly name: string;
+  readonly description: string;
+  readonly nodeArgs?: ClusterOptions["nodeArgs"];
+  /** Starts something beside the running cluster (a scraper); returns how to stop it. */
+  readonly attach?: (cluster: LocalCluster) => () => void;
+}
+
 /**
  * dfs: 3 `dfs server` processes (every WAL batch synced before acknowledging). With
  * `certsDir` (from `dfs certs init`), "dfs-tls": mutual TLS on the peer and client ports,
  * the client presenting client.crt. `entry`: how nodes run (default: the sources through
- * tsx).
+ * tsx). `variant`: another name, node flags and a companion (bench/lib/metrics-compare.ts).
  */
 export function dfsDriver(
   timeouts: ClientTimeouts,
   certsDir?: string,
   entry?: ServerEntry,
+  variant?: DfsVariant,
 ): SystemDriver {
   const tls = certsDir !== undefined;
   return {
-    name: tls ? "dfs-tls" : "dfs",
-    description: `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
+    name: variant?.name ?? (tls ? "dfs-tls" : "dfs"),
+    description:
+      variant?.description ??
+      `dfs 3 nodes (\`dfs server\`, WAL synced per batch: one O_DSYNC write), DfsClient${tls ? ", mutual TLS on both ports" : ""}`,
     async start(): Promise<SystemCluster> {
       const cluster = await LocalCluster.start({
         checkInvariants: false,
         ...(certsDir === undefined ? {} : { certsDir }),
         ...(entry === undefined ? {} : { entry }),
+        ...(variant?.nodeArgs === undefined ? {} : { nodeArgs: variant.nodeArgs }),
       });
+      const detach = variant?.attach?.(cluster);
       return {
         processes: () =>
           cluster.nodes.flatMap((n) =>
@@ -61,7 +75,10 @@ export function dfsDriver(
           };
           return { name: `dfs${id}`, start };
         },
-        destroy: () => cluster.destroy(),
+        destroy: () => {
+          detach?.();
+          return cluster.destroy();
+        },
       };
     },
   };

@@ -39,6 +39,7 @@ export {
   Wal,
   type WalContents,
   WalCorruptionError,
+  type WalObserver,
   type WalOptions,
   WalStateError,
 } from "./wal.ts";

@@ -44,7 +44,10 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   await checkForceNewCluster(config);
   const { meta, joinHints } = await openMeta(ctx);
   const clusterId = meta.clusterId;
-  const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
+  const { wal, contents } = await Wal.open(
+    join(config.dataDir, "wal"),
+    ctx.metrics.enabled ? { observer: ctx.metrics.wal } : {},
+  );
   cleanup.push(() => wal.close());
   if (wal.tornTail !== null) {
     logger.warn(

@@ -225,6 +225,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     droppedPeerMessages: [],
     version: "",
     authEnabled: false,
+    health: "",
     ...overrides,
   };
 }

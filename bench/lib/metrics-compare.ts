@@ -1,11 +1,14 @@
 /**
  * `npm run bench -- --metrics`: what metrics cost (issue 20 asks for at most 3 %). Each
- * round starts, one after the other, two fresh 3-node dfs clusters: "dfs-metrics", whose nodes run with
- * `--http-port` (so the hot path keeps its metrics) while a scraper fetches `/metrics`
- * from every node once a second, as Prometheus would; and "dfs", plain, without the
- * listener (no metrics kept at all). Each workload runs on both, which goes first
- * alternating by round; the report compares the medians.
+ * round starts, one after the other, two fresh 3-node dfs clusters: "dfs-metrics", whose
+ * nodes run with `--http-port` (so the hot path keeps its metrics) while a scraper
+ * fetches `/metrics` from every node once a second from a process of its own, as
+ * Prometheus would; and "dfs", plain, without the listener (no metrics kept at all).
+ * Each workload runs on both, which goes first alternating by round; the report compares
+ * the medians.
  */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { freePorts } from "../../src/cluster/index.ts";
 import { type CompareFlags, roundsTimingOf } from "./compare-flags.ts";
 import {
@@ -98,26 +101,49 @@ async function oneClusterAtATime(
   };
 }
 
-/** Scrapes every port once a second until stopped; counts into `stats`. */
+/**
+ * Scrapes every port once a second until stopped, from a process of its own (as a
+ * Prometheus server would be): run inside the load generator, its fetches and parsing
+ * would share the client's event loop and slow the load itself, charging the servers
+ * with a cost of the harness. Each scrape is reported as one line, counted into `stats`.
+ */
 function startScraper(ports: readonly number[], stats: ScrapeStats): () => void {
-  const scrapeOne = async (port: number): Promise<void> => {
-    const started = performance.now();
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-      const text = await res.text();
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      stats.scrapes++;
-      stats.bytes += text.length;
-      stats.totalMs += performance.now() - started;
-    } catch {
+  const child = spawn(
+    process.execPath,
+    ["-e", SCRAPER, String(SCRAPE_EVERY_MS), ...ports.map(String)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const [kind, ms, bytes] = line.split(" ");
+    if (kind !== "ok") {
       stats.failures++;
+      return;
     }
-  };
-  const timer = setInterval(() => {
-    for (const port of ports) void scrapeOne(port);
-  }, SCRAPE_EVERY_MS);
-  return () => clearInterval(timer);
+    stats.scrapes++;
+    stats.totalMs += Number(ms);
+    stats.bytes += Number(bytes);
+  });
+  return () => child.kill("SIGTERM");
 }
+
+/** The scraper process: argv = interval ms, then ports; prints "ok MS BYTES" or "fail". */
+const SCRAPER = `
+const [every, ...ports] = process.argv.slice(1).map(Number);
+setInterval(() => {
+  for (const port of ports) {
+    const started = performance.now();
+    fetch("http://127.0.0.1:" + port + "/metrics")
+      .then(async (res) => {
+        const text = await res.text();
+        if (!res.ok) throw new Error(String(res.status));
+        console.log("ok " + (performance.now() - started).toFixed(3) + " " + text.length);
+      })
+      .catch(() => console.log("fail"));
+  }
+}, every);
+`;
 
 /** The Markdown report: facts, then the dfs-metrics/dfs table. */
 export function formatMetricsComparison(c: Comparison): string {

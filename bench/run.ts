@@ -10,12 +10,15 @@
  *
  * With `--tls`, the TLS comparison instead (bench/lib/tls-compare.ts): dfs with mutual
  * TLS against dfs without and etcd with TLS against etcd without, put ×64 and
- * linearizable get ×64 by default, results to bench/results/tls-*.
+ * linearizable get ×64 by default, results to bench/results/tls-*. With `--auth` (`npm run
+ * bench:auth`), the auth comparison (bench/lib/auth-compare.ts) the same way, results to
+ * bench/results/auth-*.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { type EtcdBinary, ensureEtcd } from "./etcd/etcd-install.ts";
+import { formatAuthComparison, runAuthComparison } from "./lib/auth-compare.ts";
 import { flagFacts, parseCompareFlags, roundsTimingOf } from "./lib/compare-flags.ts";
 import { type Comparison, formatComparison } from "./lib/compare-report.ts";
 import { COMPARE_WORKLOADS } from "./lib/compare-workloads.ts";
@@ -72,6 +75,21 @@ if (flags.tls) {
     log,
   );
   await writeResults("tls", formatTlsComparison(comparisons), comparisons);
+  process.exit(0);
+}
+if (flags.auth) {
+  log(
+    `auth on vs off, dfs and ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`,
+  );
+  const comparisons = await runAuthComparison(
+    flags,
+    workloads,
+    etcd,
+    BENCH_TIMEOUTS,
+    { ...machineFacts(etcd.version), date: startedAt.toISOString(), ...flagFacts(flags) },
+    log,
+  );
+  await writeResults("auth", formatAuthComparison(comparisons), comparisons);
   process.exit(0);
 }
 log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`);

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
 import { CERT_FILES, freePorts, waitFor } from "../../src/cluster/index.ts";
-import { EtcdTarget, type EtcdTimeouts } from "./etcd-target.ts";
+import { type EtcdLogin, EtcdTarget, type EtcdTimeouts } from "./etcd-target.ts";
 import type { MemberStatus } from "./etcd-wire.ts";
 
 /** One etcd member process. */
@@ -141,11 +141,11 @@ export class EtcdCluster {
     }
   }
 
-  /** A target whose first endpoint is the current leader. */
-  async target(timeouts: EtcdTimeouts): Promise<EtcdTarget> {
+  /** A target whose first endpoint is the current leader (logged in as `login` if given). */
+  async target(timeouts: EtcdTimeouts, login?: EtcdLogin): Promise<EtcdTarget> {
     const leader = await this.waitForLeader();
     const others = this.endpoints().filter((e) => e !== leader);
-    return new EtcdTarget([leader, ...others], timeouts, this.clientCredentials);
+    return new EtcdTarget([leader, ...others], timeouts, this.clientCredentials, login);
   }
 
   /**

@@ -18,9 +18,11 @@ import {
 import { Backoff, sleep } from "../../src/client/retry.ts";
 import type { KvTarget } from "../../src/loadgen/index.ts";
 import {
+  decodeAuthenticate,
   decodeDeleteRange,
   decodeRange,
   decodeStatus,
+  encodeAuthenticate,
   encodeDeleteRange,
   encodePut,
   encodeRange,
@@ -47,11 +49,22 @@ const CHANNEL_OPTIONS: ClientOptions = {
 /** gRPC codes after which another member may succeed (etcd maps "no leader" and its timeouts to UNAVAILABLE). */
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
 
+/** An etcd user and password (`etcdctl --user`). */
+export interface EtcdLogin {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** The metadata key etcd reads a token from (clientv3's rpctypes.TokenFieldNameGRPC). */
+const ETCD_TOKEN_METADATA = "token";
+
 /** A {@link KvTarget} for an etcd cluster. */
 export class EtcdTarget implements KvTarget {
   readonly name = "etcd";
   private readonly clients = new Map<string, Client>();
   private current = 0;
+  /** The call metadata: empty, or the token once logged in. */
+  private metadata: Promise<Metadata> | null = null;
 
   /**
    * @param endpoints `host:port` of client URLs; the first is used until it fails
@@ -61,29 +74,52 @@ export class EtcdTarget implements KvTarget {
     private readonly endpoints: readonly string[],
     private readonly timeouts: EtcdTimeouts,
     private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
+    private readonly login?: EtcdLogin,
   ) {
     if (endpoints.length === 0) throw new Error("etcd: no endpoints");
   }
 
+  /** Metadata for every call: a token from one Authenticate when there is a login. */
+  private callMetadata(): Promise<Metadata> {
+    this.metadata ??= this.authenticate();
+    return this.metadata;
+  }
+
+  private async authenticate(): Promise<Metadata> {
+    const md = new Metadata();
+    const login = this.login;
+    if (login === undefined) return md;
+    const request = encodeAuthenticate(login.user, login.password);
+    const token = await this.withRetry((client, deadline) =>
+      unary(client, "/etcdserverpb.Auth/Authenticate", request, decodeAuthenticate, deadline, md),
+    );
+    const withToken = new Metadata();
+    withToken.set(ETCD_TOKEN_METADATA, token);
+    return withToken;
+  }
+
   async put(key: string, value: Uint8Array): Promise<void> {
     const request = encodePut(Buffer.from(key), value);
+    const md = await this.callMetadata();
     await this.withRetry((client, deadline) =>
-      unary(client, "/etcdserverpb.KV/Put", request, () => undefined, deadline),
+      unary(client, "/etcdserverpb.KV/Put", request, () => undefined, deadline, md),
     );
   }
 
   async get(key: string, serializable: boolean): Promise<number | null> {
     const request = encodeRange(Buffer.from(key), serializable);
+    const md = await this.callMetadata();
     const result = await this.withRetry((client, deadline) =>
-      unary(client, "/etcdserverpb.KV/Range", request, decodeRange, deadline),
+      unary(client, "/etcdserverpb.KV/Range", request, decodeRange, deadline, md),
     );
     return result.value === null ? null : result.value.byteLength;
   }
 
   async delete(key: string): Promise<boolean> {
     const request = encodeDeleteRange(Buffer.from(key));
+    const md = await this.callMetadata();
     const deleted = await this.withRetry((client, deadline) =>
-      unary(client, "/etcdserverpb.KV/DeleteRange", request, decodeDeleteRange, deadline),
+      unary(client, "/etcdserverpb.KV/DeleteRange", request, decodeDeleteRange, deadline, md),
     );
     return deleted > 0;
   }
@@ -97,6 +133,7 @@ export class EtcdTarget implements KvTarget {
       encodeStatus(),
       decodeStatus,
       deadline,
+      new Metadata(),
     );
   }
 
@@ -140,6 +177,7 @@ function unary<T>(
   request: Buffer,
   decode: (bytes: Buffer) => T,
   deadline: Date,
+  metadata: Metadata,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
@@ -147,7 +185,7 @@ function unary<T>(
       (body: Buffer) => body,
       decode,
       request,
-      new Metadata(),
+      metadata.clone(),
       { deadline },
       (error: ServiceError | null, response?: T) => {
         if (error !== null) reject(error);

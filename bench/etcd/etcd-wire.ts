@@ -43,6 +43,27 @@ export function encodeDeleteRange(key: Uint8Array): Buffer {
   return toBuffer(w.finish());
 }
 
+/** AuthenticateRequest{name = 1, password = 2}. */
+export function encodeAuthenticate(name: string, password: string): Buffer {
+  const w = new BinaryWriter();
+  w.tag(1, WireType.LengthDelimited).string(name);
+  w.tag(2, WireType.LengthDelimited).string(password);
+  return toBuffer(w.finish());
+}
+
+/** AuthenticateResponse{header = 1, token = 2}: the token. */
+export function decodeAuthenticate(bytes: Uint8Array): string {
+  let token = "";
+  forEachField(bytes, (field, wireType, r) => {
+    if (field === 2 && wireType === WireType.LengthDelimited) {
+      token = r.string();
+      return true;
+    }
+    return false;
+  });
+  return token;
+}
+
 /** StatusRequest{} is empty. */
 export function encodeStatus(): Buffer {
   return Buffer.alloc(0);

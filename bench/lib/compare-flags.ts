@@ -27,6 +27,11 @@ export interface CompareFlags {
    * against etcd without, on {@link TLS_WORKLOADS} unless `--only` says otherwise.
    */
   readonly tls: boolean;
+  /**
+   * The auth comparison instead: dfs with auth on against dfs without, etcd with auth on
+   * against etcd without, on {@link TLS_WORKLOADS} (put ×64, get ×64) unless `--only`.
+   */
+  readonly auth: boolean;
 }
 
 /** What `--tls` measures by default: the issue asks for put ×64 and linearizable get ×64. */
@@ -103,6 +108,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
       "--tls",
       `compare dfs with mutual TLS to dfs without, and etcd with TLS to etcd without (default workloads: ${TLS_WORKLOADS.join(", ")}; no failover)`,
     )
+    .option(
+      "--auth",
+      "compare dfs with auth on to dfs without, and etcd with auth on to etcd without (same default workloads as --tls; no failover)",
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -115,15 +124,18 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     out: string;
     quick?: boolean;
     tls?: boolean;
+    auth?: boolean;
   }>();
   const tls = o.tls === true;
-  const defaultIds = tls ? TLS_WORKLOADS : ids;
+  const auth = o.auth === true;
+  if (tls && auth) program.error("--tls and --auth are separate comparisons; give one");
+  const defaultIds = tls || auth ? TLS_WORKLOADS : ids;
   const only = o.only === undefined ? [...defaultIds] : o.only.split(",").map((s) => s.trim());
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    return { ...quick, keys: o.keys, only, out: o.out, tls };
+    return { ...quick, keys: o.keys, only, out: o.out, tls, auth };
   }
   return {
     runs: o.runs,
@@ -135,5 +147,6 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     only,
     out: o.out,
     tls,
+    auth,
   };
 }

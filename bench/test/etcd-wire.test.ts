@@ -7,9 +7,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
+  decodeAuthenticate,
   decodeDeleteRange,
   decodeRange,
   decodeStatus,
+  encodeAuthenticate,
   encodeDeleteRange,
   encodePut,
   encodeRange,
@@ -126,5 +128,24 @@ describe("etcd responses", () => {
       leader: "10501334649042878790",
       raftTerm: "2",
     });
+  });
+});
+
+describe("etcd auth messages", () => {
+  test("AuthenticateRequest is {name = 1, password = 2}", () => {
+    const text = (b: Uint8Array) => Buffer.from(b).toString();
+    const [name, password] = fields(encodeAuthenticate("bench", "pw:ü"));
+    assert.deepEqual([name?.[0], text(name?.[2] as Uint8Array)], [1, "bench"]);
+    assert.deepEqual([password?.[0], text(password?.[2] as Uint8Array)], [2, "pw:ü"]);
+  });
+
+  test("AuthenticateResponse's token is field 2, after the header", () => {
+    const w = new BinaryWriter();
+    w.tag(1, WireType.LengthDelimited).bytes(
+      new BinaryWriter().tag(2, WireType.Varint).uint64(7n).finish(),
+    );
+    w.tag(2, WireType.LengthDelimited).string("tok.en.1");
+    assert.equal(decodeAuthenticate(w.finish()), "tok.en.1");
+    assert.equal(decodeAuthenticate(new Uint8Array(0)), "");
   });
 });

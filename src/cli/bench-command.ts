@@ -22,6 +22,7 @@ import {
   type ClientFlags,
   clientTlsFrom,
   intFlag,
+  loginOf,
   parseEndpoints,
 } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
@@ -90,6 +91,7 @@ export function addBenchCommand(program: Command): void {
       parseEndpoints(flags.endpoints),
       flags.timeout,
       clientTlsFrom(flags),
+      loginOf(flags),
     );
     try {
       if (flags.prefill && spec.workload !== "put") {

@@ -5,6 +5,8 @@
 import { type Command, Option } from "commander";
 import type { ClientTls } from "../client/index.ts";
 import { DfsClient, parseHostPort } from "../client/index.ts";
+import { type Credentials, resolveCredentials, USER_ENV } from "./credentials.ts";
+import { processTerminal } from "./prompt.ts";
 import { readOptionalPem, requireTogether } from "./tls-files.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -23,6 +25,10 @@ export interface ClientFlags {
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** `--user NAME[:PASSWORD]` as given (or DFS_USER). */
+  readonly user?: string;
+  /** The user and password resolved from `user` before the action ran (see credentials.ts). */
+  readonly credentials?: Credentials;
 }
 
 /**
@@ -40,9 +46,29 @@ export function intFlag(flag: string, min: number, max: number): (text: string) 
 /** Parser for `--port`: a TCP port to listen on. */
 export const parsePort = intFlag("--port", 1, 65535);
 
-/** Adds `--endpoints`, `--timeout`, `--debug` and the TLS flags to a client command. */
-export function addClientOptions(command: Command, defaultTimeoutMs: number): Command {
+/**
+ * Adds `--endpoints`, `--timeout`, `--debug`, `--user` and the TLS flags to a client
+ * command, and resolves `--user`'s password (flag, DFS_PASSWORD or a prompt) into the
+ * command's `credentials` before its action runs. `tlsKeyFlag` is `--cert-key` where
+ * `--key` means something else (`dfs role grant --key K`); read it with {@link tlsKeyAs}.
+ */
+export function addClientOptions(
+  command: Command,
+  defaultTimeoutMs: number,
+  tlsKeyFlag: "--key" | "--cert-key" = "--key",
+): Command {
   return command
+    .addOption(
+      new Option(
+        "--user <name[:password]>",
+        "log in as this user (auth); the password from here, DFS_PASSWORD, or a prompt",
+      ).env(USER_ENV),
+    )
+    .hook("preAction", async (self) => {
+      const user = self.getOptionValue("user") as string | undefined;
+      const credentials = await resolveCredentials(user, process.env, processTerminal());
+      if (credentials !== undefined) self.setOptionValue("credentials", credentials);
+    })
     .addOption(
       new Option("--endpoints <list>", "comma-separated host:port of cluster nodes")
         .env(ENDPOINTS_ENV)
@@ -55,7 +81,7 @@ export function addClientOptions(command: Command, defaultTimeoutMs: number): Co
     )
     .option("--cacert <file>", "use TLS; verify the servers with this CA certificate (PEM)")
     .option("--cert <file>", "use TLS; present this client certificate (PEM)")
-    .option("--key <file>", "the private key of --cert (PEM)")
+    .option(`${tlsKeyFlag} <file>`, "the private key of --cert (PEM)")
     .option("--debug", "print stack traces of internal errors");
 }
 
@@ -99,10 +125,26 @@ export async function withClient<T>(
     endpoints: parseEndpoints(flags.endpoints),
     timeoutMs: flags.timeout,
     ...(tls !== undefined ? { tls } : {}),
+    ...loginOf(flags),
   });
   try {
     return await body(client);
   } finally {
     client.close();
   }
+}
+
+/** The `user` and `password` options of a DfsClient for the command's credentials. */
+export function loginOf(flags: Pick<ClientFlags, "credentials">): {
+  user?: string;
+  password?: string;
+} {
+  const c = flags.credentials;
+  return c === undefined ? {} : { user: c.user, password: c.password };
+}
+
+/** Flags of a command registered with `--cert-key`, as {@link withClient} reads them. */
+export function tlsKeyAs<F extends ClientFlags>(flags: F & { certKey?: string }): ClientFlags {
+  const { key: _permissionKey, certKey, ...rest } = flags;
+  return { ...rest, ...(certKey !== undefined ? { key: certKey } : {}) };
 }

@@ -40,6 +40,9 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["verify", async () => (await import("./verify-command.ts")).addVerifyCommand],
   ["bench", async () => (await import("./bench-command.ts")).addBenchCommand],
   ["certs", async () => (await import("./certs-command.ts")).addCertsCommand],
+  ["auth", async () => (await import("./auth-commands.ts")).addAuthCommands],
+  ["user", async () => (await import("./user-commands.ts")).addUserCommands],
+  ["role", async () => (await import("./role-commands.ts")).addRoleCommands],
 ]);
 
 /**

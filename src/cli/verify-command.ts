@@ -24,6 +24,7 @@ import {
   type ClientFlags,
   clientTlsFrom,
   intFlag,
+  loginOf,
   parseEndpoints,
 } from "./options.ts";
 import { writeExact } from "./value-io.ts";
@@ -114,7 +115,12 @@ async function runVerify(flags: VerifyFlags): Promise<void> {
     opTimeoutMs: flags.timeout,
     cas: flags.cas,
     clientFactory: (eps, timeoutMs) =>
-      new DfsClient({ endpoints: eps, timeoutMs, ...(tls !== undefined ? { tls } : {}) }),
+      new DfsClient({
+        endpoints: eps,
+        timeoutMs,
+        ...(tls !== undefined ? { tls } : {}),
+        ...loginOf(flags),
+      }),
   });
   workload.start();
   await new Promise((resolve) => setTimeout(resolve, flags.seconds * 1000)); // the run's length
@@ -123,7 +129,9 @@ async function runVerify(flags: VerifyFlags): Promise<void> {
   const available = workload.recorder.counts().definite >= MIN_DEFINITE_OPS;
   const readBack = available ? await workload.readBack(READ_BACK_DEADLINE_MS) : undefined;
   const report = buildReport(workload, flags, endpoints, readBack);
-  if (available && !flags.keepKeys) await deleteKeys(endpoints, workload.writtenKeys(), tls);
+  if (available && !flags.keepKeys) {
+    await deleteKeys(endpoints, workload.writtenKeys(), tls, loginOf(flags));
+  }
   const text = flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report);
   await writeExact(Buffer.from(text));
   throwIfFailed(report);
@@ -203,11 +211,13 @@ async function deleteKeys(
   endpoints: readonly string[],
   keys: readonly string[],
   tls: ClientTls | undefined,
+  login: ReturnType<typeof loginOf>,
 ): Promise<void> {
   const client = new DfsClient({
     endpoints,
     timeoutMs: CLEANUP_TIMEOUT_MS,
     ...(tls !== undefined ? { tls } : {}),
+    ...login,
   });
   const queue = [...keys];
   const worker = async () => {

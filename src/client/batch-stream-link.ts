@@ -4,7 +4,9 @@
  * Each batch waits for the response with its id, or for its deadline. The stream is
  * opened on first use, reopened after it breaks, and ended after a short idle spell so a
  * program that never closes its client can still exit (an open stream holds the
- * connection, and with it the process, alive).
+ * connection, and with it the process, alive). A stream's metadata (the auth token) is
+ * fixed when it opens, so after the client obtained a new token the next batch goes on a
+ * new stream, while the old one is half-closed and still answers what was sent on it.
  */
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { DfsError, type DfsErrorCode } from "../api/index.ts";
@@ -26,6 +28,8 @@ interface InFlight {
 /** Sends batches to one node over its BatchStream. */
 export class BatchStreamLink {
   private stream: Stream | null = null;
+  /** The token epoch the current stream was opened under. */
+  private streamEpoch = 0;
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
   /** When the current stream last delivered a response (performance.now()). */
@@ -34,7 +38,11 @@ export class BatchStreamLink {
   /** Streams opened so far (observability, tests). */
   streamsOpened = 0;
 
-  constructor(private readonly stub: DfsClient) {}
+  /** `tokenEpoch` changes whenever the client's token does (see the file comment). */
+  constructor(
+    private readonly stub: DfsClient,
+    private readonly tokenEpoch: () => number = () => 0,
+  ) {}
 
   /**
    * Sends one batch; resolves with its response. Rejects with the stream's gRPC error if
@@ -62,7 +70,14 @@ export class BatchStreamLink {
   }
 
   private open(): Stream {
-    if (this.stream !== null) return this.stream;
+    const epoch = this.tokenEpoch();
+    if (this.stream !== null && this.streamEpoch === epoch) return this.stream;
+    if (this.stream !== null) {
+      const old = this.stream;
+      this.stream = null;
+      old.end(); // the node answers what is in flight on it, then ends it
+    }
+    this.streamEpoch = epoch;
     const stream = this.stub.batchStream();
     this.streamsOpened++;
     this.lastAnswerAt = performance.now();

@@ -75,8 +75,12 @@ export class Batcher {
    */
   readonly stats = { batchCalls: 0, batchedOps: 0, streamed: 0 };
 
-  constructor(private readonly stub: DfsStub) {
-    this.link = new BatchStreamLink(stub);
+  /** `tokenEpoch`: see {@link BatchStreamLink}; absent when calls carry no token. */
+  constructor(
+    private readonly stub: DfsStub,
+    tokenEpoch?: () => number,
+  ) {
+    this.link = new BatchStreamLink(stub, tokenEpoch);
   }
 
   /** Ends the node's stream (the channel itself is closed by its pool). */

@@ -3,7 +3,12 @@
  * lifetime: a channel multiplexes every call over one HTTP/2 connection and reconnects
  * on its own, so creating one per call would pay a TCP handshake each time.
  */
-import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  credentials,
+  type Interceptor,
+} from "@grpc/grpc-js";
 import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/index.ts";
 import { DfsClient as DfsStub } from "../gen/dfs.ts";
 import { Batcher } from "./batcher.ts";
@@ -51,21 +56,36 @@ export function clientCredentials(tls: ClientTls | undefined): ChannelCredential
   return credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
 }
 
+/** What every call of a pool's channels carries besides the request (auth, see DfsClient). */
+export interface PoolCalls {
+  /** Run on every call and stream started on the pool's stubs (the token's metadata). */
+  readonly interceptors?: Interceptor[];
+  /**
+   * Changes whenever what the interceptors add changes (a new token): a long-lived
+   * BatchStream opened before is replaced, since a stream's metadata is fixed at its start.
+   */
+  readonly tokenEpoch?: () => number;
+}
+
 /** Lazily created stubs keyed by `host:port`, each with its {@link Batcher}. */
 export class ChannelPool {
   private readonly stubs = new Map<string, DfsStub>();
   private readonly batchers = new Map<DfsStub, Batcher>();
 
-  /** `channelCredentials` secure every channel of the pool (plain text by default). */
+  /**
+   * `channelCredentials` secure every channel of the pool (plain text by default);
+   * `calls` adds interceptors to every stub.
+   */
   constructor(
     private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
+    private readonly calls: PoolCalls = {},
   ) {}
 
   /** The batcher of a stub from {@link get}: coalesces concurrent operations to its node. */
   batcher(stub: DfsStub): Batcher {
     let batcher = this.batchers.get(stub);
     if (batcher === undefined) {
-      batcher = new Batcher(stub);
+      batcher = new Batcher(stub, this.calls.tokenEpoch);
       this.batchers.set(stub, batcher);
     }
     return batcher;
@@ -75,7 +95,11 @@ export class ChannelPool {
   get(endpoint: string): DfsStub {
     let stub = this.stubs.get(endpoint);
     if (stub === undefined) {
-      stub = new DfsStub(endpoint, this.channelCredentials, CHANNEL_OPTIONS);
+      const interceptors = this.calls.interceptors;
+      stub = new DfsStub(endpoint, this.channelCredentials, {
+        ...CHANNEL_OPTIONS,
+        ...(interceptors !== undefined ? { interceptors } : {}),
+      });
       this.stubs.set(endpoint, stub);
     }
     return stub;

@@ -7,6 +7,9 @@
 import { checkKey, checkValueSize, DfsError, MemberChangeError } from "../api/index.ts";
 import type { Member, MemberListResponse, Session, StatusResponse } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
+import { type AuthChange, type AuthInfo, authChangeRequest } from "./auth-admin.ts";
+import { bearerInterceptor } from "./auth-interceptor.ts";
+import { type IssuedToken, type Login, loginFrom, TokenHolder } from "./auth-token.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
 import {
@@ -36,6 +39,19 @@ export interface DfsClientOptions {
   readonly timeoutMs?: number;
   /** TLS to the client port (every channel); plain text when absent. */
   readonly tls?: ClientTls;
+  /**
+   * User to log in as when the cluster has auth on (docs/auth.md). The client logs in
+   * lazily on the first call that needs it, sends its token on every call and stream, and
+   * renews it before it expires. Give `password` with it.
+   */
+  readonly user?: string;
+  /** The password of `user`. */
+  readonly password?: string;
+  /**
+   * A token obtained elsewhere (`authenticate()` of another client), sent as is until a
+   * node refuses it; without `user` and `password` it is never renewed.
+   */
+  readonly token?: string;
 }
 
 /** Result of a put: the key's new version and the log index that made it durable. */
@@ -156,13 +172,25 @@ export class DfsClient {
   private readonly pool: ChannelPool;
   private readonly timeoutMs: number;
   private readonly session = new ClientSession();
+  private readonly auth: TokenHolder;
   private closed = false;
 
-  /** @throws DfsError `invalid_argument` for an empty or malformed endpoint list or timeout */
+  /**
+   * @throws DfsError `invalid_argument` for an empty or malformed endpoint list or timeout,
+   * or a password without user (or a user without password)
+   */
   constructor(options: DfsClientOptions) {
     this.endpoints = new EndpointSet(validEndpoints(options.endpoints));
     this.timeoutMs = validTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.pool = new ChannelPool(tlsCredentials(options.tls));
+    this.auth = new TokenHolder(
+      loginFrom(options.user, options.password),
+      (login) => this.login(login),
+      options.token,
+    );
+    this.pool = new ChannelPool(tlsCredentials(options.tls), {
+      interceptors: [bearerInterceptor(() => this.auth.current())],
+      tokenEpoch: () => this.auth.epoch(),
+    });
   }
 
   /** Stores `value` under `key`; resolves once committed on a majority. */
@@ -227,8 +255,11 @@ export class DfsClient {
     const sequence = this.session.begin();
     try {
       let attempts = new Attempts("upload", this.timeoutMs);
+      let renewed = false;
       for (;;) {
         this.assertOpen();
+        await this.auth.ensure();
+        const sent = this.auth.current();
         const endpoint = this.endpoints.next();
         let started = false;
         const header = {
@@ -254,6 +285,10 @@ export class DfsClient {
         } catch (err) {
           if (started && !isReplayable(source)) throw notRetryable(err);
           if (started) attempts = new Attempts("upload", this.timeoutMs);
+          if (!renewed && this.auth.shouldRenew(toDfsError(err), sent)) {
+            renewed = true;
+            continue;
+          }
           await this.recover(endpoint, err, attempts);
         }
       }
@@ -393,6 +428,42 @@ export class DfsClient {
   }
 
   /**
+   * Logs in now (normally done lazily) and returns the token held; `token` is "" when the
+   * cluster issued none (auth off). Throws `unauthenticated` for a wrong user or password,
+   * `invalid_argument` when the client has no user.
+   */
+  async authenticate(): Promise<IssuedToken> {
+    if (!this.auth.hasLogin) {
+      throw new DfsError("invalid_argument", "this client has no user to log in as");
+    }
+    this.auth.invalidate();
+    await this.auth.ensure();
+    return this.auth.issuedToken();
+  }
+
+  /**
+   * Changes users, roles or whether auth is on (admin only once auth is on); resolves with
+   * the log index at which the change applied. Not exactly-once: a change retried after a
+   * timeout that had in fact applied is refused as a duplicate (user or role exists).
+   * Changing this client's own password makes it log in with the new one from then on.
+   */
+  async authChange(change: AuthChange): Promise<{ index: number }> {
+    const request = authChangeRequest(change);
+    const r = await this.onLeader("auth-change", (stub, deadline) =>
+      callUnary(stub.authChange.bind(stub), request, deadline),
+    );
+    if (change.op === "user_passwd") this.auth.passwordChanged(change.name, change.password);
+    return { index: r.index };
+  }
+
+  /** Users, roles and whether auth is on, linearizable (admin only once auth is on). */
+  async authRead(): Promise<AuthInfo> {
+    return this.onLeader("auth-read", (stub, deadline) =>
+      callUnary(stub.authRead.bind(stub), {}, deadline),
+    );
+  }
+
+  /**
    * Asks exactly one node how it sees the cluster: one attempt, no redirect, because
    * the caller wants that node's view (and to learn whether it is reachable at all).
    */
@@ -437,20 +508,42 @@ export class DfsClient {
     }
   }
 
-  /** Runs `call` on the leader, finding it and retrying as the class comment describes. */
-  private async onLeader<T>(op: string, call: LeaderCall<T>): Promise<T> {
+  /**
+   * Runs `call` on the leader, finding it and retrying as the class comment describes.
+   * With a login, it first makes sure a fresh token is held, and a call refused because
+   * its token expired (or carried none) is retried once after logging in again, never
+   * more: a second refusal is the answer. `login: false` is for Authenticate itself.
+   */
+  private async onLeader<T>(op: string, call: LeaderCall<T>, login = true): Promise<T> {
     const attempts = new Attempts(op, this.timeoutMs);
+    let renewed = false;
     for (;;) {
       this.assertOpen();
+      if (login) await this.auth.ensure();
+      const sent = this.auth.current();
       const endpoint = this.endpoints.next();
       try {
         const result = await call(this.pool.get(endpoint), attempts.attemptDeadline());
         this.endpoints.succeeded(endpoint);
         return result;
       } catch (err) {
+        if (login && !renewed && this.auth.shouldRenew(toDfsError(err), sent)) {
+          renewed = true;
+          continue;
+        }
         await this.recover(endpoint, err, attempts);
       }
     }
+  }
+
+  /** Asks the leader for a token for `login` (the token holder calls this). */
+  private login(login: Login): Promise<IssuedToken> {
+    const request = { user: login.user, password: login.password };
+    return this.onLeader(
+      "authenticate",
+      (stub, deadline) => callUnary(stub.authenticate.bind(stub), request, deadline),
+      false,
+    );
   }
 
   /** Throws if a failed attempt is final; otherwise picks the next node and waits for it. */

@@ -11,6 +11,17 @@ export {
 } from "../api/index.ts";
 /** What `status()` returns: the node's view of the cluster, as the server sends it. */
 export type { StatusResponse } from "../gen/dfs.ts";
+/** Changes and reads of users and roles (`authChange`, `authRead`), docs/auth.md. */
+export type {
+  AuthChange,
+  AuthInfo,
+  KeyPermission,
+  PermissionRange,
+} from "./auth-admin.ts";
+/** The metadata key a call's token travels in, for tools making raw gRPC calls. */
+export { AUTHORIZATION_METADATA } from "./auth-interceptor.ts";
+/** What `authenticate()` returns: a token and when it expires. */
+export type { IssuedToken } from "./auth-token.ts";
 /** TLS material for the client port (CA, and a client certificate when required). */
 export type { ClientTls } from "./channel-pool.ts";
 /**

@@ -15,9 +15,20 @@ export class DfsTarget implements KvTarget {
   /**
    * @param timeoutMs deadline of each operation, retries included
    * @param tls TLS to the client port (the TLS comparison); plain text when absent
+   * @param login user and password when the cluster has auth on (the auth comparison)
    */
-  constructor(endpoints: readonly string[], timeoutMs: number, tls?: ClientTls) {
-    this.client = new DfsClient({ endpoints, timeoutMs, ...(tls !== undefined ? { tls } : {}) });
+  constructor(
+    endpoints: readonly string[],
+    timeoutMs: number,
+    tls?: ClientTls,
+    login: { user?: string; password?: string } = {},
+  ) {
+    this.client = new DfsClient({
+      endpoints,
+      timeoutMs,
+      ...(tls !== undefined ? { tls } : {}),
+      ...login,
+    });
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {

@@ -13,6 +13,11 @@ import {
   REASON_METADATA,
 } from "../../../src/api/errors.ts";
 import {
+  type AuthChangeRequest,
+  type AuthChangeResponse,
+  type AuthenticateRequest,
+  type AuthenticateResponse,
+  type AuthReadResponse,
   type DeleteRequest,
   type DeleteResponse,
   type DfsServer,
@@ -51,13 +56,19 @@ export interface FakeBehavior {
   status?(): FakeReply<StatusResponse>;
   memberList?(): FakeReply<MemberListResponse>;
   memberRemove?(request: MemberRemoveRequest): FakeReply<MemberListResponse>;
+  authenticate?(request: AuthenticateRequest): FakeReply<AuthenticateResponse>;
+  authChange?(request: AuthChangeRequest): FakeReply<AuthChangeResponse>;
+  authRead?(): FakeReply<AuthReadResponse>;
 }
 
 /** A running fake node. */
 export interface FakeNode {
   readonly address: string;
-  /** Every request received, in order, tagged with its method. */
-  readonly calls: Array<{ method: string; request: unknown }>;
+  /**
+   * Every request received, in order, tagged with its method and, for unary calls, the
+   * `authorization` metadata it carried ("" when none).
+   */
+  readonly calls: Array<{ method: string; request: unknown; authorization?: string }>;
   stop(): Promise<void>;
 }
 
@@ -92,8 +103,13 @@ type Callback<T> = (error: Partial<ServiceError> | null, value?: T) => void;
 
 function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsServer {
   function handle<Req, Res>(method: string, script: ((r: Req) => FakeReply<Res>) | undefined) {
-    return (call: { request: Req }, callback: Callback<Res>) => {
-      calls.push({ method, request: call.request });
+    return (call: { request: Req; metadata: Metadata }, callback: Callback<Res>) => {
+      const authorization = call.metadata.get("authorization")[0];
+      calls.push({
+        method,
+        request: call.request,
+        authorization: typeof authorization === "string" ? authorization : "",
+      });
       const reply: FakeReply<Res> = script
         ? script(call.request)
         : { fail: { status: status.UNIMPLEMENTED, message: `fake: no ${method}` } };
@@ -113,9 +129,9 @@ function implementation(behavior: FakeBehavior, calls: FakeNode["calls"]): DfsSe
     memberPromote: handle("memberPromote", undefined),
     memberRemove: handle("memberRemove", behavior.memberRemove),
     leaderTransfer: handle("leaderTransfer", undefined),
-    authenticate: handle("authenticate", undefined),
-    authChange: handle("authChange", undefined),
-    authRead: handle("authRead", undefined),
+    authenticate: handle("authenticate", behavior.authenticate),
+    authChange: handle("authChange", behavior.authChange),
+    authRead: handle<unknown, AuthReadResponse>("authRead", behavior.authRead),
     defrag: handle("defrag", undefined),
     snapshotSave: (call) => {
       call.emit(

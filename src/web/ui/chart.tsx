@@ -40,10 +40,10 @@ export function Chart({ title, unit, times, series }: ChartProps) {
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 160,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [{}, { label: unit, size: 50 }],
+      axes: [{}, { size: 50 }],
       series: [
         {},
         ...series.map((s) => ({ label: s.label, stroke: nodeColour(s.node), width: 2 })),
@@ -68,7 +68,9 @@ export function Chart({ title, unit, times, series }: ChartProps) {
 
   return (
     <figure class="chart">
-      <figcaption>{title}</figcaption>
+      <figcaption>
+        {title} <span class="unit">({unit})</span>
+      </figcaption>
       <div ref={box} />
     </figure>
   );

@@ -117,7 +117,7 @@ function Charts({ ticks }: { ticks: Tick[] }) {
   const data = useMemo(() => chartData(ticks), [ticks]);
   return (
     <div class="charts">
-      <Chart title="Entries applied per second" unit="ops/s" times={data.times} series={data.ops} />
+      <Chart title="Entries applied" unit="per second" times={data.times} series={data.ops} />
       <Chart title="Status round trip" unit="ms" times={data.times} series={data.probe} />
       <Chart
         title="Lag behind the leader's commit"

@@ -33,7 +33,11 @@ export function FileBrowser({ onUnauthenticated }: FileBrowserProps) {
     setLoading(true);
     try {
       const listing = await api.list(prefix);
-      setEntries(listing.entries);
+      // Folders first, then files, each in key order (the server's order).
+      setEntries([
+        ...listing.entries.filter((entry) => entry.isDir),
+        ...listing.entries.filter((entry) => !entry.isDir),
+      ]);
       setTruncated(listing.truncated);
       setError("");
     } catch (e) {
@@ -102,7 +106,7 @@ export function FileBrowser({ onUnauthenticated }: FileBrowserProps) {
               <tr key={entry.name} data-testid="dir-row" data-key={entry.name}>
                 <td colSpan={5}>
                   <button type="button" class="link" onClick={() => open(entry.name)}>
-                    📁 {leaf(entry.name)}
+                    <FolderIcon /> {leaf(entry.name)}
                   </button>
                 </td>
               </tr>
@@ -255,6 +259,15 @@ function Details({ info, onClose }: { info: FileInfo & { key: string }; onClose:
         <dd>{info.chunks === 0 ? "stored inline" : info.chunks}</dd>
       </dl>
     </aside>
+  );
+}
+
+/** A folder glyph drawn inline (no icon font: the page loads nothing but its bundle). */
+function FolderIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+      <path d="M1 3.5A1.5 1.5 0 0 1 2.5 2h3.6l1.5 1.5h5.9A1.5 1.5 0 0 1 15 5v7.5a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 1 12.5z" />
+    </svg>
   );
 }
 

@@ -111,6 +111,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     checkInvariants: false,
     ...plan,
     keepStderr: 0,
+    // Nodes log pretty lines when this terminal shows them, JSON when piped (docs/observability.md).
+    env: { DFS_LOG_FORMAT: process.stderr.isTTY ? "pretty" : "json", ...process.env },
     // Every node's output, line by line, tagged with its node.
     onLine: (node, line) => process.stderr.write(`[node ${node.id}] ${line}\n`),
     onExit: (node, how) => {

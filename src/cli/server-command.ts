@@ -6,10 +6,11 @@
 import type { Command } from "commander";
 import { DfsError, PEER_PORT_OFFSET, StartupError } from "../api/index.ts";
 import { parseHostPort } from "../client/index.ts";
-import type { NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
+import type { LogFormat, LogLevel, NodeConfig, NodeTls, PeerAddress } from "../server/index.ts";
 import {
   DEFAULT_AUTH_TOKEN_TTL_S,
   DEFAULT_RESOURCE_LIMITS,
+  LOG_LEVELS,
   MAX_AUTH_TOKEN_TTL_S,
 } from "../server/index.ts";
 import { ExitCode } from "./exit-codes.ts";
@@ -45,6 +46,14 @@ export interface ServerFlags {
   readonly maxUploadsPerConnection?: number;
   /** `--auth-token-ttl SECONDS`: lifetime of the tokens this node issues (docs/auth.md). */
   readonly authTokenTtl?: number;
+  /** `--http-port P`: serve /metrics, the health probes and the console (docs/observability.md). */
+  readonly httpPort?: number;
+  /** `--http-host H`: host the HTTP listener binds (default: the client port's). */
+  readonly httpHost?: string;
+  /** `--log-level L`: lowest level logged. */
+  readonly logLevel?: LogLevel;
+  /** `--log-format F`: auto, pretty or json. */
+  readonly logFormat?: LogFormat;
 }
 
 /** Registers `server` on `program`. */
@@ -116,6 +125,22 @@ export function addServerCommand(program: Command): void {
       `lifetime of the auth tokens this node issues (default ${DEFAULT_AUTH_TOKEN_TTL_S})`,
       intFlag("--auth-token-ttl", 1, MAX_AUTH_TOKEN_TTL_S),
     )
+    .option(
+      "--http-port <port>",
+      "serve /metrics, /health, /livez, /readyz (and the web console) over HTTP on this port (default: off)",
+      intFlag("--http-port", 0, 65535),
+    )
+    .option("--http-host <host>", "host the HTTP listener binds (default: the client port's host)")
+    .option(
+      "--log-level <level>",
+      `lowest level logged: ${LOG_LEVELS.join(", ")} (default info; debug with --debug)`,
+      logLevelArgument,
+    )
+    .option(
+      "--log-format <format>",
+      "auto (pretty lines on a terminal, else JSON; or DFS_LOG_FORMAT), pretty or json",
+      logFormatArgument,
+    )
     .option("--debug", "log role changes and RPC errors; print stack traces")
     .action(runServer);
 }
@@ -143,6 +168,9 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     ...(tls !== undefined ? { tls } : {}),
     debug: flags.debug === true,
     ...(flags.authTokenTtl !== undefined ? { authTokenTtlS: flags.authTokenTtl } : {}),
+    ...httpSettings(flags),
+    ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
+    ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat } : {}),
     limits: {
       ...(flags.uploadIdleMs !== undefined ? { uploadIdleMs: flags.uploadIdleMs } : {}),
       ...(flags.maxUploads !== undefined ? { uploadsPerNode: flags.maxUploads } : {}),
@@ -153,6 +181,24 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     snapshots: {
       ...(flags.snapshotEntries !== undefined ? { everyEntries: flags.snapshotEntries } : {}),
       ...(flags.snapshotKeep !== undefined ? { keepEntries: flags.snapshotKeep } : {}),
+    },
+  };
+}
+
+/** `--http-port` and `--http-host` as the node's `http` setting (absent: no listener). */
+function httpSettings(flags: ServerFlags): Pick<NodeConfig, "http"> {
+  if (flags.httpPort === undefined) {
+    if (flags.httpHost !== undefined) throw new UsageError("--http-host needs --http-port");
+    return {};
+  }
+  if (flags.httpHost !== undefined) checkHost("--http-host", flags.httpHost);
+  const peerPort = flags.peerPort ?? flags.port + PEER_PORT_OFFSET;
+  if (flags.httpPort !== 0 && (flags.httpPort === flags.port || flags.httpPort === peerPort))
+    throw new UsageError(`--http-port ${flags.httpPort} is also the client or peer port`);
+  return {
+    http: {
+      port: flags.httpPort,
+      ...(flags.httpHost !== undefined ? { host: flags.httpHost } : {}),
     },
   };
 }
@@ -260,8 +306,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
   // Loaded only here so that client commands never pay for (or depend on) the server code.
   const { startNode } = await import("../server/index.ts");
   const node = await startNode(config);
+  const http = node.httpAddress === null ? "" : `, HTTP on ${node.httpAddress}`;
   process.stderr.write(
-    `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,
+    `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${http}${tlsNote(config)} (data dir ${config.dataDir})\n`,
   );
   const outcome = await Promise.race([
     stopRequested.then((signal) => ({ signal })),
@@ -367,6 +414,23 @@ function idArgument(text: string): number {
 }
 
 function checkListenHost(host: string): void {
+  checkHost("--listen", host);
+}
+
+function checkHost(flag: string, host: string): void {
   const parsed = parseHostPort(`${host}:1`);
-  if (!parsed.ok) throw new UsageError(`--listen '${host}' is not a host name or address`);
+  if (!parsed.ok) throw new UsageError(`${flag} '${host}' is not a host name or address`);
+}
+
+function logLevelArgument(text: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === text);
+  if (level === undefined) {
+    throw new UsageError(`--log-level '${text}' is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return level;
+}
+
+function logFormatArgument(text: string): LogFormat {
+  if (text === "auto" || text === "pretty" || text === "json") return text;
+  throw new UsageError(`--log-format '${text}' is not one of auto, pretty, json`);
 }

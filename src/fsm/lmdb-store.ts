@@ -131,6 +131,16 @@ export class LmdbStore implements StateMachine {
     return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind, now);
   }
 
+  /** Applied entries not yet written to LMDB: the write-behind backlog (metrics). */
+  get writeBehindEntries(): number {
+    return this.pending.entries;
+  }
+
+  /** The LMDB data file of the live store (its size is a metric). */
+  get storePath(): string {
+    return storeFile(stateDirs(this.dataDir).live);
+  }
+
   get appliedIndex(): number {
     return this.meta.applied;
   }

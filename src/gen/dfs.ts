@@ -433,6 +433,12 @@ export interface StatusResponse {
   version: string;
   /** Whether auth is on (docs/auth.md): calls then need credentials. */
   authEnabled: boolean;
+  /**
+   * "ok" while this node passes its /health check (it knows a leader, its disk is not
+   * full, it is not stopping), else the one-line reason; empty from nodes older than
+   * this field. See docs/observability.md.
+   */
+  health: string;
 }
 
 /** How many peer messages were refused for one reason. */
@@ -6198,6 +6204,7 @@ function createBaseStatusResponse(): StatusResponse {
     droppedPeerMessages: [],
     version: "",
     authEnabled: false,
+    health: "",
   };
 }
 
@@ -6247,6 +6254,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.authEnabled !== false) {
       writer.uint32(120).bool(message.authEnabled);
+    }
+    if (message.health !== "") {
+      writer.uint32(130).string(message.health);
     }
     return writer;
   },
@@ -6384,6 +6394,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.authEnabled = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6451,6 +6469,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.auth_enabled)
         ? globalThis.Boolean(object.auth_enabled)
         : false,
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
     };
   },
 
@@ -6501,6 +6520,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.authEnabled !== false) {
       obj.authEnabled = message.authEnabled;
     }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
     return obj;
   },
 
@@ -6524,6 +6546,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.droppedPeerMessages = object.droppedPeerMessages?.map((e) => DropCount.fromPartial(e)) || [];
     message.version = object.version ?? "";
     message.authEnabled = object.authEnabled ?? false;
+    message.health = object.health ?? "";
     return message;
   },
 };

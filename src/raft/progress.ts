@@ -33,6 +33,11 @@ export class Progress {
     this.next = next;
   }
 
+  /** Appends sent to this follower and not yet acknowledged (for status and metrics). */
+  get inflightCount(): number {
+    return this.inflight.length;
+  }
+
   /** True when the leader should not send more appends to this follower right now. */
   isPaused(): boolean {
     if (this.state === "snapshot") return true;

@@ -28,6 +28,8 @@ export interface PeerProgress {
   readonly recentActive: boolean;
   /** Ticks since the follower last answered (0: this tick). */
   readonly idleTicks: number;
+  /** Appends sent and not yet acknowledged (pipelining depth; 0 outside replicate state). */
+  readonly inflight: number;
 }
 
 /** What a leader's replicator works with. */
@@ -107,6 +109,7 @@ export class Replicator {
         state: pr.state,
         recentActive: pr.recentActive,
         idleTicks: this.o.clock() - (this.lastHeard.get(id) ?? 0),
+        inflight: pr.inflightCount,
       });
     }
     return out;

@@ -23,15 +23,24 @@ import { MAX_STREAM_GET_BYTES } from "../api/index.ts";
 import type { BatchResponse, BatchStreamRequest, BatchStreamResponse } from "../gen/dfs.ts";
 import type { CallCredentials, Caller } from "./auth/index.ts";
 import { type BatchOps, runBatch, toOpError } from "./batch.ts";
+import { grpcStatusOf } from "./grpc-errors.ts";
 import type { ResourceLimits } from "./resource-limits.ts";
 
 type Limits = Pick<ResourceLimits, "streamAnswersInFlight" | "streamAnswerBytes">;
+
+/** Times requests (the node's metrics): `start` returns a token `end` takes back. */
+export interface RequestTimer {
+  start(): number;
+  /** The request ended with gRPC status `code` (0: OK). */
+  end(started: number, code: number): void;
+}
 
 /** The handler of one BatchStream call: answers every request until the client ends it. */
 export function batchStreamHandler(
   ops: BatchOps,
   limits: Limits,
   callerOf: (call: CallCredentials) => Promise<Caller | null>,
+  timer?: RequestTimer,
 ): grpc.handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse> {
   return (call) => {
     /** Requests being worked on plus answers written but not yet flushed to the client. */
@@ -68,6 +77,7 @@ export function batchStreamHandler(
       endIfDone();
     });
     call.on("data", (request: BatchStreamRequest) => {
+      const started = timer === undefined ? 0 : timer.start();
       inFlight++;
       throttle();
       callerOf(call)
@@ -81,6 +91,7 @@ export function batchStreamHandler(
           }),
         )
         .then((response) => {
+          if (timer !== undefined) timer.end(started, statusOfAnswer(response));
           if (closed) {
             inFlight--;
             return;
@@ -99,6 +110,18 @@ export function batchStreamHandler(
         });
     });
   };
+}
+
+/**
+ * The gRPC status of an answer for the metrics: the request's own error, else the first
+ * failed op's (a put refused as not_leader is not OK), else OK.
+ */
+function statusOfAnswer(response: BatchStreamResponse): number {
+  if (response.error !== undefined) return grpcStatusOf(response.error.code);
+  for (const result of response.batch?.results ?? []) {
+    if (result.error !== undefined) return grpcStatusOf(result.error.code);
+  }
+  return 0;
 }
 
 /** Roughly what an answer weighs: its values plus a little per result. */

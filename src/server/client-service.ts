@@ -32,7 +32,7 @@ import { adminOnlyServerStream, adminOnlyUnary } from "./admin-only.ts";
 import { AuthGuard, type CallCredentials, type Caller } from "./auth/index.ts";
 import { authService, callerField } from "./auth-service.ts";
 import { type GetBudget, OverBudget, runBatch } from "./batch.ts";
-import { batchStreamHandler } from "./batch-stream.ts";
+import { batchStreamHandler, type RequestTimer } from "./batch-stream.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo, listPage } from "./listing.ts";
@@ -58,6 +58,8 @@ export interface ClientServiceDeps {
   readonly authTokenTtlS?: number;
   /** Whether the client port verifies client certificates (`--client-ca`): their CN is a user. */
   readonly certUsers?: boolean;
+  /** Times each request on a BatchStream (the node's metrics); absent: untimed. */
+  readonly batchStreamMetrics?: RequestTimer;
 }
 
 type Handler<Req, Res> = (
@@ -183,7 +185,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     stat: unary(withCaller(ops.stat)),
     delete: unary(withCaller(ops.delete)),
     batch: unary(withCaller((req: BatchRequest, caller) => runBatch(ops, req, caller))),
-    batchStream: batchStreamHandler(ops, limits, callerOf),
+    batchStream: batchStreamHandler(ops, limits, callerOf, deps.batchStreamMetrics),
     deletePrefix: unary(
       withCaller(async (req, caller) => {
         checkKey(req.prefix);

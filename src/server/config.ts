@@ -2,6 +2,8 @@
  * Configuration of one dfs node, with every default in one place next to its reason.
  */
 import { PEER_PORT_OFFSET } from "../api/index.ts";
+import type { HttpExtension } from "./http/listener.ts";
+import type { LogFormat, LogLevel } from "./logger.ts";
 import type { DEFAULT_RESOURCE_LIMITS, ResourceLimits } from "./resource-limits.ts";
 
 /**
@@ -128,6 +130,25 @@ export interface NodeConfig {
   readonly snapshots?: Partial<SnapshotTuning>;
   /** Lifetime of the tokens this node issues, in seconds (`--auth-token-ttl`; {@link DEFAULT_AUTH_TOKEN_TTL_S}). */
   readonly authTokenTtlS?: number;
+  /**
+   * The HTTP listener (`--http-port`, `--http-host`): `/metrics`, `/health`, `/livez`,
+   * `/readyz` and the extensions. Absent: no listener, and the hot path keeps no metrics
+   * (docs/observability.md). Port 0 lets the OS pick (tests).
+   */
+  readonly http?: HttpSettings;
+  /** Handlers for every other HTTP path, asked in order (the web console); needs `http`. */
+  readonly httpExtensions?: readonly HttpExtension[];
+  /** Lowest level logged (`--log-level`); default `info`, `debug` with `debug`. */
+  readonly logLevel?: LogLevel;
+  /** `pretty` lines for people, `json` for machines; `auto` (default): pretty on a terminal. */
+  readonly logFormat?: LogFormat;
+}
+
+/** Where the node's HTTP listener listens. */
+export interface HttpSettings {
+  readonly port: number;
+  /** Host to bind; defaults to the host the client port binds. */
+  readonly host?: string;
 }
 
 /** PEM bytes of one TLS identity (certificate chain and its private key). */

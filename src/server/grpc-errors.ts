@@ -34,3 +34,11 @@ export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (dfs instanceof MemberChangeError) metadata.set(REASON_METADATA, dfs.reason);
   return { code: STATUS[dfs.code], details: dfs.message, metadata };
 }
+
+/**
+ * The gRPC status of a DfsError code (`code` as the wire carries it; an unknown one is
+ * UNKNOWN), for the client API metrics of requests answered inside a stream.
+ */
+export function grpcStatusOf(code: string): grpc.status {
+  return (STATUS as Record<string, grpc.status | undefined>)[code] ?? grpc.status.UNKNOWN;
+}

@@ -10,12 +10,20 @@ export { StartupError, type StartupErrorKind } from "../api/index.ts";
 export {
   DEFAULT_AUTH_TOKEN_TTL_S,
   DEFAULT_TUNING,
+  type HttpSettings,
   MAX_AUTH_TOKEN_TTL_S,
   type NodeConfig,
   type NodeTls,
   type PeerAddress,
   type RaftTuning,
 } from "./config.ts";
+/**
+ * A handler the node's HTTP listener asks for every path it does not serve itself (the
+ * web console mounts through it): true when it answered the request.
+ */
+export type { HttpExtension } from "./http/listener.ts";
+/** The levels `--log-level` takes and the log formats, for the CLI's flags. */
+export { LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.ts";
 /**
  * What `NodeHandle.failed` resolves with when a committed configuration (or a peer)
  * says this node was removed: `dfs server` exits with its own code (name

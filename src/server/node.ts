@@ -18,6 +18,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { MemberDirectory } from "./members.ts";
 import type { Ctx } from "./node/context.ts";
 import { addressesOf } from "./node/context.ts";
+import { metricsFor, startHttp } from "./node/http.ts";
 import { buildReplication } from "./node/replication.ts";
 import { buildServers, type Servers, startListeners } from "./node/servers.ts";
 import { buildCore, openStorage, type Storage } from "./node/storage.ts";
@@ -31,6 +32,8 @@ export interface NodeHandle {
   readonly address: string;
   /** The address of its peer listener (host:port). */
   readonly peerAddress: string;
+  /** The address of its HTTP listener (host:port; `--http-port`), null without one. */
+  readonly httpAddress: string | null;
   /**
    * Resolves if the node stops by itself: it could no longer persist safely, or it was
    * removed from the cluster (a MemberRemovedError, see members.ts).
@@ -61,7 +64,11 @@ export async function startNode(config: NodeConfig): Promise<NodeHandle> {
   validateNodeConfig(config);
   checkNodeTls(config.tls, config.id);
   const tuning: RaftTuning = { ...DEFAULT_TUNING, ...config.tuning };
-  const logger = createLogger(config.id, config.debug ?? false);
+  const logger = createLogger(config.id, {
+    ...(config.debug !== undefined ? { debug: config.debug } : {}),
+    ...(config.logLevel !== undefined ? { level: config.logLevel } : {}),
+    ...(config.logFormat !== undefined ? { format: config.logFormat } : {}),
+  });
   const loosened = await prepareDataDir(config.dataDir);
   if (loosened !== null) {
     logger.warn(
@@ -70,7 +77,15 @@ export async function startNode(config: NodeConfig): Promise<NodeHandle> {
     );
   }
   const lock = await acquireDataDirLock(config.dataDir);
-  const ctx: Ctx = { config, tuning, logger, lock, cleanup: [() => lock.release()] };
+  const ctx: Ctx = {
+    config,
+    tuning,
+    logger,
+    lock,
+    metrics: metricsFor({ config }),
+    lifecycle: { stopping: false },
+    cleanup: [() => lock.release()],
+  };
   try {
     return await assemble(ctx);
   } catch (error) {
@@ -99,11 +114,18 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
   ctx.cleanup.push(stopBinder);
   const stopPings = startPings(replication.loop, replication.transport, members);
   ctx.cleanup.push(stopPings);
-  logStarted(ctx, storage);
-  return handleOf(ctx, servers, failure.failed, async (options) => {
+  const http = await startHttp(ctx, {
+    storage,
+    loop: replication.loop,
+    droppedPeerMessages: servers.droppedPeerMessages,
+  });
+  logStarted(ctx, storage, http?.address ?? null);
+  return handleOf(ctx, servers, http?.address ?? null, failure.failed, async (options) => {
+    ctx.lifecycle.stopping = true;
     stopBinder();
     stopPings();
     if (options.transfer !== false) await handOff(ctx, replication.loop, ctx.logger);
+    await http?.close();
     servers.stop();
     await replication.loop.stop();
     replication.transport.close();
@@ -170,12 +192,13 @@ function failureSignal(): { failed: Promise<Error>; fail: (error: Error) => void
   return { failed, fail };
 }
 
-function logStarted({ config, logger }: Ctx, storage: Storage): void {
+function logStarted({ config, logger }: Ctx, storage: Storage, httpAddress: string | null): void {
   const { client, peer } = addressesOf(config);
   logger.debug(
     {
       address: client,
       peerAddress: peer,
+      httpAddress,
       tls: config.tls !== undefined,
       clusterId: storage.clusterId,
       applied: storage.fsm.appliedIndex,
@@ -190,6 +213,7 @@ function logStarted({ config, logger }: Ctx, storage: Storage): void {
 function handleOf(
   ctx: Ctx,
   servers: Servers,
+  httpAddress: string | null,
   failed: Promise<Error>,
   stopParts: (options: StopOptions) => Promise<void>,
 ): NodeHandle {
@@ -199,6 +223,7 @@ function handleOf(
     id: ctx.config.id,
     address: client,
     peerAddress: peer,
+    httpAddress,
     failed,
     droppedPeerMessages: servers.droppedPeerMessages,
     stop: (options = {}) => {

@@ -33,6 +33,7 @@ export type {
   CommitOutcome,
   LogWriter,
   LoopCore,
+  LoopEvents,
   LoopLogger,
   LoopStateMachine,
   MessageSink,
@@ -74,6 +75,12 @@ export class RaftLoop {
   private configWaiters: ConfigWaiter[] = [];
   /** Proposals are held until this tick while a leadership transfer settles (0: none). */
   private holdUntilTick = 0;
+  /** The leader this node knew after the last Ready (to count leader changes). */
+  private leader = 0;
+  /** The loop stopped on a fatal error (not asked to). */
+  private halted = false;
+  /** When the Ready being handled started (clock ms; 0: none in progress). */
+  private readyStartedAt = 0;
 
   constructor(deps: RaftLoopDeps, recoveredHardState: HardState) {
     this.d = deps;
@@ -138,6 +145,7 @@ export class RaftLoop {
   /** Proposes a command; resolves once it is committed and applied here. */
   propose(data: Uint8Array): Promise<CommitOutcome> {
     this.assertLeader();
+    this.d.metrics?.proposed();
     const done = this.waiters.propose(data, this.deadline());
     this.scheduleDrain();
     return done;
@@ -222,6 +230,20 @@ export class RaftLoop {
     return this.stopped;
   }
 
+  /**
+   * What the health probes look at (server/http/probes.ts): whether the loop halted on a
+   * fatal error, whether it holds still on a full disk, and for how long the Ready being
+   * handled has been in progress (0: none).
+   */
+  health(): { halted: boolean; diskFull: boolean; readyBusyMs: number } {
+    const started = this.readyStartedAt;
+    return {
+      halted: this.halted,
+      diskFull: this.guard.isFull,
+      readyBusyMs: started === 0 ? 0 : this.d.clock.now() - started,
+    };
+  }
+
   /** Throws the typed error a client should see unless this node can take writes now. */
   checkLeader(): void {
     this.assertLeader();
@@ -277,7 +299,9 @@ export class RaftLoop {
         if (!this.holdForTransfer()) this.waiters.flushProposals(this.d.node);
         this.waiters.flushReads(this.d.node);
         if (this.stopped || !this.d.node.hasReady()) return;
+        this.readyStartedAt = this.d.clock.now();
         await this.ready.handle(this.d.node.ready());
+        this.readyStartedAt = 0;
       }
     } catch (error) {
       if (this.stopped) return; // stopped while waiting for disk space: nothing to report
@@ -288,6 +312,7 @@ export class RaftLoop {
   /** Stops for good: nothing more is persisted, sent or acknowledged; the node reports why. */
   private halt(error: Error): void {
     this.stopped = true;
+    this.halted = true;
     this.cancelTicks?.();
     const failure = new DfsError(
       "unavailable",
@@ -362,6 +387,7 @@ export class RaftLoop {
   }
 
   private onRole(role: Role): void {
+    if (this.d.metrics !== undefined) this.noteLeader();
     if (role === this.role) return;
     const previous = this.role;
     this.role = role;
@@ -369,6 +395,14 @@ export class RaftLoop {
     this.d.logger.info({ role, term: ss.term, leader: ss.leader }, `role ${previous} -> ${role}`);
     // Unconfirmed reads can no longer be confirmed by this node; writes may still commit.
     if (previous === "leader") this.waiters.rejectUnconfirmedReads(this.notLeader());
+  }
+
+  /** Counts a change of the leader this node knows (etcd's leader_changes_seen_total). */
+  private noteLeader(): void {
+    const { leader } = this.d.node.softState();
+    if (leader === this.leader) return;
+    this.leader = leader;
+    this.d.metrics?.leaderChanged();
   }
 
   // ---- helpers --------------------------------------------------------------------------

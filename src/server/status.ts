@@ -44,7 +44,8 @@ export function memberRows(st: Status, unreachableTicks = UNREACHABLE_TICKS): Me
 
 /**
  * Builds the Status RPC answer from live state; `dropped` are the refused peer messages
- * per reason (listed in name order, so answers compare equal across calls).
+ * per reason (listed in name order, so answers compare equal across calls), `health`
+ * the node's /health verdict ("ok" or the reason).
  */
 export function statusOf(
   config: NodeConfig,
@@ -53,6 +54,7 @@ export function statusOf(
   fsm: StateMachine,
   dropped: ReadonlyMap<string, number> = new Map(),
   unreachableTicks = UNREACHABLE_TICKS,
+  health = "",
 ): StatusResponse {
   const ss = node.status();
   const members = memberRows(ss, unreachableTicks);
@@ -82,5 +84,6 @@ export function statusOf(
       .map(([reason, count]) => ({ reason, count })),
     version: dfsVersion(), // package.json version of this build (`dfs status` VERSION)
     authEnabled: fsm.auth.enabled, // calls then need credentials (docs/auth.md)
+    health, // "ok" or why /health fails (docs/observability.md)
   };
 }

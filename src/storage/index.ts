@@ -38,6 +38,7 @@ export {
   Wal,
   type WalContents,
   WalCorruptionError,
+  type WalObserver,
   type WalOptions,
   WalStateError,
 } from "./wal.ts";

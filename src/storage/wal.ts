@@ -38,10 +38,24 @@ export type { WalContents } from "./wal-replay.ts";
  */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Told about every durable save, for the node's metrics (append and fsync histograms,
+ * bytes written). Called on the hot path: implementations only add numbers.
+ */
+export interface WalObserver {
+  /**
+   * A save became durable: `bytes` written, `syncSeconds` spent in the one O_DSYNC write
+   * (the data and its fdatasync), `totalSeconds` in the whole save (vote file, rotation).
+   */
+  saved(bytes: number, syncSeconds: number, totalSeconds: number): void;
+}
+
 /** Options of {@link Wal.open}. */
 export interface WalOptions {
   /** Rotate to a new segment once the current one holds at least this many bytes. */
   readonly segmentBytes?: number;
+  /** Told about every durable save (metrics); absent: nobody. */
+  readonly observer?: WalObserver;
 }
 
 /** Where the WAL appends next: the open last segment. */
@@ -63,6 +77,7 @@ interface LogEnd {
 /** The write-ahead log of one node. Not safe for concurrent `save` calls (asserted). */
 export class Wal {
   private saving = false;
+  private observer: WalObserver | undefined;
   private closed = false;
   private failure: unknown = null;
 
@@ -98,7 +113,9 @@ export class Wal {
       throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
     }
     try {
-      return await Wal.replayAndOpen(dir, segmentBytes);
+      const opened = await Wal.replayAndOpen(dir, segmentBytes);
+      opened.wal.observer = options.observer;
+      return opened;
     } catch (err) {
       if (err instanceof StartupError) throw err;
       throw new StartupError("data_dir", `cannot open WAL in ${dir}: ${errorText(err)}`);
@@ -161,8 +178,9 @@ export class Wal {
     if (hardState !== null) checkHardState(hardState);
     if (entries.length === 0 && hardState === null) return;
     this.saving = true;
+    const started = this.observer === undefined ? 0 : performance.now();
     try {
-      await this.append(entries, hardState);
+      await this.append(entries, hardState, started);
     } catch (err) {
       if (!(isDiskFullError(err) && (await this.undoPartialWrite()))) this.failure = err;
       throw err;
@@ -232,12 +250,21 @@ export class Wal {
     await this.votes.close();
   }
 
-  private async append(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+  private async append(
+    entries: readonly Entry[],
+    hardState: HardState | null,
+    started: number,
+  ): Promise<void> {
     const voted = hardState !== null && (await this.recordVote(hardState));
     if (this.tail.size >= this.segmentBytes) await this.rotate(this.end.index, this.end.term);
     const { buffers, bytes } = encodeBatch(entries, hardState);
+    const writeStarted = this.observer === undefined ? 0 : performance.now();
     // The handle is O_DSYNC: durable when the write returns (wal-segment.ts).
     await writevFully(this.tail.handle, coalesceForOneWrite(buffers), this.tail.size);
+    if (this.observer !== undefined) {
+      const now = performance.now();
+      this.observer.saved(bytes, (now - writeStarted) / 1000, (now - started) / 1000);
+    }
     this.tail.size += bytes;
     const last = entries.at(-1);
     const first = entries[0];

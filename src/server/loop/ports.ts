@@ -135,4 +135,14 @@ export interface RaftLoopDeps {
   readonly onMembership?: (active: ActiveMembership) => void;
   /** How snapshot transfers ended; the loop listens and tells the core. Absent: none are sent. */
   readonly snapshotOutcomes?: { listen(listener: (peer: number, ok: boolean) => void): void };
+  /** Told of proposals and leader changes (the node's metrics). Absent: nobody. */
+  readonly metrics?: LoopEvents;
+}
+
+/** Events of the loop worth counting; called on the hot path, so they only add numbers. */
+export interface LoopEvents {
+  /** A client proposal was handed to the loop. */
+  proposed(): void;
+  /** This node saw the leader change (to another node, or to none known). */
+  leaderChanged(): void;
 }

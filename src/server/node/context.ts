@@ -1,6 +1,7 @@
 /** What every step of assembling a node reads, and the node's configured addresses. */
 import type { DataDirLock } from "../../storage/index.ts";
 import { type NodeConfig, type PeerAddress, peerListenerOf, type RaftTuning } from "../config.ts";
+import type { MetricSinks } from "../http/metrics.ts";
 import type { Logger } from "../logger.ts";
 
 /** What every assembly step reads; `cleanup` undoes the steps taken so far, newest last. */
@@ -9,6 +10,10 @@ export interface Ctx {
   readonly tuning: RaftTuning;
   readonly logger: Logger;
   readonly lock: DataDirLock;
+  /** Where the hot path reports (no-ops without `--http-port`). */
+  readonly metrics: MetricSinks;
+  /** Set once the node was asked to stop (it may still be handing leadership over). */
+  readonly lifecycle: { stopping: boolean };
   readonly cleanup: (() => Promise<void> | void)[];
 }
 

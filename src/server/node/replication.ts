@@ -4,11 +4,12 @@ import { type ActiveMembership, InvariantError, type RawNode } from "../../raft/
 import { crashPoint, failedForLackOfSpace } from "../../storage/index.ts";
 import { PeerTransport, SnapshotSender } from "../../transport/index.ts";
 import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig } from "../config.ts";
+import type { StoreMetrics } from "../http/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { SYSTEM_CLOCK } from "../loop/clock.ts";
 import { SnapshotOutcomes } from "../loop/snapshot-outcomes.ts";
 import { type MemberDirectory, MemberRemovedError } from "../members.ts";
-import { RaftLoop, type SnapshotPolicy } from "../raft-loop.ts";
+import { type LoopStateMachine, RaftLoop, type SnapshotPolicy } from "../raft-loop.ts";
 import { peerChannelCredentials } from "../tls-credentials.ts";
 import type { Ctx } from "./context.ts";
 import type { Storage } from "./storage.ts";
@@ -35,6 +36,7 @@ export function buildReplication(
   const dial = (peer: number): string | undefined => members.dialAddress(peer);
   const credentials = peerChannelCredentials(config.tls);
   const outcomes = new SnapshotOutcomes();
+  const snapshotMetrics = ctx.metrics.store;
   const refusals = refusalLog(logger, config.id, (error) => fail(error));
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
@@ -42,8 +44,17 @@ export function buildReplication(
     identity: members.identity,
     dial,
     open: () => storage.fsm.openSnapshot(),
-    report: outcomes.report,
-    log: (fields, message) => logger.info(fields, message),
+    report: (peer, ok) => {
+      if (!ok) snapshotMetrics.snapshotSent(false, 0, 0);
+      outcomes.report(peer, ok);
+    },
+    log: (fields, message) => {
+      // "snapshot sent" is the one line with both: the transfer succeeded.
+      const { bytes, ms } = fields as { bytes?: unknown; ms?: unknown };
+      if (typeof bytes === "number" && typeof ms === "number")
+        snapshotMetrics.snapshotSent(true, bytes, ms / 1000);
+      logger.info(fields, message);
+    },
     credentials,
   });
   const transport = new PeerTransport({
@@ -150,7 +161,7 @@ function refusalLog(
 
 /** The event loop over the core, the WAL, the store and the transport. */
 function buildLoop(
-  { config, tuning, logger }: Ctx,
+  { config, tuning, logger, metrics }: Ctx,
   storage: Storage,
   node: RawNode,
   transport: PeerTransport,
@@ -167,11 +178,12 @@ function buildLoop(
       node,
       wal: storage.wal,
       transport,
-      fsm: storage.fsm,
+      fsm: !metrics.enabled ? storage.fsm : timedApply(storage.fsm, metrics.store),
       tickMs: tuning.tickMs,
       clock: SYSTEM_CLOCK,
       logger,
-      snapshots: snapshotPolicy(config, storage.fsm, snapshotSender),
+      ...(metrics.enabled ? { metrics: metrics.loop } : {}),
+      snapshots: snapshotPolicy(config, storage.fsm, snapshotSender, metrics.store),
       snapshotOutcomes,
       addressOf: (id) => members.clientAddress(id),
       onMembership,
@@ -195,20 +207,44 @@ function snapshotPolicy(
   config: NodeConfig,
   fsm: LmdbStore,
   sender: SnapshotSender,
+  metrics: StoreMetrics,
 ): SnapshotPolicy {
   return {
     store: {
       capture: async () => {
+        const started = performance.now();
         await fsm.flushed();
         crashPoint("snapshot-flushed");
+        metrics.snapshotTaken((performance.now() - started) / 1000);
       },
       install: async (meta) => {
+        const started = performance.now();
         await fsm.installReceived(meta);
         crashPoint("snapshot-installed");
+        metrics.snapshotInstalled((performance.now() - started) / 1000);
       },
     },
     ...DEFAULT_SNAPSHOT_TUNING,
     ...config.snapshots,
     pinnedIndex: () => sender.pinnedIndex(),
+  };
+}
+
+/**
+ * The store as the loop sees it, with each batch of applies timed for the metrics (only
+ * when the node keeps metrics: otherwise the loop gets the store itself).
+ */
+function timedApply(fsm: LmdbStore, metrics: StoreMetrics): LoopStateMachine {
+  return {
+    get appliedIndex() {
+      return fsm.appliedIndex;
+    },
+    applyEntries: (entries) => {
+      const started = performance.now();
+      const results = fsm.applyEntries(entries);
+      metrics.applied(entries.length, (performance.now() - started) / 1000);
+      return results;
+    },
+    writeBehindIfDue: () => fsm.writeBehindIfDue(),
   };
 }

@@ -15,6 +15,7 @@ import { type GuardReport, guardService } from "../../wire/index.ts";
 import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-server-options.ts";
 import { clientService } from "../client-service.ts";
 import { peerListenerOf } from "../config.ts";
+import { instrumentService } from "../http/instrument-service.ts";
 import { memberAdmin } from "../member-admin.ts";
 import type { MemberDirectory } from "../members.ts";
 import { isLoopbackHost, peerServerOptions } from "../peer-server-options.ts";
@@ -24,6 +25,7 @@ import { statusOf } from "../status.ts";
 import { clientServerCredentials, peerServerCredentials } from "../tls-credentials.ts";
 import type { Ctx } from "./context.ts";
 import { selfOf } from "./context.ts";
+import { healthLine } from "./http.ts";
 import type { Storage } from "./storage.ts";
 
 /** The two gRPC servers (client port, peer port), not yet listening. */
@@ -59,24 +61,28 @@ export function buildServers(
       storage.fsm,
       droppedPeerMessages(),
       tuning.electionTicks,
+      healthLine(loop, ctx.lifecycle.stopping),
     );
+  const apiMetrics = ctx.metrics.client;
+  const service = clientService({
+    loop,
+    fsm: storage.fsm,
+    status,
+    now: Date.now,
+    ...(config.limits !== undefined ? { limits: config.limits } : {}),
+    ...(config.authTokenTtlS !== undefined ? { authTokenTtlS: config.authTokenTtlS } : {}),
+    certUsers: config.tls?.client?.clientCa !== undefined,
+    admin: memberAdmin({
+      loop,
+      clusterId: storage.clusterId,
+      electionTicks: tuning.electionTicks,
+      tickMs: tuning.tickMs,
+    }),
+    ...(apiMetrics !== null ? { batchStreamMetrics: apiMetrics.method("BatchStream") } : {}),
+  });
   const dfs = guardService(
     DfsService,
-    clientService({
-      loop,
-      fsm: storage.fsm,
-      status,
-      now: Date.now,
-      ...(config.limits !== undefined ? { limits: config.limits } : {}),
-      ...(config.authTokenTtlS !== undefined ? { authTokenTtlS: config.authTokenTtlS } : {}),
-      certUsers: config.tls?.client?.clientCa !== undefined,
-      admin: memberAdmin({
-        loop,
-        clusterId: storage.clusterId,
-        electionTicks: tuning.electionTicks,
-        tickMs: tuning.tickMs,
-      }),
-    }),
+    apiMetrics === null ? service : instrumentService(DfsService, service, apiMetrics),
     guardReport,
   );
   client.addService(dfs.definition, dfs.implementation);
@@ -109,7 +115,7 @@ function sumDrops(
 
 /** The RaftPeer service: peer messages and snapshots in, to the loop. */
 function raftPeerService(
-  { config }: Ctx,
+  { config, metrics }: Ctx,
   storage: Storage,
   loop: RaftLoop,
   drops: PeerDrops,
@@ -117,6 +123,7 @@ function raftPeerService(
 ): ReturnType<typeof peerService> {
   const auth = config.tls?.peer === undefined ? undefined : new PeerAuthenticator(drops);
   const { fsm } = storage;
+  const received = (bytes: number): void => metrics.store.snapshotReceived(bytes);
   return peerService({
     selfId: config.id,
     clusterId: storage.clusterId,
@@ -128,7 +135,11 @@ function raftPeerService(
     drops,
     snapshots: {
       begin: (meta) => fsm.receiveSnapshot(meta),
-      complete: (incoming, m) => fsm.completeReceived(incoming, () => loop.deliverSnapshot(m)),
+      complete: (incoming, m) => {
+        const { bytes } = incoming as { bytes?: unknown };
+        if (typeof bytes === "number") received(bytes);
+        return fsm.completeReceived(incoming, () => loop.deliverSnapshot(m));
+      },
       admit: leaderAdmission(() => loop.softState()),
       room: () => snapshotRoom(config.dataDir),
     },

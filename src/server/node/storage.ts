@@ -42,7 +42,10 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   const { config, logger, cleanup } = ctx;
   const { meta, joinHints } = await openMeta(ctx);
   const clusterId = meta.clusterId;
-  const { wal, contents } = await Wal.open(join(config.dataDir, "wal"));
+  const { wal, contents } = await Wal.open(
+    join(config.dataDir, "wal"),
+    ctx.metrics.enabled ? { observer: ctx.metrics.wal } : {},
+  );
   cleanup.push(() => wal.close());
   if (wal.tornTail !== null) {
     logger.warn(

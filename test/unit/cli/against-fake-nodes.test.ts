@@ -177,7 +177,9 @@ describe("dfs against fake nodes", () => {
           term: 7,
           leaderId: 2,
           commitIndex: 41,
+          appliedIndex: 39,
           version: "9.8.7",
+          health: "ok",
         }),
       }),
     });
@@ -188,14 +190,17 @@ describe("dfs against fake nodes", () => {
     const [header, up, older, down] = run.stdout.toString().trim().split("\n");
     assert.match(
       header ?? "",
-      /^ID\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST\s+VERSION$/,
+      /^ID\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST\s+LAG\s+VERSION\s+HEALTH$/,
     );
     assert.match(
       up ?? "",
-      new RegExp(`^2\\s+${node.address}\\s+leader\\s+7\\s+2\\s+41\\s+0\\s+0\\s+9\\.8\\.7$`),
+      new RegExp(
+        `^2\\s+${node.address}\\s+leader\\s+7\\s+2\\s+41\\s+39\\s+0\\s+2\\s+9\\.8\\.7\\s+ok$`,
+      ),
     );
-    // A node that predates the version field answers "": shown as "-".
-    assert.match(older ?? "", new RegExp(`^3\\s+${old.address}\\s+.*\\s+-$`));
+    // A node that predates the version and health fields answers "": shown as "-". Its
+    // LAG is measured against the highest commit any node reports (41).
+    assert.match(older ?? "", new RegExp(`^3\\s+${old.address}\\s+.*\\s+0\\s+41\\s+-\\s+-$`));
     assert.match(down ?? "", /^-\s+127\.0\.0\.1:1\s+unreachable: .*ECONNREFUSED/);
   });
 

@@ -216,6 +216,7 @@ export function fakeStatus(overrides: Partial<StatusResponse>): StatusResponse {
     droppedPeerMessages: [],
     version: "",
     authEnabled: false,
+    health: "",
     ...overrides,
   };
 }

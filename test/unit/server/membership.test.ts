@@ -204,8 +204,11 @@ function leaderStatus(membership: Membership, over: Partial<Status> = {}): Statu
     stableIndex: 10,
     compacted: { index: 0, term: 0 },
     progress: new Map([
-      [2, { match: 10, next: 11, state: "replicate", recentActive: true, idleTicks: 1 }],
-      [3, { match: 4, next: 5, state: "probe", recentActive: false, idleTicks: 40 }],
+      [
+        2,
+        { match: 10, next: 11, state: "replicate", recentActive: true, idleTicks: 1, inflight: 0 },
+      ],
+      [3, { match: 4, next: 5, state: "probe", recentActive: false, idleTicks: 40, inflight: 0 }],
     ]),
     membership: { index: 3, membership },
     pendingConfig: 0,

@@ -4,6 +4,7 @@
  * import the server): it reaches this node and the other members through their client
  * addresses, this node first, and learns any member added later from Status.
  */
+import type { ClientTls } from "../client/index.ts";
 import type { NodeConfig } from "../server/index.ts";
 import { createConsole, type WebConsole } from "../web/index.ts";
 
@@ -25,12 +26,14 @@ export function consoleEndpoints(config: NodeConfig): string[] {
 /**
  * A node serving clients over TLS is reached over TLS, verified against the CA that
  * signed its client certificates or, failing that, the cluster's peer CA (`dfs certs
- * init` makes one CA for both). The console presents no client certificate, so a client
- * port that requires one (`--client-ca`) refuses it (docs/console.md#limits).
+ * init` makes one CA for both). A client port that requires client certificates
+ * (`--client-ca`) gets the node's own certificate, which `dfs certs init` makes good for
+ * both ends (docs/console.md#tls).
  */
-function consoleTls(config: NodeConfig): { tls?: { ca?: Uint8Array } } {
+function consoleTls(config: NodeConfig): { tls?: ClientTls } {
   const client = config.tls?.client;
   if (client === undefined) return {};
   const ca = client.clientCa ?? config.tls?.peer?.ca;
-  return ca === undefined ? { tls: {} } : { tls: { ca } };
+  const identity = client.clientCa !== undefined ? { cert: client.cert, key: client.key } : {};
+  return { tls: { ...(ca !== undefined ? { ca } : {}), ...identity } };
 }

@@ -30,9 +30,12 @@ export interface NodeSample {
   readonly lag: number;
   /** Entries applied per second since the previous poll. */
   readonly opsPerSecond: number;
-  /** ok, lagging, no_leader or unreachable. */
-  readonly health: "ok" | "lagging" | "no_leader" | "unreachable";
-  /** Why it is unreachable (one line), else "". */
+  /**
+   * unreachable; unhealthy when the node's own /health check fails (`error` says why);
+   * else no_leader, lagging (past {@link HEALTHY_LAG_ENTRIES}) or ok.
+   */
+  readonly health: "ok" | "lagging" | "no_leader" | "unhealthy" | "unreachable";
+  /** Why it is unreachable or unhealthy (one line), else "". */
   readonly error: string;
 }
 
@@ -124,9 +127,16 @@ function sampleOf(
     probeMs: probe.probeMs,
     lag,
     opsPerSecond: seconds > 0 ? Math.max(0, applied) / seconds : 0,
-    health: s.leaderId === 0 ? "no_leader" : lag > HEALTHY_LAG_ENTRIES ? "lagging" : "ok",
-    error: "",
+    health: healthOf(s, lag),
+    error: s.health === "" || s.health === "ok" ? "" : s.health,
   };
+}
+
+/** The node's own verdict first (empty from nodes that predate it), then the console's. */
+function healthOf(s: StatusResponse, lag: number): NodeSample["health"] {
+  if (s.health !== "" && s.health !== "ok") return "unhealthy";
+  if (s.leaderId === 0) return "no_leader";
+  return lag > HEALTHY_LAG_ENTRIES ? "lagging" : "ok";
 }
 
 const EMPTY: NodeSample = {

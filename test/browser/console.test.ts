@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { LocalCluster } from "../../src/cluster/index.ts";
-import { launchChromium, type ServedConsole, serveConsole } from "./support.ts";
+import type { LocalCluster } from "../../src/cluster/index.ts";
+import { launchChromium, startConsoleCluster } from "./support.ts";
 
 /** The issue's bound: the page shows the new leader this soon after the kill. */
 const FAILOVER_SHOWN_MS = 3000;
@@ -40,28 +40,33 @@ const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex")
 
 describe("web console in chromium", { timeout: 240_000 }, () => {
   let cluster: LocalCluster;
-  let served: ServedConsole;
+  let consoleUrl: (id: number) => string;
   let browser: Browser;
   let page: Page;
   let dir: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "dfs-browser-"));
-    [cluster, browser] = await Promise.all([LocalCluster.start({ size: 3 }), launchChromium()]);
-    served = await serveConsole(cluster);
+    const started = await Promise.all([startConsoleCluster(3), launchChromium()]);
+    [{ cluster, consoleUrl }, browser] = started;
     page = await browser.newPage();
   });
 
   after(async () => {
     await browser?.close();
-    await served?.close();
     await cluster?.destroy();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it("shows 3 nodes and exactly one leader, the cluster's", async () => {
-    await page.goto(`${served.url}/#cluster`);
+  /** The console of a node that does not lead now. */
+  async function followerUrl(): Promise<string> {
     const leader = await cluster.waitForLeader();
+    return consoleUrl(cluster.ids().find((id) => id !== leader) as number);
+  }
+
+  it("shows 3 nodes and exactly one leader, the cluster's", async () => {
+    const leader = await cluster.waitForLeader();
+    await page.goto(`${consoleUrl(1)}/#cluster`);
     await until("3 nodes, one leader, the cluster's", 15_000, async () => {
       const roles = await rolesShown(page);
       return (
@@ -83,7 +88,8 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     const content = seededBytes(SEED, 2 * 1024 * 1024 + 12345); // three chunks: a real stream
     const local = join(dir, "blob.bin");
     await writeFile(local, content);
-    await page.goto(`${served.url}/#files`);
+    // A follower's console: its writes still reach the leader, as any client's do.
+    await page.goto(`${await followerUrl()}/#files`);
     await page.locator('[data-testid="upload-file"]').setInputFiles(local);
     await page.getByPlaceholder("name (may contain /)").fill("browser/blob.bin");
     await page.getByRole("button", { name: "Upload" }).click();
@@ -112,25 +118,26 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
   });
 
   it("refuses cross-site writes and changes nothing on GET", async () => {
+    const url = consoleUrl(1);
     const client = cluster.client();
     try {
       await client.put("csrf/victim", Buffer.from("keep me"));
-      const forged = await fetch(`${served.url}/api/delete?key=csrf%2Fvictim`, {
+      const forged = await fetch(`${url}/api/delete?key=csrf%2Fvictim`, {
         method: "POST",
         headers: { origin: "http://evil.example" },
       });
       assert.equal(forged.status, 403);
       assert.equal(((await forged.json()) as { error: string }).error, "cross_origin");
-      const noOrigin = await fetch(`${served.url}/api/delete?key=csrf%2Fvictim`, {
+      const noOrigin = await fetch(`${url}/api/delete?key=csrf%2Fvictim`, {
         method: "POST",
       });
       assert.equal(noOrigin.status, 403);
-      const byGet = await fetch(`${served.url}/api/delete?key=csrf%2Fvictim`);
+      const byGet = await fetch(`${url}/api/delete?key=csrf%2Fvictim`);
       assert.equal(byGet.status, 404);
       assert.equal(Buffer.from((await client.get("csrf/victim")).value).toString(), "keep me");
-      const same = await fetch(`${served.url}/api/delete?key=csrf%2Fvictim`, {
+      const same = await fetch(`${url}/api/delete?key=csrf%2Fvictim`, {
         method: "POST",
-        headers: { origin: served.url },
+        headers: { origin: url },
       });
       assert.equal(same.status, 200);
     } finally {
@@ -139,8 +146,8 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
   });
 
   it(`shows the new leader within ${FAILOVER_SHOWN_MS} ms of kill -9, without a reload`, async () => {
-    await page.goto(`${served.url}/#cluster`);
     const old = await cluster.waitForLeader();
+    await page.goto(`${await followerUrl()}/#cluster`); // a page the kill leaves standing
     await until("the leader shown", 15_000, async () => (await leaderShown(page)) === old);
     await page.evaluate("window.sameDocument = true");
     const killed = Date.now();
@@ -185,7 +192,7 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     const context = await browser.newContext();
     try {
       const visitor = await context.newPage();
-      await visitor.goto(`${served.url}/#files`);
+      await visitor.goto(`${consoleUrl(1)}/#files`);
       const form = visitor.locator('[data-testid="login"]');
       await form.waitFor({ timeout: 15_000 });
 
@@ -220,7 +227,7 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
       assert.equal(secret, 403);
 
       // Someone without a session sees nothing at all.
-      const anonymous = await fetch(`${served.url}/api/list?prefix=`);
+      const anonymous = await fetch(`${consoleUrl(1)}/api/list?prefix=`);
       assert.equal(anonymous.status, 401);
     } finally {
       await context.close();

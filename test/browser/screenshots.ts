@@ -4,11 +4,11 @@
  * timeline has a change to show, photographed at desktop and phone sizes. Not a test: it
  * asserts nothing, it only refreshes the pictures docs/console.md shows.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
-import { launchChromium, serveConsole } from "./support.ts";
+import { type LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
+import { launchChromium, startConsoleCluster } from "./support.ts";
 
 const OUT = join(REPO_ROOT, "docs", "images");
 const DESKTOP = { width: 1280, height: 1000 };
@@ -54,22 +54,22 @@ async function seedFiles(cluster: LocalCluster): Promise<void> {
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
   let browser: Browser | undefined;
-  const cluster = await LocalCluster.start({ size: 3, checkInvariants: false });
-  const served = await serveConsole(cluster);
+  const { cluster, consoleUrl } = await startConsoleCluster(3, { checkInvariants: false });
   try {
     browser = await launchChromium();
     await seedFiles(cluster);
     const loader = load(cluster, 16);
-    const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(`${served.url}/#cluster`);
-    await sleep(15_000);
     const leader = await cluster.waitForLeader();
+    const url = consoleUrl(cluster.ids().find((id) => id !== leader) as number);
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(`${url}/#cluster`);
+    await sleep(15_000);
     await cluster.kill(leader, "SIGKILL");
     await sleep(6_000);
     await cluster.restart(leader);
     await sleep(12_000);
     await page.screenshot({ path: join(OUT, "console-cluster.png"), fullPage: true });
-    await page.goto(`${served.url}/#files`);
+    await page.goto(`${url}/#files`);
     await page.locator('[data-testid="dir-row"][data-key="photos/"] button').click();
     await page.locator('[data-testid="dir-row"][data-key="photos/2026/"] button').click();
     await page
@@ -80,18 +80,16 @@ async function main(): Promise<void> {
     await page.screenshot({ path: join(OUT, "console-files.png"), fullPage: true });
 
     const phone = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true });
-    await phone.goto(`${served.url}/#cluster`);
+    await phone.goto(`${url}/#cluster`);
     await sleep(3_000);
     await phone.screenshot({ path: join(OUT, "console-cluster-phone.png") });
-    await phone.goto(`${served.url}/#files`);
+    await phone.goto(`${url}/#files`);
     await phone.locator('[data-testid="dir-row"][data-key="photos/"]').waitFor();
     await phone.screenshot({ path: join(OUT, "console-files-phone.png") });
     await loader.stop();
-    await writeFile(join(OUT, ".gitattributes"), "*.png binary\n");
     process.stdout.write(`screenshots written to ${OUT}\n`);
   } finally {
     await browser?.close();
-    await served.close();
     await cluster.destroy();
   }
 }

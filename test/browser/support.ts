@@ -1,14 +1,12 @@
 /**
  * What the browser tests share: Debian's chromium driven by playwright-core (browsers
  * cannot be downloaded here, so `executablePath` points at the system one; .ci/run
- * installs it when missing), and a web console served over a real cluster.
+ * installs it when missing), and a real cluster whose every node serves the web console
+ * on its HTTP listener (`dfs server --http-port`), as `npm start` runs it.
  */
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Browser, chromium } from "playwright-core";
-import type { LocalCluster } from "../../src/cluster/index.ts";
-import { type ConsoleOptions, createConsole, type WebConsole } from "../../src/web/index.ts";
+import { type ClusterOptions, freePorts, LocalCluster } from "../../src/cluster/index.ts";
 
 /** Where Debian puts chromium (`apt-get install -y chromium`); DFS_CHROMIUM overrides it. */
 export const CHROMIUM = process.env.DFS_CHROMIUM ?? "/usr/bin/chromium";
@@ -32,32 +30,25 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A console on its own HTTP server in this process, over `cluster`'s client ports. */
-export interface ServedConsole {
-  readonly url: string;
-  readonly console: WebConsole;
-  close(): Promise<void>;
+/** A running cluster whose nodes serve the console; `consoleUrl(id)` is node id's. */
+export interface ConsoleCluster {
+  readonly cluster: LocalCluster;
+  consoleUrl(id: number): string;
 }
 
-/** Serves a console for `cluster` on 127.0.0.1 (a free port); always `close()` it. */
-export async function serveConsole(
-  cluster: LocalCluster,
-  options: Partial<ConsoleOptions> = {},
-): Promise<ServedConsole> {
-  const web = createConsole({ endpoints: cluster.endpoints(), ...options });
-  const server: Server = createServer((req, res) => {
-    if (!web.extension(req, res)) res.writeHead(404).end("not found\n");
+/** Starts a cluster of `size` nodes, each with `--http-port` on a free port. */
+export async function startConsoleCluster(
+  size: number,
+  options: ClusterOptions = {},
+): Promise<ConsoleCluster> {
+  const ports = await freePorts(size);
+  const cluster = await LocalCluster.start({
+    size,
+    ...options,
+    nodeArgs: (node) => ["--http-port", String(ports[node.id - 1])],
   });
-  server.requestTimeout = 0; // big uploads may take longer than node's default 5 minutes
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    console: web,
-    close: async () => {
-      await web.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    cluster,
+    consoleUrl: (id) => `http://127.0.0.1:${ports[id - 1]}`,
   };
 }

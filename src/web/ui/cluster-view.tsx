@@ -66,6 +66,7 @@ const HEALTH_TEXT: Record<NodeSample["health"], string> = {
   ok: "healthy",
   lagging: "lagging",
   no_leader: "no leader",
+  unhealthy: "unhealthy",
   unreachable: "unreachable",
 };
 
@@ -102,9 +103,8 @@ function NodeCard({ node }: { node: NodeSample }) {
           <dt>probe</dt>
           <dd>{node.probeMs.toFixed(1)} ms</dd>
         </dl>
-      ) : (
-        <p class="error">{node.error}</p>
-      )}
+      ) : null}
+      {node.error !== "" ? <p class="error">{node.error}</p> : null}
       <footer class="health">
         {HEALTH_TEXT[node.health]}
         {node.version !== "" ? ` · v${node.version}` : ""}

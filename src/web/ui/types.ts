@@ -20,7 +20,7 @@ export interface NodeSample {
   probeMs: number;
   lag: number;
   opsPerSecond: number;
-  health: "ok" | "lagging" | "no_leader" | "unreachable";
+  health: "ok" | "lagging" | "no_leader" | "unhealthy" | "unreachable";
   error: string;
 }
 

@@ -29,6 +29,7 @@ function status(over: Partial<StatusResponse>): StatusResponse {
     droppedPeerMessages: [],
     version: "0.1.0",
     authEnabled: false,
+    health: "ok",
     ...over,
   };
 }
@@ -77,7 +78,8 @@ describe("cluster model", () => {
   });
 
   it("marks unreachable nodes and nodes that know no leader", () => {
-    const tick = toTick(1000, [down(1), up(2, { leaderId: 0 }), up(3, { leaderId: 0 })], undefined);
+    const old = { leaderId: 0, health: "" }; // nodes that predate the health field
+    const tick = toTick(1000, [down(1), up(2, old), up(3, old)], undefined);
     assert.equal(tick.leaderId, 0);
     assert.deepEqual(
       tick.nodes.map((n) => [n.id, n.reachable, n.health]),
@@ -115,6 +117,22 @@ describe("cluster model", () => {
     assert.equal(leaderChange(toTick(4000, [down(1)], none), lost ?? undefined), null);
     const next = toTick(5000, [up(2, { role: "leader", term: 4, leaderId: 2 })], none);
     assert.deepEqual(leaderChange(next, lost ?? undefined), { t: 5000, term: 4, leaderId: 2 });
+  });
+
+  it("takes a node's own failed /health verdict first, with its reason", () => {
+    const tick = toTick(
+      1000,
+      [up(1, { role: "leader" }), up(2, { health: "disk full" }), up(3, { health: "" })],
+      undefined,
+    );
+    assert.deepEqual(
+      tick.nodes.map((n) => [n.id, n.health, n.error]),
+      [
+        [1, "ok", ""],
+        [2, "unhealthy", "disk full"],
+        [3, "ok", ""],
+      ],
+    );
   });
 
   it("says auth is on when any reachable node says so", () => {

@@ -8,13 +8,14 @@
  * only what they may list.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import type { LocalCluster } from "../../src/cluster/index.ts";
+import { type LocalCluster, REPO_ROOT } from "../../src/cluster/index.ts";
 import { launchChromium, startConsoleCluster } from "./support.ts";
 
 /** The issue's bound: the page shows the new leader this soon after the kill. */
@@ -37,6 +38,25 @@ function seededBytes(seed: number, size: number): Buffer {
 }
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/**
+ * Size of the file streamed through the console while its memory is watched, and the
+ * bound on how much that memory may grow: fixed, well under the file, because buffers and
+ * garbage not yet collected take tens of MiB whatever the size (measured: +42 MiB for a
+ * 32 MiB file, +54 to +74 MiB for 160 and 256 MiB), while holding the file would take all of it.
+ */
+const BIG_MIB = Number(process.env.DFS_BROWSER_BIG_MIB ?? 192);
+const CONSOLE_GROWTH_BOUND_MIB = 128;
+
+/** Anonymous resident memory of `pid` (heap and buffers, not page cache), MiB. */
+async function rssAnonMiB(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    return Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // exited between samples
+  }
+}
 
 describe("web console in chromium", { timeout: 240_000 }, () => {
   let cluster: LocalCluster;
@@ -66,7 +86,7 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
 
   it("shows 3 nodes and exactly one leader, the cluster's", async () => {
     const leader = await cluster.waitForLeader();
-    await page.goto(`${consoleUrl(1)}/#cluster`);
+    await open(page, `${consoleUrl(1)}/#cluster`);
     await until("3 nodes, one leader, the cluster's", 15_000, async () => {
       const roles = await rolesShown(page);
       return (
@@ -89,7 +109,7 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     const local = join(dir, "blob.bin");
     await writeFile(local, content);
     // A follower's console: its writes still reach the leader, as any client's do.
-    await page.goto(`${await followerUrl()}/#files`);
+    await open(page, `${await followerUrl()}/#files`);
     await page.locator('[data-testid="upload-file"]').setInputFiles(local);
     await page.getByPlaceholder("name (may contain /)").fill("browser/blob.bin");
     await page.getByRole("button", { name: "Upload" }).click();
@@ -115,6 +135,49 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     } finally {
       client.close();
     }
+  });
+
+  it(`streams a ${BIG_MIB} MiB file up and down through the console without holding it`, async () => {
+    const content = seededBytes(SEED + 1, BIG_MIB * 1024 * 1024);
+    const local = join(dir, "big.bin");
+    await writeFile(local, content);
+    // The console alone in a process of its own: a node's memory also moves with its own
+    // replication of the file, which says nothing about the console.
+    const standalone = await startStandaloneConsole(cluster.endpoints());
+    const baseline = await rssAnonMiB(standalone.pid);
+    let peak = baseline;
+    const sampling = setInterval(async () => {
+      peak = Math.max(peak, await rssAnonMiB(standalone.pid));
+    }, 50);
+    try {
+      await open(page, `${standalone.url}/#files`);
+      await page.locator('[data-testid="upload-file"]').setInputFiles(local);
+      await page.getByPlaceholder("name (may contain /)").fill("big/big.bin");
+      await page.getByRole("button", { name: "Upload" }).click();
+      await page.locator('[data-testid="upload-progress"]').waitFor();
+      await page.locator('[data-testid="dir-row"][data-key="big/"]').waitFor({ timeout: 120_000 });
+      await page.locator('[data-testid="dir-row"][data-key="big/"] button').click();
+      const row = page.locator('[data-testid="file-row"][data-key="big/big.bin"]');
+      await row.waitFor();
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        row.getByRole("link", { name: "Download" }).click(),
+      ]);
+      const saved = join(dir, "big-downloaded.bin");
+      await download.saveAs(saved);
+      assert.equal(sha256(await readFile(saved)), sha256(content), "downloaded bytes differ");
+    } finally {
+      clearInterval(sampling);
+      standalone.stop();
+    }
+    const grew = peak - baseline;
+    console.log(
+      `the console served a ${BIG_MIB} MiB upload and download: anonymous memory ${baseline.toFixed(0)} → peak ${peak.toFixed(0)} MiB (+${grew.toFixed(0)})`,
+    );
+    assert.ok(
+      grew < CONSOLE_GROWTH_BOUND_MIB,
+      `the console's memory grew by ${grew.toFixed(0)} MiB (bound ${CONSOLE_GROWTH_BOUND_MIB})`,
+    );
   });
 
   it("refuses cross-site writes and changes nothing on GET", async () => {
@@ -147,7 +210,7 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
 
   it(`shows the new leader within ${FAILOVER_SHOWN_MS} ms of kill -9, without a reload`, async () => {
     const old = await cluster.waitForLeader();
-    await page.goto(`${await followerUrl()}/#cluster`); // a page the kill leaves standing
+    await open(page, `${await followerUrl()}/#cluster`); // a page the kill leaves standing
     await until("the leader shown", 15_000, async () => (await leaderShown(page)) === old);
     await page.evaluate("window.sameDocument = true");
     const killed = Date.now();
@@ -234,6 +297,33 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     }
   });
 });
+
+/** Runs test/browser/console-process.ts over `endpoints`; resolves once it serves. */
+async function startStandaloneConsole(
+  endpoints: readonly string[],
+): Promise<{ url: string; pid: number; stop: () => void }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "console-process.ts"), endpoints.join(",")],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (data: Buffer) => {
+      out += data.toString();
+      const match = /listening (\S+)/.exec(out);
+      if (match) resolve(match[1] as string);
+    });
+    child.once("exit", (code) => reject(new Error(`the console process exited (${code})`)));
+  });
+  return { url, pid: child.pid as number, stop: () => child.kill("SIGKILL") };
+}
+
+/** Loads `url` afresh (a new document, even if only the #fragment differs from now). */
+async function open(page: Page, url: string): Promise<void> {
+  await page.goto("about:blank");
+  await page.goto(url);
+}
 
 /** Polls `check` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
 async function until(

@@ -104,6 +104,23 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     assert.equal(shown, String(leader));
   });
 
+  it("fits a phone's width: nothing scrolls sideways in either view", async () => {
+    const phone = await browser.newPage({ viewport: { width: 360, height: 740 }, isMobile: true });
+    try {
+      for (const view of ["cluster", "files"]) {
+        await phone.goto(`${consoleUrl(1)}/#${view}`);
+        await phone
+          .locator(view === "cluster" ? '[data-testid="node"]' : '[data-testid="listing"]')
+          .first()
+          .waitFor();
+        const width = await phone.evaluate("document.documentElement.scrollWidth");
+        assert.ok(Number(width) <= 360, `the ${view} view is ${width} px wide on a 360 px phone`);
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+
   it("uploads a file through the page; it is listed and downloads with the same SHA-256", async () => {
     const content = seededBytes(SEED, 2 * 1024 * 1024 + 12345); // three chunks: a real stream
     const local = join(dir, "blob.bin");
@@ -288,6 +305,14 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
         'fetch("/api/stat?key=secret%2Fplans.txt").then((r) => r.status)',
       );
       assert.equal(secret, 403);
+
+      // Logging out ends the session: the form again, and the old cookie lists nothing.
+      await visitor.getByRole("button", { name: "log out" }).click();
+      await visitor.locator('[data-testid="login"]').waitFor();
+      const after = await fetch(`${consoleUrl(1)}/api/list?prefix=`, {
+        headers: { cookie: `dfs_console=${session?.value}` },
+      });
+      assert.equal(after.status, 401);
 
       // Someone without a session sees nothing at all.
       const anonymous = await fetch(`${consoleUrl(1)}/api/list?prefix=`);

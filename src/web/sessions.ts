@@ -22,7 +22,7 @@ export interface Session {
 
 /** Bounds of the session table. */
 export interface SessionLimits {
-  /** Sessions kept at once (default 1000); a new login past it drops the least recent. */
+  /** Sessions kept at once (default 256); a new login past it drops the least recent. */
   readonly maxSessions?: number;
   /** A session unused this long is forgotten (default one hour). */
   readonly idleMs?: number;
@@ -35,7 +35,7 @@ export class Sessions {
   private readonly idleMs: number;
 
   constructor(limits: SessionLimits = {}) {
-    this.maxSessions = limits.maxSessions ?? 1000;
+    this.maxSessions = limits.maxSessions ?? 256;
     this.idleMs = limits.idleMs ?? 60 * 60_000;
   }
 

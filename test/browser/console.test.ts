@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -84,6 +85,17 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     return consoleUrl(cluster.ids().find((id) => id !== leader) as number);
   }
 
+  /** Upload streams being served now, summed over the nodes' `/metrics`. */
+  async function uploadsInFlight(): Promise<number> {
+    let total = 0;
+    for (const id of cluster.ids()) {
+      const text = await fetch(`${consoleUrl(id)}/metrics`).then((r) => r.text());
+      const gauge = /^dfs_client_requests_in_flight\{method="Upload"\} (\d+)/m.exec(text);
+      total += Number(gauge?.[1] ?? 0);
+    }
+    return total;
+  }
+
   it("shows 3 nodes and exactly one leader, the cluster's", async () => {
     const leader = await cluster.waitForLeader();
     await open(page, `${consoleUrl(1)}/#cluster`);
@@ -149,6 +161,37 @@ describe("web console in chromium", { timeout: 240_000 }, () => {
     const client = cluster.client();
     try {
       assert.equal((await client.stat("browser/blob.bin")).sha256, sha256(content));
+
+      // Delete, after the confirmation the page asks for: gone from the page and the cluster.
+      page.once("dialog", (dialog) => void dialog.accept());
+      await row.getByRole("button", { name: "Delete" }).click();
+      await row.waitFor({ state: "detached" });
+      await assert.rejects(client.stat("browser/blob.bin"), { code: "not_found" });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("stores nothing of an upload the browser abandons midway", async () => {
+    const url = consoleUrl(1);
+    const { hostname, port } = new URL(url);
+    const request = httpRequest({
+      hostname,
+      port,
+      method: "POST",
+      path: "/api/upload?key=abandoned%2Fhalf.bin",
+      headers: { origin: url, "content-length": String(8 * 1024 * 1024) },
+    });
+    request.on("error", () => {}); // the connection is cut on purpose
+    request.write(seededBytes(SEED + 2, 3 * 1024 * 1024));
+    // Synchronised on the nodes' own gauge (/metrics): cut off while the leader is
+    // receiving, then judged once no Upload is in flight anywhere.
+    await until("the upload in flight", 15_000, async () => (await uploadsInFlight()) > 0);
+    request.destroy();
+    await until("the upload ended", 15_000, async () => (await uploadsInFlight()) === 0);
+    const client = cluster.client();
+    try {
+      await assert.rejects(client.stat("abandoned/half.bin"), { code: "not_found" });
     } finally {
       client.close();
     }

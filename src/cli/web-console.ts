@@ -30,7 +30,7 @@ export function consoleEndpoints(config: NodeConfig): string[] {
  * (`--client-ca`) gets the node's own certificate, which `dfs certs init` makes good for
  * both ends (docs/console.md#tls).
  */
-function consoleTls(config: NodeConfig): { tls?: ClientTls } {
+export function consoleTls(config: NodeConfig): { tls?: ClientTls } {
   const client = config.tls?.client;
   if (client === undefined) return {};
   const ca = client.clientCa ?? config.tls?.peer?.ca;

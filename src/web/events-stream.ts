@@ -31,6 +31,7 @@ export class EventStreams {
       "cache-control": "no-store",
       "x-accel-buffering": "no",
     });
+    res.write("retry: 1000\n\n"); // a page whose node restarts reconnects within a second
     send(res, "snapshot", this.monitor.snapshot());
     const unsubscribe = this.monitor.subscribe((tick, change) => {
       if (res.writableLength > MAX_UNSENT_BYTES) {

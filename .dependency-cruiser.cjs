@@ -67,6 +67,15 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(client|server)/index\\.ts$" },
     },
     {
+      name: "web-ui-browser-only",
+      comment:
+        "src/web/ui/ is the console's browser code, bundled apart from the server: it imports " +
+        "only its own files and npm packages, never node-side code",
+      severity: "error",
+      from: { path: "^src/web/ui/" },
+      to: { path: "^src/", pathNot: "^src/web/ui/" },
+    },
+    {
       name: "scripts-use-cli",
       comment: "scripts/ are thin wrappers over the dfs command: they import src/cli only",
       severity: "error",

@@ -4,13 +4,15 @@
  * (tsconfig.build.json: `.ts` imports become `.js`, declarations for the library),
  * copies the files the code loads by path (e.g. src/fsm/lmdb-probe.mjs), and writes
  * dist/.build-stamp dated when the build started: bin/compiled.mjs refuses to run a
- * dist/ older than any file in src/.
+ * dist/ older than any file in src/. The web console's page (src/web/ui/, browser code)
+ * is not compiled by tsc but bundled by esbuild into dist/console/ (build-console.mjs).
  */
 import { spawnSync } from "node:child_process";
 import { closeSync, cpSync, openSync, readdirSync, rmSync, utimesSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildConsole } from "./build-console.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const started = new Date();
@@ -38,8 +40,12 @@ for (const entry of assets) {
   cpSync(from, to);
 }
 
+await buildConsole();
+
 const stamp = join(root, "dist", ".build-stamp");
 closeSync(openSync(stamp, "w"));
 utimesSync(stamp, started, started);
 const copied = assets.map((entry) => entry.name).join(", ") || "none";
-process.stdout.write(`build: dist/ compiled from src/ (assets copied: ${copied})\n`);
+process.stdout.write(
+  `build: dist/ compiled from src/ (assets copied: ${copied}; console page in dist/console/)\n`,
+);

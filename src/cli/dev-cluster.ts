@@ -22,6 +22,12 @@ import { UsageError } from "./usage-error.ts";
 /** Grace period between SIGTERM and SIGKILL: enough for a node to close its files. */
 export const STOP_GRACE_MS = 5_000;
 
+/**
+ * Each node's HTTP listener (metrics, health, the web console) is its client port + this:
+ * 51051 for the seed's 50051, clear of the peer ports at + 10000.
+ */
+export const DEV_HTTP_PORT_OFFSET = 1000;
+
 interface DevFlags {
   readonly nodes: number;
   readonly basePort: number;
@@ -108,6 +114,7 @@ export function planDevCluster(
     basePort: flags.basePort,
     dataRoot: resolve(flags.data),
     entry,
+    nodeArgs: (node) => ["--http-port", String(node.port + DEV_HTTP_PORT_OFFSET)],
     ...(flags.tls ? { certsDir: certsDirOf(flags.data) } : {}),
     ...(s3 === null
       ? {}
@@ -202,8 +209,12 @@ export function banner(
     certsDir === null
       ? ""
       : ` --cacert ${join(certsDir, CERT_FILES.caCert)} --cert ${join(certsDir, CERT_FILES.clientCert)} --key ${join(certsDir, CERT_FILES.clientKey)}`;
+  const consoles = cluster.nodes
+    .map((node) => `http://${node.host}:${node.port + DEV_HTTP_PORT_OFFSET}/`)
+    .join(" ");
   return [
     `dfs dev: ${cluster.nodes.length} node(s) on ${endpoints} (peers on ${peers}), data in ${dataRoot}`,
+    `Web console (docs/console.md), metrics and health on each node: ${consoles}`,
     ...(certsDir === null
       ? []
       : [`mutual TLS on both ports; certificates in ${certsDir} (client: client.crt/.key)`]),

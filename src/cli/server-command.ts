@@ -327,7 +327,13 @@ async function runServer(flags: ServerAndS3Flags): Promise<void> {
   const stopRequested = stopSignal(); // listen before starting: an early Ctrl-C still stops cleanly
   // Loaded only here so that client commands never pay for (or depend on) the server code.
   const { startNode } = await import("../server/index.ts");
-  const node = await startNode(config);
+  // The web console (docs/console.md) rides on the HTTP listener, a client of the cluster.
+  const web = config.http && (await import("./web-console.ts")).nodeConsole(config);
+  const withWeb = web ? { ...config, httpExtensions: [web.extension] } : config;
+  const node = await startNode(withWeb).catch(async (e: unknown) => {
+    await web?.close();
+    throw e;
+  });
   const http = node.httpAddress === null ? "" : `, HTTP on ${node.httpAddress}`;
   process.stderr.write(
     `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${http}${tlsNote(config)} (data dir ${config.dataDir})\n`,
@@ -350,11 +356,13 @@ async function runServer(flags: ServerAndS3Flags): Promise<void> {
     // acknowledged, so stop and say why; what was acknowledged is on disk.
     await s3?.close();
     await node.stop();
+    await web?.close();
     throw stoppedWhileRunning(node.id, config.dataDir, outcome.error);
   }
   process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
   await s3?.close();
   await node.stop();
+  await web?.close();
 }
 
 /**

@@ -18,6 +18,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { PEER_PORT_OFFSET } from "../../src/api/index.ts";
+import { DEV_HTTP_PORT_OFFSET } from "../../src/cli/dev-cluster.ts";
 import { freePortRange, waitFor } from "../../src/cluster/index.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -98,7 +99,7 @@ describe("npm pack: the tarball installs and runs a cluster", { timeout: 600_000
   });
 
   test("the installed dfs runs a 3-node cluster: put, get, status", async () => {
-    const base = await freePortRange(3, [PEER_PORT_OFFSET]);
+    const base = await freePortRange(3, [PEER_PORT_OFFSET, DEV_HTTP_PORT_OFFSET]);
     const endpoints = [0, 1, 2].map((i) => `localhost:${base + i}`).join(",");
     dev = spawn(
       process.execPath,
@@ -145,7 +146,16 @@ describe("npm pack: the tarball installs and runs a cluster", { timeout: 600_000
     const got = await dfs(["get", "pack/greeting", "--endpoints", endpoints]);
     assert.equal(got.stdout, "hello from the tarball");
     const table = await dfs(["status", "--endpoints", endpoints]);
-    assert.match(table.stdout, /^ID\s+ADDRESS\s+ROLE.*VERSION\n/);
+    assert.match(table.stdout, /^ID\s+ADDRESS\s+ROLE.*VERSION\b/);
+
+    // The web console's bundle ships in the package: each node serves the page and its script.
+    const web = `http://localhost:${base + DEV_HTTP_PORT_OFFSET}`;
+    const page = await fetch(`${web}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>dfs console<\/title>/);
+    const script = await fetch(`${web}/assets/app.js`);
+    assert.equal(script.status, 200, "the console's script is missing from the package");
+    assert.ok((await script.arrayBuffer()).byteLength > 10_000);
 
     dev.kill("SIGTERM");
     assert.equal(await exited, 0, `dfs dev exit code; it printed:\n${devLog}`);

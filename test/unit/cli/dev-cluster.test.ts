@@ -34,6 +34,21 @@ describe("dfs dev", () => {
     assert.match(banner(cluster, "/tmp/d", null), /peers on localhost:60051,localhost:60052/);
   });
 
+  test("every node serves HTTP (metrics, health, console) on its port + 1000, in the banner", async () => {
+    const cluster = await LocalCluster.create(
+      planDevCluster({ nodes: 3, basePort: 50051, data: "/tmp/d" }, COMPILED),
+    );
+    const httpPorts = cluster.nodes.map((n) => {
+      const args = cluster.commandLine(n).args;
+      return args[args.indexOf("--http-port") + 1];
+    });
+    assert.deepEqual(httpPorts, ["51051", "51052", "51053"]);
+    assert.match(
+      banner(cluster, "/tmp/d", null),
+      /Web console .*: http:\/\/localhost:51051\/ http:\/\/localhost:51052\/ http:\/\/localhost:51053\//,
+    );
+  });
+
   test("nodes run the entry this process runs (a compiled CLI starts compiled nodes)", async () => {
     const cluster = await LocalCluster.create(
       planDevCluster({ nodes: 1, basePort: 50051, data: "/tmp/d" }, COMPILED),

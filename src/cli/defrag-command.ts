@@ -5,12 +5,11 @@
  * so at most one node at a time spends disk bandwidth on it. Prints each store file's
  * size before and after and the time it took.
  */
-import * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
 import { DfsError } from "../api/index.ts";
-import { ChannelPool, callUnary, toDfsError } from "../client/index.ts";
+import { toDfsError } from "../client/index.ts";
 import type { DefragResponse } from "../gen/dfs.ts";
-import { addClientOptions, type ClientFlags, clientTlsFrom, parseEndpoints } from "./options.ts";
+import { addClientOptions, type ClientFlags, parseEndpoints, withClient } from "./options.ts";
 import { writeExact } from "./value-io.ts";
 
 /** Deadline per node: a compacting copy of a large store takes minutes. */
@@ -52,34 +51,23 @@ export function addDefragCommand(program: Command): void {
   });
 }
 
-/** Asks every endpoint in turn; a failure is a row, and the next node is still asked. */
+/**
+ * Asks every endpoint in turn, with the command's credentials and TLS; a failure is a
+ * row, and the next node is still asked.
+ */
 async function defragAll(endpoints: readonly string[], flags: DefragFlags): Promise<DefragRow[]> {
-  const pool = new ChannelPool(credentialsOf(flags));
-  try {
+  return withClient(flags, async (client) => {
     const rows: DefragRow[] = [];
     for (const endpoint of endpoints) {
-      const stub = pool.get(endpoint);
       try {
         const deadline = new Date(Date.now() + flags.timeout);
-        const result = await callUnary(stub.defrag.bind(stub), {}, deadline);
-        rows.push({ endpoint, ok: true, result });
+        rows.push({ endpoint, ok: true, result: await client.defragAt(endpoint, deadline) });
       } catch (err) {
         rows.push({ endpoint, ok: false, error: toDfsError(err) });
       }
     }
     return rows;
-  } finally {
-    pool.close();
-  }
-}
-
-/** Plain text, or TLS from `--cacert/--cert/--key`. */
-function credentialsOf(flags: ClientFlags): grpc.ChannelCredentials {
-  const tls = clientTlsFrom(flags);
-  if (tls === undefined) return grpc.credentials.createInsecure();
-  const buffer = (bytes: Uint8Array | undefined) =>
-    bytes === undefined ? null : Buffer.from(bytes);
-  return grpc.credentials.createSsl(buffer(tls.ca), buffer(tls.key), buffer(tls.cert));
+  });
 }
 
 /** One line per node: `127.0.0.1:50051: 2.0 GiB -> 1.1 MiB (-99.9%) in 3.2 s`. */

@@ -13,6 +13,7 @@ import {
   type Metadata,
 } from "../api/index.ts";
 import type {
+  DefragResponse,
   Member,
   MemberListResponse,
   Session,
@@ -644,6 +645,22 @@ export class DfsClient {
         metadata: { ...r.metadata },
         size: r.value.byteLength,
       };
+    } catch (err) {
+      throw toDfsError(err);
+    }
+  }
+
+  /**
+   * Compacts the state store of exactly `endpoint` (`dfs defrag`): one attempt, no
+   * redirect, since each node defrags its own store. Logs in first when the client has a
+   * user (admin only once auth is on).
+   */
+  async defragAt(endpoint: string, deadline: Date): Promise<DefragResponse> {
+    this.assertOpen();
+    await this.auth.ensure();
+    const stub = this.pool.get(validEndpoints([endpoint])[0] as string);
+    try {
+      return await callUnary(stub.defrag.bind(stub), {}, deadline);
     } catch (err) {
       throw toDfsError(err);
     }

@@ -19,7 +19,7 @@ export function defragHandler(
   fsm: StateMachine,
 ): (request: DefragRequest) => Promise<DefragResponse> {
   return async () => {
-    // auth: admin only (i18-node guard)
+    // Admin only: client-service.ts wraps this handler in adminOnly…(guard, …).
     if (!(fsm instanceof LmdbStore)) {
       throw new DfsError(
         "invalid_argument",

@@ -58,7 +58,7 @@ export function snapshotSaveHandler(
 ): grpc.handleServerStreamingCall<SnapshotSaveRequest, SnapshotSaveResponse> {
   let running = 0;
   return (call) => {
-    // auth: admin only (i18-node guard)
+    // Admin only: client-service.ts wraps this handler in adminOnly…(guard, …).
     if (running >= MAX_CONCURRENT_SAVES) {
       const busy = `${running} backups are already streaming from this node; try again when one ends`;
       call.emit("error", toServiceError(new DfsError("resource_exhausted", busy)));

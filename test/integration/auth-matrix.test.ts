@@ -6,7 +6,7 @@
  * password change, a token revoked by deleting the user, a read-only role, a write-only
  * role, keys outside the user's grant, and admin. Calls: put, get, stat, delete,
  * compare-and-set, upload, download, list (with its filtering checked entry by entry),
- * rm -r, status, member list, member add, auth change, auth read. A few CLI rows check the
+ * rm -r, status, member list, member add, auth change, auth read, snapshot save, defrag. A few CLI rows check the
  * exit code and the one line printed. The client library's own renewal (a user and
  * password outliving a 2 s token) runs against the real node too.
  */
@@ -85,6 +85,20 @@ const CALLS: readonly Call[] = [
   },
   { name: "auth change", need: "admin", run: (c, b) => c.authChange(roleAddFor(b)) },
   { name: "auth read", need: "admin", run: (c) => c.authRead() },
+  {
+    name: "snapshot save",
+    need: "admin",
+    run: async (c) => {
+      for await (const _message of await c.snapshotSave()) {
+        // drain the image: the refusal, if any, arrives as the stream's error
+      }
+    },
+  },
+  {
+    name: "defrag",
+    need: "admin",
+    run: (c, _b, endpoint) => c.defragAt(endpoint, new Date(Date.now() + 60_000)),
+  },
 ];
 
 /** A role named after the row, so each admin row adds a new one. */

@@ -97,6 +97,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     auth: () => fsm.auth,
     ...(deps.authTokenTtlS !== undefined ? { tokenTtlS: deps.authTokenTtlS } : {}),
     certUsers: deps.certUsers === true,
+    clusterId: () => deps.status().clusterId,
   });
   const callerOf = (call: CallCredentials) => guard.caller(call);
   const auth = authService({ loop, auth: () => fsm.auth, guard, now: deps.now });

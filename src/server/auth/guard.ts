@@ -26,6 +26,8 @@ export interface AuthGuardOptions {
   readonly auth: () => AuthLookup;
   /** Token lifetime in seconds (`--auth-token-ttl`). */
   readonly tokenTtlS?: number;
+  /** This node's cluster id, which its tokens name (see Tokens); "" while unknown. */
+  readonly clusterId?: () => string;
   /** Whether the client port verifies client certificates (`--client-ca`). */
   readonly certUsers?: boolean;
   readonly clock?: () => number;
@@ -40,7 +42,7 @@ export class AuthGuard {
 
   constructor(options: AuthGuardOptions) {
     this.auth = options.auth;
-    this.tokens = new Tokens(options.tokenTtlS);
+    this.tokens = new Tokens(options.tokenTtlS, undefined, options.clusterId);
     this.resolver = new CallerResolver(this.tokens, options.certUsers === true, options.clock);
   }
 

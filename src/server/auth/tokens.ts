@@ -38,9 +38,15 @@ export class Tokens {
   /** The key the cached tokens were verified with; a new key empties the cache. */
   private cacheKey: Uint8Array | null = null;
 
+  /**
+   * @param audience this node's cluster id (read at each use: a joining node learns it
+   *   late). Tokens name it and are refused elsewhere, so a cluster restored from a backup
+   *   (same token key, new cluster id) does not honour the old cluster's tokens.
+   */
   constructor(
     private readonly ttlS: number = DEFAULT_AUTH_TOKEN_TTL_S,
     private readonly cacheSize: number = TOKEN_CACHE_SIZE,
+    private readonly audience: () => string = () => "",
   ) {}
 
   /** How long a token lives. */
@@ -57,12 +63,13 @@ export class Tokens {
   ): Promise<{ token: string; expiresMs: number }> {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + this.ttlS;
-    const token = await new SignJWT({ gen: generation })
+    const jwt = new SignJWT({ gen: generation })
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
       .setSubject(user)
       .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .sign(key);
+      .setExpirationTime(exp);
+    const audience = this.audience();
+    const token = await (audience === "" ? jwt : jwt.setAudience(audience)).sign(key);
     return { token, expiresMs: exp * 1000 };
   }
 
@@ -92,10 +99,12 @@ export class Tokens {
     if (key === null) throw new DfsError("unauthenticated", TOKEN_INVALID);
     let claims: Claims;
     try {
+      const audience = this.audience();
       const { payload } = await jwtVerify(token, key, {
         algorithms: [ALG],
         currentDate: new Date(nowMs),
         requiredClaims: ["sub", "exp", "iat"],
+        ...(audience === "" ? {} : { audience }),
       });
       const gen = payload.gen;
       if (typeof gen !== "number" || !Number.isSafeInteger(gen) || payload.sub === undefined)

@@ -87,3 +87,16 @@ test("the cache is bounded", async () => {
   }
   assert.equal(tokens.cachedCount, 3);
 });
+
+test("a token names its cluster: another cluster with the same key refuses it", async () => {
+  // A cluster restored from a backup keeps the token key but gets a new cluster id.
+  const auth = new AuthTable().addUser("alice", 3);
+  const key = auth.tokenKey as Uint8Array;
+  const old = new Tokens(60, undefined, () => "cluster-old");
+  const restored = new Tokens(60, undefined, () => "cluster-new");
+  const { token } = await old.issue(key, "alice", 3, T0);
+  assert.equal((await old.verify(auth, token, T0)).user, "alice");
+  await assert.rejects(restored.verify(auth, token, T0), refused(/invalid token/));
+  const own = await restored.issue(key, "alice", 3, T0);
+  assert.equal((await restored.verify(auth, own.token, T0)).user, "alice");
+});

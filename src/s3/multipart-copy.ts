@@ -1,0 +1,79 @@
+/**
+ * UploadPartCopy's source: `x-amz-copy-source` (`/bucket/key` or `bucket/key`, URL-encoded,
+ * maybe `?versionId=`) and `x-amz-copy-source-range: bytes=A-B` (inclusive), read from the
+ * cluster as a stream: a part copied from a 5 GiB object is never held in memory.
+ */
+import { DfsError } from "../client/index.ts";
+import type { S3Context } from "./context.ts";
+import { dfsKey } from "./context.ts";
+import { S3Error, s3Errors } from "./errors.ts";
+
+/** A byte range of the source, inclusive at both ends as in HTTP. */
+export interface CopyRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Bucket and key named by an `x-amz-copy-source` header; InvalidArgument when malformed. */
+export function parseCopySource(header: string): { bucket: string; key: string } {
+  const path = header.split("?")[0] ?? "";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path).replace(/^\//, "");
+  } catch {
+    throw s3Errors.invalidArgument("x-amz-copy-source is not URL-encoded correctly");
+  }
+  const slash = decoded.indexOf("/");
+  if (slash <= 0 || slash === decoded.length - 1)
+    throw s3Errors.invalidArgument("x-amz-copy-source must be /bucket/key");
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
+}
+
+/** The range of `x-amz-copy-source-range` (`bytes=A-B`), or null when absent. */
+export function parseCopyRange(header: string | undefined): CopyRange | null {
+  if (header === undefined) return null;
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (m === null || Number(m[1]) > Number(m[2]))
+    throw s3Errors.invalidArgument("x-amz-copy-source-range must be bytes=first-last");
+  return { first: Number(m[1]), last: Number(m[2]) };
+}
+
+/** The bytes to copy, streamed; NoSuchKey for a missing source, InvalidArgument past its end. */
+export async function copySource(ctx: S3Context): Promise<AsyncIterable<Uint8Array>> {
+  const { bucket, key } = parseCopySource(String(ctx.headers["x-amz-copy-source"] ?? ""));
+  const range = parseCopyRange(ctx.headers["x-amz-copy-source-range"] as string | undefined);
+  let download: Awaited<ReturnType<S3Context["client"]["download"]>>;
+  try {
+    download = await ctx.client.download(dfsKey(bucket, key));
+  } catch (error) {
+    if (error instanceof DfsError && error.code === "not_found")
+      throw new S3Error("NoSuchKey", "The specified copy source does not exist.", 404, {
+        Key: key,
+      });
+    throw error;
+  }
+  if (range === null) return download.chunks;
+  if (range.last >= download.info.size) {
+    for await (const _ of download.chunks) break; // closes the stream
+    throw s3Errors.invalidArgument(
+      `Range specified is not valid for source object of size: ${download.info.size}`,
+    );
+  }
+  return slice(download.chunks, range.first, range.last + 1);
+}
+
+/** Bytes [from, to) of `chunks`; stops reading (and closes the stream) once past `to`. */
+export async function* slice(
+  chunks: AsyncIterable<Uint8Array>,
+  from: number,
+  to: number,
+): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  for await (const c of chunks) {
+    const start = Math.max(from - at, 0);
+    const end = Math.min(to - at, c.byteLength);
+    if (start < end) yield c.subarray(start, end);
+    at += c.byteLength;
+    if (at >= to) return;
+  }
+}

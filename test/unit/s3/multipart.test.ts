@@ -1,0 +1,76 @@
+/**
+ * The pure parts of multipart uploads: the `-N` ETag clients recompute, part numbers,
+ * the staging layout's order, and UploadPartCopy's source and range parsing and slicing.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, it } from "node:test";
+import { parseCopyRange, parseCopySource, slice } from "../../../src/s3/multipart-copy.ts";
+import {
+  isUploadId,
+  multipartEtag,
+  newUploadId,
+  parsePartNumber,
+  partDataKey,
+  unquoteEtag,
+} from "../../../src/s3/multipart-layout.ts";
+
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+
+describe("multipart arithmetic", () => {
+  it("the ETag is MD5 over the binary part MD5s, then -N (a known vector)", () => {
+    assert.equal(multipartEtag([md5("a"), md5("b")]), "96e024ba2074fe77e8e965ba43a704be-2");
+    assert.match(multipartEtag([md5("a")]), /-1$/);
+  });
+
+  it("part numbers are integers 1..10000 only", () => {
+    assert.equal(parsePartNumber("1"), 1);
+    assert.equal(parsePartNumber("10000"), 10000);
+    for (const bad of ["0", "10001", "-1", "1.5", "", "x", "001x", null, undefined])
+      assert.equal(parsePartNumber(bad), null, String(bad));
+  });
+
+  it("staged parts sort in part order; upload ids are 32 hex digits", () => {
+    const keys = [10, 2, 1, 10000, 99].map((n) => partDataKey("b", "u", n));
+    assert.deepEqual(
+      [...keys].sort().map((k) => Number(k.split("/").at(-1))),
+      [1, 2, 10, 99, 10000],
+    );
+    assert.ok(isUploadId(newUploadId()));
+    assert.ok(!isUploadId("../x") && !isUploadId(""));
+    assert.equal(unquoteEtag(' "ABC" '), "abc");
+  });
+});
+
+describe("UploadPartCopy sources", () => {
+  it("parses /bucket/key, bucket/key, URL-encoding and ?versionId", () => {
+    assert.deepEqual(parseCopySource("/b/dir/a%20b.txt"), { bucket: "b", key: "dir/a b.txt" });
+    assert.deepEqual(parseCopySource("b/k?versionId=1"), { bucket: "b", key: "k" });
+    for (const bad of ["", "/b", "b/", "/%zz/k"])
+      assert.throws(() => parseCopySource(bad), /InvalidArgument|copy-source/);
+  });
+
+  it("parses bytes=A-B inclusive and refuses anything else", () => {
+    assert.equal(parseCopyRange(undefined), null);
+    assert.deepEqual(parseCopyRange("bytes=0-0"), { first: 0, last: 0 });
+    for (const bad of ["bytes=5-4", "bytes=-4", "bytes=1-", "items=0-1"])
+      assert.throws(() => parseCopyRange(bad));
+  });
+
+  it("slices [from, to) across chunk boundaries and stops reading past the end", async () => {
+    let pulled = 0;
+    async function* chunks() {
+      for (const c of ["abc", "def", "ghi", "jkl"]) {
+        pulled++;
+        yield Buffer.from(c);
+      }
+    }
+    const out: string[] = [];
+    for await (const c of slice(chunks(), 2, 7)) out.push(Buffer.from(c).toString());
+    assert.equal(out.join(""), "cdefg");
+    assert.equal(pulled, 3, "the fourth chunk is never read");
+    const first: string[] = [];
+    for await (const c of slice(chunks(), 0, 1)) first.push(Buffer.from(c).toString());
+    assert.equal(first.join(""), "a");
+  });
+});

@@ -4,6 +4,14 @@
  * imports nothing else of ours.
  */
 
+/** Byte ranges and the chunks holding them, so ranged reads agree on every edge. */
+export {
+  type ByteSpan,
+  type ChunkSpan,
+  chunksOf,
+  resolveSpan,
+  sliceOfChunk,
+} from "./byte-range.ts";
 /** Request checks, so client and server refuse a bad key or value with one message. */
 export { checkKey, checkValueSize } from "./checks.ts";
 /** The typed client-API errors and their wire metadata, one vocabulary for both sides. */
@@ -31,6 +39,15 @@ export {
   MAX_VALUE_BYTES,
   UPLOAD_WINDOW_CHUNKS,
 } from "./limits.ts";
+/** Metadata kept with values and files: its bounds and the check both sides apply. */
+export {
+  checkMetadata,
+  MAX_METADATA_BYTES,
+  MAX_METADATA_ENTRIES,
+  type Metadata,
+  metadataProblem,
+  sortedMetadata,
+} from "./metadata.ts";
 /** Node flags every server process runs with: the server checks them, launchers pass them. */
 export { hasServerNodeFlags, SERVER_NODE_FLAGS } from "./node-flags.ts";
 /** The node-certificate naming rule, shared by `dfs certs` and the peer listener. */

@@ -41,7 +41,10 @@ export type AuthChange =
       readonly role: string;
       readonly permission?: PermissionRange;
       readonly admin?: boolean;
-    };
+    }
+  /** A new S3 access key for `user`; the node draws key and secret (see `authChange`). */
+  | { readonly op: "s3_key_add"; readonly user: string }
+  | { readonly op: "s3_key_delete"; readonly accessKey: string };
 
 /** Users, roles and whether auth is on, as the leader has them (AuthRead). */
 export type AuthInfo = AuthReadResponse;
@@ -88,5 +91,36 @@ export function authChangeRequest(change: AuthChange): AuthChangeRequest {
           admin: !!change.admin,
         },
       };
+    case "s3_key_add":
+      return { s3KeyAdd: { user: change.user } };
+    case "s3_key_delete":
+      return { s3KeyDelete: { accessKey: change.accessKey } };
   }
+}
+
+/** An S3 access key and its secret, as `s3_key_add` returns them (the only time). */
+export interface S3AccessKey {
+  readonly accessKey: string;
+  readonly secret: string;
+}
+
+/** What `s3Credentials` asks: an access key and the SigV4 credential scope. */
+export interface S3CredentialsQuery {
+  readonly accessKey: string;
+  /** yyyymmdd (UTC), as in the credential scope. */
+  readonly date: string;
+  readonly region: string;
+  /** "s3". */
+  readonly service: string;
+}
+
+/** The answer of `s3Credentials`: who the key is, its signing key, a token to act as them. */
+export interface S3Credentials {
+  readonly user: string;
+  /** HMAC-SHA256 chain "AWS4"+secret → date → region → service → "aws4_request". */
+  readonly signingKey: Uint8Array;
+  /** A token for `user` ("" while auth is off: none is needed). */
+  readonly token: string;
+  /** When the token expires, ms since the epoch (node's clock; 0 without a token). */
+  readonly tokenExpiresMs: number;
 }

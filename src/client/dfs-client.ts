@@ -4,7 +4,14 @@
  * the client finds the leader, follows redirects and rides out elections and restarts
  * within one deadline.
  */
-import { checkKey, checkValueSize, DfsError, MemberChangeError } from "../api/index.ts";
+import {
+  checkKey,
+  checkMetadata,
+  checkValueSize,
+  DfsError,
+  MemberChangeError,
+  type Metadata,
+} from "../api/index.ts";
 import type {
   Member,
   MemberListResponse,
@@ -13,7 +20,14 @@ import type {
   StatusResponse,
 } from "../gen/dfs.ts";
 import { Attempts } from "./attempts.ts";
-import { type AuthChange, type AuthInfo, authChangeRequest } from "./auth-admin.ts";
+import {
+  type AuthChange,
+  type AuthInfo,
+  authChangeRequest,
+  type S3AccessKey,
+  type S3Credentials,
+  type S3CredentialsQuery,
+} from "./auth-admin.ts";
 import { bearerInterceptor } from "./auth-interceptor.ts";
 import { type IssuedToken, type Login, loginFrom, TokenHolder } from "./auth-token.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
@@ -59,6 +73,14 @@ export interface DfsClientOptions {
    * node refuses it; without `user` and `password` it is never renewed.
    */
   readonly token?: string;
+  /**
+   * Where tokens come from instead of logging in with `user` and `password`: called on the
+   * first call that needs one, again before the token expires (as a login would be), and
+   * once more after a node answers `token expired`. For a service acting for someone
+   * else, e.g. the S3 gateway with the token `s3Credentials` returned for an access key's
+   * user. A token of "" means none is needed (auth off). Not with `user`/`password`.
+   */
+  readonly tokenSource?: () => Promise<IssuedToken>;
 }
 
 /** Result of a put: the key's new version and the log index that made it durable. */
@@ -69,9 +91,14 @@ export interface PutResult {
 
 /** Result of a get: the exact stored bytes and which write produced them. */
 export interface GetResult {
+  /** The value, or the bytes of the range asked for. */
   readonly value: Uint8Array;
   readonly version: number;
   readonly modIndex: number;
+  /** What the writer attached (`{}` when nothing). */
+  readonly metadata: Metadata;
+  /** The whole content's size in bytes (a ranged get's value may be a part of it). */
+  readonly size: number;
 }
 
 /** Options of a put. */
@@ -80,6 +107,27 @@ export interface PutOptions {
    * Compare-and-set: store only if the key is currently at this version (0 = only if the
    * key does not exist); otherwise fail with `precondition_failed` and change nothing.
    */
+  readonly ifVersion?: number;
+  /**
+   * Kept with the value and returned by get, stat, list and download (a content type, S3
+   * user metadata...): at most 64 entries and 8 KiB in all, names printable ASCII.
+   */
+  readonly metadata?: Metadata;
+}
+
+/**
+ * A byte range of a read: `length` bytes (absent: to the end) from `offset` (default 0).
+ * An offset equal to the size reads nothing; past the size is `invalid_argument`; a
+ * length past the end is cut there. The node reads only the chunks the range needs.
+ */
+export interface RangeOptions {
+  readonly offset?: number;
+  readonly length?: number;
+}
+
+/** Options of a download: a range, and a version the key must still be at. */
+export interface DownloadOptions extends GetOptions, RangeOptions {
+  /** Only if the key is at this version, else `precondition_failed` (a read after a stat). */
   readonly ifVersion?: number;
 }
 
@@ -189,11 +237,14 @@ export class DfsClient {
   constructor(options: DfsClientOptions) {
     this.endpoints = new EndpointSet(validEndpoints(options.endpoints));
     this.timeoutMs = validTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.auth = new TokenHolder(
-      loginFrom(options.user, options.password),
-      (login) => this.login(login),
-      options.token,
-    );
+    const login = loginFrom(options.user, options.password);
+    const source = options.tokenSource;
+    if (source !== undefined && login !== undefined)
+      throw new DfsError("invalid_argument", "give either user and password or tokenSource");
+    this.auth =
+      source === undefined
+        ? new TokenHolder(login, (l) => this.login(l), options.token)
+        : new TokenHolder(TOKEN_SOURCE_LOGIN, () => source(), options.token);
     this.pool = new ChannelPool(tlsCredentials(options.tls), {
       interceptors: [bearerInterceptor(() => this.auth.current())],
       tokenEpoch: () => this.auth.epoch(),
@@ -204,11 +255,13 @@ export class DfsClient {
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
     checkValueSize(value.byteLength);
+    const metadata = { ...options.metadata };
+    checkMetadata(metadata);
     const base = {
       key,
       value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
       ifVersion: options.ifVersion,
-      metadata: {},
+      metadata,
     };
     return this.write(
       "put",
@@ -217,14 +270,45 @@ export class DfsClient {
     );
   }
 
-  /** Reads `key`; linearizable unless `serializable` is set. */
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  /**
+   * Reads `key`; linearizable unless `serializable` is set. With `offset` or `length` it
+   * reads that byte range of a value or of a file of any size (streamed by Download, the
+   * node reading only the chunks it needs, and held here whole: keep ranges modest, or
+   * use {@link download}). Without, a file larger than 1 MiB is `too_large`.
+   */
+  async get(key: string, options: GetOptions & RangeOptions = {}): Promise<GetResult> {
     checkKey(key);
+    if (options.offset !== undefined || options.length !== undefined)
+      return this.rangedGet(key, options);
     const request = { key, serializable: options.serializable ?? false };
     const response = await this.onLeader("get", (stub, deadline) =>
       this.pool.batcher(stub).call("get", request, deadline),
     );
-    return { value: response.value, version: response.version, modIndex: response.modIndex };
+    return {
+      value: response.value,
+      version: response.version,
+      modIndex: response.modIndex,
+      metadata: { ...response.metadata },
+      size: response.value.byteLength,
+    };
+  }
+
+  /** A get of a byte range, through one download. */
+  private async rangedGet(key: string, options: GetOptions & RangeOptions): Promise<GetResult> {
+    const { info, range, chunks } = await this.download(key, options);
+    const value = Buffer.allocUnsafe(range.end - range.start);
+    let at = 0;
+    for await (const chunk of chunks) {
+      chunk.copy(value, at);
+      at += chunk.length;
+    }
+    return {
+      value,
+      version: info.version,
+      modIndex: info.modIndex,
+      metadata: info.metadata,
+      size: info.size,
+    };
   }
 
   /** Removes `key`; resolves once committed. A missing key is `not_found`. */
@@ -260,6 +344,8 @@ export class DfsClient {
     options: UploadOptions = {},
   ): Promise<UploadResult> {
     checkKey(key);
+    const metadata = { ...options.metadata };
+    checkMetadata(metadata);
     const sequence = this.session.begin();
     try {
       let attempts = new Attempts("upload", this.timeoutMs);
@@ -274,6 +360,7 @@ export class DfsClient {
           key,
           ifVersion: options.ifVersion,
           session: this.session.header(sequence),
+          metadata,
         };
         try {
           const out = await uploadOnce(
@@ -308,11 +395,19 @@ export class DfsClient {
   /**
    * Streams a value or file: resolves with its FileInfo once the transfer starts; the
    * chunks then arrive as they are read, and throw if the data does not match its
-   * SHA-256. Linearizable unless `serializable`.
+   * SHA-256. Linearizable unless `serializable`. With `offset`/`length` only that range
+   * comes (`range` says which bytes; `info` still describes the whole), the node reading
+   * only the chunks that hold it; `ifVersion` refuses a key that changed since a stat.
    */
-  async download(key: string, options: GetOptions = {}): Promise<OpenDownload> {
+  async download(key: string, options: DownloadOptions = {}): Promise<OpenDownload> {
     checkKey(key);
-    const request = { key, serializable: options.serializable ?? false };
+    const request = {
+      key,
+      serializable: options.serializable ?? false,
+      ...(options.offset === undefined ? {} : { offset: options.offset }),
+      ...(options.length === undefined ? {} : { length: options.length }),
+      ...(options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion }),
+    };
     return this.onLeader("download", (stub) => openDownload(stub, request));
   }
 
@@ -335,10 +430,11 @@ export class DfsClient {
   async downloadToFile(
     key: string,
     path: string,
-    options: GetOptions & { onProgress?: (bytes: number, total: number) => void } = {},
+    options: DownloadOptions & { onProgress?: (bytes: number, total: number) => void } = {},
   ): Promise<FileInfo> {
-    const { info, chunks } = await this.download(key, options);
-    await writeFileAtomically(path, chunks, (bytes) => options.onProgress?.(bytes, info.size));
+    const { info, range, chunks } = await this.download(key, options);
+    const total = range.end - range.start;
+    await writeFileAtomically(path, chunks, (bytes) => options.onProgress?.(bytes, total));
     return info;
   }
 
@@ -467,13 +563,35 @@ export class DfsClient {
    * timeout that had in fact applied is refused as a duplicate (user or role exists).
    * Changing this client's own password makes it log in with the new one from then on.
    */
-  async authChange(change: AuthChange): Promise<{ index: number }> {
+  async authChange(change: AuthChange): Promise<{ index: number; s3Key?: S3AccessKey }> {
     const request = authChangeRequest(change);
     const r = await this.onLeader("auth-change", (stub, deadline) =>
       callUnary(stub.authChange.bind(stub), request, deadline),
     );
     if (change.op === "user_passwd") this.auth.passwordChanged(change.name, change.password);
-    return { index: r.index };
+    const s3Key =
+      r.s3Key === undefined
+        ? {}
+        : { s3Key: { accessKey: r.s3Key.accessKey, secret: r.s3Key.secret } };
+    return { index: r.index, ...s3Key };
+  }
+
+  /**
+   * For an S3 gateway (admin only): the user an access key belongs to, the SigV4 signing
+   * key of its secret for one date, region and service, and a token to act as that user
+   * (give it to a client through `tokenSource`). `not_found` for an unknown access key.
+   * Linearizable: a key deleted a moment ago is not found.
+   */
+  async s3Credentials(query: S3CredentialsQuery): Promise<S3Credentials> {
+    const r = await this.onLeader("s3-credentials", (stub, deadline) =>
+      callUnary(stub.s3Credentials.bind(stub), query, deadline),
+    );
+    return {
+      user: r.user,
+      signingKey: r.signingKey,
+      token: r.token,
+      tokenExpiresMs: r.tokenExpiresMs,
+    };
   }
 
   /** Users, roles and whether auth is on, linearizable (admin only once auth is on). */
@@ -510,7 +628,13 @@ export class DfsClient {
     const stub = this.pool.get(validEndpoints([endpoint])[0] as string);
     try {
       const r = await callUnary(stub.get.bind(stub), { key, serializable: false }, deadline);
-      return { value: r.value, version: r.version, modIndex: r.modIndex };
+      return {
+        value: r.value,
+        version: r.version,
+        modIndex: r.modIndex,
+        metadata: { ...r.metadata },
+        size: r.value.byteLength,
+      };
     } catch (err) {
       throw toDfsError(err);
     }
@@ -609,6 +733,12 @@ export class DfsClient {
     if (this.closed) throw new DfsError("internal", "the dfs client has been closed");
   }
 }
+
+/**
+ * The stand-in login of a client whose tokens come from `tokenSource`: the token holder
+ * renews through the source exactly as it would log in, and no password is ever sent.
+ */
+const TOKEN_SOURCE_LOGIN = { user: "", password: "" };
 
 /** The wire's member rows as the client API names them. */
 export function memberStatuses(r: Pick<MemberListResponse, "members">): MemberStatus[] {

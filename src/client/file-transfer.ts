@@ -3,12 +3,20 @@
  * until the leader accepts it (initial metadata) so a redirect costs no data, then send
  * the source in ≤ 1 MiB messages as fast as gRPC flow control allows, hashing as it goes,
  * and finish with the SHA-256. Download: the first message is the FileInfo; the data that
- * follows is checked against its size and SHA-256 before the last byte is handed over.
+ * follows is checked against its size and SHA-256 before the last byte is handed over (a
+ * ranged download is checked against the range's length; the node checked each chunk's
+ * CRC, and the SHA-256 covers only the whole).
  */
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { ClientReadableStream, ClientWritableStream } from "@grpc/grpc-js";
-import { DfsError, FILE_CHUNK_BYTES } from "../api/index.ts";
+import {
+  type ByteSpan,
+  DfsError,
+  FILE_CHUNK_BYTES,
+  type Metadata,
+  resolveSpan,
+} from "../api/index.ts";
 import type {
   DownloadResponse,
   PutResponse,
@@ -30,6 +38,8 @@ export interface FileInfo {
   readonly modTimeMs: number;
   /** 0 for a value stored inline, else the number of 1 MiB chunks. */
   readonly chunks: number;
+  /** What the writer attached with `put`/`upload` (`{}` when nothing). */
+  readonly metadata: Metadata;
 }
 
 /** Converts the wire form. */
@@ -41,6 +51,7 @@ export function toFileInfo(w: WireFileInfo): FileInfo {
     modIndex: w.modIndex,
     modTimeMs: w.modTimeMs,
     chunks: w.chunks,
+    metadata: { ...w.metadata },
   };
 }
 
@@ -59,6 +70,8 @@ export interface UploadHeader {
   readonly key: string;
   readonly ifVersion: number | undefined;
   readonly session: Session;
+  /** Kept with the file (checked by the caller). */
+  readonly metadata?: Metadata;
 }
 
 /**
@@ -135,8 +148,23 @@ export async function uploadOnce(
 
 /** An open download: what is coming, and the bytes, verified as they arrive. */
 export interface OpenDownload {
+  /** The whole value or file (also for a ranged download). */
   readonly info: FileInfo;
+  /** The bytes that come: all of them, or the range asked for (end cut at the size). */
+  readonly range: ByteSpan;
   readonly chunks: AsyncIterable<Buffer>;
+}
+
+/** What a download asks for (proto DownloadRequest, as the client fills it). */
+export interface DownloadRequestFields {
+  readonly key: string;
+  readonly serializable: boolean;
+  /** First byte (default 0). */
+  readonly offset?: number;
+  /** Most bytes (absent: to the end). */
+  readonly length?: number;
+  /** Only this version of the key (else `precondition_failed`). */
+  readonly ifVersion?: number;
 }
 
 /**
@@ -145,9 +173,15 @@ export interface OpenDownload {
  */
 export async function openDownload(
   stub: DfsStub,
-  request: { key: string; serializable: boolean },
+  request: DownloadRequestFields,
 ): Promise<OpenDownload> {
-  const call = stub.download({ offset: 0, ...request });
+  const call = stub.download({
+    key: request.key,
+    serializable: request.serializable,
+    offset: request.offset ?? 0,
+    length: request.length,
+    ifVersion: request.ifVersion,
+  });
   const iterator = (call as AsyncIterable<DownloadResponse>)[Symbol.asyncIterator]();
   let first: IteratorResult<DownloadResponse>;
   try {
@@ -161,11 +195,19 @@ export async function openDownload(
     throw new DfsError("internal", "download began without its file information");
   }
   const info = toFileInfo(wire);
-  return { info, chunks: verified(info, call, iterator) };
+  let range: ByteSpan;
+  try {
+    range = resolveSpan(info.size, request.offset ?? 0, request.length);
+  } catch (error) {
+    call.cancel();
+    throw error;
+  }
+  return { info, range, chunks: verified(info, range, call, iterator) };
 }
 
 async function* verified(
   info: FileInfo,
+  range: ByteSpan,
   call: ClientReadableStream<DownloadResponse>,
   iterator: AsyncIterator<DownloadResponse>,
 ): AsyncGenerator<Buffer> {
@@ -183,14 +225,26 @@ async function* verified(
       const data = Buffer.from(next.value.data);
       hash.update(data);
       size += data.length;
-      if (size > info.size)
-        throw new DfsError("internal", `download longer than the announced ${info.size} bytes`);
+      if (size > range.end - range.start)
+        throw new DfsError(
+          "internal",
+          `download longer than the announced ${range.end - range.start} bytes`,
+        );
       yield data;
     }
   } finally {
     call.cancel();
   }
   const digest = hash.digest("hex");
+  const whole = range.start === 0 && range.end === info.size;
+  if (!whole) {
+    if (size !== range.end - range.start)
+      throw new DfsError(
+        "internal",
+        `ranged download cut short: ${size} of ${range.end - range.start} bytes`,
+      );
+    return;
+  }
   if (size !== info.size || digest !== info.sha256) {
     throw new DfsError(
       "internal",

@@ -4,10 +4,12 @@
  */
 /** The typed error every call rejects with, so users of the library need no api/ import. */
 export {
+  type ByteSpan,
   DfsError,
   type DfsErrorCode,
   MemberChangeError,
   type MemberChangeReason,
+  type Metadata,
 } from "../api/index.ts";
 /** What `status()` returns: the node's view of the cluster, as the server sends it. */
 export type { StatusResponse } from "../gen/dfs.ts";
@@ -17,6 +19,9 @@ export type {
   AuthInfo,
   KeyPermission,
   PermissionRange,
+  S3AccessKey,
+  S3Credentials,
+  S3CredentialsQuery,
 } from "./auth-admin.ts";
 /** The metadata key a call's token travels in, for tools making raw gRPC calls. */
 export { AUTHORIZATION_METADATA } from "./auth-interceptor.ts";
@@ -34,6 +39,7 @@ export {
   type DeleteResult,
   DfsClient,
   type DfsClientOptions,
+  type DownloadOptions,
   type GetOptions,
   type GetResult,
   type ListEntry,
@@ -43,6 +49,7 @@ export {
   type NewMember,
   type PutOptions,
   type PutResult,
+  type RangeOptions,
   type StatResult,
   type UploadOptions,
   type UploadResult,

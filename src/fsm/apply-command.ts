@@ -9,7 +9,7 @@ import { applyAuthOp, authorize, refuseWrites } from "./auth-rules.ts";
 import type { AuthState } from "./auth-state.ts";
 import type { FsmCommand } from "./command-types.ts";
 import { decodeCommand } from "./commands.ts";
-import { deleteKey, type KvBackend, replaceValue } from "./kv-backend.ts";
+import { deleteKey, type KvBackend, keptMetadata, replaceValue } from "./kv-backend.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ApplyResult } from "./state-machine.ts";
 import { abortUpload, applyChunk, commitUpload, sweepUploads } from "./upload-rules.ts";
@@ -107,6 +107,7 @@ function put(
     modTimeMs: state.clockMs,
     size: command.value.byteLength,
     sha256: createHash("sha256").update(command.value).digest(),
+    ...keptMetadata(command.metadata),
   });
   return { kind: "put", version: version + 1, index };
 }

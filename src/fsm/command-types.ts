@@ -3,6 +3,7 @@
  * general and the exact-size encoder (payload-command-encoder.ts) both use it without
  * importing each other.
  */
+import type { Metadata } from "../api/index.ts";
 import type { AuthOp } from "../gen/command.ts";
 
 /** A change to users, roles or the auth switch, as proto/command.proto defines it. */
@@ -45,6 +46,8 @@ export type FsmCommand =
       readonly value: Uint8Array;
       /** Compare-and-set: apply only if the current version equals this (0 = absent). */
       readonly ifVersion?: number;
+      /** Kept with the value; absent or empty: none. */
+      readonly metadata?: Metadata;
     })
   | (CommandMeta & { readonly op: "delete"; readonly key: string })
   /** One chunk of a file upload (seq from 0, in order). */
@@ -63,6 +66,8 @@ export type FsmCommand =
       readonly sha256: Uint8Array;
       readonly chunks: number;
       readonly ifVersion?: number;
+      /** Kept with the file; absent or empty: none. */
+      readonly metadata?: Metadata;
     })
   | (CommandMeta & { readonly op: "abort_upload"; readonly uploadId: string })
   /** Deletes `prefix` and every key under `prefix/`. */

@@ -3,13 +3,16 @@
  * proto/command.proto) so the log format can grow new operations without breaking old
  * data dirs.
  */
+import type { Metadata } from "../api/index.ts";
 import { Command } from "../gen/command.ts";
 import type { CommandMeta, FsmCommand } from "./command-types.ts";
 import { encodePayloadCommand } from "./payload-command-encoder.ts";
 
 /** Serializes a command for a log entry. */
 export function encodeCommand(command: FsmCommand): Uint8Array {
-  if (command.op === "put" || command.op === "upload_chunk") return encodePayloadCommand(command);
+  // A put with metadata takes the generated encoder (the exact-size one writes no map).
+  if (command.op === "upload_chunk" || (command.op === "put" && !hasMetadata(command.metadata)))
+    return encodePayloadCommand(command);
   const meta = { session: command.session, timeMs: command.timeMs ?? 0, caller: command.caller };
   return Command.encode({ ...NO_OP, ...operation(command), ...meta }).finish();
 }
@@ -33,7 +36,7 @@ function operation(command: FsmCommand): Partial<Command> {
           key: command.key,
           value: asBuffer(command.value),
           ifVersion: command.ifVersion,
-          metadata: {},
+          metadata: { ...command.metadata },
         },
       };
     case "delete":
@@ -51,7 +54,7 @@ function operation(command: FsmCommand): Partial<Command> {
           sha256: asBuffer(command.sha256),
           chunks: command.chunks,
           ifVersion: command.ifVersion,
-          metadata: {},
+          metadata: { ...command.metadata },
         },
       };
     case "abort_upload":
@@ -77,10 +80,9 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     timeMs: decoded.timeMs,
   };
   if (decoded.put !== undefined) {
-    const { key, value, ifVersion } = decoded.put;
-    return ifVersion === undefined
-      ? { op: "put", key, value, ...meta }
-      : { op: "put", key, value, ifVersion, ...meta };
+    const { key, value, ifVersion, metadata } = decoded.put;
+    const cas = ifVersion === undefined ? {} : { ifVersion };
+    return { op: "put", key, value, ...cas, ...metadataField(metadata), ...meta };
   }
   if (decoded.delete !== undefined) return { op: "delete", key: decoded.delete.key, ...meta };
   if (decoded.uploadChunk !== undefined) {
@@ -88,9 +90,10 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     return { op: "upload_chunk", uploadId, seq, data, ...meta };
   }
   if (decoded.commitUpload !== undefined) {
-    const { uploadId, key, size, sha256, chunks, ifVersion } = decoded.commitUpload;
+    const { uploadId, key, size, sha256, chunks, ifVersion, metadata } = decoded.commitUpload;
     const cas = ifVersion === undefined ? {} : { ifVersion };
-    return { op: "commit_upload", uploadId, key, size, sha256, chunks, ...cas, ...meta };
+    const kept = metadataField(metadata);
+    return { op: "commit_upload", uploadId, key, size, sha256, chunks, ...cas, ...kept, ...meta };
   }
   if (decoded.abortUpload !== undefined)
     return { op: "abort_upload", uploadId: decoded.abortUpload.uploadId, ...meta };
@@ -98,6 +101,16 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
     return { op: "delete_prefix", prefix: decoded.deletePrefix.prefix, ...meta };
   if (decoded.auth !== undefined) return { op: "auth", auth: decoded.auth, ...meta };
   return null;
+}
+
+/** True when `metadata` holds at least one entry. */
+export function hasMetadata(metadata: Metadata | undefined): metadata is Metadata {
+  return metadata !== undefined && Object.keys(metadata).length > 0;
+}
+
+/** The command's metadata field: absent when the map is empty (a command of before). */
+function metadataField(metadata: Metadata): { metadata?: Metadata } {
+  return hasMetadata(metadata) ? { metadata } : {};
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -3,6 +3,7 @@
  * value operations every rule shares: replacing or deleting a key frees the chunks of
  * the file it held.
  */
+import { type Metadata, sortedMetadata } from "../api/index.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
 
 /** Where a store keeps its data; the rules never see how. */
@@ -39,4 +40,19 @@ export function deleteKey(backend: KvBackend, key: string): boolean {
   const current = backend.getValue(key);
   if (current?.file !== undefined) backend.deleteChunks(current.file.uploadId, current.file.count);
   return backend.deleteValue(key);
+}
+
+/**
+ * The metadata field of a value to store: entries in name order (so the record's bytes
+ * are the same on every replica whatever order the writer sent), absent when none.
+ */
+export function keptMetadata(metadata: Metadata | undefined): { metadata?: Metadata } {
+  if (metadata === undefined) return {};
+  const entries = sortedMetadata(metadata);
+  return entries.length === 0 ? {} : { metadata: Object.fromEntries(entries) };
+}
+
+/** A value's metadata as text for the stores' digests (name order), so replicas compare it. */
+export function metadataText(metadata: Metadata): string {
+  return `meta:${JSON.stringify(sortedMetadata(metadata))}`;
 }

@@ -5,7 +5,12 @@
  *
  *     value   "v" + key      → u32 crc | u64 version | u64 modIndex | u64 modTimeMs
  *                              | u64 size | sha256 (32) | u32 chunks | u16 idBytes
- *                              | upload id | inline value bytes
+ *                              | upload id | [u32 metaBytes | metadata] | inline value
+ *             idBytes' top bit (0x8000) says the metadata part is there: JSON of the
+ *             [name, value] pairs in name order. Records written before metadata existed
+ *             never set that bit (upload ids are 32 characters), so they decode as they
+ *             always did, and a value without metadata is still written byte for byte
+ *             as before (same records, same digests, same snapshot images).
  *     chunk   "c" + id + "/" + seq (8 hex digits) → u32 crc | chunk bytes
  *     upload  "u" + id       → u32 crc | u32 chunks | u64 bytes | u64 lastMs
  *     session "s" + clientId → u32 crc | JSON of the client's session
@@ -17,6 +22,7 @@
  *     auth    see auth-records.ts (switch, users, roles; JSON)
  */
 import { crc32 } from "node:zlib";
+import { type Metadata, sortedMetadata } from "../api/index.ts";
 import { decodeMembership, encodeMembership, type Membership } from "../raft/index.ts";
 import type { ClientImage } from "./sessions.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
@@ -61,19 +67,24 @@ const TWO_32 = 2 ** 32;
 /** Bytes of a value record before the upload id and inline value. */
 const VALUE_FIXED = 74;
 
+/** Bit of the idBytes field saying a metadata part follows the upload id. */
+const HAS_METADATA = 0x8000;
+
 /** Encodes a stored value. */
 export function encodeValue(key: string, v: StoredValue): Buffer {
   const id = Buffer.from(v.file?.uploadId ?? "");
-  const buf = Buffer.allocUnsafe(VALUE_FIXED + id.length + v.value.byteLength);
+  const meta = encodeMetadata(v.metadata);
+  const buf = Buffer.allocUnsafe(VALUE_FIXED + id.length + meta.length + v.value.byteLength);
   writeU64(buf, 4, v.version);
   writeU64(buf, 12, v.modIndex);
   writeU64(buf, 20, v.modTimeMs);
   writeU64(buf, 28, v.size);
   buf.set(v.sha256, 36);
   buf.writeUInt32LE(v.file?.count ?? 0, 68);
-  buf.writeUInt16LE(id.length, 72);
+  buf.writeUInt16LE(id.length | (meta.length > 0 ? HAS_METADATA : 0), 72);
   id.copy(buf, VALUE_FIXED);
-  buf.set(v.value, VALUE_FIXED + id.length);
+  meta.copy(buf, VALUE_FIXED + id.length);
+  buf.set(v.value, VALUE_FIXED + id.length + meta.length);
   return seal(key, buf);
 }
 
@@ -81,17 +92,48 @@ export function encodeValue(key: string, v: StoredValue): Buffer {
 export function decodeValue(key: string, buf: Buffer): StoredValue {
   check(key, buf, VALUE_FIXED);
   const count = buf.readUInt32LE(68);
-  const idEnd = VALUE_FIXED + buf.readUInt16LE(72);
+  const idField = buf.readUInt16LE(72);
+  const idEnd = VALUE_FIXED + (idField & ~HAS_METADATA);
+  const meta = (idField & HAS_METADATA) !== 0 ? decodeMetadata(key, buf, idEnd) : null;
   const value: StoredValue = {
     version: readU64(buf, 4),
     modIndex: readU64(buf, 12),
     modTimeMs: readU64(buf, 20),
     size: readU64(buf, 28),
     sha256: buf.subarray(36, 68),
-    value: buf.subarray(idEnd),
+    value: buf.subarray(meta?.end ?? idEnd),
+    ...(meta === null ? {} : { metadata: meta.metadata }),
   };
   if (count === 0) return value;
   return { ...value, file: { uploadId: buf.subarray(VALUE_FIXED, idEnd).toString(), count } };
+}
+
+/** The metadata part of a value record; empty when there is none. */
+function encodeMetadata(metadata: Metadata | undefined): Buffer {
+  if (metadata === undefined || Object.keys(metadata).length === 0) return Buffer.alloc(0);
+  const json = Buffer.from(JSON.stringify(sortedMetadata(metadata)));
+  const buf = Buffer.allocUnsafe(4 + json.length);
+  buf.writeUInt32LE(json.length, 0);
+  json.copy(buf, 4);
+  return buf;
+}
+
+/** Reads the metadata part at `at`; where the inline value starts after it. */
+function decodeMetadata(key: string, buf: Buffer, at: number): { metadata: Metadata; end: number } {
+  if (buf.length < at + 4) throw new RecordCorruptionError(key, "metadata cut short");
+  const end = at + 4 + buf.readUInt32LE(at);
+  if (buf.length < end) throw new RecordCorruptionError(key, "metadata cut short");
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(buf.subarray(at + 4, end).toString());
+  } catch {
+    throw new RecordCorruptionError(key, "metadata is not JSON");
+  }
+  const valid =
+    Array.isArray(pairs) &&
+    pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === "string"));
+  if (!valid) throw new RecordCorruptionError(key, "metadata is not name/value pairs");
+  return { metadata: Object.fromEntries(pairs as [string, string][]), end };
 }
 
 /** Key of chunk `seq` of an upload (fixed-width seq, so chunks sort in order). */

@@ -30,7 +30,7 @@ import {
   trackWrites,
 } from "./defrag.ts";
 import { compareKeys, nextPrefix } from "./key-range.ts";
-import type { KvBackend } from "./kv-backend.ts";
+import { type KvBackend, metadataText } from "./kv-backend.ts";
 import { checkLmdbFile } from "./lmdb-check.ts";
 import { openEnvironment, storeFile } from "./lmdb-env.ts";
 import {
@@ -318,6 +318,7 @@ export class LmdbStore implements StateMachine {
       const v = decodeValue(key, value);
       hash.update(`${name.length}:${name}:${v.version}:${v.size}:`);
       hash.update(v.sha256);
+      if (v.metadata !== undefined) hash.update(metadataText(v.metadata));
     }
     const chunks = this.db.getKeysCount({ start: CHUNK_PREFIX, end: nextPrefix(CHUNK_PREFIX) });
     hash.update(`sessions:${this.state.sessions.size()}:chunks:${chunks}`);

@@ -7,7 +7,7 @@ import { decodeMembership, type Entry, EntryKind, type Membership } from "../raf
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { type AuthImage, AuthState, type AuthView, NO_AUTH } from "./auth-state.ts";
 import { compareKeys } from "./key-range.ts";
-import type { KvBackend } from "./kv-backend.ts";
+import { type KvBackend, metadataText } from "./kv-backend.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
 import type {
   ApplyResult,
@@ -138,6 +138,7 @@ export class MemoryStore implements StateMachine {
       const v = this.values.get(key) as StoredValue;
       hash.update(`${key.length}:${key}:${v.version}:${v.size}:`);
       hash.update(v.sha256);
+      if (v.metadata !== undefined) hash.update(metadataText(v.metadata));
     }
     hash.update(`sessions:${this.state.sessions.size()}:chunks:${this.chunks.size}`);
     hash.update(this.state.auth.fingerprint());

@@ -1,3 +1,4 @@
+import type { Metadata } from "../api/index.ts";
 import type { Entry } from "../raft/index.ts";
 import type { AuthView } from "./auth-state.ts";
 
@@ -23,6 +24,8 @@ export interface StoredValue {
   readonly sha256: Uint8Array;
   /** Present for a file uploaded in chunks: where its content is. */
   readonly file?: FileChunks;
+  /** What the writer attached (docs/architecture.md "Metadata"); absent when none. */
+  readonly metadata?: Metadata;
 }
 
 /** Where a chunked file's content lives: chunks 0..count-1 of one upload. */

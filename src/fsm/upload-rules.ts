@@ -6,7 +6,7 @@
  * clock is reclaimed with its chunks.
  */
 import type { FsmCommand } from "./command-types.ts";
-import { type KvBackend, replaceValue } from "./kv-backend.ts";
+import { type KvBackend, keptMetadata, replaceValue } from "./kv-backend.ts";
 import type { ApplyResult } from "./state-machine.ts";
 
 /** An upload with no chunk for this long (log clock) is abandoned and reclaimed. */
@@ -62,6 +62,7 @@ export function commitUpload(
     size: c.size,
     sha256: c.sha256,
     ...(c.chunks > 0 ? { file: { uploadId: c.uploadId, count: c.chunks } } : {}),
+    ...keptMetadata(c.metadata),
   });
   return { kind: "put", version: version + 1, index };
 }

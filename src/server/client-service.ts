@@ -6,7 +6,13 @@
  * they; auth off, that is one boolean check.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { checkKey, checkValueSize, DfsError, MAX_VALUE_BYTES } from "../api/index.ts";
+import {
+  checkKey,
+  checkMetadata,
+  checkValueSize,
+  DfsError,
+  MAX_VALUE_BYTES,
+} from "../api/index.ts";
 import {
   type ApplyResult,
   encodeCommand,
@@ -117,12 +123,21 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     put: async (req: PutRequest, caller: Caller | null): Promise<PutResponse> => {
       checkKey(req.key);
       checkValueSize(req.value.byteLength);
+      const metadata = req.metadata ?? {};
+      checkMetadata(metadata);
       const session = validateSession(req.session);
       guard.allow(caller, "write", req.key);
       const cas = req.ifVersion === undefined ? {} : { ifVersion: req.ifVersion };
       const { index, version } = await propose(
         req.key,
-        { op: "put", key: req.key, value: req.value, ...cas, ...(session ? { session } : {}) },
+        {
+          op: "put",
+          key: req.key,
+          value: req.value,
+          metadata,
+          ...cas,
+          ...(session ? { session } : {}),
+        },
         caller,
       );
       return { index, version };
@@ -146,7 +161,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
           value: inlineContent(view, req.key, stored),
           version: stored.version,
           modIndex: stored.modIndex,
-          metadata: {},
+          metadata: { ...stored.metadata },
         };
       } finally {
         view.close();

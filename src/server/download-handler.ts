@@ -6,11 +6,23 @@
  * at about one chunk whatever the file size. Every chunk's CRC is checked on the way out;
  * the client checks the SHA-256 of the whole. With auth on, the caller needs `read` on the
  * key, checked after the ReadIndex wait against the state the download streams from.
+ *
+ * A ranged download (offset, length) reads only the chunks that hold the range: chunk i
+ * holds bytes i MiB up to (i+1) MiB (every upload cuts its chunks so), so the first
+ * chunk needed is found by division, never by reading what comes before it. `if_version`
+ * makes a ranged read that follows a stat read the same file or fail.
  */
 import { once } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
-import { checkKey, DfsError } from "../api/index.ts";
-import type { StateMachine } from "../fsm/index.ts";
+import {
+  checkKey,
+  chunksOf,
+  DfsError,
+  FILE_CHUNK_BYTES,
+  resolveSpan,
+  sliceOfChunk,
+} from "../api/index.ts";
+import type { StateMachine, StateView, StoredValue } from "../fsm/index.ts";
 import type { DownloadRequest, DownloadResponse } from "../gen/dfs.ts";
 import type { AuthGuard } from "./auth/index.ts";
 import { toServiceError } from "./grpc-errors.ts";
@@ -39,7 +51,7 @@ export function downloadHandler(
 }
 
 async function stream(deps: DownloadDeps, call: Call): Promise<void> {
-  const { key, serializable } = call.request;
+  const { key, serializable, offset, length, ifVersion } = call.request;
   checkKey(key);
   const caller = await deps.guard.caller(call);
   if (!serializable) await deps.loop.linearizableRead();
@@ -48,22 +60,54 @@ async function stream(deps: DownloadDeps, call: Call): Promise<void> {
   try {
     const stored = view.get(key);
     if (stored === undefined) throw new DfsError("not_found", `key not found: ${key}`);
+    if (ifVersion !== undefined && ifVersion !== stored.version)
+      throw new DfsError(
+        "precondition_failed",
+        `${key} is at version ${stored.version}, not ${ifVersion}`,
+      );
+    const span = resolveSpan(stored.size, Number(offset ?? 0), optionalNumber(length));
     await send(call, { info: fileInfo(stored), data: Buffer.alloc(0) });
     if (stored.file === undefined) {
-      if (stored.value.byteLength > 0)
-        await send(call, { info: undefined, data: Buffer.from(stored.value) });
+      if (span.end > span.start)
+        await send(call, {
+          info: undefined,
+          data: Buffer.from(stored.value.subarray(span.start, span.end)),
+        });
       return;
     }
-    for (let seq = 0; seq < stored.file.count; seq++) {
-      const data = view.chunk(stored.file.uploadId, seq);
+    const { first, last } = chunksOf(span, FILE_CHUNK_BYTES);
+    for (let seq = first; seq <= last; seq++) {
+      const data = checkedChunk(view, stored, seq);
+      const part = sliceOfChunk(span, seq, FILE_CHUNK_BYTES);
       await send(call, {
         info: undefined,
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        data: Buffer.from(data.buffer, data.byteOffset + part.start, part.end - part.start),
       });
     }
   } finally {
     view.close();
   }
+}
+
+/**
+ * Chunk `seq` of a file, checked to be as long as its place in the file says (every chunk
+ * but the last is exactly {@link FILE_CHUNK_BYTES}): a ranged read trusts that layout, so
+ * a chunk that breaks it is an error, never wrong bytes.
+ */
+function checkedChunk(view: StateView, stored: StoredValue, seq: number): Uint8Array {
+  const file = stored.file as NonNullable<StoredValue["file"]>;
+  const data = view.chunk(file.uploadId, seq);
+  const expected = Math.min(FILE_CHUNK_BYTES, stored.size - seq * FILE_CHUNK_BYTES);
+  if (data.byteLength !== expected)
+    throw new DfsError(
+      "internal",
+      `chunk ${seq} of upload ${file.uploadId} holds ${data.byteLength} bytes, expected ${expected}`,
+    );
+  return data;
+}
+
+function optionalNumber(value: number | undefined | null): number | undefined {
+  return value === undefined || value === null ? undefined : Number(value);
 }
 
 /** Writes one message, waiting for the client to drain if the stream's buffer is full. */

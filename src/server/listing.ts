@@ -26,7 +26,7 @@ export function fileInfo(v: StoredValue): FileInfo {
     modIndex: v.modIndex,
     modTimeMs: v.modTimeMs,
     chunks: v.file?.count ?? 0,
-    metadata: {},
+    metadata: { ...v.metadata },
   };
 }
 

@@ -16,7 +16,14 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { checkKey, DfsError, FILE_CHUNK_BYTES, UPLOAD_WINDOW_CHUNKS } from "../api/index.ts";
+import {
+  checkKey,
+  checkMetadata,
+  DfsError,
+  FILE_CHUNK_BYTES,
+  type Metadata,
+  UPLOAD_WINDOW_CHUNKS,
+} from "../api/index.ts";
 import { encodeCommand, type FsmCommand } from "../fsm/index.ts";
 import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
 import type { AuthGuard, CallCredentials, Caller } from "./auth/index.ts";
@@ -119,6 +126,7 @@ class Upload {
   private started = false;
   private key = "";
   private ifVersion: number | undefined;
+  private metadata: Metadata = {};
   private session: FsmCommand["session"];
   private caller: Caller | null = null;
   private pending: Buffer[] = [];
@@ -152,11 +160,13 @@ class Upload {
 
   private async start(m: UploadRequest): Promise<void> {
     checkKey(m.key);
+    checkMetadata(m.metadata ?? {});
     this.deps.loop.checkLeader();
     this.caller = await this.deps.guard.caller(this.credentials);
     this.deps.guard.allow(this.caller, "write", m.key);
     this.key = m.key;
     this.ifVersion = m.ifVersion;
+    this.metadata = m.metadata ?? {};
     this.session = validateSession(m.session);
     this.started = true;
     this.accepted();
@@ -221,6 +231,7 @@ class Upload {
       size: this.size,
       sha256: actual,
       chunks: this.seq,
+      metadata: this.metadata,
       ...(this.ifVersion === undefined ? {} : { ifVersion: this.ifVersion }),
       ...(this.session ? { session: this.session } : {}),
     });

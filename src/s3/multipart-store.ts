@@ -6,7 +6,7 @@
  * upload restarts from the first part on the new leader). Then the staging is removed.
  */
 import { createHash } from "node:crypto";
-import { type DfsClient, DfsError, type UploadOptions } from "../client/index.ts";
+import { type DfsClient, DfsError } from "../client/index.ts";
 import { S3Error } from "./errors.ts";
 import {
   bucketUploadsDir,
@@ -172,11 +172,9 @@ export class MultipartStore {
       last = new Watched(this.concat(bucket, uploadId, chosen));
       return last.iterable;
     };
-    // `metadata` of UploadOptions lands with issue 21's client work (PLAN: i21-core).
-    const options: UploadOptions & { metadata: Record<string, string> } = {
+    const upload = this.client.upload(record.dfsKey, source, {
       metadata: { ...record.metadata, [etagKey]: etag },
-    };
-    const upload = this.client.upload(record.dfsKey, source, options);
+    });
     const up = await upload.catch((error: unknown) => {
       throw last?.error ?? error;
     });

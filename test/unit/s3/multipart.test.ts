@@ -1,11 +1,11 @@
 /**
  * The pure parts of multipart uploads: the `-N` ETag clients recompute, part numbers,
- * the staging layout's order, and UploadPartCopy's source and range parsing and slicing.
+ * the staging layout's order, and UploadPartCopy's source and range parsing.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { parseCopyRange, parseCopySource, slice } from "../../../src/s3/multipart-copy.ts";
+import { parseCopyRange, parseCopySource } from "../../../src/s3/multipart-copy.ts";
 import {
   isUploadId,
   multipartEtag,
@@ -55,22 +55,5 @@ describe("UploadPartCopy sources", () => {
     assert.deepEqual(parseCopyRange("bytes=0-0"), { first: 0, last: 0 });
     for (const bad of ["bytes=5-4", "bytes=-4", "bytes=1-", "items=0-1"])
       assert.throws(() => parseCopyRange(bad));
-  });
-
-  it("slices [from, to) across chunk boundaries and stops reading past the end", async () => {
-    let pulled = 0;
-    async function* chunks() {
-      for (const c of ["abc", "def", "ghi", "jkl"]) {
-        pulled++;
-        yield Buffer.from(c);
-      }
-    }
-    const out: string[] = [];
-    for await (const c of slice(chunks(), 2, 7)) out.push(Buffer.from(c).toString());
-    assert.equal(out.join(""), "cdefg");
-    assert.equal(pulled, 3, "the fourth chunk is never read");
-    const first: string[] = [];
-    for await (const c of slice(chunks(), 0, 1)) first.push(Buffer.from(c).toString());
-    assert.equal(first.join(""), "a");
   });
 });

@@ -45,6 +45,7 @@ export const COMMAND_MODULES: ReadonlyMap<string, CommandModule> = new Map([
   ["role", async () => (await import("./role-commands.ts")).addRoleCommands],
   ["snapshot", async () => (await import("./snapshot-commands.ts")).addSnapshotCommands],
   ["defrag", async () => (await import("./defrag-command.ts")).addDefragCommand],
+  ["gateway", async () => (await import("./gateway-command.ts")).addGatewayCommand],
 ]);
 
 /**

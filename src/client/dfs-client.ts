@@ -160,6 +160,8 @@ export interface ListOptions extends GetOptions {
   readonly recursive?: boolean;
   /** Entries fetched per call (default: the server's, 1000). */
   readonly pageSize?: number;
+  /** Start after this name (a key, or a directory ending in '/': after its subtree). */
+  readonly startAfter?: string;
 }
 
 /** Result of a delete: the log index at which the key disappeared. */
@@ -441,7 +443,7 @@ export class DfsClient {
   /** Lists keys under `prefix` ("" = everything), one level or recursively, page by page. */
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<ListEntry> {
     if (prefix !== "") checkKey(prefix);
-    let startAfter = "";
+    let startAfter = options.startAfter ?? "";
     do {
       const request = {
         prefix,

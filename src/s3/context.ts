@@ -32,6 +32,8 @@ export interface S3Context {
   /** A client acting as the caller: the cluster checks its permissions (docs/s3.md). */
   readonly client: DfsClient;
   readonly caller: S3Caller;
+  /** The region this gateway answers for (any region in a signature is accepted). */
+  readonly region: string;
   /**
    * The payload bytes, once: aws-chunked framing removed, chunk signatures, Content-MD5
    * and `x-amz-checksum-*` (header or trailer) verified as they pass. A mismatch throws

@@ -1,0 +1,108 @@
+/**
+ * The gateway's only door into dfs: objects read and written through a DfsClient with
+ * their S3 metadata. Kept in one file so the exact client calls (ranged download,
+ * metadata on put/upload/stat) live in one place.
+ */
+import type {
+  DfsClient,
+  FileInfo,
+  GetOptions,
+  PutOptions,
+  UploadOptions,
+  UploadSource,
+} from "../client/index.ts";
+
+/** A stored object as S3 handlers see it. */
+export interface ObjectInfo {
+  readonly size: number;
+  readonly version: number;
+  readonly modTimeMs: number;
+  readonly sha256: string;
+  /** The dfs metadata map (content type, ETag, user metadata; see object-meta.ts). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Values up to this size are written with one put (batched, inline) rather than an upload. */
+export const INLINE_MAX_BYTES = 1 << 20;
+
+/** The stored object at `key`; throws DfsError `not_found` when there is none. */
+export async function statObject(client: DfsClient, key: string): Promise<ObjectInfo> {
+  return objectInfo(await client.stat(key));
+}
+
+/** An open read of `length` bytes from `offset` of the object at version `version`. */
+export interface OpenObject {
+  readonly info: ObjectInfo;
+  readonly chunks: AsyncIterable<Buffer>;
+}
+
+/**
+ * Streams `[offset, offset+length)` of `key` (the whole object without a range). With
+ * `ifVersion`, fails `precondition_failed` if the object changed since it was stat'ed,
+ * so a range never mixes two versions.
+ */
+export async function openObject(
+  client: DfsClient,
+  key: string,
+  range?: { offset: number; length: number },
+  ifVersion?: number,
+): Promise<OpenObject> {
+  const options = {
+    ...(range === undefined ? {} : { offset: range.offset, length: range.length }),
+    ...(ifVersion === undefined ? {} : { ifVersion }),
+  };
+  const { info, chunks } = await client.download(key, options as unknown as GetOptions);
+  if (range === undefined) return { info: objectInfo(info), chunks };
+  return { info: objectInfo(info), chunks: slice(chunks, range.offset, range.length) };
+}
+
+/** Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata. */
+export async function putObject(
+  client: DfsClient,
+  key: string,
+  value: Uint8Array,
+  metadata: Record<string, string>,
+): Promise<{ version: number }> {
+  const options = { metadata };
+  return client.put(key, value, options as unknown as PutOptions);
+}
+
+/**
+ * Streams `source` into an upload; `finalMetadata` is called once the source ended
+ * (the ETag is known only then) and merged over `metadata`.
+ */
+export async function uploadObject(
+  client: DfsClient,
+  key: string,
+  source: UploadSource,
+  metadata: Record<string, string>,
+  finalMetadata: () => Record<string, string>,
+): Promise<{ version: number }> {
+  const options = { metadata, finalMetadata };
+  return client.upload(key, source, options as unknown as UploadOptions);
+}
+
+/** The S3 view of a dfs FileInfo. */
+export function objectInfo(info: FileInfo): ObjectInfo {
+  const metadata = (info as FileInfo & { metadata?: Record<string, string> }).metadata ?? {};
+  return {
+    size: info.size,
+    version: info.version,
+    modTimeMs: info.modTimeMs,
+    sha256: info.sha256,
+    metadata,
+  };
+}
+
+/** Bytes [offset, offset+length) of a whole-object stream (until the client reads ranges). */
+async function* slice(chunks: AsyncIterable<Buffer>, offset: number, length: number) {
+  let at = 0;
+  const end = offset + length;
+  for await (const c of chunks) {
+    const from = Math.max(offset - at, 0);
+    const to = Math.min(end - at, c.length);
+    if (to > from) yield c.subarray(from, to);
+    at += c.length;
+    if (at >= end) break;
+  }
+}

@@ -5,28 +5,13 @@
  */
 import { DfsError } from "../client/index.ts";
 import type { S3Context } from "./context.ts";
-import { dfsKey } from "./context.ts";
 import { S3Error, s3Errors } from "./errors.ts";
+import { objectKey, parseCopySource } from "./objects.ts";
 
 /** A byte range of the source, inclusive at both ends as in HTTP. */
 export interface CopyRange {
   readonly first: number;
   readonly last: number;
-}
-
-/** Bucket and key named by an `x-amz-copy-source` header; InvalidArgument when malformed. */
-export function parseCopySource(header: string): { bucket: string; key: string } {
-  const path = header.split("?")[0] ?? "";
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path).replace(/^\//, "");
-  } catch {
-    throw s3Errors.invalidArgument("x-amz-copy-source is not URL-encoded correctly");
-  }
-  const slash = decoded.indexOf("/");
-  if (slash <= 0 || slash === decoded.length - 1)
-    throw s3Errors.invalidArgument("x-amz-copy-source must be /bucket/key");
-  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
 }
 
 /** The range of `x-amz-copy-source-range` (`bytes=A-B`), or null when absent. */
@@ -46,7 +31,7 @@ export function parseCopyRange(header: string | undefined): CopyRange | null {
 export async function copySource(ctx: S3Context): Promise<AsyncIterable<Uint8Array>> {
   const { bucket, key } = parseCopySource(String(ctx.headers["x-amz-copy-source"] ?? ""));
   const range = parseCopyRange(ctx.headers["x-amz-copy-source-range"] as string | undefined);
-  const source = dfsKey(bucket, key);
+  const source = objectKey(bucket, key);
   try {
     const info = await ctx.client.stat(source);
     if (range !== null && range.last >= info.size)

@@ -2,26 +2,25 @@
  * The multipart operations of the S3 endpoint (docs/s3.md#multipart-uploads): HTTP in
  * and out of {@link MultipartStore}, registered into the gateway's router by routes.ts.
  */
+
+import { requireBucket } from "./buckets.ts";
 import type { S3Context } from "./context.ts";
-import { dfsKey } from "./context.ts";
 import { S3Error, s3Errors } from "./errors.ts";
 import { completeResponding, requestedParts } from "./multipart-complete.ts";
 import { copySource } from "./multipart-copy.ts";
 import { parsePartNumber, quoteEtag } from "./multipart-layout.ts";
 import { listPartsResult, listUploadsResult } from "./multipart-listings.ts";
-import { bucketMustExist, objectMetadataOf } from "./multipart-object.ts";
 import { MultipartStore } from "./multipart-store.ts";
+import { ETAG_META, objectMetadata } from "./object-meta.ts";
+import { objectKey } from "./objects.ts";
 import { sendEmpty, sendXml } from "./respond.ts";
 import type { S3Route } from "./router.ts";
 
-/** The dfs metadata entry holding an object's ETag (the gateway reads the same one). */
-export const ETAG_METADATA = "etag";
-
 async function create(ctx: S3Context): Promise<void> {
-  await bucketMustExist(ctx);
+  const target = objectKey(ctx.bucket, ctx.key);
+  await requireBucket(ctx);
   const store = new MultipartStore(ctx.client);
-  const target = dfsKey(ctx.bucket, ctx.key);
-  const uploadId = await store.create(ctx.bucket, ctx.key, target, objectMetadataOf(ctx));
+  const uploadId = await store.create(ctx.bucket, ctx.key, target, objectMetadata(ctx.headers));
   sendXml(ctx, "InitiateMultipartUploadResult", {
     Bucket: ctx.bucket,
     Key: ctx.key,
@@ -53,7 +52,7 @@ async function complete(ctx: S3Context): Promise<void> {
   await openUploadOfKey(ctx, store);
   const parts = await requestedParts(ctx);
   await completeResponding(ctx, async () => {
-    const done = await store.complete(ctx.bucket, uploadIdOf(ctx), parts, ETAG_METADATA);
+    const done = await store.complete(ctx.bucket, uploadIdOf(ctx), parts, ETAG_META);
     return {
       Location: `/${ctx.bucket}/${ctx.key}`,
       Bucket: ctx.bucket,
@@ -78,7 +77,7 @@ async function listParts(ctx: S3Context): Promise<void> {
 }
 
 async function listUploads(ctx: S3Context): Promise<void> {
-  await bucketMustExist(ctx);
+  await requireBucket(ctx);
   const uploads = await new MultipartStore(ctx.client).uploads(ctx.bucket);
   sendXml(ctx, "ListMultipartUploadsResult", listUploadsResult(ctx, uploads));
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { parseCopyRange, parseCopySource } from "../../../src/s3/multipart-copy.ts";
+import { parseCopyRange } from "../../../src/s3/multipart-copy.ts";
 import {
   isUploadId,
   multipartEtag,
@@ -43,13 +43,6 @@ describe("multipart arithmetic", () => {
 });
 
 describe("UploadPartCopy sources", () => {
-  it("parses /bucket/key, bucket/key, URL-encoding and ?versionId", () => {
-    assert.deepEqual(parseCopySource("/b/dir/a%20b.txt"), { bucket: "b", key: "dir/a b.txt" });
-    assert.deepEqual(parseCopySource("b/k?versionId=1"), { bucket: "b", key: "k" });
-    for (const bad of ["", "/b", "b/", "/%zz/k"])
-      assert.throws(() => parseCopySource(bad), /InvalidArgument|copy-source/);
-  });
-
   it("parses bytes=A-B inclusive and refuses anything else", () => {
     assert.equal(parseCopyRange(undefined), null);
     assert.deepEqual(parseCopyRange("bytes=0-0"), { first: 0, last: 0 });

@@ -80,11 +80,11 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
   before(async () => {
     console.log(`seed ${seed} (replay: DFS_TEST_SEED=${seed})`);
     s3 = await startS3Cluster();
-    await clientOf(1).send(new CreateBucketCommand({ Bucket: "mp" }));
+    await clientOf(1).send(new CreateBucketCommand({ Bucket: "mpu" }));
   });
   after(async () => {
     for (const c of clients) c.destroy();
-    await s3?.cluster.destroy();
+    await s3?.destroy();
   });
 
   it("create, upload parts, list parts and uploads, copy a part, complete with the -N ETag", async () => {
@@ -92,10 +92,10 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     const rng = new Rng(seed);
     const a = seededBytes(rng, 5 * MiB);
     const b = seededBytes(rng, 1000);
-    await s.send(new PutObjectCommand({ Bucket: "mp", Key: "src.bin", Body: a }));
+    await s.send(new PutObjectCommand({ Bucket: "mpu", Key: "src.bin", Body: a }));
     const { UploadId } = await s.send(
       new CreateMultipartUploadCommand({
-        Bucket: "mp",
+        Bucket: "mpu",
         Key: "dir/obj.bin",
         ContentType: "application/x-test",
         Metadata: { color: "blue" },
@@ -103,25 +103,25 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     );
     assert.ok(UploadId);
     const p1 = await s.send(
-      new UploadPartCommand({ Bucket: "mp", Key: "dir/obj.bin", UploadId, PartNumber: 1, Body: a }),
+      new UploadPartCommand({ Bucket: "mpu", Key: "dir/obj.bin", UploadId, PartNumber: 1, Body: a }),
     );
     assert.equal(p1.ETag, `"${md5(a)}"`);
     const p2 = await s.send(
       new UploadPartCopyCommand({
-        Bucket: "mp",
+        Bucket: "mpu",
         Key: "dir/obj.bin",
         UploadId,
         PartNumber: 2,
-        CopySource: "mp/src.bin",
+        CopySource: "mpu/src.bin",
         CopySourceRange: "bytes=100-1099",
       }),
     );
     assert.equal(p2.CopyPartResult?.ETag, `"${md5(a.subarray(100, 1100))}"`);
     const p3 = await s.send(
-      new UploadPartCommand({ Bucket: "mp", Key: "dir/obj.bin", UploadId, PartNumber: 3, Body: b }),
+      new UploadPartCommand({ Bucket: "mpu", Key: "dir/obj.bin", UploadId, PartNumber: 3, Body: b }),
     );
     const parts = await s.send(
-      new ListPartsCommand({ Bucket: "mp", Key: "dir/obj.bin", UploadId }),
+      new ListPartsCommand({ Bucket: "mpu", Key: "dir/obj.bin", UploadId }),
     );
     assert.deepEqual(
       parts.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag]),
@@ -131,13 +131,13 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
         [3, 1000, p3.ETag],
       ],
     );
-    const uploads = await s.send(new ListMultipartUploadsCommand({ Bucket: "mp" }));
+    const uploads = await s.send(new ListMultipartUploadsCommand({ Bucket: "mpu" }));
     assert.deepEqual(
       uploads.Uploads?.map((u) => [u.Key, u.UploadId]),
       [["dir/obj.bin", UploadId]],
     );
     await assert.rejects(
-      s.send(new HeadObjectCommand({ Bucket: "mp", Key: "dir/obj.bin" })),
+      s.send(new HeadObjectCommand({ Bucket: "mpu", Key: "dir/obj.bin" })),
       (e: Error) => e.name === "NotFound",
       "nothing is visible before Complete",
     );
@@ -145,7 +145,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     await assert.rejects(
       s.send(
         new CompleteMultipartUploadCommand({
-          Bucket: "mp",
+          Bucket: "mpu",
           Key: "dir/obj.bin",
           UploadId,
           MultipartUpload: {
@@ -161,7 +161,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     await assert.rejects(
       s.send(
         new CompleteMultipartUploadCommand({
-          Bucket: "mp",
+          Bucket: "mpu",
           Key: "dir/obj.bin",
           UploadId,
           MultipartUpload: { Parts: [{ PartNumber: 1, ETag: `"${"0".repeat(32)}"` }] },
@@ -171,7 +171,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     );
     const done = await s.send(
       new CompleteMultipartUploadCommand({
-        Bucket: "mp",
+        Bucket: "mpu",
         Key: "dir/obj.bin",
         UploadId,
         MultipartUpload: {
@@ -184,7 +184,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     );
     const want = Buffer.concat([a, b]);
     assert.equal(done.ETag, expectedEtag([a, b]));
-    const got = await s.send(new GetObjectCommand({ Bucket: "mp", Key: "dir/obj.bin" }));
+    const got = await s.send(new GetObjectCommand({ Bucket: "mpu", Key: "dir/obj.bin" }));
     assert.ok(
       Buffer.from(
         await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
@@ -193,10 +193,10 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     assert.equal(got.ETag, done.ETag);
     assert.equal(got.ContentType, "application/x-test");
     assert.deepEqual(got.Metadata, { color: "blue" });
-    const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mp" }));
+    const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mpu" }));
     assert.equal(left.Uploads?.length ?? 0, 0, "the staging is gone after Complete");
     await assert.rejects(
-      s.send(new ListPartsCommand({ Bucket: "mp", Key: "dir/obj.bin", UploadId })),
+      s.send(new ListPartsCommand({ Bucket: "mpu", Key: "dir/obj.bin", UploadId })),
       (e: Error) => e.name === "NoSuchUpload",
     );
   });
@@ -204,22 +204,22 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
   it("abort removes the upload and its parts; parts of an aborted upload are refused", async () => {
     const s = clientOf(1);
     const { UploadId } = await s.send(
-      new CreateMultipartUploadCommand({ Bucket: "mp", Key: "gone" }),
+      new CreateMultipartUploadCommand({ Bucket: "mpu", Key: "gone" }),
     );
     await s.send(
       new UploadPartCommand({
-        Bucket: "mp",
+        Bucket: "mpu",
         Key: "gone",
         UploadId,
         PartNumber: 1,
         Body: Buffer.from("x"),
       }),
     );
-    await s.send(new AbortMultipartUploadCommand({ Bucket: "mp", Key: "gone", UploadId }));
+    await s.send(new AbortMultipartUploadCommand({ Bucket: "mpu", Key: "gone", UploadId }));
     await assert.rejects(
       s.send(
         new UploadPartCommand({
-          Bucket: "mp",
+          Bucket: "mpu",
           Key: "gone",
           UploadId,
           PartNumber: 2,
@@ -228,7 +228,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
       ),
       (e: Error) => e.name === "NoSuchUpload",
     );
-    const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mp" }));
+    const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mpu" }));
     assert.equal(left.Uploads?.length ?? 0, 0);
   });
 
@@ -244,7 +244,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
       const watcher = (async () => {
         while (watching) {
           try {
-            const h = await s.send(new HeadObjectCommand({ Bucket: "mp", Key: key }));
+            const h = await s.send(new HeadObjectCommand({ Bucket: "mpu", Key: key }));
             seen.push(`${h.ContentLength}:${h.ETag}`);
           } catch (e) {
             seen.push((e as Error).name);
@@ -253,7 +253,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
         }
       })();
       const { UploadId } = await s.send(
-        new CreateMultipartUploadCommand({ Bucket: "mp", Key: key }),
+        new CreateMultipartUploadCommand({ Bucket: "mpu", Key: key }),
       );
       const etags: string[] = [];
       let killed = false;
@@ -266,7 +266,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
           }
           const r = await s.send(
             new UploadPartCommand({
-              Bucket: "mp",
+              Bucket: "mpu",
               Key: key,
               UploadId,
               PartNumber: i + 1,
@@ -277,7 +277,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
         }
         const completing = s.send(
           new CompleteMultipartUploadCommand({
-            Bucket: "mp",
+            Bucket: "mpu",
             Key: key,
             UploadId,
             MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
@@ -303,7 +303,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
       for (const v of seen)
         assert.ok(v === "NotFound" || v === `${100 * MiB}:${want}`, `a watcher saw ${v}`);
       if (outcome === "completed") {
-        const got = await s.send(new GetObjectCommand({ Bucket: "mp", Key: key }));
+        const got = await s.send(new GetObjectCommand({ Bucket: "mpu", Key: key }));
         const bytes = Buffer.from(
           await (
             got.Body as { transformToByteArray(): Promise<Uint8Array> }
@@ -312,7 +312,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
         assert.ok(bytes.equals(Buffer.concat(parts)), "every byte, in order");
       } else {
         await assert.rejects(
-          s.send(new HeadObjectCommand({ Bucket: "mp", Key: key })),
+          s.send(new HeadObjectCommand({ Bucket: "mpu", Key: key })),
           (e: Error) => e.name === "NotFound",
         );
       }

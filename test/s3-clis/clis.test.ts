@@ -94,7 +94,7 @@ describe("real S3 CLIs against the gateway", { timeout: 1_500_000 }, () => {
     };
   });
   after(async () => {
-    await s3?.cluster.destroy();
+    await s3?.destroy();
     await rm(dir, { recursive: true, force: true });
   });
 

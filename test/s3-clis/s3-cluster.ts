@@ -1,34 +1,89 @@
 /**
- * A real 3-node cluster whose node 1 serves the S3 endpoint (`dfs server --s3-port`),
- * with one dev key pair: what the CLI tier and the multipart test run against.
+ * A real 3-node cluster with S3 endpoints in front of it: one `dfs gateway` process per
+ * node (its `--endpoints` list starts with that node), each on its own port, with one dev
+ * key pair. Separate processes, so a test can SIGKILL the leader node and keep talking
+ * S3 to a gateway that survives. What the CLI tier, the multipart test and bench:s3 use.
  */
-import { freePorts, LocalCluster } from "../../src/cluster/index.ts";
+import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
+import {
+  freePorts,
+  LocalCluster,
+  type ServerEntry,
+  sourceEntry,
+  waitFor,
+} from "../../src/cluster/index.ts";
 
-/** The key pair the gateway accepts when the cluster's auth is off. */
+/** The key pair the gateways accept (the cluster's auth is off). */
 export const S3_ACCESS_KEY = "DFSTESTACCESSKEY0001";
 /** Its secret. */
 export const S3_SECRET_KEY = "dfs-test-secret-key-0000000000000000000000";
 /** The region every client signs for. */
 export const S3_REGION = "us-east-1";
 
-/** A started cluster and its S3 endpoint URL (`http://127.0.0.1:P`). */
+/** A started cluster, its gateways and node 1's gateway URL (`http://127.0.0.1:P`). */
 export interface S3Cluster {
   readonly cluster: LocalCluster;
   readonly endpoint: string;
-  /** Node ids serving S3 (each node gets its own port; see `endpointOf`). */
+  /** Node id → port of the gateway in front of that node. */
   readonly s3Ports: ReadonlyMap<number, number>;
+  /** Stops the gateways and destroys the cluster. */
+  destroy(): Promise<void>;
 }
 
-/**
- * Starts 3 nodes, each with `--s3-port` (so a test can keep talking S3 to a survivor when
- * it kills one), the dev keys in the environment; `endpoint` is node 1's.
- */
-export async function startS3Cluster(): Promise<S3Cluster> {
+/** Starts the cluster and a gateway per node; resolves once every gateway answers HTTP. */
+export async function startS3Cluster(
+  options: { entry?: ServerEntry; checkInvariants?: boolean } = {},
+): Promise<S3Cluster> {
+  const entry = options.entry ?? sourceEntry();
+  const cluster = await LocalCluster.start({
+    entry,
+    ...(options.checkInvariants === undefined ? {} : { checkInvariants: options.checkInvariants }),
+  });
   const ports = await freePorts(3);
   const s3Ports = new Map(ports.map((p, i) => [i + 1, p]));
-  const cluster = await LocalCluster.start({
-    nodeArgs: (node) => ["--s3-port", String(s3Ports.get(node.id))],
-    env: { ...process.env, DFS_S3_ACCESS_KEY: S3_ACCESS_KEY, DFS_S3_SECRET_KEY: S3_SECRET_KEY },
+  const endpoints = cluster.endpoints();
+  const gateways: ChildProcess[] = [];
+  let logs = "";
+  for (const [id, port] of s3Ports) {
+    const mine = endpoints[id - 1] as string;
+    const order = [mine, ...endpoints.filter((e) => e !== mine)];
+    const child = spawn(
+      entry.command,
+      [...entry.args, "gateway", "--endpoints", order.join(","), "--s3-port", String(port)],
+      {
+        cwd: entry.cwd,
+        env: { ...process.env, DFS_S3_ACCESS_KEY: S3_ACCESS_KEY, DFS_S3_SECRET_KEY: S3_SECRET_KEY },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    child.stderr?.on("data", (c: Buffer) => {
+      logs = (logs + c.toString()).slice(-20_000);
+    });
+    gateways.push(child);
+  }
+  const destroy = async () => {
+    for (const g of gateways) g.kill("SIGKILL");
+    await cluster.destroy();
+  };
+  try {
+    for (const port of ports)
+      await waitFor(`the S3 gateway on port ${port}`, () => answers(port), 60_000);
+  } catch (error) {
+    await destroy();
+    throw new Error(`${(error as Error).message}\n${logs}`);
+  }
+  return { cluster, endpoint: `http://127.0.0.1:${s3Ports.get(1)}`, s3Ports, destroy };
+}
+
+/** True once something answers HTTP on `port` (any status), else undefined. */
+function answers(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", method: "GET" }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on("error", () => resolve(undefined));
+    req.end();
   });
-  return { cluster, endpoint: `http://127.0.0.1:${s3Ports.get(1)}`, s3Ports };
 }

@@ -28,6 +28,35 @@ interface DevFlags {
   readonly data: string;
   /** Mutual TLS on both ports with certificates from `dfs certs init` in `<data>/certs`. */
   readonly tls?: boolean;
+  /** S3 port of node 1 (0: none; docs/s3.md). */
+  readonly s3Port?: number;
+}
+
+/** The S3 port `npm start` gives node 1. */
+export const DEV_S3_PORT = 9000;
+/**
+ * The dev cluster's S3 key pair (unless DFS_S3_ACCESS_KEY/DFS_S3_SECRET_KEY are set):
+ * fixed so scripts and `aws configure` work across restarts; for this machine only.
+ */
+export const DEV_S3_ACCESS_KEY = "DFSDEVACCESSKEY00001";
+export const DEV_S3_SECRET_KEY = "dfs-dev-secret-key-local-use-only-000001";
+
+/** Where and with which keys the dev cluster serves S3, or null when it does not. */
+export interface DevS3 {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+}
+
+/** The dev cluster's S3 settings for `flags` (none with --tls or --s3-port 0). */
+export function devS3(flags: DevFlags, env: NodeJS.ProcessEnv = process.env): DevS3 | null {
+  const port = flags.s3Port ?? DEV_S3_PORT;
+  if (port === 0 || flags.tls === true) return null;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKey: env.DFS_S3_ACCESS_KEY || DEV_S3_ACCESS_KEY,
+    secretKey: env.DFS_S3_SECRET_KEY || DEV_S3_SECRET_KEY,
+  };
 }
 
 /** Registers `dev` on `program`. */
@@ -46,6 +75,12 @@ export function addDevCommand(program: Command): void {
     .option(
       "--tls",
       "mutual TLS on the client and peer ports, certificates in <data>/certs (made if missing)",
+    )
+    .option(
+      "--s3-port <port>",
+      "S3 port of node 1 (0: none; not with --tls)",
+      intFlag("--s3-port", 0, 65535),
+      DEV_S3_PORT,
     )
     .action(runDev);
 }
@@ -66,6 +101,7 @@ export function planDevCluster(
     throw new UsageError(
       `--base-port ${flags.basePort} leaves no room for ${flags.nodes} nodes and their peer ports (port + ${PEER_PORT_OFFSET})`,
     );
+  const s3 = devS3(flags);
   return {
     size: flags.nodes,
     host: "localhost",
@@ -73,6 +109,19 @@ export function planDevCluster(
     dataRoot: resolve(flags.data),
     entry,
     ...(flags.tls ? { certsDir: certsDirOf(flags.data) } : {}),
+    ...(s3 === null
+      ? {}
+      : {
+          nodeArgs: (node) =>
+            node.id === 1
+              ? ["--s3-port", String(flags.s3Port ?? DEV_S3_PORT), "--s3-host", "127.0.0.1"]
+              : [],
+          env: {
+            ...process.env,
+            DFS_S3_ACCESS_KEY: s3.accessKey,
+            DFS_S3_SECRET_KEY: s3.secretKey,
+          },
+        }),
   };
 }
 
@@ -131,14 +180,19 @@ async function runDev(flags: DevFlags): Promise<void> {
   process.on("SIGTERM", stop);
   await cluster.spawnAll();
   process.stdout.write(
-    banner(cluster, resolve(flags.data), flags.tls ? certsDirOf(flags.data) : null),
+    banner(cluster, resolve(flags.data), flags.tls ? certsDirOf(flags.data) : null, devS3(flags)),
   );
   await finished;
   if (!stopping) throw new DfsError("unavailable", "every node exited; see their messages above");
 }
 
 /** What the dev cluster prints on start: where it is and how to reach it with the CLI. */
-export function banner(cluster: LocalCluster, dataRoot: string, certsDir: string | null): string {
+export function banner(
+  cluster: LocalCluster,
+  dataRoot: string,
+  certsDir: string | null,
+  s3: DevS3 | null = null,
+): string {
   const endpoints = cluster.endpoints().join(",");
   const peers = cluster.nodes.map((node) => node.peerAddress).join(",");
   const env = endpoints === DEFAULT_ENDPOINTS ? "" : `  export DFS_ENDPOINTS=${endpoints}\n`;
@@ -155,6 +209,13 @@ export function banner(cluster: LocalCluster, dataRoot: string, certsDir: string
     `${env}  npx dfs put greeting hello${tls}`,
     `  npx dfs get greeting${tls}`,
     `  npx dfs status${tls}`,
+    ...(s3 === null
+      ? []
+      : [
+          `S3 on ${s3.endpoint} (node 1; docs/s3.md), dev keys:`,
+          `  export AWS_ACCESS_KEY_ID=${s3.accessKey} AWS_SECRET_ACCESS_KEY=${s3.secretKey} AWS_REGION=us-east-1`,
+          `  aws --endpoint-url ${s3.endpoint} s3 mb s3://demo && aws --endpoint-url ${s3.endpoint} s3 ls`,
+        ]),
     "Ctrl-C stops the cluster.",
     "",
   ].join("\n");

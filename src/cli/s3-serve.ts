@@ -5,13 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { DfsClient, type DfsClientOptions } from "../client/index.ts";
-import {
-  ClusterKeys,
-  type S3CredentialsCall,
-  S3Gateway,
-  type SigningKeySource,
-  StaticKeys,
-} from "../s3/index.ts";
+import { AutoKeys, ClusterKeys, S3Gateway, StaticKeys } from "../s3/index.ts";
 import { intFlag } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -65,9 +59,10 @@ export interface RunningGateway {
 }
 
 /**
- * Starts a gateway in front of the cluster reached by `clientOptions` (whose user, when
- * auth is on, must be an admin: S3Credentials is admin-only). Throws UsageError when no
- * way to authenticate requests was configured.
+ * Starts a gateway in front of the cluster reached by `clientOptions`. With a user (an
+ * admin: S3Credentials is admin-only) it maps access keys while the cluster's auth is
+ * on; the static key pair (or anonymous access) serves while it is off. Throws
+ * UsageError when, as the cluster is now, no request could ever be authenticated.
  */
 export async function startS3(
   flags: S3Flags,
@@ -76,34 +71,38 @@ export async function startS3(
   log: (line: string) => void,
 ): Promise<RunningGateway> {
   const client = new DfsClient(clientOptions);
-  const status = await client.status(probeEndpoint);
-  let keys: SigningKeySource;
-  let mode: string;
-  if (status.authEnabled) {
-    if (clientOptions.user === undefined)
-      throw new UsageError(
-        "the cluster's auth is on: the S3 gateway needs an admin user (--user or DFS_USER) to map access keys",
-      );
-    const call = s3CredentialsOf(client);
-    keys = new ClusterKeys(
-      call,
-      (_user, token) => new DfsClient({ ...withoutLogin(clientOptions), token }),
+  const { s3AccessKey, s3SecretKey } = flags;
+  if ((s3AccessKey === undefined) !== (s3SecretKey === undefined))
+    throw new UsageError("give both --s3-access-key and --s3-secret-key (or neither)");
+  const authEnabled = async () => (await client.status(probeEndpoint)).authEnabled;
+  const enabled = await authEnabled();
+  const hasUser = clientOptions.user !== undefined;
+  if (enabled && !hasUser)
+    throw new UsageError(
+      "the cluster's auth is on: the S3 gateway needs an admin user (--user or DFS_USER) to map access keys",
     );
-    mode = "access keys of dfs users (auth on)";
-  } else {
-    const { s3AccessKey, s3SecretKey } = flags;
-    if ((s3AccessKey === undefined) !== (s3SecretKey === undefined))
-      throw new UsageError("give both --s3-access-key and --s3-secret-key (or neither)");
-    if (s3AccessKey === undefined && flags.s3Anonymous !== true)
-      throw new UsageError(
-        `the S3 gateway needs a key pair (--s3-access-key/--s3-secret-key or ${S3_ACCESS_KEY_ENV}/${S3_SECRET_KEY_ENV}) or --s3-anonymous`,
-      );
-    keys = new StaticKeys(s3AccessKey ?? "", s3SecretKey ?? "", client, flags.s3Anonymous === true);
-    mode =
-      s3AccessKey === undefined
-        ? "anonymous access"
-        : `access key ${s3AccessKey}${flags.s3Anonymous === true ? " and anonymous access" : ""}`;
-  }
+  if (!enabled && s3AccessKey === undefined && flags.s3Anonymous !== true)
+    throw new UsageError(
+      `the S3 gateway needs a key pair (--s3-access-key/--s3-secret-key or ${S3_ACCESS_KEY_ENV}/${S3_SECRET_KEY_ENV}) or --s3-anonymous`,
+    );
+  const off = new StaticKeys(
+    s3AccessKey ?? "",
+    s3SecretKey ?? "",
+    client,
+    flags.s3Anonymous === true,
+  );
+  const on = hasUser
+    ? new ClusterKeys(
+        (scope) => client.s3Credentials(scope),
+        (tokenSource) => new DfsClient({ ...withoutLogin(clientOptions), tokenSource }),
+      )
+    : null;
+  const keys = new AutoKeys(authEnabled, off, on);
+  const mode = enabled
+    ? "auth on: access keys of dfs users"
+    : s3AccessKey === undefined
+      ? "auth off: anonymous access"
+      : `auth off: access key ${s3AccessKey}${flags.s3Anonymous === true ? " and anonymous access" : ""}`;
   const gateway = new S3Gateway({
     keys,
     ...(flags.s3Region !== undefined ? { region: flags.s3Region } : {}),
@@ -118,7 +117,7 @@ export async function startS3(
     mode,
     close: async () => {
       await gateway.close();
-      if (keys instanceof ClusterKeys) keys.close();
+      on?.close();
       client.close();
     },
   };
@@ -127,12 +126,4 @@ export async function startS3(
 function withoutLogin(options: DfsClientOptions): DfsClientOptions {
   const { user: _u, password: _p, token: _t, ...rest } = options;
   return rest;
-}
-
-/** The client's S3Credentials call (added to DfsClient with issue 21's store side). */
-function s3CredentialsOf(client: DfsClient): S3CredentialsCall {
-  const method = (client as unknown as { s3Credentials?: S3CredentialsCall }).s3Credentials;
-  if (method === undefined)
-    throw new UsageError("this dfs build cannot map S3 access keys yet (no S3Credentials call)");
-  return (scope) => method.call(client, scope);
 }

@@ -12,10 +12,13 @@ import {
   DEFAULT_RESOURCE_LIMITS,
   MAX_AUTH_TOKEN_TTL_S,
 } from "../server/index.ts";
+import { resolveCredentials, USER_ENV } from "./credentials.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { FailureReport } from "./failure.ts";
 import { intFlag, parsePort } from "./options.ts";
 import { ownPeer, parseNodeId, parsePeers } from "./peers.ts";
+import { processTerminal } from "./prompt.ts";
+import { addS3Options, type RunningGateway, type S3Flags, startS3 } from "./s3-serve.ts";
 import { parsePeerVia } from "./server-peer-proxy.ts";
 import { readOptionalPem, readPem, requireTogether } from "./tls-files.ts";
 import { UsageError } from "./usage-error.ts";
@@ -49,9 +52,12 @@ export interface ServerFlags {
   readonly forceNewCluster?: boolean;
 }
 
+/** The server's flags with the S3 gateway's (`--s3-port` and friends, docs/s3.md). */
+type ServerAndS3Flags = ServerFlags & S3Flags;
+
 /** Registers `server` on `program`. */
 export function addServerCommand(program: Command): void {
-  program
+  const command = program
     .command("server")
     .description("run one cluster node until SIGINT/SIGTERM")
     .requiredOption(
@@ -122,8 +128,8 @@ export function addServerCommand(program: Command): void {
       "--force-new-cluster",
       "DANGEROUS, for majority loss only: restart this surviving member as a one-member cluster with its whole log (docs/backup.md)",
     )
-    .option("--debug", "log role changes and RPC errors; print stack traces")
-    .action(runServer);
+    .option("--debug", "log role changes and RPC errors; print stack traces");
+  addS3Options(command).action(runServer);
 }
 
 /**
@@ -266,8 +272,12 @@ export function serverTls(flags: ServerFlags): NodeTls | undefined {
   };
 }
 
-async function runServer(flags: ServerFlags): Promise<void> {
+async function runServer(flags: ServerAndS3Flags): Promise<void> {
   const config = serverConfig(flags);
+  if (flags.s3Port !== undefined && config.tls?.client !== undefined)
+    throw new UsageError(
+      "--s3-port with TLS on the client port is not supported in the server process; run 'dfs gateway' with --cacert/--cert/--key",
+    );
   const stopRequested = stopSignal(); // listen before starting: an early Ctrl-C still stops cleanly
   // Loaded only here so that client commands never pay for (or depend on) the server code.
   const { startNode } = await import("../server/index.ts");
@@ -275,6 +285,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   process.stderr.write(
     `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,
   );
+  const s3 = flags.s3Port === undefined ? null : await serveS3(flags, config, node.address);
   const outcome = await Promise.race([
     stopRequested.then((signal) => ({ signal })),
     node.failed.then((error) => ({ error })),
@@ -284,11 +295,38 @@ async function runServer(flags: ServerFlags): Promise<void> {
     // out to be damaged (a record failed its checksum while replaying or applying), or the
     // Raft core caught itself breaking an invariant (a bug): nothing more may be
     // acknowledged, so stop and say why; what was acknowledged is on disk.
+    await s3?.close();
     await node.stop();
     throw stoppedWhileRunning(node.id, config.dataDir, outcome.error);
   }
   process.stderr.write(`dfs: node ${node.id} stopping (${outcome.signal})\n`);
+  await s3?.close();
   await node.stop();
+}
+
+/**
+ * The S3 gateway in this node's process, over a client of every member's client address
+ * (this node first), acting as DFS_USER when the cluster's auth is on.
+ */
+async function serveS3(
+  flags: ServerAndS3Flags,
+  config: ServerConfig,
+  own: string,
+): Promise<RunningGateway> {
+  const others = config.peers.map((p) => `${p.host}:${p.port}`).filter((a) => a !== own);
+  // A server runs unattended: the admin's password comes from DFS_USER=name:pw or
+  // DFS_PASSWORD, never from a prompt.
+  const login = await resolveCredentials(process.env[USER_ENV], process.env, processTerminal());
+  const gateway = await startS3(
+    flags,
+    { endpoints: [own, ...others], ...(login !== undefined ? login : {}) },
+    own,
+    (line) => process.stderr.write(`dfs: s3: ${line}\n`),
+  );
+  process.stderr.write(
+    `dfs: S3 gateway on http://${flags.s3Host ?? "0.0.0.0"}:${gateway.port} (${gateway.mode})\n`,
+  );
+  return gateway;
 }
 
 /**

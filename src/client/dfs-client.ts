@@ -138,6 +138,12 @@ export type StatResult = FileInfo;
 export interface UploadOptions extends PutOptions {
   /** Called with the number of bytes sent so far. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * Metadata known only once the source ended (an S3 ETag = the MD5 of the content):
+   * called after the last byte was read, sent with the final message and merged over
+   * `metadata` by the leader before the commit (same limits).
+   */
+  readonly finalMetadata?: () => Metadata;
 }
 
 /** Result of an upload: the write's version and index, and what was stored. */
@@ -363,6 +369,7 @@ export class DfsClient {
           ifVersion: options.ifVersion,
           session: this.session.header(sequence),
           metadata,
+          ...(options.finalMetadata ? { finalMetadata: options.finalMetadata } : {}),
         };
         try {
           const out = await uploadOnce(

@@ -72,6 +72,8 @@ export interface UploadHeader {
   readonly session: Session;
   /** Kept with the file (checked by the caller). */
   readonly metadata?: Metadata;
+  /** Called once the source ended; sent with the last message, merged over `metadata`. */
+  readonly finalMetadata?: () => Metadata;
 }
 
 /**
@@ -95,7 +97,8 @@ export async function uploadOnce(
   response.catch(() => {});
   const stream = call as unknown as ClientWritableStream<UploadRequest>;
   const empty = Buffer.alloc(0);
-  stream.write({ metadata: {}, ...header, data: empty, sha256: empty, done: false });
+  const { finalMetadata, ...first } = header;
+  stream.write({ metadata: {}, ...first, data: empty, sha256: empty, done: false });
   await Promise.race([once(stream, "metadata"), response]);
   onStarted();
   const hash = createHash("sha256");
@@ -134,7 +137,7 @@ export async function uploadOnce(
   }
   const digest = hash.digest();
   stream.write({
-    metadata: {},
+    metadata: { ...finalMetadata?.() },
     key: "",
     ifVersion: undefined,
     session: undefined,

@@ -5,7 +5,7 @@
  * linearizable with the revocation: a write proposed a moment before a revoke committed,
  * and applied after it, is refused here.
  */
-import type { AuthOp, UserAddOp, UserPasswdOp, UserRoleOp } from "../gen/command.ts";
+import type { AuthOp, S3KeyAddOp, UserAddOp, UserPasswdOp, UserRoleOp } from "../gen/command.ts";
 import {
   type AuthPermission,
   type AuthRole,
@@ -26,6 +26,12 @@ export const TOKEN_KEY_BYTES = 32;
 export const MAX_PASSWORD_HASH_CHARS = 1024;
 /** Longest permission key, as for keys (src/api). */
 export const MAX_PERMISSION_KEY_BYTES = 1024;
+/** An S3 access key: 20 characters, as AWS's, starting with DFS so its origin shows. */
+export const S3_ACCESS_KEY_PATTERN = /^DFS[A-Z0-9]{17}$/;
+/** An S3 secret: 40 characters of base64, as AWS's. */
+export const S3_SECRET_PATTERN = /^[A-Za-z0-9+/]{40}$/;
+/** S3 access keys one user may hold (AWS allows 2 per IAM user; rotation needs room). */
+export const MAX_S3_KEYS_PER_USER = 16;
 
 /**
  * Why a command may not apply under the auth state now, or null when it may. While auth
@@ -120,6 +126,8 @@ function change(auth: AuthState, index: number, op: AuthOp): string | null {
     const { role, permission, admin } = op.roleRevoke;
     return roleRevoke(auth, role, permission, admin);
   }
+  if (op.s3KeyAdd !== undefined) return s3KeyAdd(auth, op.s3KeyAdd);
+  if (op.s3KeyDelete !== undefined) return s3KeyDelete(auth, op.s3KeyDelete.accessKey);
   return "empty auth operation";
 }
 
@@ -231,6 +239,34 @@ function roleRevoke(
   if (permission !== undefined && permissions.length === role.permissions.length)
     return `role ${name} has no permission on ${place(permission)}`;
   auth.putRole({ name, admin: role.admin && !admin, permissions });
+  return null;
+}
+
+/** Adds an S3 access key to a user: the key must be new to the whole cluster. */
+function s3KeyAdd(auth: AuthState, op: S3KeyAddOp): string | null {
+  const user = auth.user(op.user);
+  if (user === undefined) return `user ${op.user} does not exist`;
+  if (!S3_ACCESS_KEY_PATTERN.test(op.accessKey))
+    return `bad S3 access key ${JSON.stringify(op.accessKey.slice(0, 40))}: 20 characters of A-Z 0-9 starting with DFS`;
+  if (!S3_SECRET_PATTERN.test(op.secret)) return "bad S3 secret: 40 characters of A-Z a-z 0-9 + /";
+  if (auth.s3Key(op.accessKey) !== undefined) return `S3 access key ${op.accessKey} already exists`;
+  const keys = user.s3Keys ?? [];
+  if (keys.length >= MAX_S3_KEYS_PER_USER)
+    return `user ${op.user} has ${MAX_S3_KEYS_PER_USER} S3 access keys already; delete one first`;
+  const next = [...keys, { accessKey: op.accessKey, secret: op.secret }].sort((a, b) =>
+    byName(a.accessKey, b.accessKey),
+  );
+  auth.putUser({ ...user, s3Keys: next });
+  return null;
+}
+
+/** Removes an S3 access key from the user it belongs to. */
+function s3KeyDelete(auth: AuthState, accessKey: string): string | null {
+  const found = auth.s3Key(accessKey);
+  if (found === undefined) return `S3 access key ${accessKey.slice(0, 40)} does not exist`;
+  const keys = (found.user.s3Keys ?? []).filter((k) => k.accessKey !== accessKey);
+  const { s3Keys: _, ...rest } = found.user;
+  auth.putUser(keys.length === 0 ? rest : { ...rest, s3Keys: keys });
   return null;
 }
 

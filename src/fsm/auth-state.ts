@@ -27,6 +27,18 @@ export interface AuthUser {
   readonly generation: number;
   /** Names of the roles granted, sorted. */
   readonly roles: readonly string[];
+  /**
+   * The user's S3 access keys, sorted by access key (docs/auth.md "S3 access keys"); absent
+   * when none (records from before S3 keys have no such field). The secret is kept as
+   * given: SigV4 needs it to derive signing keys.
+   */
+  readonly s3Keys?: readonly S3KeyRecord[];
+}
+
+/** An S3 access key of a user and its secret. */
+export interface S3KeyRecord {
+  readonly accessKey: string;
+  readonly secret: string;
 }
 
 /** A role: an admin flag and key-range permissions (sorted by key, then prefix). */
@@ -59,6 +71,8 @@ export interface AuthView {
   isAdmin(user: string): boolean;
   /** True when a `list` grant of the user could match some key under dir (ends in "/"). */
   mayListUnder(user: string, dir: string): boolean;
+  /** The user an S3 access key belongs to, with its secret; undefined for an unknown key. */
+  s3Key(accessKey: string): { readonly user: AuthUser; readonly secret: string } | undefined;
 }
 
 /** The all-powerful built-in role (and the user that must exist to enable auth). */
@@ -147,6 +161,13 @@ export class AuthState implements AuthView {
     return this.permissionsOf(user).some(
       (p) => p.list && (p.key.startsWith(dir) || (p.prefix && dir.startsWith(p.key))),
     );
+  }
+
+  s3Key(accessKey: string): { readonly user: AuthUser; readonly secret: string } | undefined {
+    for (const user of this.userMap.values())
+      for (const k of user.s3Keys ?? [])
+        if (k.accessKey === accessKey) return { user, secret: k.secret };
+    return undefined;
   }
 
   /** True when the user may write some key (an upload's chunks name no key yet). */
@@ -240,7 +261,8 @@ export class AuthState implements AuthView {
       return "";
     const key = this.key === null ? "-" : Buffer.from(this.key).toString("hex");
     const users = this.users().map(
-      (u) => `${u.name}:${u.generation}:${u.passwordHash}:${u.roles.join(",")}`,
+      (u) =>
+        `${u.name}:${u.generation}:${u.passwordHash}:${u.roles.join(",")}${s3KeysText(u.s3Keys)}`,
     );
     const roles = this.roles().map(
       (r) =>
@@ -288,4 +310,10 @@ export function matches(p: AuthPermission, key: string): boolean {
 /** Name order (plain code-unit order: names are ASCII). */
 export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A user's S3 keys for the fingerprint ("" when none, so users without keys print as before). */
+function s3KeysText(keys: readonly S3KeyRecord[] | undefined): string {
+  if (keys === undefined || keys.length === 0) return "";
+  return `:s3:${keys.map((k) => `${k.accessKey}=${k.secret}`).join(",")}`;
 }

@@ -4,7 +4,14 @@
  */
 
 /** Rules the node checks before proposing, the same the state machine applies. */
-export { MAX_PASSWORD_HASH_CHARS, NAME_PATTERN, TOKEN_KEY_BYTES } from "./auth-rules.ts";
+export {
+  MAX_PASSWORD_HASH_CHARS,
+  MAX_S3_KEYS_PER_USER,
+  NAME_PATTERN,
+  S3_ACCESS_KEY_PATTERN,
+  S3_SECRET_PATTERN,
+  TOKEN_KEY_BYTES,
+} from "./auth-rules.ts";
 /** Users, roles and permissions as the state machine holds them; the node checks calls with them. */
 export type {
   AuthAction,

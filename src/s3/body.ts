@@ -127,12 +127,12 @@ function headerChecks(req: IncomingMessage): { name: string; sent: string; sum: 
       sum: { update: () => {}, base64: () => "" },
     });
   for (const name of Object.keys(req.headers)) {
-    if (!name.startsWith("x-amz-checksum-") || name === "x-amz-checksum-type") continue;
+    if (!name.startsWith("x-amz-checksum-")) continue;
+    // x-amz-checksum-mode, -type, -algorithm are settings, not values.
     const algorithm = checksumAlgorithmOf(name);
     const sent = header(req, name);
-    if (algorithm === null)
-      throw new S3Error("InvalidRequest", `unsupported checksum header ${name}`, 400);
-    if (sent !== undefined) out.push({ name, sent, sum: newChecksum(algorithm) });
+    if (algorithm !== null && sent !== undefined)
+      out.push({ name, sent, sum: newChecksum(algorithm) });
   }
   return out;
 }

@@ -136,7 +136,7 @@ export class S3Gateway {
     const signed = { method, rawPath, rawQuery, headers: req.headers };
     const claims = parseClaims(signed, query);
     if (claims === null) {
-      const identity: S3Identity | null = this.options.keys.anonymous();
+      const identity: S3Identity | null = await this.options.keys.anonymous();
       if (identity === null)
         throw s3Errors.accessDenied("Anonymous access is not allowed; sign the request");
       return { identity, claims, signingKey: null };

@@ -3,6 +3,7 @@ export { dfsKey, type S3Caller, type S3Context } from "./context.ts";
 export { S3Error, s3Errors, toS3Error } from "./errors.ts";
 export { S3Gateway, type S3GatewayOptions } from "./gateway.ts";
 export {
+  AutoKeys,
   ClusterKeys,
   type KeyScope,
   type S3CredentialsAnswer,

@@ -30,7 +30,7 @@ export interface SigningKeySource {
   /** The signing key of `scope` and who it acts as; InvalidAccessKeyId when unknown. */
   resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }>;
   /** Who an unsigned request acts as; null when anonymous access is refused. */
-  anonymous(): S3Identity | null;
+  anonymous(): Promise<S3Identity | null>;
 }
 
 /** Refusal of an access key nobody issued. */
@@ -63,7 +63,7 @@ export class StaticKeys implements SigningKeySource {
     };
   }
 
-  anonymous(): S3Identity | null {
+  async anonymous(): Promise<S3Identity | null> {
     return this.allowAnonymous ? this.identity : null;
   }
 }
@@ -79,71 +79,130 @@ export interface S3CredentialsAnswer {
 /** Asks the cluster for the credentials of a scope (admin only; DfsError `not_found` when unknown). */
 export type S3CredentialsCall = (scope: KeyScope) => Promise<S3CredentialsAnswer>;
 
-/** Renew a mapped user's token this long before it expires. */
-const RENEW_BEFORE_MS = 30_000;
-/** Bound on cached scopes (one per access key, day, region). */
+/** How long a mapped signing key is trusted before the cluster is asked again. */
+export const KEY_RECHECK_MS = 60_000;
+/** Bound on cached access keys. */
 const MAX_CACHED = 10_000;
 
+/** A token for a mapped user, renewed through S3Credentials (DfsClient `tokenSource`). */
+export type TokenSource = () => Promise<{ token: string; expiresMs: number }>;
+
 /**
- * Keys mapped through the cluster (auth on), cached per scope until the user's token
- * nears its expiry; a client per user, reused while its token is valid.
+ * Keys mapped through the cluster (auth on). A signing key is trusted for
+ * {@link KEY_RECHECK_MS}, then asked again (a deleted key stops working within that
+ * time); each access key has one client acting as its user, whose token is renewed
+ * through S3Credentials as it nears expiry.
  */
 export class ClusterKeys implements SigningKeySource {
-  private readonly cache = new Map<
-    string,
-    { key: Buffer; identity: S3Identity; renewAt: number }
-  >();
+  private readonly keys = new Map<string, { key: Buffer; user: string; checkedAt: number }>();
+  private readonly clients = new Map<string, S3Identity>();
 
   constructor(
     private readonly call: S3CredentialsCall,
-    private readonly clientFor: (user: string, token: string) => DfsClient,
+    private readonly clientFor: (tokens: TokenSource) => DfsClient,
     private readonly now: () => number = Date.now,
   ) {}
 
   async resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }> {
     const id = `${scope.accessKey}/${scope.date}/${scope.region}/${scope.service}`;
-    const hit = this.cache.get(id);
-    if (hit !== undefined && hit.renewAt > this.now()) return hit;
-    let answer: S3CredentialsAnswer;
-    try {
-      answer = await this.call(scope);
-    } catch (error) {
-      if ((error as { code?: string }).code === "not_found") throw unknownAccessKey();
-      throw error;
+    let hit = this.keys.get(id);
+    if (hit === undefined || this.now() - hit.checkedAt > KEY_RECHECK_MS) {
+      const answer = await this.ask(scope);
+      hit = { key: Buffer.from(answer.signingKey), user: answer.user, checkedAt: this.now() };
+      if (this.keys.size >= MAX_CACHED) this.keys.clear();
+      this.keys.set(id, hit);
     }
-    if (hit !== undefined) closeLater(hit.identity.client);
-    const entry = {
-      key: Buffer.from(answer.signingKey),
-      identity: { user: answer.user, client: this.clientFor(answer.user, answer.token) },
-      renewAt: answer.tokenExpiresMs - RENEW_BEFORE_MS,
-    };
-    if (this.cache.size >= MAX_CACHED) this.evict();
-    this.cache.set(id, entry);
-    return entry;
+    return { key: hit.key, identity: this.identity(scope, hit.user) };
   }
 
-  anonymous(): S3Identity | null {
+  async anonymous(): Promise<S3Identity | null> {
     return null;
   }
 
   /** Closes every per-user client. */
   close(): void {
-    for (const e of this.cache.values()) e.identity.client.close();
-    this.cache.clear();
+    for (const identity of this.clients.values()) identity.client.close();
+    this.clients.clear();
+    this.keys.clear();
   }
 
-  private evict(): void {
-    for (const [id, e] of this.cache) {
-      closeLater(e.identity.client);
-      this.cache.delete(id);
-      if (this.cache.size < MAX_CACHED / 2) return;
+  private identity(scope: KeyScope, user: string): S3Identity {
+    const id = `${scope.accessKey}/${user}`;
+    let identity = this.clients.get(id);
+    if (identity === undefined) {
+      const tokens: TokenSource = async () => {
+        const a = await this.ask(scope);
+        return { token: a.token, expiresMs: a.tokenExpiresMs };
+      };
+      if (this.clients.size >= MAX_CACHED) this.evictClients();
+      identity = { user, client: this.clientFor(tokens) };
+      this.clients.set(id, identity);
+    }
+    return identity;
+  }
+
+  private async ask(scope: KeyScope): Promise<S3CredentialsAnswer> {
+    try {
+      return await this.call(scope);
+    } catch (error) {
+      if ((error as { code?: string }).code === "not_found") throw unknownAccessKey();
+      throw error;
+    }
+  }
+
+  private evictClients(): void {
+    for (const [id, identity] of this.clients) {
+      closeLater(identity.client);
+      this.clients.delete(id);
+      if (this.clients.size < MAX_CACHED / 2) return;
     }
   }
 }
 
-/** Requests still running on a replaced client finish before it is closed. */
+/** Requests still running on an evicted client finish before it is closed. */
 const CLOSE_GRACE_MS = 10 * 60_000;
 
 function closeLater(client: DfsClient): void {
   setTimeout(() => client.close(), CLOSE_GRACE_MS).unref();
+}
+
+/** How long the cluster's auth switch is trusted before asking again. */
+export const AUTH_RECHECK_MS = 5_000;
+
+/**
+ * Follows the cluster's auth switch: static keys (or anonymous) while auth is off,
+ * access keys mapped through S3Credentials once it is on — so `dfs auth enable` on a
+ * running cluster turns the gateway's static key off within {@link AUTH_RECHECK_MS}.
+ */
+export class AutoKeys implements SigningKeySource {
+  private known: { enabled: boolean; at: number } | null = null;
+
+  constructor(
+    private readonly authEnabled: () => Promise<boolean>,
+    private readonly off: SigningKeySource,
+    /** null when the gateway has no admin user to map keys with. */
+    private readonly on: SigningKeySource | null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }> {
+    return (await this.current()).resolve(scope);
+  }
+
+  async anonymous(): Promise<S3Identity | null> {
+    return (await this.current()).anonymous();
+  }
+
+  private async current(): Promise<SigningKeySource> {
+    if (this.known === null || this.now() - this.known.at > AUTH_RECHECK_MS)
+      this.known = { enabled: await this.authEnabled(), at: this.now() };
+    if (!this.known.enabled) return this.off;
+    if (this.on === null)
+      throw new S3Error(
+        "AccessDenied",
+        "the cluster's auth is on and this gateway has no admin user to map access keys (start it with --user)",
+        403,
+      );
+    return this.on;
+  }
 }

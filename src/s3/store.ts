@@ -3,14 +3,7 @@
  * their S3 metadata. Kept in one file so the exact client calls (ranged download,
  * metadata on put/upload/stat) live in one place.
  */
-import type {
-  DfsClient,
-  FileInfo,
-  GetOptions,
-  PutOptions,
-  UploadOptions,
-  UploadSource,
-} from "../client/index.ts";
+import type { DfsClient, FileInfo, UploadSource } from "../client/index.ts";
 
 /** A stored object as S3 handlers see it. */
 export interface ObjectInfo {
@@ -47,13 +40,11 @@ export async function openObject(
   range?: { offset: number; length: number },
   ifVersion?: number,
 ): Promise<OpenObject> {
-  const options = {
+  const { info, chunks } = await client.download(key, {
     ...(range === undefined ? {} : { offset: range.offset, length: range.length }),
     ...(ifVersion === undefined ? {} : { ifVersion }),
-  };
-  const { info, chunks } = await client.download(key, options as unknown as GetOptions);
-  if (range === undefined) return { info: objectInfo(info), chunks };
-  return { info: objectInfo(info), chunks: slice(chunks, range.offset, range.length) };
+  });
+  return { info: objectInfo(info), chunks };
 }
 
 /** Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata. */
@@ -64,7 +55,7 @@ export async function putObject(
   metadata: Record<string, string>,
 ): Promise<{ version: number }> {
   const options = { metadata };
-  return client.put(key, value, options as unknown as PutOptions);
+  return client.put(key, value, options);
 }
 
 /**
@@ -79,30 +70,16 @@ export async function uploadObject(
   finalMetadata: () => Record<string, string>,
 ): Promise<{ version: number }> {
   const options = { metadata, finalMetadata };
-  return client.upload(key, source, options as unknown as UploadOptions);
+  return client.upload(key, source, options);
 }
 
 /** The S3 view of a dfs FileInfo. */
 export function objectInfo(info: FileInfo): ObjectInfo {
-  const metadata = (info as FileInfo & { metadata?: Record<string, string> }).metadata ?? {};
   return {
     size: info.size,
     version: info.version,
     modTimeMs: info.modTimeMs,
     sha256: info.sha256,
-    metadata,
+    metadata: info.metadata,
   };
-}
-
-/** Bytes [offset, offset+length) of a whole-object stream (until the client reads ranges). */
-async function* slice(chunks: AsyncIterable<Buffer>, offset: number, length: number) {
-  let at = 0;
-  const end = offset + length;
-  for await (const c of chunks) {
-    const from = Math.max(offset - at, 0);
-    const to = Math.min(end - at, c.length);
-    if (to > from) yield c.subarray(from, to);
-    at += c.length;
-    if (at >= end) break;
-  }
 }

@@ -11,9 +11,15 @@
  *   the command carries its caller and the state machine checks it again at apply.
  * - AuthRead (admin only once auth is on) is linearizable and never shows hashes.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { DfsError } from "../api/index.ts";
-import { type ApplyResult, type AuthView, encodeCommand, TOKEN_KEY_BYTES } from "../fsm/index.ts";
+import {
+  type ApplyResult,
+  type AuthView,
+  encodeCommand,
+  S3_ACCESS_KEY_PATTERN,
+  TOKEN_KEY_BYTES,
+} from "../fsm/index.ts";
 import type { AuthOp } from "../gen/command.ts";
 import type {
   AuthChangeRequest,
@@ -87,7 +93,13 @@ export function authService(d: AuthServiceDeps): AuthService {
       const { result } = await d.loop.propose(
         encodeCommand({ op: "auth", auth: op, timeMs: d.now(), ...callerField(caller) }),
       );
-      return { index: changeOutcome(result), s3Key: undefined };
+      const index = changeOutcome(result);
+      const added = op.s3KeyAdd;
+      return {
+        index,
+        s3Key:
+          added === undefined ? undefined : { accessKey: added.accessKey, secret: added.secret },
+      };
     },
     read: async (call) => {
       const caller = await d.guard.requireAdmin(call);
@@ -150,7 +162,35 @@ async function toAuthOp(req: AuthChangeRequest, gate: ScryptGate): Promise<AuthO
     const op = { role: grant.role, permission, admin: grant.admin };
     return req.roleGrant ? { roleGrant: op } : { roleRevoke: op };
   }
+  if (req.s3KeyAdd) {
+    checkName("user", req.s3KeyAdd.user);
+    return { s3KeyAdd: { user: req.s3KeyAdd.user, ...newS3Key() } };
+  }
+  if (req.s3KeyDelete) {
+    const { accessKey } = req.s3KeyDelete;
+    if (!S3_ACCESS_KEY_PATTERN.test(accessKey))
+      throw new DfsError(
+        "invalid_argument",
+        `bad S3 access key ${JSON.stringify(accessKey.slice(0, 40))}: 20 characters of A-Z 0-9 starting with DFS`,
+      );
+    return { s3KeyDelete: { accessKey } };
+  }
   throw new DfsError("invalid_argument", "empty auth change");
+}
+
+/** Characters of an access key after its "DFS" (AWS's alphabet: upper case and digits). */
+const ACCESS_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/**
+ * A new access key and secret, drawn on the leader (so the log carries them and applying
+ * stays deterministic): "DFS" + 17 uniform characters, and 30 random bytes in base64 (40
+ * characters, as AWS secrets are).
+ */
+function newS3Key(): { accessKey: string; secret: string } {
+  let accessKey = "DFS";
+  while (accessKey.length < 20)
+    accessKey += ACCESS_KEY_ALPHABET[randomInt(ACCESS_KEY_ALPHABET.length)];
+  return { accessKey, secret: randomBytes(30).toString("base64") };
 }
 
 /** The index an auth change applied at, or the typed error its result stands for. */
@@ -176,7 +216,7 @@ function readOut(auth: AuthView): AuthReadResponse {
       name: u.name,
       roles: [...u.roles],
       hasPassword: u.passwordHash !== "",
-      s3AccessKeys: [],
+      s3AccessKeys: (u.s3Keys ?? []).map((k) => k.accessKey),
     })),
     roles: auth.roles().map((r) => ({
       name: r.name,

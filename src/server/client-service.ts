@@ -47,6 +47,7 @@ import type { MemberAdmin } from "./member-admin.ts";
 import type { RaftLoop } from "./raft-loop.ts";
 import { validateSession, writeOutcome } from "./request-checks.ts";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.ts";
+import { s3CredentialsHandler } from "./s3-credentials.ts";
 import { snapshotSaveHandler } from "./snapshot-save.ts";
 import { uploadHandler } from "./upload-handler.ts";
 import { UploadSlots } from "./upload-slots.ts";
@@ -252,9 +253,9 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
     authRead: unary((_req, call) => auth.read(call)),
     defrag: adminOnlyUnary(guard, unary(defragHandler(fsm))),
     snapshotSave: adminOnlyServerStream(guard, snapshotSaveHandler(deps)),
-    s3Credentials: unary(async () => {
-      throw new DfsError("internal", "S3Credentials is not wired yet"); // TODO(#21)
-    }),
+    s3Credentials: unary(
+      s3CredentialsHandler({ loop, auth: () => fsm.auth, guard, now: deps.now }),
+    ),
   };
   function admin(): MemberAdmin {
     if (deps.admin === undefined) throw new DfsError("internal", "membership RPCs are not wired");

@@ -149,7 +149,7 @@ class Upload {
     if (m.data.length > 0)
       await this.take(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length));
     if (!m.done) return null;
-    return this.finish(m.sha256);
+    return this.finish(m.sha256, m.metadata ?? {});
   }
 
   /** Frees the chunks of an upload that will not complete (best effort). */
@@ -212,7 +212,12 @@ class Upload {
     this.inflight.add(done);
   }
 
-  private async finish(sha256: Uint8Array): Promise<PutResponse> {
+  /** `late`: metadata of the last message, merged over the first's (an S3 ETag is known only then). */
+  private async finish(sha256: Uint8Array, late: Metadata): Promise<PutResponse> {
+    if (Object.keys(late).length > 0) {
+      this.metadata = { ...this.metadata, ...late };
+      checkMetadata(this.metadata);
+    }
     if (this.pendingBytes > 0) await this.sendChunk(this.cut(this.pendingBytes));
     await Promise.all(this.inflight);
     if (this.failure !== null) throw this.failure;

@@ -1,7 +1,7 @@
 /** `dfs dev` planning: default peer ports, room for them, and `--tls` flags per node. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { banner, planDevCluster } from "../../../src/cli/dev-cluster.ts";
+import { banner, DEV_S3_ACCESS_KEY, devS3, planDevCluster } from "../../../src/cli/dev-cluster.ts";
 import { parsePeers, peerAddressText } from "../../../src/cli/peers.ts";
 import { UsageError } from "../../../src/cli/usage-error.ts";
 import { LocalCluster, type ServerEntry } from "../../../src/cluster/index.ts";
@@ -59,6 +59,21 @@ describe("dfs dev", () => {
       banner(cluster, "/tmp/d", "/tmp/d/certs"),
       /npx dfs get greeting --cacert \/tmp\/d\/certs\/ca\.crt --cert \/tmp\/d\/certs\/client\.crt --key \/tmp\/d\/certs\/client\.key/,
     );
+  });
+
+  test("S3: node 1 alone serves it on port 9000 with the dev keys, named in the banner", async () => {
+    const flags = { nodes: 3, basePort: 50051, data: "/tmp/d", s3Port: 9000 };
+    const cluster = await LocalCluster.create(planDevCluster(flags, COMPILED));
+    const args = cluster.nodes.map((n) => cluster.commandLine(n).args);
+    assert.equal(args[0]?.[(args[0]?.indexOf("--s3-port") ?? 0) + 1], "9000");
+    assert.ok(args.slice(1).every((a) => !a.includes("--s3-port")));
+    const env = cluster.commandLine(cluster.node(1)).env;
+    assert.equal(env.DFS_S3_ACCESS_KEY, process.env.DFS_S3_ACCESS_KEY || DEV_S3_ACCESS_KEY);
+    const text = banner(cluster, "/tmp/d", null, devS3(flags));
+    assert.match(text, /S3 on http:\/\/127\.0\.0\.1:9000/);
+    assert.match(text, /AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+/);
+    assert.equal(devS3({ ...flags, s3Port: 0 }), null);
+    assert.equal(devS3({ ...flags, tls: true }), null);
   });
 
   test("a base port that leaves no room for the peer ports is a usage error", () => {

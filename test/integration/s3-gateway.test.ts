@@ -1,0 +1,406 @@
+/**
+ * The S3 gateway against a real 3-node cluster, spoken to by @aws-sdk/client-s3 (issue
+ * 21): buckets, objects (small, streamed, metadata), ranges, conditionals, copies,
+ * deletes, listings (v1, v2 with delimiters and continuation), presigned URLs, and the
+ * refusals a client relies on (bad signature, unknown key, bad digest, anonymous).
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { DfsClient } from "../../src/client/index.ts";
+import { LocalCluster } from "../../src/cluster/index.ts";
+import { S3Gateway, StaticKeys } from "../../src/s3/index.ts";
+
+const ACCESS = "DFSTESTACCESSKEY0001";
+const SECRET = "test-secret-key-0123456789abcdefghijklmn";
+
+function s3(port: number, secret = SECRET, access = ACCESS): S3Client {
+  return new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: access, secretAccessKey: secret },
+    maxAttempts: 1,
+  });
+}
+
+async function bytesOf(body: unknown): Promise<Buffer> {
+  const b = body as { transformToByteArray(): Promise<Uint8Array> };
+  return Buffer.from(await b.transformToByteArray());
+}
+
+async function s3Code(promise: Promise<unknown>): Promise<{ name: string; status: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof S3ServiceException, `not an S3 error: ${String(error)}`);
+    return { name: error.name, status: error.$metadata.httpStatusCode ?? 0 };
+  }
+  assert.fail("expected the call to fail");
+}
+
+describe("S3 gateway with @aws-sdk/client-s3", () => {
+  let cluster: LocalCluster;
+  let dfs: DfsClient;
+  let gateway: S3Gateway;
+  let port: number;
+  let client: S3Client;
+
+  before(async () => {
+    cluster = await LocalCluster.start();
+    dfs = cluster.client(cluster.endpoints(), 30_000);
+    gateway = new S3Gateway({ keys: new StaticKeys(ACCESS, SECRET, dfs, false) });
+    port = await gateway.listen(0, "127.0.0.1");
+    client = s3(port);
+  });
+
+  after(async () => {
+    client?.destroy();
+    await gateway?.close();
+    dfs?.close();
+    await cluster?.stop(5000);
+  });
+
+  it("creates, lists, heads and deletes buckets", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "alpha" }));
+    await client.send(new CreateBucketCommand({ Bucket: "beta" }));
+    const again = await s3Code(client.send(new CreateBucketCommand({ Bucket: "alpha" })));
+    assert.deepEqual(again, { name: "BucketAlreadyOwnedByYou", status: 409 });
+    const listed = await client.send(new ListBucketsCommand({}));
+    const names = (listed.Buckets ?? []).map((b) => b.Name);
+    assert.ok(names.includes("alpha") && names.includes("beta"), names.join(","));
+    await client.send(new HeadBucketCommand({ Bucket: "alpha" }));
+    await client.send(new PutObjectCommand({ Bucket: "beta", Key: "x", Body: "1" }));
+    const notEmpty = await s3Code(client.send(new DeleteBucketCommand({ Bucket: "beta" })));
+    assert.deepEqual(notEmpty, { name: "BucketNotEmpty", status: 409 });
+    await client.send(new DeleteObjectCommand({ Bucket: "beta", Key: "x" }));
+    await client.send(new DeleteBucketCommand({ Bucket: "beta" }));
+    const gone = await s3Code(client.send(new HeadBucketCommand({ Bucket: "beta" })));
+    assert.equal(gone.status, 404);
+    const noBucket = await s3Code(
+      client.send(new PutObjectCommand({ Bucket: "nope", Key: "k", Body: "v" })),
+    );
+    assert.deepEqual(noBucket, { name: "NoSuchBucket", status: 404 });
+  });
+
+  it("puts and gets a small object with its metadata and content type", async () => {
+    const body = Buffer.from("hello, s3");
+    const put = await client.send(
+      new PutObjectCommand({
+        Bucket: "alpha",
+        Key: "docs/hello.txt",
+        Body: body,
+        ContentType: "text/plain; charset=utf-8",
+        Metadata: { owner: "ana", purpose: "test" },
+      }),
+    );
+    const md5 = createHash("md5").update(body).digest("hex");
+    assert.equal(put.ETag, `"${md5}"`);
+    const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "docs/hello.txt" }));
+    assert.deepEqual(await bytesOf(got.Body), body);
+    assert.equal(got.ETag, `"${md5}"`);
+    assert.equal(got.ContentLength, body.length);
+    assert.equal(got.ContentType, "text/plain; charset=utf-8");
+    assert.deepEqual(got.Metadata, { owner: "ana", purpose: "test" });
+    const head = await client.send(
+      new HeadObjectCommand({ Bucket: "alpha", Key: "docs/hello.txt" }),
+    );
+    assert.equal(head.ContentLength, body.length);
+    assert.equal(head.ETag, `"${md5}"`);
+    const missing = await s3Code(
+      client.send(new GetObjectCommand({ Bucket: "alpha", Key: "nope" })),
+    );
+    assert.deepEqual(missing, { name: "NoSuchKey", status: 404 });
+  });
+
+  it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 12345);
+    const put = await client.send(
+      new PutObjectCommand({
+        Bucket: "alpha",
+        Key: "big/blob.bin",
+        Body: Readable.from([data.subarray(0, 3_000_000), data.subarray(3_000_000)]),
+        ContentLength: data.length,
+      }),
+    );
+    assert.equal(put.ETag, `"${createHash("md5").update(data).digest("hex")}"`);
+    const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "big/blob.bin" }));
+    assert.ok((await bytesOf(got.Body)).equals(data));
+    assert.equal(got.ETag, put.ETag);
+  });
+
+  it("serves ranges: first byte, last byte, suffix, across chunks, past the end → 416", async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 7);
+    await client.send(new PutObjectCommand({ Bucket: "alpha", Key: "r/data", Body: data }));
+    const range = async (r: string) => {
+      const got = await client.send(
+        new GetObjectCommand({ Bucket: "alpha", Key: "r/data", Range: r }),
+      );
+      return { bytes: await bytesOf(got.Body), contentRange: got.ContentRange };
+    };
+    const n = data.length;
+    const first = await range("bytes=0-0");
+    assert.deepEqual(first.bytes, data.subarray(0, 1));
+    assert.equal(first.contentRange, `bytes 0-0/${n}`);
+    const last = await range(`bytes=${n - 1}-${n - 1}`);
+    assert.deepEqual(last.bytes, data.subarray(n - 1));
+    const suffix = await range("bytes=-100");
+    assert.deepEqual(suffix.bytes, data.subarray(n - 100));
+    assert.equal(suffix.contentRange, `bytes ${n - 100}-${n - 1}/${n}`);
+    const across = await range(`bytes=${1024 * 1024 - 10}-${2 * 1024 * 1024 + 10}`);
+    assert.ok(across.bytes.equals(data.subarray(1024 * 1024 - 10, 2 * 1024 * 1024 + 11)));
+    const open = await range(`bytes=${n - 5}-`);
+    assert.deepEqual(open.bytes, data.subarray(n - 5));
+    const beyond = await range(`bytes=${n - 2}-${n + 100}`);
+    assert.deepEqual(beyond.bytes, data.subarray(n - 2));
+    const past = await s3Code(range(`bytes=${n}-${n + 10}`));
+    assert.deepEqual(past, { name: "InvalidRange", status: 416 });
+  });
+
+  it("answers conditionals with 304 and 412", async () => {
+    await client.send(new PutObjectCommand({ Bucket: "alpha", Key: "c/obj", Body: "v1" }));
+    const head = await client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "c/obj" }));
+    const etag = head.ETag as string;
+    const notModified = await s3Code(
+      client.send(new GetObjectCommand({ Bucket: "alpha", Key: "c/obj", IfNoneMatch: etag })),
+    );
+    assert.equal(notModified.status, 304);
+    const since = await s3Code(
+      client.send(
+        new GetObjectCommand({
+          Bucket: "alpha",
+          Key: "c/obj",
+          IfModifiedSince: new Date(Date.now() + 3600_000),
+        }),
+      ),
+    );
+    assert.equal(since.status, 304);
+    const failed = await s3Code(
+      client.send(new GetObjectCommand({ Bucket: "alpha", Key: "c/obj", IfMatch: '"0000"' })),
+    );
+    assert.deepEqual(failed, { name: "PreconditionFailed", status: 412 });
+    const ok = await client.send(
+      new GetObjectCommand({ Bucket: "alpha", Key: "c/obj", IfMatch: etag }),
+    );
+    assert.equal((await bytesOf(ok.Body)).toString(), "v1");
+  });
+
+  it("copies objects, keeping or replacing metadata", async () => {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: "alpha",
+        Key: "cp/src",
+        Body: "copy me",
+        Metadata: { a: "1" },
+        ContentType: "text/x-src",
+      }),
+    );
+    const copied = await client.send(
+      new CopyObjectCommand({ Bucket: "alpha", Key: "cp/dst", CopySource: "alpha/cp/src" }),
+    );
+    const srcHead = await client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "cp/src" }));
+    assert.equal(copied.CopyObjectResult?.ETag, srcHead.ETag);
+    const dst = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "cp/dst" }));
+    assert.equal((await bytesOf(dst.Body)).toString(), "copy me");
+    assert.deepEqual(dst.Metadata, { a: "1" });
+    assert.equal(dst.ContentType, "text/x-src");
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: "alpha",
+        Key: "cp/dst2",
+        CopySource: "alpha/cp/src",
+        MetadataDirective: "REPLACE",
+        Metadata: { b: "2" },
+        ContentType: "text/x-dst",
+      }),
+    );
+    const dst2 = await client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "cp/dst2" }));
+    assert.deepEqual(dst2.Metadata, { b: "2" });
+    assert.equal(dst2.ContentType, "text/x-dst");
+    const self = await s3Code(
+      client.send(
+        new CopyObjectCommand({ Bucket: "alpha", Key: "cp/src", CopySource: "alpha/cp/src" }),
+      ),
+    );
+    assert.deepEqual(self, { name: "InvalidRequest", status: 400 });
+  });
+
+  it("deletes one object and many (DeleteObjects)", async () => {
+    for (const k of ["d/1", "d/2", "d/3"])
+      await client.send(new PutObjectCommand({ Bucket: "alpha", Key: k, Body: k }));
+    await client.send(new DeleteObjectCommand({ Bucket: "alpha", Key: "d/1" }));
+    await client.send(new DeleteObjectCommand({ Bucket: "alpha", Key: "d/1" })); // idempotent
+    const r = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: "alpha",
+        Delete: { Objects: [{ Key: "d/2" }, { Key: "d/3" }, { Key: "d/never" }] },
+      }),
+    );
+    assert.deepEqual((r.Deleted ?? []).map((d) => d.Key).sort(), ["d/2", "d/3", "d/never"]);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: "alpha", Prefix: "d/" }));
+    assert.equal(listed.KeyCount, 0);
+  });
+
+  it("lists 10k keys with delimiters, prefixes and continuation (v2 and v1)", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "many" }));
+    const keys: string[] = [];
+    for (let i = 0; i < 10_000; i++)
+      keys.push(`d${String(i % 100).padStart(2, "0")}/k${String(i).padStart(5, "0")}`);
+    const started = Date.now();
+    for (let i = 0; i < keys.length; i += 500)
+      await Promise.all(keys.slice(i, i + 500).map((k) => dfs.put(`many/${k}`, Buffer.from(k))));
+    console.log(`# 10k puts in ${Date.now() - started} ms`);
+    const top = await client.send(new ListObjectsV2Command({ Bucket: "many", Delimiter: "/" }));
+    assert.equal(top.CommonPrefixes?.length, 100);
+    assert.equal(top.KeyCount, 100);
+    assert.equal(top.CommonPrefixes?.[0]?.Prefix, "d00/");
+    const one = await client.send(
+      new ListObjectsV2Command({ Bucket: "many", Prefix: "d07/", Delimiter: "/" }),
+    );
+    assert.equal(one.Contents?.length, 100);
+    assert.ok(one.Contents?.every((c) => c.Key?.startsWith("d07/") && c.Size === 10));
+    const partial = await client.send(
+      new ListObjectsV2Command({ Bucket: "many", Prefix: "d07/k0000" }),
+    );
+    assert.deepEqual(
+      partial.Contents?.map((c) => c.Key),
+      ["d07/k00007"],
+    );
+    // Every key, 1000 per page, through continuation tokens.
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    const listStart = Date.now();
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: "many", ContinuationToken: token }),
+      );
+      for (const c of page.Contents ?? []) seen.push(c.Key as string);
+      token = page.NextContinuationToken;
+      pages++;
+      assert.equal(page.IsTruncated, token !== undefined);
+    } while (token !== undefined);
+    console.log(`# 10k keys listed in ${pages} pages, ${Date.now() - listStart} ms`);
+    assert.equal(pages, 10);
+    assert.deepEqual(seen, [...keys].sort());
+    // Prefix pages with delimiter and max-keys: common prefixes count toward the page.
+    const small = await client.send(
+      new ListObjectsV2Command({ Bucket: "many", Delimiter: "/", MaxKeys: 30 }),
+    );
+    assert.equal(small.CommonPrefixes?.length, 30);
+    assert.equal(small.IsTruncated, true);
+    const next = await client.send(
+      new ListObjectsV2Command({
+        Bucket: "many",
+        Delimiter: "/",
+        MaxKeys: 30,
+        ContinuationToken: small.NextContinuationToken,
+      }),
+    );
+    assert.equal(next.CommonPrefixes?.[0]?.Prefix, "d30/");
+    const startAfter = await client.send(
+      new ListObjectsV2Command({ Bucket: "many", Prefix: "d99/", StartAfter: "d99/k09950" }),
+    );
+    assert.deepEqual(
+      startAfter.Contents?.map((c) => c.Key),
+      ["d99/k09999"],
+    );
+    // Another delimiter: "k0" splits each directory's keys.
+    const other = await client.send(
+      new ListObjectsV2Command({ Bucket: "many", Prefix: "d05/", Delimiter: "k0" }),
+    );
+    assert.deepEqual(
+      other.CommonPrefixes?.map((p) => p.Prefix),
+      ["d05/k0"],
+    );
+    // v1 with markers.
+    const v1 = await client.send(
+      new ListObjectsCommand({ Bucket: "many", Prefix: "d42/", MaxKeys: 60 }),
+    );
+    assert.equal(v1.Contents?.length, 60);
+    assert.equal(v1.IsTruncated, true);
+    const v1next = await client.send(
+      new ListObjectsCommand({ Bucket: "many", Prefix: "d42/", Marker: v1.NextMarker }),
+    );
+    assert.equal(v1next.Contents?.length, 40);
+    assert.equal(v1next.IsTruncated, false);
+  });
+
+  it("serves presigned GET and PUT URLs, and refuses expired ones", async () => {
+    const putUrl = await getSignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: "alpha", Key: "p/presigned" }),
+      { expiresIn: 60 },
+    );
+    const put = await fetch(putUrl, { method: "PUT", body: "via presigned" });
+    assert.equal(put.status, 200, await put.text());
+    const getUrl = await getSignedUrl(
+      client,
+      new GetObjectCommand({ Bucket: "alpha", Key: "p/presigned" }),
+      { expiresIn: 60 },
+    );
+    const got = await fetch(getUrl);
+    assert.equal(got.status, 200);
+    assert.equal(await got.text(), "via presigned");
+    const tampered = await fetch(getUrl.replace("p/presigned", "p/other"));
+    assert.equal(tampered.status, 403);
+    assert.match(await tampered.text(), /SignatureDoesNotMatch/);
+    const expiredUrl = await getSignedUrl(
+      client,
+      new GetObjectCommand({ Bucket: "alpha", Key: "p/presigned" }),
+      { expiresIn: 60, signingDate: new Date(Date.now() - 3600_000) },
+    );
+    const expired = await fetch(expiredUrl);
+    assert.equal(expired.status, 403);
+    assert.match(await expired.text(), /expired/);
+  });
+
+  it("refuses bad signatures, unknown keys, bad digests and anonymous requests", async () => {
+    const wrongSecret = s3(port, "not-the-secret");
+    const bad = await s3Code(wrongSecret.send(new ListBucketsCommand({})));
+    assert.deepEqual(bad, { name: "SignatureDoesNotMatch", status: 403 });
+    wrongSecret.destroy();
+    const unknown = s3(port, SECRET, "DFSNOSUCHKEY00000000");
+    const who = await s3Code(unknown.send(new ListBucketsCommand({})));
+    assert.deepEqual(who, { name: "InvalidAccessKeyId", status: 403 });
+    unknown.destroy();
+    const digest = await s3Code(
+      client.send(
+        new PutObjectCommand({
+          Bucket: "alpha",
+          Key: "bad/md5",
+          Body: "payload",
+          ContentMD5: createHash("md5").update("other").digest("base64"),
+        }),
+      ),
+    );
+    assert.deepEqual(digest, { name: "BadDigest", status: 400 });
+    const stored = await s3Code(
+      client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "bad/md5" })),
+    );
+    assert.equal(stored.status, 404);
+    const anonymous = await fetch(`http://127.0.0.1:${port}/alpha/docs/hello.txt`);
+    assert.equal(anonymous.status, 403);
+    assert.match(await anonymous.text(), /<Code>AccessDenied<\/Code>/);
+    const acl = await fetch(`http://127.0.0.1:${port}/alpha?acl`);
+    assert.equal(acl.status, 403); // authentication comes before dispatch
+  });
+});

@@ -297,7 +297,13 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
             }),
           );
           if (when === "during Complete") {
+            let settled = false;
+            completing.then(
+              () => (settled = true),
+              () => (settled = true),
+            );
             await new Promise((r) => setTimeout(r, 1500));
+            assert.ok(!settled, "Complete still streams the parts when the leader dies");
             await s3.cluster.kill(leader);
             killed = true;
           }

@@ -74,9 +74,16 @@ export function quoteEtag(hex: string): string {
   return `"${hex}"`;
 }
 
-/** The digest inside an ETag as a client sends it back (quotes optional, any case). */
+/**
+ * The digest inside an ETag as a client sends it back: quotes optional, any case, and
+ * the quotes possibly still as character references (Go's encoding/xml, hence rclone,
+ * writes `"` as `&#34;`, which the XML parser leaves as is).
+ */
 export function unquoteEtag(etag: string): string {
-  return etag.trim().replace(/^"|"$/g, "").toLowerCase();
+  return etag
+    .trim()
+    .replace(/^(?:"|&#34;|&quot;)|(?:"|&#34;|&quot;)$/g, "")
+    .toLowerCase();
 }
 
 /**

@@ -39,6 +39,8 @@ describe("multipart arithmetic", () => {
     assert.ok(isUploadId(newUploadId()));
     assert.ok(!isUploadId("../x") && !isUploadId(""));
     assert.equal(unquoteEtag(' "ABC" '), "abc");
+    assert.equal(unquoteEtag("&#34;abc&#34;"), "abc", "rclone's Go XML escapes the quotes");
+    assert.equal(unquoteEtag("&quot;abc&quot;"), "abc");
   });
 });
 

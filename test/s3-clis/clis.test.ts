@@ -127,8 +127,8 @@ describe("real S3 CLIs against the gateway", { timeout: 1_500_000 }, () => {
     await s3cmd("mb", "s3://clis-s3cmd");
     const small = join(dir, "small.txt");
     await writeFile(small, "hello from s3cmd\n");
-    const big = join(src, "f1.bin"); // the 9 MiB file of the tree may be nested: find it
-    const bigPath = (await run("find", [src, "-name", "f1.bin"])).stdout.trim() || big;
+    const bigPath = (await run("find", [src, "-name", "f1.bin"])).stdout.trim(); // 9 MiB
+    assert.notEqual(bigPath, "", "the tree has its 9 MiB file f1.bin");
     await s3cmd("put", small, "s3://clis-s3cmd/docs/small.txt");
     await s3cmd("put", bigPath, "s3://clis-s3cmd/big.bin");
     const ls = await s3cmd("ls", "-r", "s3://clis-s3cmd");

@@ -21,6 +21,7 @@ import {
   uploadDir,
   uploadRecordKey,
 } from "./multipart-layout.ts";
+import { withUploadSlot } from "./multipart-slots.ts";
 
 /** What CreateMultipartUpload recorded: where the object goes and what it will carry. */
 export interface UploadRecord {
@@ -103,7 +104,9 @@ export class MultipartStore {
     const md5 = createHash("md5");
     const source = new Watched(hashed(body, md5));
     const up = await source.rethrow(
-      this.client.upload(partDataKey(bucket, uploadId, part), source.iterable),
+      withUploadSlot(this.client, () =>
+        this.client.upload(partDataKey(bucket, uploadId, part), source.iterable),
+      ),
     );
     const rec: PartRecord = {
       part,
@@ -172,9 +175,11 @@ export class MultipartStore {
       last = new Watched(this.concat(bucket, uploadId, chosen));
       return last.iterable;
     };
-    const upload = this.client.upload(record.dfsKey, source, {
-      metadata: { ...record.metadata, [etagKey]: etag },
-    });
+    const upload = withUploadSlot(this.client, () =>
+      this.client.upload(record.dfsKey, source, {
+        metadata: { ...record.metadata, [etagKey]: etag },
+      }),
+    );
     const up = await upload.catch((error: unknown) => {
       throw last?.error ?? error;
     });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import type { DfsClient } from "../../../src/client/index.ts";
 import { parseCopyRange } from "../../../src/s3/multipart-copy.ts";
 import {
   isUploadId,
@@ -14,6 +15,7 @@ import {
   partDataKey,
   unquoteEtag,
 } from "../../../src/s3/multipart-layout.ts";
+import { MULTIPART_UPLOADS_PER_CLIENT, withUploadSlot } from "../../../src/s3/multipart-slots.ts";
 
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 
@@ -50,5 +52,30 @@ describe("UploadPartCopy sources", () => {
     assert.deepEqual(parseCopyRange("bytes=0-0"), { first: 0, last: 0 });
     for (const bad of ["bytes=5-4", "bytes=-4", "bytes=1-", "items=0-1"])
       assert.throws(() => parseCopyRange(bad));
+  });
+});
+
+describe("multipart upload slots", () => {
+  it("runs at most MULTIPART_UPLOADS_PER_CLIENT uploads of one client at once, in order, freeing slots on failure", async () => {
+    const client = {} as DfsClient;
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const work = (i: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      order.push(i);
+      if (i % 3 === 0) throw new Error("failed upload");
+    };
+    const all = Array.from({ length: 20 }, (_, i) =>
+      withUploadSlot(client, work(i)).catch(() => undefined),
+    );
+    await Promise.all(all);
+    assert.equal(peak, MULTIPART_UPLOADS_PER_CLIENT);
+    assert.equal(order.length, 20, "failures give their slot back");
+    const other = {} as DfsClient;
+    assert.equal(await withUploadSlot(other, async () => "own slots"), "own slots");
   });
 });

@@ -6,7 +6,12 @@
  */
 import type { Command } from "commander";
 import { DfsError } from "../api/index.ts";
-import { type AuthChange, DEFAULT_TIMEOUT_MS, type DfsClient } from "../client/index.ts";
+import {
+  type AuthChange,
+  DEFAULT_TIMEOUT_MS,
+  type DfsClient,
+  type S3AccessKey,
+} from "../client/index.ts";
 import type { StatusResponse } from "../gen/dfs.ts";
 import { addClientOptions, type ClientFlags, parseEndpoints, withClient } from "./options.ts";
 import { STATUS_TIMEOUT_MS } from "./status-command.ts";
@@ -46,7 +51,10 @@ export function addAuthCommands(program: Command): void {
 }
 
 /** Runs one auth change with the command's client; resolves with its log index. */
-export function change(flags: ClientFlags, what: AuthChange): Promise<{ index: number }> {
+export function change(
+  flags: ClientFlags,
+  what: AuthChange,
+): Promise<{ index: number; s3Key?: S3AccessKey }> {
   return withClient(flags, (client: DfsClient) => client.authChange(what));
 }
 

@@ -70,7 +70,9 @@ export async function startS3(
   probeEndpoint: string,
   log: (line: string) => void,
 ): Promise<RunningGateway> {
-  const client = new DfsClient(clientOptions);
+  // Auth off: requests act through a client without login (a user that does not exist
+  // yet must not break them); auth on: the admin client maps keys to per-user clients.
+  const client = new DfsClient(withoutLogin(clientOptions));
   const { s3AccessKey, s3SecretKey } = flags;
   if ((s3AccessKey === undefined) !== (s3SecretKey === undefined))
     throw new UsageError("give both --s3-access-key and --s3-secret-key (or neither)");
@@ -91,9 +93,10 @@ export async function startS3(
     client,
     flags.s3Anonymous === true,
   );
-  const on = hasUser
+  const admin = hasUser ? new DfsClient(clientOptions) : null;
+  const on = admin
     ? new ClusterKeys(
-        (scope) => client.s3Credentials(scope),
+        (scope) => admin.s3Credentials(scope),
         (tokenSource) => new DfsClient({ ...withoutLogin(clientOptions), tokenSource }),
       )
     : null;
@@ -118,6 +121,7 @@ export async function startS3(
     close: async () => {
       await gateway.close();
       on?.close();
+      admin?.close();
       client.close();
     },
   };

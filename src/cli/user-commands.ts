@@ -11,6 +11,7 @@ import { change, say } from "./auth-commands.ts";
 import { checkAuthName, newPassword, readAllStdin } from "./credentials.ts";
 import { addClientOptions, type ClientFlags, withClient } from "./options.ts";
 import { processTerminal } from "./prompt.ts";
+import { UsageError } from "./usage-error.ts";
 
 interface PasswordFlags extends ClientFlags {
   /** A string from `--password P`; false from `--no-password`. */
@@ -83,6 +84,8 @@ export function addUserCommands(program: Command): void {
     );
   }
 
+  addS3KeyCommands(user);
+
   const list = user.command("list").description("every user").option("--json", "a JSON array");
   addClientOptions(list, DEFAULT_TIMEOUT_MS).action(async (flags: JsonFlags) => {
     const { users } = await withClient(flags, (c) => c.authRead());
@@ -106,7 +109,50 @@ export function addUserCommands(program: Command): void {
 /** One user as `dfs user get` prints it. */
 export function formatUser(u: UserInfo): string {
   const roles = u.roles.length === 0 ? "-" : u.roles.join(", ");
-  return `user: ${u.name}\npassword: ${u.hasPassword ? "yes" : "no"}\nroles: ${roles}`;
+  const keys = u.s3AccessKeys.length === 0 ? "" : `\ns3 access keys: ${u.s3AccessKeys.join(", ")}`;
+  return `user: ${u.name}\npassword: ${u.hasPassword ? "yes" : "no"}\nroles: ${roles}${keys}`;
+}
+
+/**
+ * `dfs user s3-key add NAME` and `dfs user s3-key delete KEY` (docs/auth.md "S3 access
+ * keys"): the node draws the key and secret; the secret is printed this once and can
+ * never be read back (AuthRead shows key ids only).
+ */
+function addS3KeyCommands(user: Command): void {
+  const s3 = user.command("s3-key").description("add or delete a user's S3 access keys (admin)");
+  const add = s3
+    .command("add")
+    .description("give a user a new S3 access key; prints the key and its secret once")
+    .argument("<name>", "the user", nameArg)
+    .option("--json", "print {accessKey, secret} as JSON");
+  addClientOptions(add, DEFAULT_TIMEOUT_MS).action(async (name: string, flags: JsonFlags) => {
+    const { index, s3Key } = await change(flags, { op: "s3_key_add", user: name });
+    if (s3Key === undefined) throw new DfsError("internal", "the node returned no S3 key");
+    if (flags.json) await say(JSON.stringify({ user: name, ...s3Key, index }));
+    else
+      await say(
+        `ok: S3 access key for user ${name} (index ${index}); the secret is shown only now\n` +
+          `access key: ${s3Key.accessKey}\nsecret key: ${s3Key.secret}`,
+      );
+  });
+  const del = s3
+    .command("delete")
+    .description("delete an S3 access key; requests signed with it fail at once")
+    .argument("<access-key>", "the access key (DFS...)", accessKeyArg);
+  addClientOptions(del, DEFAULT_TIMEOUT_MS).action(
+    async (accessKey: string, flags: ClientFlags) => {
+      const { index } = await change(flags, { op: "s3_key_delete", accessKey });
+      await say(`ok: S3 access key ${accessKey} deleted (index ${index})`);
+    },
+  );
+}
+
+function accessKeyArg(text: string): string {
+  if (!/^DFS[A-Z0-9]{17}$/.test(text))
+    throw new UsageError(
+      `bad S3 access key '${text.slice(0, 40)}': 20 characters of A-Z 0-9 starting with DFS`,
+    );
+  return text;
 }
 
 function passwordOf(name: string, flags: PasswordFlags): Promise<string> {

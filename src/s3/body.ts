@@ -28,7 +28,10 @@ export function requestBody(
   claims: SignatureClaims | null,
   key: Buffer | null,
 ): RequestBody {
-  const mode = claims?.payloadHash ?? "UNSIGNED-PAYLOAD";
+  // An anonymous request may still frame its body (unsigned aws-chunked with trailers).
+  const mode = claims?.payloadHash ?? header(req, "x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD";
+  if (claims === null && mode.startsWith("STREAMING-AWS4-HMAC-SHA256"))
+    throw new S3Error("InvalidRequest", `an unsigned request cannot send ${mode}`, 400);
   const streaming = mode.startsWith("STREAMING-");
   if (
     streaming &&

@@ -33,21 +33,33 @@ export function checkBucketName(name: string): void {
     });
 }
 
-/** Whether `bucket` exists: its marker, or any key under it. */
-export async function bucketExists(client: DfsClient, bucket: string): Promise<boolean> {
+/**
+ * Whether `bucket` exists: its marker, or any key under it. `hidden` when the caller may
+ * read neither the marker nor anything under it (answered AccessDenied, as S3 does).
+ */
+export async function bucketState(
+  client: DfsClient,
+  bucket: string,
+): Promise<"exists" | "missing" | "hidden"> {
+  let denied = false;
   try {
     await client.stat(bucketMarker(bucket));
-    return true;
+    return "exists";
   } catch (error) {
-    if (!(error instanceof DfsError) || error.code !== "not_found") throw error;
+    if (!(error instanceof DfsError)) throw error;
+    if (error.code === "permission_denied") denied = true;
+    else if (error.code !== "not_found") throw error;
   }
-  return !(await bucketEmpty(client, bucket));
+  if (!(await bucketEmpty(client, bucket))) return "exists";
+  return denied ? "hidden" : "missing";
 }
 
-/** Throws NoSuchBucket unless the request's bucket exists. */
+/** Throws NoSuchBucket (or AccessDenied) unless the request's bucket exists for the caller. */
 export async function requireBucket(ctx: S3Context): Promise<void> {
   checkBucketName(ctx.bucket);
-  if (!(await bucketExists(ctx.client, ctx.bucket))) throw s3Errors.noSuchBucket(ctx.bucket);
+  const state = await bucketState(ctx.client, ctx.bucket);
+  if (state === "missing") throw s3Errors.noSuchBucket(ctx.bucket);
+  if (state === "hidden") throw s3Errors.accessDenied(`Access Denied to bucket ${ctx.bucket}`);
 }
 
 async function bucketEmpty(client: DfsClient, bucket: string): Promise<boolean> {

@@ -98,7 +98,7 @@ const CRC32C_TABLE = (() => {
 /** CRC-32C (Castagnoli), continuing from `previous`. */
 export function crc32c(data: Buffer, previous = 0): number {
   let c = ~previous;
-  for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  for (const byte of data) c = (CRC32C_TABLE[(c ^ byte) & 0xff] as number) ^ (c >>> 8);
   return ~c >>> 0;
 }
 
@@ -117,7 +117,7 @@ const CRC64_TABLE = (() => {
 export function crc64nvme(data: Buffer, previous = 0n): bigint {
   const mask = 0xffffffffffffffffn;
   let c = ~previous & mask;
-  for (let i = 0; i < data.length; i++)
-    c = CRC64_TABLE[Number((c ^ BigInt(data[i]!)) & 0xffn)]! ^ (c >> 8n);
+  for (const byte of data)
+    c = (CRC64_TABLE[Number((c ^ BigInt(byte)) & 0xffn)] as bigint) ^ (c >> 8n);
   return ~c & mask;
 }

@@ -168,6 +168,8 @@ function closeLater(client: DfsClient): void {
 
 /** How long the cluster's auth switch is trusted before asking again. */
 export const AUTH_RECHECK_MS = 5_000;
+/** An unknown access key makes the gateway ask again if its answer is older than this. */
+const AUTH_FRESH_MS = 500;
 
 /**
  * Follows the cluster's auth switch: static keys (or anonymous) while auth is off,
@@ -186,7 +188,19 @@ export class AutoKeys implements SigningKeySource {
   ) {}
 
   async resolve(scope: KeyScope): Promise<{ key: Buffer; identity: S3Identity }> {
-    return (await this.current()).resolve(scope);
+    const source = await this.current();
+    try {
+      return await source.resolve(scope);
+    } catch (error) {
+      // A key unknown to the static pair may be a dfs user's key of a cluster whose auth
+      // was just turned on: look again now (at most every AUTH_FRESH_MS), not in 5 s.
+      const stale = this.known !== null && this.now() - this.known.at > AUTH_FRESH_MS;
+      if (source !== this.off || !stale || !(error instanceof S3Error)) throw error;
+      this.known = null;
+      const again = await this.current();
+      if (again === this.off) throw error;
+      return again.resolve(scope);
+    }
   }
 
   async anonymous(): Promise<S3Identity | null> {

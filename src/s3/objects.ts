@@ -51,22 +51,51 @@ async function putObjectHandler(ctx: S3Context): Promise<void> {
   const key = objectKey(ctx.bucket, ctx.key);
   await requireBucket(ctx);
   const meta = objectMetadata(ctx.headers);
+  const ifVersion = await writeCondition(ctx, key);
   let version: number;
-  if (ctx.contentLength !== undefined && ctx.contentLength <= INLINE_MAX_BYTES) {
-    const parts: Buffer[] = [];
-    for await (const piece of ctx.body) parts.push(piece);
-    meta[ETAG_META] = ctx.bodyMd5();
-    ({ version } = await putObject(ctx.client, key, Buffer.concat(parts), meta));
-  } else {
-    ({ version } = await uploadObject(ctx.client, key, ctx.body, meta, () => ({
-      [ETAG_META]: ctx.bodyMd5(),
-    })));
+  try {
+    if (ctx.contentLength !== undefined && ctx.contentLength <= INLINE_MAX_BYTES) {
+      const parts: Buffer[] = [];
+      for await (const piece of ctx.body) parts.push(piece);
+      meta[ETAG_META] = ctx.bodyMd5();
+      ({ version } = await putObject(ctx.client, key, Buffer.concat(parts), meta, ifVersion));
+    } else {
+      const final = () => ({ [ETAG_META]: ctx.bodyMd5() });
+      ({ version } = await uploadObject(ctx.client, key, ctx.body, meta, final, ifVersion));
+    }
+  } catch (error) {
+    if (error instanceof DfsError && error.code === "precondition_failed")
+      throw s3Errors.preconditionFailed();
+    throw error;
   }
   sendEmpty(ctx, 200, {
     etag: `"${ctx.bodyMd5()}"`,
     "x-amz-version-id": "null",
     "x-dfs-version": String(version),
   });
+}
+
+/**
+ * S3's conditional writes: `If-None-Match: *` stores only if the key is absent, and
+ * `If-Match: "<etag>"` only over that object — as a dfs compare-and-set on the version
+ * read here, so a write racing in between fails 412 rather than being overwritten.
+ */
+async function writeCondition(ctx: S3Context, key: string): Promise<number | undefined> {
+  const noneMatch = ctx.headers["if-none-match"];
+  const match = ctx.headers["if-match"];
+  if (noneMatch === undefined && match === undefined) return undefined;
+  if (noneMatch !== undefined && noneMatch.trim() !== "*")
+    throw s3Errors.notImplemented("If-None-Match on PutObject other than '*'");
+  if (noneMatch !== undefined) return 0;
+  let info: ObjectInfo;
+  try {
+    info = await statObject(ctx.client, key);
+  } catch (error) {
+    if (error instanceof DfsError && error.code === "not_found") throw s3Errors.noSuchKey(ctx.key);
+    throw error;
+  }
+  checkConditionals({ "if-match": match }, etagOf(info), info.modTimeMs);
+  return info.version;
 }
 
 /** Query parameters of GetObject that override response headers (presigned links). */

@@ -117,7 +117,15 @@ function scope(credential: string) {
 export function checkTime(claims: SignatureClaims, nowMs: number): void {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(claims.amzDate);
   if (m === null) throw authMalformed(`bad x-amz-date "${claims.amzDate}"`);
-  const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const t = Date.UTC(year, month - 1, day, hour, minute, second);
   if (!claims.amzDate.startsWith(claims.date))
     throw authMalformed("the credential scope date does not match x-amz-date");
   if (claims.presigned) {

@@ -47,15 +47,18 @@ export async function openObject(
   return { info: objectInfo(info), chunks };
 }
 
-/** Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata. */
+/**
+ * Writes bytes held in memory (≤ {@link INLINE_MAX_BYTES}) with their metadata; with
+ * `ifVersion`, only over that version (0: only if absent), else `precondition_failed`.
+ */
 export async function putObject(
   client: DfsClient,
   key: string,
   value: Uint8Array,
   metadata: Record<string, string>,
+  ifVersion?: number,
 ): Promise<{ version: number }> {
-  const options = { metadata };
-  return client.put(key, value, options);
+  return client.put(key, value, { metadata, ...(ifVersion === undefined ? {} : { ifVersion }) });
 }
 
 /**
@@ -68,9 +71,27 @@ export async function uploadObject(
   source: UploadSource,
   metadata: Record<string, string>,
   finalMetadata: () => Record<string, string>,
+  ifVersion?: number,
 ): Promise<{ version: number }> {
-  const options = { metadata, finalMetadata };
-  return client.upload(key, source, options);
+  // The client wraps a failing source's error; keep the body's own (BadDigest, …) to answer.
+  let sourceError: unknown = null;
+  const watched = async function* () {
+    try {
+      for await (const piece of openSource(source)) yield piece;
+    } catch (error) {
+      sourceError = error;
+      throw error;
+    }
+  };
+  try {
+    return await client.upload(key, replayable(source) ? watched : watched(), {
+      metadata,
+      finalMetadata,
+      ...(ifVersion === undefined ? {} : { ifVersion }),
+    });
+  } catch (error) {
+    throw sourceError ?? error;
+  }
 }
 
 /** The S3 view of a dfs FileInfo. */
@@ -82,4 +103,16 @@ export function objectInfo(info: FileInfo): ObjectInfo {
     sha256: info.sha256,
     metadata: info.metadata,
   };
+}
+
+function replayable(source: UploadSource): boolean {
+  return source instanceof Uint8Array || typeof source === "function";
+}
+
+function openSource(source: UploadSource): AsyncIterable<Uint8Array> {
+  if (source instanceof Uint8Array)
+    return (async function* () {
+      yield source;
+    })();
+  return typeof source === "function" ? source() : source;
 }

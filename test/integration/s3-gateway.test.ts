@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { crc32 } from "node:zlib";
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -133,7 +135,16 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
 
   it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
     const data = randomBytes(5 * 1024 * 1024 + 12345);
-    const put = await client.send(
+    const sent: Record<string, string>[] = [];
+    const watching = s3(port);
+    watching.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return next(args);
+      },
+      { step: "deserialize" },
+    );
+    const put = await watching.send(
       new PutObjectCommand({
         Bucket: "alpha",
         Key: "big/blob.bin",
@@ -141,7 +152,12 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
         ContentLength: data.length,
       }),
     );
+    watching.destroy();
     assert.equal(put.ETag, `"${createHash("md5").update(data).digest("hex")}"`);
+    // What the SDK sent: an aws-chunked body with its checksum in a trailer.
+    const headers = sent[0] ?? {};
+    assert.equal(headers["x-amz-content-sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    assert.match(headers["x-amz-trailer"] ?? "", /^x-amz-checksum-/);
     const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "big/blob.bin" }));
     assert.ok((await bytesOf(got.Body)).equals(data));
     assert.equal(got.ETag, put.ETag);
@@ -201,6 +217,35 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
       new GetObjectCommand({ Bucket: "alpha", Key: "c/obj", IfMatch: etag }),
     );
     assert.equal((await bytesOf(ok.Body)).toString(), "v1");
+  });
+
+  it("writes conditionally: If-None-Match: * and If-Match (412 when they fail)", async () => {
+    await client.send(
+      new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "first", IfNoneMatch: "*" }),
+    );
+    const again = await s3Code(
+      client.send(
+        new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "second", IfNoneMatch: "*" }),
+      ),
+    );
+    assert.deepEqual(again, { name: "PreconditionFailed", status: 412 });
+    const head = await client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "cw/once" }));
+    await client.send(
+      new PutObjectCommand({ Bucket: "alpha", Key: "cw/once", Body: "third", IfMatch: head.ETag }),
+    );
+    const stale = await s3Code(
+      client.send(
+        new PutObjectCommand({
+          Bucket: "alpha",
+          Key: "cw/once",
+          Body: "fourth",
+          IfMatch: head.ETag,
+        }),
+      ),
+    );
+    assert.deepEqual(stale, { name: "PreconditionFailed", status: 412 });
+    const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "cw/once" }));
+    assert.equal((await bytesOf(got.Body)).toString(), "third");
   });
 
   it("copies objects, keeping or replacing metadata", async () => {
@@ -371,6 +416,89 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     const expired = await fetch(expiredUrl);
     assert.equal(expired.status, 403);
     assert.match(await expired.text(), /expired/);
+  });
+
+  it("addresses buckets by virtual host (<bucket>.localhost) with anonymous access on", async () => {
+    const open = new S3Gateway({ keys: new StaticKeys(ACCESS, SECRET, dfs, true) });
+    const openPort = await open.listen(0, "127.0.0.1");
+    try {
+      const get = (host: string, path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request(
+            { host: "127.0.0.1", port: openPort, path, headers: { host } },
+            (res) => {
+              let body = "";
+              res.on("data", (d) => (body += d));
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+      const vhost = await get(`alpha.localhost:${openPort}`, "/docs/hello.txt");
+      assert.deepEqual(vhost, { status: 200, body: "hello, s3" });
+      const path = await get(`127.0.0.1:${openPort}`, "/alpha/docs/hello.txt");
+      assert.deepEqual(path, { status: 200, body: "hello, s3" });
+      const missing = await get(`alpha.localhost:${openPort}`, "/docs/none");
+      assert.equal(missing.status, 404);
+      assert.match(missing.body, /<Code>NoSuchKey<\/Code>/);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it("a streamed body whose trailing checksum is wrong stores nothing", async () => {
+    const open = new S3Gateway({ keys: new StaticKeys(ACCESS, SECRET, dfs, true) });
+    const openPort = await open.listen(0, "127.0.0.1");
+    const data = randomBytes(3 * 1024 * 1024);
+    const put = (key: string, checksum: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: openPort,
+            method: "PUT",
+            path: `/alpha/${key}`,
+            headers: {
+              "content-encoding": "aws-chunked",
+              "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+              "x-amz-decoded-content-length": String(data.length),
+              "x-amz-trailer": "x-amz-checksum-crc32",
+              "transfer-encoding": "chunked",
+            },
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        for (let at = 0; at < data.length; at += 65536) {
+          const piece = data.subarray(at, at + 65536);
+          req.write(`${piece.length.toString(16)}\r\n`);
+          req.write(piece);
+          req.write("\r\n");
+        }
+        req.end(`0\r\nx-amz-checksum-crc32:${checksum}\r\n\r\n`);
+      });
+    try {
+      const good = Buffer.alloc(4);
+      good.writeUInt32BE(crc32(data));
+      const bad = await put("trailer/bad", "AAAAAA==");
+      assert.equal(bad.status, 400, bad.body);
+      assert.match(bad.body, /<Code>BadDigest<\/Code>/);
+      const nothing = await s3Code(
+        client.send(new HeadObjectCommand({ Bucket: "alpha", Key: "trailer/bad" })),
+      );
+      assert.equal(nothing.status, 404);
+      const ok = await put("trailer/good", good.toString("base64"));
+      assert.equal(ok.status, 200, ok.body);
+      const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key: "trailer/good" }));
+      assert.ok((await bytesOf(got.Body)).equals(data));
+    } finally {
+      await open.close();
+    }
   });
 
   it("refuses bad signatures, unknown keys, bad digests and anonymous requests", async () => {

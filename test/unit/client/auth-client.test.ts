@@ -308,4 +308,46 @@ describe("DfsClient with a user and password", () => {
       code: "invalid_argument",
     });
   });
+  it("tokenSource: asked once for concurrent calls, again after 'token expired'; never logs in", async () => {
+    let asked = 0;
+    const c = new DfsClient({
+      endpoints: [address],
+      timeoutMs: 3000,
+      tokenSource: async () => {
+        asked++;
+        return { token: tokenFor(1000 + asked, 300), expiresMs: Date.now() + 300_000 };
+      },
+    });
+    try {
+      await Promise.all([c.put("a", Buffer.from("1")), c.put("b", Buffer.from("2"))]);
+      assert.equal(asked, 1, "one token for concurrent calls");
+      const held = node.seen.at(-1)?.auth ?? "";
+      const claims = JSON.parse(Buffer.from(held.split(".")[1] ?? "", "base64url").toString());
+      assert.equal(claims.n, 1001, "the source's token is what the calls carry");
+      node.refused.set(held, "token expired; log in again");
+      await c.put("c", Buffer.from("3"));
+      assert.equal(asked, 2, "asked again after the refusal");
+    } finally {
+      c.close();
+    }
+    assert.ok(!node.seen.some((s) => s.method === "authenticate"), "no login");
+    assert.notEqual(
+      node.seen.at(-1)?.auth,
+      node.seen.at(0)?.auth,
+      "the retry carried the new token",
+    );
+  });
+
+  it("tokenSource with a user and password is invalid_argument", () => {
+    assert.throws(
+      () =>
+        new DfsClient({
+          endpoints: [address],
+          user: "alice",
+          password: "pw",
+          tokenSource: async () => ({ token: "", expiresMs: 0 }),
+        }),
+      { code: "invalid_argument" },
+    );
+  });
 });

@@ -28,7 +28,9 @@ const run = promisify(execFile);
 const seed = Number(process.env.DFS_TEST_SEED ?? Date.now() % 1_000_000);
 const FILES = 1000;
 
-describe("real S3 CLIs against the gateway", { timeout: 1_500_000 }, () => {
+describe("real S3 CLIs against nodes serving S3 (dfs server --s3-port)", {
+  timeout: 1_500_000,
+}, () => {
   let s3: S3Cluster;
   let dir: string;
   let src: string;
@@ -54,7 +56,7 @@ describe("real S3 CLIs against the gateway", { timeout: 1_500_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), "dfs-s3-clis-"));
     src = join(dir, "src");
     await writeTree(src, FILES, seed);
-    s3 = await startS3Cluster();
+    s3 = await startS3Cluster({ mode: "server" }); // each node serves S3 itself
     await writeFile(
       join(dir, "aws-config"),
       `[default]\nregion = ${S3_REGION}\ns3 =\n  addressing_style = path\n`,

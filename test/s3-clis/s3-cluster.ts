@@ -1,8 +1,12 @@
 /**
- * A real 3-node cluster with S3 endpoints in front of it: one `dfs gateway` process per
- * node (its `--endpoints` list starts with that node), each on its own port, with one dev
- * key pair. Separate processes, so a test can SIGKILL the leader node and keep talking
- * S3 to a gateway that survives. What the CLI tier, the multipart test and bench:s3 use.
+ * A real 3-node cluster serving S3 with one dev key pair, in one of two ways:
+ *
+ * - `"server"`: every node serves S3 itself (`dfs server --s3-port`), the usual setup;
+ * - `"gateway"`: one `dfs gateway` process per node (its `--endpoints` list starts with
+ *   that node), so a test can SIGKILL the leader node and keep talking S3 to a gateway
+ *   that survives.
+ *
+ * What the CLI tier (server mode) and the multipart test (gateway mode) run against.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
@@ -21,6 +25,8 @@ export const S3_SECRET_KEY = "dfs-test-secret-key-0000000000000000000000";
 /** The region every client signs for. */
 export const S3_REGION = "us-east-1";
 
+const S3_ENV = { DFS_S3_ACCESS_KEY: S3_ACCESS_KEY, DFS_S3_SECRET_KEY: S3_SECRET_KEY };
+
 /** A started cluster, its gateways and node 1's gateway URL (`http://127.0.0.1:P`). */
 export interface S3Cluster {
   readonly cluster: LocalCluster;
@@ -31,21 +37,27 @@ export interface S3Cluster {
   destroy(): Promise<void>;
 }
 
-/** Starts the cluster and a gateway per node; resolves once every gateway answers HTTP. */
+/** Starts the cluster serving S3 (`mode`, default "gateway"); resolves once every S3 port answers. */
 export async function startS3Cluster(
-  options: { entry?: ServerEntry; checkInvariants?: boolean } = {},
+  options: { entry?: ServerEntry; mode?: "server" | "gateway" } = {},
 ): Promise<S3Cluster> {
   const entry = options.entry ?? sourceEntry();
-  const cluster = await LocalCluster.start({
-    entry,
-    ...(options.checkInvariants === undefined ? {} : { checkInvariants: options.checkInvariants }),
-  });
+  const inServer = (options.mode ?? "gateway") === "server";
   const ports = await freePorts(3);
   const s3Ports = new Map(ports.map((p, i) => [i + 1, p]));
+  const cluster = await LocalCluster.start({
+    entry,
+    ...(inServer
+      ? {
+          nodeArgs: (node) => ["--s3-port", String(s3Ports.get(node.id))],
+          env: { ...process.env, ...S3_ENV },
+        }
+      : {}),
+  });
   const endpoints = cluster.endpoints();
   const gateways: ChildProcess[] = [];
   let logs = "";
-  for (const [id, port] of s3Ports) {
+  for (const [id, port] of inServer ? [] : s3Ports) {
     const mine = endpoints[id - 1] as string;
     const order = [mine, ...endpoints.filter((e) => e !== mine)];
     const child = spawn(
@@ -53,7 +65,7 @@ export async function startS3Cluster(
       [...entry.args, "gateway", "--endpoints", order.join(","), "--s3-port", String(port)],
       {
         cwd: entry.cwd,
-        env: { ...process.env, DFS_S3_ACCESS_KEY: S3_ACCESS_KEY, DFS_S3_SECRET_KEY: S3_SECRET_KEY },
+        env: { ...process.env, ...S3_ENV },
         stdio: ["ignore", "ignore", "pipe"],
       },
     );
@@ -71,7 +83,7 @@ export async function startS3Cluster(
       await waitFor(`the S3 gateway on port ${port}`, () => answers(port), 60_000);
   } catch (error) {
     await destroy();
-    throw new Error(`${(error as Error).message}\n${logs}`);
+    throw new Error(`${(error as Error).message}\n${logs}\n${cluster.logs(3000)}`);
   }
   return { cluster, endpoint: `http://127.0.0.1:${s3Ports.get(1)}`, s3Ports, destroy };
 }

@@ -70,6 +70,19 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     return c;
   }
 
+  /** Every dfs key still staged for bucket `mpu` (parts, records), read natively. */
+  async function staged(): Promise<string[]> {
+    const dfs = s3.cluster.client();
+    try {
+      const names: string[] = [];
+      for await (const e of dfs.list(".dfs-s3-multipart/mpu", { recursive: true }))
+        names.push(e.name);
+      return names;
+    } finally {
+      dfs.close();
+    }
+  }
+
   /** A client on a node that is not the leader, so killing the leader spares the gateway. */
   async function followerClient(): Promise<{ client: S3Client; leader: number }> {
     const leader = await s3.cluster.waitForLeader();
@@ -207,6 +220,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     assert.deepEqual(got.Metadata, { color: "blue" });
     const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mpu" }));
     assert.equal(left.Uploads?.length ?? 0, 0, "the staging is gone after Complete");
+    assert.deepEqual(await staged(), [], "no part or record is left in dfs");
     await assert.rejects(
       s.send(new ListPartsCommand({ Bucket: "mpu", Key: "dir/obj.bin", UploadId })),
       (e: Error) => e.name === "NoSuchUpload",
@@ -242,6 +256,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     );
     const left = await s.send(new ListMultipartUploadsCommand({ Bucket: "mpu" }));
     assert.equal(left.Uploads?.length ?? 0, 0);
+    assert.deepEqual(await staged(), [], "abort leaves nothing in dfs");
   });
 
   for (const when of ["while parts go up", "during Complete"] as const) {

@@ -10,13 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
-import {
-  freePorts,
-  LocalCluster,
-  type ServerEntry,
-  sourceEntry,
-  waitFor,
-} from "../../src/cluster/index.ts";
+import { LocalCluster, type ServerEntry, sourceEntry, waitFor } from "../../src/cluster/index.ts";
 
 /** The key pair the gateways accept (the cluster's auth is off). */
 export const S3_ACCESS_KEY = "DFSTESTACCESSKEY0001";
@@ -43,34 +37,39 @@ export async function startS3Cluster(
 ): Promise<S3Cluster> {
   const entry = options.entry ?? sourceEntry();
   const inServer = (options.mode ?? "gateway") === "server";
-  const ports = await freePorts(3);
-  const s3Ports = new Map(ports.map((p, i) => [i + 1, p]));
+  // Every S3 listener binds port 0 and says which port it got: no race for free ports.
+  const s3Ports = new Map<number, number>();
   const cluster = await LocalCluster.start({
     entry,
     ...(inServer
       ? {
-          nodeArgs: (node) => ["--s3-port", String(s3Ports.get(node.id))],
+          nodeArgs: () => ["--s3-port", "0"],
           env: { ...process.env, ...S3_ENV },
+          onLine: (node, line) => {
+            const port = announcedPort(line);
+            if (port !== undefined) s3Ports.set(node.id, port);
+          },
         }
       : {}),
   });
   const endpoints = cluster.endpoints();
   const gateways: ChildProcess[] = [];
   let logs = "";
-  for (const [id, port] of inServer ? [] : s3Ports) {
+  for (const id of inServer ? [] : cluster.ids()) {
     const mine = endpoints[id - 1] as string;
     const order = [mine, ...endpoints.filter((e) => e !== mine)];
     const child = spawn(
       entry.command,
-      [...entry.args, "gateway", "--endpoints", order.join(","), "--s3-port", String(port)],
-      {
-        cwd: entry.cwd,
-        env: { ...process.env, ...S3_ENV },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
+      [...entry.args, "gateway", "--endpoints", order.join(","), "--s3-port", "0"],
+      { cwd: entry.cwd, env: { ...process.env, ...S3_ENV }, stdio: ["ignore", "ignore", "pipe"] },
     );
     child.stderr?.on("data", (c: Buffer) => {
-      logs = (logs + c.toString()).slice(-20_000);
+      const text = c.toString();
+      logs = (logs + text).slice(-20_000);
+      for (const line of text.split("\n")) {
+        const port = announcedPort(line);
+        if (port !== undefined) s3Ports.set(id, port);
+      }
     });
     gateways.push(child);
   }
@@ -79,13 +78,21 @@ export async function startS3Cluster(
     await cluster.destroy();
   };
   try {
-    for (const port of ports)
-      await waitFor(`the S3 gateway on port ${port}`, () => answers(port), 60_000);
+    for (const id of cluster.ids()) {
+      const port = await waitFor(`node ${id}'s S3 port`, () => s3Ports.get(id), 60_000);
+      await waitFor(`the S3 endpoint on port ${port}`, () => answers(port), 60_000);
+    }
   } catch (error) {
     await destroy();
     throw new Error(`${(error as Error).message}\n${logs}\n${cluster.logs(3000)}`);
   }
   return { cluster, endpoint: `http://127.0.0.1:${s3Ports.get(1)}`, s3Ports, destroy };
+}
+
+/** The port in a "dfs: S3 gateway on http://host:PORT" line, if it is one. */
+function announcedPort(line: string): number | undefined {
+  const m = /S3 gateway on http:\/\/[^\s]*:(\d+)/.exec(line);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /** True once something answers HTTP on `port` (any status), else undefined. */

@@ -31,7 +31,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { DfsClient } from "../src/client/index.ts";
-import { freePorts, LocalCluster, REPO_ROOT } from "../src/cluster/index.ts";
+import { LocalCluster, REPO_ROOT, waitFor } from "../src/cluster/index.ts";
 import { buildCompiledEntry } from "./lib/compiled-entry.ts";
 import { machineFacts } from "./lib/machine.ts";
 
@@ -70,16 +70,21 @@ function log(line: string): void {
 async function main(): Promise<void> {
   const entry = buildCompiledEntry();
   const work = await mkdtemp(join(tmpdir(), "dfs-bench-s3-"));
-  const ports = await freePorts(3);
-  const s3Port = new Map(ports.map((p, i) => [i + 1, p]));
+  // Each node binds its S3 port to 0 and announces the port it got: no race for ports.
+  const s3Port = new Map<number, number>();
   const cluster = await LocalCluster.start({
     checkInvariants: false,
     entry,
-    nodeArgs: (n) => ["--s3-port", String(s3Port.get(n.id))],
+    nodeArgs: () => ["--s3-port", "0"],
     env: { ...process.env, DFS_S3_ACCESS_KEY: ACCESS, DFS_S3_SECRET_KEY: SECRET },
+    onLine: (node, line) => {
+      const m = /S3 gateway on http:\/\/\S*:(\d+)/.exec(line);
+      if (m !== null) s3Port.set(node.id, Number(m[1]));
+    },
   });
   try {
     const leader = await cluster.waitForLeader();
+    await waitFor("the leader's S3 port", () => s3Port.get(leader), 30_000);
     const endpoint = `http://127.0.0.1:${s3Port.get(leader)}`;
     facts.leader = `node ${leader}; native CLI and S3 both talk to it`;
     const s3 = new S3Client({
@@ -200,6 +205,12 @@ async function smallObjects(s3: S3Client, native: DfsClient): Promise<void> {
     ["native DfsClient.put 4 KiB", (i) => native.put(`nsmall/${i % keys}`, value)],
     ["native DfsClient.get 4 KiB", (i) => native.get(`nsmall/${i % keys}`)],
   ];
+  // Every key the gets read exists, however few puts a short round did.
+  await fill(
+    (i) => s3.send(new PutObjectCommand({ Bucket: "bench", Key: `small/${i}`, Body: value })),
+    keys,
+  );
+  await fill((i) => native.put(`nsmall/${i}`, value), keys);
   for (const [what, op] of ops) {
     const runs: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -209,6 +220,16 @@ async function smallObjects(s3: S3Client, native: DfsClient): Promise<void> {
     figures.push({ what: `${what}, 64 in flight`, unit: "ops/s", runs, median: median(runs) });
   }
   native.close();
+}
+
+/** Runs `op` on 0..n-1, 64 at a time (unmeasured). */
+async function fill(op: (i: number) => Promise<unknown>, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < n) await op(next++);
+    }),
+  );
 }
 
 /** Ops/s of `width` workers each issuing `op` back to back for `ms`. */

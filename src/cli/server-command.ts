@@ -285,7 +285,13 @@ async function runServer(flags: ServerAndS3Flags): Promise<void> {
   process.stderr.write(
     `dfs: node ${node.id} serving clients on ${node.address}, peers on ${node.peerAddress}${tlsNote(config)} (data dir ${config.dataDir})\n`,
   );
-  const s3 = flags.s3Port === undefined ? null : await serveS3(flags, config, node.address);
+  let s3: RunningGateway | null = null;
+  try {
+    if (flags.s3Port !== undefined) s3 = await serveS3(flags, config, node.address);
+  } catch (error) {
+    await node.stop(); // a node whose S3 port was asked for but cannot serve it stops whole
+    throw error;
+  }
   const outcome = await Promise.race([
     stopRequested.then((signal) => ({ signal })),
     node.failed.then((error) => ({ error })),

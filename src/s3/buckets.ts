@@ -54,10 +54,27 @@ export async function bucketState(
   return denied ? "hidden" : "missing";
 }
 
+/**
+ * Buckets seen to exist, per client (= per caller), for {@link BUCKET_SEEN_MS}: a stream
+ * of small PutObjects then costs one write each, not a stat and a write. DeleteBucket
+ * forgets its bucket at once on this gateway.
+ */
+const seen = new WeakMap<DfsClient, Map<string, number>>();
+/** How long a bucket seen to exist is trusted without asking again. */
+export const BUCKET_SEEN_MS = 1_000;
+
 /** Throws NoSuchBucket (or AccessDenied) unless the request's bucket exists for the caller. */
 export async function requireBucket(ctx: S3Context): Promise<void> {
   checkBucketName(ctx.bucket);
+  const known = seen.get(ctx.client);
+  if ((known?.get(ctx.bucket) ?? 0) > Date.now()) return;
   const state = await bucketState(ctx.client, ctx.bucket);
+  if (state === "exists") {
+    const map = known ?? new Map<string, number>();
+    if (map.size > 10_000) map.clear();
+    map.set(ctx.bucket, Date.now() + BUCKET_SEEN_MS);
+    seen.set(ctx.client, map);
+  }
   if (state === "missing") throw s3Errors.noSuchBucket(ctx.bucket);
   if (state === "hidden") throw s3Errors.accessDenied(`Access Denied to bucket ${ctx.bucket}`);
 }
@@ -118,6 +135,7 @@ async function deleteBucket(ctx: S3Context): Promise<void> {
     throw new S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, {
       BucketName: ctx.bucket,
     });
+  seen.get(ctx.client)?.delete(ctx.bucket);
   try {
     await ctx.client.delete(bucketMarker(ctx.bucket));
   } catch (error) {

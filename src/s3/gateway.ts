@@ -8,15 +8,12 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { requestBody } from "./body.ts";
-import { bucketRoutes } from "./buckets.ts";
 import type { S3Context } from "./context.ts";
 import { s3Errors, toS3Error } from "./errors.ts";
 import type { S3Identity, SigningKeySource } from "./keys.ts";
-import { listingRoutes } from "./listing.ts";
-import { objectRoutes } from "./objects.ts";
 import { sendError } from "./respond.ts";
 import { S3Router, type S3Target } from "./router.ts";
-import { allRoutes, coreRoutes } from "./routes.ts";
+import { allRoutes } from "./routes.ts";
 import { checkTime, parseClaims, verifySignature } from "./sigv4.ts";
 
 /** How a gateway runs. */
@@ -31,8 +28,6 @@ export interface S3GatewayOptions {
   /** One line per failed request (default: none). */
   readonly log?: (line: string) => void;
 }
-
-coreRoutes.push(...bucketRoutes, ...objectRoutes, ...listingRoutes);
 
 /** An S3 endpoint in front of a dfs cluster. */
 export class S3Gateway {

@@ -6,6 +6,7 @@
  * starting with the prefix and stops at the first one past it. Continuation tokens are
  * the last name returned, so a page resumes with a seek, not a re-read.
  */
+import { checkKey } from "../api/index.ts";
 import type { DfsClient } from "../client/index.ts";
 import { requireBucket } from "./buckets.ts";
 import type { S3Context } from "./context.ts";
@@ -45,6 +46,8 @@ export async function listObjects(client: DfsClient, q: ListQuery): Promise<List
   const slash = q.prefix.lastIndexOf("/");
   const dir = slash < 0 ? q.bucket : base + q.prefix.slice(0, slash);
   const oneLevel = q.delimiter === "/";
+  // A prefix no dfs key can have (`/x`, `a//`, `../`) lists nothing.
+  if (!storable(dir)) return { objects: [], prefixes: [], truncated: false, last: "" };
   let startAfter = q.after === "" ? "" : base + q.after;
   // After a common prefix of another delimiter, skip every key under it.
   if (startAfter !== "" && !oneLevel && q.delimiter !== "" && q.after.endsWith(q.delimiter))
@@ -82,6 +85,15 @@ export async function listObjects(client: DfsClient, q: ListQuery): Promise<List
     last = name;
   }
   return { objects, prefixes, truncated: false, last };
+}
+
+function storable(key: string): boolean {
+  try {
+    checkKey(key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function params(ctx: S3Context) {

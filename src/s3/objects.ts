@@ -4,7 +4,6 @@
  * DeleteObjects and CopyObject.
  */
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import type { OutgoingHttpHeaders } from "node:http";
 import { checkKey, DfsError } from "../api/index.ts";
 import { requireBucket } from "./buckets.ts";
@@ -150,13 +149,26 @@ async function getObjectHandler(ctx: S3Context): Promise<void> {
   await streamTo(ctx, open.chunks);
 }
 
+/** Resolves when `res` can take more, or was closed; leaves no listener behind. */
+function drainedOrClosed(res: S3Context["res"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 /** Writes `chunks` to the response with backpressure; a failure mid-way aborts it. */
 async function streamTo(ctx: S3Context, chunks: AsyncIterable<Buffer>): Promise<void> {
   const { res } = ctx;
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) return;
-      if (!res.write(chunk)) await Promise.race([once(res, "drain"), once(res, "close")]);
+      if (!res.write(chunk)) await drainedOrClosed(res);
     }
     res.end();
   } catch (error) {

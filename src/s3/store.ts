@@ -3,6 +3,7 @@
  * their S3 metadata. Kept in one file so the exact client calls (ranged download,
  * metadata on put/upload/stat) live in one place.
  */
+import { FILE_CHUNK_BYTES } from "../api/index.ts";
 import type { DfsClient, FileInfo, UploadSource } from "../client/index.ts";
 
 /** A stored object as S3 handlers see it. */
@@ -77,7 +78,7 @@ export async function uploadObject(
   let sourceError: unknown = null;
   const watched = async function* () {
     try {
-      for await (const piece of openSource(source)) yield piece;
+      yield* coalesced(openSource(source), FILE_CHUNK_BYTES);
     } catch (error) {
       sourceError = error;
       throw error;
@@ -103,6 +104,29 @@ export function objectInfo(info: FileInfo): ObjectInfo {
     sha256: info.sha256,
     metadata: info.metadata,
   };
+}
+
+/**
+ * Joins small pieces (an HTTP body arrives in 16–64 KiB pieces) into messages of about
+ * `size` bytes, so an upload sends a few large gRPC messages instead of many small ones.
+ * Holds at most `size` bytes plus one piece.
+ */
+export async function* coalesced(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const piece of source) {
+    parts.push(piece);
+    bytes += piece.byteLength;
+    if (bytes >= size) {
+      yield parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, bytes);
+      parts = [];
+      bytes = 0;
+    }
+  }
+  if (bytes > 0) yield parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, bytes);
 }
 
 function replayable(source: UploadSource): boolean {

@@ -16,6 +16,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -89,7 +90,12 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
     const listed = await client.send(new ListBucketsCommand({}));
     const names = (listed.Buckets ?? []).map((b) => b.Name);
     assert.ok(names.includes("alpha") && names.includes("beta"), names.join(","));
-    await client.send(new HeadBucketCommand({ Bucket: "alpha" }));
+    const head = await client.send(new HeadBucketCommand({ Bucket: "alpha" }));
+    assert.equal(head.BucketRegion, "us-east-1");
+    const location = await client.send(new GetBucketLocationCommand({ Bucket: "alpha" }));
+    assert.equal(location.LocationConstraint ?? "", "");
+    const badName = await s3Code(client.send(new CreateBucketCommand({ Bucket: "Bad_Name" })));
+    assert.deepEqual(badName, { name: "InvalidBucketName", status: 400 });
     await client.send(new PutObjectCommand({ Bucket: "beta", Key: "x", Body: "1" }));
     const notEmpty = await s3Code(client.send(new DeleteBucketCommand({ Bucket: "beta" })));
     assert.deepEqual(notEmpty, { name: "BucketNotEmpty", status: 409 });
@@ -131,6 +137,41 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
       client.send(new GetObjectCommand({ Bucket: "alpha", Key: "nope" })),
     );
     assert.deepEqual(missing, { name: "NoSuchKey", status: 404 });
+  });
+
+  it("keeps keys with spaces, unicode and URL-special characters exact", async () => {
+    const keys = [
+      "odd/ünï cödé.txt",
+      "odd/a+b=c&d;e,f@g$h.txt",
+      "odd/%41 percent",
+      "odd/日本/語.bin",
+    ];
+    for (const Key of keys)
+      await client.send(new PutObjectCommand({ Bucket: "alpha", Key, Body: Key }));
+    for (const Key of keys) {
+      const got = await client.send(new GetObjectCommand({ Bucket: "alpha", Key }));
+      assert.equal((await bytesOf(got.Body)).toString(), Key);
+    }
+    for (const EncodingType of [undefined, "url"] as const) {
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: "alpha", Prefix: "odd/", EncodingType }),
+      );
+      const names = (listed.Contents ?? []).map((c) =>
+        EncodingType === "url" ? decodeURIComponent(c.Key as string) : c.Key,
+      );
+      assert.deepEqual(
+        names,
+        [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      );
+    }
+    for (const Prefix of ["/", "odd//", "../x", "odd/./"]) {
+      const none = await client.send(new ListObjectsV2Command({ Bucket: "alpha", Prefix }));
+      assert.equal(none.KeyCount, 0, Prefix);
+    }
+    const folder = await s3Code(
+      client.send(new PutObjectCommand({ Bucket: "alpha", Key: "odd/dir/", Body: "" })),
+    );
+    assert.deepEqual(folder, { name: "InvalidArgument", status: 400 });
   });
 
   it("streams a multi-chunk object in (aws-chunked, trailing checksum) and out", async () => {
@@ -498,6 +539,75 @@ describe("S3 gateway with @aws-sdk/client-s3", () => {
       assert.ok((await bytesOf(got.Body)).equals(data));
     } finally {
       await open.close();
+    }
+  });
+
+  it("accepts AWS's signed aws-chunked PutObject example byte for byte", async () => {
+    // docs.aws.amazon.com "Signature Calculations for the Authorization Header:
+    // Transferring Payload in Multiple Chunks": 65 KiB of 'a' in 64 KiB + 1 KiB chunks.
+    const exampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const aws = new S3Gateway({
+      keys: new StaticKeys("AKIAIOSFODNN7EXAMPLE", exampleSecret, dfs, false),
+      now: () => Date.UTC(2013, 4, 24),
+    });
+    const awsPort = await aws.listen(0, "127.0.0.1");
+    await dfs.put(".dfs-s3-buckets/examplebucket", new Uint8Array(0));
+    const sigs = [
+      "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+      "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+      "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+    ];
+    const body = (tamper: boolean) => {
+      const first = Buffer.alloc(65536, "a");
+      if (tamper) first[5] = 0x62;
+      return Buffer.concat([
+        Buffer.from(`10000;chunk-signature=${sigs[0]}\r\n`),
+        first,
+        Buffer.from(`\r\n400;chunk-signature=${sigs[1]}\r\n`),
+        Buffer.alloc(1024, "a"),
+        Buffer.from(`\r\n0;chunk-signature=${sigs[2]}\r\n\r\n`),
+      ]);
+    };
+    const put = (bytes: Buffer) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: awsPort,
+            method: "PUT",
+            path: "/examplebucket/chunkObject.txt",
+            headers: {
+              host: "s3.amazonaws.com",
+              "x-amz-date": "20130524T000000Z",
+              "x-amz-storage-class": "REDUCED_REDUNDANCY",
+              authorization:
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+              "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+              "content-encoding": "aws-chunked",
+              "x-amz-decoded-content-length": "66560",
+              "content-length": String(bytes.length),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (d) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(bytes);
+      });
+    try {
+      const tampered = await put(body(true));
+      assert.equal(tampered.status, 403, tampered.body);
+      assert.match(tampered.body, /SignatureDoesNotMatch/);
+      assert.equal(await dfs.stat("examplebucket/chunkObject.txt").catch(() => null), null);
+      const ok = await put(body(false));
+      assert.equal(ok.status, 200, ok.body);
+      const stored = await dfs.get("examplebucket/chunkObject.txt");
+      assert.ok(Buffer.from(stored.value).equals(Buffer.alloc(66560, "a")));
+    } finally {
+      await aws.close();
     }
   });
 

@@ -183,6 +183,9 @@ export class MultipartStore {
     const up = await upload.catch((error: unknown) => {
       throw last?.error ?? error;
     });
+    // The object is committed: a failed cleanup must not turn that into an error. The
+    // staging then stays listed as an open upload until aborted; a repeated Complete
+    // writes the same object again.
     await this.client.deletePrefix(uploadDir(bucket, uploadId)).catch(() => {});
     return { record, etag, size: up.size };
   }

@@ -114,15 +114,18 @@ export function planDevCluster(
     basePort: flags.basePort,
     dataRoot: resolve(flags.data),
     entry,
-    nodeArgs: (node) => ["--http-port", String(node.port + DEV_HTTP_PORT_OFFSET)],
+    // Every node serves HTTP (metrics, health, console); node 1 also serves S3.
+    nodeArgs: (node) => [
+      "--http-port",
+      String(node.port + DEV_HTTP_PORT_OFFSET),
+      ...(s3 !== null && node.id === 1
+        ? ["--s3-port", String(flags.s3Port ?? DEV_S3_PORT), "--s3-host", "127.0.0.1"]
+        : []),
+    ],
     ...(flags.tls ? { certsDir: certsDirOf(flags.data) } : {}),
     ...(s3 === null
       ? {}
       : {
-          nodeArgs: (node) =>
-            node.id === 1
-              ? ["--s3-port", String(flags.s3Port ?? DEV_S3_PORT), "--s3-host", "127.0.0.1"]
-              : [],
           env: {
             ...process.env,
             DFS_S3_ACCESS_KEY: s3.accessKey,

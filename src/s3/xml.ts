@@ -10,6 +10,9 @@ export const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
 const parser = new XMLParser({
+  // Numeric character references (`&#34;`, `&#x41;`) as Go's encoder (rclone) writes
+  // quotes and apostrophes in keys and ETags; the five XML entities are decoded anyway.
+  htmlEntities: true,
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: true,

@@ -171,7 +171,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     ...plan,
     keepStderr: 0,
     // Nodes log pretty lines when this terminal shows them, JSON when piped (docs/observability.md).
-    env: { DFS_LOG_FORMAT: process.stderr.isTTY ? "pretty" : "json", ...process.env },
+    // On top of the plan's own environment (the S3 dev keys), not instead of it.
+    env: { DFS_LOG_FORMAT: process.stderr.isTTY ? "pretty" : "json", ...(plan.env ?? process.env) },
     // Every node's output, line by line, tagged with its node.
     onLine: (node, line) => process.stderr.write(`[node ${node.id}] ${line}\n`),
     onExit: (node, how) => {

@@ -55,7 +55,13 @@ export type FsmCommand =
       readonly op: "upload_chunk";
       readonly uploadId: string;
       readonly seq: number;
+      /** The chunk's bytes; empty when `stored` is set. */
       readonly data: Uint8Array;
+      /**
+       * Set in a node's own log only (never on the wire): the bytes are already durable in
+       * this node's blob file of the upload, at `seq` × 1 MiB; `data` is then empty.
+       */
+      readonly stored?: { readonly length: number; readonly crc32: number };
     })
   /** Makes a complete upload visible under `key`. */
   | (CommandMeta & {

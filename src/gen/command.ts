@@ -71,6 +71,18 @@ export interface UploadChunkOp {
   uploadId: string;
   seq: number;
   data: Buffer;
+  /**
+   * Set only in a node's own WAL and in-memory log, never on the wire: the chunk's bytes
+   * were written to the node's blob file of this upload (at seq * 1 MiB) and made durable
+   * before this entry was, so data is empty and these describe what the blob holds.
+   */
+  stored?: StoredChunk | undefined;
+}
+
+/** Where a chunk's bytes live once a node has written them to its blob file. */
+export interface StoredChunk {
+  length: number;
+  crc32: number;
 }
 
 /**
@@ -875,7 +887,7 @@ export const DeleteOp: MessageFns<DeleteOp> = {
 };
 
 function createBaseUploadChunkOp(): UploadChunkOp {
-  return { uploadId: "", seq: 0, data: Buffer.alloc(0) };
+  return { uploadId: "", seq: 0, data: Buffer.alloc(0), stored: undefined };
 }
 
 export const UploadChunkOp: MessageFns<UploadChunkOp> = {
@@ -888,6 +900,9 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
     }
     if (message.data.length !== 0) {
       writer.uint32(26).bytes(message.data);
+    }
+    if (message.stored !== undefined) {
+      StoredChunk.encode(message.stored, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -929,6 +944,14 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
             message.data = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stored = StoredChunk.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -950,6 +973,7 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
         : "",
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      stored: isSet(object.stored) ? StoredChunk.fromJSON(object.stored) : undefined,
     };
   },
 
@@ -964,6 +988,9 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
     }
+    if (message.stored !== undefined) {
+      obj.stored = StoredChunk.toJSON(message.stored);
+    }
     return obj;
   },
 
@@ -975,6 +1002,94 @@ export const UploadChunkOp: MessageFns<UploadChunkOp> = {
     message.uploadId = object.uploadId ?? "";
     message.seq = object.seq ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
+    message.stored = (object.stored !== undefined && object.stored !== null)
+      ? StoredChunk.fromPartial(object.stored)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStoredChunk(): StoredChunk {
+  return { length: 0, crc32: 0 };
+}
+
+export const StoredChunk: MessageFns<StoredChunk> = {
+  encode(message: StoredChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.length !== 0) {
+      writer.uint32(8).uint32(message.length);
+    }
+    if (message.crc32 !== 0) {
+      writer.uint32(16).uint32(message.crc32);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoredChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoredChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.length = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.crc32 = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoredChunk {
+    return {
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      crc32: isSet(object.crc32) ? globalThis.Number(object.crc32) : 0,
+    };
+  },
+
+  toJSON(message: StoredChunk): unknown {
+    const obj: any = {};
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.crc32 !== 0) {
+      obj.crc32 = Math.round(message.crc32);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StoredChunk>, I>>(base?: I): StoredChunk {
+    return StoredChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StoredChunk>, I>>(object: I): StoredChunk {
+    const message = createBaseStoredChunk();
+    message.length = object.length ?? 0;
+    message.crc32 = object.crc32 ?? 0;
     return message;
   },
 };

@@ -26,6 +26,8 @@ export { ROOT } from "./auth-state.ts";
 export { ImageTally } from "./backup-image.ts";
 export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup-restore.ts";
 export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
+/** Reading a file's chunks from its blob, checked (downloads, unary reads of one chunk). */
+export { BlobReadError, readFileChunk, readFileChunks } from "./blob-reader.ts";
 /** A command, its session and its caller, as the server builds them from client requests. */
 export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */

@@ -28,6 +28,20 @@ export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup
 export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
 /** Reading a file's chunks from its blob, checked (downloads, unary reads of one chunk). */
 export { BlobReadError, readFileChunk, readFileChunks } from "./blob-reader.ts";
+/**
+ * The full and stored forms of upload chunk entries: the server's write path cuts chunks
+ * out into blobs, its transport rehydrates them, the core sizes them (issue 22).
+ */
+export {
+  type ChunkPlace,
+  type ChunkSplit,
+  entryLogicalBytes,
+  rehydrateChunkEntry,
+  type StoredChunk,
+  StoredFormError,
+  splitChunkEntry,
+  storedChunkOf,
+} from "./chunk-payloads.ts";
 /** A command, its session and its caller, as the server builds them from client requests. */
 export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */

@@ -227,6 +227,10 @@ function snapshotPolicy(
     ...DEFAULT_SNAPSHOT_TUNING,
     ...config.snapshots,
     pinnedIndex: () => sender.pinnedIndex(),
+    blobsDue: () => fsm.space.dueIndex(),
+    reapBlobs: async (index) => {
+      await fsm.reapBlobs(index);
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import { checkForceNewCluster, forceNewCluster } from "../force-new-cluster.ts";
 import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
+import { checkBlobsAtStart } from "./blob-start.ts";
 import type { Ctx } from "./context.ts";
 
 /** The node's durable state, opened and reconciled. */
@@ -65,6 +66,7 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
     const input = { config, wal, contents, recovered, storeMembership: membership, logger };
     recovered = await forceNewCluster(input);
   }
+  await checkBlobsAtStart(ctx, fsm, recovered.log.entries);
   return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered };
 }
 

@@ -103,7 +103,13 @@ describe("the blob store on real processes", { timeout: 300_000 }, () => {
     assert.match(node.stderr, /orphan blob/);
     const local = cluster.client([node.address], 20_000);
     try {
-      const back = await downloadAll(local, "blob/kept", true);
+      // The restarted node applies its log again before it serves the file.
+      let back: Buffer | null = null;
+      for (let i = 0; i < 100 && back === null; i++) {
+        back = await downloadAll(local, "blob/kept", true).catch(() => null);
+        if (back === null) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(back !== null, "the restarted node serves the file");
       assert.ok(back.equals(data), "the file still reads on the restarted node");
     } finally {
       local.close();

@@ -209,7 +209,7 @@ function buildLoop(
 /** When to snapshot, how to capture and install one, and what a snapshot in flight pins. */
 function snapshotPolicy(
   config: NodeConfig,
-  { fsm, blobs }: Storage,
+  { fsm }: Storage,
   sender: SnapshotSender,
   metrics: StoreMetrics,
 ): SnapshotPolicy {
@@ -223,7 +223,6 @@ function snapshotPolicy(
       },
       install: async (meta) => {
         const started = performance.now();
-        await blobs.closeAll(); // state/ (blobs/ in it) is swapped for the received one
         await fsm.installReceived(meta);
         crashPoint("snapshot-installed");
         metrics.snapshotInstalled((performance.now() - started) / 1000);
@@ -232,6 +231,10 @@ function snapshotPolicy(
     ...DEFAULT_SNAPSHOT_TUNING,
     ...config.snapshots,
     pinnedIndex: () => sender.pinnedIndex(),
+    blobsDue: () => fsm.space.dueIndex(),
+    reapBlobs: async (index) => {
+      await fsm.reapBlobs(index);
+    },
   };
 }
 

@@ -7,7 +7,6 @@ import { type Membership, NO_MEMBERSHIP, RawNode } from "../../raft/index.ts";
 import {
   type BlobIo,
   clusterIdFor,
-  FileBlobIo,
   loadOrInitMeta,
   type NodeMeta,
   readNodeMeta,
@@ -20,6 +19,7 @@ import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
 import { storeRecoveredChunks } from "./blob-path.ts";
+import { checkBlobsAtStart } from "./blob-start.ts";
 import type { Ctx } from "./context.ts";
 
 /** The node's durable state, opened and reconciled. */
@@ -39,7 +39,7 @@ export interface Storage {
   readonly contents: WalContents;
   readonly fsm: LmdbStore;
   readonly recovered: RecoveredLog;
-  /** Upload chunk bytes, one file per upload (`state/blobs/`, issue 22). */
+  /** Upload chunk bytes, one file per upload (the store's `blobs/`, issue 22). */
   readonly blobs: BlobIo;
 }
 
@@ -70,9 +70,12 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
     const input = { config, wal, contents, recovered, storeMembership: membership, logger };
     recovered = await forceNewCluster(input);
   }
-  const blobs = new FileBlobIo(join(config.dataDir, "state", "blobs"));
+  // One blob store per node, the state machine's: its reads, unlinks and fd cache are
+  // the same ones the write path and the transport use.
+  const blobs = fsm.blobs;
   cleanup.push(() => blobs.closeAll());
   recovered = { ...recovered, log: await storeRecoveredChunks(recovered.log, blobs) };
+  await checkBlobsAtStart(ctx, fsm, recovered.log.entries);
   return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered, blobs };
 }
 

@@ -264,6 +264,21 @@ export const PLANTS = [
     ],
   },
   {
+    name: "follower-read-before-apply",
+    description:
+      "A follower serves a linearizable read as soon as the leader confirmed its read " +
+      "index, without waiting until it has applied that far: a follower whose apply lags " +
+      "the leader's commit answers from an older state (a stale read).",
+    patches: [
+      {
+        file: "src/server/loop/waiters.ts",
+        find: "this.readsAwaitingApply.push({ index: rs.index, waiters: round.waiters });",
+        replace:
+          "this.readsAwaitingApply.push({ index: round.remote ? 0 : rs.index, waiters: round.waiters });",
+      },
+    ],
+  },
+  {
     name: "prevote-ignores-lease",
     description:
       "Pre-votes granted by a node that heard from a leader within the election timeout " +

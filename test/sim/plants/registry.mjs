@@ -97,8 +97,8 @@ export const PLANTS = [
     patches: [
       {
         file: "src/raft/raft.ts",
-        find: "if (this.committedInCurrentTerm()) this.startRead(context);\n    else this.pendingReads.push(context);",
-        replace: "this.startRead(context);",
+        find: "if (this.committedInCurrentTerm()) this.startRead([request]);\n    else this.pendingReads.push(request);",
+        replace: "this.startRead([request]);",
       },
     ],
   },

@@ -26,6 +26,8 @@ export {
   type MemberChangeReason,
   REASON_METADATA,
 } from "./errors.ts";
+/** Headers of write forwarding: a relayed request, and a client asking not to be relayed. */
+export { FORWARDED_METADATA, NO_FORWARD_METADATA } from "./forwarding.ts";
 /** Size and count bounds of the client API, shared so both sides and the docs agree. */
 export {
   BATCH_RETRY_ALONE,

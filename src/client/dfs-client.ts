@@ -29,7 +29,7 @@ import {
   type S3Credentials,
   type S3CredentialsQuery,
 } from "./auth-admin.ts";
-import { bearerInterceptor } from "./auth-interceptor.ts";
+import { bearerInterceptor, noForwardInterceptor } from "./auth-interceptor.ts";
 import { type IssuedToken, type Login, loginFrom, TokenHolder } from "./auth-token.ts";
 import { ChannelPool, type ClientTls, clientCredentials } from "./channel-pool.ts";
 import { EndpointSet, parseHostPort } from "./endpoints.ts";
@@ -82,6 +82,13 @@ export interface DfsClientOptions {
    * user. A token of "" means none is needed (auth off). Not with `user`/`password`.
    */
   readonly tokenSource?: () => Promise<IssuedToken>;
+  /**
+   * Sends reads (get, stat, list, download) round-robin over every endpoint instead of to
+   * the leader: a follower serves a linearizable read after asking the leader for a read
+   * index, so reads use every node's CPU. Writes still go to the leader. Default: on when
+   * more than one endpoint is given.
+   */
+  readonly spreadReads?: boolean;
 }
 
 /** Result of a put: the key's new version and the log index that made it durable. */
@@ -237,6 +244,8 @@ export class DfsClient {
   private readonly timeoutMs: number;
   private readonly session = new ClientSession();
   private readonly auth: TokenHolder;
+  /** Reads go round-robin over all endpoints (see {@link DfsClientOptions.spreadReads}). */
+  private readonly spread: boolean;
   private closed = false;
 
   /**
@@ -245,6 +254,7 @@ export class DfsClient {
    */
   constructor(options: DfsClientOptions) {
     this.endpoints = new EndpointSet(validEndpoints(options.endpoints));
+    this.spread = options.spreadReads ?? this.endpoints.all().length > 1;
     this.timeoutMs = validTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const login = loginFrom(options.user, options.password);
     const source = options.tokenSource;
@@ -255,7 +265,9 @@ export class DfsClient {
         ? new TokenHolder(login, (l) => this.login(l), options.token)
         : new TokenHolder(TOKEN_SOURCE_LOGIN, () => source(), options.token);
     this.pool = new ChannelPool(tlsCredentials(options.tls), {
-      interceptors: [bearerInterceptor(() => this.auth.current())],
+      // This client follows leader hints itself: a follower relaying its writes would
+      // only add a hop to every one of them (the client would take it for the leader).
+      interceptors: [bearerInterceptor(() => this.auth.current()), noForwardInterceptor()],
       tokenEpoch: () => this.auth.epoch(),
     });
   }
@@ -290,7 +302,7 @@ export class DfsClient {
     if (options.offset !== undefined || options.length !== undefined)
       return this.rangedGet(key, options);
     const request = { key, serializable: options.serializable ?? false };
-    const response = await this.onLeader("get", (stub, deadline) =>
+    const response = await this.onAny("get", (stub, deadline) =>
       this.pool.batcher(stub).call("get", request, deadline),
     );
     return {
@@ -335,7 +347,7 @@ export class DfsClient {
   async stat(key: string, options: GetOptions = {}): Promise<StatResult> {
     checkKey(key);
     const request = { key, serializable: options.serializable ?? false };
-    const r = await this.onLeader("stat", (stub, deadline) =>
+    const r = await this.onAny("stat", (stub, deadline) =>
       this.pool.batcher(stub).call("stat", request, deadline),
     );
     return toFileInfo(r);
@@ -418,7 +430,7 @@ export class DfsClient {
       ...(options.length === undefined ? {} : { length: options.length }),
       ...(options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion }),
     };
-    return this.onLeader("download", (stub) => openDownload(stub, request));
+    return this.onAny("download", (stub) => openDownload(stub, request));
   }
 
   /**
@@ -460,7 +472,7 @@ export class DfsClient {
         limit: options.pageSize ?? 0,
         serializable: options.serializable ?? false,
       };
-      const page = await this.onLeader("list", (stub, deadline) =>
+      const page = await this.onAny("list", (stub, deadline) =>
         callUnary(stub.list.bind(stub), request, deadline),
       );
       for (const e of page.entries)
@@ -703,17 +715,26 @@ export class DfsClient {
    * its token expired (or carried none) is retried once after logging in again, never
    * more: a second refusal is the answer. `login: false` is for Authenticate itself.
    */
-  private async onLeader<T>(op: string, call: LeaderCall<T>, login = true): Promise<T> {
+  private async onLeader<T>(
+    op: string,
+    call: LeaderCall<T>,
+    login = true,
+    spread = false,
+  ): Promise<T> {
     const attempts = new Attempts(op, this.timeoutMs);
     let renewed = false;
+    let first = true;
     for (;;) {
       this.assertOpen();
       if (login) await this.auth.ensure();
       const sent = this.auth.current();
-      const endpoint = this.endpoints.next();
+      // A spread read's first attempt goes to the next node in turn; retries go where a
+      // write would (a node that could not answer may know no leader, or be down).
+      const endpoint = spread && first ? this.endpoints.spread() : this.endpoints.next();
+      first = false;
       try {
         const result = await call(this.pool.get(endpoint), attempts.attemptDeadline());
-        this.endpoints.succeeded(endpoint);
+        if (!spread) this.endpoints.succeeded(endpoint); // a follower may answer a read
         return result;
       } catch (err) {
         if (login && !renewed && this.auth.shouldRenew(toDfsError(err), sent)) {
@@ -723,6 +744,11 @@ export class DfsClient {
         await this.recover(endpoint, err, attempts);
       }
     }
+  }
+
+  /** A read: on any node in turn when reads are spread, else on the leader. */
+  private onAny<T>(op: string, call: LeaderCall<T>): Promise<T> {
+    return this.onLeader(op, call, true, this.spread);
   }
 
   /** Asks the leader for a token for `login` (the token holder calls this). */

@@ -61,6 +61,7 @@ export class EndpointSet {
   private readonly endpoints: string[];
   private leader: string | undefined;
   private cursor = 0;
+  private readCursor = 0;
 
   /** @param endpoints at least one `host:port`, already validated */
   constructor(endpoints: readonly string[]) {
@@ -75,6 +76,13 @@ export class EndpointSet {
   /** The endpoint the next attempt should use. */
   next(): string {
     return this.leader ?? (this.endpoints[this.cursor] as string);
+  }
+
+  /** The endpoint for the next spread read: every endpoint in turn. */
+  spread(): string {
+    const endpoint = this.endpoints[this.readCursor % this.endpoints.length] as string;
+    this.readCursor = (this.readCursor + 1) % this.endpoints.length;
+    return endpoint;
   }
 
   /** A call succeeded here: whoever answered a leader-only call is the leader. */

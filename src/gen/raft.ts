@@ -39,6 +39,16 @@ export enum MessageType {
   MESSAGE_TYPE_SNAPSHOT = 9,
   /** MESSAGE_TYPE_TIMEOUT_NOW - Leadership transfer: the addressee campaigns at once (thesis §3.10). */
   MESSAGE_TYPE_TIMEOUT_NOW = 10,
+  /**
+   * MESSAGE_TYPE_READ_INDEX - A follower asks the leader for a read index (thesis §6.4); context names the request
+   * among the follower's own.
+   */
+  MESSAGE_TYPE_READ_INDEX = 11,
+  /**
+   * MESSAGE_TYPE_READ_INDEX_RESP - The leader's answer once a quorum confirmed it still leads: index is the read index,
+   * context the follower's.
+   */
+  MESSAGE_TYPE_READ_INDEX_RESP = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -77,6 +87,12 @@ export function messageTypeFromJSON(object: any): MessageType {
     case 10:
     case "MESSAGE_TYPE_TIMEOUT_NOW":
       return MessageType.MESSAGE_TYPE_TIMEOUT_NOW;
+    case 11:
+    case "MESSAGE_TYPE_READ_INDEX":
+      return MessageType.MESSAGE_TYPE_READ_INDEX;
+    case 12:
+    case "MESSAGE_TYPE_READ_INDEX_RESP":
+      return MessageType.MESSAGE_TYPE_READ_INDEX_RESP;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -108,6 +124,10 @@ export function messageTypeToJSON(object: MessageType): string {
       return "MESSAGE_TYPE_SNAPSHOT";
     case MessageType.MESSAGE_TYPE_TIMEOUT_NOW:
       return "MESSAGE_TYPE_TIMEOUT_NOW";
+    case MessageType.MESSAGE_TYPE_READ_INDEX:
+      return "MESSAGE_TYPE_READ_INDEX";
+    case MessageType.MESSAGE_TYPE_READ_INDEX_RESP:
+      return "MESSAGE_TYPE_READ_INDEX_RESP";
     case MessageType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -74,6 +74,12 @@ export function messageFault(m: Message): DropReason | null {
       return isIndex(m.commit) ? null : "index_range";
     case "timeoutNow":
       return m.term < 1 ? "term_range" : null;
+    case "readIndex":
+      if (m.term < 1) return "term_range";
+      return isIndex(m.context) ? null : "index_range";
+    case "readIndexResp":
+      if (m.term < 1) return "term_range";
+      return isIndex(m.index) && isIndex(m.context) ? null : "index_range";
     case "append":
       return appendFault(m);
     case "appendResp":

@@ -100,6 +100,25 @@ export interface TimeoutNow extends Envelope {
   readonly type: "timeoutNow";
 }
 
+/**
+ * A follower asks the leader for a read index (thesis §6.4): `context` names the request
+ * among this follower's own, and the leader echoes it back.
+ */
+export interface ReadIndexRequest extends Envelope {
+  readonly type: "readIndex";
+  readonly context: number;
+}
+
+/**
+ * The leader's answer to a ReadIndexRequest, sent once a quorum confirmed it still led
+ * after the request arrived: the follower serves the read once it applied `index`.
+ */
+export interface ReadIndexResponse extends Envelope {
+  readonly type: "readIndexResp";
+  readonly index: number;
+  readonly context: number;
+}
+
 /** Every message one Raft node can send another. */
 export type Message =
   | SnapshotRequest
@@ -109,7 +128,9 @@ export type Message =
   | AppendResponse
   | Heartbeat
   | HeartbeatResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | ReadIndexRequest
+  | ReadIndexResponse;
 
 /** The `type` tags, for transports that encode messages. */
 export type MessageType = Message["type"];

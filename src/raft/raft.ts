@@ -27,6 +27,8 @@ import type {
   Heartbeat,
   HeartbeatResponse,
   Message,
+  ReadIndexRequest,
+  ReadIndexResponse,
   SnapshotMeta,
   SnapshotRequest,
   TimeoutNow,
@@ -34,7 +36,7 @@ import type {
   VoteResponse,
 } from "./messages.ts";
 import { committedIndex, majority, tallyVotes } from "./quorum.ts";
-import { ReadOnlyQueue, type ReadState } from "./read-only.ts";
+import { ReadOnlyQueue, type ReadRequest, type ReadState } from "./read-only.ts";
 import { type Outgoing, type PeerProgress, Replicator } from "./replicator.ts";
 import { type Entry, EntryKind, type HardState, NONE, type NodeId, type Role } from "./types.ts";
 
@@ -114,8 +116,15 @@ export class Raft {
   private replicator: Replicator | null = null;
   private votes = new Map<NodeId, boolean>();
   private readonly readOnly = new ReadOnlyQueue();
+  /** The requests each pending confirmation round answers (its own and followers'). */
+  private roundRequests = new Map<number, ReadRequest[]>();
+  /**
+   * Names this leader's confirmation rounds (what heartbeats carry). The core numbers them
+   * itself, since requests come from every node, each numbering its own contexts.
+   */
+  private lastRound = 0;
   /** Reads asked for before this leader committed an entry of its term (§6.4 step 1). */
-  private pendingReads: number[] = [];
+  private pendingReads: ReadRequest[] = [];
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -278,14 +287,24 @@ export class Raft {
   }
 
   /**
-   * Starts a linearizable read round identified by `context` (unique, increasing). Its
-   * ReadState appears in a later Ready once a majority confirmed this node still leads.
+   * Asks for a linearizable read index for the request `context` (unique among this
+   * node's). Its ReadState appears in a later Ready once a majority confirmed the leader
+   * still led after the request: on the leader, from its own round; on a follower, when
+   * the leader's READ_INDEX_RESP arrives (thesis §6.4). Throws NotLeaderError on a node
+   * that knows no leader. A follower's request may get no answer (lost, or the leader
+   * lost its place): the driver gives up on it when the term or the leader changes, or
+   * after a timeout.
    */
   readIndex(context: number): void {
-    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    if (this.#role !== "leader") {
+      if (this.#role !== "follower" || this.#leader === NONE) {
+        throw new NotLeaderError(this.#leader);
+      }
+      this.send({ type: "readIndex", to: this.#leader, term: this.#term, context });
+      return;
+    }
     const watch = this.watch();
-    if (this.committedInCurrentTerm()) this.startRead(context);
-    else this.pendingReads.push(context);
+    this.requestRead({ from: this.id, context });
     this.check(watch);
   }
 
@@ -450,7 +469,8 @@ export class Raft {
       m.type === "append" ||
       m.type === "heartbeat" ||
       m.type === "snapshot" ||
-      m.type === "timeoutNow";
+      m.type === "timeoutNow" ||
+      m.type === "readIndexResp";
     // At most one leader per term (§5.2): a leader hearing another "leader" of its own term,
     // or a follower hearing a second one, is listening to a broken or forged peer.
     if (
@@ -576,6 +596,12 @@ export class Raft {
       case "timeoutNow":
         this.handleTimeoutNow(m);
         return;
+      case "readIndex":
+        this.handleReadIndex(m);
+        return;
+      case "readIndexResp":
+        this.handleReadIndexResponse(m);
+        return;
     }
   }
 
@@ -591,6 +617,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.votes = new Map();
     this.readOnly.reset();
+    this.roundRequests.clear();
     this.pendingReads = [];
     this.replicator = null;
     this.#transferee = NONE;
@@ -966,7 +993,11 @@ export class Raft {
     if (!this.voters.has(m.from)) return; // only voters confirm leadership
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks >= majority(this.voters.size)) {
-      for (const rs of this.readOnly.advance(m.context)) this.#readStates.push(rs);
+      for (const round of this.readOnly.advance(m.context)) {
+        const requests = this.roundRequests.get(round.context) ?? [];
+        this.roundRequests.delete(round.context);
+        this.answerReads(round.index, requests);
+      }
     }
   }
 
@@ -992,20 +1023,60 @@ export class Raft {
     return this.#log.termAt(this.#log.committed) === this.#term;
   }
 
-  private startRead(context: number): void {
-    if (this.voters.size === 1 && this.voters.has(this.id)) {
-      this.#readStates.push({ index: this.#log.committed, context });
-      return;
-    }
-    this.readOnly.add(this.#log.committed, context, this.id);
-    this.replicator?.broadcastHeartbeat(context);
+  /** A leader takes a read request (its own or a follower's). */
+  private requestRead(request: ReadRequest): void {
+    if (this.committedInCurrentTerm()) this.startRead([request]);
+    else this.pendingReads.push(request);
   }
 
+  /** Starts one confirmation round at the commit index for `requests`. */
+  private startRead(requests: ReadRequest[]): void {
+    if (this.voters.size === 1 && this.voters.has(this.id)) {
+      this.answerReads(this.#log.committed, requests);
+      return;
+    }
+    const round = ++this.lastRound;
+    this.readOnly.add(this.#log.committed, round, this.id);
+    this.roundRequests.set(round, requests);
+    this.replicator?.broadcastHeartbeat(round);
+  }
+
+  /** Read requests confirmed at `index`: ours become ReadStates, followers' get answers. */
+  private answerReads(index: number, requests: readonly ReadRequest[]): void {
+    for (const r of requests) {
+      if (r.from === this.id) this.#readStates.push({ index, context: r.context });
+      else
+        this.send({
+          type: "readIndexResp",
+          to: r.from,
+          term: this.#term,
+          index,
+          context: r.context,
+        });
+    }
+  }
+
+  /**
+   * Reads asked for before this leader's first commit: one round for all of them. A
+   * leader's own reads keep their order (they share the round's index).
+   */
   private releasePendingReads(): void {
     if (this.pendingReads.length === 0 || !this.committedInCurrentTerm()) return;
-    const contexts = this.pendingReads;
+    const requests = this.pendingReads;
     this.pendingReads = [];
-    for (const context of contexts) this.startRead(context);
+    this.startRead(requests);
+  }
+
+  /** A follower asks this node for a read index; only a leader answers (thesis §6.4). */
+  private handleReadIndex(m: ReadIndexRequest): void {
+    if (this.#role !== "leader") return; // the asker's timeout or term change fails it
+    this.requestRead({ from: m.from, context: m.context });
+  }
+
+  /** The leader we follow confirmed a read index for one of our requests. */
+  private handleReadIndexResponse(m: ReadIndexResponse): void {
+    if (this.#role !== "follower" || m.from !== this.#leader) return;
+    this.#readStates.push({ index: m.index, context: m.context });
   }
 
   // ---- output ---------------------------------------------------------------------------

@@ -6,6 +6,12 @@
  */
 import type { NodeId } from "./types.ts";
 
+/** A read request a leader holds: from itself or a follower, with the asker's context. */
+export interface ReadRequest {
+  readonly from: NodeId;
+  readonly context: number;
+}
+
 /** A read whose index is confirmed: serve it once applied >= index. */
 export interface ReadState {
   readonly index: number;

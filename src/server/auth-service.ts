@@ -71,6 +71,9 @@ export function authService(d: AuthServiceDeps): AuthService {
     authenticate: async (req) => {
       if (req.user.length > 64 || Buffer.byteLength(req.password, "utf8") > 1024)
         throw new DfsError("unauthenticated", WRONG_CREDENTIALS);
+      // Only the leader answers, though any node could read the state: the failed-login
+      // budget is per node, and one node answering keeps it one budget per cluster.
+      d.loop.checkLeader();
       const user = await limiter.attempt(req.user, d.now, async () => {
         await d.loop.linearizableRead();
         const found = d.auth().user(req.user);

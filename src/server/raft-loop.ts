@@ -152,9 +152,13 @@ export class RaftLoop {
     return done;
   }
 
-  /** Resolves when a linearizable read may be served from the local state machine (ReadIndex). */
+  /**
+   * Resolves when a linearizable read may be served from the local state machine
+   * (ReadIndex): on the leader after its own round, on a follower that knows the leader
+   * after the leader confirmed a read index and this node applied that far.
+   */
   linearizableRead(): Promise<void> {
-    this.assertLeader();
+    this.assertCanRead();
     const done = this.waiters.read(this.deadline());
     this.scheduleDrain();
     return done;
@@ -298,7 +302,7 @@ export class RaftLoop {
     try {
       for (;;) {
         if (!this.holdForTransfer()) this.waiters.flushProposals(this.d.node);
-        this.waiters.flushReads(this.d.node);
+        this.waiters.flushReads(this.d.node, this.d.clock.now());
         if (this.stopped || !this.d.node.hasReady()) return;
         this.readyStartedAt = this.d.clock.now();
         await this.ready.handle(this.d.node.ready());
@@ -389,13 +393,14 @@ export class RaftLoop {
 
   private onRole(role: Role): void {
     if (this.d.metrics !== undefined) this.noteLeader();
+    // Reads asked of a leader (ourselves included) no longer in place will never be confirmed.
+    const { term, leader } = this.d.node.softState();
+    this.waiters.rejectReadsNotOf(term, leader, () => this.notLeader());
     if (role === this.role) return;
     const previous = this.role;
     this.role = role;
     const ss = this.d.node.softState();
     this.d.logger.info({ role, term: ss.term, leader: ss.leader }, `role ${previous} -> ${role}`);
-    // Unconfirmed reads can no longer be confirmed by this node; writes may still commit.
-    if (previous === "leader") this.waiters.rejectUnconfirmedReads(this.notLeader());
   }
 
   /** Counts a change of the leader this node knows (etcd's leader_changes_seen_total). */
@@ -407,6 +412,15 @@ export class RaftLoop {
   }
 
   // ---- helpers --------------------------------------------------------------------------
+
+  /** Throws unless this node may take a linearizable read: it leads, or follows a known leader. */
+  private assertCanRead(): void {
+    if (this.stopped) throw new DfsError("unavailable", "node is shutting down");
+    this.guard.refuseIfFull();
+    const ss = this.d.node.softState();
+    if (ss.role === "leader" || (ss.role === "follower" && ss.leader !== 0)) return;
+    throw this.notLeader();
+  }
 
   private assertLeader(): void {
     if (this.stopped) throw new DfsError("unavailable", "node is shutting down");

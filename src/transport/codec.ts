@@ -16,6 +16,8 @@ const TO_WIRE: Record<Message["type"], MessageType> = {
   heartbeatResp: MessageType.MESSAGE_TYPE_HEARTBEAT_RESP,
   snapshot: MessageType.MESSAGE_TYPE_SNAPSHOT,
   timeoutNow: MessageType.MESSAGE_TYPE_TIMEOUT_NOW,
+  readIndex: MessageType.MESSAGE_TYPE_READ_INDEX,
+  readIndexResp: MessageType.MESSAGE_TYPE_READ_INDEX_RESP,
 };
 
 /**
@@ -73,6 +75,13 @@ export function toWire(m: Message): RaftMessage {
       break;
     case "timeoutNow":
       break;
+    case "readIndex":
+      w.context = m.context;
+      break;
+    case "readIndexResp":
+      w.index = m.index;
+      w.context = m.context;
+      break;
   }
   return w;
 }
@@ -119,6 +128,10 @@ export function fromWire(w: RaftMessage): Message | null {
       return { type: "snapshot", from, to, term, snapshot: { index: w.index, term: w.logTerm } };
     case MessageType.MESSAGE_TYPE_TIMEOUT_NOW:
       return { type: "timeoutNow", from, to, term };
+    case MessageType.MESSAGE_TYPE_READ_INDEX:
+      return { type: "readIndex", from, to, term, context: w.context };
+    case MessageType.MESSAGE_TYPE_READ_INDEX_RESP:
+      return { type: "readIndexResp", from, to, term, index: w.index, context: w.context };
     default:
       return null;
   }

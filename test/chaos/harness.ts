@@ -49,6 +49,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     workers: options.workers,
     cas: options.cas ?? true,
     random: rng.fork().source(),
+    ...(options.clientFactory !== undefined ? { clientFactory: options.clientFactory } : {}),
   });
   const progress = setInterval(() => log(progressLine(workload)), PROGRESS_EVERY_MS);
   try {

@@ -4,7 +4,7 @@
  * pass criteria read in one place: proven linearizable, healed, final write done, every
  * key read back, no node crashed on its own, and real work before and during the faults.
  */
-import type { ReadBackResult } from "../../src/verify/workload.ts";
+import type { ReadBackResult, WorkloadOptions } from "../../src/verify/workload.ts";
 import type { WorkloadVerdict } from "../../src/verify/workload-check.ts";
 import type { HistoryCounts, HistoryRecorder } from "../../src/verify/workload-record.ts";
 import type { FaultFamily } from "./faults.ts";
@@ -28,6 +28,8 @@ export interface ChaosOptions {
   readonly minHealthyOps?: number;
   readonly minFaultOps?: number;
   readonly log?: (line: string) => void;
+  /** Builds each worker's client (default: the library's DfsClient). */
+  readonly clientFactory?: WorkloadOptions["clientFactory"];
 }
 
 /** Defaults and their reasons. */

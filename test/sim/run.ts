@@ -201,7 +201,7 @@ for (let i = 0; fixedSeeds === undefined ? Date.now() < until : i < fixedSeeds.l
   const ms = Date.now() - t0;
   if (!(values.quiet || hours !== undefined) || !report.ok) {
     console.log(
-      `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms${report.lmdb ? ` | ${report.lmdb}` : ""}${report.membership ? ` | members: ${report.membership}` : ""}`,
+      `seed ${seed} nodes ${nodes}: ${report.ok ? "ok" : "FAIL"} ops=${report.ops} definite=${report.definite} followerReads=${report.followerReads} faults=${report.faults} maxTerm=${report.maxTerm} events=${report.events} sim=${(report.simMs / 1000).toFixed(1)}s real=${ms}ms${report.lmdb ? ` | ${report.lmdb}` : ""}${report.membership ? ` | members: ${report.membership}` : ""}`,
     );
   }
   if (!report.ok) {

@@ -4,7 +4,10 @@
  * chunked file uploads, and reads reassemble files from their chunks, so a reader that
  * ever saw half an upload would break linearizability) against whichever node it believes leads,
  * through the real RaftLoop entry points the gRPC service uses, and records a history for
- * the linearizability checker. Timeouts are recorded as indeterminate.
+ * the linearizability checker. Timeouts are recorded as indeterminate. Half the reads go
+ * to a random node instead (drawn from a stream of their own, so the other draws stay as
+ * they were): a follower serves them through ReadIndex (the leader confirms a read index,
+ * the follower waits until it applied that far), and the checker judges them alike.
  */
 import { createHash } from "node:crypto";
 import { DfsError } from "../../src/api/errors.ts";
@@ -55,11 +58,18 @@ export class SimClient {
   running = true;
   /** Operations completed with a definite answer. */
   completed = 0;
+  /** Reads answered by a node that was not leading when it answered. */
+  followerReads = 0;
 
+  /**
+   * @param readRng when given, picks a random node for half the reads (its own stream, so
+   *   the client's other draws are the same with or without it).
+   */
   constructor(
     readonly id: number,
     private readonly ctx: ClientContext,
     private readonly rng: Rng,
+    private readonly readRng?: Rng,
   ) {
     this.leaderGuess = rng.pick(ctx.nodes).id;
   }
@@ -94,7 +104,11 @@ export class SimClient {
       firstIncomplete: this.writeSeq,
     };
     while (this.ctx.queue.now < deadline) {
-      const node = this.ctx.nodes.find((n) => n.id === this.leaderGuess);
+      const target =
+        input.op === "get" && this.readRng?.chance(0.5) === true
+          ? this.readRng.pick(this.ctx.nodes).id
+          : this.leaderGuess;
+      const node = this.ctx.nodes.find((n) => n.id === target);
       try {
         const remaining = deadline - this.ctx.queue.now;
         const output = await this.withTimeout(
@@ -180,6 +194,7 @@ export class SimClient {
     switch (input.op) {
       case "get":
         return loop.linearizableRead().then(async () => {
+          if (loop.softState().role !== "leader") this.followerReads++;
           // Closed after reading, as the server does (the LMDB store's views hold a read
           // transaction and freeze the write-behind's pending generation while open).
           const view = inc.fsm.openView();

@@ -85,6 +85,8 @@ export interface SimReport {
   readonly simMs: number;
   readonly ops: number;
   readonly definite: number;
+  /** Definite reads a follower served (ReadIndex through the leader). */
+  readonly followerReads: number;
   readonly faults: number;
   readonly maxTerm: number;
   /** LMDB mode: what the stores went through. */
@@ -506,7 +508,8 @@ export class Simulation {
       trace: (line: string) => this.trace(line),
     };
     for (let c = 1; c <= this.options.clients; c++) {
-      const client = new SimClient(c, ctx, this.rng.fork());
+      const readRng = new Rng((this.options.seed * 7919 + c * 104_729) ^ 0x72656164);
+      const client = new SimClient(c, ctx, this.rng.fork(), readRng);
       this.clients.push(client);
       void client.run();
     }
@@ -1081,6 +1084,7 @@ export class Simulation {
       simMs: this.queue.now,
       ops: this.history.length,
       definite: this.history.filter((o) => o.output !== undefined).length,
+      followerReads: this.clients.reduce((n, c) => n + c.followerReads, 0),
       faults: this.faults,
       maxTerm,
       ...(this.lmdb !== null ? { lmdb: this.lmdbSummary() } : {}),

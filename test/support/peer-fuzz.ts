@@ -420,7 +420,7 @@ function breakIt(
       m.from = 99;
       break;
     case "unknownType":
-      m.type = pick(bits, 10, 2 ** 31 - 1) as MessageType;
+      m.type = pick(bits, 13, 2 ** 31 - 1) as MessageType;
       if ((bits & 2n) === 2n) m.type = MessageType.MESSAGE_TYPE_UNSPECIFIED;
       break;
     case "snapshotType":

@@ -51,9 +51,17 @@ export function planSends(rd: Ready, persisted: HardState): SendPlan {
   return { early, late, afterApply };
 }
 
-/** A leader's message that says nothing about its own disk. */
+/**
+ * A leader's message that says nothing about its own disk. A read index is a commit
+ * index, durable on a majority already.
+ */
 function promisesNothing(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+  return (
+    m.type === "append" ||
+    m.type === "heartbeat" ||
+    m.type === "snapshot" ||
+    m.type === "readIndexResp"
+  );
 }
 
 /** An append that carries no entries: it only moves a follower's commit index forward. */

@@ -13,6 +13,14 @@ import type { CommitOutcome, LoopCore } from "./ports.ts";
 /** Longest a request waits inside the node before failing as unavailable (indeterminate). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * Longest a follower's read waits for the leader's READ_INDEX_RESP. The request or its
+ * answer may be lost, or the leader may have lost its place without this node noticing
+ * yet; the client then retries, here or elsewhere, instead of waiting 30 s. Two seconds
+ * is many round trips, and still under the client's retry budget.
+ */
+export const FOLLOWER_READ_TIMEOUT_MS = 2_000;
+
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (error: Error) => void;
@@ -22,12 +30,23 @@ interface Waiter<T> {
 type Proposal = Waiter<CommitOutcome> & { readonly data: Uint8Array };
 type Read = Waiter<void>;
 
+/** Reads sharing one ReadIndex request, and whom it was asked of. */
+interface ReadRound {
+  readonly waiters: Read[];
+  /** The term and leader when the request went out (the leader's own id on a leader). */
+  readonly term: number;
+  readonly leader: number;
+  /** Asked of another node (a follower's read): the leader's answer comes over the network. */
+  readonly remote: boolean;
+  readonly deadline: number;
+}
+
 /** Proposals and reads from their arrival until they are answered. */
 export class Waiters {
   private proposalQueue: Proposal[] = [];
   private readonly pendingProposals = new Map<number, Waiter<CommitOutcome> & { term: number }>();
   private readQueue: Read[] = [];
-  private readonly readsByContext = new Map<number, Read[]>();
+  private readonly readsByContext = new Map<number, ReadRound>();
   private readsAwaitingApply: { index: number; waiters: Read[] }[] = [];
   private nextReadContext = 1;
 
@@ -72,15 +91,22 @@ export class Waiters {
     }
   }
 
-  /** Starts one ReadIndex round for every queued read. */
-  flushReads(node: Pick<LoopCore, "readIndex">): void {
+  /**
+   * Asks for one read index for every queued read: a round of the leader's own, or on a
+   * follower one READ_INDEX to the leader (reads arriving together share it).
+   */
+  flushReads(node: Pick<LoopCore, "readIndex" | "softState">, now: number): void {
     if (this.readQueue.length === 0) return;
     const waiters = this.readQueue;
     this.readQueue = [];
     const context = this.nextReadContext++;
     try {
+      const { term, leader, role } = node.softState();
       node.readIndex(context);
-      this.readsByContext.set(context, waiters);
+      const remote = role !== "leader";
+      const first = (waiters[0] as Read).deadline;
+      const deadline = remote ? Math.min(first, now + FOLLOWER_READ_TIMEOUT_MS) : first;
+      this.readsByContext.set(context, { waiters, term, leader, remote, deadline });
     } catch (error) {
       if (error instanceof InvariantError) {
         this.readQueue = [...waiters, ...this.readQueue]; // as in flushProposals
@@ -108,10 +134,10 @@ export class Waiters {
   /** Confirmed read rounds: their reads wait until `applied` reaches the round's index. */
   acceptReadStates(states: readonly ReadState[], applied: number): void {
     for (const rs of states) {
-      const waiters = this.readsByContext.get(rs.context);
-      if (waiters === undefined) continue;
+      const round = this.readsByContext.get(rs.context);
+      if (round === undefined) continue;
       this.readsByContext.delete(rs.context);
-      this.readsAwaitingApply.push({ index: rs.index, waiters });
+      this.readsAwaitingApply.push({ index: rs.index, waiters: round.waiters });
     }
     this.serveReads(applied);
   }
@@ -124,10 +150,19 @@ export class Waiters {
     for (const r of ready) for (const w of r.waiters) w.resolve();
   }
 
-  /** This node stopped leading: reads it had not confirmed yet never will be. */
-  rejectUnconfirmedReads(error: Error): void {
-    for (const waiters of this.readsByContext.values()) for (const w of waiters) w.reject(error);
-    this.readsByContext.clear();
+  /**
+   * The term or the leader changed: a round asked of another leader or in another term
+   * (this node stopped leading, or the leader a follower asked is gone) will never be
+   * confirmed, so its reads fail now and their clients retry.
+   */
+  rejectReadsNotOf(term: number, leader: number, error: () => Error): void {
+    if (this.readsByContext.size === 0) return;
+    for (const [context, round] of this.readsByContext) {
+      if (round.term === term && round.leader === leader) continue;
+      this.readsByContext.delete(context);
+      const e = error();
+      for (const w of round.waiters) w.reject(e);
+    }
   }
 
   /** Fails proposals and unconfirmed reads whose deadline passed (outcome unknown). */
@@ -142,10 +177,10 @@ export class Waiters {
         w.reject(timeout);
       }
     }
-    for (const [context, waiters] of this.readsByContext) {
-      if ((waiters[0]?.deadline ?? now) < now) {
+    for (const [context, round] of this.readsByContext) {
+      if (round.deadline < now) {
         this.readsByContext.delete(context);
-        for (const w of waiters) w.reject(timeout);
+        for (const w of round.waiters) w.reject(timeout);
       }
     }
   }
@@ -155,7 +190,7 @@ export class Waiters {
     for (const w of this.proposalQueue) w.reject(error);
     for (const w of this.pendingProposals.values()) w.reject(error);
     for (const w of this.readQueue) w.reject(error);
-    for (const ws of this.readsByContext.values()) for (const w of ws) w.reject(error);
+    for (const r of this.readsByContext.values()) for (const w of r.waiters) w.reject(error);
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(error);
     this.proposalQueue = [];
     this.pendingProposals.clear();

@@ -15,6 +15,7 @@ import { type GuardReport, guardService } from "../../wire/index.ts";
 import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-server-options.ts";
 import { clientService } from "../client-service.ts";
 import { peerListenerOf } from "../config.ts";
+import { writeForwarding } from "../forward/index.ts";
 import { instrumentService } from "../http/instrument-service.ts";
 import { memberAdmin } from "../member-admin.ts";
 import type { MemberDirectory } from "../members.ts";
@@ -80,9 +81,10 @@ export function buildServers(
     }),
     ...(apiMetrics !== null ? { batchStreamMetrics: apiMetrics.method("BatchStream") } : {}),
   });
+  const served = writeForwarding(service, config.tls, loop, members, ctx.cleanup);
   const dfs = guardService(
     DfsService,
-    apiMetrics === null ? service : instrumentService(DfsService, service, apiMetrics),
+    apiMetrics === null ? served : instrumentService(DfsService, served, apiMetrics),
     guardReport,
   );
   client.addService(dfs.definition, dfs.implementation);

@@ -97,8 +97,8 @@ export const PLANTS = [
     patches: [
       {
         file: "src/raft/raft.ts",
-        find: "if (this.committedInCurrentTerm()) this.startRead(context);\n    else this.pendingReads.push(context);",
-        replace: "this.startRead(context);",
+        find: "if (this.committedInCurrentTerm()) this.startRead([request]);\n    else this.pendingReads.push(request);",
+        replace: "this.startRead([request]);",
       },
     ],
   },
@@ -260,6 +260,21 @@ export const PLANTS = [
         file: "src/server/loop/waiters.ts",
         find: "if (waiter.term === entry.term) waiter.resolve({ index: entry.index, result });",
         replace: "if (waiter.term > 0) waiter.resolve({ index: entry.index, result });",
+      },
+    ],
+  },
+  {
+    name: "follower-read-before-apply",
+    description:
+      "A follower serves a linearizable read as soon as the leader confirmed its read " +
+      "index, without waiting until it has applied that far: a follower whose apply lags " +
+      "the leader's commit answers from an older state (a stale read).",
+    patches: [
+      {
+        file: "src/server/loop/waiters.ts",
+        find: "this.readsAwaitingApply.push({ index: rs.index, waiters: round.waiters });",
+        replace:
+          "this.readsAwaitingApply.push({ index: round.remote ? 0 : rs.index, waiters: round.waiters });",
       },
     ],
   },

@@ -20,6 +20,8 @@ const TYPES: readonly Message["type"][] = [
   "heartbeatResp",
   "snapshot",
   "timeoutNow",
+  "readIndex",
+  "readIndexResp",
 ];
 
 /** One message of `type` with every field drawn from `rand`. */
@@ -70,6 +72,10 @@ function randomMessage(type: Message["type"], rand: () => number): Message {
       return { ...envelope, type, snapshot: { index: num(), term: num() } };
     case "timeoutNow":
       return { ...envelope, type };
+    case "readIndex":
+      return { ...envelope, type, context: num() };
+    case "readIndexResp":
+      return { ...envelope, type, index: num(), context: num() };
   }
 }
 

@@ -4,7 +4,12 @@
  */
 
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
-export { type GuardedService, type GuardReport, guardService } from "./guarded-service.ts";
+export {
+  type GuardedService,
+  type GuardReport,
+  guardService,
+  malformedReason,
+} from "./guarded-service.ts";
 /**
  * Exact-size protobuf writing for the messages that carry values: the state machine's
  * payload commands and the transport's peer batches encode bulk bytes once.

@@ -24,6 +24,12 @@ export interface DfsUnaryOptions {
   readonly spreadReads?: boolean;
 }
 
+/**
+ * DfsClient's channel settings (message limits, receive window, reconnect backoff), with
+ * grpc-js's default channelz left on, as a program that sets nothing has it.
+ */
+const UNARY_CHANNEL_OPTIONS = { ...CHANNEL_OPTIONS, "grpc.enable_channelz": 1 };
+
 /** At most this many redirects per operation (a leader change mid-run takes one or two). */
 const MAX_REDIRECTS = 5;
 
@@ -99,7 +105,7 @@ export class DfsUnaryTarget implements KvTarget {
   private stub(endpoint: string): DfsStub {
     let stub = this.stubs.get(endpoint);
     if (stub === undefined) {
-      stub = new DfsStub(endpoint, credentials.createInsecure(), CHANNEL_OPTIONS);
+      stub = new DfsStub(endpoint, credentials.createInsecure(), UNARY_CHANNEL_OPTIONS);
       this.stubs.set(endpoint, stub);
     }
     return stub;

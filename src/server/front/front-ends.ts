@@ -37,6 +37,8 @@ export interface FrontEndOptions {
   readonly internal: string;
   /** The Dfs service's handlers, as given to the in-process server. */
   readonly implementation: grpc.UntypedServiceImplementation;
+  /** A front end failed or exited after it started listening (its connections are gone). */
+  readonly onFailure: (index: number, error: Error) => void;
 }
 
 /**
@@ -56,17 +58,21 @@ function newWorker(data: FrontEndData): Worker {
 /** Starts `count` front ends; resolves once all listen. */
 export async function startFrontEnds(options: FrontEndOptions): Promise<FrontEnds> {
   const workers: Worker[] = [];
+  let stopping = false;
   const start = (data: FrontEndData): Promise<number> => {
     const worker = newWorker(data);
     workers.push(worker);
     const bridge = new LoopBridge(worker, options.implementation);
     return new Promise((resolve, reject) => {
+      let listening = false;
       worker.on("message", (m: { kind: string; ready?: FrontEndReady; calls?: WireCall[] }) => {
         if (m.kind === "calls") bridge.run(m.calls ?? []);
         else if (m.kind === "ready" && m.ready !== undefined) {
           const r = m.ready;
-          if (r.kind === "listening") resolve(r.fd);
-          else {
+          if (r.kind === "listening") {
+            listening = true;
+            resolve(r.fd);
+          } else {
             const where = `${options.host}:${options.port}`;
             reject(
               new StartupError(
@@ -77,7 +83,14 @@ export async function startFrontEnds(options: FrontEndOptions): Promise<FrontEnd
           }
         }
       });
-      worker.on("error", reject);
+      worker.on("error", (error) => {
+        if (listening) options.onFailure(data.index, error);
+        else reject(error);
+      });
+      worker.on("exit", (code) => {
+        if (!listening) reject(new Error(`front end exited (${code}) before it listened`));
+        else if (!stopping) options.onFailure(data.index, new Error(`exited (${code})`));
+      });
     });
   };
   try {
@@ -92,12 +105,14 @@ export async function startFrontEnds(options: FrontEndOptions): Promise<FrontEnd
       await start({ fd, internal: options.internal, index: i });
     }
   } catch (error) {
+    stopping = true;
     await Promise.all(workers.map((w) => w.terminate()));
     throw error;
   }
   return {
     count: options.count,
     stop: async () => {
+      stopping = true;
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

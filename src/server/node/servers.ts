@@ -192,6 +192,8 @@ export async function startListeners({ config, logger }: Ctx, servers: Servers):
       port: self.port,
       internal: `127.0.0.1:${internalPort}`,
       implementation: servers.clientImplementation,
+      onFailure: (index, error) =>
+        logger.error({ frontEnd: index, err: error.message }, "a client front end failed"),
     });
   } else {
     await bind(servers.client, `${clientHost}:${self.port}`, clientServerCredentials(config.tls));

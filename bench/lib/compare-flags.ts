@@ -44,6 +44,8 @@ export interface CompareFlags {
   readonly unary: boolean;
   /** `--front-ends N` given to every dfs node of the unary comparison (absent: the default). */
   readonly frontEnds?: number;
+  /** With `--unary`: compare against dfs run from the sources in this directory, not etcd. */
+  readonly baselineRoot?: string;
 }
 
 /** What `--metrics` measures by default: issue 20 asks for put ×64. */
@@ -140,6 +142,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
       "with --unary: start every dfs node with --front-ends N (protocol worker threads)",
       nonNegativeInt,
     )
+    .option(
+      "--baseline-root <dir>",
+      "with --unary: the baseline is dfs from the sources in <dir> (another checkout), not etcd",
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -156,6 +162,7 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     metrics?: boolean;
     unary?: boolean;
     frontEnds?: number;
+    baselineRoot?: string;
   }>();
   const tls = o.tls === true;
   const auth = o.auth === true;
@@ -176,7 +183,10 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    const front = o.frontEnds === undefined ? {} : { frontEnds: o.frontEnds };
+    const front = {
+      ...(o.frontEnds === undefined ? {} : { frontEnds: o.frontEnds }),
+      ...(o.baselineRoot === undefined ? {} : { baselineRoot: o.baselineRoot }),
+    };
     return { ...quick, keys: o.keys, only, out: o.out, tls, auth, metrics, unary, ...front };
   }
   return {
@@ -193,6 +203,7 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     metrics,
     unary,
     ...(o.frontEnds === undefined ? {} : { frontEnds: o.frontEnds }),
+    ...(o.baselineRoot === undefined ? {} : { baselineRoot: o.baselineRoot }),
   };
 }
 

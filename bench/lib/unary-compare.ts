@@ -5,7 +5,12 @@
  * generated grpc-js stub (bench/lib/dfs-unary-target.ts), etcd through its v3 KV API
  * exactly as the batching comparison already drives it (bench/etcd/etcd-target.ts). The
  * interleaved rounds, CPU accounting and report are the batching comparison's.
+ *
+ * With `--baseline-root DIR`, the baseline is not etcd but dfs run from the sources in DIR
+ * (a checkout of an earlier commit: before and after in one run; or this tree, with
+ * `--front-ends N` on the subject only: what front ends change), driven the same way.
  */
+import { sourceEntry } from "../../src/cluster/index.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
 import type { CompareFlags } from "./compare-flags.ts";
 import { roundsTimingOf } from "./compare-flags.ts";
@@ -24,24 +29,28 @@ export async function runUnaryComparison(
   meta: Readonly<Record<string, string | number>>,
   log: (line: string) => void,
 ): Promise<Comparison> {
+  const unaryDfs = (name: string, args: readonly string[], root?: string) =>
+    dfsDriver(timeouts, undefined, root === undefined ? undefined : sourceEntry(root), {
+      name,
+      description:
+        "dfs 3 nodes (`dfs server`, WAL synced per batch), plain grpc-js unary Put/Get (generated stub), no sessions" +
+        (args.length > 0 ? `, ${args.join(" ")}` : "") +
+        (root === undefined ? "" : `, sources of ${root}`),
+      nodeArgs: () => args,
+      target: (endpoints, spread) =>
+        new DfsUnaryTarget(endpoints, { timeoutMs: timeouts.timeoutMs, spreadReads: spread }),
+    });
   const frontEnds = flags.frontEnds;
-  const dfs = dfsDriver(timeouts, undefined, undefined, {
-    name: "dfs-unary",
-    description:
-      "dfs 3 nodes (`dfs server`, WAL synced per batch), plain grpc-js unary Put/Get (generated stub), no sessions" +
-      (frontEnds === undefined ? "" : `, --front-ends ${frontEnds}`),
-    ...(frontEnds === undefined ? {} : { nodeArgs: () => ["--front-ends", String(frontEnds)] }),
-    target: (endpoints, spread) =>
-      new DfsUnaryTarget(endpoints, { timeoutMs: timeouts.timeoutMs, spreadReads: spread }),
-  });
-  const rounds = await runRounds(
-    [dfs, etcdDriver(etcd, timeouts)],
-    workloads,
-    roundsTimingOf(flags),
-    log,
+  const subject = unaryDfs(
+    "dfs-unary",
+    frontEnds === undefined ? [] : ["--front-ends", String(frontEnds)],
   );
+  // Against another dfs (a checkout of an earlier commit, or this tree in-process) or etcd.
+  const root = flags.baselineRoot;
+  const baseline = root === undefined ? etcdDriver(etcd, timeouts) : unaryDfs("dfs-base", [], root);
+  const rounds = await runRounds([subject, baseline], workloads, roundsTimingOf(flags), log);
   return {
-    systems: ["dfs-unary", "etcd"],
+    systems: ["dfs-unary", baseline.name],
     meta: {
       ...meta,
       method:

@@ -32,11 +32,15 @@ type UnaryCallback = (error: Partial<grpc.StatusObject> | null, value?: unknown)
 const waiting = new Map<number, UnaryCallback>();
 let nextId = 1;
 let outbox: WireCall[] = [];
+/** Buffers of the outbox's requests that move to the loop's thread (wire.ts). */
+let transfers: ArrayBuffer[] = [];
 
 function flush(): void {
   const calls = outbox;
   outbox = [];
-  port?.postMessage({ kind: "calls", calls });
+  const transfer = transfers;
+  transfers = [];
+  port?.postMessage({ kind: "calls", calls }, transfer);
 }
 
 port.on("message", (message: { kind: "answers"; answers: WireAnswer[] }) => {
@@ -66,7 +70,7 @@ function bridged(method: string): grpc.handleUnaryCall<unknown, unknown> {
     outbox.push({
       id,
       method,
-      request: compactBuffers(call.request),
+      request: compactBuffers(call.request, transfers),
       metadata: toWire(call.metadata),
       peer: call.getPeer(),
       deadline: deadline instanceof Date ? deadline.getTime() : deadline,

@@ -123,6 +123,8 @@ type Callback = (error: Partial<grpc.StatusObject> | null, value?: unknown) => v
 /** Runs one front end's unary calls on this thread and batches their answers back. */
 class LoopBridge {
   private outbox: WireAnswer[] = [];
+  /** Buffers of the outbox's answers that move to the front end (wire.ts). */
+  private transfers: ArrayBuffer[] = [];
 
   constructor(
     private readonly worker: Worker,
@@ -145,7 +147,8 @@ class LoopBridge {
       getPath: () => c.method,
     });
     const callback: Callback = (error, response) => {
-      if (error === null) this.answer({ id: c.id, ok: true, response: compactBuffers(response) });
+      if (error === null)
+        this.answer({ id: c.id, ok: true, response: compactBuffers(response, this.transfers) });
       else
         this.answer({
           id: c.id,
@@ -170,6 +173,8 @@ class LoopBridge {
   private flush(): void {
     const answers = this.outbox;
     this.outbox = [];
-    this.worker.postMessage({ kind: "answers", answers });
+    const transfer = this.transfers;
+    this.transfers = [];
+    this.worker.postMessage({ kind: "answers", answers }, transfer);
   }
 }

@@ -70,22 +70,30 @@ export function reviveBuffers(value: unknown): unknown {
   return value;
 }
 
+/** Copies at least this large are moved across the port (transferred), not cloned. */
+export const TRANSFER_BYTES = 16 * 1024;
+
 /**
  * Copies every Uint8Array that is a view into a larger buffer: structured cloning sends a
  * view's whole underlying ArrayBuffer (a pooled 8 KiB slab, or a whole received message).
+ * Copies of {@link TRANSFER_BYTES} or more are added to `transfer`, so a large value
+ * moves to the other thread instead of being copied once more.
  */
-export function compactBuffers(value: unknown): unknown {
+export function compactBuffers(value: unknown, transfer?: ArrayBuffer[]): unknown {
   if (value instanceof Uint8Array) {
-    return value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
+    if (value.byteLength === value.buffer.byteLength) return value;
+    const copy = new Uint8Array(value);
+    if (transfer !== undefined && copy.byteLength >= TRANSFER_BYTES) transfer.push(copy.buffer);
+    return copy;
   }
-  if (Array.isArray(value)) return value.map(compactBuffers);
+  if (Array.isArray(value)) return value.map((v) => compactBuffers(v, transfer));
   if (typeof value === "object" && value !== null) {
     const record = value as Record<string, unknown>;
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(record)) {
       const field = record[key];
       if (typeof field !== "object" || field === null) continue;
-      const compacted = compactBuffers(field);
+      const compacted = compactBuffers(field, transfer);
       if (compacted !== field) {
         copy ??= { ...record };
         copy[key] = compacted;

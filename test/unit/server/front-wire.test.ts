@@ -60,3 +60,19 @@ test("metadata keeps every value, text and binary", async () => {
   assert.deepEqual(back.get("x-id-bin"), [Buffer.from([0, 1, 2])]);
   assert.deepEqual(toWire(undefined), []);
 });
+
+test("large copies are listed for transfer, small ones are not", () => {
+  const big = Buffer.alloc(64 * 1024 + 10, 4).subarray(5, 64 * 1024 + 5);
+  const small = Buffer.alloc(100, 5).subarray(1, 50);
+  const transfer: ArrayBuffer[] = [];
+  const out = compactBuffers({ a: big, b: small }, transfer) as { a: Uint8Array; b: Uint8Array };
+  assert.equal(transfer.length, 1);
+  assert.equal(transfer[0], out.a.buffer);
+  assert.deepEqual(Buffer.from(out.a), big);
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(out, transfer);
+  assert.equal(out.a.byteLength, 0, "moved, not copied");
+  assert.equal(out.b.byteLength, 49);
+  port1.close();
+  port2.close();
+});

@@ -6,40 +6,54 @@
  * `--out` for a closer look (Chrome DevTools, speedscope).
  *
  *   npx tsx bench/profile.ts [--workload put] [--conc 64] [--size 256] [--seconds 10]
- *                            [--out bench/results/profiles]
+ *                            [--unary] [--out bench/results/profiles] [-- node flags...]
+ *
+ * `--unary` drives the cluster with plain unary gRPC calls (bench/lib/dfs-unary-target.ts)
+ * instead of the client library, as `npm run bench -- --unary` does; anything after `--`
+ * is given to every node (e.g. `-- --front-ends 2`).
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalCluster, sourceEntry } from "../src/cluster/index.ts";
-import { DfsTarget, prefill, runLoad, type Workload } from "../src/loadgen/index.ts";
+import { DfsTarget, type KvTarget, prefill, runLoad, type Workload } from "../src/loadgen/index.ts";
+import { DfsUnaryTarget } from "./lib/dfs-unary-target.ts";
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     workload: { type: "string", default: "put" },
     conc: { type: "string", default: "64" },
     size: { type: "string", default: "256" },
     seconds: { type: "string", default: "10" },
+    unary: { type: "boolean", default: false },
     out: { type: "string", default: resolve(import.meta.dirname, "results", "profiles") },
   },
+  allowPositionals: true,
 });
 const workload = values.workload as Workload;
 const concurrency = Number(values.conc);
 const valueSize = Number(values.size);
 const seconds = Number(values.seconds);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-const dir = join(values.out, `${workload}-${valueSize}B-x${concurrency}-${stamp}`);
+const kind = values.unary ? "unary-" : "";
+const dir = join(values.out, `${kind}${workload}-${valueSize}B-x${concurrency}-${stamp}`);
 await mkdir(dir, { recursive: true });
 
 const source = sourceEntry();
 const cluster = await LocalCluster.start({
   checkInvariants: false,
   entry: { ...source, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...source.args] },
+  serverArgs: positionals,
 });
 const pids = new Map(cluster.nodes.map((n) => [n.id, n.proc?.pid]));
 const leader = await cluster.waitForLeader();
-const target = new DfsTarget(cluster.endpoints(), 60_000);
+const leaderAddress = cluster.node(leader).address;
+const target: KvTarget = values.unary
+  ? new DfsUnaryTarget([leaderAddress, ...cluster.endpoints().filter((e) => e !== leaderAddress)], {
+      timeoutMs: 60_000,
+    })
+  : new DfsTarget(cluster.endpoints(), 60_000);
 try {
   if (workload !== "put") await prefill(target, 1000, valueSize, 64);
   const result = await runLoad(target, {

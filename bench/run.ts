@@ -14,6 +14,10 @@
  * bench:auth`), the auth comparison (bench/lib/auth-compare.ts) the same way, results to
  * bench/results/auth-*.
  *
+ * With `--unary`, the unary-client comparison (bench/lib/unary-compare.ts): dfs and etcd
+ * each driven by plain unary gRPC calls, one per operation (issue 24), results to
+ * bench/results/unary-*.
+ *
  * With `--metrics`, what metrics cost (bench/lib/metrics-compare.ts): dfs with
  * `--http-port` and `/metrics` scraped every second against dfs without, put ×64 by
  * default, results to bench/results/metrics-*. No etcd is needed.
@@ -23,15 +27,15 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { type EtcdBinary, ensureEtcd } from "./etcd/etcd-install.ts";
 import { formatAuthComparison, runAuthComparison } from "./lib/auth-compare.ts";
-import { flagFacts, parseCompareFlags, roundsTimingOf } from "./lib/compare-flags.ts";
+import { flagFacts, parseCompareFlags, roundsTimingOf, workloadsOf } from "./lib/compare-flags.ts";
 import { type Comparison, formatComparison } from "./lib/compare-report.ts";
-import { COMPARE_WORKLOADS } from "./lib/compare-workloads.ts";
 import { dfsDriver, etcdDriver } from "./lib/drivers.ts";
 import { runFailovers } from "./lib/failover-rounds.ts";
 import { machineFacts } from "./lib/machine.ts";
 import { formatMetricsComparison, runMetricsComparison } from "./lib/metrics-compare.ts";
 import { runRounds } from "./lib/rounds.ts";
 import { formatTlsComparison, runTlsComparison } from "./lib/tls-compare.ts";
+import { runUnaryComparison } from "./lib/unary-compare.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -49,7 +53,7 @@ const FAILOVER_TIMEOUTS = { timeoutMs: 30_000, attemptTimeoutMs: 250 };
 const flags = parseCompareFlags(process.argv.slice(2), resolve(import.meta.dirname, "results"));
 const startedAt = new Date();
 if (flags.metrics) {
-  const workloads = COMPARE_WORKLOADS.filter((w) => flags.only.includes(w.id));
+  const workloads = workloadsOf(flags);
   log(`metrics on vs off, dfs: ${flags.runs} round(s) of ${workloads.length} workload(s)`);
   const comparison = await runMetricsComparison(
     flags,
@@ -68,7 +72,7 @@ try {
   log(`bench: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
-const workloads = COMPARE_WORKLOADS.filter((w) => flags.only.includes(w.id));
+const workloads = workloadsOf(flags);
 const [load1 = 0] = loadavg();
 if (load1 > cpus().length / 2) {
   log(
@@ -108,6 +112,21 @@ if (flags.auth) {
     log,
   );
   await writeResults("auth", formatAuthComparison(comparisons), comparisons);
+  process.exit(0);
+}
+if (flags.unary) {
+  log(
+    `unary clients, dfs and ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`,
+  );
+  const comparison = await runUnaryComparison(
+    flags,
+    workloads,
+    etcd,
+    BENCH_TIMEOUTS,
+    { ...machineFacts(etcd.version), date: startedAt.toISOString(), ...flagFacts(flags) },
+    log,
+  );
+  await writeResults("unary", formatComparison(comparison), comparison);
   process.exit(0);
 }
 log(`dfs vs ${etcd.version}: ${flags.runs} round(s) of ${workloads.length} workloads`);

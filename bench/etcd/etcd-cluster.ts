@@ -141,11 +141,24 @@ export class EtcdCluster {
     }
   }
 
-  /** A target whose first endpoint is the current leader (logged in as `login` if given). */
-  async target(timeouts: EtcdTimeouts, login?: EtcdLogin): Promise<EtcdTarget> {
+  /**
+   * A target whose first endpoint is the current leader (logged in as `login` if given);
+   * with `spreadReads`, its gets go round-robin over every member.
+   */
+  async target(
+    timeouts: EtcdTimeouts,
+    login?: EtcdLogin,
+    spreadReads = false,
+  ): Promise<EtcdTarget> {
     const leader = await this.waitForLeader();
     const others = this.endpoints().filter((e) => e !== leader);
-    return new EtcdTarget([leader, ...others], timeouts, this.clientCredentials, login);
+    return new EtcdTarget(
+      [leader, ...others],
+      timeouts,
+      this.clientCredentials,
+      login,
+      spreadReads,
+    );
   }
 
   /**

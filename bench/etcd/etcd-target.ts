@@ -60,7 +60,7 @@ const ETCD_TOKEN_METADATA = "token";
 
 /** A {@link KvTarget} for an etcd cluster. */
 export class EtcdTarget implements KvTarget {
-  readonly name = "etcd";
+  readonly name: string = "etcd";
   private readonly clients = new Map<string, Client>();
   private current = 0;
   /** The call metadata: empty, or the token once logged in. */
@@ -69,15 +69,21 @@ export class EtcdTarget implements KvTarget {
   /**
    * @param endpoints `host:port` of client URLs; the first is used until it fails
    * @param channelCredentials TLS for an etcd with `--cert-file` (the TLS comparison)
+   * @param spreadReads gets round-robin over every member instead of the first
    */
   constructor(
     private readonly endpoints: readonly string[],
     private readonly timeouts: EtcdTimeouts,
     private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
     private readonly login?: EtcdLogin,
+    private readonly spreadReads = false,
   ) {
     if (endpoints.length === 0) throw new Error("etcd: no endpoints");
+    if (spreadReads) this.name = "etcd-spread";
   }
+
+  /** Round-robin position of the next spread read. */
+  private nextRead = 0;
 
   /** Metadata for every call: a token from one Authenticate when there is a login. */
   private callMetadata(): Promise<Metadata> {
@@ -109,9 +115,9 @@ export class EtcdTarget implements KvTarget {
   async get(key: string, serializable: boolean): Promise<number | null> {
     const request = encodeRange(Buffer.from(key), serializable);
     const md = await this.callMetadata();
-    const result = await this.withRetry((client, deadline) =>
-      unary(client, "/etcdserverpb.KV/Range", request, decodeRange, deadline, md),
-    );
+    const range = (client: Client, deadline: Date) =>
+      unary(client, "/etcdserverpb.KV/Range", request, decodeRange, deadline, md);
+    const result = this.spreadReads ? await this.spreadRead(range) : await this.withRetry(range);
     return result.value === null ? null : result.value.byteLength;
   }
 
@@ -149,6 +155,22 @@ export class EtcdTarget implements KvTarget {
       this.clients.set(endpoint, client);
     }
     return client;
+  }
+
+  /**
+   * A read at the next member in round-robin order (any etcd member serves a linearizable
+   * read: a follower asks the leader for the read index); on failure, retried as usual.
+   */
+  private async spreadRead<T>(call: (client: Client, deadline: Date) => Promise<T>): Promise<T> {
+    const endpoint = this.endpoints[this.nextRead] as string;
+    this.nextRead = (this.nextRead + 1) % this.endpoints.length;
+    const deadline = new Date(Date.now() + this.timeouts.attemptTimeoutMs);
+    try {
+      return await call(this.client(endpoint), deadline);
+    } catch (err) {
+      if (!isServiceError(err) || !RETRYABLE.has(err.code)) throw err;
+      return this.withRetry(call);
+    }
   }
 
   /** Runs `call` at the current member; on a retryable failure moves on to the next one. */

@@ -3,7 +3,7 @@
  * measured window is, and the `--quick` smoke mode.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { COMPARE_WORKLOADS } from "./compare-workloads.ts";
+import { COMPARE_WORKLOADS, type CompareWorkload, UNARY_WORKLOADS } from "./compare-workloads.ts";
 import type { RoundsTiming } from "./rounds.ts";
 
 /** The comparison's settings after defaults. */
@@ -37,6 +37,15 @@ export interface CompareFlags {
    * dfs without, on {@link METRICS_WORKLOADS} unless `--only` says otherwise.
    */
   readonly metrics: boolean;
+  /**
+   * The unary-client comparison instead (issue 24): dfs and etcd each driven by plain
+   * unary gRPC calls, one per operation, on {@link UNARY_WORKLOADS} unless `--only`.
+   */
+  readonly unary: boolean;
+  /** `--front-ends N` given to every dfs node of the unary comparison (absent: the default). */
+  readonly frontEnds?: number;
+  /** With `--unary`: compare against dfs run from the sources in this directory, not etcd. */
+  readonly baselineRoot?: string;
 }
 
 /** What `--metrics` measures by default: issue 20 asks for put ×64. */
@@ -86,7 +95,7 @@ function nonNegativeInt(text: string): number {
 
 /** Parses `argv` (without node and script); exits with commander's usage message on bad flags. */
 export function parseCompareFlags(argv: readonly string[], defaultOut: string): CompareFlags {
-  const ids = COMPARE_WORKLOADS.map((w) => w.id);
+  const ids = [...new Set([...COMPARE_WORKLOADS, ...UNARY_WORKLOADS].map((w) => w.id))];
   const program = new Command("bench")
     .description("dfs vs etcd on 3-node clusters on 127.0.0.1; results to bench/results/")
     .option("--runs <n>", "interleaved rounds (median over them)", positive("--runs", true), 3)
@@ -124,6 +133,19 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
       "--metrics",
       `compare dfs with --http-port and /metrics scraped every second to dfs without (default workload: ${METRICS_WORKLOADS.join(", ")}; no etcd, no failover)`,
     )
+    .option(
+      "--unary",
+      `dfs and etcd through plain unary gRPC calls, one per operation, no batching (default workloads: ${UNARY_WORKLOADS.map((w) => w.id).join(", ")}; no failover)`,
+    )
+    .option(
+      "--front-ends <n>",
+      "with --unary: start every dfs node with --front-ends N (protocol worker threads)",
+      nonNegativeInt,
+    )
+    .option(
+      "--baseline-root <dir>",
+      "with --unary: the baseline is dfs from the sources in <dir> (another checkout), not etcd",
+    )
     .parse([...argv], { from: "user" });
   const o = program.opts<{
     runs: number;
@@ -138,19 +160,34 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     tls?: boolean;
     auth?: boolean;
     metrics?: boolean;
+    unary?: boolean;
+    frontEnds?: number;
+    baselineRoot?: string;
   }>();
   const tls = o.tls === true;
   const auth = o.auth === true;
   const metrics = o.metrics === true;
-  if ([tls, auth, metrics].filter(Boolean).length > 1)
-    program.error("--tls, --auth and --metrics are separate comparisons: give one");
-  const defaultIds = tls || auth ? TLS_WORKLOADS : metrics ? METRICS_WORKLOADS : ids;
+  const unary = o.unary === true;
+  if ([tls, auth, metrics, unary].filter(Boolean).length > 1)
+    program.error("--tls, --auth, --metrics and --unary are separate comparisons: give one");
+  const defaultIds =
+    tls || auth
+      ? TLS_WORKLOADS
+      : metrics
+        ? METRICS_WORKLOADS
+        : unary
+          ? UNARY_WORKLOADS.map((w) => w.id)
+          : COMPARE_WORKLOADS.map((w) => w.id);
   const only = o.only === undefined ? [...defaultIds] : o.only.split(",").map((s) => s.trim());
   const unknown = only.filter((id) => !ids.includes(id));
   if (unknown.length > 0) program.error(`--only: unknown workload ${unknown.join(", ")}`);
   if (o.quick) {
     const quick = { runs: 1, seconds: 1.5, warmup: 0.5, clusterWarmup: 1, failoverRuns: 1 };
-    return { ...quick, keys: o.keys, only, out: o.out, tls, auth, metrics };
+    const front = {
+      ...(o.frontEnds === undefined ? {} : { frontEnds: o.frontEnds }),
+      ...(o.baselineRoot === undefined ? {} : { baselineRoot: o.baselineRoot }),
+    };
+    return { ...quick, keys: o.keys, only, out: o.out, tls, auth, metrics, unary, ...front };
   }
   return {
     runs: o.runs,
@@ -164,5 +201,19 @@ export function parseCompareFlags(argv: readonly string[], defaultOut: string): 
     tls,
     auth,
     metrics,
+    unary,
+    ...(o.frontEnds === undefined ? {} : { frontEnds: o.frontEnds }),
+    ...(o.baselineRoot === undefined ? {} : { baselineRoot: o.baselineRoot }),
   };
+}
+
+/** The workloads `flags` select, in run order. */
+export function workloadsOf(flags: CompareFlags): CompareWorkload[] {
+  const all = flags.unary ? UNARY_WORKLOADS : COMPARE_WORKLOADS;
+  const others = flags.unary ? COMPARE_WORKLOADS : UNARY_WORKLOADS;
+  const picked = all.filter((w) => flags.only.includes(w.id));
+  const extra = others.filter(
+    (w) => flags.only.includes(w.id) && !picked.some((p) => p.id === w.id),
+  );
+  return [...picked, ...extra];
 }

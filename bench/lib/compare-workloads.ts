@@ -17,6 +17,8 @@ export interface CompareWorkload {
   readonly concurrency: number;
   readonly valueSize: number;
   readonly serializable: boolean;
+  /** Reads round-robin over every node ({@link SystemCluster.spreadTarget}), not the leader. */
+  readonly spread?: boolean;
 }
 
 /**
@@ -34,6 +36,19 @@ export const COMPARE_WORKLOADS: readonly CompareWorkload[] = [
   put("put-1MiB-c16", 1024 * 1024, 16),
 ];
 
+/**
+ * The workloads of the unary-client comparison (`npm run bench -- --unary`, issue 24):
+ * one plain unary call per operation, as any gRPC program sends them.
+ */
+export const UNARY_WORKLOADS: readonly CompareWorkload[] = [
+  put("put-256B-c1", 256, 1),
+  put("put-256B-c64", 256, 64),
+  put("put-256B-c256", 256, 256),
+  get("get-linearizable-c64", false),
+  get("get-linearizable-c64-spread", false, true),
+  put("put-1MiB-c16", 1024 * 1024, 16),
+];
+
 /** Value size of the fill that precedes the first get workload. */
 export const FILL_VALUE_SIZE = 256;
 
@@ -43,9 +58,10 @@ function put(id: string, valueSize: number, concurrency: number): CompareWorkloa
   return { id, label, workload: "put", concurrency, valueSize, serializable: false };
 }
 
-function get(id: string, serializable: boolean): CompareWorkload {
-  const label = `get ${serializable ? "serializable" : "linearizable"} × 64`;
-  return { id, label, workload: "get", concurrency: 64, valueSize: 256, serializable };
+function get(id: string, serializable: boolean, spread = false): CompareWorkload {
+  const label = `get ${serializable ? "serializable" : "linearizable"} × 64${spread ? " spread" : ""}`;
+  const w = { id, label, workload: "get", concurrency: 64, valueSize: 256, serializable } as const;
+  return spread ? { ...w, spread } : w;
 }
 
 /** Timing shared by every measured run of a comparison. */

@@ -5,7 +5,7 @@
  */
 
 import { type ClusterOptions, LocalCluster, type ServerEntry } from "../../src/cluster/index.ts";
-import { DfsTarget } from "../../src/loadgen/index.ts";
+import { DfsTarget, type KvTarget } from "../../src/loadgen/index.ts";
 import { EtcdCluster } from "../etcd/etcd-cluster.ts";
 import type { EtcdBinary } from "../etcd/etcd-install.ts";
 import type { SystemCluster, SystemDriver } from "./system.ts";
@@ -28,6 +28,12 @@ export interface DfsVariant {
   readonly nodeArgs?: ClusterOptions["nodeArgs"];
   /** Starts something beside the running cluster (a scraper); returns how to stop it. */
   readonly attach?: (cluster: LocalCluster) => () => void;
+  /**
+   * The load generator's target instead of a {@link DfsTarget} (the unary client of
+   * bench/lib/dfs-unary-target.ts): `endpoints` lists the leader first; `spread` asks for
+   * reads round-robin over every node.
+   */
+  readonly target?: (endpoints: readonly string[], spread: boolean) => KvTarget;
 }
 
 /**
@@ -62,9 +68,19 @@ export function dfsDriver(
             n.proc?.pid === undefined ? [] : [{ name: `dfs${n.id}`, pid: n.proc.pid }],
           ),
         target: async () => {
-          await cluster.waitForLeader();
+          const leader = await cluster.waitForLeader();
+          if (variant?.target !== undefined)
+            return variant.target(leaderFirst(cluster, leader), false);
           return new DfsTarget(cluster.endpoints(), timeouts.timeoutMs, cluster.clientTls);
         },
+        ...(variant?.target === undefined
+          ? {}
+          : {
+              spreadTarget: async () => {
+                const leader = await cluster.waitForLeader();
+                return variant.target?.(leaderFirst(cluster, leader), true) as KvTarget;
+              },
+            }),
         stopLeader: async (signal) => {
           const id = await cluster.waitForLeader();
           const node = cluster.node(id);
@@ -82,6 +98,12 @@ export function dfsDriver(
       };
     },
   };
+}
+
+/** The cluster's client addresses, node `leader`'s first. */
+function leaderFirst(cluster: LocalCluster, leader: number): string[] {
+  const first = cluster.node(leader).address;
+  return [first, ...cluster.endpoints().filter((e) => e !== first)];
 }
 
 /**
@@ -103,6 +125,7 @@ export function etcdDriver(
       return {
         processes: () => cluster.processes(),
         target: () => cluster.target(timeouts),
+        spreadTarget: () => cluster.target(timeouts, undefined, true),
         stopLeader: async (signal) => {
           const leader = await cluster.waitForLeader();
           await cluster.kill(leader, signal);

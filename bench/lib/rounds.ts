@@ -42,6 +42,15 @@ interface Running {
   readonly driver: SystemDriver;
   readonly cluster: SystemCluster;
   readonly target: KvTarget;
+  /** The spread-reads target, made on the first spread workload. */
+  spread?: KvTarget;
+}
+
+/** The target `w` runs on: the spread one for spread workloads when the system has one. */
+async function targetFor(r: Running, w: CompareWorkload): Promise<KvTarget> {
+  if (w.spread !== true || r.cluster.spreadTarget === undefined) return r.target;
+  r.spread ??= await r.cluster.spreadTarget();
+  return r.spread;
 }
 
 /** Runs `timing.runs` rounds of `workloads` on every driver's system. */
@@ -68,7 +77,7 @@ export async function runRounds(
         }
         const order = (round + i) % 2 === 0 ? running : [...running].reverse();
         for (const r of order) {
-          const sample = await measureWorkload(r.cluster, r.target, w, timing);
+          const sample = await measureWorkload(r.cluster, await targetFor(r, w), w, timing);
           const bySystem = samples.get(w.id) ?? new Map<string, RunSample[]>();
           samples.set(w.id, bySystem);
           bySystem.set(r.driver.name, [...(bySystem.get(r.driver.name) ?? []), sample]);
@@ -139,6 +148,7 @@ async function startAll(drivers: readonly SystemDriver[]): Promise<Running[]> {
 async function stopAll(running: readonly Running[]): Promise<void> {
   for (const r of running) {
     r.target.close();
+    r.spread?.close();
     await r.cluster.destroy();
   }
 }

@@ -26,6 +26,11 @@ export interface SystemCluster {
   /** A fresh target (one shared channel/client) aimed at this cluster. */
   target(): Promise<KvTarget>;
   /**
+   * A fresh target whose reads go round-robin over every node (the "spread" workloads);
+   * absent: the system has none, and spread workloads use {@link target}.
+   */
+  spreadTarget?(): Promise<KvTarget>;
+  /**
    * Sends `signal` to the current leader and waits until its process is gone (after
    * SIGTERM, SIGKILL if it lingers past a grace period).
    */

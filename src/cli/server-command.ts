@@ -53,6 +53,8 @@ export interface ServerFlags {
   readonly forceNewCluster?: boolean;
   /** `--http-port P`: serve /metrics, the health probes and the console (docs/observability.md). */
   readonly httpPort?: number;
+  /** `--front-ends N`: protocol worker threads on the client port (0: in-process). */
+  readonly frontEnds?: number;
   /** `--http-host H`: host the HTTP listener binds (default: the client port's). */
   readonly httpHost?: string;
   /** `--log-level L`: lowest level logged. */
@@ -144,6 +146,11 @@ export function addServerCommand(program: Command): void {
     )
     .option("--http-host <host>", "host the HTTP listener binds (default: the client port's host)")
     .option(
+      "--front-ends <n>",
+      "worker threads that serve the client port's protocol work off the Raft loop's thread (default 0: in-process; plain text only)",
+      intFlag("--front-ends", 0, 64),
+    )
+    .option(
       "--log-level <level>",
       `lowest level logged: ${LOG_LEVELS.join(", ")} (default info; debug with --debug)`,
       logLevelArgument,
@@ -187,6 +194,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     debug: flags.debug === true,
     ...(flags.authTokenTtl !== undefined ? { authTokenTtlS: flags.authTokenTtl } : {}),
     ...httpSettings(flags),
+    ...(flags.frontEnds !== undefined && flags.frontEnds > 0 ? { frontEnds: flags.frontEnds } : {}),
     ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
     ...(flags.logFormat !== undefined ? { logFormat: flags.logFormat } : {}),
     limits: {

@@ -29,6 +29,7 @@ export const CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_send_message_length": MAX_GRPC_MESSAGE_BYTES,
   "grpc.max_receive_message_length": MAX_GRPC_RESPONSE_BYTES,
   "grpc-node.flow_control_window": CLIENT_RECEIVE_WINDOW,
+  "grpc.enable_channelz": 0, // per-call statistics nobody reads
 };
 
 /**

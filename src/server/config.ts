@@ -104,6 +104,11 @@ export interface NodeConfig {
   /** Host to bind both listeners; defaults to the hosts of this node's own entry in `peers`. */
   readonly listenHost?: string;
   /**
+   * Worker threads serving the client port's protocol work (`--front-ends`, see
+   * server/front/front-ends.ts); absent or 0: the client port is served in-process.
+   */
+  readonly frontEnds?: number;
+  /**
    * TLS material; absent means plain text on both ports (the default on loopback).
    * See docs/security.md, "Peer port and TLS".
    */

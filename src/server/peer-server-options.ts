@@ -27,6 +27,7 @@ export function peerServerOptions(): ServerOptions {
     "grpc.keepalive_time_ms": PEER_KEEPALIVE_TIME_MS,
     "grpc.keepalive_timeout_ms": PEER_KEEPALIVE_TIMEOUT_MS,
     "grpc.max_connection_idle_ms": PEER_MAX_CONNECTION_IDLE_MS,
+    "grpc.enable_channelz": 0, // per-call statistics nobody reads (client-server-options.ts)
   };
 }
 

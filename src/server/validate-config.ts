@@ -37,6 +37,11 @@ export function validateNodeConfig(config: NodeConfig): void {
   const ttl = config.authTokenTtlS;
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_AUTH_TOKEN_TTL_S))
     fail(`auth token TTL must be 1..${MAX_AUTH_TOKEN_TTL_S} seconds, got ${ttl}`);
+  const frontEnds = config.frontEnds ?? 0;
+  if (!Number.isInteger(frontEnds) || frontEnds < 0 || frontEnds > 64)
+    fail(`front ends must be 0..64, got ${frontEnds}`);
+  if (frontEnds > 0 && config.tls?.client !== undefined)
+    fail("--front-ends serves plain text only for now: drop --front-ends or the client TLS flags");
   if (config.join !== undefined) {
     if (config.join.length > 64) fail("--join: at most 64 member addresses");
     for (const a of config.join) {

@@ -49,6 +49,7 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": PEER_MESSAGE_BYTES,
   "grpc.keepalive_time_ms": 10_000,
   "grpc.keepalive_timeout_ms": 5000,
+  "grpc.enable_channelz": 0, // per-call statistics nobody reads
 };
 
 /** The send side of the link to one peer. */

@@ -33,6 +33,14 @@ function isMalformed(value: unknown): value is Malformed {
   return typeof value === "object" && value !== null && MALFORMED in value;
 }
 
+/**
+ * Why a request from a guarded deserializer did not decode, or undefined when it did: a
+ * server that hands requests on elsewhere (a front end) answers malformed ones itself.
+ */
+export function malformedReason(request: unknown): string | undefined {
+  return isMalformed(request) ? request[MALFORMED] : undefined;
+}
+
 /** The service definition and implementation to register instead of the given ones. */
 export interface GuardedService<D, I> {
   readonly definition: D;

@@ -15,7 +15,12 @@ export {
   scanChunkPayload,
 } from "./chunk-frame.ts";
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
-export { type GuardedService, type GuardReport, guardService } from "./guarded-service.ts";
+export {
+  type GuardedService,
+  type GuardReport,
+  guardService,
+  malformedReason,
+} from "./guarded-service.ts";
 /**
  * Exact-size protobuf writing for the messages that carry values: the state machine's
  * payload commands and the transport's peer batches encode bulk bytes once.

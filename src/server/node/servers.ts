@@ -16,6 +16,7 @@ import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-ser
 import { clientService } from "../client-service.ts";
 import { peerListenerOf } from "../config.ts";
 import { writeForwarding } from "../forward/index.ts";
+import { type FrontEnds, startFrontEnds } from "../front/front-ends.ts";
 import { instrumentService } from "../http/instrument-service.ts";
 import { memberAdmin } from "../member-admin.ts";
 import type { MemberDirectory } from "../members.ts";
@@ -36,6 +37,10 @@ export interface Servers {
   /** Whether both servers' per-stream receive windows could be raised. */
   readonly streamWindows: boolean;
   readonly droppedPeerMessages: () => ReadonlyMap<string, number>;
+  /** The Dfs service's handlers (what `--front-ends` threads hand their calls to). */
+  readonly clientImplementation: grpc.UntypedServiceImplementation;
+  /** The protocol front ends once listening (`--front-ends`); null: in-process. */
+  frontEnds: FrontEnds | null;
   stop(): void;
 }
 
@@ -88,6 +93,7 @@ export function buildServers(
     guardReport,
   );
   client.addService(dfs.definition, dfs.implementation);
+  const clientImplementation = dfs.implementation;
   const peer = new grpc.Server(peerServerOptions());
   const raftPeer = guardService(
     RaftPeerService,
@@ -97,12 +103,21 @@ export function buildServers(
   peer.addService(raftPeer.definition, raftPeer.implementation);
   const streamWindows =
     raiseStreamWindow(client, CLIENT_STREAM_RECEIVE_WINDOW) && raiseStreamWindow(peer);
-  const stop = (): void => {
-    client.forceShutdown();
-    peer.forceShutdown();
+  const servers: Servers = {
+    client,
+    peer,
+    streamWindows,
+    droppedPeerMessages,
+    clientImplementation,
+    frontEnds: null,
+    stop: () => {
+      void servers.frontEnds?.stop();
+      client.forceShutdown();
+      peer.forceShutdown();
+    },
   };
-  ctx.cleanup.push(stop);
-  return { client, peer, streamWindows, droppedPeerMessages, stop };
+  ctx.cleanup.push(servers.stop);
+  return servers;
 }
 
 /** Refused peer messages per reason: the transport's edge plus the core's own. */
@@ -165,11 +180,26 @@ export async function startListeners({ config, logger }: Ctx, servers: Servers):
       "the peer port listens in plain text beyond loopback: anyone who reaches it can speak for a member (use --peer-cert/--peer-key/--peer-ca)",
     );
   }
-  await bind(
-    servers.client,
-    `${config.listenHost ?? self.host}:${self.port}`,
-    clientServerCredentials(config.tls),
-  );
+  const clientHost = config.listenHost ?? self.host;
+  if ((config.frontEnds ?? 0) > 0) {
+    // The front ends own the client port; this server takes their streaming calls on loopback.
+    const internalPort = await bind(
+      servers.client,
+      "127.0.0.1:0",
+      clientServerCredentials(undefined),
+    );
+    servers.frontEnds = await startFrontEnds({
+      count: config.frontEnds ?? 0,
+      host: clientHost,
+      port: self.port,
+      internal: `127.0.0.1:${internalPort}`,
+      implementation: servers.clientImplementation,
+      onFailure: (index, error) =>
+        logger.error({ frontEnd: index, err: error.message }, "a client front end failed"),
+    });
+  } else {
+    await bind(servers.client, `${clientHost}:${self.port}`, clientServerCredentials(config.tls));
+  }
   const connectionWindows = [servers.client, servers.peer].every((server) =>
     raiseConnectionWindow(server),
   );
@@ -185,10 +215,10 @@ function bind(
   server: grpc.Server,
   address: string,
   credentials: grpc.ServerCredentials,
-): Promise<void> {
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (error) => {
-      if (error === null) return resolve();
+    server.bindAsync(address, credentials, (error, port) => {
+      if (error === null) return resolve(port);
       const inUse = /EADDRINUSE|address already in use/i.test(error.message);
       reject(
         inUse

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { LEADER_METADATA, NO_FORWARD_METADATA } from "../../src/api/index.ts";
+import { DfsClient } from "../../src/client/index.ts";
 import { LocalCluster } from "../../src/cluster/index.ts";
 import { DfsClient as DfsStub, type GetResponse, type PutResponse } from "../../src/gen/dfs.ts";
 
@@ -141,7 +142,11 @@ describe("any node: follower reads and forwarded writes", { timeout: 120_000 }, 
   });
 
   it("DfsClient spreads reads over every node and still reads its own writes", async () => {
-    const client = cluster.client();
+    const client = new DfsClient({
+      endpoints: cluster.endpoints(),
+      timeoutMs: 15_000,
+      spreadReads: true,
+    });
     try {
       for (let i = 0; i < 30; i++) {
         await client.put(`spread/${i}`, Buffer.from(`s${i}`));

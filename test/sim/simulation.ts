@@ -1017,7 +1017,14 @@ export class Simulation {
     const o = this.options;
     const on =
       o.steadyLeader ?? ("weights" in profile && o.preVote !== false && o.checkQuorum !== false);
-    if (!on) return;
+    if (on) this.judgeSteadyLeader();
+  }
+
+  /**
+   * Starts the fault-phase liveness judge now (scenarios drive it by hand; the swarm starts
+   * it with the fault phase); after every event it throws on a violation. Returns it.
+   */
+  judgeSteadyLeader(): SteadyLeaderJudge {
     this.steady = new SteadyLeaderJudge({
       now: () => this.queue.now,
       nodes: this.nodes,
@@ -1029,6 +1036,7 @@ export class Simulation {
       isCut: (from, to) => this.network.isCut(from, to),
       conditions: () => this.network.conditions,
     });
+    return this.steady;
   }
 
   /** The leader a majority of the voters (of the newest committed configuration) follows, if any. */

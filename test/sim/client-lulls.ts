@@ -17,6 +17,13 @@ import type { SimClient } from "./sim-client.ts";
 /** Chance a swarm seed has lulls. */
 const LULL_P = 0.35;
 
+/** How often lulls come, how long they last, how often one comes with a leader cut. */
+export interface LullShape {
+  readonly everyMs: [number, number];
+  readonly lullMs: [number, number];
+  readonly cutP: number;
+}
+
 /** What the lulls drive. */
 export interface LullContext {
   readonly queue: EventQueue;
@@ -24,12 +31,16 @@ export interface LullContext {
   /** Each client's running loop (SimClient.run), replaced when it restarts. */
   readonly runs: Promise<void>[];
   readonly trace: (line: string) => void;
+  /**
+   * Cuts the leader off from one follower (both ways, replacing any partition) for `ms`;
+   * a lull may come with it: the one way a follower falls out of touch with an idle leader
+   * while the rest stay in touch with both.
+   */
+  readonly cutFromLeader: (choice: number, ms: number) => void;
 }
 
 /** The lulls of one run (null: this seed has none). */
-export function drawLulls(
-  seed: number,
-): { everyMs: [number, number]; lullMs: [number, number] } | null {
+export function drawLulls(seed: number): LullShape | null {
   const rng = new Rng(seed ^ 0x6c756c6c);
   if (!rng.chance(LULL_P)) return null;
   return {
@@ -41,6 +52,7 @@ export function drawLulls(
       [800, 1500],
       [1000, 4000],
     ] as [number, number][]),
+    cutP: rng.pick([0, 0.3, 0.7]),
   };
 }
 
@@ -53,7 +65,7 @@ export class ClientLulls {
   constructor(
     seed: number,
     private readonly ctx: LullContext,
-    private readonly shape: { everyMs: [number, number]; lullMs: [number, number] },
+    private readonly shape: LullShape,
   ) {
     this.rng = new Rng(seed ^ 0x6c756c6d);
   }
@@ -72,9 +84,17 @@ export class ClientLulls {
   private next(): void {
     const wait = this.rng.between(...this.shape.everyMs);
     const lull = this.rng.between(...this.shape.lullMs);
+    const cut = this.rng.chance(this.shape.cutP);
+    const cutAfter = this.rng.between(0, lull / 2);
+    const choice = this.rng.int(0x7fffffff);
     this.ctx.queue.after(wait, () => {
       if (this.over) return;
-      this.ctx.trace(`client lull for ${lull.toFixed(0)} ms`);
+      this.ctx.trace(`client lull for ${lull.toFixed(0)} ms${cut ? ", with a leader cut" : ""}`);
+      if (cut) {
+        this.ctx.queue.after(cutAfter, () => {
+          if (!this.over) this.ctx.cutFromLeader(choice, lull - cutAfter);
+        });
+      }
       this.lulling = true;
       for (const c of this.ctx.clients) c.running = false;
       this.ctx.queue.after(lull, () => {

@@ -1006,6 +1006,19 @@ export class Simulation {
         clients: this.clients,
         runs: this.clientRuns,
         trace: (line) => this.trace(line),
+        cutFromLeader: (choice, ms) => {
+          const leader = this.currentLeader();
+          if (leader === undefined) return;
+          const others = this.nodes.filter((n) => n !== leader && n.isUp());
+          const follower = new Rng(choice).pick(others.length > 0 ? others : this.nodes);
+          if (follower === leader) return;
+          this.network.healLinks();
+          this.partitionGeneration++;
+          this.network.cutLink(leader.id, follower.id);
+          this.network.cutLink(follower.id, leader.id);
+          this.trace(`lull: cut leader n${leader.id} from n${follower.id} for ${ms.toFixed(0)} ms`);
+          this.healLinksAfter(ms);
+        },
       },
       shape,
     );

@@ -27,7 +27,9 @@
  *   node, live or on disk, has a term past T; and the membership nemesis (transfers,
  *   configuration changes) has been quiet long enough. Members leave S for good when their
  *   contact breaks; the window closes when S (with L) is no longer a majority, L is down or
- *   paused, the configuration changes, or the membership nemesis acts.
+ *   paused, the configuration changes, or the membership nemesis acts. A member whose
+ *   contact broke rejoins once back in contact and settled, if no other node is then a
+ *   (pre-)candidate or paused (the same argument, for one member).
  * - While the window is open, a node reaching term T+1 must have won a pre-vote from a
  *   majority, which includes a member s of S. s did not grant it while in contact (in
  *   lease), nor before: such a grant arrived before the window opened, when the asker was
@@ -133,6 +135,39 @@ export class SteadyLeaderJudge {
     if (this.window !== null && l !== null) this.judge(l, this.window, now);
     this.track(now);
     if (this.window === null) this.maybeOpen(now);
+    else this.readmit(now);
+  }
+
+  /**
+   * A voter whose contact broke may rejoin S once it is back in contact and settled, if
+   * at that moment no live node besides L holds grants (none is a pre-candidate or
+   * candidate) or old messages (none is paused): the argument for opening a window, for
+   * one member.
+   */
+  private readmit(now: number): void {
+    const w = this.window as Window;
+    const l = this.leader;
+    if (l === null) return;
+    const back = [...this.contactSince.keys()].filter(
+      (id) => !w.members.has(id) && this.settledAt(id) <= now,
+    );
+    if (back.length === 0 || !this.othersQuiet(l)) return;
+    for (const id of back) w.members.add(id);
+  }
+
+  /** No live node but L is a (pre-)candidate or paused, and no term anywhere passed L's. */
+  private othersQuiet(l: { id: number; term: number }): boolean {
+    for (const n of this.view.nodes) {
+      if (this.view.gone.has(n.id)) continue;
+      if (n.disk.hardState.term > l.term) return false;
+      const inc = n.current;
+      if (inc == null || !inc.alive) continue;
+      if (inc.paused) return false;
+      const s = inc.node.status();
+      if (s.term > l.term) return false;
+      if (n.id !== l.id && s.role !== "follower") return false;
+    }
+    return true;
   }
 
   private judge(l: { id: number; term: number }, w: Window, now: number): void {
@@ -224,17 +259,7 @@ export class SteadyLeaderJudge {
     const members = [...voters.ids].filter(
       (id) => id !== l.id && this.contactSince.has(id) && this.settledAt(id) <= now,
     );
-    if (members.length + 1 < majority) return;
-    for (const n of this.view.nodes) {
-      if (this.view.gone.has(n.id)) continue;
-      if (n.disk.hardState.term > l.term) return;
-      const inc = n.current;
-      if (inc == null || !inc.alive) continue;
-      if (inc.paused) return;
-      const s = inc.node.status();
-      if (s.term > l.term) return;
-      if (n.id !== l.id && s.role !== "follower") return;
-    }
+    if (members.length + 1 < majority || !this.othersQuiet(l)) return;
     this.window = { start: now, members: new Set(members), majority, configKey: voters.key };
     this.windows++;
   }

@@ -85,14 +85,17 @@ export class ClientLulls {
     const wait = this.rng.between(...this.shape.everyMs);
     const lull = this.rng.between(...this.shape.lullMs);
     const cut = this.rng.chance(this.shape.cutP);
-    const cutAfter = this.rng.between(0, lull / 2);
+    // Early in the lull, and long enough (1.2–3 s) for the cut-off follower's election
+    // timeout (0.5–1 s after the leader's last heartbeat) to fire while nothing is written.
+    const cutAfter = this.rng.between(0, 200);
+    const cutMs = this.rng.between(1200, 3000);
     const choice = this.rng.int(0x7fffffff);
     this.ctx.queue.after(wait, () => {
       if (this.over) return;
       this.ctx.trace(`client lull for ${lull.toFixed(0)} ms${cut ? ", with a leader cut" : ""}`);
       if (cut) {
         this.ctx.queue.after(cutAfter, () => {
-          if (!this.over) this.ctx.cutFromLeader(choice, lull - cutAfter);
+          if (!this.over) this.ctx.cutFromLeader(choice, cutMs);
         });
       }
       this.lulling = true;

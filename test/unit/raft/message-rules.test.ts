@@ -25,7 +25,12 @@ import {
 
 const BASE = { from: 2, to: 1, term: 5 } as const;
 
-function entry(index: number, term: number, kind = EntryKind.Normal, data = Uint8Array.of(7)) {
+function entry(
+  index: number,
+  term: number,
+  kind = EntryKind.Normal,
+  data: Uint8Array = Uint8Array.of(7),
+) {
   return { index, term, kind, data };
 }
 

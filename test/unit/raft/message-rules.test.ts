@@ -93,6 +93,36 @@ describe("message rules (src/raft/message-rules.ts)", () => {
     assert.equal(messageFault({ ...BASE, type: "gossip" } as unknown as Message), "unknown_type");
   });
 
+  describe("term 1 is the first a request may carry", () => {
+    const one = { from: 2, to: 1, term: 1 } as const;
+    test("vote", () => {
+      const m = { ...one, type: "vote", lastLogIndex: 0, lastLogTerm: 0, transfer: false };
+      assert.equal(messageFault(m as Message), null);
+    });
+    test("heartbeat", () => {
+      assert.equal(messageFault({ ...one, type: "heartbeat", commit: 0, context: 0 }), null);
+    });
+    test("timeoutNow", () => {
+      assert.equal(messageFault({ ...one, type: "timeoutNow" }), null);
+    });
+    test("snapshot", () => {
+      assert.equal(
+        messageFault({ ...one, type: "snapshot", snapshot: { index: 1, term: 1 } }),
+        null,
+      );
+    });
+    test("append, and an entry of term 1", () => {
+      const m = append({ ...one, prevIndex: 0, prevTerm: 0, commit: 0, entries: [entry(1, 1)] });
+      assert.equal(messageFault(m), null);
+    });
+    test("an entry of term 1 in a later term's append", () => {
+      assert.equal(
+        messageFault(append({ prevIndex: 0, prevTerm: 0, commit: 0, entries: [entry(1, 1)] })),
+        null,
+      );
+    });
+  });
+
   test("a vote's last log position: index 0 exactly with term 0, no term past the message's", () => {
     const vote = (lastLogIndex: number, lastLogTerm: number): Message => ({
       ...BASE,

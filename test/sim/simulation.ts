@@ -8,6 +8,7 @@
 import type { WriteBehindLimits } from "../../src/fsm/index.ts";
 import { type Message, type SnapshotRequest, voterIds } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
+import { ClientLulls, drawLulls } from "./client-lulls.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import {
@@ -32,6 +33,7 @@ import { SimLmdb, type StoreStep } from "./sim-lmdb.ts";
 import { MembershipNemesis } from "./sim-membership.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";
 import { SIM_TUNING, SimNode, type SimNodeOptions } from "./sim-node.ts";
+import { SteadyLeaderJudge } from "./steady-leader.ts";
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -72,6 +74,17 @@ export interface SimOptions {
    * decide, `on`/`off` force it. Never under `v1`, a fixed profile, or the LMDB store.
    */
   readonly membership?: MembershipMode;
+  /**
+   * Judge liveness during the fault phase too (steady-leader.ts): a leader a majority keeps
+   * in contact with is never deposed. Default: on for the swarm with pre-vote and
+   * check-quorum; it draws nothing, so a seed replays the same with it on or off.
+   */
+  readonly steadyLeader?: boolean;
+  /**
+   * Lulls in the client workload (client-lulls.ts): by default some swarm seeds draw them
+   * (from a stream of their own); false turns them off.
+   */
+  readonly lulls?: boolean;
 }
 
 /** Outcome of a run. */
@@ -136,6 +149,13 @@ export class Simulation {
   readonly gone = new Set<number>();
   /** The membership nemesis, when this run uses it. */
   membership: MembershipNemesis | null = null;
+  /** The fault phase's liveness judge, while it is on (steady-leader.ts). */
+  private steady: SteadyLeaderJudge | null = null;
+  /** What the judge saw: windows opened and the longest (null: it was off). */
+  steadyStats: { readonly windows: number; readonly longestMs: number } | null = null;
+  /** Each client's running loop (the lulls restart them). */
+  private readonly clientRuns: Promise<void>[] = [];
+  private lulls: ClientLulls | null = null;
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
@@ -224,7 +244,10 @@ export class Simulation {
       },
       later: (ms, fn) => this.later(ms, fn),
       runUntil: (until) => this.runUntil(until),
-      trace: (line) => this.trace(line),
+      trace: (line) => {
+        this.steady?.membershipActivity();
+        this.trace(line);
+      },
     });
     return this.membership;
   }
@@ -339,6 +362,7 @@ export class Simulation {
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
       this.membership?.afterEvent();
+      this.steady?.afterEvent();
       this.traceRoles();
       if (this.trap !== null) this.springTrap(this.trap);
     }
@@ -365,6 +389,7 @@ export class Simulation {
       if (m.type === "snapshot") this.snapshotFailed(m);
       return;
     }
+    this.steady?.onDeliver(m, !inc.paused);
     if (m.type === "snapshot" && this.lmdb !== null) {
       this.lmdbTransfer(m);
       return;
@@ -511,7 +536,7 @@ export class Simulation {
       const readRng = new Rng((this.options.seed * 7919 + c * 104_729) ^ 0x72656164);
       const client = new SimClient(c, ctx, this.rng.fork(), readRng);
       this.clients.push(client);
-      void client.run();
+      this.clientRuns.push(client.run());
     }
   }
 
@@ -521,6 +546,8 @@ export class Simulation {
     this.network.conditions = { ...profile.conditions };
     this.tornP = profile.tornP;
     this.storeFaultsOn = true;
+    this.startSteadyJudge(profile);
+    this.startLulls(profile);
     const start = this.queue.now;
     const end = start + this.options.faultMs;
     const swarm = "weights" in profile ? (profile as SwarmProfile) : null;
@@ -937,6 +964,16 @@ export class Simulation {
 
   /** Ends all faults: links healed, conditions healthy, every node up and running. */
   heal(): void {
+    this.lulls?.stop();
+    this.lulls = null;
+    if (this.steady !== null) {
+      this.steady.close();
+      this.steadyStats = { windows: this.steady.windows, longestMs: this.steady.longestMs };
+      this.trace(
+        `steady-leader judge: ${this.steady.windows} windows, longest ${this.steady.longestMs.toFixed(0)} ms`,
+      );
+      this.steady = null;
+    }
     this.storeFaultsOn = false;
     this.faultEpoch++;
     this.trap = null;
@@ -959,6 +996,64 @@ export class Simulation {
   }
 
   // ---- liveness and convergence -----------------------------------------------------
+
+  /** Starts the seed's client lulls, if it draws them (swarm only). */
+  private startLulls(profile: FaultProfile): void {
+    if (this.options.lulls === false || !("weights" in profile) || this.options.profile) return;
+    const shape = drawLulls(this.options.seed);
+    if (shape === null) return;
+    this.lulls = new ClientLulls(
+      this.options.seed,
+      {
+        queue: this.queue,
+        clients: this.clients,
+        runs: this.clientRuns,
+        trace: (line) => this.trace(line),
+        cutFromLeader: (choice, ms) => {
+          const leader = this.currentLeader();
+          if (leader === undefined) return;
+          const others = this.nodes.filter((n) => n !== leader && n.isUp());
+          const follower = new Rng(choice).pick(others.length > 0 ? others : this.nodes);
+          if (follower === leader) return;
+          this.network.healLinks();
+          this.partitionGeneration++;
+          this.network.cutLink(leader.id, follower.id);
+          this.network.cutLink(follower.id, leader.id);
+          this.trace(`lull: cut leader n${leader.id} from n${follower.id} for ${ms.toFixed(0)} ms`);
+          this.healLinksAfter(ms);
+        },
+      },
+      shape,
+    );
+    this.lulls.start();
+  }
+
+  /** Turns the fault phase's liveness judge on (swarm runs with pre-vote and check-quorum). */
+  private startSteadyJudge(profile: FaultProfile): void {
+    const o = this.options;
+    const on =
+      o.steadyLeader ?? ("weights" in profile && o.preVote !== false && o.checkQuorum !== false);
+    if (on) this.judgeSteadyLeader();
+  }
+
+  /**
+   * Starts the fault-phase liveness judge now (scenarios drive it by hand; the swarm starts
+   * it with the fault phase); after every event it throws on a violation. Returns it.
+   */
+  judgeSteadyLeader(): SteadyLeaderJudge {
+    this.steady = new SteadyLeaderJudge({
+      now: () => this.queue.now,
+      nodes: this.nodes,
+      gone: this.gone,
+      voters: () => {
+        const c = this.checker.latestConfig();
+        return { ids: new Set(voterIds(c.membership)), key: String(c.index) };
+      },
+      isCut: (from, to) => this.network.isCut(from, to),
+      conditions: () => this.network.conditions,
+    });
+    return this.steady;
+  }
 
   /** The leader a majority of the voters (of the newest committed configuration) follows, if any. */
   stableLeader(): number | undefined {

@@ -371,6 +371,90 @@ export const PLANTS = [
       },
     ],
   },
+  // Storage plants: the LMDB write-behind, its flush and the WAL around it. Measured with
+  // `npm run sim -- --store lmdb --plant NAME` (docs/testing.md#storage-plants).
+  {
+    name: "lmdb-flush-skips-pending",
+    description:
+      "The store's flushed() commits its meta record (whose applied index already covers " +
+      "the write-behind generation) without writing that generation first: the applied " +
+      "index is recorded before the batch, the WAL is compacted past it, and a crash " +
+      "keeps an applied index whose writes never reached LMDB.",
+    patches: [
+      {
+        file: "src/fsm/lmdb-store.ts",
+        find: "  private async flushNow(): Promise<void> {\n    this.writePending();\n",
+        replace: "  private async flushNow(): Promise<void> {\n",
+      },
+    ],
+  },
+  {
+    name: "lmdb-lost-batch",
+    description:
+      "The write-behind starts its next generation before the transaction instead of " +
+      "after it, so the transaction writes the new, empty generation with the applied " +
+      "index: the batch's writes are lost (from memory at once, from LMDB for good).",
+    patches: [
+      {
+        file: "src/fsm/lmdb-store.ts",
+        find: "    const pending = this.pending;\n    if (pending.isEmpty) return;",
+        replace:
+          "    if (this.pending.isEmpty) return;\n" +
+          "    this.pending = this.pending.next();\n" +
+          "    const pending = this.pending;",
+      },
+    ],
+  },
+  {
+    name: "lmdb-meta-lags-batch",
+    description:
+      "Each write-behind transaction records the previous transaction's applied index " +
+      "with this batch's writes: a crash that keeps the last commit restarts from an " +
+      "applied index behind the writes it holds, and the WAL replay applies that batch a " +
+      "second time (versions bumped twice, a compare-and-set judged against its own write).",
+    patches: [
+      {
+        file: "src/fsm/lmdb-store.ts",
+        find: "        writeAuthChanges(this.db, auth);\n        this.putMeta();\n      });",
+        replace:
+          "        writeAuthChanges(this.db, auth);\n" +
+          "        const held = this as unknown as { lagMeta?: StoreMeta };\n" +
+          "        this.db.putSync(META_KEY, encodeMeta(held.lagMeta ?? this.meta));\n" +
+          "        held.lagMeta = this.meta;\n" +
+          "      });",
+      },
+    ],
+  },
+  {
+    name: "compact-past-capture",
+    description:
+      "After a snapshot capture, the log is compacted up to the applied index as it is once " +
+      "the capture's flush returned, not the index captured: entries applied during the " +
+      "flush are compacted away although no durable snapshot or store holds them.",
+    patches: [
+      {
+        file: "src/server/loop/snapshot-policy.ts",
+        find: "await this.compact(this.compactionPoint(policy, applied));",
+        replace: "await this.compact(this.compactionPoint(policy, this.d.fsm.appliedIndex));",
+      },
+    ],
+  },
+  {
+    name: "recover-keeps-superseded-log",
+    description:
+      "At restart, a store holding a different entry at its applied index than the WAL " +
+      "(a snapshot was installed, the crash came before the log was reset) keeps the WAL " +
+      "anyway while it reaches that index: the node's log holds a superseded history under " +
+      "a state machine from another, and it votes and acknowledges with it.",
+    patches: [
+      {
+        file: "src/server/recover-log.ts",
+        find: "  if (applied === 0 || termAt(wal, applied) === store.appliedTerm) {",
+        replace:
+          "  if (applied === 0 || termAt(wal, applied) === store.appliedTerm || termAt(wal, applied) !== undefined) {",
+      },
+    ],
+  },
 ];
 
 /** The plant named `name`; throws, listing the known names, if there is none. */

@@ -43,7 +43,12 @@ function operation(command: FsmCommand): Partial<Command> {
       return { delete: { key: command.key } };
     case "upload_chunk":
       return {
-        uploadChunk: { uploadId: command.uploadId, seq: command.seq, data: asBuffer(command.data) },
+        uploadChunk: {
+          uploadId: command.uploadId,
+          seq: command.seq,
+          data: asBuffer(command.data),
+          stored: command.stored,
+        },
       };
     case "commit_upload":
       return {
@@ -86,8 +91,9 @@ export function decodeCommand(data: Uint8Array): FsmCommand | null {
   }
   if (decoded.delete !== undefined) return { op: "delete", key: decoded.delete.key, ...meta };
   if (decoded.uploadChunk !== undefined) {
-    const { uploadId, seq, data } = decoded.uploadChunk;
-    return { op: "upload_chunk", uploadId, seq, data, ...meta };
+    const { uploadId, seq, data, stored } = decoded.uploadChunk;
+    const kept = stored === undefined ? {} : { stored: { ...stored } };
+    return { op: "upload_chunk", uploadId, seq, data, ...kept, ...meta };
   }
   if (decoded.commitUpload !== undefined) {
     const { uploadId, key, size, sha256, chunks, ifVersion, metadata } = decoded.commitUpload;

@@ -26,6 +26,20 @@ export { ROOT } from "./auth-state.ts";
 export { ImageTally } from "./backup-image.ts";
 export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup-restore.ts";
 export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
+/**
+ * The full and stored forms of upload chunk entries: the server's write path cuts chunks
+ * out into blobs, its transport rehydrates them, the core sizes them (issue 22).
+ */
+export {
+  type ChunkPlace,
+  type ChunkSplit,
+  entryLogicalBytes,
+  rehydrateChunkEntry,
+  type StoredChunk,
+  StoredFormError,
+  splitChunkEntry,
+  storedChunkOf,
+} from "./chunk-payloads.ts";
 /** A command, its session and its caller, as the server builds them from client requests. */
 export type { AuthOp, CommandCaller, CommandSession, FsmCommand } from "./command-types.ts";
 /** A command's log-entry payload: the server encodes what it proposes; decoding pairs with it. */

@@ -46,8 +46,7 @@ export function encodePayloadCommand(command: PayloadCommand): Buffer {
     w.lengthPrefix(PUT, opSize).string(1, command.key, first).bytes(2, command.value);
     if (command.ifVersion !== undefined) w.presentUint(3, command.ifVersion);
   } else {
-    w.lengthPrefix(UPLOAD_CHUNK, opSize).string(1, command.uploadId, first);
-    w.uint(2, command.seq).bytes(3, command.data);
+    writeChunkOp(w, command, opSize, first);
   }
   // Field order as the generated encoder writes it: the operation, caller, session, time.
   if (caller !== undefined) {
@@ -69,8 +68,40 @@ function putSize(c: Extract<PayloadCommand, { op: "put" }>, keyBytes: number): n
   );
 }
 
-function chunkSize(c: Extract<PayloadCommand, { op: "upload_chunk" }>, idBytes: number): number {
-  return bytesFieldSize(1, idBytes) + uintFieldSize(2, c.seq) + bytesFieldSize(3, c.data.length);
+/** The fields of an upload_chunk operation (the payload or the stored form). */
+export interface ChunkOpFields {
+  readonly uploadId: string;
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly stored?: { readonly length: number; readonly crc32: number } | undefined;
+}
+
+/** Bytes of an UploadChunkOp's fields (without its own tag and length). */
+export function chunkSize(c: ChunkOpFields, idBytes: number): number {
+  const stored = c.stored === undefined ? -1 : storedSize(c.stored);
+  return (
+    bytesFieldSize(1, idBytes) +
+    uintFieldSize(2, c.seq) +
+    bytesFieldSize(3, c.data.length) +
+    (stored < 0 ? 0 : lengthDelimitedSize(4, stored))
+  );
+}
+
+/** Writes the upload_chunk field (tag, length, fields) of `opSize` = {@link chunkSize}. */
+export function writeChunkOp(
+  w: ProtoWriter,
+  c: ChunkOpFields,
+  opSize: number,
+  idBytes: number,
+): void {
+  w.lengthPrefix(UPLOAD_CHUNK, opSize).string(1, c.uploadId, idBytes);
+  w.uint(2, c.seq).bytes(3, c.data);
+  if (c.stored === undefined) return;
+  w.lengthPrefix(4, storedSize(c.stored)).uint(1, c.stored.length).uint(2, c.stored.crc32);
+}
+
+function storedSize(s: { readonly length: number; readonly crc32: number }): number {
+  return uintFieldSize(1, s.length) + uintFieldSize(2, s.crc32);
 }
 
 function sessionSize(s: CommandSession, clientIdBytes: number): number {

@@ -2,7 +2,7 @@
  * Configuration of the pure Raft core. Everything that varies between production and
  * simulation (time, randomness) comes in through here, so the core stays deterministic.
  */
-import type { NodeId } from "./types.ts";
+import type { Entry, NodeId } from "./types.ts";
 
 /** Settings of one Raft node. Times are in ticks; the caller decides what a tick is. */
 export interface RaftConfig {
@@ -37,6 +37,13 @@ export interface RaftConfig {
   readonly maxMsgBytes: number;
   /** AppendEntries messages in flight to one follower in replicate state (pipelining window). */
   readonly maxInflight: number;
+  /**
+   * Bytes an entry stands for when sizing appends and apply batches. Default: its data's
+   * length. The server passes one that counts a chunk kept in the node's blob store by
+   * the chunk's length, since the entry is rehydrated to that size before it is sent
+   * (see {@link RawNode.replacePersisted}); it must be pure and cheap.
+   */
+  readonly entryBytes?: (entry: Entry) => number;
   /** Seeded source of uniform numbers in [0, 1); the only randomness the core uses. */
   readonly random: () => number;
   /**

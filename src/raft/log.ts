@@ -47,7 +47,11 @@ export class RaftLog implements LogView {
   /** Highest index handed to the state machine. */
   applied: number;
 
-  constructor(init: LogInit) {
+  constructor(
+    init: LogInit,
+    /** Bytes an entry stands for when sizing appends and apply batches (RaftConfig.entryBytes). */
+    private readonly sizeOf: (entry: Entry) => number = dataBytes,
+  ) {
     this.entries = [...init.entries];
     this.offset = init.offset;
     this.offsetTerm = init.offsetTerm;
@@ -190,7 +194,7 @@ export class RaftLog implements LogView {
     let bytes = 0;
     for (let i = Math.max(lo, this.firstIndex()); i < hi && i <= this.lastIndex(); i++) {
       const entry = this.entries[i - this.offset - 1] as Entry;
-      bytes += entry.data.byteLength;
+      bytes += this.sizeOf(entry);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
     }
@@ -232,6 +236,26 @@ export class RaftLog implements LogView {
   }
 
   /**
+   * Replaces held entries by the form the driver persisted them in: a chunk entry whose
+   * bytes went to the node's blob store, kept as a small "stored form" so the log no
+   * longer holds the bytes (issue 22). Only durable entries (index <= stableIndex) are
+   * replaced, and only by one of the same index, term and kind: by Log Matching that is
+   * the same entry, and anything truncated or superseded meanwhile is left alone.
+   * The caller vouches that the data means the same command. Returns how many changed.
+   */
+  replacePersisted(entries: readonly Entry[]): number {
+    let replaced = 0;
+    for (const entry of entries) {
+      if (entry.index > this.stableIndex) continue;
+      const held = this.entryAt(entry.index);
+      if (held === undefined || held.term !== entry.term || held.kind !== entry.kind) continue;
+      this.entries[entry.index - this.offset - 1] = entry;
+      replaced++;
+    }
+    return replaced;
+  }
+
+  /**
    * Records that entries up to (index, term) are durable. Ignored when the entry was
    * replaced meanwhile (a newer leader truncated it while the write was in flight).
    */
@@ -239,4 +263,9 @@ export class RaftLog implements LogView {
     if (this.termAt(index) !== term) return;
     if (index > this.stableIndex) this.stableIndex = index;
   }
+}
+
+/** The default size of an entry: its payload's length. */
+function dataBytes(entry: Entry): number {
+  return entry.data.byteLength;
 }

@@ -124,7 +124,7 @@ export class Raft {
     validateRaftConfig(config);
     this.config = config;
     this.id = config.id;
-    this.#log = new RaftLog(init.log);
+    this.#log = new RaftLog(init.log, config.entryBytes);
     this.#term = init.hardState.term;
     this.#vote = init.hardState.vote;
     this.latestSnapshot = init.snapshot ?? null;
@@ -1041,6 +1041,17 @@ export class Raft {
     this.#log.compact(index);
     this.forgetConfigsBefore(index);
     this.check(watch);
+  }
+
+  /**
+   * Swaps durable entries for an equivalent lighter form the driver persisted (see
+   * {@link RaftLog.replacePersisted}); returns how many were swapped.
+   */
+  replacePersisted(entries: readonly Entry[]): number {
+    const watch = this.watch();
+    const replaced = this.#log.replacePersisted(entries);
+    this.check(watch);
+    return replaced;
   }
 
   /** The driver calls this once entries up to (index, term) are durable. */

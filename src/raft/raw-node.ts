@@ -160,6 +160,16 @@ export class RawNode {
     this.#raft.compact(index);
   }
 
+  /**
+   * Swaps durable entries (index <= stableIndex, same index, term and kind) for the form
+   * the driver persisted them in: an upload chunk whose bytes went to the node's blob
+   * store is kept as its small stored form, so the log stops holding file data. Entries
+   * truncated or not yet durable are skipped. Returns how many were swapped.
+   */
+  replacePersisted(entries: readonly Entry[]): number {
+    return this.#raft.replacePersisted(entries);
+  }
+
   // ---- queries --------------------------------------------------------------------------
 
   /** Current role, leader and term. */

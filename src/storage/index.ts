@@ -4,12 +4,19 @@
  * import from storage/; the files behind it are free to change.
  */
 
+/**
+ * The blob store (issue 22): upload chunk bytes live in one file per upload; the write
+ * path, the state machine's reads and snapshots, and the simulator's disk share the port.
+ */
+export { assertBlobName, BLOB_NAME_PATTERN, type BlobIo } from "./blob-io.ts";
 /** Test-only crash injection at named points; the state machine's snapshot steps use it too. */
 export { crashPoint } from "./crash-point.ts";
 /** The server checks (and creates) the data dir before anything else opens it. */
 export { prepareDataDir } from "./data-dir.ts";
 /** The server's disk-full guard and snapshot admission ask storage how much room is left. */
 export { failedForLackOfSpace, SNAPSHOT_DISK_RESERVE_BYTES, snapshotRoom } from "./disk-full.ts";
+/** The node's blob store on its data dir (`state/blobs/`). */
+export { DEFAULT_MAX_OPEN_BLOBS, FileBlobIo } from "./file-blob-io.ts";
 /**
  * Durability primitives: the state machine's store and snapshot files follow the same
  * rules as the WAL (sync the directory after a rename or create).

@@ -3,6 +3,18 @@
  * server): the only module other layers import from wire/.
  */
 
+/**
+ * Finding an upload_chunk command's parts in a payload without copying its data: the
+ * write path cuts chunks out for the blob store, the transport refuses stored forms.
+ */
+export {
+  type ChunkFrame,
+  type ChunkScan,
+  isStoredChunkPayload,
+  mayBeStoredChunkPayload,
+  type StoredChunkInfo,
+  scanChunkPayload,
+} from "./chunk-frame.ts";
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
 export { type GuardedService, type GuardReport, guardService } from "./guarded-service.ts";
 /**

@@ -95,6 +95,13 @@ export class ProtoWriter {
     return this;
   }
 
+  /** Bytes copied as they are (already encoded fields, e.g. the rest of a payload). */
+  raw(data: Uint8Array): this {
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+    return this;
+  }
+
   /** The tag and length of an embedded message whose fields the caller writes next. */
   lengthPrefix(field: number, length: number): this {
     return this.varint((field << 3) | LEN).varint(length);

@@ -38,6 +38,9 @@ function randomCommand(seed: number): PayloadCommand {
     uploadId: pick(NAMES),
     seq: Math.min(num(), 2 ** 32 - 1),
     data: bytes(),
+    ...(rand() < 0.3
+      ? { stored: { length: Math.min(num(), 2 ** 32 - 1), crc32: Math.min(num(), 2 ** 32 - 1) } }
+      : {}),
     ...meta,
   };
 }
@@ -47,7 +50,14 @@ function generated(c: PayloadCommand): Uint8Array {
   const op =
     c.op === "put"
       ? { put: { key: c.key, value: Buffer.from(c.value), ifVersion: c.ifVersion } }
-      : { uploadChunk: { uploadId: c.uploadId, seq: c.seq, data: Buffer.from(c.data) } };
+      : {
+          uploadChunk: {
+            uploadId: c.uploadId,
+            seq: c.seq,
+            data: Buffer.from(c.data),
+            stored: c.stored,
+          },
+        };
   return Command.encode(
     Command.fromPartial({ ...op, caller: c.caller, session: c.session, timeMs: c.timeMs ?? 0 }),
   ).finish();
@@ -56,7 +66,7 @@ function generated(c: PayloadCommand): Uint8Array {
 const FIRST_SEED = Number(process.env.SEED ?? 1);
 const RUNS = process.env.SEED === undefined ? 500 : 1;
 
-test(`puts and upload chunks encode, with and without a caller, byte for byte as Command.encode does, and decode back (seeds ${FIRST_SEED}..${FIRST_SEED + RUNS - 1}; replay one with SEED=n)`, () => {
+test(`puts and upload chunks (full and stored forms) encode, with and without a caller, byte for byte as Command.encode does, and decode back (seeds ${FIRST_SEED}..${FIRST_SEED + RUNS - 1}; replay one with SEED=n)`, () => {
   for (let seed = FIRST_SEED; seed < FIRST_SEED + RUNS; seed++) {
     const command = randomCommand(seed);
     const ours = encodePayloadCommand(command);

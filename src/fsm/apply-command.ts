@@ -43,7 +43,7 @@ export function applyCommand(
   state.clockMs = Math.max(state.clockMs, command.timeMs ?? 0);
   if (state.clockMs - state.lastSweepMs >= UPLOAD_SWEEP_EVERY_MS) {
     state.lastSweepMs = state.clockMs;
-    sweepUploads(backend, state.clockMs);
+    sweepUploads(backend, state.clockMs, index);
   }
   const session = command.session;
   if (session === undefined) return execute(backend, state, index, command);
@@ -70,18 +70,18 @@ function execute(
     case "put":
       return put(backend, state, index, command);
     case "delete":
-      return { kind: "delete", existed: deleteKey(backend, command.key), index };
+      return { kind: "delete", existed: deleteKey(backend, command.key, index), index };
     case "upload_chunk":
       return applyChunk(backend, state.clockMs, command);
     case "commit_upload":
       return commitUpload(backend, state.clockMs, index, command);
     case "abort_upload":
-      return abortUpload(backend, command.uploadId);
+      return abortUpload(backend, command.uploadId, index);
     case "delete_prefix": {
       const keys = backend.keysUnder(command.prefix);
       const denied = refuseWrites(state.auth, command.caller, keys);
       if (denied !== null) return denied;
-      for (const key of keys) deleteKey(backend, key);
+      for (const key of keys) deleteKey(backend, key, index);
       return { kind: "delete_prefix", deleted: keys.length, index };
     }
     case "auth":

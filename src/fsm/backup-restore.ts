@@ -4,11 +4,13 @@
  * Both stream the file frame by frame, so memory stays at about one image chunk.
  */
 
+import { dirname, join } from "node:path";
 import type { SnapshotHeader, SnapshotTrailer } from "../gen/dfs.ts";
 import type { Membership } from "../raft/index.ts";
-import { fsyncDir, mkdirDurable } from "../storage/index.ts";
+import { FileBlobIo, fsyncDir, mkdirDurable } from "../storage/index.ts";
 import { backupCorrupt, readBackupFrames } from "./backup-file.ts";
 import { ImageTally } from "./backup-image.ts";
+import { BlobImageWriter } from "./blob-image-writer.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import { encodeMembershipRecord, MEMBERSHIP_KEY } from "./lmdb-records.ts";
 
@@ -37,7 +39,8 @@ export async function verifyBackup(
  * Builds the state store of a restored node in `stateDir` (which must not hold one):
  * every record of the backup as it was, except the configuration, which becomes
  * `membership` (the new cluster's). The store's applied index and term stay the
- * backup's. Throws "corrupt" if the file turns out damaged on the way; the caller then
+ * backup's. File chunks' bytes go into the data dir's blobs (`blobDir`, by default
+ * `blobs/` beside `stateDir`; each synced). Throws "corrupt" if the file turns out damaged on the way; the caller then
  * removes what was built.
  */
 export async function buildStoreFromBackup(
@@ -45,29 +48,35 @@ export async function buildStoreFromBackup(
   stateDir: string,
   membership: Membership,
   onBytes?: (bytes: number) => void,
+  blobDir: string = join(dirname(stateDir), "blobs"),
 ): Promise<BackupSummary> {
   await mkdirDurable(stateDir);
   // One fdatasync per chunk's commit, the meta page left to the next commit; the extra
   // commit at the end makes the last one durable too (as LmdbStore.flushed does).
   const db = openEnvironment(stateDir, "all-but-last");
+  const blobIo = new FileBlobIo(blobDir);
+  const blobs = new BlobImageWriter(blobIo);
   try {
-    const summary = await scanBackup(path, onBytes, (records) => {
+    const summary = await scanBackup(path, onBytes, async (parsed) => {
+      const records = await blobs.convert(parsed);
       db.transactionSync(() => {
         for (const { key, value } of records) if (key !== MEMBERSHIP_KEY) db.putSync(key, value);
       });
     });
+    await blobs.finish();
     const config = encodeMembershipRecord(membership);
     db.transactionSync(() => db.putSync(MEMBERSHIP_KEY, config));
     db.transactionSync(() => db.putSync(MEMBERSHIP_KEY, config));
     await db.flushed;
     return summary;
   } finally {
+    await blobIo.closeAll();
     await db.close();
     await fsyncDir(stateDir);
   }
 }
 
-type Sink = (records: ReturnType<ImageTally["add"]>) => void;
+type Sink = (records: ReturnType<ImageTally["add"]>) => void | Promise<void>;
 
 async function scanBackup(
   path: string,
@@ -83,7 +92,7 @@ async function scanBackup(
   };
   for await (const frame of readBackupFrames(path, counting)) {
     if (frame.kind === "header") header = frame.header;
-    else if (frame.kind === "data") sink(addChecked(tally, frame.chunk, path));
+    else if (frame.kind === "data") await sink(addChecked(tally, frame.chunk, path));
     else {
       if (header === null) throw backupCorrupt(path, "no header");
       const why = tally.mismatch(header, frame.trailer);

@@ -26,6 +26,8 @@ export { ROOT } from "./auth-state.ts";
 export { ImageTally } from "./backup-image.ts";
 export { type BackupSummary, buildStoreFromBackup, verifyBackup } from "./backup-restore.ts";
 export { type SavedBackup, saveBackupFile } from "./backup-save.ts";
+/** Reading a file's chunks from its blob, checked (downloads, unary reads of one chunk). */
+export { BlobReadError, readFileChunk, readFileChunks } from "./blob-reader.ts";
 /**
  * The full and stored forms of upload chunk entries: the server's write path cuts chunks
  * out into blobs, its transport rehydrates them, the core sizes them (issue 22).

@@ -4,6 +4,7 @@
  * the file it held.
  */
 import { type Metadata, sortedMetadata } from "../api/index.ts";
+import type { ChunkFacts } from "./blob-records.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
 
 /** Where a store keeps its data; the rules never see how. */
@@ -12,9 +13,13 @@ export interface KvBackend {
   setValue(key: string, value: StoredValue): void;
   /** Returns whether the key existed. */
   deleteValue(key: string): boolean;
-  putChunk(uploadId: string, seq: number, data: Uint8Array): void;
-  /** Deletes chunks 0..count-1 of an upload. */
-  deleteChunks(uploadId: string, count: number): void;
+  /** Records chunk `seq` of an upload: its bytes are in the upload's blob, checked by `facts`. */
+  putChunk(uploadId: string, seq: number, facts: ChunkFacts): void;
+  /**
+   * Deletes chunks 0..count-1 of an upload and marks its blob (holding `bytes`) dead at
+   * `index`, the entry being applied (blob-space.ts says when its file goes).
+   */
+  dropBlob(uploadId: string, count: number, bytes: number, index: number): void;
   getUpload(uploadId: string): UploadState | undefined;
   /** Records an upload's progress; null forgets it. */
   setUpload(uploadId: string, state: UploadState | null): void;
@@ -24,22 +29,27 @@ export interface KvBackend {
   keysUnder(prefix: string): string[];
 }
 
-/** Stores `next` under `key`, freeing the chunks of the file it replaces. */
+/** Stores `next` under `key` (applied at `next.modIndex`), freeing the file it replaces. */
 export function replaceValue(
   backend: KvBackend,
   key: string,
   current: StoredValue | undefined,
   next: StoredValue,
 ): void {
-  if (current?.file !== undefined) backend.deleteChunks(current.file.uploadId, current.file.count);
+  if (current?.file !== undefined) dropFile(backend, current, next.modIndex);
   backend.setValue(key, next);
 }
 
-/** Deletes a key and, for a file, its chunks. */
-export function deleteKey(backend: KvBackend, key: string): boolean {
+/** Deletes a key (applied at `index`) and, for a file, its chunks and blob. */
+export function deleteKey(backend: KvBackend, key: string, index: number): boolean {
   const current = backend.getValue(key);
-  if (current?.file !== undefined) backend.deleteChunks(current.file.uploadId, current.file.count);
+  if (current?.file !== undefined) dropFile(backend, current, index);
   return backend.deleteValue(key);
+}
+
+function dropFile(backend: KvBackend, value: StoredValue, index: number): void {
+  const file = value.file as NonNullable<StoredValue["file"]>;
+  backend.dropBlob(file.uploadId, file.count, value.size, index);
 }
 
 /**

@@ -11,13 +11,28 @@
  * durably.
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import type { Membership, SnapshotMeta } from "../raft/index.ts";
 import { decodeMembership, type Entry, EntryKind } from "../raft/index.ts";
-import { mkdirDurable } from "../storage/index.ts";
+import { type BlobIo, FileBlobIo, mkdirDurable } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { readAuth, writeAuthChanges } from "./auth-records.ts";
 import { AuthState, type AuthView } from "./auth-state.ts";
+import {
+  checkBlobs,
+  countChunkRecords,
+  migrateChunkRecords,
+  readDeadBlobs,
+  unreferencedBlobs,
+} from "./blob-check.ts";
+import {
+  blobChunkKey,
+  DEAD_BLOB_PREFIX,
+  encodeChunkFacts,
+  encodeDeadBlob,
+} from "./blob-records.ts";
+import { BlobSpace } from "./blob-space.ts";
 import {
   copyRecords,
   type DefragHost,
@@ -34,14 +49,11 @@ import { type KvBackend, metadataText } from "./kv-backend.ts";
 import { checkLmdbFile } from "./lmdb-check.ts";
 import { openEnvironment, storeFile } from "./lmdb-env.ts";
 import {
-  CHUNK_PREFIX,
-  chunkKey,
   decodeMembershipRecord,
   decodeMeta,
   decodeSession,
   decodeUpload,
   decodeValue,
-  encodeChunk,
   encodeMembershipRecord,
   encodeMeta,
   encodeSession,
@@ -126,6 +138,8 @@ export class LmdbStore implements StateMachine {
   private readonly readers = new EnvReaders();
   /** Environments a defrag took out of use, closed once their readers are done. */
   private readonly retired = new Set<RootDatabase<Buffer, string>>();
+  /** Dead blobs, pins and stream holds: when a blob's file may go (blob-space.ts). */
+  readonly space: BlobSpace;
 
   private constructor(
     private readonly dataDir: string,
@@ -133,7 +147,11 @@ export class LmdbStore implements StateMachine {
     writeBehind: WriteBehindLimits,
     /** Times the pending generation's age (ms; injectable for tests). */
     private readonly now: () => number,
+    /** The node's upload blobs (`state/blobs/`). */
+    readonly blobs: BlobIo,
   ) {
+    this.space = new BlobSpace(blobs);
+    this.space.load(readDeadBlobs(db));
     this.pending = new PendingWrites(writeBehind);
     this.meta = readMeta(db);
     this.config = readMembership(db);
@@ -156,12 +174,44 @@ export class LmdbStore implements StateMachine {
     dataDir: string,
     writeBehind: WriteBehindLimits = DEFAULT_WRITE_BEHIND,
     now: () => number = () => performance.now(),
+    blobs: BlobIo = new FileBlobIo(blobDir(dataDir)),
   ): Promise<LmdbStore> {
     await recoverStateDirs(dataDir);
     const dir = stateDirs(dataDir).live;
     await mkdirDurable(dir);
     await checkLmdbFile(storeFile(dir));
-    return new LmdbStore(dataDir, openEnvironment(dir, LIVE_STORE_DURABILITY), writeBehind, now);
+    const db = openEnvironment(dir, LIVE_STORE_DURABILITY);
+    try {
+      await migrateChunkRecords(db, blobs);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new LmdbStore(dataDir, db, writeBehind, now, blobs);
+  }
+
+  /**
+   * The start-up check of the blob store (blob-check.ts): removes orphan blobs (named by
+   * no value, upload, dead record, nor by a chunk entry of the log in `logUploads`) and
+   * throws StartupError "corrupt" naming a blob that a value or upload needs but that is
+   * missing or short. Returns the orphans removed.
+   */
+  async checkBlobs(logUploads: ReadonlySet<string>): Promise<string[]> {
+    this.writePending();
+    return await checkBlobs(this.db, this.blobs, logUploads, `${blobDir(this.dataDir)}/`);
+  }
+
+  /**
+   * Unlinks the dead blobs that may go now that the log is durably compacted to
+   * `compacted` (blob-space.ts rules a-d), and forgets their records. Returns their ids.
+   */
+  async reapBlobs(compacted: number): Promise<string[]> {
+    const gone = await this.space.reap(compacted);
+    if (gone.length > 0)
+      this.db.transactionSync(() => {
+        for (const id of gone) this.db.removeSync(DEAD_BLOB_PREFIX + id);
+      });
+    return gone;
   }
 
   /** Applied entries not yet written to LMDB: the write-behind backlog (metrics). */
@@ -268,8 +318,10 @@ export class LmdbStore implements StateMachine {
       this.db.transactionSync(() => {
         for (const [k, v] of pending.values)
           v === null ? this.db.removeSync(k) : this.db.putSync(k, encodeValue(k, v));
-        for (const [k, data] of pending.chunks)
-          data === null ? this.db.removeSync(k) : this.db.putSync(k, encodeChunk(k, data));
+        for (const [k, facts] of pending.chunks)
+          facts === null ? this.db.removeSync(k) : this.db.putSync(k, encodeChunkFacts(k, facts));
+        for (const [k, dead] of pending.dead)
+          dead === null ? this.db.removeSync(k) : this.db.putSync(k, encodeDeadBlob(k, dead));
         for (const [k, u] of pending.uploads)
           u === null ? this.db.removeSync(k) : this.db.putSync(k, encodeUpload(k, u));
         for (const { id, image } of sessions) {
@@ -311,7 +363,7 @@ export class LmdbStore implements StateMachine {
   }
 
   openView(): StateView {
-    return this.readers.track(this.db, new LmdbView(this.db, this.pending));
+    return this.readers.track(this.db, new LmdbView(this.db, this.pending, this.space));
   }
 
   size(): number {
@@ -330,7 +382,7 @@ export class LmdbStore implements StateMachine {
       hash.update(v.sha256);
       if (v.metadata !== undefined) hash.update(metadataText(v.metadata));
     }
-    const chunks = this.db.getKeysCount({ start: CHUNK_PREFIX, end: nextPrefix(CHUNK_PREFIX) });
+    const chunks = countChunkRecords(this.db);
     hash.update(`sessions:${this.state.sessions.size()}:chunks:${chunks}`);
     hash.update(this.state.auth.fingerprint());
     return hash.digest("hex");
@@ -351,9 +403,11 @@ export class LmdbStore implements StateMachine {
 
   private async flushNow(): Promise<void> {
     this.writePending();
+    const applied = this.meta.applied;
     this.db.transactionSync(() => this.putMeta());
     this.configDirty = false;
     await this.db.flushed;
+    this.space.noteDurable(applied);
   }
 
   /** A consistent, streamable image of the store as it is now (for a follower). */
@@ -361,7 +415,7 @@ export class LmdbStore implements StateMachine {
     // Best effort: an image at LMDB's older applied index is as good (it is never behind
     // the last capture, so the log still holds every entry after it).
     this.tryWritePending();
-    return this.readers.track(this.db, new SnapshotSource(this.db));
+    return this.readers.track(this.db, new SnapshotSource(this.db, this.space));
   }
 
   /**
@@ -377,7 +431,7 @@ export class LmdbStore implements StateMachine {
       this.receiving = null;
       await previous?.abort();
       const dir = `${stateDirs(this.dataDir).incoming}.${++this.transfers}`;
-      const receiver = await SnapshotReceiver.create(dir, meta);
+      const receiver = await SnapshotReceiver.create(dir, meta, this.blobs);
       this.receiving = receiver;
       return receiver;
     });
@@ -418,6 +472,8 @@ export class LmdbStore implements StateMachine {
     try {
       await this.haltDefrag();
       await this.db.close();
+      // Cached descriptors name the old blobs: closed before their directory moves.
+      await this.blobs.closeAll();
       await swapInIncoming(this.dataDir, receiver.dir);
       this.db = openEnvironment(stateDirs(this.dataDir).live, LIVE_STORE_DURABILITY);
       this.reloadFromDisk();
@@ -430,9 +486,31 @@ export class LmdbStore implements StateMachine {
         this.configDirty = false;
         await this.db.flushed;
       }
+      this.space.noteDurable(meta.index);
+      await this.markUnreferenced(meta.index);
     } finally {
       this.installing = false;
     }
+  }
+
+  /**
+   * After a snapshot install: every blob the new store does not name (nor a dead record)
+   * is dead at the snapshot's index, and goes by the usual rules (blob-space.ts). The
+   * loop persists nothing while a snapshot installs, so no blob is being written now.
+   */
+  private async markUnreferenced(index: number): Promise<void> {
+    const unreferenced = await unreferencedBlobs(this.db, this.blobs);
+    if (unreferenced.length === 0) return;
+    this.db.transactionSync(() => {
+      for (const [id, bytes] of unreferenced) {
+        this.db.putSync(
+          DEAD_BLOB_PREFIX + id,
+          encodeDeadBlob(DEAD_BLOB_PREFIX + id, { index, bytes }),
+        );
+        this.space.died(id, index, bytes);
+      }
+    });
+    await this.db.flushed;
   }
 
   /**
@@ -532,6 +610,7 @@ export class LmdbStore implements StateMachine {
     this.state.lastSweepMs = this.meta.lastSweepMs;
     this.loadSessions();
     this.state.auth.loadImage(readAuth(this.db));
+    this.space.replaceDead(readDeadBlobs(this.db));
   }
 
   /**
@@ -547,6 +626,7 @@ export class LmdbStore implements StateMachine {
       // Left to the WAL: the store's applied index stays where LMDB has it.
     }
     await this.db.close();
+    await this.blobs.closeAll();
   }
 
   private applyOne(entry: Entry): ApplyResult {
@@ -572,9 +652,14 @@ export class LmdbStore implements StateMachine {
       this.pending.setValue(VALUE_PREFIX + key, null);
       return existed;
     },
-    putChunk: (id, seq, data) => this.pending.setChunk(chunkKey(id, seq), data),
-    deleteChunks: (id, count) => {
-      for (let seq = 0; seq < count; seq++) this.pending.setChunk(chunkKey(id, seq), null);
+    putChunk: (id, seq, facts) => {
+      this.pending.setChunk(blobChunkKey(id, seq), facts);
+      if (seq === 0 && this.space.revived(id)) this.pending.setDead(DEAD_BLOB_PREFIX + id, null);
+    },
+    dropBlob: (id, count, bytes, index) => {
+      for (let seq = 0; seq < count; seq++) this.pending.setChunk(blobChunkKey(id, seq), null);
+      this.pending.setDead(DEAD_BLOB_PREFIX + id, { index, bytes });
+      this.space.died(id, index, bytes);
     },
     getUpload: (id) => {
       const k = UPLOAD_PREFIX + id;
@@ -636,6 +721,14 @@ export class DefragBusyError extends Error {
     super(`cannot defrag now: ${why}`);
     this.name = "DefragBusyError";
   }
+}
+
+/**
+ * The blobs directory of a data dir: beside `state/`, not in it, so neither a defrag's
+ * nor a snapshot install's swap of `state/` ever moves it under a write in progress.
+ */
+export function blobDir(dataDir: string): string {
+  return join(dataDir, "blobs");
 }
 
 function readMembership(db: RootDatabase<Buffer, string>): Membership | null {

@@ -1,13 +1,20 @@
 /**
  * In-memory state machine with client sessions, for the deterministic simulator: the same
  * rules as the on-disk store (apply-command.ts) over Maps, and snapshots as one JSON image.
+ * Chunks are records (length, CRC-32) as on disk; their bytes are in the blobs of the
+ * {@link BlobIo} it is given, which the node's write path fills. Its image carries the
+ * chunks' records, not their bytes: whoever ships the image ships the blobs too.
  */
 import { createHash } from "node:crypto";
 import { decodeMembership, type Entry, EntryKind, type Membership } from "../raft/index.ts";
+import type { BlobIo } from "../storage/index.ts";
 import { applyCommand, type RuleState } from "./apply-command.ts";
 import { type AuthImage, AuthState, type AuthView, NO_AUTH } from "./auth-state.ts";
+import type { ChunkFacts } from "./blob-records.ts";
+import { BlobSpace } from "./blob-space.ts";
 import { compareKeys } from "./key-range.ts";
 import { type KvBackend, metadataText } from "./kv-backend.ts";
+import { MemoryBlobIo } from "./memory-blob-io.ts";
 import { type SessionsImage, SessionTable } from "./sessions.ts";
 import type {
   ApplyResult,
@@ -23,7 +30,7 @@ interface StoreImage {
   readonly clockMs: number;
   readonly lastSweepMs: number;
   readonly values: readonly (readonly [string, StoredImage])[];
-  readonly chunks: readonly (readonly [string, string])[];
+  readonly chunks: readonly (readonly [string, ChunkFacts])[];
   readonly uploads: readonly (readonly [string, UploadState])[];
   readonly sessions: SessionsImage;
   /** Users, roles and the auth switch (absent in images from before auth: none). */
@@ -37,7 +44,7 @@ type StoredImage = Omit<StoredValue, "value" | "sha256"> & { value: string; sha2
 /** A {@link StateMachine} that keeps everything in Maps. */
 export class MemoryStore implements StateMachine {
   private values = new Map<string, StoredValue>();
-  private chunks = new Map<string, Uint8Array>();
+  private chunks = new Map<string, ChunkFacts>();
   private uploadStates = new Map<string, UploadState>();
   private readonly state: RuleState = {
     sessions: new SessionTable(),
@@ -47,13 +54,28 @@ export class MemoryStore implements StateMachine {
   };
   private applied = 0;
   private config: Membership | null = null;
+  /** Dead blobs, pins and holds (blob-space.ts); durability is the simulator's to note. */
+  readonly space: BlobSpace;
+
+  constructor(
+    /** Where the chunks' bytes are. */
+    readonly blobs: BlobIo = new MemoryBlobIo(),
+    now?: () => number,
+  ) {
+    this.space = new BlobSpace(blobs, now);
+  }
+
   private readonly backend: KvBackend = {
     getValue: (key) => this.values.get(key),
     setValue: (key, value) => void this.values.set(key, value),
     deleteValue: (key) => this.values.delete(key),
-    putChunk: (id, seq, data) => void this.chunks.set(chunkKey(id, seq), data),
-    deleteChunks: (id, count) => {
+    putChunk: (id, seq, facts) => {
+      this.chunks.set(chunkKey(id, seq), facts);
+      if (seq === 0) this.space.revived(id);
+    },
+    dropBlob: (id, count, bytes, index) => {
       for (let seq = 0; seq < count; seq++) this.chunks.delete(chunkKey(id, seq));
+      this.space.died(id, index, bytes);
     },
     getUpload: (id) => this.uploadStates.get(id),
     setUpload: (id, state) =>
@@ -106,18 +128,26 @@ export class MemoryStore implements StateMachine {
   openView(): StateView {
     // Maps are replaced, not mutated, by restore; a view of live maps is consistent for
     // the simulator, which never interleaves a view with applies.
+    const unpins: (() => void)[] = [];
     return {
-      get: (key) => this.values.get(key),
+      blobs: this.blobs,
+      get: (key) => {
+        const value = this.values.get(key);
+        if (value?.file !== undefined) unpins.push(this.space.pin(value.file.uploadId));
+        return value;
+      },
       chunk: (id, seq) => {
-        const data = this.chunks.get(chunkKey(id, seq));
-        if (data === undefined) throw new Error(`chunk ${seq} of upload ${id} is missing`);
-        return data;
+        const facts = this.chunks.get(chunkKey(id, seq));
+        if (facts === undefined) throw new Error(`chunk ${seq} of upload ${id} is missing`);
+        return facts;
       },
       keys: (from, prefix) =>
         [...this.values.keys()]
           .filter((k) => compareKeys(k, from) >= 0 && k.startsWith(prefix))
           .sort(compareKeys),
-      close: () => {},
+      close: () => {
+        for (const unpin of unpins.splice(0)) unpin();
+      },
     };
   }
 
@@ -156,7 +186,7 @@ export class MemoryStore implements StateMachine {
         k,
         { ...v, value: b64(v.value), sha256: b64(v.sha256) },
       ]),
-      chunks: [...this.chunks].map(([k, v]) => [k, b64(v)]),
+      chunks: [...this.chunks],
       uploads: [...this.uploadStates],
       sessions: this.state.sessions.toImage(),
       auth: this.state.auth.toImage(),
@@ -175,7 +205,7 @@ export class MemoryStore implements StateMachine {
     this.values = new Map(
       parsed.values.map(([k, v]) => [k, { ...v, value: bytes(v.value), sha256: bytes(v.sha256) }]),
     );
-    this.chunks = new Map(parsed.chunks.map(([k, v]) => [k, bytes(v)]));
+    this.chunks = new Map(parsed.chunks);
     this.uploadStates = new Map(parsed.uploads);
     this.state.sessions.loadImage(parsed.sessions);
     this.state.auth.loadImage(parsed.auth ?? NO_AUTH);

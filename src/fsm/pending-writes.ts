@@ -12,6 +12,7 @@
  * starts a new generation instead (after writing this one to LMDB), so a view sees a
  * frozen generation over the LMDB read transaction it opened at the same moment.
  */
+import type { ChunkFacts, DeadBlob } from "./blob-records.ts";
 import { compareKeys } from "./key-range.ts";
 import type { StoredValue, UploadState } from "./state-machine.ts";
 
@@ -45,8 +46,10 @@ const RECORD_OVERHEAD_BYTES = 128;
 export class PendingWrites {
   /** Value records ("v" + key). */
   readonly values = new Map<string, StoredValue | null>();
-  /** Chunk records (chunkKey). */
-  readonly chunks = new Map<string, Uint8Array | null>();
+  /** Chunk records (blobChunkKey): their bytes are in the blobs, not here. */
+  readonly chunks = new Map<string, ChunkFacts | null>();
+  /** Dead-blob records ("d" + id): null = the record goes (the blob was taken up again). */
+  readonly dead = new Map<string, DeadBlob | null>();
   /** Upload records ("u" + id). */
   readonly uploads = new Map<string, UploadState | null>();
   /** Entries applied into this generation. */
@@ -96,9 +99,14 @@ export class PendingWrites {
     this.bytes += RECORD_OVERHEAD_BYTES + (v?.value.byteLength ?? 0);
   }
 
-  setChunk(k: string, data: Uint8Array | null): void {
-    this.chunks.set(k, data);
-    this.bytes += RECORD_OVERHEAD_BYTES + (data?.byteLength ?? 0);
+  setChunk(k: string, facts: ChunkFacts | null): void {
+    this.chunks.set(k, facts);
+    this.bytes += RECORD_OVERHEAD_BYTES;
+  }
+
+  setDead(k: string, dead: DeadBlob | null): void {
+    this.dead.set(k, dead);
+    this.bytes += RECORD_OVERHEAD_BYTES;
   }
 
   setUpload(k: string, u: UploadState | null): void {

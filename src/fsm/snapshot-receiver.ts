@@ -2,14 +2,18 @@
  * The receiving side of a snapshot: chunks are loaded into a fresh store in `state.new/`
  * as they arrive (never the whole image in memory), every record's checksum and the
  * SHA-256 of the whole stream are verified, and only a complete, verified, flushed store
- * can be installed.
+ * can be installed. Chunk records bring their bytes: those go straight into the node's
+ * blobs (blob-image-writer.ts), synced before the store is. That is safe before the
+ * image is verified or installed: a chunk's bytes are the same in every blob of its
+ * upload (one leader cut them), and blobs no store names are orphans (blob-check.ts).
  */
 import { createHash, type Hash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { RootDatabase } from "lmdb";
 import type { SnapshotMeta } from "../raft/index.ts";
-import { fsyncDir, mkdirDurable } from "../storage/index.ts";
+import { type BlobIo, fsyncDir, mkdirDurable } from "../storage/index.ts";
 import { checkAuthRecord } from "./auth-records.ts";
+import { BlobImageWriter } from "./blob-image-writer.ts";
 import { openEnvironment } from "./lmdb-env.ts";
 import {
   decodeMembershipRecord,
@@ -28,37 +32,44 @@ export class SnapshotReceiver {
   private sawMeta = false;
   /** Bytes received so far. */
   bytes = 0;
+  private readonly blobWriter: BlobImageWriter;
 
   private constructor(
     /** This transfer's own directory. */
     readonly dir: string,
     readonly meta: SnapshotMeta,
+    blobs: BlobIo,
   ) {
     this.db = openEnvironment(dir);
+    this.blobWriter = new BlobImageWriter(blobs);
   }
 
-  /** Starts receiving the snapshot at `meta` into `dir` (emptied first). */
-  static async create(dir: string, meta: SnapshotMeta): Promise<SnapshotReceiver> {
+  /** Starts receiving the snapshot at `meta` into `dir` (emptied first), chunks into `blobs`. */
+  static async create(dir: string, meta: SnapshotMeta, blobs: BlobIo): Promise<SnapshotReceiver> {
     await rm(dir, { recursive: true, force: true });
     await mkdirDurable(dir);
-    return new SnapshotReceiver(dir, meta);
+    return new SnapshotReceiver(dir, meta, blobs);
   }
 
-  /** Loads one chunk (in one transaction); throws if it is malformed or a record is corrupt. */
-  write(chunk: Buffer): void {
-    const db = this.openDb();
+  /**
+   * Loads one chunk (its file chunks' bytes into blobs, then its records in one
+   * transaction); throws if it is malformed or a record is corrupt. Calls must not overlap.
+   */
+  async write(chunk: Buffer): Promise<void> {
+    this.openDb();
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    const records = parseChunk(chunk);
+    const parsed = parseChunk(chunk);
+    for (const { key, value } of parsed) {
+      verifyRecord(key, value);
+      if (key === META_KEY) this.checkMeta(value);
+      if (key === MEMBERSHIP_KEY) decodeMembershipRecord(value); // a bad one is refused here
+      checkAuthRecord(key, value);
+    }
+    const records = await this.blobWriter.convert(parsed);
+    const db = this.openDb();
     db.transactionSync(() => {
-      for (const { key, value } of records) {
-        verifyRecord(key, value);
-        if (key === META_KEY) this.checkMeta(value);
-        if (key === MEMBERSHIP_KEY) decodeMembershipRecord(value); // a bad one is refused here
-        checkAuthRecord(key, value);
-
-        db.putSync(key, value);
-      }
+      for (const { key, value } of records) db.putSync(key, value);
     });
   }
 
@@ -71,6 +82,7 @@ export class SnapshotReceiver {
     const actual = this.hash.digest();
     if (!actual.equals(sha256)) throw new Error("snapshot checksum mismatch (SHA-256)");
     if (!this.sawMeta) throw new Error("snapshot image has no metadata record");
+    await this.blobWriter.finish();
     await db.flushed;
     await db.close();
     if (this.db !== db) throw new Error("snapshot transfer was aborted while finishing");

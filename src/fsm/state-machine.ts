@@ -1,5 +1,6 @@
 import type { Metadata } from "../api/index.ts";
 import type { Entry } from "../raft/index.ts";
+import type { BlobIo } from "../storage/index.ts";
 import type { AuthView } from "./auth-state.ts";
 
 /**
@@ -28,10 +29,19 @@ export interface StoredValue {
   readonly metadata?: Metadata;
 }
 
-/** Where a chunked file's content lives: chunks 0..count-1 of one upload. */
+/**
+ * Where a chunked file's content lives: chunks 0..count-1 of one upload, in the upload's
+ * blob (chunk `seq` at byte `seq` × 1 MiB).
+ */
 export interface FileChunks {
   readonly uploadId: string;
   readonly count: number;
+}
+
+/** What the store knows of one chunk: its length, and the CRC-32 of its bytes (blob-records.ts). */
+export interface ChunkFacts {
+  readonly length: number;
+  readonly crc32: number;
 }
 
 /** An upload in progress: chunks received so far, and when it was last active (log clock). */
@@ -108,9 +118,15 @@ export interface StateMachine {
 
 /** A consistent read-only view of the state (see {@link StateMachine.openView}). */
 export interface StateView {
+  /**
+   * The value of `key` in this view. A file's blob stays on disk until the view closes
+   * (it is pinned as it is returned), even if the file is deleted meanwhile.
+   */
   get(key: string): StoredValue | undefined;
-  /** Chunk `seq` of an upload; throws if it is missing or damaged. */
-  chunk(uploadId: string, seq: number): Uint8Array;
+  /** Length and CRC-32 of chunk `seq` of an upload; throws if it is missing or damaged. */
+  chunk(uploadId: string, seq: number): ChunkFacts;
+  /** Where the chunks' bytes are (blob-reader.ts reads and checks them). */
+  readonly blobs: BlobIo;
   /** Keys in ascending order starting at `from` (inclusive), while they start with `prefix`. */
   keys(from: string, prefix: string): Iterable<string>;
   close(): void;

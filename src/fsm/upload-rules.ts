@@ -5,6 +5,7 @@
  * one, never a mix). An upload that goes quiet for {@link UPLOAD_EXPIRY_MS} by the log's
  * clock is reclaimed with its chunks.
  */
+import { chunkFactsOf } from "./blob-records.ts";
 import type { FsmCommand } from "./command-types.ts";
 import { type KvBackend, keptMetadata, replaceValue } from "./kv-backend.ts";
 import type { ApplyResult } from "./state-machine.ts";
@@ -12,7 +13,12 @@ import type { ApplyResult } from "./state-machine.ts";
 /** An upload with no chunk for this long (log clock) is abandoned and reclaimed. */
 export const UPLOAD_EXPIRY_MS = 15 * 60 * 1000;
 
-/** Stores one chunk; a repeated chunk is ignored, one out of order refused. */
+/**
+ * Records one chunk as (length, crc32): from its stored form, or computed from its bytes
+ * when the entry still carries them (the bytes are in the upload's blob either way: the
+ * node wrote them there before the entry reached its WAL). A repeated chunk is ignored,
+ * one out of order refused.
+ */
 export function applyChunk(
   backend: KvBackend,
   nowMs: number,
@@ -23,10 +29,11 @@ export function applyChunk(
   if (c.seq > upload.chunks) {
     return { kind: "invalid", reason: `chunk ${c.seq} of upload ${c.uploadId} out of order` };
   }
-  backend.putChunk(c.uploadId, c.seq, c.data);
+  const facts = c.stored ?? chunkFactsOf(c.data);
+  backend.putChunk(c.uploadId, c.seq, facts);
   const next = {
     chunks: upload.chunks + 1,
-    bytes: upload.bytes + c.data.byteLength,
+    bytes: upload.bytes + facts.length,
     lastMs: nowMs,
   };
   backend.setUpload(c.uploadId, next);
@@ -50,7 +57,7 @@ export function commitUpload(
   const current = backend.getValue(c.key);
   const version = current?.version ?? 0;
   if (c.ifVersion !== undefined && c.ifVersion !== version) {
-    abortUpload(backend, c.uploadId);
+    abortUpload(backend, c.uploadId, index);
     return { kind: "precondition_failed", currentVersion: version };
   }
   backend.setUpload(c.uploadId, null);
@@ -67,18 +74,18 @@ export function commitUpload(
   return { kind: "put", version: version + 1, index };
 }
 
-/** Drops an unfinished upload and its chunks. */
-export function abortUpload(backend: KvBackend, uploadId: string): ApplyResult {
+/** Drops an unfinished upload and its chunks (applied at `index`: its blob dies there). */
+export function abortUpload(backend: KvBackend, uploadId: string, index: number): ApplyResult {
   const upload = backend.getUpload(uploadId);
   if (upload !== undefined) {
-    backend.deleteChunks(uploadId, upload.chunks);
+    backend.dropBlob(uploadId, upload.chunks, upload.bytes, index);
     backend.setUpload(uploadId, null);
   }
   return { kind: "noop" };
 }
 
 /** Reclaims every upload idle for longer than {@link UPLOAD_EXPIRY_MS}. */
-export function sweepUploads(backend: KvBackend, nowMs: number): void {
+export function sweepUploads(backend: KvBackend, nowMs: number, index: number): void {
   const expired = [...backend.uploads()].filter(([, u]) => nowMs - u.lastMs > UPLOAD_EXPIRY_MS);
-  for (const [id] of expired) abortUpload(backend, id);
+  for (const [id] of expired) abortUpload(backend, id, index);
 }

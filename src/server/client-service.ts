@@ -17,6 +17,7 @@ import {
   type ApplyResult,
   encodeCommand,
   type FsmCommand,
+  readFileChunk,
   type StateMachine,
   type StateView,
   type StoredValue,
@@ -162,7 +163,7 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
           budget.left -= stored.size;
         }
         return {
-          value: inlineContent(view, req.key, stored),
+          value: await inlineContent(view, req.key, stored),
           version: stored.version,
           modIndex: stored.modIndex,
           metadata: { ...stored.metadata },
@@ -280,7 +281,7 @@ function writeOutcomeOrPrefix(
  * A value's bytes for the unary Get: inline values, and files of one chunk. Larger files
  * only stream (Download), so no call ever builds a huge message.
  */
-function inlineContent(view: StateView, key: string, stored: StoredValue): Buffer {
+async function inlineContent(view: StateView, key: string, stored: StoredValue): Promise<Buffer> {
   if (stored.file === undefined)
     return Buffer.from(stored.value.buffer, stored.value.byteOffset, stored.value.byteLength);
   if (stored.size > MAX_VALUE_BYTES || stored.file.count > 1) {
@@ -289,5 +290,5 @@ function inlineContent(view: StateView, key: string, stored: StoredValue): Buffe
       `${key} is a ${stored.size}-byte file; read it with a streamed download (dfs get, DfsClient.download)`,
     );
   }
-  return Buffer.from(view.chunk(stored.file.uploadId, 0));
+  return await readFileChunk(view, stored, 0);
 }

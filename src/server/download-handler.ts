@@ -2,9 +2,12 @@
  * Dfs.Download: streams a value or file from one consistent view of the store, so a file
  * that is overwritten or deleted while it streams still comes out whole (the old one).
  * The first message carries its FileInfo (size, SHA-256, version); chunks follow one per
- * message, written only as fast as the client reads (gRPC flow control), so memory stays
- * at about one chunk whatever the file size. Every chunk's CRC is checked on the way out;
- * the client checks the SHA-256 of the whole. With auth on, the caller needs `read` on the
+ * message, read from the file's blob a few at a time in one sequential read
+ * (fsm/blob-reader.ts) and written only as fast as the client reads (gRPC flow control:
+ * the next read waits for 'drain'), so memory stays at a few chunks whatever the file
+ * size. The view pins the blob until the stream ends, so a file deleted meanwhile keeps
+ * its bytes until then. Every chunk's CRC is checked on the way out; the client checks
+ * the SHA-256 of the whole. With auth on, the caller needs `read` on the
  * key, checked after the ReadIndex wait against the state the download streams from.
  *
  * A ranged download (offset, length) reads only the chunks that hold the range: chunk i
@@ -22,7 +25,7 @@ import {
   resolveSpan,
   sliceOfChunk,
 } from "../api/index.ts";
-import type { StateMachine, StateView, StoredValue } from "../fsm/index.ts";
+import { readFileChunks, type StateMachine } from "../fsm/index.ts";
 import type { DownloadRequest, DownloadResponse } from "../gen/dfs.ts";
 import type { AuthGuard } from "./auth/index.ts";
 import { toServiceError } from "./grpc-errors.ts";
@@ -76,34 +79,14 @@ async function stream(deps: DownloadDeps, call: Call): Promise<void> {
       return;
     }
     const { first, last } = chunksOf(span, FILE_CHUNK_BYTES);
-    for (let seq = first; seq <= last; seq++) {
-      const data = checkedChunk(view, stored, seq);
-      const part = sliceOfChunk(span, seq, FILE_CHUNK_BYTES);
-      await send(call, {
-        info: undefined,
-        data: Buffer.from(data.buffer, data.byteOffset + part.start, part.end - part.start),
-      });
+    let seq = first;
+    for await (const data of readFileChunks(view, stored, first, last)) {
+      const part = sliceOfChunk(span, seq++, FILE_CHUNK_BYTES);
+      await send(call, { info: undefined, data: data.subarray(part.start, part.end) });
     }
   } finally {
     view.close();
   }
-}
-
-/**
- * Chunk `seq` of a file, checked to be as long as its place in the file says (every chunk
- * but the last is exactly {@link FILE_CHUNK_BYTES}): a ranged read trusts that layout, so
- * a chunk that breaks it is an error, never wrong bytes.
- */
-function checkedChunk(view: StateView, stored: StoredValue, seq: number): Uint8Array {
-  const file = stored.file as NonNullable<StoredValue["file"]>;
-  const data = view.chunk(file.uploadId, seq);
-  const expected = Math.min(FILE_CHUNK_BYTES, stored.size - seq * FILE_CHUNK_BYTES);
-  if (data.byteLength !== expected)
-    throw new DfsError(
-      "internal",
-      `chunk ${seq} of upload ${file.uploadId} holds ${data.byteLength} bytes, expected ${expected}`,
-    );
-  return data;
 }
 
 function optionalNumber(value: number | undefined | null): number | undefined {

@@ -150,10 +150,13 @@ function entryFromWire(e: WireEntry): Entry {
   };
 }
 
-/** Approximate encoded size of a message, for queue byte limits. */
-export function approximateBytes(m: Message): number {
+/**
+ * Approximate encoded size of a message, for queue byte limits; `entryBytes` gives an
+ * entry's size on the wire when that is not its data's (a stored-form chunk).
+ */
+export function approximateBytes(m: Message, entryBytes?: (e: Entry) => number): number {
   if (m.type !== "append") return 64;
   let bytes = 64;
-  for (const e of m.entries) bytes += e.data.byteLength + 24;
+  for (const e of m.entries) bytes += (entryBytes?.(e) ?? e.data.byteLength) + 24;
   return bytes;
 }

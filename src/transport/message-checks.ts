@@ -3,19 +3,22 @@
  * cluster and this node and comes from a member; each message in it is of a known type,
  * from the batch's sender, for this node, and well formed (the core's own content rules,
  * raft/message-rules.ts: terms and indexes within MAX_TERM/MAX_INDEX, known entry kinds,
- * contiguous entries with sane terms, consistent snapshot metadata). Snapshot metadata
+ * contiguous entries with sane terms, consistent snapshot metadata), and no upload chunk
+ * in the stored form (its bytes left behind in the sender's blob store). Snapshot metadata
  * only arrives with its image over InstallSnapshot, never in a batch. Pure: the service
  * counts and logs what these return (see peer-drops.ts).
  */
 import type { MessageBatch, RaftMessage, SnapshotChunk } from "../gen/raft.ts";
 import {
   decodeMembership,
+  EntryKind,
   isIndex,
   isTerm,
   type Membership,
   type Message,
   messageFault,
 } from "../raft/index.ts";
+import { isStoredChunkPayload } from "../wire/index.ts";
 import { fromWire } from "./codec.ts";
 import type { PeerDropReason } from "./peer-drops.ts";
 
@@ -79,6 +82,17 @@ export function checkMessage(w: RaftMessage, sender: number, selfId: number): Me
   }
   const fault = messageFault(m);
   if (fault !== null) return refusal(fault, `${m.type} of term ${m.term}: ${fault}`);
+  if (m.type === "append") {
+    const stored = m.entries.find(
+      (e) => e.kind === EntryKind.Normal && isStoredChunkPayload(e.data),
+    );
+    if (stored !== undefined) {
+      return refusal(
+        "stored_chunk",
+        `append of term ${m.term}: entry ${stored.index} is a chunk without its bytes (stored form)`,
+      );
+    }
+  }
   return m;
 }
 

@@ -18,7 +18,13 @@ export type PeerDropReason =
   | "snapshot_busy"
   | "snapshot_disk_space"
   /** The sender presents another data dir's member identity than the configuration binds. */
-  | "identity_mismatch";
+  | "identity_mismatch"
+  /**
+   * An append carries an upload chunk in the stored form (its bytes are in the sender's
+   * blob store, not in the message): it never goes on the wire, and persisting it would
+   * name bytes this node does not have.
+   */
+  | "stored_chunk";
 
 /** Log refusals from one sender at most this often. */
 export const DROP_LOG_INTERVAL_MS = 60_000;

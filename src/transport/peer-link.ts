@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { MessageBatch, RaftMessage, RaftPeerClient } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { approximateBytes, toWire } from "./codec.ts";
+import { type EntryRehydrator, needsRehydration, rehydrateMessages } from "./entry-rehydrator.ts";
 import { PeerClient } from "./peer-client.ts";
 
 /** Limits of one peer link; see DEFAULT_LINK_LIMITS for the reasons. */
@@ -48,11 +49,14 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 /** The send side of the link to one peer. */
 export class PeerLink {
   private readonly client: RaftPeerClient;
-  private queue: { wire: RaftMessage; bytes: number }[] = [];
+  /** Messages waiting, in the core's form (stored-form entries stay small until sent). */
+  private queue: { message: Message; bytes: number }[] = [];
   private queuedBytes = 0;
   private stream: grpc.ClientWritableStream<MessageBatch> | null = null;
   /** False while the stream's buffer is full (until its 'drain'). */
   private writable = true;
+  /** True while a batch's entries are being rehydrated (nothing else is written). */
+  private preparing = false;
   private closed = false;
   /** Messages dropped because the queue was full or a stream broke (observability). */
   dropped = 0;
@@ -67,6 +71,8 @@ export class PeerLink {
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
     /** This node's member identity, sent with every batch ("" for none). */
     private readonly identity = "",
+    /** Rehydrates stored-form entries before they are sent; absent: none are kept. */
+    private readonly rehydrator?: EntryRehydrator,
   ) {
     this.client = new PeerClient(address, credentials, PEER_CHANNEL_OPTIONS);
   }
@@ -74,21 +80,50 @@ export class PeerLink {
   /** Queues a message; call {@link flush} after queueing a Ready's worth. */
   enqueue(m: Message): void {
     if (this.closed) return;
-    const bytes = approximateBytes(m);
+    const bytes = approximateBytes(m, this.rehydrator?.bytes);
     if (this.queuedBytes + bytes > this.limits.maxQueueBytes && this.queue.length > 0) {
       this.dropped++;
       return;
     }
-    this.queue.push({ wire: toWire(m), bytes });
+    this.queue.push({ message: m, bytes });
     this.queuedBytes += bytes;
   }
 
-  /** Writes queued messages as batches while the stream accepts them. */
+  /**
+   * Writes queued messages as batches while the stream accepts them. A batch holding
+   * stored-form entries is rehydrated first (asynchronously; later batches wait, so the
+   * order holds), then written, and flushing goes on.
+   */
   flush(): void {
-    while (this.queue.length > 0 && this.writable && !this.closed) {
-      const stream = this.openStream();
-      this.writable = stream.write(this.takeBatch());
+    while (this.queue.length > 0 && this.writable && !this.closed && !this.preparing) {
+      const batch = this.takeBatch();
+      if (batch.some((m) => needsRehydration(m, this.rehydrator))) {
+        this.preparing = true;
+        void this.writeRehydrated(batch);
+        return;
+      }
+      this.write(batch);
     }
+  }
+
+  private write(batch: readonly Message[]): void {
+    const stream = this.openStream();
+    this.writable = stream.write(this.wrap(batch.map((m) => toWire(m))));
+  }
+
+  private async writeRehydrated(batch: readonly Message[]): Promise<void> {
+    try {
+      const full = await rehydrateMessages(batch, this.rehydrator as EntryRehydrator);
+      if (!this.closed) this.write(full);
+    } catch (error) {
+      // Our own blob is missing or damaged: never send what we cannot vouch for. The
+      // follower asks again (a rejected or missing append), and the error is reported.
+      this.dropped += batch.length;
+      this.onError(this.peerId, error as Error);
+    } finally {
+      this.preparing = false;
+    }
+    this.flush();
   }
 
   /**
@@ -97,22 +132,26 @@ export class PeerLink {
    * Skipped while messages wait or the stream is full (those carry the same header).
    */
   ping(): void {
-    if (this.closed || !this.writable || this.queue.length > 0) return;
-    const stream = this.openStream();
-    this.writable = stream.write(this.takeBatch());
+    if (this.closed || !this.writable || this.preparing || this.queue.length > 0) return;
+    this.write([]);
   }
 
-  private takeBatch(): MessageBatch {
-    const messages: RaftMessage[] = [];
+  /** Takes the next batch's messages off the queue (at least one, up to maxBatchBytes). */
+  private takeBatch(): Message[] {
+    const messages: Message[] = [];
     let bytes = 0;
     while (this.queue.length > 0) {
-      const next = this.queue[0] as { wire: RaftMessage; bytes: number };
+      const next = this.queue[0] as { message: Message; bytes: number };
       if (messages.length > 0 && bytes + next.bytes > this.limits.maxBatchBytes) break;
       this.queue.shift();
-      messages.push(next.wire);
+      messages.push(next.message);
       bytes += next.bytes;
     }
     this.queuedBytes -= bytes;
+    return messages;
+  }
+
+  private wrap(messages: RaftMessage[]): MessageBatch {
     return {
       clusterId: this.clusterId,
       from: this.selfId,

@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { DeliverAck, MessageBatch, RaftPeerServer } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
+import type { EntryRehydrator } from "./entry-rehydrator.ts";
 import { checkBatch, type PeerIdentity } from "./message-checks.ts";
 import type { PeerAuthorizer } from "./peer-auth.ts";
 import type { PeerDrops } from "./peer-drops.ts";
@@ -29,6 +30,11 @@ export interface PeerTransportOptions {
   readonly snapshots?: SnapshotSender;
   /** How to secure peer connections (mutual TLS when configured); plain text by default. */
   readonly credentials?: grpc.ChannelCredentials;
+  /**
+   * Rehydrates entries the node keeps in stored form (chunks in its blob store) just
+   * before they are sent; absent: entries go as they are.
+   */
+  readonly rehydrator?: EntryRehydrator;
 }
 
 /**
@@ -110,6 +116,7 @@ export class PeerTransport {
       o.onError,
       o.credentials,
       o.identity ?? "",
+      o.rehydrator,
     );
     this.links.set(peer, { link, address });
     return link;

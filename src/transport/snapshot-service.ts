@@ -19,7 +19,8 @@ export const SNAPSHOT_SPACE_CHECK_BYTES = 64 * 1024 * 1024;
 
 /** A snapshot being received (the on-disk store's receiver). */
 export interface IncomingSnapshot {
-  write(chunk: Buffer): void;
+  /** Loads one chunk; a promise when it writes (calls are awaited one after another). */
+  write(chunk: Buffer): void | Promise<void>;
   finish(sha256: Uint8Array): Promise<void>;
   abort(): Promise<void>;
 }
@@ -161,7 +162,7 @@ class Receive {
       await this.checkRoom(c.from);
     }
     if (c.data.length > 0)
-      this.incoming.write(Buffer.from(c.data.buffer, c.data.byteOffset, c.data.length));
+      await this.incoming.write(Buffer.from(c.data.buffer, c.data.byteOffset, c.data.length));
     this.offset += c.data.length;
     if (!c.done) return null;
     await this.incoming.finish(c.sha256);

@@ -9,6 +9,7 @@
  * field once). Anything it cannot read with certainty is reported as `unclear`, and the
  * caller falls back to the generated decoder, so the scan never disagrees with it.
  */
+import { Command } from "../gen/command.ts";
 
 /** The stored form's description of a chunk kept in a blob. */
 export interface StoredChunkInfo {
@@ -69,16 +70,21 @@ export function scanChunkPayload(payload: Uint8Array): ChunkScan {
   return frame === null ? UNCLEAR : { kind: "chunk", frame };
 }
 
-/** True when `payload` is certainly a chunk command in the stored form (no data). */
+/**
+ * True when `payload` is a chunk command in the stored form (no data), as the state
+ * machine's decoder would read it: the scan decides, or the generated decoder when the
+ * scan cannot be sure. Any other payload (not a command at all, say) is false.
+ */
 export function isStoredChunkPayload(payload: Uint8Array): boolean {
   const scan = scanChunkPayload(payload);
-  return scan.kind === "chunk" && scan.frame.stored !== undefined;
-}
-
-/** True when the payload may hold a stored-form chunk (a chunk, or a payload the scan cannot read). */
-export function mayBeStoredChunkPayload(payload: Uint8Array): boolean {
-  const scan = scanChunkPayload(payload);
-  return scan.kind === "unclear" || (scan.kind === "chunk" && scan.frame.stored !== undefined);
+  if (scan.kind === "chunk") return scan.frame.stored !== undefined;
+  if (scan.kind === "none") return false;
+  try {
+    const c = Command.decode(payload);
+    return c.put === undefined && c.delete === undefined && c.uploadChunk?.stored !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function scanOp(payload: Uint8Array, opStart: number, opEnd: number): ChunkFrame | null {

@@ -11,7 +11,6 @@ export {
   type ChunkFrame,
   type ChunkScan,
   isStoredChunkPayload,
-  mayBeStoredChunkPayload,
   type StoredChunkInfo,
   scanChunkPayload,
 } from "./chunk-frame.ts";

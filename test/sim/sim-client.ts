@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { DfsError } from "../../src/api/errors.ts";
-import { type CommandSession, encodeCommand } from "../../src/fsm/index.ts";
+import { type CommandSession, encodeCommand, readFileChunks } from "../../src/fsm/index.ts";
 import type { KvInput, KvOutput } from "../../src/verify/index.ts";
 import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
@@ -179,16 +179,17 @@ export class SimClient {
     const loop = inc.loop;
     switch (input.op) {
       case "get":
-        return loop.linearizableRead().then(() => {
+        return loop.linearizableRead().then(async () => {
           // Closed after reading, as the server does (the LMDB store's views hold a read
           // transaction and freeze the write-behind's pending generation while open).
           const view = inc.fsm.openView();
           try {
             const v = view.get(key);
             if (v === undefined) return { found: false };
-            const parts = [Buffer.from(v.value)];
-            for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
-              parts.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)));
+            const parts: Buffer[] = [Buffer.from(v.value)];
+            if (v.file !== undefined)
+              for await (const chunk of readFileChunks(view, v, 0, v.file.count - 1))
+                parts.push(chunk);
             return { found: true, value: Buffer.concat(parts).toString(), version: v.version };
           } finally {
             view.close();

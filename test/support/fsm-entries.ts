@@ -2,8 +2,10 @@
  * Reproducible command streams for the state-machine tests: the stores must agree on any
  * of them, whatever the batching, write-behind or restarts in between.
  */
-import { encodeCommand, type FsmCommand } from "../../src/fsm/index.ts";
+import { FILE_CHUNK_BYTES } from "../../src/api/index.ts";
+import { decodeCommand, encodeCommand, type FsmCommand } from "../../src/fsm/index.ts";
 import { type Entry, EntryKind } from "../../src/raft/types.ts";
+import type { BlobIo } from "../../src/storage/index.ts";
 import { seededRandom } from "./rng.ts";
 
 /** Keys of {@link randomEntries}: some past U+FFFF, where UTF-8 and UTF-16 orders differ. */
@@ -136,4 +138,21 @@ export function uploadEntries(seed: number, count: number): Entry[] {
     entries.push({ index, term: 1, kind: EntryKind.Normal, data: encodeCommand(command) });
   }
   return entries;
+}
+
+/**
+ * Writes the bytes of every full chunk entry among `entries` into its upload's blob, as a
+ * node's write path does before such an entry reaches its WAL (the stores only record the
+ * chunks' length and CRC-32). Call it before applying the entries.
+ */
+export async function writeChunkBlobs(blobs: BlobIo, entries: readonly Entry[]): Promise<void> {
+  const touched = new Set<string>();
+  for (const entry of entries) {
+    if (entry.kind !== EntryKind.Normal) continue;
+    const c = decodeCommand(entry.data);
+    if (c?.op !== "upload_chunk" || c.stored !== undefined) continue;
+    await blobs.write(c.uploadId, c.seq * FILE_CHUNK_BYTES, c.data);
+    touched.add(c.uploadId);
+  }
+  await blobs.sync([...touched]);
 }

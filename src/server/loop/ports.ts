@@ -57,6 +57,12 @@ export interface LogWriter {
   compact?(index: number): Promise<void>;
   /** A snapshot replaced the log: it now ends at (index, term) and holds nothing before. */
   reset?(index: number, term: number): Promise<void>;
+  /**
+   * Called after the core was advanced past a Ready this writer saved (its entries are
+   * now durable in the core's view): a writer that persisted entries in a lighter form
+   * (blob-log-writer.ts) hands that form to the core here. Absent: nothing to do.
+   */
+  afterAdvance?(): void;
 }
 
 /** Durable snapshots of the state machine (the node's on-disk store, or the simulator's disk). */

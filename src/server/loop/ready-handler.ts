@@ -64,6 +64,7 @@ export class ReadyHandler {
     this.holdUntilAnswered(plan.afterApply);
     this.d.waiters.acceptReadStates(rd.readStates, this.d.fsm.appliedIndex);
     this.d.node.advance(rd);
+    this.d.wal.afterAdvance?.();
     this.d.onRole(rd.softState.role);
     await this.d.snapshots.maybeSnapshot();
   }

@@ -159,7 +159,7 @@ test("a snapshot image with a bad auth record is refused", async (t) => {
   const value = seal(key, Buffer.concat([Buffer.alloc(4), json]));
   const chunk = new ImageChunker();
   chunk.add({ key, value });
-  assert.throws(() => receiver.write(chunk.flush() as Buffer), RecordCorruptionError);
+  await assert.rejects(async () => receiver.write(chunk.flush() as Buffer), RecordCorruptionError);
   await receiver.abort();
   source.close();
   await follower.close();
@@ -225,7 +225,7 @@ async function install(leader: LmdbStore, follower: LmdbStore): Promise<void> {
   const hash = createHash("sha256");
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
-    receiver.write(chunk);
+    await receiver.write(chunk);
   }
   source.close();
   await receiver.finish(hash.digest());

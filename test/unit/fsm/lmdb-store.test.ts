@@ -96,7 +96,7 @@ test("a snapshot streamed chunk by chunk installs into another store: same diges
   let chunks = 0;
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
-    receiver.write(chunk);
+    await receiver.write(chunk);
     chunks++;
   }
   source.close();
@@ -131,13 +131,13 @@ test("a snapshot with a wrong SHA-256 or a damaged chunk is refused and cannot b
   for await (const c of source.chunks()) chunks.push(c);
   source.close();
   const receiver = await follower.receiveSnapshot(source.meta);
-  for (const c of chunks) receiver.write(c);
+  for (const c of chunks) await receiver.write(c);
   await assert.rejects(receiver.finish(Buffer.alloc(32)), /checksum mismatch/);
   await assert.rejects(follower.installReceived(source.meta), /was not received/);
   const second = await follower.receiveSnapshot(source.meta);
   const damaged = Buffer.from(chunks[0] as Buffer);
   damaged[damaged.length - 1] ^= 0x40; // inside the last record's value: its CRC catches it
-  assert.throws(() => second.write(damaged), RecordCorruptionError);
+  await assert.rejects(async () => second.write(damaged), RecordCorruptionError);
   await second.abort();
   assert.equal(follower.appliedIndex, 0);
   await follower.close();
@@ -199,12 +199,12 @@ test("two transfers at once never mix: the newer one wins whole, the older is re
     for (const c of chunks) h.update(c);
     return h.digest();
   };
-  assert.throws(
-    () => ra?.write(images[0]?.[0] as Buffer),
+  await assert.rejects(
+    async () => ra?.write(images[0]?.[0] as Buffer),
     /closed/,
     "the superseded transfer stops",
   );
-  for (const c of images[1] as Buffer[]) rb?.write(c);
+  for (const c of images[1] as Buffer[]) await rb?.write(c);
   await rb?.finish(sha(images[1] as Buffer[]));
   await assert.rejects(
     follower.completeReceived(ra as object, () => true),
@@ -316,7 +316,7 @@ test("the configuration applied is durable with the applied index, in images and
   const hash = createHash("sha256");
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
-    receiver.write(chunk);
+    await receiver.write(chunk);
   }
   source.close();
   await receiver.finish(hash.digest());
@@ -349,7 +349,7 @@ test("an image without a configuration record keeps the one the leader announced
   const hash = createHash("sha256");
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
-    receiver.write(chunk);
+    await receiver.write(chunk);
   }
   source.close();
   await receiver.finish(hash.digest());

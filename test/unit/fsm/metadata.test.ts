@@ -24,6 +24,10 @@ import {
 import { decodeValue, encodeValue, seal } from "../../../src/fsm/lmdb-records.ts";
 import { Command } from "../../../src/gen/command.ts";
 import { type Entry, EntryKind } from "../../../src/raft/types.ts";
+import { writeChunkBlobs } from "../../support/fsm-entries.ts";
+
+/** The upload of the test file (a blob name: 32 hex digits). */
+const UPLOAD_ID = "00112233445566778899aabbccddeeff";
 
 async function dataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "dfs-meta-"));
@@ -44,10 +48,10 @@ function stream(): Entry[] {
   const sha = createHash("sha256").update(chunk).digest();
   return [
     entry(1, { op: "put", key: "v", value: Buffer.from("hello"), metadata: META, timeMs: 1 }),
-    entry(2, { op: "upload_chunk", uploadId: "u1", seq: 0, data: chunk, timeMs: 2 }),
+    entry(2, { op: "upload_chunk", uploadId: UPLOAD_ID, seq: 0, data: chunk, timeMs: 2 }),
     entry(3, {
       op: "commit_upload",
-      uploadId: "u1",
+      uploadId: UPLOAD_ID,
       key: "f",
       size: 100,
       sha256: sha,
@@ -100,6 +104,7 @@ test("both stores keep metadata in name order, drop it on an overwrite without, 
 
 test("snapshot images carry metadata (LMDB transfer and memory image)", async (t) => {
   const leader = await LmdbStore.open(await dataDir(t));
+  await writeChunkBlobs(leader.blobs, stream());
   leader.applyEntries(stream());
   const follower = await LmdbStore.open(await dataDir(t));
   const source = leader.openSnapshot();
@@ -107,7 +112,7 @@ test("snapshot images carry metadata (LMDB transfer and memory image)", async (t
   const hash = createHash("sha256");
   for await (const chunk of source.chunks()) {
     hash.update(chunk);
-    receiver.write(chunk);
+    await receiver.write(chunk);
   }
   source.close();
   await receiver.finish(hash.digest());

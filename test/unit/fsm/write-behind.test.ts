@@ -37,7 +37,7 @@ function readKey(view: StateView, key: string): object {
   if (v === undefined) throw new Error(`listed key ${key} cannot be read`);
   const chunks = [];
   for (let seq = 0; seq < (v.file?.count ?? 0); seq++)
-    chunks.push(Buffer.from(view.chunk(v.file?.uploadId as string, seq)).toString("hex"));
+    chunks.push(view.chunk(v.file?.uploadId as string, seq));
   const value = Buffer.from(v.value).toString("hex");
   return { key, value, version: v.version, modIndex: v.modIndex, size: v.size, chunks };
 }

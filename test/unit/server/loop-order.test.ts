@@ -166,3 +166,13 @@ test("a full disk stops proposals until the retried write succeeds", async () =>
   assert.doesNotThrow(() => h.loop.checkLeader(), "writes accepted again");
   assert.deepEqual(h.fatal, [], "a full disk is not fatal");
 });
+
+test("a writer that persisted a lighter form is told after advance, never before", async () => {
+  const h = harness();
+  Object.assign(h.wal, { afterAdvance: () => h.events.push("afterAdvance") });
+  h.core.readys.push(readyOf("follower", { entries: [entry(1)], messages: [msg.appendResp(1)] }));
+  await h.clock.settle();
+  h.wal.sync();
+  await h.clock.settle();
+  assert.deepEqual(h.events, ["save:1", "synced", "send:appendResp", "advance", "afterAdvance"]);
+});

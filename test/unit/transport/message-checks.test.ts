@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { encodeCommand } from "../../../src/fsm/index.ts";
+import { Command } from "../../../src/gen/command.ts";
 import {
   type MessageBatch,
   MessageType,
@@ -279,5 +281,31 @@ describe("member identity", () => {
       membership: Buffer.alloc(0),
     };
     assert.equal(checkChunk(chunk, WITH_IDENTITY)?.reason, "identity_mismatch");
+  });
+});
+
+describe("upload chunks in the stored form", () => {
+  const id = "0123456789abcdef0123456789abcdef";
+  const full = encodeCommand({ op: "upload_chunk", uploadId: id, seq: 1, data: Buffer.from("x") });
+  const stored = encodeCommand({
+    op: "upload_chunk",
+    uploadId: id,
+    seq: 1,
+    data: Buffer.alloc(0),
+    stored: { length: 1, crc32: 123 },
+  });
+  const withData = (data: Uint8Array, kind = 0) =>
+    append({ entries: [entry(4, 4), { ...entry(5, 5, kind), data: Buffer.from(data) }] });
+  test("a full chunk passes", () => assert.equal(verdictOf(withData(full)), "ok"));
+  test("a stored-form chunk (bytes left in the sender's blob) is dropped", () =>
+    assert.equal(verdictOf(withData(stored)), "stored_chunk"));
+  test("a stored form the scan cannot read alone is judged by the decoder", () => {
+    const time = Command.encode(Command.fromPartial({ timeMs: 9 })).finish();
+    assert.equal(verdictOf(withData(Buffer.concat([stored, stored]))), "stored_chunk");
+    assert.equal(verdictOf(withData(Buffer.concat([time, stored]))), "stored_chunk");
+  });
+  test("payloads that are not commands, and other entry kinds, are not judged", () => {
+    assert.equal(verdictOf(withData(Buffer.from([7, 7, 7]))), "ok");
+    assert.equal(verdictOf(withData(stored, 1)), "ok", "a no-op's data is not a command");
   });
 });

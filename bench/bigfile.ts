@@ -19,16 +19,21 @@
  *
  *   npx tsx bench/bigfile.ts [--rounds 1] [--tsx] [--only hwm,one,conc,big,delete]
  *        [--hwm-mib 512] [--one-mib 1024] [--conc 4] [--conc-mib 256] [--big-mib 5120]
- *        [--settle-s 60] [--note TEXT] [--out DIR]
+ *        [--settle-s 60] [--note TEXT] [--out DIR] [--repo DIR]
+ *
+ * `--repo DIR` runs the nodes from another checkout's compiled CLI (built there), e.g.
+ * the code before a change, with this harness.
  *
  * Results: printed, and written to bench/results/bigfile-<time>.{md,json}.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { SERVER_NODE_FLAGS } from "../src/api/index.ts";
 import { DfsClient } from "../src/client/index.ts";
-import { LocalCluster } from "../src/cluster/index.ts";
+import { LocalCluster, type ServerEntry } from "../src/cluster/index.ts";
 import {
   type DiskSample,
   diskUsed,
@@ -57,6 +62,7 @@ const { values: flags } = parseArgs({
     "big-mib": { type: "string", default: "5120" },
     "settle-s": { type: "string", default: "60" },
     note: { type: "string", default: "" },
+    repo: { type: "string" },
     out: { type: "string", default: resolve(import.meta.dirname, "results") },
   },
 });
@@ -85,7 +91,28 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = new Date();
 const facts = { ...machineFacts(""), note: flags.note };
 const block = randomBytes(MiB);
-const entry = flags.tsx ? undefined : buildCompiledEntry();
+const entry = flags.repo
+  ? otherRepoEntry(resolve(flags.repo))
+  : flags.tsx
+    ? undefined
+    : buildCompiledEntry();
+
+/**
+ * Nodes run another checkout's compiled CLI (`--repo DIR`, built there first): the
+ * "before" code measured by this harness, rounds interleaved with the "after" code.
+ */
+function otherRepoEntry(repo: string): ServerEntry {
+  const build = spawnSync(process.execPath, [join(repo, "scripts", "build.mjs")], {
+    cwd: repo,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (build.status !== 0) throw new Error(`build of ${repo} failed`);
+  return {
+    command: process.execPath,
+    args: [...SERVER_NODE_FLAGS, join(repo, "bin", "dfs.mjs")],
+    cwd: repo,
+  };
+}
 
 const rounds: RoundFigures[] = [];
 for (let r = 0; r < num("rounds"); r++) {
@@ -253,7 +280,7 @@ async function report(): Promise<void> {
   const factLines = Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`);
   const md =
     `# bench:bigfile ${startedAt.toISOString()}\n\n${factLines.join("\n")}\n` +
-    `- nodes: ${entry ? "compiled (dist/)" : "tsx (src/)"}; rounds: ${rounds.length} (medians)\n\n` +
+    `- nodes: ${flags.repo ? `compiled, from ${flags.repo}` : entry ? "compiled (dist/)" : "tsx (src/)"}; rounds: ${rounds.length} (medians)\n\n` +
     `| figure | value |\n|---|---|\n${rows.map(([a, b]) => `| ${a} | ${b} |`).join("\n")}\n`;
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
   await mkdir(flags.out, { recursive: true });

@@ -15,7 +15,7 @@ import {
 import { DEFAULT_TUNING } from "../../src/server/config.ts";
 import { BlobLogWriter } from "../../src/server/loop/blob-log-writer.ts";
 import type { LoopClock } from "../../src/server/loop/clock.ts";
-import { RaftLoop, type SnapshotStore } from "../../src/server/raft-loop.ts";
+import { type LogWriter, RaftLoop, type SnapshotStore } from "../../src/server/raft-loop.ts";
 import { recoverLog } from "../../src/server/recover-log.ts";
 import type { Rng } from "../support/rng.ts";
 import { payloadIdentity } from "./entry-identity.ts";
@@ -164,6 +164,7 @@ export class SimNode {
     const ctx = (fn: () => void): void => inc?.run(fn);
     let fsm: StateMachine;
     let snapshotStore: SnapshotStore;
+    let reap: ((compacted: number) => Promise<string[]>) | null = null;
     const blobIo = this.blobs.io(alive, ctx);
     if (lmdb !== null && lmdbStore !== null) {
       fsm = observedLmdb(lmdbStore, lmdb, this.id, this.observe, this.options.lmdb as SimLmdb);
@@ -175,6 +176,7 @@ export class SimNode {
         store.space.noteDurable(snap.meta.index);
       }
       fsm = observed(store, this.id, this.observe);
+      reap = (compacted) => store.space.reap(compacted);
       const images = disk.snapshots(alive, ctx, this.incoming, store, (meta) => {
         // The state directory swap: the blobs that came with the image replace ours.
         this.blobs.replaceAll(this.incomingBlobs.get(meta.index) ?? new Map());
@@ -198,7 +200,20 @@ export class SimNode {
       };
     }
     // The blob write path (memory mode): chunk bytes to the blobs, stored forms to the WAL.
-    const walWriter = disk.writer(alive, ctx, lmdb !== null);
+    // Once the WAL is compacted (the core first, snapshot-policy.ts), dead blobs that may
+    // go are unlinked (blob-space.ts rules a-d), as the server does after a compaction.
+    const diskWriter = disk.writer(alive, ctx, lmdb !== null);
+    const walWriter: LogWriter =
+      reap === null
+        ? diskWriter
+        : {
+            ...diskWriter,
+            compact: async (index) => {
+              await diskWriter.compact?.(index);
+              const compacted = Math.min(disk.offset, node.status().compacted.index);
+              reap(compacted).catch((error: Error) => this.options.onFatal(error));
+            },
+          };
     const wal =
       lmdb === null ? new BlobLogWriter({ wal: walWriter, blobs: blobIo, core: node }) : walWriter;
     const send = (messages: readonly Message[]): void => {

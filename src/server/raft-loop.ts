@@ -100,6 +100,7 @@ export class RaftLoop {
       fsm: deps.fsm,
       guard: this.guard,
       ...(deps.snapshots !== undefined ? { policy: deps.snapshots } : {}),
+      now: () => deps.clock.now(),
     });
     this.ready = new ReadyHandler(
       {

@@ -97,6 +97,17 @@ export interface SnapshotPolicy {
    * with appends instead of needing another snapshot forever (etcd #2662, #4055).
    */
   readonly pinnedIndex?: () => number;
+  /**
+   * The log index a snapshot and compaction should reach to free dead blobs now (0:
+   * none; fsm/blob-space.ts): past the entry count and bytes, it makes a snapshot due and
+   * lets compaction go that far whatever the keep rule would keep.
+   */
+  readonly blobsDue?: () => number;
+  /**
+   * Unlinks the dead blobs that may go with the log (core and WAL) durably compacted to
+   * `index` (after a compaction, an install, and now and then, as pins end).
+   */
+  readonly reapBlobs?: (index: number) => Promise<void>;
 }
 
 /** Where the loop sends messages to peers (the gRPC transport, or the simulated network). */

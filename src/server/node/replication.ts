@@ -6,11 +6,13 @@ import { PeerTransport, SnapshotSender } from "../../transport/index.ts";
 import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig } from "../config.ts";
 import type { StoreMetrics } from "../http/metrics.ts";
 import type { Logger } from "../logger.ts";
+import { BlobLogWriter } from "../loop/blob-log-writer.ts";
 import { SYSTEM_CLOCK } from "../loop/clock.ts";
 import { SnapshotOutcomes } from "../loop/snapshot-outcomes.ts";
 import { type MemberDirectory, MemberRemovedError } from "../members.ts";
 import { type LoopStateMachine, RaftLoop, type SnapshotPolicy } from "../raft-loop.ts";
 import { peerChannelCredentials } from "../tls-credentials.ts";
+import { blobRehydrator } from "./blob-path.ts";
 import type { Ctx } from "./context.ts";
 import type { Storage } from "./storage.ts";
 
@@ -68,6 +70,7 @@ export function buildReplication(
     },
     snapshots: snapshotSender,
     credentials,
+    rehydrator: blobRehydrator(storage.blobs),
   });
   ctx.cleanup.push(() => transport.close());
   const onMembership = membershipChanges(ctx, members, transport, fail);
@@ -176,14 +179,15 @@ function buildLoop(
   return new RaftLoop(
     {
       node,
-      wal: storage.wal,
+      // Chunk bytes go to their blobs (synced) before the WAL gets the stored form.
+      wal: new BlobLogWriter({ wal: storage.wal, blobs: storage.blobs, core: node }),
       transport,
       fsm: !metrics.enabled ? storage.fsm : timedApply(storage.fsm, metrics.store),
       tickMs: tuning.tickMs,
       clock: SYSTEM_CLOCK,
       logger,
       ...(metrics.enabled ? { metrics: metrics.loop } : {}),
-      snapshots: snapshotPolicy(config, storage.fsm, snapshotSender, metrics.store),
+      snapshots: snapshotPolicy(config, storage, snapshotSender, metrics.store),
       snapshotOutcomes,
       addressOf: (id) => members.clientAddress(id),
       onMembership,
@@ -205,7 +209,7 @@ function buildLoop(
 /** When to snapshot, how to capture and install one, and what a snapshot in flight pins. */
 function snapshotPolicy(
   config: NodeConfig,
-  fsm: LmdbStore,
+  { fsm }: Storage,
   sender: SnapshotSender,
   metrics: StoreMetrics,
 ): SnapshotPolicy {
@@ -227,6 +231,10 @@ function snapshotPolicy(
     ...DEFAULT_SNAPSHOT_TUNING,
     ...config.snapshots,
     pinnedIndex: () => sender.pinnedIndex(),
+    blobsDue: () => fsm.space.dueIndex(),
+    reapBlobs: async (index) => {
+      await fsm.reapBlobs(index);
+    },
   };
 }
 

@@ -2,9 +2,10 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { StartupError } from "../../api/index.ts";
-import { LmdbStore } from "../../fsm/index.ts";
+import { entryLogicalBytes, LmdbStore } from "../../fsm/index.ts";
 import { type Membership, NO_MEMBERSHIP, RawNode } from "../../raft/index.ts";
 import {
+  type BlobIo,
   clusterIdFor,
   loadOrInitMeta,
   type NodeMeta,
@@ -17,6 +18,8 @@ import { checkForceNewCluster, forceNewCluster } from "../force-new-cluster.ts";
 import { fetchClusterId, type MemberAddresses } from "../join.ts";
 import { bootstrapMembership } from "../members.ts";
 import { type RecoveredLog, recoverLog } from "../recover-log.ts";
+import { storeRecoveredChunks } from "./blob-path.ts";
+import { checkBlobsAtStart } from "./blob-start.ts";
 import type { Ctx } from "./context.ts";
 
 /** The node's durable state, opened and reconciled. */
@@ -36,6 +39,8 @@ export interface Storage {
   readonly contents: WalContents;
   readonly fsm: LmdbStore;
   readonly recovered: RecoveredLog;
+  /** Upload chunk bytes, one file per upload (`<data-dir>/blobs/`, the store's; issue 22). */
+  readonly blobs: BlobIo;
 }
 
 /** Checks the metadata, opens the WAL and the store and reconciles them (recover-log.ts). */
@@ -65,7 +70,11 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
     const input = { config, wal, contents, recovered, storeMembership: membership, logger };
     recovered = await forceNewCluster(input);
   }
-  return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered };
+  // The store's blobs (`<data-dir>/blobs/`, beside state/ so no swap of state/ moves them).
+  const blobs = fsm.blobs;
+  recovered = { ...recovered, log: await storeRecoveredChunks(recovered.log, blobs) };
+  await checkBlobsAtStart(ctx, fsm, recovered.log.entries);
+  return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered, blobs };
 }
 
 /**
@@ -146,6 +155,8 @@ export function buildCore({ config, tuning }: Ctx, storage: Storage): RawNode {
       checkQuorum: true,
       maxMsgBytes: tuning.maxAppendBytes,
       maxInflight: tuning.maxInflightAppends,
+      // A chunk kept in stored form is sent (rehydrated) at its full size.
+      entryBytes: entryLogicalBytes,
       random: Math.random,
       // The log-scanning invariant checks (src/raft/invariants.ts), for test and debug runs.
       checkInvariants: process.env.DFS_CHECK_INVARIANTS === "1",

@@ -77,6 +77,8 @@ export class SimBlobs {
   onSynced: ((names: readonly string[]) => void) | null = null;
   /** Failpoint after a write reached the page cache, before its sync. */
   onWritten: ((name: string) => void) | null = null;
+  /** Failpoint when a sync starts (its fdatasync in flight): a crash then loses its writes. */
+  onSyncStart: (() => void) | null = null;
 
   constructor(
     private readonly queue: EventQueue,
@@ -132,7 +134,7 @@ export class SimBlobs {
       },
       sync: (names) => {
         const wanted = [...new Set(names)];
-        return later(0.2, 4, () => {
+        const synced = later(0.2, 4, () => {
           for (const name of wanted) {
             const f = this.files.get(name);
             if (f === undefined) continue;
@@ -143,6 +145,8 @@ export class SimBlobs {
           this.stats.syncs++;
           this.onSynced?.(wanted);
         });
+        this.onSyncStart?.();
+        return synced;
       },
       read: (name, offset, length) =>
         later(0.01, 0.2, () => {

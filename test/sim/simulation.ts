@@ -866,6 +866,21 @@ export class Simulation {
     this.armed.add(n);
     const epoch = this.faultEpoch;
     const rng = this.faultRng;
+    if (rng.chance(0.5)) {
+      // The blob store's fsync instead: crash while the node's next blob sync is in
+      // flight (its chunk writes still in the page cache, the WAL not yet written).
+      n.blobs.onSyncStart = () => {
+        n.blobs.onSyncStart = null;
+        // Outside the node's own call stack, before the sync can complete.
+        this.queue.after(0, () => {
+          if (epoch !== this.faultEpoch) return;
+          this.trace(`n${n.id}: crash during a blob sync`);
+          this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+        });
+      };
+      this.trace(`armed: crash n${n.id} during its next blob sync`);
+      return;
+    }
     n.disk.onDurable = () => {
       n.disk.onDurable = null;
       if (epoch !== this.faultEpoch) return;
@@ -982,6 +997,7 @@ export class Simulation {
     this.faultEpoch++;
     this.trap = null;
     for (const n of this.armed) {
+      n.blobs.onSyncStart = null;
       n.disk.onDurable = null;
       n.disk.onVoteInFlight = null;
     }

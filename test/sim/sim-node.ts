@@ -214,8 +214,9 @@ export class SimNode {
               reap(compacted).catch((error: Error) => this.options.onFatal(error));
             },
           };
-    const wal =
-      lmdb === null ? new BlobLogWriter({ wal: walWriter, blobs: blobIo, core: node }) : walWriter;
+    // LMDB mode: the store's own blobs (sim-lmdb.ts), written by the same write path.
+    const nodeBlobs = lmdb?.blobs ?? blobIo;
+    const wal = new BlobLogWriter({ wal: walWriter, blobs: nodeBlobs, core: node });
     const send = (messages: readonly Message[]): void => {
       if (lmdb === null || alive()) this.send(this.id, messages);
     };
@@ -226,8 +227,7 @@ export class SimNode {
         // LMDB mode can crash a node inside its own call stack (sim-lmdb.ts): what that
         // stack still tries to send or report is the dead incarnation's, and goes nowhere.
         transport: {
-          send:
-            lmdb === null ? rehydratingSend(blobIo, send, alive, this.rehydrated, () => {}) : send,
+          send: rehydratingSend(nodeBlobs, send, alive, this.rehydrated, () => {}),
         },
         fsm,
         tickMs: SIM_TUNING.tickMs,

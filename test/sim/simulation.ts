@@ -518,6 +518,8 @@ export class Simulation {
    * bytes a retained entry or a value names away from a blob.
    */
   checkBlobs(why: string): void {
+    // LMDB mode keeps blobs in memory, durable at once (sim-lmdb.ts): nothing to check.
+    if (this.lmdb !== null) return;
     this.blobChecker.check(
       this.nodes.map((n) => ({ id: n.id, blobs: n.blobs, node: n })),
       why,

@@ -19,6 +19,15 @@ export interface EntryRehydrator {
   rehydrate(entry: Entry): Promise<Entry>;
 }
 
+/**
+ * Entries could not be rehydrated (their blob is missing or damaged), so they were not
+ * sent: the node's own storage is at fault, which an operator must see (unlike a peer
+ * that is merely unreachable).
+ */
+export class RehydrationError extends Error {
+  override readonly name = "RehydrationError";
+}
+
 /** True when some entry of `m` must be rehydrated before `m` is sent. */
 export function needsRehydration(m: Message, r: EntryRehydrator | undefined): boolean {
   return r !== undefined && m.type === "append" && m.entries.some((e) => r.needs(e));

@@ -2,7 +2,7 @@
 /** Raft messages to and from their protobuf form (tests and tools build peer traffic with it). */
 export { fromWire, toWire } from "./codec.ts";
 /** What the server gives the transport to send chunks kept in its blob store in full. */
-export type { EntryRehydrator } from "./entry-rehydrator.ts";
+export { type EntryRehydrator, RehydrationError } from "./entry-rehydrator.ts";
 /** The edge check of every peer message before step(): senders, terms, indexes, kinds. */
 export {
   type BatchVerdict,

@@ -9,7 +9,12 @@ import * as grpc from "@grpc/grpc-js";
 import type { MessageBatch, RaftMessage, RaftPeerClient } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
 import { approximateBytes, toWire } from "./codec.ts";
-import { type EntryRehydrator, needsRehydration, rehydrateMessages } from "./entry-rehydrator.ts";
+import {
+  type EntryRehydrator,
+  needsRehydration,
+  RehydrationError,
+  rehydrateMessages,
+} from "./entry-rehydrator.ts";
 import { PeerClient } from "./peer-client.ts";
 
 /** Limits of one peer link; see DEFAULT_LINK_LIMITS for the reasons. */
@@ -119,7 +124,8 @@ export class PeerLink {
       // Our own blob is missing or damaged: never send what we cannot vouch for. The
       // follower asks again (a rejected or missing append), and the error is reported.
       this.dropped += batch.length;
-      this.onError(this.peerId, error as Error);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.onError(this.peerId, new RehydrationError(`not sent to ${this.peerId}: ${reason}`));
     } finally {
       this.preparing = false;
     }

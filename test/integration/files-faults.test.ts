@@ -5,12 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { DfsClient } from "../../src/client/index.ts";
 import { LocalCluster, waitFor } from "../../src/cluster/index.ts";
-import { downloadAll, sha256Hex as sha } from "../support/file-data.ts";
+import { downloadAll, findInBlobs, sha256Hex as sha } from "../support/file-data.ts";
 
 const MiB = 1024 * 1024;
 
@@ -93,20 +92,21 @@ describe("files under faults", { timeout: 300_000 }, () => {
       const l = await cluster.status(cluster.node(leader));
       return s && l && s.appliedIndex >= l.commitIndex ? true : undefined;
     });
-    // A clean stop writes the applied entries behind into the store file (a kill -9 would
-    // leave the newest only in the WAL, which replays them).
+    // A clean stop; the chunk's bytes are in the upload's blob (synced before its entry).
     await cluster.kill(victim.id, "SIGTERM");
-    const file = join(victim.dataDir, "state", "store.mdb");
-    const bytes = await readFile(file);
     const probe = data.subarray(MiB + 1000, MiB + 1064); // inside the second chunk
-    const at = bytes.indexOf(probe);
-    assert.ok(at > 0, "the chunk is in the store file");
+    const found = await findInBlobs(victim.dataDir, probe);
+    assert.ok(found !== null, "the chunk is in a blob file");
+    const { file, at, bytes } = found;
     bytes[at + 10] = (bytes[at + 10] as number) ^ 0x20;
     await writeFile(file, bytes);
     await cluster.restart(victim.id);
     const local = cluster.client([victim.address]);
     try {
-      await assert.rejects(downloadAll(local, "faults/damaged", true), /corrupt|checksum/i);
+      await assert.rejects(
+        downloadAll(local, "faults/damaged", true),
+        /corrupt|checksum|CRC mismatch/i,
+      );
     } finally {
       local.close();
     }

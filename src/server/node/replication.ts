@@ -2,7 +2,7 @@
 import type { LmdbStore } from "../../fsm/index.ts";
 import { type ActiveMembership, InvariantError, type RawNode } from "../../raft/index.ts";
 import { crashPoint, failedForLackOfSpace } from "../../storage/index.ts";
-import { PeerTransport, SnapshotSender } from "../../transport/index.ts";
+import { PeerTransport, RehydrationError, SnapshotSender } from "../../transport/index.ts";
 import { DEFAULT_SNAPSHOT_TUNING, type NodeConfig } from "../config.ts";
 import type { StoreMetrics } from "../http/metrics.ts";
 import type { Logger } from "../logger.ts";
@@ -40,6 +40,7 @@ export function buildReplication(
   const outcomes = new SnapshotOutcomes();
   const snapshotMetrics = ctx.metrics.store;
   const refusals = refusalLog(logger, config.id, (error) => fail(error));
+  const storageFault = rehydrationLog(logger);
   const snapshotSender = new SnapshotSender({
     selfId: config.id,
     clusterId: storage.clusterId,
@@ -65,6 +66,7 @@ export function buildReplication(
     identity: members.identity,
     dial,
     onError: (peer, error) => {
+      if (error instanceof RehydrationError) return storageFault(peer, error);
       if (!refusals(peer, error))
         logger.debug({ peer, err: error.message }, "peer delivery failed");
     },
@@ -159,6 +161,21 @@ function refusalLog(
       logger.error({ peer }, `refused by peer ${peer}: ${details}`);
     }
     return true;
+  };
+}
+
+/**
+ * Logs (at most every 10 s) entries the transport could not send because their bytes in
+ * this node's blob store are missing or damaged: this node's disk is at fault, and the
+ * follower waiting for them will need a snapshot or another leader.
+ */
+function rehydrationLog(logger: Logger): (peer: number, error: Error) => void {
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return (peer, error) => {
+    const now = Date.now();
+    if (now - loggedAt < 10_000) return;
+    loggedAt = now;
+    logger.error({ peer, err: error.message }, "cannot send chunk entries: blob unreadable");
   };
 }
 

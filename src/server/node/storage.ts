@@ -72,6 +72,7 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
   }
   // The store's blobs (`<data-dir>/blobs/`, beside state/ so no swap of state/ moves them).
   const blobs = fsm.blobs;
+  cleanup.push(() => blobs.closeAll());
   recovered = { ...recovered, log: await storeRecoveredChunks(recovered.log, blobs) };
   await checkBlobsAtStart(ctx, fsm, recovered.log.entries);
   return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered, blobs };

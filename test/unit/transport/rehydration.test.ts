@@ -127,5 +127,5 @@ test("a batch whose bytes cannot be read is not sent; later messages still are",
   transport.send([heartbeat]);
   await until(() => peer.got.length === 1);
   assert.equal(peer.got[0]?.type, "heartbeat");
-  assert.match(errors[0] ?? "", /damaged/);
+  assert.match(errors[0] ?? "", /not sent to 2: blob of entry 5 is damaged/);
 });

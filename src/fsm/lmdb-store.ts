@@ -150,7 +150,7 @@ export class LmdbStore implements StateMachine {
     /** The node's upload blobs (`state/blobs/`). */
     readonly blobs: BlobIo,
   ) {
-    this.space = new BlobSpace(blobs);
+    this.space = new BlobSpace(blobs, now);
     this.space.load(readDeadBlobs(db));
     this.pending = new PendingWrites(writeBehind);
     this.meta = readMeta(db);

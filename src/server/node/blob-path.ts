@@ -38,7 +38,9 @@ export async function storeRecoveredChunks(log: LogInit, blobs: BlobIo): Promise
   const touched = new Set<string>();
   const entries: Entry[] = [];
   for (const entry of log.entries) {
-    const cut = entry.index > log.applied ? splitChunkEntry(entry) : null;
+    // Entries the write path already stored (the usual case) are kept as they are.
+    const cut =
+      entry.index > log.applied && storedChunkOf(entry) === null ? splitChunkEntry(entry) : null;
     if (cut === null) {
       entries.push(entry);
       continue;

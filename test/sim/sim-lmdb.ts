@@ -170,7 +170,7 @@ export class SimLmdb {
         const hash = createHash("sha256");
         for (const c of chunks) hash.update(c);
         const receiver = await target.receiveSnapshot(source.meta);
-        for (const c of chunks) receiver.write(c);
+        for (const c of chunks) await receiver.write(c);
         await receiver.finish(hash.digest());
         if (!to.alive()) return false;
         await target.completeReceived(receiver, () => to.deliver({ ...m, snapshot: source.meta }));

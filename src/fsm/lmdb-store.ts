@@ -147,7 +147,7 @@ export class LmdbStore implements StateMachine {
     writeBehind: WriteBehindLimits,
     /** Times the pending generation's age (ms; injectable for tests). */
     private readonly now: () => number,
-    /** The node's upload blobs (`state/blobs/`). */
+    /** The node's upload blobs (`<data-dir>/blobs/`, beside state/). */
     readonly blobs: BlobIo,
   ) {
     this.space = new BlobSpace(blobs, now);

@@ -1,8 +1,9 @@
 /**
  * `dfs defrag` on real processes (issue 19, docs/backup.md#giving-disk-space-back): a
- * 3-node cluster stores ~200 MiB of files, deletes most of them, and each node's store
- * file stays at its peak; `dfs defrag` over every node, while a writer keeps writing and a
- * reader keeps reading, brings each store file under 10 % of its peak. Every kept file
+ * 3-node cluster stores ~200 MiB of files, deletes most of them, and the deleted files'
+ * blobs go by themselves (issue 22: files' bytes are in blobs, not in the store);
+ * `dfs defrag` over every node, while a writer keeps writing and a reader keeps reading,
+ * leaves each node's disk use under 10 % of its peak. Every kept file
  * and every acknowledged write reads back, and once stopped the nodes' stores have equal
  * digests. A node killed -9 in the middle of its defrag (just after switching to the copy,
  * and between the two renames of the swap: `DFS_CRASH_AT=defrag-switched`,
@@ -10,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DfsClient } from "../../src/client/index.ts";
@@ -23,6 +24,18 @@ const FILES = 50;
 const FILE_BYTES = 4 * 1024 * 1024; // 50 × 4 MiB = 200 MiB
 /** Files kept (not deleted): their content must survive every defrag. */
 const KEPT = new Set([0, 17, 33]);
+
+/** A node's disk use for files: its store file and its blobs (issue 22: files' bytes). */
+function diskBytes(dataDir: string): number {
+  const dir = join(dataDir, "blobs");
+  let blobs = 0;
+  try {
+    for (const name of readdirSync(dir)) blobs += statSync(join(dir, name)).size;
+  } catch {
+    // no blobs yet
+  }
+  return storeBytes(dataDir) + blobs;
+}
 
 function storeBytes(dataDir: string): number {
   try {
@@ -90,7 +103,7 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
     cluster = await LocalCluster.start();
     sampler = setInterval(() => {
       for (const n of cluster.nodes)
-        peak.set(n.id, Math.max(peak.get(n.id) ?? 0, storeBytes(n.dataDir)));
+        peak.set(n.id, Math.max(peak.get(n.id) ?? 0, diskBytes(n.dataDir)));
     }, 100);
   });
   after(async () => {
@@ -101,7 +114,7 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
   const dfs = (args: readonly string[]) =>
     runDfs([...args, "--timeout", "300000"], { killAfterMs: 320_000 });
 
-  it("stores 200 MiB of files and deletes all but three: the store files stay at their peak", async () => {
+  it("stores 200 MiB of files and deletes all but three: the blobs go by themselves", async () => {
     const client = cluster.client(cluster.endpoints(), 120_000);
     try {
       for (let i = 0; i < FILES; i++) {
@@ -115,12 +128,18 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
     }
     await caughtUp(cluster);
     for (const n of cluster.nodes) {
-      const now = storeBytes(n.dataDir);
-      process.stdout.write(
-        `# node ${n.id}: store file ${mib(peak.get(n.id) ?? 0)} at its peak, ${mib(now)} after the deletes\n`,
+      const top = peak.get(n.id) ?? 0;
+      assert.ok(top >= 150 * 1024 * 1024, `node ${n.id} peak`);
+      // Files' bytes are in blobs, unlinked once dead (docs/architecture.md#the-blob-store).
+      await waitFor(
+        `node ${n.id}'s dead blobs to go`,
+        async () => (diskBytes(n.dataDir) < top / 5 ? true : undefined),
+        60_000,
+        250,
       );
-      assert.ok((peak.get(n.id) ?? 0) >= 150 * 1024 * 1024, `node ${n.id} peak`);
-      assert.ok(now >= 0.9 * (peak.get(n.id) ?? 0), "LMDB does not shrink by itself");
+      process.stdout.write(
+        `# node ${n.id}: ${mib(top)} on disk at its peak, ${mib(diskBytes(n.dataDir))} after the deletes\n`,
+      );
     }
   });
 
@@ -139,7 +158,7 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
       await cluster.restart(3);
       await caughtUp(cluster);
       await assertKeptFiles(cluster, [victim.address]);
-      assert.ok(storeBytes(victim.dataDir) >= 0.9 * (peak.get(3) ?? 0), "the old store is back");
+      assert.ok(storeBytes(victim.dataDir) > 0, "the old store is back");
     });
   }
 
@@ -169,7 +188,8 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
         process.stdout.write(
           `# defrag ${row.endpoint}: ${mib(row.bytesBefore)} -> ${mib(row.bytesAfter)} in ${row.durationMs} ms\n`,
         );
-        assert.ok(row.ok && row.bytesAfter < row.bytesBefore / 10, JSON.stringify(row));
+        // The store holds chunk records (length, CRC), not bytes: little to give back.
+        assert.ok(row.ok && row.bytesAfter <= row.bytesBefore, JSON.stringify(row));
       }
       await new Promise((resolve) => setTimeout(resolve, 500)); // writes go on after it too
     } finally {
@@ -181,7 +201,7 @@ describe("dfs defrag gives deleted files' space back, online", { timeout: 600_00
     assert.deepEqual(reads.failures, [], "reads kept working during the defrags");
     await caughtUp(cluster);
     for (const n of cluster.nodes) {
-      const now = storeBytes(n.dataDir);
+      const now = diskBytes(n.dataDir);
       const top = peak.get(n.id) ?? 0;
       process.stdout.write(
         `# node ${n.id}: store file ${mib(now)}, ${((100 * now) / top).toFixed(1)} % of its peak ${mib(top)}\n`,

@@ -70,9 +70,9 @@ export async function openStorage(ctx: Ctx): Promise<Storage> {
     const input = { config, wal, contents, recovered, storeMembership: membership, logger };
     recovered = await forceNewCluster(input);
   }
-  // The store's blobs (`<data-dir>/blobs/`, beside state/ so no swap of state/ moves them).
+  // One blob store per node, the state machine's (`<data-dir>/blobs/`, beside state/ so
+  // no swap of state/ moves it): the write path and the transport use the same one.
   const blobs = fsm.blobs;
-  cleanup.push(() => blobs.closeAll());
   recovered = { ...recovered, log: await storeRecoveredChunks(recovered.log, blobs) };
   await checkBlobsAtStart(ctx, fsm, recovered.log.entries);
   return { clusterId, meta, membership, joinHints, wal, contents, fsm, recovered, blobs };

@@ -14,6 +14,7 @@ import {
   voterIds,
   votersOnly,
 } from "../../src/raft/index.ts";
+import { payloadIdentity } from "./entry-identity.ts";
 import type { SimNode } from "./sim-node.ts";
 
 /** A broken safety property; the message says which and where. */
@@ -33,7 +34,8 @@ const described = new WeakMap<Entry, string>();
 function describe(e: Entry): string {
   let d = described.get(e);
   if (d === undefined) {
-    d = `${e.term}:${e.kind}:${Buffer.from(e.data).toString("base64")}`;
+    // A chunk entry's full and stored forms are one entry (entry-identity.ts).
+    d = `${e.term}:${e.kind}:${payloadIdentity(e.kind, e.data)}`;
     described.set(e, d);
   }
   return d;

@@ -9,9 +9,15 @@
  * they were): a follower serves them through ReadIndex (the leader confirms a read index,
  * the follower waits until it applied that far), and the checker judges them alike.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { DfsError } from "../../src/api/errors.ts";
-import { type CommandSession, encodeCommand, readFileChunks } from "../../src/fsm/index.ts";
+import { FILE_CHUNK_BYTES } from "../../src/api/index.ts";
+import {
+  type CommandSession,
+  encodeCommand,
+  readFileChunks,
+  type StateView,
+} from "../../src/fsm/index.ts";
 import type { KvInput, KvOutput } from "../../src/verify/index.ts";
 import type { Rng } from "../support/rng.ts";
 import type { EventQueue } from "./event-queue.ts";
@@ -41,9 +47,30 @@ export interface ClientContext {
   /** Per-attempt-chain timeout (simulated ms). */
   readonly timeoutMs: number;
   readonly trace: (line: string) => void;
+  /** A client saw what can only be a bug (a file's chunk unreadable): fails the run. */
+  readonly onBug?: (error: Error) => void;
 }
 
 class Unreachable extends Error {}
+
+/** A full chunk of zeros: what a simulated upload puts before its value (one shared buffer). */
+const FILLER = Buffer.alloc(FILE_CHUNK_BYTES);
+/** SHA-256 states after 0, 1 and 2 fillers (hashing 1 MiB per upload dominated runs). */
+const FILLED: Hash[] = [0, 1, 2].map((n) => {
+  const h = createHash("sha256");
+  for (let i = 0; i < n; i++) h.update(FILLER);
+  return h;
+});
+
+/** Upload id `n` of client `client`: 32 lowercase hex digits, as a blob's name must be. */
+export function simUploadId(client: number, n: number): string {
+  return client.toString(16).padStart(8, "0") + n.toString(16).padStart(24, "0");
+}
+
+/** The value a simulated upload wrote: its file's bytes after the filler chunks. */
+export function fileValue(bytes: Buffer): string {
+  return bytes.subarray(Math.floor(bytes.length / FILE_CHUNK_BYTES) * FILE_CHUNK_BYTES).toString();
+}
 
 /** One attempt's patience before trying another node (the whole op has ctx.timeoutMs). */
 const ATTEMPT_MS = 500;
@@ -193,22 +220,9 @@ export class SimClient {
     const loop = inc.loop;
     switch (input.op) {
       case "get":
-        return loop.linearizableRead().then(async () => {
+        return loop.linearizableRead().then(() => {
           if (loop.softState().role !== "leader") this.followerReads++;
-          // Closed after reading, as the server does (the LMDB store's views hold a read
-          // transaction and freeze the write-behind's pending generation while open).
-          const view = inc.fsm.openView();
-          try {
-            const v = view.get(key);
-            if (v === undefined) return { found: false };
-            const parts: Buffer[] = [Buffer.from(v.value)];
-            if (v.file !== undefined)
-              for await (const chunk of readFileChunks(view, v, 0, v.file.count - 1))
-                parts.push(chunk);
-            return { found: true, value: Buffer.concat(parts).toString(), version: v.version };
-          } finally {
-            view.close();
-          }
+          return this.read(inc, key);
         });
       case "put":
         if (this.rng.chance(0.3))
@@ -250,8 +264,48 @@ export class SimClient {
   }
 
   /**
-   * Writes `value` as a chunked upload: 1-3 chunks proposed one after another under a
-   * fresh upload id per attempt, then the commit under the op's session.
+   * Reads `key` from the node's state machine as the server does: a file's chunks
+   * stream from its blob (blob-reader.ts, each chunk CRC-checked), the view kept open
+   * (the blob pinned) until the last chunk is read. The chunk records are taken when the
+   * value is (the memory store's view reads live maps, and an overwrite during the read
+   * drops them); the blob stays, pinned. A chunk that cannot be read whole is a bug.
+   */
+  private async read(inc: Incarnation, key: string): Promise<KvOutput> {
+    const view = inc.fsm.openView();
+    try {
+      const v = view.get(key);
+      if (v === undefined) return { found: false };
+      const head = Buffer.from(v.value).toString();
+      const file = v.file;
+      if (file === undefined || file.count === 0)
+        return { found: true, value: head, version: v.version };
+      const facts = Array.from({ length: file.count }, (_, seq) => view.chunk(file.uploadId, seq));
+      const frozen: StateView = {
+        ...view,
+        chunk: (_id, seq) => facts[seq] as ReturnType<StateView["chunk"]>,
+      };
+      const parts: Buffer[] = [];
+      try {
+        for await (const c of readFileChunks(frozen, v, 0, file.count - 1)) parts.push(c);
+      } catch (error) {
+        const bug = new Error(
+          `read of ${key} on n${inc.node.status().id}: ${(error as Error).message}`,
+        );
+        this.ctx.onBug?.(bug);
+        throw bug;
+      }
+      return { found: true, value: head + fileValue(Buffer.concat(parts)), version: v.version };
+    } finally {
+      view.close();
+    }
+  }
+
+  /**
+   * Writes `value` as a chunked upload under a fresh upload id per attempt (32 hex
+   * digits, a blob's name): 0-2 filler chunks of FILE_CHUNK_BYTES zeros and then the value
+   * as the last chunk, so every chunk but the last is full, as the blob layout requires
+   * (chunk `seq` at `seq` × 1 MiB); chunks proposed one after another, then the commit
+   * under the op's session. A read strips the filler ({@link fileValue}).
    */
   private upload(
     inc: Incarnation,
@@ -260,13 +314,9 @@ export class SimClient {
     ifVersion: number | undefined,
     session: CommandSession,
   ) {
-    const bytes = Buffer.from(value);
-    const uploadId = `sim-${this.id}-${++this.uploads}`;
-    const count = 1 + this.rng.int(3);
-    const size = Math.ceil(bytes.length / count);
-    const pieces = Array.from({ length: count }, (_, i) =>
-      bytes.subarray(i * size, (i + 1) * size),
-    );
+    const uploadId = simUploadId(this.id, ++this.uploads);
+    const fillers = this.rng.chance(0.7) ? 0 : 1 + this.rng.int(2);
+    const pieces = [...Array.from({ length: fillers }, () => FILLER), Buffer.from(value)];
     let chain: Promise<unknown> = Promise.resolve();
     pieces.forEach((data, seq) => {
       chain = chain
@@ -275,16 +325,17 @@ export class SimClient {
           if (result.kind !== "chunk") throw new Error(`chunk refused: ${JSON.stringify(result)}`);
         });
     });
-    const sha256 = createHash("sha256").update(bytes).digest();
+    const sha256 = (FILLED[fillers] as Hash).copy().update(pieces[fillers] as Buffer);
+    const size = pieces.reduce((sum, p) => sum + p.length, 0);
     return chain.then(() =>
       inc.loop.propose(
         encodeCommand({
           op: "commit_upload",
           uploadId,
           key,
-          size: bytes.length,
-          sha256,
-          chunks: count,
+          size,
+          sha256: sha256.digest(),
+          chunks: pieces.length,
           ...(ifVersion === undefined ? {} : { ifVersion }),
           session,
         }),

@@ -146,12 +146,14 @@ export class SimDisk {
     deliver: (fn: () => void) => void,
     incoming: Map<number, Uint8Array>,
     fsm: MemoryStore,
+    onInstallDurable: (meta: SnapshotMeta) => void = () => {},
   ): SnapshotStore {
-    const save = (meta: SnapshotMeta, image: Uint8Array) =>
+    const save = (meta: SnapshotMeta, image: Uint8Array, installed = () => {}) =>
       new Promise<void>((resolve) => {
         this.queue.after(this.rng.between(0.5, 8), () => {
           if (!alive()) return;
           this.installSnapshot({ meta, image });
+          installed();
           deliver(resolve);
         });
       });
@@ -160,7 +162,8 @@ export class SimDisk {
       install: async (meta) => {
         const image = incoming.get(meta.index);
         if (image === undefined) throw new Error(`sim: snapshot image ${meta.index} missing`);
-        await save(meta, image);
+        // The blobs come with the image and are swapped in with it, atomically (state/).
+        await save(meta, image, () => onInstallDurable(meta));
         fsm.restore(image);
       },
     };

@@ -34,6 +34,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LmdbStore, MemoryStore, type WriteBehindLimits } from "../../src/fsm/index.ts";
 import { storeFile } from "../../src/fsm/lmdb-env.ts";
+import { MemoryBlobIo } from "../../src/fsm/memory-blob-io.ts";
 import { stateDirs } from "../../src/fsm/state-dirs.ts";
 import type { Entry, SnapshotMeta, SnapshotRequest } from "../../src/raft/index.ts";
 import type { SnapshotStore } from "../../src/server/raft-loop.ts";
@@ -169,7 +170,7 @@ export class SimLmdb {
         const hash = createHash("sha256");
         for (const c of chunks) hash.update(c);
         const receiver = await target.receiveSnapshot(source.meta);
-        for (const c of chunks) receiver.write(c);
+        for (const c of chunks) await receiver.write(c);
         await receiver.finish(hash.digest());
         if (!to.alive()) return false;
         await target.completeReceived(receiver, () => to.deliver({ ...m, snapshot: source.meta }));
@@ -204,6 +205,12 @@ export class LmdbSlot {
   private floorApplied = 0;
   /** Applied index the next store must open at (the model checking itself). */
   private expectApplied = 0;
+  /**
+   * The node's blobs across its lives: in memory, every write durable at once (a kill -9
+   * keeps the page cache; the memory mode's SimBlobs models lost and torn writes), and
+   * resolving without real I/O, so seeds replay exactly.
+   */
+  readonly blobs = new MemoryBlobIo();
 
   constructor(
     readonly id: number,
@@ -388,7 +395,12 @@ export class LmdbSlot {
     const dataDir = this.dataDir;
     const queue = this.sim.queue;
     void this.sim.io.run(async () => {
-      this.prepared = await LmdbStore.open(dataDir, this.sim.writeBehind, () => queue.now);
+      this.prepared = await LmdbStore.open(
+        dataDir,
+        this.sim.writeBehind,
+        () => queue.now,
+        this.blobs,
+      );
     });
   }
 }

@@ -5,15 +5,25 @@
  * abandons it mid-flight, exactly like kill -9.
  */
 import { type LmdbStore, MemoryStore, type StateMachine } from "../../src/fsm/index.ts";
-import { EntryKind, type Message, type RaftInit, RawNode } from "../../src/raft/index.ts";
+import {
+  type Entry,
+  EntryKind,
+  type Message,
+  type RaftInit,
+  RawNode,
+} from "../../src/raft/index.ts";
 import { DEFAULT_TUNING } from "../../src/server/config.ts";
+import { BlobLogWriter } from "../../src/server/loop/blob-log-writer.ts";
 import type { LoopClock } from "../../src/server/loop/clock.ts";
-import { RaftLoop, type SnapshotStore } from "../../src/server/raft-loop.ts";
+import { type LogWriter, RaftLoop, type SnapshotStore } from "../../src/server/raft-loop.ts";
 import { recoverLog } from "../../src/server/recover-log.ts";
 import type { Rng } from "../support/rng.ts";
+import { payloadIdentity } from "./entry-identity.ts";
 import type { EventQueue } from "./event-queue.ts";
+import { type Extent, SimBlobs } from "./sim-blobs.ts";
 import { SimDisk } from "./sim-disk.ts";
 import type { LmdbSlot, SimLmdb } from "./sim-lmdb.ts";
+import { type RehydrateStats, rehydratingSend } from "./sim-rehydrate.ts";
 
 /** Timing shared by all simulated nodes: the production defaults, so the simulator tests them. */
 export const SIM_TUNING = {
@@ -22,8 +32,11 @@ export const SIM_TUNING = {
   electionTicks: DEFAULT_TUNING.electionTicks,
 };
 
-/** Observes every entry a node applies (for the state-machine safety invariant). */
-export type ApplyObserver = (node: number, index: number, what: string) => void;
+/**
+ * Observes every entry a node applies (for the state-machine safety invariant): `what`
+ * names it the same in both forms of a chunk entry; `entry` is the entry itself.
+ */
+export type ApplyObserver = (node: number, index: number, what: string, entry: Entry) => void;
 
 /** One life of a node, from start to crash. */
 export class Incarnation {
@@ -76,8 +89,14 @@ export type SendFn = (from: number, messages: readonly Message[]) => void;
 /** A node slot that persists across crashes (its disk survives). */
 export class SimNode {
   readonly disk: SimDisk;
+  /** The node's blob directory (issue 22's blob store); survives crashes like the disk. */
+  readonly blobs: SimBlobs;
   /** Snapshot images received from leaders, by index (what the transport would stream). */
   readonly incoming = new Map<number, Uint8Array>();
+  /** Stored-form entries this node's sends rehydrated from its blobs, and failures. */
+  readonly rehydrated: RehydrateStats = { entries: 0, failures: 0 };
+  /** The blobs that came with each received snapshot image, by index. */
+  readonly incomingBlobs = new Map<number, Map<string, Extent[]>>();
   current: Incarnation | null = null;
   incarnations = 0;
   /** LMDB mode: this node's store across incarnations. */
@@ -93,6 +112,7 @@ export class SimNode {
     private readonly options: SimNodeOptions,
   ) {
     this.disk = new SimDisk(queue, rng.fork());
+    this.blobs = new SimBlobs(queue, rng.fork());
     this.lmdb = options.lmdb?.slot(id) ?? null;
     const lmdb = options.lmdb;
     if (lmdb !== undefined) {
@@ -144,31 +164,70 @@ export class SimNode {
     const ctx = (fn: () => void): void => inc?.run(fn);
     let fsm: StateMachine;
     let snapshotStore: SnapshotStore;
+    let reap: ((compacted: number) => Promise<string[]>) | null = null;
+    const blobIo = this.blobs.io(alive, ctx);
     if (lmdb !== null && lmdbStore !== null) {
       fsm = observedLmdb(lmdbStore, lmdb, this.id, this.observe, this.options.lmdb as SimLmdb);
       snapshotStore = lmdb.snapshots(alive, ctx, disk, () => this.rng.between(0.5, 8));
     } else {
-      const store = new MemoryStore();
-      if (snap) store.restore(snap.image);
+      const store = new MemoryStore(blobIo, () => this.queue.now);
+      if (snap) {
+        store.restore(snap.image);
+        store.space.noteDurable(snap.meta.index);
+      }
       fsm = observed(store, this.id, this.observe);
-      const images = disk.snapshots(alive, ctx, this.incoming, store);
+      reap = (compacted) => store.space.reap(compacted);
+      const images = disk.snapshots(alive, ctx, this.incoming, store, (meta) => {
+        // The state directory swap: the blobs that came with the image replace ours.
+        this.blobs.replaceAll(this.incomingBlobs.get(meta.index) ?? new Map());
+        this.incomingBlobs.delete(meta.index);
+      });
       // What the server keeps beside a snapshot: the configuration in force at its index.
+      // Once a capture is durable, the store is durable through its index (blob rule a).
       snapshotStore = {
         ...images,
-        capture: (meta) =>
-          images.capture({ ...meta, membership: meta.membership ?? node.membershipAt(meta.index) }),
+        capture: async (meta) => {
+          await images.capture({
+            ...meta,
+            membership: meta.membership ?? node.membershipAt(meta.index),
+          });
+          store.space.noteDurable(meta.index);
+        },
+        install: async (meta) => {
+          await images.install(meta);
+          store.space.noteDurable(meta.index);
+        },
       };
     }
+    // The blob write path (memory mode): chunk bytes to the blobs, stored forms to the WAL.
+    // Once the WAL is compacted (the core first, snapshot-policy.ts), dead blobs that may
+    // go are unlinked (blob-space.ts rules a-d), as the server does after a compaction.
+    const diskWriter = disk.writer(alive, ctx, lmdb !== null);
+    const walWriter: LogWriter =
+      reap === null
+        ? diskWriter
+        : {
+            ...diskWriter,
+            compact: async (index) => {
+              await diskWriter.compact?.(index);
+              const compacted = Math.min(disk.offset, node.status().compacted.index);
+              reap(compacted).catch((error: Error) => this.options.onFatal(error));
+            },
+          };
+    // LMDB mode: the store's own blobs (sim-lmdb.ts), written by the same write path.
+    const nodeBlobs = lmdb?.blobs ?? blobIo;
+    const wal = new BlobLogWriter({ wal: walWriter, blobs: nodeBlobs, core: node });
+    const send = (messages: readonly Message[]): void => {
+      if (lmdb === null || alive()) this.send(this.id, messages);
+    };
     const loop = new RaftLoop(
       {
         node,
-        wal: disk.writer(alive, ctx, lmdb !== null),
+        wal,
         // LMDB mode can crash a node inside its own call stack (sim-lmdb.ts): what that
         // stack still tries to send or report is the dead incarnation's, and goes nowhere.
         transport: {
-          send: (messages) => {
-            if (lmdb === null || alive()) this.send(this.id, messages);
-          },
+          send: rehydratingSend(nodeBlobs, send, alive, this.rehydrated, () => {}),
         },
         fsm,
         tickMs: SIM_TUNING.tickMs,
@@ -224,7 +283,7 @@ export class SimNode {
     const inc = this.current;
     if (inc === null || !inc.alive) return "";
     inc.alive = false;
-    const notes = [this.disk.crash(tornP), this.lmdb?.crash() ?? ""];
+    const notes = [this.disk.crash(tornP), this.blobs.crash(), this.lmdb?.crash() ?? ""];
     return notes.filter((n) => n !== "").join("; ");
   }
 
@@ -270,11 +329,11 @@ function observed(inner: StateMachine, node: number, observe: ApplyObserver): St
       for (const e of entries) {
         const data =
           e.kind === EntryKind.Normal
-            ? Buffer.from(e.data).toString("base64")
+            ? payloadIdentity(e.kind, e.data)
             : e.kind === EntryKind.Config
               ? `config:${Buffer.from(e.data).toString("base64")}`
               : "noop";
-        observe(node, e.index, data);
+        observe(node, e.index, data, e);
       }
       return inner.applyEntries(entries);
     },

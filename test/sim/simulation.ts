@@ -6,8 +6,9 @@
  * derives from one seed.
  */
 import type { WriteBehindLimits } from "../../src/fsm/index.ts";
-import { type Message, type SnapshotRequest, voterIds } from "../../src/raft/index.ts";
+import { type Entry, type Message, type SnapshotRequest, voterIds } from "../../src/raft/index.ts";
 import { Rng } from "../support/rng.ts";
+import { BlobChecker } from "./blob-invariants.ts";
 import { ClientLulls, drawLulls } from "./client-lulls.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
@@ -27,6 +28,7 @@ import {
   swarmProfile,
 } from "./nemesis.ts";
 import { RealIo } from "./real-io.ts";
+import { imageChunks } from "./sim-blobs.ts";
 import { type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
 import { SimLmdb, type StoreStep } from "./sim-lmdb.ts";
@@ -123,6 +125,10 @@ export class Simulation {
   readonly nodes: SimNode[] = [];
   readonly network: SimNetwork;
   readonly checker: InvariantChecker;
+  /** The blob store's invariants (issue 22). */
+  readonly blobChecker = new BlobChecker();
+  /** Unlinks over all nodes' blobs when the blob invariants last ran after one. */
+  private seenUnlinks = 0;
   readonly history: HistoryOp[] = [];
   readonly clients: SimClient[] = [];
   /** Real I/O (the LMDB store's), run between events so runs stay deterministic. */
@@ -197,7 +203,7 @@ export class Simulation {
       this.queue,
       rng,
       (_from, msgs) => this.network.send(msgs),
-      (n, i, w) => this.onApply(n, i, w),
+      (n, i, w, e) => this.onApply(n, i, w, e),
       this.nodeOptions,
     );
   }
@@ -321,6 +327,7 @@ export class Simulation {
     this.heal();
     await this.livenessPhase();
     this.checker.checkExpensive();
+    this.checkBlobs("end of run");
     this.checkTwin();
     const verdict = checkHistory(this.history);
     if (verdict !== null) throw new Error(verdict);
@@ -361,6 +368,7 @@ export class Simulation {
       this.events++;
       if (this.fatal) throw this.fatal;
       this.checker.afterEvent();
+      this.checkBlobsAfterUnlinks();
       this.membership?.afterEvent();
       this.steady?.afterEvent();
       this.traceRoles();
@@ -401,9 +409,19 @@ export class Simulation {
         this.snapshotFailed(m);
         return;
       }
+      // The blobs stream beside the image (each chunk CRC-checked by the real source):
+      // a chunk the sender's blob lacks fails the transfer.
+      const source = this.nodes[m.from - 1] as SimNode;
+      const { blobs, missing } = source.blobs.shipped(imageChunks(stored.image));
+      if (missing.length > 0) {
+        this.trace(`n${m.from} -> n${m.to} snapshot: blob chunks missing ${missing.join(" ")}`);
+        this.snapshotFailed(m);
+        return;
+      }
       this.trace(`n${m.from} -> n${m.to} snapshot ${m.snapshot.index}@${m.snapshot.term}`);
       inc.run(() => {
         target.incoming.set(m.snapshot.index, stored.image);
+        target.incomingBlobs.set(m.snapshot.index, blobs);
         inc.loop.deliver([m]);
       });
       // Like a real stream, the sender learns that the transfer completed (whatever the
@@ -481,9 +499,10 @@ export class Simulation {
     inc.run(() => inc.loop.reportSnapshot(m.to, false));
   }
 
-  private onApply(node: number, index: number, what: string): void {
+  private onApply(node: number, index: number, what: string, entry: Entry): void {
     try {
       this.checker.onApply(node, index, what);
+      this.blobChecker.onApply(entry);
     } catch (error) {
       this.fatal ??= error as Error;
       throw error;
@@ -517,6 +536,29 @@ export class Simulation {
   private startNode(n: SimNode): void {
     this.checker.onRestart(n.id);
     n.start();
+    this.checkBlobs(`n${n.id} restarted`);
+  }
+
+  /**
+   * The blob store's invariants (blob-invariants.ts) on every live node. Run after a
+   * crash, a start, an unlink anywhere and at the end: the only events that can take
+   * bytes a retained entry or a value names away from a blob.
+   */
+  checkBlobs(why: string): void {
+    // LMDB mode keeps blobs in memory, durable at once (sim-lmdb.ts): nothing to check.
+    if (this.lmdb !== null) return;
+    this.blobChecker.check(
+      this.nodes.map((n) => ({ id: n.id, blobs: n.blobs, node: n })),
+      why,
+    );
+  }
+
+  /** Checks the blob invariants if some blob was unlinked since the last event. */
+  private checkBlobsAfterUnlinks(): void {
+    const unlinks = this.nodes.reduce((sum, n) => sum + n.blobs.stats.unlinks, 0);
+    if (unlinks === this.seenUnlinks) return;
+    this.seenUnlinks = unlinks;
+    this.checkBlobs("after an unlink");
   }
 
   /** Starts the randomized clients (8 by default) that record the history. */
@@ -531,6 +573,9 @@ export class Simulation {
       },
       timeoutMs: 2000,
       trace: (line: string) => this.trace(line),
+      onBug: (error: Error) => {
+        this.fatal ??= error;
+      },
     };
     for (let c = 1; c <= this.options.clients; c++) {
       const readRng = new Rng((this.options.seed * 7919 + c * 104_729) ^ 0x72656164);
@@ -853,6 +898,21 @@ export class Simulation {
     this.armed.add(n);
     const epoch = this.faultEpoch;
     const rng = this.faultRng;
+    if (rng.chance(0.5)) {
+      // The blob store's fsync instead: crash while the node's next blob sync is in
+      // flight (its chunk writes still in the page cache, the WAL not yet written).
+      n.blobs.onSyncStart = () => {
+        n.blobs.onSyncStart = null;
+        // Outside the node's own call stack, before the sync can complete.
+        this.queue.after(0, () => {
+          if (epoch !== this.faultEpoch) return;
+          this.trace(`n${n.id}: crash during a blob sync`);
+          this.crash(n, profile.tornP, this.restartDelay(profile, rng));
+        });
+      };
+      this.trace(`armed: crash n${n.id} during its next blob sync`);
+      return;
+    }
     n.disk.onDurable = () => {
       n.disk.onDurable = null;
       if (epoch !== this.faultEpoch) return;
@@ -920,6 +980,7 @@ export class Simulation {
     if (!n.isUp()) return;
     const torn = n.crash(tornP);
     this.trace(`crash n${n.id}${torn ? ` (${torn})` : ""}`);
+    this.checkBlobs(`n${n.id} crashed`);
     // A crash is where a committed entry that was never durable on a majority is lost
     // (v1 replays old seeds with the checks they were recorded under).
     if (this.options.nemesis !== "v1") this.checker.checkCommittedSurvive();
@@ -978,6 +1039,7 @@ export class Simulation {
     this.faultEpoch++;
     this.trap = null;
     for (const n of this.armed) {
+      n.blobs.onSyncStart = null;
       n.disk.onDurable = null;
       n.disk.onVoteInFlight = null;
     }

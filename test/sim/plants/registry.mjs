@@ -455,6 +455,36 @@ export const PLANTS = [
       },
     ],
   },
+  {
+    name: "wal-before-blob-sync",
+    description:
+      "The write path saves a chunk's stored form to the WAL before its blob's fdatasync " +
+      "(crash rule 1 broken): a crash after the WAL write and before the sync leaves a " +
+      "durable entry naming bytes its blob lost, torn or never got.",
+    patches: [
+      {
+        file: "src/server/loop/blob-log-writer.ts",
+        find: "      await this.d.blobs.sync([...blobs]);\n      crashPoint(BLOB_CRASH_POINTS.synced);\n    }\n    await this.d.wal.save(kept, hardState);",
+        replace:
+          "      await this.d.wal.save(kept, hardState);\n      await this.d.blobs.sync([...blobs]);\n      crashPoint(BLOB_CRASH_POINTS.synced);\n    } else await this.d.wal.save(kept, hardState);",
+      },
+    ],
+  },
+  {
+    name: "blob-unlinked-while-referenced",
+    description:
+      "A dead blob is unlinked once the store that no longer names it is durable, without " +
+      "waiting for the log to be compacted past its death (condition (b) skipped): chunk " +
+      "entries the core and the WAL still hold name a blob that is gone, so a lagging " +
+      "follower can no longer be sent them.",
+    patches: [
+      {
+        file: "src/fsm/blob-space.ts",
+        find: "if (d.index > this.durable || d.index > compacted) return false;",
+        replace: "if (d.index > this.durable) return false;",
+      },
+    ],
+  },
 ];
 
 /** The plant named `name`; throws, listing the known names, if there is none. */

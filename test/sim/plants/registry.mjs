@@ -434,8 +434,9 @@ export const PLANTS = [
     patches: [
       {
         file: "src/server/loop/snapshot-policy.ts",
-        find: "await this.compact(this.compactionPoint(policy, applied));",
-        replace: "await this.compact(this.compactionPoint(policy, this.d.fsm.appliedIndex));",
+        find: "await this.compact(Math.max(this.compactionPoint(policy, applied),",
+        replace:
+          "await this.compact(Math.max(this.compactionPoint(policy, this.d.fsm.appliedIndex),",
       },
     ],
   },

@@ -359,7 +359,9 @@ class Writer extends Proposer {
 
   /** An upload of 1-2 chunks and its commit, all as alice; stops at the first refusal. */
   private async upload(key: string, value: Buffer): Promise<void> {
-    const uploadId = `alice-${this.w}-${this.n}`;
+    // 32 hex characters, as the node's upload handler makes them: the write path puts only
+    // such uploads' chunks in blob files.
+    const uploadId = `a11ce${this.w.toString(16).padStart(3, "0")}${this.n.toString(16).padStart(24, "0")}`;
     const half = Math.ceil(value.length / 2);
     const pieces = this.rng.chance(0.5) ? [value] : [value.subarray(0, half), value.subarray(half)];
     for (const [seq, data] of pieces.entries()) {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { LEADER_METADATA } from "../../src/api/index.ts";
+import { LEADER_METADATA, NO_FORWARD_METADATA } from "../../src/api/index.ts";
 import { LocalCluster } from "../../src/cluster/index.ts";
 import { DfsClient as DfsStub } from "../../src/gen/dfs.ts";
 
@@ -69,10 +69,13 @@ describe("front ends", () => {
       ).catch((e: ServiceError) => e);
       assert.equal((missing as ServiceError).metadata.get("dfs-error")[0], "not_found");
       const other = new DfsStub(follower, credentials.createInsecure());
+      // A client that follows hints itself asks for one instead of a relay to the leader.
+      const noRelay = new Metadata();
+      noRelay.set(NO_FORWARD_METADATA, "1");
       const refused = await call((d) =>
         other.put(
           { key: "fe/f", value: Buffer.from("f"), metadata: {}, session: undefined },
-          new Metadata(),
+          noRelay,
           d,
         ),
       ).catch((e: ServiceError) => e);

@@ -83,6 +83,11 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
     }
   }
 
+  /** The applied index node `id` reports (0 when it does not answer). */
+  async function appliedOn(id: number): Promise<number> {
+    return (await s3.cluster.status(s3.cluster.node(id)))?.appliedIndex ?? 0;
+  }
+
   /** A client on a node that is not the leader, so killing the leader spares the gateway. */
   async function followerClient(): Promise<{ client: S3Client; leader: number }> {
     const leader = await s3.cluster.waitForLeader();
@@ -303,6 +308,7 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
             );
             etags.push(r.ETag as string);
           }
+          const appliedBefore = await appliedOn(leader);
           const completing = s.send(
             new CompleteMultipartUploadCommand({
               Bucket: "mpu",
@@ -317,7 +323,13 @@ describe("S3 multipart uploads on a real cluster", { timeout: 900_000 }, () => {
               () => (settled = true),
               () => (settled = true),
             );
-            await new Promise((r) => setTimeout(r, 1500));
+            // Kill once the leader commits the Complete's first chunks: mid-stream, whatever
+            // the machine's speed (100 chunks of 1 MiB still to go).
+            const deadline = Date.now() + 30_000;
+            while ((await appliedOn(leader)) < appliedBefore + 3 && !settled) {
+              assert.ok(Date.now() < deadline, "the leader never applied the Complete's chunks");
+              await new Promise((r) => setTimeout(r, 5));
+            }
             assert.ok(!settled, "Complete still streams the parts when the leader dies");
             await s3.cluster.kill(leader);
             killed = true;

@@ -14,6 +14,13 @@ export const DIRECT_ALIGN = 4096;
 /** A WebAssembly memory page (the unit its size is given in). */
 const WASM_PAGE_BYTES = 64 * 1024;
 
+/** The engine's WebAssembly memory (its types live in the DOM library, not Node's). */
+interface WasmMemoryConstructor {
+  new (size: { initial: number; maximum: number }): { readonly buffer: ArrayBuffer };
+}
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryConstructor } })
+  .WebAssembly.Memory;
+
 /** Whether a write of `length` bytes at `offset` can go through a slot of `slotBytes`. */
 export function isDirectWritable(offset: number, length: number, slotBytes: number): boolean {
   return (
@@ -39,7 +46,7 @@ export class AlignedSlots {
       throw new RangeError(`aligned slots: ${count} of ${slotBytes} bytes`);
     }
     const pages = (count * slotBytes) / WASM_PAGE_BYTES;
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const memory = new WasmMemory({ initial: pages, maximum: pages });
     for (let i = 0; i < count; i++) {
       this.free.push(Buffer.from(memory.buffer, i * slotBytes, slotBytes));
     }

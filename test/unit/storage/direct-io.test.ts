@@ -8,7 +8,11 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { AlignedSlots, DIRECT_ALIGN, isDirectWritable } from "../../../src/storage/aligned-slots.ts";
+import {
+  AlignedSlots,
+  DIRECT_ALIGN,
+  isDirectWritable,
+} from "../../../src/storage/aligned-slots.ts";
 import { FileBlobIo } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";
 

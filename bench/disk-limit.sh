@@ -5,6 +5,8 @@
 # Rows: one writer buffered then fdatasync; one writer O_DIRECT; one writer with an
 # fdatasync after every 1 MiB (O_DSYNC, the blob store's pattern at one chunk a Ready);
 # three writers at once, buffered + fdatasync (three nodes share the disk: the total);
+# three writers at once with O_DIRECT and a sync per 1 MiB (O_DSYNC: the blob store's
+# pattern since whole chunks are written direct, src/storage/file-blob-io.ts);
 # one reader O_DIRECT (downloads read from the page cache or from this). Each file is
 # removed after its row. Take the benchmark lock first (mkdir /work/wt/bench.lock).
 set -eu
@@ -45,4 +47,12 @@ three() {
 }
 timed "3 writers at once, buffered + fdatasync (total)" $((3 * bytes)) three
 rm -f "$dir/b" "$dir/c"
+three_direct() {
+  for f in b c d; do
+    dd status=none if=/dev/zero of="$dir/$f" bs=1M count="$mib" oflag=direct,dsync &
+  done
+  wait
+}
+timed "3 writers at once, O_DIRECT + O_DSYNC per 1 MiB (total)" $((3 * bytes)) three_direct
+rm -f "$dir/b" "$dir/c" "$dir/d"
 timed "1 reader, O_DIRECT" $bytes q if="$dir/a" of=/dev/null bs=1M iflag=direct

@@ -16,6 +16,8 @@ import {
   ELECTION_TICK,
   electLeader,
   heartbeat,
+  heartbeatResp,
+  Network,
   newRaft,
   ofType,
   raftConfig,
@@ -36,6 +38,20 @@ describe("stale terms", () => {
       [[1, 3, false]],
     );
     assert.equal(r.term, 3);
+  });
+
+  test("with pre-vote a stale pre-vote gets a rejection, and other stale messages nothing", () => {
+    const r = newRaft(2, V3, { preVote: true, checkQuorum: true, hardState: { term: 3 } });
+    r.step(voteReq(1, 2, 2, 0, 0, "preVote"));
+    const answers = takeMsgs(r);
+    assert.deepEqual(
+      answers.map((m) => [m.type, m.term, "reject" in m ? m.reject : undefined]),
+      [["preVoteResp", 3, true]],
+    );
+    r.step(voteReq(1, 2, 2, 0, 0, "vote"));
+    r.step(voteResp(1, 2, 2, false));
+    r.step(appendResp(1, 2, 2, 0));
+    assert.deepEqual(takeMsgs(r), []);
   });
 });
 
@@ -77,6 +93,20 @@ describe("transfer target", () => {
   test("to = 0 picks a voter even before any follower acknowledged an entry", () => {
     const r = newRaft(1, V3);
     electLeader(r, V3); // no acks: every match is 0
+    assert.equal(r.transferLeadership(0), 2);
+  });
+
+  test("to = 0 never picks a learner, however caught up", () => {
+    const withLearner = {
+      members: [
+        ...votersOnly(V3).members,
+        { id: 4, learner: true, peerAddr: "", clientAddr: "", identity: "" },
+      ],
+      removed: [],
+    };
+    const r = newRaft(1, V3, { membership: withLearner });
+    electLeader(r, V3);
+    r.step(appendResp(4, 1, r.term, 1)); // only the learner holds the no-op
     assert.equal(r.transferLeadership(0), 2);
   });
 });
@@ -217,5 +247,70 @@ describe("one leader per term", () => {
     assert.equal(r.leader, 1);
     assert.equal(r.snapshotToInstall, null);
     assert.deepEqual(r.readStates, []);
+  });
+});
+
+describe("leader upkeep", () => {
+  test("with check-quorum a leader that hears from exactly a quorum keeps leading", () => {
+    const net = clusterWithLeader(3, { checkQuorum: true });
+    net.isolate(3);
+    net.ticks(4 * ELECTION_TICK, [1, 2]);
+    assert.equal(net.raft(1).role, "leader");
+  });
+});
+
+describe("reads", () => {
+  const WITH_LEARNER = {
+    members: [
+      ...votersOnly(V3).members,
+      { id: 4, learner: true, peerAddr: "", clientAddr: "", identity: "" },
+    ],
+    removed: [],
+  };
+
+  test("a learner's heartbeat answer does not confirm a read", () => {
+    const r = newRaft(1, V3, { membership: WITH_LEARNER });
+    electLeader(r, V3, true);
+    assert.equal(r.log.committed, 1);
+    r.readIndex(7);
+    const round = ofType(takeMsgs(r), "heartbeat").find((m) => m.to === 4)?.context ?? 0;
+    assert.ok(round > 0, "the learner is asked too");
+    r.step(heartbeatResp(4, 1, r.term, round));
+    assert.deepEqual(r.readStates, [], "leader + learner is no quorum");
+    r.step(heartbeatResp(2, 1, r.term, round));
+    assert.deepEqual(r.readStates, [{ index: 1, context: 7 }]);
+  });
+
+  test("a follower that knows no leader ignores a ReadIndex answer", () => {
+    const r = newRaft(2, V3, { hardState: { term: 2 } });
+    r.step({ type: "readIndexResp", from: 1, to: 2, term: 2, index: 0, context: 1 });
+    assert.deepEqual(r.readStates, []);
+  });
+
+  test("a node that is not the leader answers no ReadIndex request", () => {
+    // A lone voter that has not campaigned yet, with its log committed in its term.
+    const r = newRaft(1, [1], { logTerms: [1], hardState: { term: 1, commit: 1 } });
+    r.step({ type: "readIndex", from: 2, to: 1, term: 1, context: 5 });
+    assert.deepEqual(takeMsgs(r), []);
+    assert.deepEqual(r.readStates, []);
+  });
+});
+
+describe("removed list", () => {
+  test("the removed list is compared as a set of ids, sorted numerically", () => {
+    const member = (id: number) => ({
+      id,
+      learner: false,
+      peerAddr: "",
+      clientAddr: "",
+      identity: "",
+    });
+    const start = { members: [member(1), member(2), member(9)], removed: [10] };
+    const net = new Network([1, 2, 9], { membership: start });
+    net.campaign(1);
+    net.ticks(2);
+    const next = { members: [member(1), member(2)], removed: [10, 9] }; // any order
+    const pos = net.node(1).proposeMembership(next);
+    assert.equal(net.node(1).status().pendingConfig, pos.index);
   });
 });

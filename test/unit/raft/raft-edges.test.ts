@@ -15,6 +15,7 @@ import {
   clusterWithLeader,
   ELECTION_TICK,
   electLeader,
+  entriesFromTerms,
   heartbeat,
   heartbeatResp,
   Network,
@@ -312,5 +313,97 @@ describe("removed list", () => {
     const next = { members: [member(1), member(2)], removed: [10, 9] }; // any order
     const pos = net.node(1).proposeMembership(next);
     assert.equal(net.node(1).status().pendingConfig, pos.index);
+  });
+});
+
+describe("votes", () => {
+  test("a node that voted in a term refuses a pre-vote for that same term", () => {
+    const r = newRaft(1, V3, { hardState: { term: 5, vote: 2 } });
+    r.step(voteReq(3, 1, 5, 9, 5, "preVote"));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "preVoteResp").map((m) => m.reject),
+      [true],
+    );
+  });
+
+  test("granting a pre-vote records no vote", () => {
+    const r = newRaft(1, V3, { hardState: { term: 5 } });
+    r.step(voteReq(3, 1, 6, 9, 5, "preVote"));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "preVoteResp").map((m) => m.reject),
+      [false],
+    );
+    assert.equal(r.vote, 0);
+    assert.equal(r.term, 5);
+  });
+
+  test("a voter's first answer counts; a later contrary one is ignored", () => {
+    const r = newRaft(1, [1, 2, 3, 4, 5], { hardState: { term: 1 } });
+    r.campaign("vote");
+    r.step(voteResp(2, 1, 2, false));
+    r.step(voteResp(2, 1, 2, true));
+    assert.equal(r.role, "candidate");
+    r.step(voteResp(3, 1, 2, false));
+    assert.equal(r.role, "leader", "1, 2 and 3 of 5");
+  });
+});
+
+describe("snapshots on a follower", () => {
+  /** Follower 2 of leader 1 (term 2) holding entries 1..4, of which 1..3 committed. */
+  function follower(): Raft {
+    const r = newRaft(2, V3, { hardState: { term: 2 } });
+    r.step(appendReq(1, 2, 2, 0, 0, entriesFromTerms([1, 1, 2, 2]), 3));
+    r.onStable(4, 2);
+    takeMsgs(r);
+    return r;
+  }
+  const snap = (index: number, term: number) =>
+    ({ type: "snapshot", from: 1, to: 2, term: 2, snapshot: { index, term } }) as const;
+
+  test("a snapshot behind the commit is acknowledged at the commit", () => {
+    const r = follower();
+    r.step(snap(2, 1));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "appendResp").map((m) => [m.index, m.reject]),
+      [[3, false]],
+    );
+    assert.equal(r.snapshotToInstall, null);
+  });
+
+  test("a snapshot ending at an entry we hold only commits it, keeping the entries after", () => {
+    const r = follower();
+    r.step(snap(4, 2));
+    assert.equal(r.snapshotToInstall, null, "nothing to install");
+    assert.equal(r.log.committed, 4);
+    assert.equal(r.log.firstIndex(), 1, "the log is kept");
+  });
+});
+
+describe("transfer messages", () => {
+  test("a caught-up transferee gets one TimeoutNow, not one per acknowledgement", () => {
+    const r = newRaft(1, V3);
+    electLeader(r, V3, true);
+    r.propose([bytes("x")]);
+    r.onStable(2, r.term);
+    r.step(appendResp(2, 1, r.term, 2)); // 2 holds everything, 3 lags
+    takeMsgs(r);
+    r.transferLeadership(2);
+    assert.equal(ofType(takeMsgs(r), "timeoutNow").length, 1);
+    r.step(appendResp(3, 1, r.term, 2));
+    assert.deepEqual(ofType(takeMsgs(r), "timeoutNow"), []);
+  });
+});
+
+describe("read rounds", () => {
+  test("a commit with no read waiting starts no confirmation round", () => {
+    const r = newRaft(1, V3);
+    electLeader(r, V3, true);
+    assert.equal(r.log.committed, 1);
+    r.propose([bytes("x")]);
+    r.onStable(2, r.term);
+    takeMsgs(r);
+    r.step(appendResp(2, 1, r.term, 2));
+    const rounds = ofType(takeMsgs(r), "heartbeat").filter((m) => m.context !== 0);
+    assert.deepEqual(rounds, []);
   });
 });

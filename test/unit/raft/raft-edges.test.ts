@@ -407,3 +407,30 @@ describe("read rounds", () => {
     assert.deepEqual(rounds, []);
   });
 });
+
+describe("restart", () => {
+  test("with no stored configuration a restart replays every committed configuration entry, applied ones too", () => {
+    const grown = {
+      members: [
+        ...votersOnly(V3).members,
+        { id: 4, learner: true, peerAddr: "", clientAddr: "", identity: "" },
+      ],
+      removed: [],
+    };
+    const r = new Raft(raftConfig(1, V3), {
+      hardState: { term: 1, vote: 1, commit: 2 },
+      log: {
+        entries: [
+          { index: 1, term: 1, kind: EntryKind.Noop, data: new Uint8Array() },
+          { index: 2, term: 1, kind: EntryKind.Config, data: encodeMembership(grown) },
+        ],
+        offset: 0,
+        offsetTerm: 0,
+        committed: 2,
+        applied: 2,
+      },
+    });
+    assert.equal(r.membership.index, 2);
+    assert.deepEqual(encodeMembership(r.membership.membership), encodeMembership(grown));
+  });
+});

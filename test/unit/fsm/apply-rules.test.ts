@@ -98,6 +98,11 @@ const commit = (uploadId: string, key: string, chunks: number, size: number, ext
   }) as FsmCommand;
 
 describe("applyCommand: decoding, clock and sweep", () => {
+  it("uploads expire after 15 minutes idle; the sweep runs at most once a minute", () => {
+    assert.equal(UPLOAD_EXPIRY_MS, 900_000);
+    assert.equal(UPLOAD_SWEEP_EVERY_MS, 60_000);
+  });
+
   it("an undecodable entry is invalid and changes nothing", () => {
     const { backend, state } = rig(5, 5);
     const result = applyCommand(backend, state, 1, new Uint8Array([0xff, 0xff, 0xff]));

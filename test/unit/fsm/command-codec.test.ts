@@ -101,12 +101,14 @@ describe("command codec", () => {
         return;
       }
       assert.deepEqual(plain(back), plain(command));
+      assert.deepEqual(Object.keys(back).sort(), Object.keys(command).sort(), "no other field");
     });
   }
 
   it("a command without a time is decoded with time 0", () => {
     const back = roundTrip({ op: "delete", key: "d" });
     assert.deepEqual(plain(back), { op: "delete", key: "d", timeMs: 0 });
+    assert.deepEqual(Object.keys(back).sort(), ["key", "op", "timeMs"]);
   });
 
   it("an empty metadata map is absent after decoding, as in a command of before", () => {

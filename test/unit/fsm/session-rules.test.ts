@@ -33,6 +33,15 @@ function client(table: SessionTable, id: string): ClientImage | undefined {
 const seqsOf = (table: SessionTable, id: string) =>
   client(table, id)?.results.map(([seq]) => seq) ?? [];
 
+describe("session bounds", () => {
+  it("an hour of idleness expires a client; 1024 results or 256 KiB bound one, evicted to 3/4", () => {
+    assert.equal(SESSION_EXPIRY_MS, 3_600_000);
+    assert.equal(MAX_SESSION_RESULTS, 1024);
+    assert.equal(MAX_SESSION_RESULT_BYTES, 262_144);
+    assert.equal(EVICT_TO, 0.75);
+  });
+});
+
 describe("SessionTable.check", () => {
   it("an unknown client is new; a remembered sequence is a duplicate with its result", () => {
     const t = new SessionTable();

@@ -189,7 +189,7 @@ test("prepareDataDir removes its probe and reports failures on one line, naming 
 
 test("the reason of a refusal is folded onto one line", async (t) => {
   const root = await tempDir(t);
-  const weird = join(root, "a\nb");
+  const weird = join(root, "a \n b");
   await writeFile(join(root, "plain"), "");
   await writeFile(weird, "");
   const err = await prepareDataDir(join(weird, "x")).then(

@@ -287,6 +287,12 @@ describe("raft invariants", () => {
       passes(forged, watch(), false);
     });
 
+    test("a message in term MAX_TERM itself is fine", () => {
+      const at = { terms: [], committed: 0, applied: 0, vote: NONE, leader: NONE };
+      const r = subject({ ...at, term: MAX_TERM, msgs: [heartbeat({ term: MAX_TERM })] });
+      passes(r, watch({ committed: 0 }));
+    });
+
     test("only the messages queued by this input are checked", () => {
       const r = subject({ msgs: [heartbeat({ from: 3 }), heartbeat()] });
       passes(r, watch({ msgCount: 1 }));

@@ -117,3 +117,18 @@ test("with no crash point chosen, every step completes", async (t) => {
   assert.deepEqual(got.entries.at(-1)?.index, 31);
   assert.deepEqual(got.hardState, { term: 2, vote: 3, commit: 30 });
 });
+
+test("the same steps in this process (DFS_CRASH_AT unset) pass every point", async (t) => {
+  // Also what lets a mutation run see that these tests reach the crash points: the
+  // children's coverage is not recorded.
+  assert.equal(process.env.DFS_CRASH_AT, undefined);
+  const dir = await tempDir(t);
+  await writeLog(dir);
+  const { wal } = await Wal.open(dir, { segmentBytes: 200 });
+  await wal.save(entries(31, 31, 2), { term: 2, vote: 3, commit: 30 });
+  await wal.compact(27);
+  await wal.reset(50, 4);
+  await wal.close();
+  const got = await reopen(dir);
+  assert.deepEqual([got.offset, got.offsetTerm, got.entries.length, got.count], [50, 4, 0, 1]);
+});

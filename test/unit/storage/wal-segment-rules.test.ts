@@ -68,6 +68,18 @@ test("a new segment is empty, mode 0600, and refuses to replace an existing one"
   assert.equal((await readFile(segmentPath(dir, 3))).toString(), "abc");
 });
 
+test("a segment whose mode cannot be set is not handed out (the error propagates)", async (t) => {
+  const dir = await tempDir(t);
+  const probe = await createSegment(dir, 0);
+  await probe.close();
+  const proto = Object.getPrototypeOf(probe) as { chmod: () => Promise<void> };
+  t.mock.method(proto, "chmod", async () => {
+    throw Object.assign(new Error("EPERM: operation not permitted"), { code: "EPERM" });
+  });
+  await assert.rejects(createSegment(dir, 1), { code: "EPERM" });
+  t.mock.restoreAll();
+});
+
 test("a segment opened for appending is read-write and O_DSYNC, and must exist", async (t) => {
   const dir = await tempDir(t);
   await writeFile(segmentPath(dir, 1), "hello");

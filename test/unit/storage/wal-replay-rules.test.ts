@@ -6,7 +6,7 @@
  * write their segments through the WAL, which never produces most of these cases.
  */
 import assert from "node:assert/strict";
-import { appendFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { HardState } from "../../../src/raft/types.ts";
@@ -168,7 +168,10 @@ test("a repaired torn tail is reported (file, offset, bytes dropped); a clean op
   const size = (await stat(path)).size;
   assert.equal((await reopen(dir)).tornTail, null);
   await appendFile(path, entryRecord(3, 1).subarray(0, 20));
+  const fds = (await readdir("/proc/self/fd").catch(() => [])).length;
   const got = await reopen(dir);
+  const leaked = (await readdir("/proc/self/fd").catch(() => [])).length - fds;
+  assert.equal(leaked, 0, "the repair closes the segment it cut");
   assert.deepEqual(got.tornTail, { file: path, offset: size, bytes: 20 });
   assert.equal((await stat(path)).size, size, "cut off durably");
   assert.deepEqual(plain(got.entries), plain([entry(1, 1), entry(2, 1)]));

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { constants } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import fsPromises, { readFile, stat, writeFile } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { test } from "node:test";
 import { StartupError } from "../../../src/api/index.ts";
@@ -47,6 +48,25 @@ test("listing: only exact segment names count, in numeric order", async (t) => {
     await writeFile(join(dir, other), "");
   }
   assert.deepEqual(await listSegments(dir), [0x2, 0x9, 0xa, 0x10, 0x1f, 0x100]);
+});
+
+test("listing sorts whatever order the directory returns", async (t) => {
+  const dir = await tempDir(t);
+  const seqs = [0x2, 0x9, 0xa, 0x10, 0x1f, 0x100];
+  for (const seq of seqs) await writeFile(join(dir, segName(seq)), "");
+  // this file system happens to list them sorted: hand them out in reverse
+  const real = fsPromises.readdir;
+  t.mock.method(fsPromises, "readdir", async (...args: unknown[]) => {
+    const names = (await (real as (...a: unknown[]) => Promise<string[]>)(...args)).sort();
+    return names.reverse();
+  });
+  syncBuiltinESMExports();
+  try {
+    assert.deepEqual(await listSegments(dir), seqs);
+  } finally {
+    t.mock.restoreAll();
+    syncBuiltinESMExports();
+  }
 });
 
 test("listing an empty directory gives no segments", async (t) => {

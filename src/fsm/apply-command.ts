@@ -45,6 +45,23 @@ export function applyCommand(
     state.lastSweepMs = state.clockMs;
     sweepUploads(backend, state.clockMs, index);
   }
+  const result = once(backend, state, index, command);
+  // A commit is the last word on its upload: one that did not make it the key's value
+  // (a retry already applied, an expired session, a refusal) frees its blob at once, so
+  // a retried large put (server/blob-put.ts) leaves nothing for the 15-minute sweep.
+  if (command.op === "commit_upload" && backend.getUpload(command.uploadId) !== undefined) {
+    abortUpload(backend, command.uploadId, index);
+  }
+  return result;
+}
+
+/** Executes a command at most once per client session (Raft thesis §6.3). */
+function once(
+  backend: KvBackend,
+  state: RuleState,
+  index: number,
+  command: FsmCommand,
+): ApplyResult {
   const session = command.session;
   if (session === undefined) return execute(backend, state, index, command);
   const verdict = state.sessions.check(session);

@@ -40,6 +40,7 @@ import { AuthGuard, type CallCredentials, type Caller } from "./auth/index.ts";
 import { authService, callerField } from "./auth-service.ts";
 import { type GetBudget, OverBudget, runBatch } from "./batch.ts";
 import { batchStreamHandler, type RequestTimer } from "./batch-stream.ts";
+import { isBlobPut, proposeBlobPut } from "./blob-put.ts";
 import { defragHandler } from "./defrag-handler.ts";
 import { downloadHandler } from "./download-handler.ts";
 import { toServiceError } from "./grpc-errors.ts";
@@ -102,10 +103,14 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
   });
   const callerOf = (call: CallCredentials) => guard.caller(call);
   const auth = authService({ loop, auth: () => fsm.auth, guard, now: deps.now });
-  const propose = async (key: string, command: FsmCommand, caller: Caller | null) => {
+  const proposeCommand = async (command: FsmCommand, caller: Caller | null) => {
     const { result } = await loop.propose(
       encodeCommand({ ...command, timeMs: deps.now(), ...callerField(caller) }),
     );
+    return result;
+  };
+  const propose = async (key: string, command: FsmCommand, caller: Caller | null) => {
+    const result = await proposeCommand(command, caller);
     return { result, ...writeOutcomeOrPrefix(result, key) };
   };
   /** Waits for ReadIndex unless serializable, then checks `read` on the state it will read. */
@@ -133,6 +138,17 @@ export function clientService(deps: ClientServiceDeps): DfsServer {
       const session = validateSession(req.session);
       guard.allow(caller, "write", req.key);
       const cas = req.ifVersion === undefined ? {} : { ifVersion: req.ifVersion };
+      if (isBlobPut(req.value.byteLength)) {
+        const put = {
+          key: req.key,
+          value: req.value,
+          metadata,
+          ...cas,
+          ...(session ? { session } : {}),
+        };
+        const result = await proposeBlobPut(put, (command) => proposeCommand(command, caller));
+        return writeOutcome(result, req.key);
+      }
       const { index, version } = await propose(
         req.key,
         {

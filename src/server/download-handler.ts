@@ -15,7 +15,7 @@
  * chunk needed is found by division, never by reading what comes before it. `if_version`
  * makes a ranged read that follows a stat read the same file or fail.
  */
-import { once } from "node:events";
+import { type EventEmitter, once } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import {
   checkKey,
@@ -80,9 +80,10 @@ async function stream(deps: DownloadDeps, call: Call): Promise<void> {
     }
     const { first, last } = chunksOf(span, FILE_CHUNK_BYTES);
     let seq = first;
+    const outbox: Outbox = { bytes: 0, writes: [] };
     for await (const data of readFileChunks(view, stored, first, last)) {
       const part = sliceOfChunk(span, seq++, FILE_CHUNK_BYTES);
-      await send(call, { info: undefined, data: data.subarray(part.start, part.end) });
+      await send(call, { info: undefined, data: data.subarray(part.start, part.end) }, outbox);
     }
   } finally {
     view.close();
@@ -93,9 +94,58 @@ function optionalNumber(value: number | undefined | null): number | undefined {
   return value === undefined || value === null ? undefined : Number(value);
 }
 
-/** Writes one message, waiting for the client to drain if the stream's buffer is full. */
-async function send(call: Call, message: DownloadResponse): Promise<void> {
+/**
+ * Bytes of a download's messages written to gRPC whose writes have not completed (held,
+ * encoded, until HTTP/2 flow control lets them out). Above it the next read waits for
+ * the oldest write: gRPC's own bound is 16 messages (its object-mode high-water mark),
+ * 16 MiB and their copies per download, where 2 chunks keep a stream busy.
+ */
+export const DOWNLOAD_UNSENT_BYTES = 2 * FILE_CHUNK_BYTES;
+
+/** What {@link send} uses of a call (a fake in tests). */
+export type SendTarget = EventEmitter & Pick<Call, "cancelled" | "write">;
+
+/** Writes still in gRPC's hands for one download, oldest first. */
+export interface Outbox {
+  bytes: number;
+  readonly writes: Promise<void>[];
+}
+
+/**
+ * Writes one message; waits while more than {@link DOWNLOAD_UNSENT_BYTES} of earlier
+ * writes are outstanding, or for 'drain' if the stream's buffer is full.
+ */
+export async function send(
+  call: SendTarget,
+  message: DownloadResponse,
+  outbox?: Outbox,
+): Promise<void> {
   if (call.cancelled) throw new DfsError("unavailable", "download cancelled by the client");
-  if (call.write(message)) return;
-  await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+  const bytes = message.data.byteLength;
+  let ok = true;
+  if (outbox === undefined) ok = call.write(message);
+  else {
+    outbox.bytes += bytes;
+    outbox.writes.push(
+      new Promise<void>((resolve) => {
+        ok = call.write(message, () => {
+          outbox.bytes -= bytes;
+          resolve();
+        });
+      }),
+    );
+  }
+  const full = outbox !== undefined && outbox.bytes > DOWNLOAD_UNSENT_BYTES;
+  if (ok && !full) return;
+  const stop = new AbortController();
+  const cancelled = once(call, "cancelled", { signal: stop.signal }).catch(() => {});
+  try {
+    while (outbox !== undefined && outbox.bytes > DOWNLOAD_UNSENT_BYTES) {
+      await Promise.race([outbox.writes.shift(), cancelled]);
+      if (call.cancelled) throw new DfsError("unavailable", "download cancelled by the client");
+    }
+    if (!ok) await Promise.race([once(call, "drain", { signal: stop.signal }), cancelled]);
+  } finally {
+    stop.abort();
+  }
 }

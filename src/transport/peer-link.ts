@@ -23,12 +23,25 @@ export interface LinkLimits {
   readonly maxQueueBytes: number;
   /** Bytes written as one batch (at least one message). */
   readonly maxBatchBytes: number;
+  /**
+   * Bytes of batches handed to the stream whose write has not completed (gRPC holds
+   * them, encoded, until HTTP/2 flow control lets them out). At or above it no batch is
+   * written until one completes; a batch is written whenever none is outstanding.
+   */
+  readonly maxUnsentBytes: number;
 }
 
-/** 64 MiB queue (a few dozen full appends), 8 MiB batches. */
+/**
+ * What a link may hold, by design (issue 22: a node's memory bounded whatever moves):
+ * 16 MiB queued (a few appends of a Ready or two; a peer slower than that loses the
+ * rest, and Raft resends from the log, rehydrating stored chunks from the blobs) and one
+ * 8 MiB batch in gRPC's hands. Without the second bound gRPC's stream took 16 batches
+ * (its object-mode high-water mark), up to 128 MiB encoded, before asking to drain.
+ */
 export const DEFAULT_LINK_LIMITS: LinkLimits = {
-  maxQueueBytes: 64 * 1024 * 1024,
+  maxQueueBytes: 16 * 1024 * 1024,
   maxBatchBytes: 8 * 1024 * 1024,
+  maxUnsentBytes: 8 * 1024 * 1024,
 };
 
 /**
@@ -61,6 +74,10 @@ export class PeerLink {
   private stream: grpc.ClientWritableStream<MessageBatch> | null = null;
   /** False while the stream's buffer is full (until its 'drain'). */
   private writable = true;
+  /** Bytes of batches written to the current stream and not yet completed. */
+  private unsent = 0;
+  /** True inside flush (a write's completion may come back synchronously). */
+  private flushing = false;
   /** True while a batch's entries are being rehydrated (nothing else is written). */
   private preparing = false;
   private closed = false;
@@ -101,26 +118,47 @@ export class PeerLink {
    * order holds), then written, and flushing goes on.
    */
   flush(): void {
-    while (this.queue.length > 0 && this.writable && !this.closed && !this.preparing) {
-      const batch = this.takeBatch();
-      if (batch.some((m) => needsRehydration(m, this.rehydrator))) {
-        this.preparing = true;
-        void this.writeRehydrated(batch);
-        return;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 && this.canWrite() && !this.closed && !this.preparing) {
+        const { messages: batch, bytes } = this.takeBatch();
+        if (batch.some((m) => needsRehydration(m, this.rehydrator))) {
+          this.preparing = true;
+          void this.writeRehydrated(batch, bytes);
+          return;
+        }
+        this.write(batch, bytes);
       }
-      this.write(batch);
+    } finally {
+      this.flushing = false;
     }
   }
 
-  private write(batch: readonly Message[]): void {
-    const stream = this.openStream();
-    this.writable = stream.write(this.wrap(batch.map((m) => toWire(m))));
+  /** Bytes of batches in gRPC's hands for this link (observability, tests). */
+  get unsentBytes(): number {
+    return this.unsent;
   }
 
-  private async writeRehydrated(batch: readonly Message[]): Promise<void> {
+  private canWrite(): boolean {
+    return this.writable && this.unsent < this.limits.maxUnsentBytes;
+  }
+
+  private write(batch: readonly Message[], bytes: number): void {
+    const stream = this.openStream();
+    this.unsent += bytes;
+    this.writable = stream.write(this.wrap(batch.map((m) => toWire(m))), () => {
+      // A broken stream's writes are forgotten with it (openStream's reset).
+      if (this.stream !== stream) return;
+      this.unsent -= bytes;
+      this.flush();
+    });
+  }
+
+  private async writeRehydrated(batch: readonly Message[], bytes: number): Promise<void> {
     try {
       const full = await rehydrateMessages(batch, this.rehydrator as EntryRehydrator);
-      if (!this.closed) this.write(full);
+      if (!this.closed) this.write(full, bytes);
     } catch (error) {
       // Our own blob is missing or damaged: never send what we cannot vouch for. The
       // follower asks again (a rejected or missing append), and the error is reported.
@@ -139,12 +177,12 @@ export class PeerLink {
    * Skipped while messages wait or the stream is full (those carry the same header).
    */
   ping(): void {
-    if (this.closed || !this.writable || this.preparing || this.queue.length > 0) return;
-    this.write([]);
+    if (this.closed || !this.canWrite() || this.preparing || this.queue.length > 0) return;
+    this.write([], 0);
   }
 
   /** Takes the next batch's messages off the queue (at least one, up to maxBatchBytes). */
-  private takeBatch(): Message[] {
+  private takeBatch(): { messages: Message[]; bytes: number } {
     const messages: Message[] = [];
     let bytes = 0;
     while (this.queue.length > 0) {
@@ -155,7 +193,7 @@ export class PeerLink {
       bytes += next.bytes;
     }
     this.queuedBytes -= bytes;
-    return messages;
+    return { messages, bytes };
   }
 
   private wrap(messages: RaftMessage[]): MessageBatch {
@@ -177,6 +215,7 @@ export class PeerLink {
       if (this.stream === stream) {
         this.stream = null;
         this.writable = true;
+        this.unsent = 0;
         this.dropped += this.queue.length;
         this.queue = [];
         this.queuedBytes = 0;

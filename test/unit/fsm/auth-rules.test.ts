@@ -158,10 +158,28 @@ const CASES: Case[] = [
         "permission_denied",
         /lacks write on docs\/b/,
       ),
+      // A commit is the last word on its upload: the refused one freed u1.
       s(
         {
           op: "commit_upload",
           uploadId: "u1",
+          key: "photos/b",
+          size: 2,
+          sha256: Buffer.alloc(32),
+          chunks: 1,
+          caller: ALICE,
+        },
+        "invalid",
+        /u1 holds 0 chunks/,
+      ),
+      s(
+        { op: "upload_chunk", uploadId: "u2", seq: 0, data: Buffer.from("xy"), caller: ALICE },
+        "chunk",
+      ),
+      s(
+        {
+          op: "commit_upload",
+          uploadId: "u2",
           key: "photos/b",
           size: 2,
           sha256: Buffer.alloc(32),

@@ -164,6 +164,37 @@ export class SimClient {
     return false;
   }
 
+  /**
+   * One get of `key` at node `target`, a single attempt: a client that just learned of a
+   * new leader and reads from it at once. Recorded in the history like any operation (a
+   * timeout or an error leaves it indeterminate). Use a client of its own per call, so
+   * each client's operations stay sequential.
+   */
+  async readOnce(key: string, target: number): Promise<void> {
+    const input: KvInput = { op: "get" };
+    const op: HistoryOp = {
+      id: this.ctx.history.length,
+      client: this.id,
+      key,
+      call: this.ctx.queue.now,
+      ret: Number.POSITIVE_INFINITY,
+      input,
+      output: undefined,
+    };
+    this.ctx.history.push(op);
+    const node = this.ctx.nodes.find((n) => n.id === target);
+    const session = { clientId: `client-${this.id}`, sequence: 1, firstIncomplete: 1 };
+    try {
+      const output = await this.withTimeout(this.attempt(node, key, input, session), ATTEMPT_MS);
+      if (output === "timeout") return;
+      op.output = output;
+      op.ret = this.ctx.queue.now;
+      this.completed++;
+    } catch {
+      // Not served (not the leader any more, unreachable): it had no effect.
+    }
+  }
+
   private nextInput(key: string): KvInput {
     const value = `c${this.id}-${++this.seq}`;
     const r = this.rng.float();

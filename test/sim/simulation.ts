@@ -884,13 +884,16 @@ export class Simulation {
     const disk = cut.old.disk;
     const at = (index: number) => disk.entryAt(index)?.term;
     const mustSnapshot = s.compacted.index > 0 && at(s.compacted.index) !== s.compacted.term;
-    const tailTerm = at(s.applied);
-    if (!mustSnapshot || tailTerm === undefined || tailTerm === core.termAt(s.applied)) return;
+    // Where the snapshot will end: LMDB mode streams the store as it is (its applied
+    // index); the memory store sends the newest one captured.
+    const end = this.lmdb !== null ? s.applied : (leader.disk.snapshot?.meta.index ?? 0);
+    const tailTerm = at(end);
+    if (!mustSnapshot || tailTerm === undefined || tailTerm === core.termAt(end)) return;
     this.staleTail = null;
     this.partitionGeneration++;
     this.network.healLinks();
     this.trace(
-      `stale tail: heal; n${leader.id} (compacted ${s.compacted.index}, applied ${s.applied}) must snapshot over n${cut.old.id}'s tail (last ${disk.lastIndex()})`,
+      `stale tail: heal; n${leader.id} (compacted ${s.compacted.index}, snapshot to end at ${end}) must snapshot over n${cut.old.id}'s tail (last ${disk.lastIndex()})`,
     );
   }
 

@@ -79,6 +79,11 @@ export interface SimOptions {
    */
   readonly membership?: MembershipMode;
   /**
+   * The aimed kinds (nemesis.ts AIMED_KINDS): each swarm seed decides (default), or false
+   * keeps them off (seeds picked for other nemeses before the kinds existed).
+   */
+  readonly aimed?: boolean;
+  /**
    * Judge liveness during the fault phase too (steady-leader.ts): a leader a majority keeps
    * in contact with is never deposed. Default: on for the swarm with pre-vote and
    * check-quorum; it draws nothing, so a seed replays the same with it on or off.
@@ -233,7 +238,7 @@ export class Simulation {
    */
   private aimedWeights(): Partial<Record<SwarmKind, number>> {
     const o = this.options;
-    if (o.nemesis === "v1" || o.profile !== undefined) return {};
+    if (o.nemesis === "v1" || o.profile !== undefined || o.aimed === false) return {};
     return aimedWeights(new Rng(o.seed ^ 0x61696d64));
   }
 

@@ -77,7 +77,9 @@ describe("membership nemesis, random seeds", () => {
   const seeds = [1, 3, 4, 16];
   for (const seed of seeds) {
     const nodes = seed % 2 === 0 ? 3 : 5;
-    const replay = `npm run sim -- --membership on --seed ${seed} --nodes ${nodes} --fault-ms 20000 --clients 8 --verbose`;
+    // Aimed kinds off: these seeds were picked, before those kinds existed, for the
+    // membership changes they make (with them on, seed 1 draws none).
+    const replay = `npm run sim -- --membership on --aimed off --seed ${seed} --nodes ${nodes} --fault-ms 20000 --clients 8 --verbose`;
     it(`seed ${seed} (${nodes} nodes) with membership changes under faults`, async () => {
       const report = await new Simulation({
         seed,
@@ -85,6 +87,7 @@ describe("membership nemesis, random seeds", () => {
         faultMs: 20_000,
         clients: 8,
         membership: "on",
+        aimed: false,
       }).run();
       console.log(
         `# seed ${seed}: ${report.ok ? "ok" : "FAIL"} definite=${report.definite} members: ${report.membership} | replay: ${replay}`,

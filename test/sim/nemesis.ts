@@ -113,11 +113,45 @@ export const SWARM_KINDS = [
  */
 export const MEMBERSHIP_KIND = "membership" as const;
 
-/** One fault kind of the swarm. */
-export type SwarmKind = (typeof SWARM_KINDS)[number] | typeof MEMBERSHIP_KIND;
+/**
+ * Kinds aimed at plants the first swarm missed (issue 25, session 4). Like the membership
+ * kind, kept out of SWARM_KINDS and enabled from a stream of the seed's own (see
+ * {@link aimedWeights}), so a seed that leaves them off draws exactly what it drew before.
+ *
+ * - `cut-after-commit`: wait until the leader has applied (and answered clients for)
+ *   entries no other node knows are committed, then cut it off at once. The others elect
+ *   a leader whose commit index lags writes clients were told succeeded: only its first
+ *   commit in its own term (thesis §6.4) keeps its reads from missing them.
+ * - `stale-tail-snapshot`: cut the leader off alone (it keeps appending what clients send
+ *   it, a tail nobody else has) and heal as soon as a newer leader compacted past where
+ *   the two logs part, while its applied index still falls inside that tail: the snapshot
+ *   it then sends is installed over a log holding another entry at the snapshot's index
+ *   (the restart's reconciliation of store and WAL if the node crashes right after).
+ */
+export const AIMED_KINDS = ["cut-after-commit", "stale-tail-snapshot"] as const;
 
-/** Every kind, in the order nextSwarmFault weighs them (membership last, see above). */
-const ALL_SWARM_KINDS: readonly SwarmKind[] = [...SWARM_KINDS, MEMBERSHIP_KIND];
+/** One fault kind of the swarm. */
+export type SwarmKind =
+  | (typeof SWARM_KINDS)[number]
+  | typeof MEMBERSHIP_KIND
+  | (typeof AIMED_KINDS)[number];
+
+/** Every kind, in the order nextSwarmFault weighs them (membership, then aimed, last). */
+const ALL_SWARM_KINDS: readonly SwarmKind[] = [...SWARM_KINDS, MEMBERSHIP_KIND, ...AIMED_KINDS];
+
+/**
+ * The aimed kinds' weights for a seed (each on in 40% of seeds, weight 3–12), drawn from
+ * `rng`, a stream of their own, so turning them on changes nothing else the seed draws.
+ */
+export function aimedWeights(rng: Rng): Partial<Record<SwarmKind, number>> {
+  const weights: Partial<Record<SwarmKind, number>> = {};
+  for (const kind of AIMED_KINDS) {
+    const on = rng.chance(0.4);
+    const weight = 3 + rng.int(10);
+    if (on) weights[kind] = weight;
+  }
+  return weights;
+}
 
 /**
  * Whether a run uses the membership nemesis: `swarm` (the default) lets each seed decide
@@ -239,6 +273,16 @@ export type SwarmFault =
     }
   | { readonly kind: "weather"; readonly conditions: NetworkConditions }
   | {
+      /** Cut the leader off the moment it applied past every other node's commit index. */
+      readonly kind: "cut-after-commit";
+      readonly isolateMs: number;
+    }
+  | {
+      /** Cut the leader off; heal when a newer leader must snapshot over its stale tail. */
+      readonly kind: "stale-tail-snapshot";
+      readonly isolateMs: number;
+    }
+  | {
       /** A membership change or a leadership transfer (see {@link MemberAction}). */
       readonly kind: "membership";
       readonly action: MemberAction;
@@ -346,6 +390,10 @@ export function nextSwarmFault(rng: Rng, profile: SwarmProfile): SwarmFault {
       return { kind: "crash-on-vote" };
     case "membership":
       return nextMembershipFault(rng);
+    case "cut-after-commit":
+      return { kind: "cut-after-commit", isolateMs: rng.between(800, 4000) };
+    case "stale-tail-snapshot":
+      return { kind: "stale-tail-snapshot", isolateMs: rng.between(1500, 6000) };
     case "weather":
       return {
         kind: "weather",

@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--nodes 3|5] [--fault-ms MS]
  * [--clients C] [--nemesis swarm|v1] [--plant NAME] [--stop-on-fail] [--shrink]
- * [--hours H] [--regression S] [--store memory|lmdb] [--membership swarm|on|off] [--quiet]
+ * [--hours H] [--regression S] [--store memory|lmdb] [--membership swarm|on|off]
+ * [--aimed swarm|off] [--quiet]
  * [--verbose]`:
  * runs randomized simulations and prints one line per seed; on a failure prints the trace
  * and the one command that replays it, and exits 1.
@@ -13,6 +14,7 @@
  * - `--hours H` is the long mode: fresh seeds for H hours with seeds/s reported every
  *   minute; each failure is shrunk and, without a plant, saved to regression-seeds.json.
  * - `--regression S` replays regression seed S (its scheduler and schedule) from that file.
+ * - `--aimed off` keeps the swarm's aimed kinds (nemesis.ts AIMED_KINDS) off;
  * - `--membership on|off` forces the membership nemesis (sim-membership.ts) on or off;
  *   by default (`swarm`) each swarm seed decides.
  * - `--store lmdb` runs the real LMDB store with crashes inside its write-behind
@@ -53,6 +55,7 @@ const { values } = parseArgs({
     verbose: { type: "boolean", default: false },
     store: { type: "string", default: "memory" },
     membership: { type: "string", default: "swarm" },
+    aimed: { type: "string", default: "swarm" },
   },
 });
 if (values.store !== "memory" && values.store !== "lmdb")
@@ -61,6 +64,9 @@ const store: "memory" | "lmdb" = values.store;
 if (!isMembershipMode(values.membership))
   throw new Error(`--membership must be swarm, on or off, not ${values.membership}`);
 const membership: MembershipMode = values.membership;
+if (values.aimed !== "swarm" && values.aimed !== "off")
+  throw new Error(`--aimed must be swarm or off, not ${values.aimed}`);
+const aimed = values.aimed === "swarm";
 
 /** What fixes one run besides its seed. */
 export interface ReplayOptions {
@@ -71,6 +77,7 @@ export interface ReplayOptions {
   readonly plant?: string | undefined;
   readonly store?: "memory" | "lmdb";
   readonly membership?: MembershipMode;
+  readonly aimed?: boolean;
 }
 
 /** The command that replays one run exactly. */
@@ -80,7 +87,8 @@ export function replayCommand(seed: number, o: ReplayOptions): string {
   const storeFlag = o.store === "lmdb" ? " --store lmdb" : "";
   const members =
     o.membership !== undefined && o.membership !== "swarm" ? ` --membership ${o.membership}` : "";
-  return `npm run sim --${plant}${nemesis} --seed ${seed} --nodes ${o.nodes} --fault-ms ${o.faultMs} --clients ${o.clients}${storeFlag}${members} --verbose`;
+  const aimedFlag = o.aimed === false ? " --aimed off" : "";
+  return `npm run sim --${plant}${nemesis} --seed ${seed} --nodes ${o.nodes} --fault-ms ${o.faultMs} --clients ${o.clients}${storeFlag}${members}${aimedFlag} --verbose`;
 }
 
 const plant = values.plant ?? process.env.DFS_PLANT;
@@ -148,6 +156,7 @@ async function simulate(
     verbose,
     store,
     membership,
+    aimed,
     ...(schedule !== undefined ? { schedule } : {}),
   }).run();
 }
@@ -212,7 +221,7 @@ for (let i = 0; fixedSeeds === undefined ? Date.now() < until : i < fixedSeeds.l
     console.log(
       replayed !== undefined
         ? `replay: npm run sim -- --regression ${seed} --verbose`
-        : `replay: ${replayCommand(seed, { nodes, faultMs, clients, nemesis, plant, store, membership })}`,
+        : `replay: ${replayCommand(seed, { nodes, faultMs, clients, nemesis, plant, store, membership, aimed })}`,
     );
     if (shrink && replayed === undefined) await shrinkFailure(seed, nodes, report);
     if (values["stop-on-fail"]) break;

@@ -13,6 +13,7 @@ import { ClientLulls, drawLulls } from "./client-lulls.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import {
+  aimedWeights,
   type Fault,
   type FaultProfile,
   MEMBERSHIP_KIND,
@@ -24,12 +25,13 @@ import {
   randomProfile,
   type ScheduledFault,
   type SwarmFault,
+  type SwarmKind,
   type SwarmProfile,
   swarmProfile,
 } from "./nemesis.ts";
 import { RealIo } from "./real-io.ts";
 import { imageChunks } from "./sim-blobs.ts";
-import { type HistoryOp, SimClient } from "./sim-client.ts";
+import { type ClientContext, type HistoryOp, SimClient } from "./sim-client.ts";
 import { checkHistory } from "./sim-linearizability.ts";
 import { SimLmdb, type StoreStep } from "./sim-lmdb.ts";
 import { MembershipNemesis } from "./sim-membership.ts";
@@ -76,6 +78,11 @@ export interface SimOptions {
    * decide, `on`/`off` force it. Never under `v1`, a fixed profile, or the LMDB store.
    */
   readonly membership?: MembershipMode;
+  /**
+   * The aimed kinds (nemesis.ts AIMED_KINDS): each swarm seed decides (default), or false
+   * keeps them off (seeds picked for other nemeses before the kinds existed).
+   */
+  readonly aimed?: boolean;
   /**
    * Judge liveness during the fault phase too (steady-leader.ts): a leader a majority keeps
    * in contact with is never deposed. Default: on for the swarm with pre-vote and
@@ -140,6 +147,11 @@ export class Simulation {
   private storeFaultsOn = false;
   /** LMDB mode: crashes at each store step. */
   private readonly storeCrashes = new Map<StoreStep, number>();
+  /** LMDB mode: chance of a crash right after a snapshot installed over a divergent log. */
+  private divergentInstallCrashP = 0;
+  private readonly divergentInstallRng: Rng;
+  /** LMDB mode: snapshots installed over a divergent log (see overDivergentLog). */
+  private divergentInstalls = 0;
   private tornP = 0;
   private lmdbTrace = "";
   private readonly traceLines: string[] = [];
@@ -165,6 +177,8 @@ export class Simulation {
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
+    this.divergentInstallRng = new Rng(options.seed ^ 0x64697667);
+    this.probeRng = new Rng(options.seed ^ 0x70726f62);
     this.faultRng = this.rng;
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.network = new SimNetwork(
@@ -216,6 +230,16 @@ export class Simulation {
     const o = this.options;
     if (o.nemesis === "v1" || o.profile !== undefined || o.store === "lmdb") return 0;
     return membershipWeight(new Rng(o.seed ^ 0x6d656d62), o.membership ?? "swarm");
+  }
+
+  /**
+   * The aimed kinds' weights for this run (nemesis.ts AIMED_KINDS), from a stream of the
+   * seed's own: runs that leave them off draw exactly what they drew before they existed.
+   */
+  private aimedWeights(): Partial<Record<SwarmKind, number>> {
+    const o = this.options;
+    if (o.nemesis === "v1" || o.profile !== undefined || o.aimed === false) return {};
+    return aimedWeights(new Rng(o.seed ^ 0x61696d64));
   }
 
   /** Starts the membership nemesis (scenarios may call it to drive changes themselves). */
@@ -293,6 +317,12 @@ export class Simulation {
         const withMembership: SwarmProfile = { ...swarm, weights };
         profile = withMembership;
         this.enableMembership();
+      }
+      const aimed = this.aimedWeights();
+      if (Object.keys(aimed).length > 0 && "weights" in profile) {
+        const swarm = profile as SwarmProfile;
+        const withAimed: SwarmProfile = { ...swarm, weights: { ...swarm.weights, ...aimed } };
+        profile = withAimed;
       }
       if ("weights" in profile) this.swarmProfileInUse = profile as SwarmProfile;
       this.trace(`profile ${JSON.stringify(profile)} nodes=${this.nodes.length} ${this.flowTrace}`);
@@ -373,6 +403,8 @@ export class Simulation {
       this.steady?.afterEvent();
       this.traceRoles();
       if (this.trap !== null) this.springTrap(this.trap);
+      if (this.probe !== null) this.springProbe(this.probe);
+      if (this.staleTail !== null) this.healOverStaleTail(this.staleTail);
     }
     this.queue.now = Math.max(this.queue.now, until);
   }
@@ -472,6 +504,10 @@ export class Simulation {
       ms: rng.pick([5, 100, 1000]),
     };
     this.storeCrashP = this.options.storeCrashP ?? rng.pick([0, 0.001, 0.003, 0.01]);
+    // Installs over a divergent log are rare and the crash right after one is the only way
+    // to the restart's hardest reconciliation: crash there often (an own stream, so the
+    // other draws stay as they were).
+    this.divergentInstallCrashP = this.divergentInstallRng.pick([0.25, 0.5, 1]);
     this.lmdbTrace = `lmdb writeBehind=${JSON.stringify(writeBehind)} storeCrashP=${this.storeCrashP}`;
     const lmdb = new SimLmdb(this.options.seed, this.io, this.queue, rng, writeBehind);
     lmdb.onStep = (id, step) => this.onStoreStep(id, step);
@@ -484,12 +520,35 @@ export class Simulation {
    */
   private onStoreStep(id: number, step: StoreStep): void {
     const lmdb = this.lmdb as SimLmdb;
-    if (!this.storeFaultsOn || !lmdb.rng.chance(this.storeCrashP)) return;
     const n = this.node(id);
+    if (step === "snapshot-installed" && this.overDivergentLog(n)) {
+      this.divergentInstalls++;
+      const rng = this.divergentInstallRng;
+      if (this.storeFaultsOn && n.isUp() && rng.chance(this.divergentInstallCrashP)) {
+        this.storeCrashes.set(step, (this.storeCrashes.get(step) ?? 0) + 1);
+        this.trace(`store step ${step} on n${id}, over a divergent log: crash here`);
+        this.crash(n, this.tornP, rng.between(50, 2000));
+        return;
+      }
+    }
+    if (!this.storeFaultsOn || !lmdb.rng.chance(this.storeCrashP)) return;
     if (!n.isUp()) return;
     this.storeCrashes.set(step, (this.storeCrashes.get(step) ?? 0) + 1);
     this.trace(`store step ${step} on n${id}: crash here`);
     this.crash(n, this.tornP, lmdb.rng.between(50, 2000));
+  }
+
+  /**
+   * True when the snapshot `n`'s store just installed ends at an index where `n`'s WAL
+   * holds an entry of another term: the WAL's history there was superseded, and only the
+   * reset that follows the install (or, after a crash, the restart's reconciliation of
+   * store and WAL) may drop it.
+   */
+  private overDivergentLog(n: SimNode): boolean {
+    const meta = n.disk.snapshot?.meta;
+    if (meta === undefined) return false;
+    const entry = n.disk.entryAt(meta.index);
+    return entry !== undefined && entry.term !== meta.term;
   }
 
   /** A snapshot stream failed: the sender's transport tells its core (which retries later). */
@@ -563,7 +622,7 @@ export class Simulation {
 
   /** Starts the randomized clients (8 by default) that record the history. */
   startClients(): void {
-    const ctx = {
+    const ctx: ClientContext = {
       queue: this.queue,
       nodes: this.nodes,
       history: this.history,
@@ -577,6 +636,7 @@ export class Simulation {
         this.fatal ??= error;
       },
     };
+    this.clientContext = ctx;
     for (let c = 1; c <= this.options.clients; c++) {
       const readRng = new Rng((this.options.seed * 7919 + c * 104_729) ^ 0x72656164);
       const client = new SimClient(c, ctx, this.rng.fork(), readRng);
@@ -733,6 +793,12 @@ export class Simulation {
         this.faults++;
         await this.enableMembership().inject(fault, this.faultRng, end);
         return;
+      case "cut-after-commit":
+        await this.cutAfterCommit(fault, end);
+        return;
+      case "stale-tail-snapshot":
+        this.staleTailSnapshot(fault);
+        return;
       case "weather":
         this.faults++;
         this.network.conditions = { ...fault.conditions };
@@ -777,6 +843,74 @@ export class Simulation {
     });
     this.healLinksAfter(fault.afterMs + fault.healAfterMs);
   }
+
+  /** A stale-tail-snapshot in force: the cut leader and its partition, until it heals. */
+  private staleTail: {
+    readonly old: SimNode;
+    readonly generation: number;
+    readonly until: number;
+  } | null = null;
+
+  /** Cuts the leader off alone (see SwarmFault "stale-tail-snapshot"). */
+  private staleTailSnapshot(fault: Extract<SwarmFault, { kind: "stale-tail-snapshot" }>): void {
+    const leader = this.currentLeader();
+    if (leader === undefined) return;
+    this.faults++;
+    this.network.healLinks();
+    this.partitionGeneration++;
+    this.network.separate(
+      [leader.id],
+      this.nodes.map((n) => n.id).filter((i) => i !== leader.id),
+    );
+    this.trace(`stale tail: cut leader n${leader.id} for up to ${fault.isolateMs.toFixed(0)} ms`);
+    this.staleTail = {
+      old: leader,
+      generation: this.partitionGeneration,
+      until: this.queue.now + fault.isolateMs,
+    };
+    this.healLinksAfter(fault.isolateMs);
+  }
+
+  /**
+   * Heals a stale-tail cut early, the moment a newer leader's log is compacted past an
+   * entry the cut node holds in another term (so it must be sent a snapshot) while the
+   * newer leader's applied index, where that snapshot will end, falls on the cut node's
+   * divergent tail.
+   */
+  private healOverStaleTail(cut: NonNullable<typeof this.staleTail>): void {
+    if (this.queue.now > cut.until || this.partitionGeneration !== cut.generation) {
+      this.staleTail = null;
+      return;
+    }
+    const leader = this.currentLeader();
+    const core = leader?.current?.node;
+    if (leader === undefined || leader === cut.old || core === undefined) return;
+    const s = core.status();
+    const disk = cut.old.disk;
+    const at = (index: number) => disk.entryAt(index)?.term;
+    const mustSnapshot = s.compacted.index > 0 && at(s.compacted.index) !== s.compacted.term;
+    // Where the snapshot will end: LMDB mode streams the store as it is (its applied
+    // index); the memory store sends the newest one captured.
+    const end = this.lmdb !== null ? s.applied : (leader.disk.snapshot?.meta.index ?? 0);
+    const tailTerm = at(end);
+    if (!mustSnapshot || tailTerm === undefined || tailTerm === core.termAt(end)) return;
+    this.staleTail = null;
+    this.partitionGeneration++;
+    this.network.healLinks();
+    this.trace(
+      `stale tail: heal; n${leader.id} (compacted ${s.compacted.index}, snapshot to end at ${end}) must snapshot over n${cut.old.id}'s tail (last ${disk.lastIndex()})`,
+    );
+  }
+
+  /** After a cut-after-commit, the cut leader and its term, until the cut heals. */
+  private probe: { readonly old: SimNode; readonly term: number; readonly until: number } | null =
+    null;
+  /** Clients made for reads at a new leader so far (their ids start at 1001). */
+  private probeClients = 0;
+  /** The probe clients' generator (own stream: other draws stay as they were). */
+  private readonly probeRng: Rng;
+  /** What the clients share (null before startClients). */
+  private clientContext: ClientContext | null = null;
 
   /** The leader trap in force, if any (see SwarmFault "leader-trap"). */
   private trap: {
@@ -880,6 +1014,73 @@ export class Simulation {
       }
       if (this.queue.now >= deadline) return;
       await this.runUntil(this.queue.now + 0.5);
+    }
+  }
+
+  /**
+   * Waits (up to 1 s) until the leader has applied entries that no other live node knows
+   * are committed (its clients were answered, its commit notices are still on the wire),
+   * then cuts it off at once: the notices in flight are lost, and the others elect a
+   * leader whose commit index lags acknowledged writes.
+   */
+  private async cutAfterCommit(
+    fault: Extract<SwarmFault, { kind: "cut-after-commit" }>,
+    end: number,
+  ): Promise<void> {
+    const deadline = Math.min(end, this.queue.now + 1000);
+    for (;;) {
+      const leader = this.currentLeader();
+      const s = leader?.current?.node.status();
+      if (leader !== undefined && s !== undefined) {
+        let known = 0;
+        for (const n of this.nodes) {
+          if (n === leader || !n.isUp()) continue;
+          known = Math.max(known, n.current?.node.status().commit ?? 0);
+        }
+        if (s.applied > known) {
+          this.faults++;
+          this.network.healLinks();
+          this.partitionGeneration++;
+          this.network.separate(
+            [leader.id],
+            this.nodes.map((n) => n.id).filter((i) => i !== leader.id),
+          );
+          this.trace(
+            `cut leader n${leader.id} (applied ${s.applied}, others know commit ${known}) for ${fault.isolateMs.toFixed(0)} ms`,
+          );
+          this.healLinksAfter(fault.isolateMs);
+          this.probe = { old: leader, term: s.term, until: this.queue.now + fault.isolateMs };
+          return;
+        }
+      }
+      if (this.queue.now >= deadline) return;
+      await this.runUntil(this.queue.now + 0.5);
+    }
+  }
+
+  /**
+   * After a cut-after-commit: the first leader elected past the cut leader's term gets a
+   * read of every current key, from clients of their own, the moment it wins (clients
+   * that failed over and read at once). Its commit index lags writes already answered, so
+   * only the wait for its first commit in its term keeps these reads from missing them.
+   */
+  private springProbe(probe: NonNullable<typeof this.probe>): void {
+    if (this.queue.now > probe.until) {
+      this.probe = null;
+      return;
+    }
+    const leader = this.currentLeader();
+    const s = leader?.current?.node.status();
+    const ctx = this.clientContext;
+    if (leader === undefined || leader === probe.old || s === undefined || s.term <= probe.term)
+      return;
+    this.probe = null;
+    if (ctx === null) return;
+    const keys = ctx.keys();
+    this.trace(`n${leader.id} leads in term ${s.term}: ${keys.length} reads at it at once`);
+    for (const key of keys) {
+      const id = 1000 + ++this.probeClients;
+      void new SimClient(id, ctx, this.probeRng).readOnce(key, leader.id);
     }
   }
 
@@ -1257,6 +1458,6 @@ export class Simulation {
       .map(([k, v]) => `${k}=${v}`)
       .join(" ");
     const crashes = [...this.storeCrashes].map(([k, v]) => `${k}=${v}`).join(" ") || "none";
-    return `steps reached: ${steps} | crashes at steps: ${crashes} | crashes kept floor=${l.kept.floor} latest=${l.kept.latest} reapplied=${l.reapplied} io=${this.io.done}`;
+    return `steps reached: ${steps} | crashes at steps: ${crashes} | crashes kept floor=${l.kept.floor} latest=${l.kept.latest} reapplied=${l.reapplied} divergent installs=${this.divergentInstalls} io=${this.io.done}`;
   }
 }

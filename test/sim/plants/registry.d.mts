@@ -12,6 +12,11 @@ export interface Plant {
   readonly name: string;
   readonly description: string;
   readonly patches: readonly Patch[];
+  /**
+   * Set on a pin, not a bug: a wrong line that today's code cannot reach (why, in short).
+   * It stays to pin the assumption that makes it harmless; the table measures bugs only.
+   */
+  readonly pin?: string;
 }
 
 export declare const PLANTS: readonly Plant[];

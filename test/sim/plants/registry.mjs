@@ -172,6 +172,10 @@ export const PLANTS = [
       "A follower takes the leader's commit index up to its own last index instead of the " +
       "last entry this append verified (min(commit, lastNew)): a stale tail from a deposed " +
       "leader, not yet overwritten, gets committed and applied.",
+    pin:
+      "this leader never sends an append that ends before a follower's stale tail: its " +
+      "conflict hint never backs up past the last agreeing index, so the first entry it " +
+      "sends conflicts and truncates the tail (docs/testing.md#pins-not-bugs).",
     patches: [
       {
         file: "src/raft/raft.ts",
@@ -431,6 +435,10 @@ export const PLANTS = [
       "After a snapshot capture, the log is compacted up to the applied index as it is once " +
       "the capture's flush returned, not the index captured: entries applied during the " +
       "flush are compacted away although no durable snapshot or store holds them.",
+    pin:
+      "the loop handles one Ready at a time and awaits the capture before it applies " +
+      "anything else, so the applied index after the flush is the one captured " +
+      "(docs/testing.md#pins-not-bugs).",
     patches: [
       {
         file: "src/server/loop/snapshot-policy.ts",

@@ -314,7 +314,7 @@ describe("upload rules", () => {
     assert.equal(backend.ups.get("u")?.bytes, 1 << 20);
   });
 
-  it("a commit must name the upload's chunk count and size; else invalid, nothing changes", () => {
+  it("a commit must name the upload's chunk count and size; else invalid, and the upload goes", () => {
     const { backend, apply } = rig();
     apply(chunk("u", 0, "abc"));
     const wrongCount = apply(commit("u", "k", 2, 3));
@@ -322,9 +322,14 @@ describe("upload rules", () => {
       kind: "invalid",
       reason: "upload u holds 1 chunks / 3 bytes, commit says 2 / 3",
     });
-    assert.equal(apply(commit("u", "k", 1, 4)).kind, "invalid", "wrong size");
-    assert.equal(backend.values.has("k"), false);
-    assert.ok(backend.ups.has("u"), "the upload stays");
+    // A commit is the last word on its upload (apply-command.ts): a refused one frees it.
+    assert.equal(backend.ups.has("u"), false, "the refused upload is freed");
+    apply(chunk("w", 0, "abc"));
+    assert.deepEqual(apply(commit("w", "k", 1, 4)), {
+      kind: "invalid",
+      reason: "upload w holds 1 chunks / 3 bytes, commit says 1 / 4",
+    });
+    assert.equal(backend.values.has("k"), false, "no value under the key");
   });
 
   it("a commit swaps the file in under its key with every field, and forgets the upload", () => {

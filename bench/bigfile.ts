@@ -26,14 +26,12 @@
  *
  * Results: printed, and written to bench/results/bigfile-<time>.{md,json}.
  */
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SERVER_NODE_FLAGS } from "../src/api/index.ts";
 import { DfsClient } from "../src/client/index.ts";
-import { LocalCluster, type ServerEntry } from "../src/cluster/index.ts";
+import { LocalCluster } from "../src/cluster/index.ts";
 import {
   type DiskSample,
   diskUsed,
@@ -92,27 +90,10 @@ const startedAt = new Date();
 const facts = { ...machineFacts(""), note: flags.note };
 const block = randomBytes(MiB);
 const entry = flags.repo
-  ? otherRepoEntry(resolve(flags.repo))
+  ? buildCompiledEntry(resolve(flags.repo))
   : flags.tsx
     ? undefined
     : buildCompiledEntry();
-
-/**
- * Nodes run another checkout's compiled CLI (`--repo DIR`, built there first): the
- * "before" code measured by this harness, rounds interleaved with the "after" code.
- */
-function otherRepoEntry(repo: string): ServerEntry {
-  const build = spawnSync(process.execPath, [join(repo, "scripts", "build.mjs")], {
-    cwd: repo,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  if (build.status !== 0) throw new Error(`build of ${repo} failed`);
-  return {
-    command: process.execPath,
-    args: [...SERVER_NODE_FLAGS, join(repo, "bin", "dfs.mjs")],
-    cwd: repo,
-  };
-}
 
 const rounds: RoundFigures[] = [];
 for (let r = 0; r < num("rounds"); r++) {

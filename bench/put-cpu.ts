@@ -11,10 +11,8 @@
  *
  * `--base DIR`: a checkout whose compiled CLI is the baseline (built there first).
  */
-import { spawnSync } from "node:child_process";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SERVER_NODE_FLAGS } from "../src/api/index.ts";
 import { LocalCluster, type ServerEntry } from "../src/cluster/index.ts";
 import { prefill, runLoad, type Workload } from "../src/loadgen/index.ts";
 import { buildCompiledEntry } from "./lib/compiled-entry.ts";
@@ -35,22 +33,8 @@ const size = Number(flags.size);
 const concurrency = Number(flags.conc);
 const workload = flags.workload as Workload;
 
-/** The compiled CLI of another checkout, built there. */
-function entryOf(repo: string): ServerEntry {
-  const build = spawnSync(process.execPath, [join(repo, "scripts", "build.mjs")], {
-    cwd: repo,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  if (build.status !== 0) throw new Error(`build of ${repo} failed`);
-  return {
-    command: process.execPath,
-    args: [...SERVER_NODE_FLAGS, join(repo, "bin", "dfs.mjs")],
-    cwd: repo,
-  };
-}
-
 const systems: [string, ServerEntry][] = [["this", buildCompiledEntry()]];
-if (flags.base !== undefined) systems.push(["base", entryOf(resolve(flags.base))]);
+if (flags.base !== undefined) systems.push(["base", buildCompiledEntry(resolve(flags.base))]);
 
 /** One measured window on a fresh cluster: ops, and server CPU ms per op (each node, sum). */
 async function measure(entry: ServerEntry): Promise<string> {

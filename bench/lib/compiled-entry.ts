@@ -9,16 +9,19 @@ import { join } from "node:path";
 import { SERVER_NODE_FLAGS } from "../../src/api/index.ts";
 import { REPO_ROOT, type ServerEntry } from "../../src/cluster/index.ts";
 
-/** Runs `npm run build` (scripts/build.mjs) and returns the entry of the compiled CLI. */
-export function buildCompiledEntry(): ServerEntry {
-  const build = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "build.mjs")], {
-    cwd: REPO_ROOT,
+/**
+ * Runs `npm run build` (scripts/build.mjs) in `root` (this checkout, or another one: the
+ * code before a change, measured by the same harness) and returns its compiled CLI's entry.
+ */
+export function buildCompiledEntry(root: string = REPO_ROOT): ServerEntry {
+  const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], {
+    cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
   });
-  if (build.status !== 0) throw new Error("npm run build failed: cannot run compiled nodes");
+  if (build.status !== 0) throw new Error(`build of ${root} failed: cannot run compiled nodes`);
   return {
     command: process.execPath,
-    args: [...SERVER_NODE_FLAGS, join(REPO_ROOT, "bin", "dfs.mjs")],
-    cwd: REPO_ROOT,
+    args: [...SERVER_NODE_FLAGS, join(root, "bin", "dfs.mjs")],
+    cwd: root,
   };
 }

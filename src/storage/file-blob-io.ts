@@ -56,9 +56,8 @@ export class FileBlobIo implements BlobIo {
   constructor(
     /** The blobs directory (created on first write). */
     readonly dir: string,
-    options: number | FileBlobIoOptions = {},
+    o: FileBlobIoOptions = {},
   ) {
-    const o = typeof options === "number" ? { maxOpen: options } : options;
     const maxOpen = o.maxOpen ?? DEFAULT_MAX_OPEN_BLOBS;
     this.handles = new BlobHandles(maxOpen, (name, create) => this.openBlob(name, create));
     this.directHandles = new BlobHandles(maxOpen, (name) =>

@@ -164,7 +164,7 @@ test("a missing blob: size undefined, read refused, unlink a no-op; a missing di
 });
 
 test("a blob written, closed and opened again keeps its bytes and takes more", async (t) => {
-  const io = new FileBlobIo(join(await tempDir(t), "blobs"), 1);
+  const io = new FileBlobIo(join(await tempDir(t), "blobs"), { maxOpen: 1 });
   t.after(() => io.closeAll());
   await io.write(NAME, 0, Buffer.from("ab"));
   await io.closeAll();

@@ -64,7 +64,7 @@ test("list shows only blobs; unlink removes one and a missing one is no error", 
 });
 
 test("the descriptor cache stays bounded and loses nothing it closes", async (t) => {
-  const io = new FileBlobIo(await tempDir(t), 2);
+  const io = new FileBlobIo(await tempDir(t), { maxOpen: 2 });
   t.after(() => io.closeAll());
   const names = Array.from({ length: 6 }, (_, i) => i.toString(16).repeat(32));
   await Promise.all(names.map((n, i) => io.write(n, 0, Buffer.from([i]))));

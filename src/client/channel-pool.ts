@@ -10,7 +10,7 @@ import {
   type Interceptor,
 } from "@grpc/grpc-js";
 import { MAX_GRPC_MESSAGE_BYTES, MAX_GRPC_RESPONSE_BYTES } from "../api/index.ts";
-import { DfsClient as DfsStub } from "../gen/dfs.ts";
+import { DfsStub } from "../wire/index.ts";
 import { Batcher } from "./batcher.ts";
 
 /** HTTP/2 receive window of a client connection: a full Batch response fits. */

@@ -225,7 +225,9 @@ async function* verified(
         throw toDfsError(error);
       }
       if (next.done) break;
-      const data = Buffer.from(next.value.data);
+      // The codec hands the data over as a view of gRPC's own message buffer
+      // (wire/bulk-codecs.ts): nothing else holds it, so it is given out uncopied.
+      const data = next.value.data;
       hash.update(data);
       size += data.length;
       if (size > range.end - range.start)

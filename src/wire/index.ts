@@ -3,6 +3,14 @@
  * server): the only module other layers import from wire/.
  */
 
+/** The file-transfer codecs themselves (tests compare them with the generated ones). */
+export {
+  decodeDownloadResponse,
+  decodeUploadRequest,
+  encodeDownloadResponse,
+  encodeUploadRequest,
+  soleBytesField,
+} from "./bulk-codecs.ts";
 /**
  * Finding an upload_chunk command's parts in a payload without copying its data: the
  * write path cuts chunks out for the blob store, the transport refuses stored forms.
@@ -14,6 +22,11 @@ export {
   type StoredChunkInfo,
   scanChunkPayload,
 } from "./chunk-frame.ts";
+/**
+ * The Dfs service with copy-saving codecs for file transfers: servers register it,
+ * clients call through its stub.
+ */
+export { DFS_SERVICE, DfsStub } from "./dfs-service.ts";
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
 export {
   type GuardedService,

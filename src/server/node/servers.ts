@@ -1,7 +1,7 @@
 /** Assembly steps: the client and peer gRPC servers, then their listeners. */
 import * as grpc from "@grpc/grpc-js";
 import { StartupError } from "../../api/index.ts";
-import { DfsService, type StatusResponse } from "../../gen/dfs.ts";
+import type { StatusResponse } from "../../gen/dfs.ts";
 import { RaftPeerService } from "../../gen/raft.ts";
 import type { RawNode } from "../../raft/index.ts";
 import { snapshotRoom } from "../../storage/index.ts";
@@ -11,7 +11,7 @@ import {
   PeerDrops,
   peerService,
 } from "../../transport/index.ts";
-import { type GuardReport, guardService } from "../../wire/index.ts";
+import { DFS_SERVICE, type GuardReport, guardService } from "../../wire/index.ts";
 import { CLIENT_STREAM_RECEIVE_WINDOW, clientServerOptions } from "../client-server-options.ts";
 import { clientService } from "../client-service.ts";
 import { peerListenerOf } from "../config.ts";
@@ -88,8 +88,8 @@ export function buildServers(
   });
   const served = writeForwarding(service, config.tls, loop, members, ctx.cleanup);
   const dfs = guardService(
-    DfsService,
-    apiMetrics === null ? served : instrumentService(DfsService, served, apiMetrics),
+    DFS_SERVICE,
+    apiMetrics === null ? served : instrumentService(DFS_SERVICE, served, apiMetrics),
     guardReport,
   );
   client.addService(dfs.definition, dfs.implementation);

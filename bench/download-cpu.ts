@@ -1,0 +1,138 @@
+/**
+ * CPU per MiB of a download (issue 22): on a shared machine a download's MiB/s moves
+ * with the load, but the CPU each MiB costs the serving node and the client moves much
+ * less, so a change to the read path is judged by this, this tree against another
+ * checkout, interleaved. Each round starts a fresh 3-node cluster of compiled nodes, and
+ * a client process running that checkout's own client library uploads one file, then
+ * downloads it `--downloads` times (checking its SHA-256). Every node's user + system CPU
+ * comes from /proc, the client's from its process.cpuUsage(), at each download's edges.
+ *
+ *   npx tsx bench/download-cpu.ts [--mib 256] [--downloads 3] [--rounds 2] [--base DIR]
+ *                                 [--profile DIR]
+ *
+ * `--profile DIR`: each client's CPU profile over its downloads only (V8's profiler through
+ * node:inspector), for bench/profile-summary.ts.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { LocalCluster, REPO_ROOT, type ServerEntry } from "../src/cluster/index.ts";
+import { buildCompiledEntry } from "./lib/compiled-entry.ts";
+import { cpuMsOf } from "./lib/proc-stat.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    mib: { type: "string", default: "256" },
+    downloads: { type: "string", default: "3" },
+    rounds: { type: "string", default: "2" },
+    base: { type: "string" },
+    profile: { type: "string" },
+  },
+});
+const mib = Number(flags.mib);
+
+interface System {
+  readonly name: string;
+  readonly root: string;
+  readonly entry: ServerEntry;
+}
+const systems: System[] = [{ name: "this", root: REPO_ROOT, entry: buildCompiledEntry() }];
+if (flags.base !== undefined) {
+  const root = resolve(flags.base);
+  systems.push({ name: "base", root, entry: buildCompiledEntry(root) });
+}
+
+/**
+ * The client process: uploads, then for each download waits for a line on stdin (the
+ * parent's "go", after it read the nodes' CPU) and answers with its wall time and CPU.
+ */
+const CLIENT = `
+import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+const [root, endpoints, mib, profile] = process.argv.slice(2);
+const { DfsClient } = await import(root + "/src/client/index.ts");
+const MiB = 1024 * 1024;
+const client = new DfsClient({ endpoints: endpoints.split(","), timeoutMs: 900_000 });
+const block = Buffer.alloc(MiB);
+for (let i = 0; i < MiB; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+await client.upload("cpu/one", async function* () {
+  for (let i = 0; i < Number(mib); i++) { const b = Buffer.from(block); b.writeUInt32LE(i, 0); yield b; }
+});
+const session = profile ? new Session() : undefined;
+if (session) { session.connect(); await session.post("Profiler.enable"); await session.post("Profiler.start"); }
+console.log("ready");
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line !== "go") break;
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  const { chunks } = await client.download("cpu/one");
+  let got = 0;
+  for await (const c of chunks) got += c.length;
+  if (got !== Number(mib) * MiB) throw new Error("short download: " + got);
+  const used = process.cpuUsage(cpu);
+  console.log(JSON.stringify({ ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 }));
+}
+if (session) writeFileSync(profile, JSON.stringify((await session.post("Profiler.stop")).profile));
+client.close();
+`;
+const clientFile = join(mkdtempSync(join(tmpdir(), "download-cpu-")), "client.mts");
+writeFileSync(clientFile, CLIENT);
+
+/** One fresh cluster: each download's MiB/s and CPU ms per MiB (nodes, client). */
+async function measure(system: System, round: number): Promise<string> {
+  const cluster = await LocalCluster.start({ checkInvariants: false, entry: system.entry });
+  try {
+    await cluster.waitForLeader();
+    const profile =
+      flags.profile === undefined
+        ? ""
+        : join(resolve(flags.profile), `client-${system.name}-${round}.cpuprofile`);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        clientFile,
+        system.root,
+        cluster.endpoints().join(","),
+        `${mib}`,
+        profile,
+      ],
+      { cwd: system.root, stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async (): Promise<string> => {
+      const line = await lines.next();
+      if (line.done) throw new Error("the client process ended early");
+      return line.value;
+    };
+    if ((await next()) !== "ready") throw new Error("the client process did not get ready");
+    const pids = cluster.nodes.map((n) => n.proc?.pid as number);
+    const out: string[] = [];
+    for (let d = 0; d < Number(flags.downloads); d++) {
+      const before = pids.map((p) => cpuMsOf([p]));
+      child.stdin.write("go\n");
+      const { ms, cpuMs } = JSON.parse(await next()) as { ms: number; cpuMs: number };
+      const nodes = pids.map((p, i) => (cpuMsOf([p]) - (before[i] ?? 0)) / mib);
+      out.push(
+        `${((mib * 1000) / ms).toFixed(1)} MiB/s; CPU ms/MiB nodes ${nodes.map((x) => x.toFixed(2)).join(" ")}, client ${(cpuMs / mib).toFixed(2)}`,
+      );
+    }
+    child.stdin.end("stop\n");
+    await new Promise((done) => child.on("exit", done));
+    return out.join("\n    ");
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+for (let r = 0; r < Number(flags.rounds); r++) {
+  const order = r % 2 === 0 ? systems : [...systems].reverse();
+  for (const system of order) {
+    process.stdout.write(`round ${r + 1} ${system.name}:\n    ${await measure(system, r + 1)}\n`);
+  }
+}

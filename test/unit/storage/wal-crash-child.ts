@@ -4,6 +4,7 @@
  * `done` and exits 0 if none of them killed it.
  *
  * - `vote`: a save that changes term and vote (hardstate-written, vote-saved);
+ * - `commit`: a save that moves only the commit index (passes neither of those);
  * - `compact`: compact(27) (compact-rotated, segment-deleted);
  * - `reset`: reset(50, 4) (reset-rotated, segment-deleted).
  */
@@ -19,6 +20,13 @@ if (step === "vote") {
     term: 2,
     vote: 3,
     commit: 30,
+  });
+} else if (step === "commit") {
+  const data = new Uint8Array([4, 5, 6]);
+  await wal.save([{ term: 1, index: 31, kind: EntryKind.Normal, data }], {
+    term: 1,
+    vote: 1,
+    commit: 31,
   });
 } else if (step === "compact") {
   await wal.compact(27);

@@ -70,6 +70,17 @@ test("vote-saved: killed after the WAL write that carried the new vote", async (
   assert.deepEqual(got.entries.at(-1)?.term, 2);
 });
 
+test("a save that keeps term and vote passes neither vote crash point", async (t) => {
+  const dir = await tempDir(t);
+  await writeLog(dir);
+  for (const point of ["hardstate-written", "vote-saved"]) {
+    assert.equal(await runChild(dir, "commit", point), "exit 0 done", point);
+  }
+  const got = await reopen(dir);
+  assert.deepEqual(got.hardState, { term: 1, vote: 1, commit: 31 });
+  assert.deepEqual(got.entries.at(-1)?.index, 31);
+});
+
 test("compact-rotated: killed after the new segment, before any deletion", async (t) => {
   const dir = await tempDir(t);
   await writeLog(dir);

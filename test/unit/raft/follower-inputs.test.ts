@@ -30,3 +30,12 @@ describe("snapshots", () => {
     assert.deepEqual(r.log.compactedTo(), { index: 5, term: 2 });
   });
 });
+
+describe("ReadIndex answers", () => {
+  test("only a follower takes one: a candidate ignores it, even from id 0, its unknown leader", () => {
+    const r = newRaft(2, V3, { hardState: { term: 1 } });
+    r.campaign("vote");
+    r.step({ type: "readIndexResp", from: 0, to: 2, term: 2, index: 0, context: 1 });
+    assert.deepEqual(r.readStates, []);
+  });
+});

@@ -118,6 +118,24 @@ describe("reads on a removed leader", () => {
     r.step(heartbeatResp(3, 1, r.term, round));
     assert.deepEqual(r.readStates, [{ index: commit, context: 7 }]);
   });
+
+  test("a removed leader whose one remaining voter is another node still asks it", () => {
+    const V2 = [1, 2];
+    const r = newRaft(1, V2);
+    electLeader(r, V2, true);
+    const without1 = { members: votersOnly(V2).members.filter((m) => m.id !== 1), removed: [1] };
+    const pos = r.proposeMembership(without1);
+    r.propose([bytes("x")]);
+    r.onStable(r.log.lastIndex(), r.term);
+    r.step(appendResp(2, 1, r.term, pos.index)); // commits the removal; 2 lacks x
+    assert.equal(r.role, "leader");
+    takeMsgs(r);
+    r.readIndex(7);
+    assert.deepEqual(r.readStates, [], "a lone voter, but not this node: no answer at once");
+    const round = ofType(takeMsgs(r), "heartbeat").find((m) => m.to === 2)?.context ?? 0;
+    r.step(heartbeatResp(2, 1, r.term, round));
+    assert.deepEqual(r.readStates, [{ index: pos.index, context: 7 }]);
+  });
 });
 
 describe("check-quorum", () => {
@@ -129,5 +147,19 @@ describe("check-quorum", () => {
       const want = t < 2 * ELECTION_TICK ? "leader" : "follower";
       assert.equal(r.role, want, `tick ${t}`);
     }
+  });
+});
+
+describe("snapshots the driver took", () => {
+  test("a newer snapshot replaces the one held, so compaction may follow it", () => {
+    const r = newRaft(1, [1]);
+    electLeader(r, [1]);
+    r.propose([bytes("a"), bytes("b"), bytes("c")]);
+    r.onStable(4, r.term);
+    r.appliedTo(4);
+    r.snapshotTaken({ index: 2, term: r.term });
+    r.snapshotTaken({ index: 3, term: r.term });
+    r.compact(3);
+    assert.deepEqual(r.log.compactedTo(), { index: 3, term: r.term });
   });
 });

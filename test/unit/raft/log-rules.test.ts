@@ -213,6 +213,13 @@ describe("raft log", () => {
       assert.deepEqual(log.findConflictByTerm(5, 3), { index: 3, term: 2 });
       assert.deepEqual(logOf([2, 2]).findConflictByTerm(2, 1), { index: 0, term: 0 });
     });
+
+    test("a term older than the compaction point's still stops at the compaction point", () => {
+      // the follower's conflicting term (1) predates the snapshot's (2): the search may not
+      // go below the compaction point, where nothing is known
+      const log = logOf([4, 4], { offset: 3, offsetTerm: 2, committed: 3 });
+      assert.deepEqual(log.findConflictByTerm(5, 1), { index: 3, term: 2 });
+    });
   });
 
   describe("slicing", () => {

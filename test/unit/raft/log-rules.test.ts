@@ -262,6 +262,17 @@ describe("raft log", () => {
       assert.equal(log.lastIndex(), 4);
     });
 
+    test("compacting an already compacted log counts from its compaction point", () => {
+      const log = logOf([3, 3, 4, 4], { offset: 5, offsetTerm: 2, committed: 9, applied: 8 });
+      log.compact(7);
+      assert.deepEqual(log.compactedTo(), { index: 7, term: 3 });
+      assert.deepEqual(
+        [8, 9].map((i) => log.entryAt(i)?.term),
+        [4, 4],
+      );
+      assert.equal(log.lastIndex(), 9);
+    });
+
     test("compacting to or before the compaction point changes nothing", () => {
       const log = logOf([1, 2, 3], { committed: 3, applied: 3 });
       log.compact(2);

@@ -213,6 +213,13 @@ describe("raft log", () => {
       assert.deepEqual(log.findConflictByTerm(5, 3), { index: 3, term: 2 });
       assert.deepEqual(logOf([2, 2]).findConflictByTerm(2, 1), { index: 0, term: 0 });
     });
+
+    test("a term older than the compaction point's still stops at the compaction point", () => {
+      // the follower's conflicting term (1) predates the snapshot's (2): the search may not
+      // go below the compaction point, where nothing is known
+      const log = logOf([4, 4], { offset: 3, offsetTerm: 2, committed: 3 });
+      assert.deepEqual(log.findConflictByTerm(5, 1), { index: 3, term: 2 });
+    });
   });
 
   describe("slicing", () => {
@@ -253,6 +260,17 @@ describe("raft log", () => {
       assert.equal(log.entryAt(2), undefined);
       assert.deepEqual([log.termAt(3), log.termAt(4)], [3, 3]);
       assert.equal(log.lastIndex(), 4);
+    });
+
+    test("compacting an already compacted log counts from its compaction point", () => {
+      const log = logOf([3, 3, 4, 4], { offset: 5, offsetTerm: 2, committed: 9, applied: 8 });
+      log.compact(7);
+      assert.deepEqual(log.compactedTo(), { index: 7, term: 3 });
+      assert.deepEqual(
+        [8, 9].map((i) => log.entryAt(i)?.term),
+        [4, 4],
+      );
+      assert.equal(log.lastIndex(), 9);
     });
 
     test("compacting to or before the compaction point changes nothing", () => {

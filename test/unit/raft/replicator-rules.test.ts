@@ -16,6 +16,8 @@ import type { NodeId } from "../../../src/raft/types.ts";
 import { entriesFromTerms, heartbeatResp } from "./helpers.ts";
 
 const TERM = 3;
+/** More sends than any step here makes: reaching it means a loop that never stops. */
+const MAX_SENDS = 1000;
 
 interface Setup {
   peers?: NodeId[];
@@ -61,7 +63,11 @@ function leader(s: Setup = {}) {
     maxMsgBytes: s.maxMsgBytes ?? 1 << 20,
     maxInflight: s.maxInflight ?? 256,
     latestSnapshot: () => h.snapshot,
-    send: (m) => sent.push(m),
+    send: (m) => {
+      // a send loop that never ends fails the test instead of hanging it
+      if (sent.length >= MAX_SENDS) throw new Error(`more than ${MAX_SENDS} sends in one step`);
+      sent.push(m);
+    },
   });
   return h;
 }
@@ -244,6 +250,17 @@ describe("raft replicator", () => {
       assert.equal(h.rep.sendAppend(2, true), false, "the window is full");
     });
 
+    test("a replicating follower is sent appends until the log runs out, and no empty one", () => {
+      const h = leader({ peers: [2], maxInflight: 8, maxMsgBytes: 4 });
+      h.rep.onAppendResponse(ack(2, 3));
+      h.rep.sendAppendsWhileOpen(2);
+      assert.deepEqual(
+        appends(h.take()).map((a) => a.entries),
+        [[4], [5]],
+      );
+      assert.equal(h.rep.view().get(2)?.inflight, 2);
+    });
+
     test("heartbeats carry the ReadIndex context and a commit capped at each follower's match", () => {
       const h = leader({ peers: [2, 3], committed: 3 });
       h.rep.onAppendResponse(ack(2, 5));
@@ -280,6 +297,19 @@ describe("raft replicator", () => {
       assert.equal(h.rep.onAppendResponse(ack(2, 3)), false);
       assert.equal(h.rep.view().get(2)?.match, 4);
       assert.deepEqual(h.take(), [], "an ack sends nothing by itself");
+    });
+
+    test("an ack frees the appends it covers and keeps the later ones in flight", () => {
+      const h = leader({ peers: [2], maxInflight: 3, maxMsgBytes: 4 });
+      h.rep.onAppendResponse(ack(2, 2));
+      h.rep.sendAppendsWhileOpen(2);
+      h.take();
+      assert.equal(h.rep.onAppendResponse(ack(2, 3)), true);
+      assert.deepEqual(
+        [h.rep.view().get(2)?.state, h.rep.view().get(2)?.next, h.rep.view().get(2)?.inflight],
+        ["replicate", 6, 2],
+        "entries 4 and 5 are still in flight, not sent again",
+      );
     });
 
     test("a stale ack to a follower that is not paused sends nothing", () => {
@@ -335,6 +365,17 @@ describe("raft replicator", () => {
       ]);
       assert.equal(h.rep.view().get(2)?.state, "probe");
       assert.equal(h.rep.view().get(2)?.inflight, 0);
+    });
+
+    test("a follower moved back to probing is probed at once, even with nothing left to send", () => {
+      const h = leader({ peers: [2] });
+      h.rep.onAppendResponse(ack(2, 5));
+      // a rejection past the leader's log (nothing it sent): back to probing from match + 1
+      h.rep.onAppendResponse(reject(2, 6, 5));
+      assert.deepEqual(appends(h.take()), [
+        { to: 2, prevIndex: 5, prevTerm: 3, entries: [], commit: 3 },
+      ]);
+      assert.equal(h.rep.view().get(2)?.state, "probe");
     });
   });
 
@@ -403,6 +444,18 @@ describe("raft replicator", () => {
       ]);
       assert.equal(h.rep.view().get(2)?.state, "snapshot");
       assert.equal(h.rep.sendAppend(2, true), false, "nothing more until it is installed");
+    });
+
+    test("a replicating follower whose next entry was compacted away is sent the snapshot", () => {
+      const h = leader({ peers: [2], committed: 5 });
+      h.rep.onAppendResponse(ack(2, 2));
+      h.log.compact(4);
+      h.snapshot = { index: 4, term: 3 };
+      assert.equal(h.rep.sendAppend(2, false), true, "sendAppend says it sent something");
+      assert.deepEqual(h.take(), [
+        { type: "snapshot", to: 2, term: TERM, snapshot: { index: 4, term: 3 } },
+      ]);
+      assert.equal(h.rep.view().get(2)?.state, "snapshot");
     });
 
     test("without a snapshot covering the compaction point the leader stops", () => {

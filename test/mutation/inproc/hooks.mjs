@@ -1,0 +1,8 @@
+/** Module hooks of the in-process runner: `node:test` resolves to shim-test.mjs. */
+const shim = new URL("./shim-test.mjs", import.meta.url).href;
+
+/** Sends imports of node:test to the stand-in, everything else on. */
+export async function resolve(specifier, context, next) {
+  if (specifier === "node:test") return { url: shim, shortCircuit: true };
+  return next(specifier, context);
+}

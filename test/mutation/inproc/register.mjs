@@ -1,0 +1,4 @@
+/** `--import` this after tsx: installs hooks.mjs (node:test → the stand-in). */
+import { register } from "node:module";
+
+register("./hooks.mjs", import.meta.url);

@@ -37,6 +37,8 @@ export interface LullContext {
    * while the rest stay in touch with both.
    */
   readonly cutFromLeader: (choice: number, ms: number) => void;
+  /** True while something else holds the clients quiet (divergent-install.ts): no restart. */
+  readonly heldElsewhere?: () => boolean;
 }
 
 /** The lulls of one run (null: this seed has none). */
@@ -68,6 +70,11 @@ export class ClientLulls {
     private readonly shape: LullShape,
   ) {
     this.rng = new Rng(seed ^ 0x6c756c6d);
+  }
+
+  /** True during a lull (the clients are quiet). */
+  get quiet(): boolean {
+    return this.lulling;
   }
 
   /** Schedules the first lull. */
@@ -109,7 +116,7 @@ export class ClientLulls {
           // out): a client runs one operation at a time, under one session sequence.
           const previous = this.ctx.runs[i] ?? Promise.resolve();
           this.ctx.runs[i] = previous.then(() => {
-            if (this.over || this.lulling || c.running) return;
+            if (this.over || this.lulling || c.running || this.ctx.heldElsewhere?.()) return;
             c.running = true;
             return c.run();
           });

@@ -10,6 +10,7 @@ import { type Entry, type Message, type SnapshotRequest, voterIds } from "../../
 import { Rng } from "../support/rng.ts";
 import { BlobChecker } from "./blob-invariants.ts";
 import { ClientLulls, drawLulls } from "./client-lulls.ts";
+import { ClientHold, type DivergentAim, drawDivergentAim } from "./divergent-install.ts";
 import { EventQueue } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import {
@@ -152,6 +153,8 @@ export class Simulation {
   private readonly divergentInstallRng: Rng;
   /** LMDB mode: snapshots installed over a divergent log (see overDivergentLog). */
   private divergentInstalls = 0;
+  /** LMDB mode: crashes right after such an install (before the WAL reset). */
+  private divergentCrashes = 0;
   private tornP = 0;
   private lmdbTrace = "";
   private readonly traceLines: string[] = [];
@@ -174,6 +177,10 @@ export class Simulation {
   /** Each client's running loop (the lulls restart them). */
   private readonly clientRuns: Promise<void>[] = [];
   private lulls: ClientLulls | null = null;
+  /** LMDB mode: the aim at installs over a divergent log (divergent-install.ts; null: off). */
+  private readonly divergentAim: DivergentAim | null;
+  /** The aim's hold on the clients (null without the aim or before startClients). */
+  private hold: ClientHold | null = null;
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
@@ -191,9 +198,16 @@ export class Simulation {
     const flow = this.rng.fork();
     const maxMsgBytes = options.maxMsgBytes ?? flow.pick([1, 64, 1024, 1024 * 1024]);
     const maxInflight = options.maxInflight ?? flow.pick([1, 4, 64]);
-    const snapshotEvery = options.snapshotEvery ?? flow.pick([0, 10, 50, 300]);
-    const snapshotKeep = options.snapshotKeep ?? flow.pick([0, 5, 100]);
-    this.flowTrace = `maxMsgBytes=${maxMsgBytes} maxInflight=${maxInflight} snapshotEvery=${snapshotEvery} keep=${snapshotKeep}`;
+    const drawnEvery = options.snapshotEvery ?? flow.pick([0, 10, 50, 300]);
+    const drawnKeep = options.snapshotKeep ?? flow.pick([0, 5, 100]);
+    const staleTailOn = this.aimedWeights()["stale-tail-snapshot"] !== undefined;
+    this.divergentAim =
+      options.store === "lmdb" && options.snapshotEvery === undefined
+        ? drawDivergentAim(options.seed, staleTailOn)
+        : null;
+    const snapshotEvery = this.divergentAim?.snapshotEvery ?? drawnEvery;
+    const snapshotKeep = this.divergentAim !== null ? 0 : drawnKeep;
+    this.flowTrace = `maxMsgBytes=${maxMsgBytes} maxInflight=${maxInflight} snapshotEvery=${snapshotEvery} keep=${snapshotKeep}${this.divergentAim !== null ? " (divergent-install aim)" : ""}`;
     if (options.store === "lmdb") this.lmdb = this.openLmdb();
     this.nodeOptions = {
       preVote: options.preVote ?? true,
@@ -508,6 +522,8 @@ export class Simulation {
     // to the restart's hardest reconciliation: crash there often (an own stream, so the
     // other draws stay as they were).
     this.divergentInstallCrashP = this.divergentInstallRng.pick([0.25, 0.5, 1]);
+    // The divergent-install aim goes there on purpose: crash at every such install.
+    if (this.divergentAim !== null) this.divergentInstallCrashP = 1;
     this.lmdbTrace = `lmdb writeBehind=${JSON.stringify(writeBehind)} storeCrashP=${this.storeCrashP}`;
     const lmdb = new SimLmdb(this.options.seed, this.io, this.queue, rng, writeBehind);
     lmdb.onStep = (id, step) => this.onStoreStep(id, step);
@@ -526,6 +542,7 @@ export class Simulation {
       const rng = this.divergentInstallRng;
       if (this.storeFaultsOn && n.isUp() && rng.chance(this.divergentInstallCrashP)) {
         this.storeCrashes.set(step, (this.storeCrashes.get(step) ?? 0) + 1);
+        this.divergentCrashes++;
         this.trace(`store step ${step} on n${id}, over a divergent log: crash here`);
         this.crash(n, this.tornP, rng.between(50, 2000));
         return;
@@ -549,6 +566,11 @@ export class Simulation {
     if (meta === undefined) return false;
     const entry = n.disk.entryAt(meta.index);
     return entry !== undefined && entry.term !== meta.term;
+  }
+
+  /** LMDB mode: snapshots installed over a divergent log so far, and crashes right after one. */
+  divergentInstallStats(): { readonly installs: number; readonly crashes: number } {
+    return { installs: this.divergentInstalls, crashes: this.divergentCrashes };
   }
 
   /** A snapshot stream failed: the sender's transport tells its core (which retries later). */
@@ -643,6 +665,14 @@ export class Simulation {
       this.clients.push(client);
       this.clientRuns.push(client.run());
     }
+    if (this.divergentAim !== null) {
+      this.hold = new ClientHold({
+        clients: this.clients,
+        runs: this.clientRuns,
+        quietElsewhere: () => this.lulls?.quiet ?? false,
+        trace: (line) => this.trace(line),
+      });
+    }
   }
 
   // ---- faults -----------------------------------------------------------------------
@@ -689,6 +719,11 @@ export class Simulation {
    */
   private async injectScheduled(step: ScheduledFault, swarm: SwarmProfile, end: number) {
     this.injected.push(step);
+    if (this.divergentAim !== null && this.staleTail !== null) {
+      // The aim lets a stale-tail cut play out: no other fault heals or reshapes it.
+      this.trace(`${step.fault.kind} skipped: a stale-tail cut is in force`);
+      return;
+    }
     this.faultRng = new Rng(step.choices);
     try {
       await this.injectSwarm(step.fault, swarm, end);
@@ -880,11 +915,13 @@ export class Simulation {
   private healOverStaleTail(cut: NonNullable<typeof this.staleTail>): void {
     if (this.queue.now > cut.until || this.partitionGeneration !== cut.generation) {
       this.staleTail = null;
+      this.hold?.release();
       return;
     }
     const leader = this.currentLeader();
     const core = leader?.current?.node;
     if (leader === undefined || leader === cut.old || core === undefined) return;
+    this.hold?.hold(`n${leader.id} leads over n${cut.old.id}'s stale tail`);
     const s = core.status();
     const disk = cut.old.disk;
     const at = (index: number) => disk.entryAt(index)?.term;
@@ -897,6 +934,13 @@ export class Simulation {
     this.staleTail = null;
     this.partitionGeneration++;
     this.network.healLinks();
+    const aim = this.divergentAim;
+    if (aim !== null) {
+      // Resume once the snapshot is on its way (unless another stale-tail cut holds them).
+      this.later(aim.rng.between(...aim.resumeMs), () => {
+        if (this.staleTail === null) this.hold?.release();
+      });
+    }
     this.trace(
       `stale tail: heal; n${leader.id} (compacted ${s.compacted.index}, snapshot to end at ${end}) must snapshot over n${cut.old.id}'s tail (last ${disk.lastIndex()})`,
     );
@@ -1228,6 +1272,7 @@ export class Simulation {
   heal(): void {
     this.lulls?.stop();
     this.lulls = null;
+    this.hold?.stop();
     if (this.steady !== null) {
       this.steady.close();
       this.steadyStats = { windows: this.steady.windows, longestMs: this.steady.longestMs };
@@ -1272,6 +1317,7 @@ export class Simulation {
         clients: this.clients,
         runs: this.clientRuns,
         trace: (line) => this.trace(line),
+        heldElsewhere: () => this.hold?.held ?? false,
         cutFromLeader: (choice, ms) => {
           const leader = this.currentLeader();
           if (leader === undefined) return;

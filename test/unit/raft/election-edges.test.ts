@@ -1,0 +1,74 @@
+/**
+ * Election rules of the consensus core pinned at their edges (found by mutation testing,
+ * see docs/mutation/raft-core.md): where a leader's lease ends, and what a node that may
+ * not campaign does when its election timeout passes.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { votersOnly } from "../../../src/raft/membership.ts";
+import type { Raft } from "../../../src/raft/raft.ts";
+import { ELECTION_TICK, heartbeat, newRaft, ofType, takeMsgs, voteReq } from "./helpers.ts";
+
+const V3 = [1, 2, 3];
+
+/**
+ * Follower 2 of leader 1 in term 1 with check-quorum, whose randomized election timeout
+ * is longer than the election tick (the seed is chosen for that), after `ticks` ticks
+ * without hearing from its leader.
+ */
+function followerAfter(ticks: number): Raft {
+  const r = newRaft(2, V3, { checkQuorum: true, seed: 3, hardState: { term: 1 } });
+  r.step(heartbeat(1, 2, 1, 0));
+  takeMsgs(r);
+  for (let i = 0; i < ticks; i++) r.tick();
+  assert.equal(r.role, "follower", "the seed must give a timeout above the election tick");
+  assert.equal(r.leader, 1);
+  return r;
+}
+
+describe("leader lease", () => {
+  test("with check-quorum a vote is refused until an election tick passes without the leader", () => {
+    const r = followerAfter(ELECTION_TICK - 1);
+    r.step(voteReq(3, 2, 2, 0, 0));
+    assert.deepEqual(takeMsgs(r), [], "still in the lease: ignored");
+    assert.equal(r.term, 1);
+  });
+
+  test("with check-quorum the lease ends exactly an election tick after the leader was heard", () => {
+    const r = followerAfter(ELECTION_TICK);
+    r.step(voteReq(3, 2, 2, 0, 0));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "voteResp").map((m) => [m.to, m.term, m.reject]),
+      [[3, 2, false]],
+    );
+  });
+});
+
+describe("nodes that may not campaign", () => {
+  test("a learner whose election timeout passes forgets its leader, and then grants a vote", () => {
+    const withLearner = {
+      members: [
+        ...votersOnly(V3).members,
+        { id: 4, learner: true, peerAddr: "", clientAddr: "", identity: "" },
+      ],
+      removed: [],
+    };
+    const r = newRaft(4, [], {
+      checkQuorum: true,
+      membership: withLearner,
+      hardState: { term: 1 },
+    });
+    r.step(heartbeat(1, 4, 1, 0));
+    takeMsgs(r);
+    for (let i = 0; i < 2 * ELECTION_TICK; i++) r.tick();
+    assert.equal(r.role, "follower", "a learner never campaigns");
+    assert.deepEqual(takeMsgs(r), []);
+    assert.equal(r.leader, 0, "no leader heard within a timeout");
+    r.step(voteReq(2, 4, 2, 0, 0));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "voteResp").map((m) => m.reject),
+      [false],
+      "the lease is over here too",
+    );
+  });
+});

@@ -1,13 +1,24 @@
 /**
  * Election rules of the consensus core pinned at their edges (found by mutation testing,
- * see docs/mutation/raft-core.md): where a leader's lease ends, and what a node that may
- * not campaign does when its election timeout passes.
+ * see docs/mutation/raft-core.md): where a leader's lease ends, what a node that may not
+ * campaign does when its election timeout passes, who may start a campaign, and that a
+ * grant restarts the election timer.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { MAX_TERM } from "../../../src/raft/limits.ts";
 import { votersOnly } from "../../../src/raft/membership.ts";
 import type { Raft } from "../../../src/raft/raft.ts";
-import { ELECTION_TICK, heartbeat, newRaft, ofType, takeMsgs, voteReq } from "./helpers.ts";
+import {
+  ELECTION_TICK,
+  electLeader,
+  heartbeat,
+  newRaft,
+  ofType,
+  type RaftOpts,
+  takeMsgs,
+  voteReq,
+} from "./helpers.ts";
 
 const V3 = [1, 2, 3];
 
@@ -70,5 +81,49 @@ describe("nodes that may not campaign", () => {
       [false],
       "the lease is over here too",
     );
+  });
+});
+
+describe("campaigns", () => {
+  test("a leader asked to campaign keeps leading in its term", () => {
+    const r = newRaft(1, V3);
+    electLeader(r, V3, true);
+    const term = r.term;
+    r.campaign("vote");
+    r.campaign("preVote");
+    assert.equal(r.role, "leader");
+    assert.equal(r.term, term);
+    assert.deepEqual(takeMsgs(r), []);
+  });
+
+  test("a node at MAX_TERM never campaigns, as a term past it could not be sent", () => {
+    const r = newRaft(1, V3, { hardState: { term: MAX_TERM } });
+    for (let i = 0; i < 2 * ELECTION_TICK; i++) r.tick();
+    r.campaign("vote");
+    assert.equal(r.role, "follower");
+    assert.equal(r.term, MAX_TERM);
+    assert.deepEqual(takeMsgs(r), []);
+  });
+
+  test("granting a vote in our term restarts the election timer", () => {
+    const opts: RaftOpts = { seed: 5, hardState: { term: 2 } };
+    // A twin with the same seed shows when this node's election timeout fires.
+    const twin = newRaft(2, V3, opts);
+    let timeout = 0;
+    while (twin.role === "follower") {
+      twin.tick();
+      timeout++;
+    }
+    const r = newRaft(2, V3, opts);
+    for (let i = 0; i < timeout - 1; i++) r.tick();
+    r.step(voteReq(3, 2, 2, 0, 0));
+    assert.deepEqual(
+      ofType(takeMsgs(r), "voteResp").map((m) => m.reject),
+      [false],
+    );
+    for (let i = 0; i < timeout - 1; i++) r.tick();
+    assert.equal(r.role, "follower", "a timeout has not passed since the grant");
+    r.tick();
+    assert.equal(r.role, "candidate");
   });
 });

@@ -18,6 +18,7 @@ import {
   type RaftOpts,
   takeMsgs,
   voteReq,
+  voteResp,
 } from "./helpers.ts";
 
 const V3 = [1, 2, 3];
@@ -125,5 +126,34 @@ describe("campaigns", () => {
     assert.equal(r.role, "follower", "a timeout has not passed since the grant");
     r.tick();
     assert.equal(r.role, "candidate");
+  });
+});
+
+describe("vote counting", () => {
+  test("a pre-vote grant that arrives after the pre-vote was won does not count as a vote", () => {
+    const V5 = [1, 2, 3, 4, 5];
+    const r = newRaft(1, V5, { preVote: true, hardState: { term: 1 } });
+    r.campaign("preVote");
+    r.step(voteResp(2, 1, 2, false, "preVoteResp"));
+    r.step(voteResp(3, 1, 2, false, "preVoteResp"));
+    assert.equal(r.role, "candidate");
+    assert.equal(r.term, 2);
+    r.step(voteResp(4, 1, 2, false, "preVoteResp"));
+    r.step(voteResp(5, 1, 2, false, "preVoteResp"));
+    assert.equal(r.role, "candidate", "no real vote was granted yet");
+    assert.equal(r.term, 2, "nor was a second pre-vote won");
+  });
+
+  test("a campaign of the election timeout asks without the transfer flag", () => {
+    const r = newRaft(1, V3, { hardState: { term: 1 } });
+    for (let i = 0; i < 2 * ELECTION_TICK && r.role === "follower"; i++) r.tick();
+    const asks = ofType(takeMsgs(r), "vote");
+    assert.deepEqual(
+      asks.map((m) => [m.to, m.transfer]),
+      [
+        [2, false],
+        [3, false],
+      ],
+    );
   });
 });

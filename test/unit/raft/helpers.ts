@@ -6,7 +6,7 @@
  * and records.
  */
 import type { RaftConfig } from "../../../src/raft/config.ts";
-import type { Membership } from "../../../src/raft/membership.ts";
+import { type Membership, votersOnly } from "../../../src/raft/membership.ts";
 import type {
   AppendRequest,
   AppendResponse,
@@ -403,4 +403,23 @@ export function electLeader(r: Raft, voters: readonly NodeId[], ackAll = false):
     for (const p of voters) if (p !== r.id) r.step(appendResp(p, r.id, r.term, r.log.lastIndex()));
   }
   takeMsgs(r);
+}
+
+/**
+ * Leader 1 of voters 1-3 that proposed its own removal, then entries x and y, all durable
+ * on itself; node 2 acknowledged through the removal, which is therefore committed (on 1 +
+ * 2, the old configuration), so 1 is handing over. Returns it and the removal's index.
+ */
+export function removedLeaderHandingOver(): { r: Raft; removal: number } {
+  const r = newRaft(1, [1, 2, 3]);
+  electLeader(r, [1, 2, 3], true);
+  const without1 = {
+    members: votersOnly([1, 2, 3]).members.filter((m) => m.id !== 1),
+    removed: [1],
+  };
+  const pos = r.proposeMembership(without1);
+  r.propose([bytes("x"), bytes("y")]);
+  r.onStable(r.log.lastIndex(), r.term);
+  r.step(appendResp(2, 1, r.term, pos.index));
+  return { r, removal: pos.index };
 }

@@ -14,6 +14,7 @@ import {
   heartbeatResp,
   newRaft,
   ofType,
+  removedLeaderHandingOver,
   takeMsgs,
 } from "./helpers.ts";
 
@@ -51,13 +52,8 @@ describe("leader commit", () => {
   });
 
   test("a removed leader's own log no longer counts toward a commit", () => {
-    const r = newRaft(1, V3);
-    electLeader(r, V3, true);
-    const without1 = { members: votersOnly(V3).members.filter((m) => m.id !== 1), removed: [1] };
-    const pos = r.proposeMembership(without1);
-    r.propose([bytes("x"), bytes("y")]);
-    r.onStable(r.log.lastIndex(), r.term);
-    r.step(appendResp(2, 1, r.term, pos.index)); // the removal commits on 1 + 2
+    const { r, removal } = removedLeaderHandingOver(); // the removal commits on 1 + 2
+    const pos = { index: removal };
     assert.equal(r.membership.index, pos.index);
     assert.equal(r.role, "leader", "hands over to 2, which lags");
     r.step(appendResp(3, 1, r.term, r.log.lastIndex()));

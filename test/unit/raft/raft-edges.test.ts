@@ -22,6 +22,7 @@ import {
   newRaft,
   ofType,
   raftConfig,
+  removedLeaderHandingOver,
   takeMsgs,
   voteReq,
   voteResp,
@@ -172,13 +173,8 @@ describe("configuration entries", () => {
 
 describe("removed leader", () => {
   test("a removed leader gives up its hand-over an election timeout after it began, whatever commits meanwhile", () => {
-    const r = newRaft(1, V3);
-    electLeader(r, V3, true);
-    const without1 = { members: votersOnly(V3).members.filter((m) => m.id !== 1), removed: [1] };
-    const pos = r.proposeMembership(without1);
-    r.propose([bytes("x"), bytes("y")]);
-    r.onStable(r.log.lastIndex(), r.term);
-    r.step(appendResp(2, 1, r.term, pos.index)); // the removal commits on 1 + 2 (old config)
+    const { r, removal } = removedLeaderHandingOver(); // the removal commits on 1 + 2 (old config)
+    const pos = { index: removal };
     assert.equal(r.membership.index, pos.index);
     assert.equal(r.transferee, 2);
     for (let i = 0; i < ELECTION_TICK / 2; i++) r.tick();

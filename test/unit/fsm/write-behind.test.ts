@@ -155,3 +155,37 @@ test("an idle store writes behind once its oldest pending write is due, without 
   assert.equal(await durableIndex(), 40, "due: written behind without another apply");
   await disk.close();
 });
+
+test("a write-behind that fails (a full disk) keeps its session changes for the retry", async (t) => {
+  const dir = await dataDir(t);
+  const limits = { entries: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY, ms: 100 };
+  let clock = 0;
+  const disk = await LmdbStore.open(dir, limits, () => clock);
+  const entries = randomEntries(31, 60);
+  const results = applyInBatches(disk, entries);
+  // the store's LMDB handle refuses one transaction, as a full disk does, then recovers
+  const db = (disk as unknown as { db: { transactionSync(f: () => void): void } }).db;
+  const refused = t.mock.method(
+    db,
+    "transactionSync",
+    () => {
+      throw Object.assign(new Error("MDB_MAP_FULL"), { code: "ENOSPC" });
+    },
+    { times: 1 },
+  );
+  clock = 100;
+  disk.writeBehindIfDue();
+  assert.equal(refused.mock.callCount(), 1, "the first write-behind was refused");
+  disk.writeBehindIfDue(); // the retry: LMDB as it is
+  await disk.close();
+  // Reopened, the store answers every command again as a duplicate, from the sessions the
+  // retry wrote: exactly as a store that never failed.
+  const reopened = await LmdbStore.open(dir);
+  assert.equal(reopened.appliedIndex, 60, "the retry wrote the whole generation");
+  const again = entries.map((e, i) => ({ ...e, index: 61 + i }));
+  const memory = new MemoryStore();
+  assert.deepEqual(applyInBatches(memory, entries), results);
+  assert.deepEqual(applyInBatches(reopened, again), applyInBatches(memory, again));
+  assert.equal(reopened.digest(), memory.digest());
+  await reopened.close();
+});

@@ -11,10 +11,41 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { tests } from "./shim-test.mjs";
+import { runTest, tests } from "./shim-test.mjs";
 
 /** Hits of the active mutant in one test past which it counts as an endless loop. */
 const HIT_LIMIT = 1_000_000;
+/** A test (async, real files) that has not settled after this long counts as a hang. */
+const TEST_TIMEOUT_MS = 30_000;
+/** Exit code telling driver.py to go on with the remaining mutants in a fresh process. */
+const EXIT_RESTART = 3;
+
+// A mutant may break background work (a promise nobody awaits, a timer): that failure
+// belongs to the test that was running, so it is kept here and rethrown after the test.
+let stray;
+process.on("unhandledRejection", (e) => {
+  stray ??= e;
+});
+process.on("uncaughtException", (e) => {
+  stray ??= e;
+});
+
+/** Runs one test to the end, failing on a stray error or on a hang (rejects "hang"). */
+async function runOne(entry) {
+  stray = undefined;
+  let timer;
+  const hang = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("hang")), TEST_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([runTest(entry), hang]);
+    // let stray rejections of this test surface before calling it passed
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (stray !== undefined) throw stray;
+}
 
 const [idsFile, ...testFiles] = process.argv.slice(2);
 if (globalThis.__stryker__ === undefined) globalThis.__stryker__ = {};
@@ -30,7 +61,7 @@ const reached = [];
 for (const [i, t] of tests.entries()) {
   ns.currentTestId = String(i);
   try {
-    await t.fn();
+    await runOne(t);
   } catch (e) {
     console.error("the unmutated source fails:", t.name, e);
     process.exit(2);
@@ -52,14 +83,21 @@ for (const id of ids) {
     continue;
   }
   ns.activeMutant = id;
+  // child processes a test starts (crash tests) run the same mutant
+  process.env.__STRYKER_ACTIVE_MUTANT__ = id;
   let status = "Survived";
   let by = "";
   for (const i of covering) {
     ns.hitCount = 0;
     ns.hitLimit = HIT_LIMIT;
     try {
-      await tests[i].fn();
+      await runOne(tests[i]);
     } catch (e) {
+      if (e?.message === "hang") {
+        // the hung test still runs in the background: this process is no longer clean
+        console.log(`${id}\tTimeout\t${tests[i].name} (no end in ${TEST_TIMEOUT_MS} ms)`);
+        process.exit(EXIT_RESTART);
+      }
       const endless = String(e?.message ?? e).startsWith("Stryker: Hit count limit");
       status = endless ? "Timeout" : "Killed";
       by = tests[i].name;
@@ -67,6 +105,9 @@ for (const id of ids) {
     }
   }
   ns.activeMutant = undefined;
+  delete process.env.__STRYKER_ACTIVE_MUTANT__;
   ns.hitCount = undefined;
   console.log(`${id}\t${status}\t${by}`);
 }
+// open handles (a file a killed test never closed) must not keep the process alive
+process.exit(0);

@@ -2,9 +2,11 @@
  * FileBlobIo (src/storage/file-blob-io.ts) where the file system says no or a crash would
  * tell: O_DIRECT refused at open or at the write (tmpfs before Linux 6.6, some network
  * file systems), a direct write taken in pieces or not at all, a blob created by someone
- * else between the two opens, and which syncs make a blob and its name durable. Real
- * files on disk; `open` is wrapped (fs-spy.ts) only to refuse or to watch. direct-io and
- * file-blob-io.test.ts cover the working paths (mutation testing, issue 25).
+ * else between the two opens (and a create failing otherwise), a blobs dir whose new
+ * name cannot be synced, which syncs make a blob and its name durable, and that a direct
+ * chunk does not take the page cache as well. Real files on disk; `open` is wrapped
+ * (fs-spy.ts) only to refuse or to watch. direct-io and file-blob-io.test.ts cover the
+ * working paths (mutation testing, issue 25).
  */
 import assert from "node:assert/strict";
 import { constants } from "node:fs";
@@ -203,4 +205,66 @@ test("closeAll forgets the directory was made: removed meanwhile, the next write
   await io.write(B, 0, Buffer.from("b"));
   await io.sync([B]);
   assert.equal(await readFile(join(dir, B), "utf8"), "b");
+});
+
+test("a chunk written directly is not written again through the page cache", async (t) => {
+  const cached: number[] = [];
+  hookOpen(t, async (real, path, flags, mode) => {
+    const handle = await real(path, flags, mode);
+    if (isDirect(flags)) return handle;
+    return wrapHandle(handle, {
+      writev: (async (buffers: readonly Uint8Array[], position: number) => {
+        cached.push(position);
+        return handle.writev(buffers, position);
+      }) as unknown as typeof handle.writev,
+    });
+  });
+  const { io, dir } = await store(t);
+  const c0 = Buffer.alloc(MiB, 9);
+  await io.write(A, 0, c0);
+  await io.write(A, MiB, Buffer.from("tail"));
+  await io.sync([A]);
+  assert.equal(io.directWrites, 1);
+  assert.deepEqual(cached, [MiB], "only the tail took the page cache");
+  assert.deepEqual(await readFile(join(dir, A)), Buffer.concat([c0, Buffer.from("tail")]));
+});
+
+test("a sync naming an old blob and a new one syncs the directory for the new one", async (t) => {
+  const { io, dir } = await store(t);
+  await io.write(A, 0, Buffer.from("a"));
+  await io.sync([A]);
+  const log = logSyncs(t);
+  await io.write(B, 0, Buffer.from("b"));
+  await io.sync([A, B]);
+  assert.deepEqual(
+    log.filter((l) => l.startsWith("sync")),
+    [`sync ${dir}`],
+    "B's name is new",
+  );
+});
+
+test("a blobs dir whose new name cannot be synced fails the write; the next write tries again", async (t) => {
+  const root = await tempDir(t);
+  const dir = join(root, "blobs");
+  let refusals = 1;
+  hookOpen(t, async (real, path, flags, mode) => {
+    if (path === root && refusals-- > 0) throw errnoError("EIO"); // syncing the new name
+    return real(path, flags, mode);
+  });
+  const io = new FileBlobIo(dir);
+  t.after(() => io.closeAll());
+  await assert.rejects(io.write(A, 0, Buffer.from("a")), { code: "EIO" });
+  await io.write(A, 0, Buffer.from("b"));
+  await io.sync([A]);
+  assert.equal(await readFile(join(dir, A), "utf8"), "b");
+});
+
+test("a blob whose creation fails for another reason than EEXIST fails the write with it", async (t) => {
+  hookOpen(t, async (real, path, flags, mode) => {
+    if (typeof flags === "number" && (flags & constants.O_EXCL) !== 0) throw errnoError("EIO");
+    return real(path, flags, mode);
+  });
+  const { io } = await store(t);
+  await assert.rejects(io.write(A, 0, Buffer.from("a")), { code: "EIO" });
+  assert.equal(await io.size(A), undefined);
 });

@@ -6,8 +6,8 @@
  * file-blob-io.test.ts covers the main paths (mutation testing, issue 25).
  */
 import assert from "node:assert/strict";
-import type { FileHandle } from "node:fs/promises";
-import { rm, writeFile } from "node:fs/promises";
+import fsPromises, { type FileHandle, rm, writeFile } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { test } from "node:test";
 import { BlobHandles } from "../../../src/storage/blob-handles.ts";
@@ -149,12 +149,14 @@ test("a blobs dir that is a file: writes, sizes, lists and unlinks fail; fixed, 
   assert.deepEqual(await io.list(), [NAME]);
 });
 
-test("a missing blob: size undefined, read refused, unlink a no-op; a missing dir lists empty", async (t) => {
+test("a missing blob: size undefined, read and sync refused, unlink a no-op; a missing dir lists empty", async (t) => {
   const io = new FileBlobIo(join(await tempDir(t), "blobs"));
   t.after(() => io.closeAll());
   assert.deepEqual(await io.list(), []);
   assert.equal(await io.size(NAME), undefined);
   await assert.rejects(io.read(NAME, 0, 1), { code: "ENOENT" });
+  await assert.rejects(io.sync([NAME]), { code: "ENOENT" });
+  assert.equal(await io.size(NAME), undefined, "a sync creates nothing");
   await io.unlink(NAME);
   await io.write(NAME, 3, Buffer.from("z"));
   assert.equal(await io.size(NAME), 4);
@@ -171,4 +173,24 @@ test("a blob written, closed and opened again keeps its bytes and takes more", a
   await io.write(NAME, 2, Buffer.from("cd"));
   await io.sync([NAME, NAME]);
   assert.equal((await io.read(NAME, 0, 4)).toString(), "abcd");
+});
+
+test("list gives the blobs in name order, whatever order the directory is read in", async (t) => {
+  const dir = await tempDir(t);
+  const names = Array.from({ length: 16 }, (_, i) => i.toString(16).repeat(32));
+  for (const name of names) await writeFile(join(dir, name), "");
+  await writeFile(join(dir, `${names[3]}.tmp`), ""); // not a blob
+  // libuv hands readdir's entries over sorted, but Node promises no order (other
+  // platforms, file systems): here the real listing is handed over reversed.
+  const real = fsPromises.readdir;
+  const writable = fsPromises as { readdir: unknown };
+  writable.readdir = async (path: string) => (await real(path)).reverse();
+  syncBuiltinESMExports();
+  t.after(() => {
+    writable.readdir = real;
+    syncBuiltinESMExports();
+  });
+  const io = new FileBlobIo(dir);
+  t.after(() => io.closeAll());
+  assert.deepEqual(await io.list(), names);
 });

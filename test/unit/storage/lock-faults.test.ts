@@ -1,9 +1,9 @@
 /**
  * The data dir lock when a step after the lock is taken fails (src/storage/lock.ts): the
  * start is refused as a data_dir error whose reason is on one line, and the lock is let
- * go, so the next start is not refused by a holder that no longer exists. LOCK's handle
- * is wrapped (fs-spy.ts) to fail; the files and the lock are real (mutation testing,
- * issue 25).
+ * go, so the next start is not refused by a holder that no longer exists; and release
+ * closes LOCK's descriptor. LOCK's handle is wrapped (fs-spy.ts) to fail or to watch;
+ * the files and the lock are real (mutation testing, issue 25).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -53,4 +53,23 @@ test("a failure that is not an Error is reported as its text", async (t) => {
   const err = await refusal(acquireDataDirLock(dir));
   assert.equal(err.kind, "data_dir");
   assert.equal(err.message, `cannot lock data dir ${dir}: no room`);
+});
+
+test("release closes LOCK's descriptor, once", async (t) => {
+  const dir = await tempDir(t);
+  const log: string[] = [];
+  hookOpen(t, async (real, path, flags, mode) => {
+    const handle = await real(path, flags, mode);
+    return wrapHandle(handle, {
+      close: async () => {
+        log.push(`close ${path}`);
+        await handle.close();
+      },
+    });
+  });
+  const lock = await acquireDataDirLock(dir);
+  assert.deepEqual(log, [], "held: LOCK stays open");
+  await lock.release();
+  await lock.release();
+  assert.deepEqual(log, [`close ${join(dir, LOCK_FILE)}`], "else every restart leaks an fd");
 });

@@ -144,6 +144,11 @@ test("coalesceForOneWrite: up to 1024 buffers as they are; more joined into at m
     Buffer.concat(over.map((b) => Buffer.from(b))),
   );
   assert.ok(coalesceForOneWrite(list(5000)).length <= 1024);
+  // A multiple of the run: exactly 1024 runs, no empty buffer after the last (one more
+  // would split the batch over two writev calls, two syncs on an O_DSYNC file).
+  const even = coalesceForOneWrite(list(2048));
+  assert.equal(even.length, 1024, "runs of two, none empty");
+  assert.ok(even.every((b) => b.length === 4));
 });
 
 test("tightenDir: anything for group or others is removed, owner bits kept, old mode returned", async (t) => {

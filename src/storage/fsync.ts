@@ -26,11 +26,16 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Creates `dir` and any missing parents, then syncs the parent of every directory it
  * created, so the new directories survive a crash. Why: `mkdir -p` alone leaves the new
  * names in the page cache of their parents. Every directory it creates is {@link DIR_MODE}.
+ * A `dir` that already exists has its parent synced all the same: it may exist only in the
+ * page cache (an earlier call's sync failed, or a process died between mkdir and sync).
  */
 export async function mkdirDurable(dir: string): Promise<void> {
   const target = resolve(dir);
   const created = await mkdir(target, { recursive: true, mode: DIR_MODE });
-  if (created === undefined) return;
+  if (created === undefined) {
+    await fsyncDir(dirname(target));
+    return;
+  }
   const first = resolve(created);
   for (let current = target; ; current = dirname(current)) {
     await chmod(current, DIR_MODE); // the umask may have masked the mode given to mkdir

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { constants } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { FileBlobIo } from "../../../src/storage/file-blob-io.ts";
 import { tempDir } from "./fixtures.ts";
@@ -165,6 +165,7 @@ test("a sync datasyncs each named blob once, and the directory only while a blob
   assert.deepEqual(syncs().sort(), [
     `datasync ${join(dir, A)}`,
     `datasync ${join(dir, B)}`,
+    `sync ${dirname(dir)}`, // the first new blob makes sure the dir's own name is durable
     `sync ${dir}`,
   ]);
   log.length = 0;
@@ -183,7 +184,7 @@ test("the directory is synced after a blob's data, and after an unlink of an exi
   await io.write(A, 0, Buffer.from("a"));
   await io.sync([A]);
   const order = log.filter((l) => !l.startsWith("close"));
-  assert.deepEqual(order, [`datasync ${join(dir, A)}`, `sync ${dir}`]);
+  assert.deepEqual(order, [`sync ${dirname(dir)}`, `datasync ${join(dir, A)}`, `sync ${dir}`]);
   log.length = 0;
   await io.unlink(A);
   assert.deepEqual(
@@ -247,14 +248,18 @@ test("a blobs dir whose new name cannot be synced fails the write; the next writ
   const root = await tempDir(t);
   const dir = join(root, "blobs");
   let refusals = 1;
+  let rootOpens = 0;
   hookOpen(t, async (real, path, flags, mode) => {
-    if (path === root && refusals-- > 0) throw errnoError("EIO"); // syncing the new name
+    if (path === root && rootOpens++ < refusals) throw errnoError("EIO"); // syncing the new name
     return real(path, flags, mode);
   });
   const io = new FileBlobIo(dir);
   t.after(() => io.closeAll());
   await assert.rejects(io.write(A, 0, Buffer.from("a")), { code: "EIO" });
+  refusals = 0;
   await io.write(A, 0, Buffer.from("b"));
+  // the retry finds the directory made, but its name was never synced: it syncs it now
+  assert.equal(rootOpens, 2, "the retry syncs the blobs dir's name in its parent");
   await io.sync([A]);
   assert.equal(await readFile(join(dir, A), "utf8"), "b");
 });

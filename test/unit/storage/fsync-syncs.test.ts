@@ -30,7 +30,7 @@ test("writeFileAtomic syncs the new bytes before the rename, and the directory a
   assert.equal(await readFile(path, "utf8"), "new");
 });
 
-test("mkdirDurable syncs the parent of every folder it creates, and nothing more", async (t) => {
+test("mkdirDurable syncs the parent of every folder it creates, and of the one it was asked for", async (t) => {
   const root = await tempDir(t);
   const log = logSyncs(t);
   const syncs = () => log.filter((l) => l.startsWith("sync"));
@@ -39,7 +39,9 @@ test("mkdirDurable syncs the parent of every folder it creates, and nothing more
   assert.deepEqual(syncs(), [`sync ${join(a, "b")}`, `sync ${a}`, `sync ${root}`]);
   log.length = 0;
   await mkdirDurable(join(a, "b", "c"));
-  assert.deepEqual(syncs(), [], "all there: nothing created, nothing synced");
+  // all there: nothing created, but the name may be only in the page cache (an earlier
+  // call's sync failed, or a process died between mkdir and sync), so it is synced again
+  assert.deepEqual(syncs(), [`sync ${join(a, "b")}`], "all there: the name synced again");
   log.length = 0;
   await mkdirDurable(join(a, "b", "d"));
   assert.deepEqual(syncs(), [`sync ${join(a, "b")}`], "only the new folder's parent");

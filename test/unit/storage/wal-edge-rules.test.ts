@@ -3,18 +3,25 @@
  * open, one rule per test: a segment full to the byte, compaction that has nothing to
  * rotate, a compaction start whose first entry a later save rewrote, old segments that
  * are already gone (or cannot be deleted), a torn header in the first segment, and a
- * failure that is not an `Error`. Real disk in temp dirs; FileHandle methods mocked on
- * the shared prototype where a failure must be injected.
+ * failure that is not an `Error`; and (session 6, the in-process mutation run) an intact
+ * header never written over at open, a segment starting at 0 made first, maintenance
+ * holding off saves and close, a directory that cannot be examined, a second close.
+ * Real disk in temp dirs; FileHandle methods mocked on the shared prototype where a
+ * failure must be injected or a call counted.
  */
 import assert from "node:assert/strict";
-import { mkdir, open, readdir, readFile, rm, stat, truncate } from "node:fs/promises";
+import fsPromises, { mkdir, open, readdir, readFile, rm, stat, truncate } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { test } from "node:test";
+import { StartupError } from "../../../src/api/index.ts";
 import { EMPTY_HARD_STATE } from "../../../src/raft/types.ts";
+import { HARD_STATE_FILE, HardStateFile } from "../../../src/storage/hard-state-file.ts";
 import { Wal } from "../../../src/storage/index.ts";
 import {
   entries,
   entry,
+  HARD_STATE_RECORD,
   LOG_START_RECORD,
   plain,
   recordBytes,
@@ -23,6 +30,7 @@ import {
   segName,
   tempDir,
 } from "./fixtures.ts";
+import { logSyncs } from "./fs-spy.ts";
 
 async function segments(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith(".wal")).sort();
@@ -161,4 +169,121 @@ test("a failure that is not an Error is reported by its text", async (t) => {
     message: "WAL unusable after a failed save: the disk said no",
   });
   await wal.close();
+});
+
+test("open writes over no intact header: a crash there could tear durable records", async (t) => {
+  // a segment holding a vote after its header, before any entry
+  const dir = await tempDir(t);
+  const voted = { term: 1, vote: 1, commit: 0 };
+  const { wal } = await Wal.open(dir);
+  await wal.save([], voted);
+  await wal.close();
+  const path = join(dir, segName(0));
+  const before = await readFile(path);
+  assert.equal(before.length, SEGMENT_HEADER + HARD_STATE_RECORD);
+  const { wal: again, contents } = await Wal.open(dir);
+  assert.deepEqual({ ...contents.hardState }, voted);
+  assert.ok((await readFile(path)).equals(before), "open changed no byte");
+  await again.save([entry(1, 1)], null);
+  await again.close();
+  assert.equal((await stat(path)).size, before.length + recordBytes(entry(1, 1)), "appended");
+  const reopened = await reopen(dir);
+  assert.deepEqual(plain(reopened.entries), plain([entry(1, 1)]));
+  assert.deepEqual({ ...reopened.hardState }, voted);
+
+  // a segment of exactly a header, HARDSTATE newer (a crash after hardstate-written)
+  const bare = await tempDir(t);
+  await reopen(bare);
+  const header = await readFile(join(bare, segName(0)));
+  const { file } = await HardStateFile.open(bare, EMPTY_HARD_STATE);
+  await file.write(3, 2);
+  await file.close();
+  const { wal: third, contents: newer } = await Wal.open(bare);
+  assert.deepEqual({ ...newer.hardState }, { term: 3, vote: 2, commit: 0 });
+  await third.close();
+  assert.ok((await readFile(join(bare, segName(0)))).equals(header), "the whole header kept");
+});
+
+test("a segment whose log starts at index 0 can be made first", async (t) => {
+  const dir = await tempDir(t);
+  const voted = { term: 1, vote: 1, commit: 0 };
+  const { wal } = await Wal.open(dir, { segmentBytes: SEGMENT_HEADER + HARD_STATE_RECORD });
+  await wal.save([], voted); // segment 0 full: its header and a vote, no entry
+  await wal.save(entries(1, 3, 1), null); // rotates first: segment 1 starts at (0, 0)
+  assert.equal(wal.segmentCount(), 2);
+  await wal.compact(2); // rotates to segment 2 at (3, 1); segment 1 stands alone
+  await wal.close();
+  assert.deepEqual(await segments(dir), [segName(1), segName(2)]);
+  const contents = await reopen(dir);
+  assert.equal(contents.offset, 0);
+  assert.deepEqual(plain(contents.entries), plain(entries(1, 3, 1)));
+  assert.deepEqual({ ...contents.hardState }, voted);
+});
+
+test("compaction and reset hold off saves and close until they finish", async (t) => {
+  const dir = await tempDir(t);
+  const { wal } = await Wal.open(dir);
+  await wal.save(entries(1, 5, 1), null);
+  for (const [name, running] of [
+    ["compact", () => wal.compact(3)],
+    ["reset", () => wal.reset(9, 2)],
+  ] as const) {
+    const step = running();
+    await assert.rejects(
+      wal.save([entry(6, 1)], null),
+      {
+        message: "Wal.save called while another save is in progress",
+      },
+      name,
+    );
+    await assert.rejects(
+      wal.close(),
+      {
+        message: "Wal.close called while a save is in progress",
+      },
+      name,
+    );
+    await step;
+  }
+  await wal.save([entry(10, 2)], null);
+  await wal.close();
+  const contents = await reopen(dir);
+  assert.equal(contents.offset, 9);
+  assert.deepEqual(plain(contents.entries), plain([entry(10, 2)]));
+});
+
+test("a WAL directory that cannot be examined is an error, not made again", async (t) => {
+  const dir = await tempDir(t);
+  await reopen(dir);
+  const writable = fsPromises as { stat: unknown };
+  const real = fsPromises.stat;
+  const eio = Object.assign(new Error(`EIO: i/o error, stat '${dir}'`), { code: "EIO" });
+  writable.stat = (path: Parameters<typeof real>[0], ...rest: unknown[]) =>
+    String(path) === dir ? Promise.reject(eio) : Reflect.apply(real, fsPromises, [path, ...rest]);
+  syncBuiltinESMExports();
+  try {
+    await assert.rejects(Wal.open(dir), (err: unknown) => {
+      assert.ok(err instanceof StartupError, String(err));
+      assert.equal(err.kind, "data_dir");
+      assert.equal(err.message, `cannot open WAL in ${dir}: EIO: i/o error, stat '${dir}'`);
+      return true;
+    });
+  } finally {
+    writable.stat = real;
+    syncBuiltinESMExports();
+  }
+});
+
+test("a second close closes no file again", async (t) => {
+  const dir = await tempDir(t);
+  const log = logSyncs(t);
+  const { wal } = await Wal.open(dir);
+  await wal.close();
+  const closed = log.filter((line) => line.startsWith("close "));
+  for (const file of [segName(0), HARD_STATE_FILE]) {
+    assert.ok(closed.includes(`close ${join(dir, file)}`), `${file} closed`);
+  }
+  const before = log.length;
+  await wal.close();
+  assert.deepEqual(log.slice(before), [], "nothing closed twice");
 });

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { StartupError } from "../../../src/api/index.ts";
 import { writeFileAtomic } from "../../../src/storage/fsync.ts";
 import { prepareDataDir } from "../../../src/storage/index.ts";
 import { tempDir } from "./fixtures.ts";
+import { errnoError, hookOpen, wrapHandle } from "./fs-spy.ts";
 
 async function dataDirError(dir: string): Promise<StartupError> {
   const err = await prepareDataDir(dir).then(
@@ -81,3 +82,48 @@ test("an existing data dir open to group or others is tightened to 0700, and say
   assert.equal((await stat(dir)).mode & 0o777, 0o700);
   assert.equal(await prepareDataDir(dir), null, "nothing to tighten the second time");
 });
+
+/**
+ * The probe file of `dir` as a file system that fails `step` would leave it: the open, the
+ * one-byte write or the sync refused with `code`. Returns what the probe saw.
+ */
+function refuseProbe(t: TestContext, step: "open" | "write" | "sync", code: string) {
+  const seen = { written: 0, closed: false };
+  hookOpen(t, async (real, path, flags, mode) => {
+    if (!path.includes(".probe-")) return real(path, flags, mode);
+    if (step === "open") throw errnoError(code);
+    const handle = await real(path, flags, mode);
+    return wrapHandle(handle, {
+      write: (async (data: Uint8Array) => {
+        seen.written += data.byteLength;
+        if (step === "write") throw errnoError(code);
+        return handle.write(data);
+      }) as typeof handle.write,
+      sync: async () => (step === "sync" ? Promise.reject(errnoError(code)) : handle.sync()),
+      close: async () => {
+        seen.closed = true;
+        return handle.close();
+      },
+    });
+  });
+  return seen;
+}
+
+// As root, mode bits refuse nothing: these stand in for a read-only mount, a full disk and
+// a failing device, which only the probe can find before the node stores anything.
+for (const [step, code] of [
+  ["open", "EROFS"],
+  ["write", "ENOSPC"],
+  ["sync", "EIO"],
+] as const) {
+  test(`a data dir whose probe file fails at ${step} (${code}) is refused, naming it`, async (t) => {
+    const dir = join(await tempDir(t), "node1");
+    const seen = refuseProbe(t, step, code);
+    const err = await dataDirError(dir);
+    assert.match(err.message, new RegExp(code));
+    if (step !== "open") {
+      assert.equal(seen.written, 1, "one byte: a block must be allocated to prove space");
+      assert.ok(seen.closed, "the probe's descriptor is closed on failure too");
+    }
+  });
+}

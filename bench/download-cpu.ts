@@ -13,14 +13,10 @@
  * `--profile DIR`: each client's CPU profile over its downloads only (V8's profiler through
  * node:inspector), for bench/profile-summary.ts.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { LocalCluster, REPO_ROOT, type ServerEntry } from "../src/cluster/index.ts";
-import { buildCompiledEntry } from "./lib/compiled-entry.ts";
+import { LocalCluster } from "../src/cluster/index.ts";
+import { type CpuSystem, clientScript, cpuSystems, roundOrder } from "./lib/cpu-compare.ts";
 import { cpuMsOf } from "./lib/proc-stat.ts";
 
 const { values: flags } = parseArgs({
@@ -33,23 +29,15 @@ const { values: flags } = parseArgs({
   },
 });
 const mib = Number(flags.mib);
-
-interface System {
-  readonly name: string;
-  readonly root: string;
-  readonly entry: ServerEntry;
-}
-const systems: System[] = [{ name: "this", root: REPO_ROOT, entry: buildCompiledEntry() }];
-if (flags.base !== undefined) {
-  const root = resolve(flags.base);
-  systems.push({ name: "base", root, entry: buildCompiledEntry(root) });
-}
+const systems = cpuSystems(flags.base);
 
 /**
  * The client process: uploads, then for each download waits for a line on stdin (the
  * parent's "go", after it read the nodes' CPU) and answers with its wall time and CPU.
  */
-const CLIENT = `
+const startClient = clientScript(
+  "download-cpu",
+  `
 import { Session } from "node:inspector/promises";
 import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -78,12 +66,11 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 if (session) writeFileSync(profile, JSON.stringify((await session.post("Profiler.stop")).profile));
 client.close();
-`;
-const clientFile = join(mkdtempSync(join(tmpdir(), "download-cpu-")), "client.mts");
-writeFileSync(clientFile, CLIENT);
+`,
+);
 
 /** One fresh cluster: each download's MiB/s and CPU ms per MiB (nodes, client). */
-async function measure(system: System, round: number): Promise<string> {
+async function measure(system: CpuSystem, round: number): Promise<string> {
   const cluster = await LocalCluster.start({ checkInvariants: false, entry: system.entry });
   try {
     await cluster.waitForLeader();
@@ -91,39 +78,25 @@ async function measure(system: System, round: number): Promise<string> {
       flags.profile === undefined
         ? ""
         : join(resolve(flags.profile), `client-${system.name}-${round}.cpuprofile`);
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        clientFile,
-        system.root,
-        cluster.endpoints().join(","),
-        `${mib}`,
-        profile,
-      ],
-      { cwd: system.root, stdio: ["pipe", "pipe", "inherit"] },
-    );
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const next = async (): Promise<string> => {
-      const line = await lines.next();
-      if (line.done) throw new Error("the client process ended early");
-      return line.value;
-    };
-    if ((await next()) !== "ready") throw new Error("the client process did not get ready");
+    const client = startClient(system.root, [
+      system.root,
+      cluster.endpoints().join(","),
+      `${mib}`,
+      profile,
+    ]);
+    if ((await client.next()) !== "ready") throw new Error("the client process did not get ready");
     const pids = cluster.nodes.map((n) => n.proc?.pid as number);
     const out: string[] = [];
     for (let d = 0; d < Number(flags.downloads); d++) {
       const before = pids.map((p) => cpuMsOf([p]));
-      child.stdin.write("go\n");
-      const { ms, cpuMs } = JSON.parse(await next()) as { ms: number; cpuMs: number };
+      client.send("go");
+      const { ms, cpuMs } = JSON.parse(await client.next()) as { ms: number; cpuMs: number };
       const nodes = pids.map((p, i) => (cpuMsOf([p]) - (before[i] ?? 0)) / mib);
       out.push(
         `${((mib * 1000) / ms).toFixed(1)} MiB/s; CPU ms/MiB nodes ${nodes.map((x) => x.toFixed(2)).join(" ")}, client ${(cpuMs / mib).toFixed(2)}`,
       );
     }
-    child.stdin.end("stop\n");
-    await new Promise((done) => child.on("exit", done));
+    await client.finish("stop");
     return out.join("\n    ");
   } finally {
     await cluster.destroy();
@@ -131,8 +104,7 @@ async function measure(system: System, round: number): Promise<string> {
 }
 
 for (let r = 0; r < Number(flags.rounds); r++) {
-  const order = r % 2 === 0 ? systems : [...systems].reverse();
-  for (const system of order) {
+  for (const system of roundOrder(systems, r)) {
     process.stdout.write(`round ${r + 1} ${system.name}:\n    ${await measure(system, r + 1)}\n`);
   }
 }

@@ -95,6 +95,17 @@ export function cpuMsOf(pids: readonly number[]): number {
   return ticksToMs(ticks, ticksPerSecond());
 }
 
+/**
+ * The system (kernel) part of {@link cpuMsOf} for one process, in milliseconds: what its
+ * socket and disk calls cost, apart from its own code (bench/upload-cpu.ts reports both).
+ */
+export function sysMsOf(pid: number): number {
+  return ticksToMs(
+    parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8")).stime,
+    ticksPerSecond(),
+  );
+}
+
 /** Machine-wide busy CPU so far, in milliseconds (all CPUs together). */
 export function machineBusyMs(): number {
   return ticksToMs(parseMachineStat(readFileSync("/proc/stat", "utf8")).busy, ticksPerSecond());

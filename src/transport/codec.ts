@@ -151,16 +151,21 @@ function entryToWire(e: Entry): WireEntry {
 }
 
 function entryFromWire(e: WireEntry): Entry {
-  // Decoded bytes are views into the whole received batch (up to 8 MiB). Entries stay in
-  // the log for thousands of entries and a view would keep its whole batch alive, so each
-  // entry gets its own copy. (This did not explain the followers' RSS growth under
-  // overwrites, which is in the native malloc heap; see the snapshot benchmark summary.)
-  return {
-    term: e.term,
-    index: e.index,
-    kind: e.kind as EntryKind,
-    data: Uint8Array.prototype.slice.call(e.data),
-  };
+  return { term: e.term, index: e.index, kind: e.kind as EntryKind, data: ownedBytes(e.data) };
+}
+
+/**
+ * `data` itself when it owns its whole memory, else a copy. Entries stay in the log for
+ * thousands of entries, so one must not be a view that keeps a whole received batch (up
+ * to 8 MiB) alive. The generated decoder already gives each entry's bytes a buffer of
+ * their own (`Buffer.from(reader.bytes())` copies), so copying them again here cost each
+ * follower a second copy and a second 1 MiB of garbage per uploaded MiB (issue 22,
+ * bench/upload-cpu.ts); only views, and small payloads sharing Node's 8 KiB pool, are
+ * copied now.
+ */
+function ownedBytes(data: Uint8Array): Uint8Array {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
+  return Uint8Array.prototype.slice.call(data);
 }
 
 /**

@@ -171,3 +171,48 @@ test("a message type this version does not know decodes as null (ignored, like a
   };
   assert.equal(fromWire(unknown), null);
 });
+
+test("a received entry keeps the decoder's own buffer: no second copy of its bytes", () => {
+  const data = Buffer.alloc(1024 * 1024, 7);
+  const sent: Message = {
+    type: "append",
+    from: 1,
+    to: 2,
+    term: 3,
+    prevIndex: 4,
+    prevTerm: 3,
+    commit: 4,
+    entries: [{ term: 3, index: 5, kind: EntryKind.Normal, data }],
+  };
+  const batch = { clusterId: "c", from: 1, to: 2, messages: [toWire(sent)], identity: "" };
+  const decoded = MessageBatch.decode(encodeMessageBatch(batch)).messages[0];
+  const wireData = decoded?.entries[0]?.data;
+  assert.ok(wireData !== undefined);
+  // What makes sharing safe: the decoder's bytes own their memory (not a view of the batch).
+  assert.equal(wireData.byteLength, wireData.buffer.byteLength);
+  const got = decoded === undefined ? null : fromWire(decoded);
+  assert.ok(got?.type === "append");
+  const entry = got.entries[0];
+  assert.ok(entry !== undefined);
+  assert.equal(entry.data.buffer, wireData.buffer, "the entry's bytes were copied again");
+  assert.deepEqual(Buffer.from(entry.data), data);
+});
+
+test("a received entry that is a view into a larger buffer gets bytes of its own", () => {
+  const whole = Buffer.alloc(64 * 1024, 1);
+  const view = whole.subarray(1024, 2048);
+  const wire = RaftMessage.fromPartial({
+    type: MessageType.MESSAGE_TYPE_APPEND,
+    from: 1,
+    to: 2,
+    term: 3,
+    entries: [{ term: 3, index: 5, kind: EntryKind.Normal, data: view }],
+  });
+  const got = fromWire(wire);
+  assert.ok(got?.type === "append");
+  const data = got.entries[0]?.data;
+  assert.ok(data !== undefined);
+  assert.notEqual(data.buffer, whole.buffer, "the entry keeps the whole batch alive");
+  assert.equal(data.byteLength, 1024);
+  assert.deepEqual(Buffer.from(data), view);
+});

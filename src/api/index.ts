@@ -51,12 +51,7 @@ export {
   sortedMetadata,
 } from "./metadata.ts";
 /** Node flags every server process runs with: the server checks them, launchers pass them. */
-export {
-  hasServerNodeEnv,
-  hasServerNodeFlags,
-  SERVER_NODE_ENV,
-  SERVER_NODE_FLAGS,
-} from "./node-flags.ts";
+export { hasServerNodeFlags, SERVER_NODE_FLAGS } from "./node-flags.ts";
 /** The node-certificate naming rule, shared by `dfs certs` and the peer listener. */
 export { memberIdOfCommonName, NODE_CN_PREFIX, nodeCommonName } from "./peer-identity.ts";
 /** Default peer port = client port + this offset; the CLI, the server and launchers agree. */

@@ -25,28 +25,6 @@ export const SERVER_NODE_FLAGS: readonly string[] = [
   "--max-semi-space-size=4",
 ];
 
-/**
- * Environment every dfs server process is started with (the `dfs` launcher's shebang,
- * `dfs dev`, the tests and benchmarks through `LocalCluster`). glibc reads it once, at
- * start, so it cannot be set from inside the process.
- *
- * `MALLOC_MMAP_THRESHOLD_=131072`: glibc's own initial threshold (128 KiB), pinned. By
- * default glibc raises the threshold to the size of each mmapped block it frees (up to 32
- * MiB), so after the first 1 MiB chunk or 8 MiB peer batch is freed, every later one is
- * carved from the malloc heap, and the heap, fragmented by small allocations that outlive
- * them, keeps the freed megabytes: the leader's anonymous memory held 80-130 MiB more
- * than its live Buffers and V8 heap during a 2 GiB upload. Pinned, every block of 128 KiB
- * or more is its own mapping, returned to the kernel when freed.
- */
-export const SERVER_NODE_ENV: Readonly<Record<string, string>> = {
-  MALLOC_MMAP_THRESHOLD_: "131072",
-};
-
-/** Whether this process was started with {@link SERVER_NODE_ENV} (logged at startup). */
-export function hasServerNodeEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Object.entries(SERVER_NODE_ENV).every(([name, value]) => env[name] === value);
-}
-
 /** Whether this process was started with {@link SERVER_NODE_FLAGS} (logged at startup). */
 export function hasServerNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
   return SERVER_NODE_FLAGS.every((flag) => execArgv.includes(flag));

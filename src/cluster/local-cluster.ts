@@ -8,7 +8,6 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { SERVER_NODE_ENV } from "../api/index.ts";
 import { type ClientTls, DfsClient, type StatusResponse } from "../client/index.ts";
 import { clientTlsArgs, nodeTlsArgs, readClientTls } from "./cert-files.ts";
 import { type ServerEntry, sourceEntry } from "./entry.ts";
@@ -169,7 +168,6 @@ export class LocalCluster {
       cwd: entry.cwd,
       env: {
         ...(this.options.checkInvariants === false ? {} : { DFS_CHECK_INVARIANTS: "1" }),
-        ...SERVER_NODE_ENV,
         ...(this.options.env ?? process.env),
         ...this.nextEnv.get(node.id),
       },

@@ -10,7 +10,7 @@
  * This is also the library entry point for embedding a node in a Node.js program.
  */
 
-import { hasServerNodeEnv, hasServerNodeFlags } from "../api/index.ts";
+import { hasServerNodeFlags } from "../api/index.ts";
 import { acquireDataDirLock, prepareDataDir } from "../storage/index.ts";
 import { DEFAULT_TUNING, type NodeConfig, type RaftTuning } from "./config.ts";
 import { startIdentityBinder } from "./identity-binder.ts";
@@ -210,7 +210,6 @@ function logStarted({ config, logger }: Ctx, storage: Storage, httpAddress: stri
       applied: storage.fsm.appliedIndex,
       replay: storage.contents.entries.length,
       serverNodeFlags: hasServerNodeFlags(),
-      serverNodeEnv: hasServerNodeEnv(),
     },
     "node started",
   );

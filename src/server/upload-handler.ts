@@ -52,6 +52,39 @@ export interface UploadDeps {
   readonly guard: AuthGuard;
 }
 
+/**
+ * Messages an upload's call may hold decoded beyond the one being proposed. The handler
+ * pauses the call while Raft takes a chunk, but a paused stream still reads until its
+ * buffer reaches the stream's high-water mark, and grpc-js leaves that at Node's object
+ * mode default, 16 messages: 16 MiB per upload sat decoded in the leader's memory
+ * (a heap snapshot of the leader mid-upload, bench/README.md session 6). Two keep the
+ * next chunk at hand the moment Raft's window opens; behind them the client's bytes wait
+ * in the HTTP/2 stream window (CLIENT_STREAM_RECEIVE_WINDOW) and then in the client.
+ */
+export const UPLOAD_READ_AHEAD_MESSAGES = 2;
+
+/** The part of Node's readable-stream state we set; checked at run time (not public). */
+interface ReadableInternals {
+  _readableState?: { highWaterMark?: unknown };
+}
+
+/**
+ * Lowers the high-water mark of an incoming message stream (an upload's call) to
+ * `messages`, so pausing it stops reading after that many. Returns false (nothing
+ * changed) if Node's stream no longer has the internals.
+ */
+export function limitReadAhead(
+  stream: NodeJS.ReadableStream,
+  messages: number = UPLOAD_READ_AHEAD_MESSAGES,
+): boolean {
+  const state = (stream as unknown as ReadableInternals)._readableState;
+  if (typeof state !== "object" || state === null || typeof state.highWaterMark !== "number") {
+    return false;
+  }
+  state.highWaterMark = messages;
+  return true;
+}
+
 /** The Upload handler. */
 export function uploadHandler(
   deps: UploadDeps,
@@ -64,6 +97,7 @@ export function uploadHandler(
       callback(toServiceError(error));
       return;
     }
+    limitReadAhead(call);
     const upload = new Upload(deps, call, () => call.sendMetadata(new grpc.Metadata()));
     let chain = Promise.resolve();
     let settled = false;

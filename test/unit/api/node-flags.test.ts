@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { hasServerNodeFlags, SERVER_NODE_FLAGS } from "../../../src/api/index.ts";
@@ -13,4 +14,38 @@ test("the dfs launcher's shebang starts Node with every server flag", async () =
 test("a process knows whether it runs with the server flags", () => {
   assert.equal(hasServerNodeFlags(["--import", "tsx"]), false);
   assert.equal(hasServerNodeFlags(["--import", "tsx", ...SERVER_NODE_FLAGS]), true);
+});
+
+/**
+ * Request handling's pattern of small objects, most dying young and some surviving a
+ * scavenge or two, beside 1 MiB Buffers allocated and dropped as a transfer does. Prints
+ * the largest the young generation grew (MiB).
+ */
+const REQUEST_CHURN = `
+const v8 = require("node:v8");
+const newSpaceMiB = () =>
+  v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size / 1048576;
+let youngMiB = 0;
+const recent = [];
+let live = [];
+for (let i = 0; i < 400; i++) {
+  live.push(Buffer.allocUnsafe(1024 * 1024).fill(1));
+  if (live.length > 16) live = live.slice(8);
+  const objects = [];
+  for (let j = 0; j < 8000; j++) objects.push({ j });
+  recent.push(objects); // survives a scavenge or two, as a request's objects do
+  if (recent.length > 8) recent.shift();
+  youngMiB = Math.max(youngMiB, newSpaceMiB());
+}
+console.log(JSON.stringify({ youngMiB }));
+`;
+
+test("a server process keeps its young generation at 8 MiB", () => {
+  const run = spawnSync(process.execPath, [...SERVER_NODE_FLAGS, "-e", REQUEST_CHURN], {
+    encoding: "utf8",
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const { youngMiB } = JSON.parse(run.stdout) as { youngMiB: number };
+  // Node 20's default grew it to 32 MiB here, as on a node streaming files.
+  assert.ok(youngMiB <= 8, `young generation grew to ${youngMiB} MiB`);
 });

@@ -16,7 +16,13 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../src/cluster/index.ts";
-import { type CpuSystem, clientScript, cpuSystems, roundOrder } from "./lib/cpu-compare.ts";
+import {
+  CLIENT_PRELUDE,
+  type CpuSystem,
+  clientScript,
+  cpuSystems,
+  roundOrder,
+} from "./lib/cpu-compare.ts";
 import { cpuMsOf } from "./lib/proc-stat.ts";
 
 const { values: flags } = parseArgs({
@@ -38,15 +44,7 @@ const systems = cpuSystems(flags.base);
 const startClient = clientScript(
   "download-cpu",
   `
-import { Session } from "node:inspector/promises";
-import { writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-const [root, endpoints, mib, profile] = process.argv.slice(2);
-const { DfsClient } = await import(root + "/src/client/index.ts");
-const MiB = 1024 * 1024;
-const client = new DfsClient({ endpoints: endpoints.split(","), timeoutMs: 900_000 });
-const block = Buffer.alloc(MiB);
-for (let i = 0; i < MiB; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+${CLIENT_PRELUDE}
 await client.upload("cpu/one", async function* () {
   for (let i = 0; i < Number(mib); i++) { const b = Buffer.from(block); b.writeUInt32LE(i, 0); yield b; }
 });

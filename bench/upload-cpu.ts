@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { LocalCluster } from "../src/cluster/index.ts";
 import { median } from "../src/loadgen/index.ts";
 import {
+  CLIENT_PRELUDE,
   type CpuSystem,
   clientScript,
   cpuSystems,
@@ -51,15 +52,7 @@ const systems = cpuSystems(flags.base);
 const startClient = clientScript(
   "upload-cpu",
   `
-import { Session } from "node:inspector/promises";
-import { writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-const [root, endpoints, mib, profile] = process.argv.slice(2);
-const { DfsClient } = await import(root + "/src/client/index.ts");
-const MiB = 1024 * 1024;
-const client = new DfsClient({ endpoints: endpoints.split(","), timeoutMs: 900_000 });
-const block = Buffer.alloc(MiB);
-for (let i = 0; i < MiB; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+${CLIENT_PRELUDE}
 await client.upload("cpu/warm", Buffer.from(block));
 const session = profile ? new Session() : undefined;
 if (session) { session.connect(); await session.post("Profiler.enable"); await session.post("Profiler.start"); }

@@ -54,6 +54,21 @@ export interface ClientProcess {
 }
 
 /**
+ * The start of every client script (`clientScript`'s source): its imports, its arguments
+ * (`root endpoints mib profile`), a `DfsClient` of that checkout and a 1 MiB block of
+ * fixed pseudo-random bytes, so the upload and download benchmarks drive alike.
+ */
+export const CLIENT_PRELUDE = `import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+const [root, endpoints, mib, profile] = process.argv.slice(2);
+const { DfsClient } = await import(root + "/src/client/index.ts");
+const MiB = 1024 * 1024;
+const client = new DfsClient({ endpoints: endpoints.split(","), timeoutMs: 900_000 });
+const block = Buffer.alloc(MiB);
+for (let i = 0; i < MiB; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);`;
+
+/**
  * Writes `source` (an ES module) to a fresh temporary file once and returns a starter
  * that runs it under tsx with `args`, from `cwd` (so it imports that checkout's client).
  */

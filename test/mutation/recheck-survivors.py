@@ -14,17 +14,14 @@ for test/mutation/summarize.ts to combine with the report. Run from the reposito
 it is slower per mutant than Stryker but needs no instrumented sandbox or dry run.
 """
 import json, os, shutil, subprocess, sys, tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "."))
+from scratch_tree import make_scratch  # noqa: E402
 
 args = [a for a in sys.argv[1:] if a != "--timeouts"]
 wanted = ("Timeout",) if "--timeouts" in sys.argv else ("Survived", "NoCoverage")
 report, src_file, *tests = args
 root = os.getcwd()
-scratch = tempfile.mkdtemp(prefix="recheck-")
-for d in ["src", "test"]:
-    shutil.copytree(f"{root}/{d}", f"{scratch}/{d}", symlinks=True)
-for f in ["package.json", "tsconfig.json"]:
-    shutil.copy(f"{root}/{f}", scratch)
-os.symlink(os.path.realpath(f"{root}/node_modules"), f"{scratch}/node_modules")
+scratch = make_scratch(root, "recheck-")
 
 orig = open(f"{root}/{src_file}").read()
 starts = [0]

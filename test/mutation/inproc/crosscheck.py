@@ -9,6 +9,8 @@ real run does not repeat would mean state leaking between mutants in the one pro
 Run from the repository root, with the sources as they were when the report was made
 (positions come from the report); `--skip` leaves out files changed since."""
 import json, os, random, shutil, subprocess, sys, tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch_tree import make_scratch  # noqa: E402
 
 args = sys.argv[1:]
 skip = []
@@ -23,12 +25,7 @@ data = json.load(open(report))
 killed = [(f, m) for f, d in sorted(data["files"].items()) if f not in skip
           for m in d["mutants"] if m["status"] == "Killed" and m.get("killedBy")]
 sample = random.Random(seed).sample(killed, min(int(n), len(killed)))
-scratch = tempfile.mkdtemp(prefix="crosscheck-")
-for d in ["src", "test"]:
-    shutil.copytree(f"{root}/{d}", f"{scratch}/{d}", symlinks=True)
-for f in ["package.json", "tsconfig.json"]:
-    shutil.copy(f"{root}/{f}", scratch)
-os.symlink(os.path.realpath(f"{root}/node_modules"), f"{scratch}/node_modules")
+scratch = make_scratch(root, "crosscheck-")
 agree = 0
 for f, m in sample:
     orig = open(f"{root}/{f}").read()

@@ -16,6 +16,8 @@ Writes reports/mutation/NAME.json in Stryker's report format (1-based positions,
 failing test in killedBy) for test/mutation/summarize.ts and recheck-survivors.py.
 Run from the repository root."""
 import json, os, select, shutil, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch_tree import make_scratch  # noqa: E402
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.getcwd()
@@ -37,12 +39,7 @@ if not os.path.exists(f"{inst}/mutants.json"):
     subprocess.run(["node", f"{here}/typecheck.mjs", f"{inst}/mutants.json"], check=True)
 mutants = json.load(open(f"{inst}/mutants.json"))
 
-scratch = tempfile.mkdtemp(prefix="inproc-run-")
-for d in ["src", "test"]:
-    shutil.copytree(f"{root}/{d}", f"{scratch}/{d}", symlinks=True)
-for f in ["package.json", "tsconfig.json"]:
-    shutil.copy(f"{root}/{f}", scratch)
-os.symlink(os.path.realpath(f"{root}/node_modules"), f"{scratch}/node_modules")
+scratch = make_scratch(root, "inproc-run-")
 files = sorted({m["fileName"] for m in mutants})
 for f in files:
     shutil.copy(f"{inst}/{f}", f"{scratch}/{f}")

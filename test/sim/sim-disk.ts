@@ -45,9 +45,10 @@ export class SimDisk {
   onDurable: (() => void) | null = null;
   /**
    * Failpoint when a save that changes the term or vote starts (its HARDSTATE sync and log
-   * write in flight): a scenario may crash the node before it completes.
+   * write in flight): a scenario may crash the node before it completes. Called with the
+   * hard state being saved.
    */
-  onVoteInFlight: (() => void) | null = null;
+  onVoteInFlight: ((saving: HardState) => void) | null = null;
   /**
    * Failpoint after a compaction of the log completed (LMDB mode: the store must hold
    * everything compacted durably). Called with the new offset.
@@ -102,7 +103,7 @@ export class SimDisk {
             hardState !== null &&
             (hardState.term !== durable.term || hardState.vote !== durable.vote)
           )
-            this.onVoteInFlight?.();
+            this.onVoteInFlight?.(hardState);
           this.queue.after(this.rng.between(0.2, 4), () => {
             if (!alive() || this.inFlight !== write) return;
             this.inFlight = null;

@@ -36,6 +36,8 @@ export type DeliverFn = (message: Message) => void;
 export class SimNetwork {
   conditions: NetworkConditions = { ...HEALTHY };
   private readonly cut = new Set<string>();
+  /** Nodes whose campaigns (pre-vote and vote requests) are lost until the links heal. */
+  private readonly muted = new Set<number>();
   /** Bumped by dropInFlight(); deliveries scheduled in an older epoch are discarded. */
   private epoch = 0;
   /** Directed scenarios: a message for which this returns false is dropped. */
@@ -59,6 +61,7 @@ export class SimNetwork {
         this.sent.set("appendRespReject", (this.sent.get("appendRespReject") ?? 0) + 1);
       const dropped =
         this.isCut(m.from, m.to) ||
+        (this.muted.has(m.from) && (m.type === "preVote" || m.type === "vote")) ||
         this.rng.chance(this.conditions.loss) ||
         (this.filter !== null && !this.filter(m));
       if (dropped) {
@@ -119,9 +122,19 @@ export class SimNetwork {
       for (const b of ids) if (a !== b && !keep.has(`${a}>${b}`)) this.cutLink(a, b);
   }
 
-  /** Restores every link. */
+  /**
+   * Loses every pre-vote and vote request `id` sends until the links heal: a lossy
+   * network can do that to any message, and the vote race needs a bridge that never
+   * campaigns itself.
+   */
+  muteCampaigns(id: number): void {
+    this.muted.add(id);
+  }
+
+  /** Restores every link (and unmutes every campaign). */
   healLinks(): void {
     this.cut.clear();
+    this.muted.clear();
   }
 
   /** Total messages sent since the counter was last reset. */

@@ -39,6 +39,7 @@ import { MembershipNemesis } from "./sim-membership.ts";
 import { HEALTHY, SimNetwork } from "./sim-network.ts";
 import { SIM_TUNING, SimNode, type SimNodeOptions } from "./sim-node.ts";
 import { SteadyLeaderJudge } from "./steady-leader.ts";
+import { drawVoteRaceAim, planRace, type VoteRaceAim } from "./vote-race.ts";
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -181,12 +182,22 @@ export class Simulation {
   private readonly divergentAim: DivergentAim | null;
   /** The aim's hold on the clients (null without the aim or before startClients). */
   private hold: ClientHold | null = null;
+  /** The aim at a vote forgotten in a crash (vote-race.ts; null: off). */
+  private readonly voteRaceAim: VoteRaceAim | null;
+  /** Until when the vote race in force holds off every other fault (ms). */
+  private voteRaceUntil = 0;
+  /** Vote races set up, and voters crashed in them while saving a vote. */
+  private readonly voteRaces = { races: 0, crashes: 0 };
 
   constructor(readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
     this.divergentInstallRng = new Rng(options.seed ^ 0x64697667);
     this.probeRng = new Rng(options.seed ^ 0x70726f62);
     this.faultRng = this.rng;
+    this.voteRaceAim =
+      options.nemesis === "v1" || options.profile !== undefined || options.aimed === false
+        ? null
+        : drawVoteRaceAim(options.seed);
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.network = new SimNetwork(
       this.queue,
@@ -568,6 +579,11 @@ export class Simulation {
     return entry !== undefined && entry.term !== meta.term;
   }
 
+  /** Vote races so far (vote-race.ts), and voters crashed in them while saving a vote. */
+  voteRaceStats(): { readonly races: number; readonly crashes: number } {
+    return { ...this.voteRaces };
+  }
+
   /** LMDB mode: snapshots installed over a divergent log so far, and crashes right after one. */
   divergentInstallStats(): { readonly installs: number; readonly crashes: number } {
     return { installs: this.divergentInstalls, crashes: this.divergentCrashes };
@@ -686,6 +702,8 @@ export class Simulation {
     const start = this.queue.now;
     const end = start + this.options.faultMs;
     const swarm = "weights" in profile ? (profile as SwarmProfile) : null;
+    if (swarm?.weights["crash-on-vote"] !== undefined && this.voteRaceAim !== null)
+      this.nextVoteRace(this.voteRaceAim, end);
     if (swarm !== null && this.options.schedule !== undefined) {
       for (const step of this.options.schedule) {
         await this.runUntil(Math.min(end, start + step.at));
@@ -722,6 +740,11 @@ export class Simulation {
     if (this.divergentAim !== null && this.staleTail !== null) {
       // The aim lets a stale-tail cut play out: no other fault heals or reshapes it.
       this.trace(`${step.fault.kind} skipped: a stale-tail cut is in force`);
+      return;
+    }
+    if (this.queue.now < this.voteRaceUntil) {
+      // A vote race plays out undisturbed: no other fault heals or reshapes it.
+      this.trace(`${step.fault.kind} skipped: a vote race is in force`);
       return;
     }
     this.faultRng = new Rng(step.choices);
@@ -1181,6 +1204,81 @@ export class Simulation {
       this.crash(n, profile.tornP, this.restartDelay(profile, rng));
     };
     this.trace(`armed: crash n${n.id} on its next term or vote change`);
+  }
+
+  /** Schedules the aim's next vote race, if it starts before the fault phase ends. */
+  private nextVoteRace(aim: VoteRaceAim, end: number): void {
+    const at = this.queue.now + aim.rng.between(...aim.gapMs);
+    if (at >= end) return;
+    const rng = aim.rng.fork();
+    this.later(at - this.queue.now, () => {
+      const ms = this.voteRace(aim, rng);
+      this.later(ms ?? 0, () => this.nextVoteRace(aim, end));
+    });
+  }
+
+  /**
+   * Sets up a vote race (vote-race.ts): a blackout, then a voter bridging two sides that
+   * cannot reach each other, crashed as it starts saving a vote and cut off from the
+   * side it voted for. Returns how long it lasts (null: the running members cannot make
+   * that shape).
+   */
+  private voteRace(aim: VoteRaceAim, rng: Rng): number | null {
+    const members = this.nodes.filter((n) => !this.gone.has(n.id));
+    const up = members
+      .filter((n) => n.isUp() && n.current?.paused !== true)
+      .map((n) => {
+        const lastIndex = n.disk.lastIndex();
+        return { id: n.id, lastIndex, lastTerm: n.disk.entryAt(lastIndex)?.term ?? 0 };
+      });
+    const plan = planRace(up, members.length, rng);
+    if (plan === null) return null;
+    this.faults++;
+    this.voteRaces.races++;
+    const ids = members.map((n) => n.id);
+    const [left, right] = plan.sides;
+    const blackoutMs = rng.between(...aim.blackoutMs);
+    const bridgeMs = rng.between(...aim.bridgeMs);
+    this.voteRaceUntil = this.queue.now + blackoutMs + bridgeMs;
+    this.network.healLinks();
+    this.partitionGeneration++;
+    const generation = this.partitionGeneration;
+    this.network.onlyLinks(ids, []);
+    this.trace(
+      `vote race: blackout ${blackoutMs.toFixed(0)} ms, then n${plan.voter} bridges [${left.join(",")}] and [${right.join(",")}]`,
+    );
+    this.later(blackoutMs, () => {
+      if (generation !== this.partitionGeneration) return;
+      this.network.onlyLinks(
+        ids,
+        [...ids.filter((i) => i !== plan.voter)].map((i) => [plan.voter, i] as const),
+      );
+      this.network.muteCampaigns(plan.voter);
+      const voter = this.node(plan.voter);
+      this.armed.add(voter);
+      const epoch = this.faultEpoch;
+      voter.disk.onVoteInFlight = (saving) => {
+        const side = left.includes(saving.vote) ? left : right.includes(saving.vote) ? right : null;
+        if (side === null || epoch !== this.faultEpoch) return;
+        voter.disk.onVoteInFlight = null;
+        this.voteRaces.crashes++;
+        this.trace(
+          `vote race: n${plan.voter} crashes saving its vote for n${saving.vote} (term ${saving.term})`,
+        );
+        // No torn write: the race is about the vote's own sync (which may still land).
+        this.crash(voter, 0, rng.between(...aim.restartMs));
+        // One way: the answer it sent must still arrive; the side's news of the new term not.
+        if (generation === this.partitionGeneration)
+          for (const id of side) this.network.cutLink(id, plan.voter);
+      };
+      this.later(bridgeMs, () => {
+        voter.disk.onVoteInFlight = null;
+        if (generation !== this.partitionGeneration) return;
+        this.network.healLinks();
+        this.trace("vote race over: every link healed");
+      });
+    });
+    return blackoutMs + bridgeMs;
   }
 
   /** Applies one fault now. */

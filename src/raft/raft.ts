@@ -991,11 +991,11 @@ export class Raft {
     if (this.#role !== "leader" || rep === null || !rep.onHeartbeatResponse(m)) return;
     if (m.context === 0) return;
     if (!this.voters.has(m.from)) return; // only voters confirm leadership
-    // The round counts this leader's own ack (ReadOnlyQueue.add), which is worth nothing
-    // once a committed configuration removed it: during the hand-over, the remaining
-    // voters that did not answer may already have elected a newer leader.
-    const ownAck = this.voters.has(this.id) ? 0 : 1;
-    const acks = this.readOnly.recvAck(m.from, m.context) - ownAck;
+    // Only the acks of today's voters count. The round holds this leader's own ack
+    // (ReadOnlyQueue.add), worth nothing once a committed configuration removed it: during
+    // the hand-over, the remaining voters that did not answer may already have elected a
+    // newer leader. Likewise an ack from a voter removed since the round began.
+    const acks = this.readOnly.recvAck(m.from, m.context, (id) => this.voters.has(id));
     if (acks >= majority(this.voters.size)) {
       for (const round of this.readOnly.advance(m.context)) {
         const requests = this.roundRequests.get(round.context) ?? [];

@@ -37,12 +37,18 @@ export class ReadOnlyQueue {
     this.byContext.set(context, read);
   }
 
-  /** Records a heartbeat ack for `context`; returns how many members have acked it. */
-  recvAck(from: NodeId, context: number): number {
+  /**
+   * Records a heartbeat ack for `context`; returns how many of the nodes that acked it
+   * `counts` (the current voters: an ack from a node removed since, or this leader's own
+   * once it is removed, proves nothing about the configuration in force).
+   */
+  recvAck(from: NodeId, context: number, counts: (id: NodeId) => boolean): number {
     const read = this.byContext.get(context);
     if (read === undefined) return 0;
     read.acks.add(from);
-    return read.acks.size;
+    let n = 0;
+    for (const id of read.acks) if (counts(id)) n++;
+    return n;
   }
 
   /** Releases `context` and every read queued before it, in order. */

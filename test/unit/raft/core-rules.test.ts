@@ -67,12 +67,30 @@ describe("term limits", () => {
 });
 
 describe("ReadOnlyQueue", () => {
+  const ALL = (): boolean => true;
+
+  test("only the acks of nodes that count are counted", () => {
+    const q = new ReadOnlyQueue();
+    q.add(5, 1, 1);
+    assert.equal(q.recvAck(4, 1, ALL), 2);
+    assert.equal(
+      q.recvAck(2, 1, (id) => id !== 4),
+      2,
+      "1 and 2; 4 no longer counts",
+    );
+    assert.equal(
+      q.recvAck(3, 1, (id) => id === 2 || id === 3),
+      2,
+      "2 and 3 only",
+    );
+  });
+
   test("a repeated context is ignored: its acks and position stay", () => {
     const q = new ReadOnlyQueue();
     q.add(5, 1, 1);
-    assert.equal(q.recvAck(2, 1), 2);
+    assert.equal(q.recvAck(2, 1, ALL), 2);
     q.add(9, 1, 1);
-    assert.equal(q.recvAck(3, 1), 3, "the first round's acks were kept");
+    assert.equal(q.recvAck(3, 1, ALL), 3, "the first round's acks were kept");
     assert.deepEqual(q.advance(1), [{ index: 5, context: 1 }]);
     assert.equal(q.lastContext(), 0);
   });
@@ -87,7 +105,7 @@ describe("ReadOnlyQueue", () => {
       { index: 6, context: 2 },
     ]);
     assert.equal(q.lastContext(), 3);
-    assert.equal(q.recvAck(2, 1), 0, "released rounds take no more acks");
+    assert.equal(q.recvAck(2, 1, ALL), 0, "released rounds take no more acks");
     assert.deepEqual(q.advance(1), [], "an unknown context releases nothing");
     assert.deepEqual(q.advance(3), [{ index: 7, context: 3 }]);
   });
@@ -105,7 +123,7 @@ describe("ReadOnlyQueue", () => {
     q.add(6, 2, 1);
     q.reset();
     assert.equal(q.lastContext(), 0);
-    assert.equal(q.recvAck(2, 2), 0);
+    assert.equal(q.recvAck(2, 2, ALL), 0);
     assert.deepEqual(q.advance(2), []);
   });
 });

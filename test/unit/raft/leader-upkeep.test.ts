@@ -134,6 +134,35 @@ describe("reads on a removed leader", () => {
   });
 });
 
+describe("reads across a configuration change", () => {
+  test("an ack from a voter removed since the round began no longer counts", () => {
+    // Voters 1-5; the read round has acks from 1 (itself) and 4, one short of 3 of 5.
+    // Then 4's removal commits: of 1, 2, 3, 5, an ack from 2 makes 1 and 2, no majority;
+    // counting 4's old ack would make three.
+    const r = newRaft(1, V5);
+    electLeader(r, V5, true);
+    takeMsgs(r);
+    r.readIndex(7);
+    const round = ofType(takeMsgs(r), "heartbeat").find((m) => m.to === 4)?.context ?? 0;
+    assert.ok(round > 0, "a confirmation round is started");
+    r.step(heartbeatResp(4, 1, r.term, round));
+    const without4 = { members: votersOnly(V5).members.filter((m) => m.id !== 4), removed: [4] };
+    const pos = r.proposeMembership(without4);
+    r.onStable(r.log.lastIndex(), r.term);
+    for (const id of [2, 3]) r.step(appendResp(id, 1, r.term, pos.index));
+    assert.equal(r.membership.index, pos.index, "the removal of 4 is in force");
+    takeMsgs(r);
+    r.step(heartbeatResp(2, 1, r.term, round));
+    assert.equal(r.readStates.length, 0, "1 and 2 are no majority of 1, 2, 3, 5");
+    r.step(heartbeatResp(3, 1, r.term, round));
+    assert.deepEqual(
+      r.readStates.map((s) => s.context),
+      [7],
+      "1, 2 and 3 are",
+    );
+  });
+});
+
 describe("check-quorum", () => {
   test("a leader checks once per election timeout: heard from in the first, it steps down at the end of the second", () => {
     const r = newRaft(1, V3, { checkQuorum: true });

@@ -23,6 +23,10 @@
  *   flag again); a torn write is cut off at the next start (the old state again); once
  *   durable, the core replays the committed configuration at every start, and the state
  *   machine applies it like any configuration entry.
+ * - Then it records what it committed in the data dir (force-marker.ts). A later start
+ *   with the flag still on does nothing while that configuration is still the one at the
+ *   end of the log, and refuses to start once it has changed (members were added back:
+ *   forcing again would remove them).
  */
 import { StartupError } from "../api/index.ts";
 import {
@@ -33,9 +37,11 @@ import {
   MAX_REMOVED,
   type Membership,
   memberOf,
+  sameMembership,
 } from "../raft/index.ts";
 import { readNodeMeta, type Wal, type WalContents } from "../storage/index.ts";
 import type { NodeConfig } from "./config.ts";
+import { FORCE_MARKER_FILE, readForceMarker, writeForceMarker } from "./force-marker.ts";
 import type { Logger } from "./logger.ts";
 import type { RecoveredLog } from "./recover-log.ts";
 
@@ -86,6 +92,21 @@ export async function forceNewCluster(input: ForceInput): Promise<RecoveredLog> 
     );
   }
   const before = configAtEnd(log.entries, input.storeMembership);
+  const marker = await readForceMarker(config.dataDir);
+  if (marker !== null) {
+    if (!sameMembership(before, marker.membership)) {
+      const ids = before.members.map((m) => m.id).join(", ");
+      throw new StartupError(
+        "config",
+        `--force-new-cluster was already applied here at index ${marker.index} (${marker.at}) and the members have changed since (now ${ids}): forcing again would remove them. Start without the flag; only after another majority loss, delete ${config.dataDir}/${FORCE_MARKER_FILE} and force again`,
+      );
+    }
+    logger.warn(
+      { forcedAt: marker.at, configIndex: marker.index },
+      "--force-new-cluster: already applied and still in force; nothing to do (start without the flag)",
+    );
+    return recovered;
+  }
   const next = soleMember(before, config.id, config.dataDir);
   const lastTerm = log.entries.at(-1)?.term ?? log.offsetTerm;
   const term = Math.max(contents.hardState.term, lastTerm);
@@ -96,6 +117,10 @@ export async function forceNewCluster(input: ForceInput): Promise<RecoveredLog> 
     data: encodeMembership(next),
   };
   await wal.save([entry], { term, vote: contents.hardState.vote, commit: entry.index });
+  // After the WAL write: a crash in between leaves no record, and forcing again appends
+  // the same configuration once more, which changes nothing.
+  const at = new Date().toISOString();
+  await writeForceMarker(config.dataDir, { index: entry.index, at, membership: next });
   logger.warn(
     {
       commitWas: log.committed,

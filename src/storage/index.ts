@@ -21,7 +21,7 @@ export { DEFAULT_MAX_OPEN_BLOBS, FileBlobIo } from "./file-blob-io.ts";
  * Durability primitives: the state machine's store and snapshot files follow the same
  * rules as the WAL (sync the directory after a rename or create).
  */
-export { fsyncDir, mkdirDurable } from "./fsync.ts";
+export { fsyncDir, mkdirDurable, writeFileAtomic } from "./fsync.ts";
 /** One process per data dir: the server takes this lock first. */
 export { acquireDataDirLock, type DataDirLock, LOCK_FILE } from "./lock.ts";
 /** Cluster and node identity, written once at first start and checked at every start. */

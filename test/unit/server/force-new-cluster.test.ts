@@ -7,8 +7,8 @@
  * forcing again from any of them works.
  */
 import assert from "node:assert/strict";
-import { cpSync, readdirSync, statSync, truncateSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cpSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -22,6 +22,7 @@ import {
   type Membership,
 } from "../../../src/raft/index.ts";
 import type { NodeConfig } from "../../../src/server/config.ts";
+import { FORCE_MARKER_FILE } from "../../../src/server/force-marker.ts";
 import {
   checkForceNewCluster,
   forceNewCluster,
@@ -180,7 +181,9 @@ test("a crash at any byte of the forcing write leaves the old state or the new o
       if (contents.entries.length === 13) outcomes.uncommitted++;
       else outcomes.old++;
     }
-    // Forcing again from whatever the crash left works, and ends in the new state.
+    // Forcing again from whatever the crash left works, and ends in the new state. (The
+    // record is written after the WAL write is durable: a crash during it leaves none.)
+    rmSync(join(dir, FORCE_MARKER_FILE), { force: true });
     const again = await force(dir, copy);
     assert.equal(again.log.committed, again.log.entries.length);
     await rm(copy, { recursive: true, force: true });
@@ -189,4 +192,55 @@ test("a crash at any byte of the forcing write leaves the old state or the new o
     `# ${after - before + 1} cuts: ${outcomes.old} old, ${outcomes.uncommitted} with the entry but not its commit (old configuration in force), ${outcomes.new} new\n`,
   );
   assert.equal(outcomes.new, 1, "only the complete write is the new state");
+});
+
+test("left on at a restart: nothing while the forced configuration holds, refused once it changed", async (t) => {
+  const dir = await tempDir(t);
+  const walDir = join(dir, "wal");
+  await writeLog(walDir);
+  await force(dir, walDir);
+  const again = await force(dir, walDir);
+  assert.equal(again.log.entries.length, 13, "no second configuration entry");
+  const reopened = await Wal.open(walDir);
+  assert.equal(reopened.contents.entries.length, 13);
+  // Members added back: node 4 joins the forced cluster.
+  const grown: Membership = { members: [member(3), member(4)], removed: [1, 2, 9] };
+  const add = { term: 2, index: 14, kind: EntryKind.Config, data: encodeMembership(grown) };
+  await reopened.wal.save([add], { term: 2, vote: 1, commit: 14 });
+  await reopened.wal.close();
+  await assert.rejects(
+    force(dir, walDir),
+    (e: unknown) =>
+      e instanceof StartupError &&
+      e.kind === "config" &&
+      /already applied here at index 13 .*now 3, 4.*would remove them/.test(e.message),
+  );
+  const after = await Wal.open(walDir);
+  await after.wal.close();
+  assert.equal(after.contents.entries.length, 14, "the log is untouched");
+  // Deleting the record forces again (after another majority loss).
+  rmSync(join(dir, FORCE_MARKER_FILE));
+  const forced = await force(dir, walDir);
+  assert.equal(forced.log.entries.length, 15);
+});
+
+test("a force-new-cluster record that does not parse is refused with its path", async (t) => {
+  const dir = await tempDir(t);
+  const walDir = join(dir, "wal");
+  await writeLog(walDir);
+  for (const junk of [
+    "{",
+    '{"index":0,"at":"x","membership":{"members":[],"removed":[]}}',
+    "null",
+  ]) {
+    await writeFile(join(dir, FORCE_MARKER_FILE), junk);
+    await assert.rejects(
+      force(dir, walDir),
+      (e: unknown) =>
+        e instanceof StartupError &&
+        e.kind === "data_dir" &&
+        e.message.includes(join(dir, FORCE_MARKER_FILE)),
+      junk,
+    );
+  }
 });

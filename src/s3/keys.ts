@@ -79,7 +79,7 @@ export interface S3CredentialsAnswer {
 /** Asks the cluster for the credentials of a scope (admin only; DfsError `not_found` when unknown). */
 export type S3CredentialsCall = (scope: KeyScope) => Promise<S3CredentialsAnswer>;
 
-/** How long a mapped signing key is trusted before the cluster is asked again. */
+/** How long a mapped signing key is trusted before the cluster is asked again (a deleted key's token is refused at once regardless). */
 export const KEY_RECHECK_MS = 60_000;
 /** Bound on cached access keys. */
 const MAX_CACHED = 10_000;
@@ -89,9 +89,10 @@ export type TokenSource = () => Promise<{ token: string; expiresMs: number }>;
 
 /**
  * Keys mapped through the cluster (auth on). A signing key is trusted for
- * {@link KEY_RECHECK_MS}, then asked again (a deleted key stops working within that
- * time); each access key has one client acting as its user, whose token is renewed
- * through S3Credentials as it nears expiry.
+ * {@link KEY_RECHECK_MS}, then asked again; each access key has one client acting as its
+ * user, whose token is renewed through S3Credentials as it nears expiry. The token is
+ * bound to the access key (server/auth/tokens.ts), so a deleted key's requests are
+ * refused by the cluster at once, whatever is cached here.
  */
 export class ClusterKeys implements SigningKeySource {
   private readonly keys = new Map<string, { key: Buffer; user: string; checkedAt: number }>();

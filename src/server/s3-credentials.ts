@@ -3,7 +3,8 @@
  * with AWS Signature V4 and to act for its signer, without ever holding a secret. Given an
  * access key and the credential scope of the request (date, region, service), the leader
  * answers after a ReadIndex round (so a key deleted a moment ago is unknown) with the user
- * the key belongs to, the SigV4 signing key for that scope, and a token for that user.
+ * the key belongs to, the SigV4 signing key for that scope, and a token for that user
+ * bound to the key (tokens.ts: void once the key is deleted).
  *
  * The signing key is AWS's derivation: HMAC-SHA256 chained from "AWS4" + secret over the
  * date, the region, the service and "aws4_request". It is valid for that one day and
@@ -49,7 +50,13 @@ export function s3CredentialsHandler(
     if (!auth.enabled || auth.tokenKey === null)
       return { user: found.user.name, signingKey, token: "", tokenExpiresMs: 0 };
     const { user } = found;
-    const issued = await d.guard.tokens.issue(auth.tokenKey, user.name, user.generation, d.now());
+    const issued = await d.guard.tokens.issue(
+      auth.tokenKey,
+      user.name,
+      user.generation,
+      d.now(),
+      req.accessKey,
+    );
     return {
       user: user.name,
       signingKey,

@@ -94,11 +94,22 @@ describe("S3 access keys and S3Credentials on real processes", { timeout: 300_00
     const { users } = await root.authRead();
     assert.deepEqual(users.find((u) => u.name === "alice")?.s3AccessKeys, [s3Key.accessKey]);
 
+    // A gateway holding the token it was given for the key (it may trust the key's
+    // signing key for a minute): every call with it is refused once the key is deleted.
+    const held = make({
+      tokenSource: async () => ({ token: creds.token, expiresMs: creds.tokenExpiresMs }),
+    });
+    assert.equal(await outcome(held.put("alice/held", Buffer.from("before"))), "ok");
     await root.authChange({ op: "s3_key_delete", accessKey: s3Key.accessKey });
     assert.equal(
       await outcome(root.s3Credentials({ accessKey: s3Key.accessKey, ...SCOPE })),
       `not_found: unknown S3 access key ${s3Key.accessKey}`,
     );
+    assert.equal(
+      await outcome(held.put("alice/held", Buffer.from("after"))),
+      "unauthenticated: S3 access key deleted",
+    );
+    assert.equal((await alice.get("alice/held")).value.toString(), "before");
   });
 
   it("non-admins may neither ask for credentials nor manage keys; bad scopes are refused", async () => {

@@ -25,6 +25,8 @@ export interface AuthLookup {
   isAdmin(user: string): boolean;
   /** True when a `list` grant of the user could match some key under `dir` (ends in "/"). */
   mayListUnder(user: string, dir: string): boolean;
+  /** The S3 access key `accessKey` and its user, while it exists (tokens bound to a key). */
+  s3Key(accessKey: string): { readonly user: { readonly name: string } } | undefined;
 }
 
 /** What a call wants to do with a key. */

@@ -4,6 +4,10 @@
  * verifies one against its applied auth state: signature, expiry, user exists, generation
  * equal. So a token is void once its user is deleted or changes password (the generation
  * moves), and every token dies when the key changes (auth disabled and enabled again).
+ * A token issued to an S3 gateway for a request signed with an access key also names the
+ * key (`s3k`) and is void once that key is deleted: the gateway may trust a signing key
+ * for a minute (src/s3/keys.ts), but every call it makes with the token is refused from
+ * the moment the serving node applied the deletion.
  *
  * A signature check costs microseconds plus an async hop through WebCrypto; a hot client
  * sends the same token thousands of times a second. Verified tokens are cached in a
@@ -25,11 +29,14 @@ interface Claims {
   readonly user: string;
   readonly generation: number;
   readonly expMs: number;
+  /** The S3 access key the token was issued for, if any. */
+  readonly s3Key?: string;
 }
 
 /** Messages of the `unauthenticated` refusals, one wording everywhere. */
 export const TOKEN_EXPIRED = "token expired; log in again";
 export const TOKEN_REVOKED = "token revoked (user deleted or password changed); log in again";
+export const TOKEN_KEY_DELETED = "S3 access key deleted";
 export const TOKEN_INVALID = "invalid token (not signed by this cluster); log in again";
 
 /** Issues and verifies tokens for one node. */
@@ -54,16 +61,22 @@ export class Tokens {
     return this.ttlS * 1000;
   }
 
-  /** A token for `user` at `generation`, expiring `ttlS` after `nowMs`. */
+  /**
+   * A token for `user` at `generation`, expiring `ttlS` after `nowMs`; bound to the S3
+   * access key `s3Key` when given (void once the key is deleted).
+   */
   async issue(
     key: Uint8Array,
     user: string,
     generation: number,
     nowMs: number,
+    s3Key?: string,
   ): Promise<{ token: string; expiresMs: number }> {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + this.ttlS;
-    const jwt = new SignJWT({ gen: generation })
+    const jwt = new SignJWT(
+      s3Key === undefined ? { gen: generation } : { gen: generation, s3k: s3Key },
+    )
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
       .setSubject(user)
       .setIssuedAt(iat)
@@ -107,9 +120,17 @@ export class Tokens {
         ...(audience === "" ? {} : { audience }),
       });
       const gen = payload.gen;
+      const s3k = payload.s3k;
       if (typeof gen !== "number" || !Number.isSafeInteger(gen) || payload.sub === undefined)
         throw new DfsError("unauthenticated", TOKEN_INVALID);
-      claims = { user: payload.sub, generation: gen, expMs: (payload.exp ?? 0) * 1000 };
+      if (s3k !== undefined && typeof s3k !== "string")
+        throw new DfsError("unauthenticated", TOKEN_INVALID);
+      claims = {
+        user: payload.sub,
+        generation: gen,
+        expMs: (payload.exp ?? 0) * 1000,
+        ...(s3k === undefined ? {} : { s3Key: s3k }),
+      };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new DfsError("unauthenticated", TOKEN_EXPIRED);
       if (error instanceof DfsError) throw error;
@@ -133,12 +154,14 @@ export class Tokens {
   }
 }
 
-/** Expiry, existence and generation: checked on every call, cached or not. */
+/** Expiry, existence, generation and the S3 key: checked on every call, cached or not. */
 function checkClaims(auth: AuthLookup, claims: Claims, nowMs: number): Caller {
   if (nowMs >= claims.expMs) throw new DfsError("unauthenticated", TOKEN_EXPIRED);
   const user = auth.user(claims.user);
   if (user === undefined || user.generation !== claims.generation)
     throw new DfsError("unauthenticated", TOKEN_REVOKED);
+  if (claims.s3Key !== undefined && auth.s3Key(claims.s3Key)?.user.name !== claims.user)
+    throw new DfsError("unauthenticated", TOKEN_KEY_DELETED);
   return { user: claims.user, generation: claims.generation };
 }
 

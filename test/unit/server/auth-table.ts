@@ -13,6 +13,8 @@ export class AuthTable implements AuthLookup {
   /** user → action → key prefixes granted. */
   readonly grants = new Map<string, { action: AuthAction; prefix: string }[]>();
   readonly admins = new Set<string>();
+  /** S3 access key → its user's name. */
+  readonly s3Keys = new Map<string, string>();
 
   addUser(name: string, generation: number, passwordHash = ""): this {
     this.users.set(name, { name, passwordHash, generation, roles: [] });
@@ -39,6 +41,11 @@ export class AuthTable implements AuthLookup {
 
   isAdmin(user: string): boolean {
     return this.admins.has(user);
+  }
+
+  s3Key(accessKey: string): { readonly user: { readonly name: string } } | undefined {
+    const name = this.s3Keys.get(accessKey);
+    return name === undefined ? undefined : { user: { name } };
   }
 
   mayListUnder(user: string, dir: string): boolean {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { SignJWT } from "jose";
 import { DfsError } from "../../../src/api/errors.ts";
 import { Tokens } from "../../../src/server/auth/tokens.ts";
 import { AuthTable } from "./auth-table.ts";
@@ -99,4 +100,30 @@ test("a token names its cluster: another cluster with the same key refuses it", 
   await assert.rejects(restored.verify(auth, token, T0), refused(/invalid token/));
   const own = await restored.issue(key, "alice", 3, T0);
   assert.equal((await restored.verify(auth, own.token, T0)).user, "alice");
+});
+
+test("a token issued for an S3 access key dies with the key, cached or not", async () => {
+  const auth = new AuthTable().addUser("alice", 5);
+  auth.s3Keys.set("AKIAEXAMPLE", "alice");
+  const tokens = new Tokens(600);
+  const key = auth.tokenKey as Uint8Array;
+  const { token } = await tokens.issue(key, "alice", 5, T0, "AKIAEXAMPLE");
+  const plain = (await tokens.issue(key, "alice", 5, T0)).token;
+  assert.deepEqual(await tokens.verify(auth, token, T0), { user: "alice", generation: 5 });
+  auth.s3Keys.delete("AKIAEXAMPLE");
+  await assert.rejects(tokens.verify(auth, token, T0 + 1), refused(/S3 access key deleted/));
+  await assert.rejects(new Tokens(600).verify(auth, token, T0 + 1), refused(/key deleted/));
+  assert.deepEqual(await tokens.verify(auth, plain, T0 + 1), { user: "alice", generation: 5 });
+  // The same key id given to another user later does not revive it.
+  auth.addUser("bob", 9);
+  auth.s3Keys.set("AKIAEXAMPLE", "bob");
+  await assert.rejects(tokens.verify(auth, token, T0 + 2), refused(/key deleted/));
+  // A key claim that is not a string is refused, even signed with the cluster's key.
+  const odd = await new SignJWT({ gen: 5, s3k: 7 })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject("alice")
+    .setIssuedAt(Math.floor(T0 / 1000))
+    .setExpirationTime(Math.floor(T0 / 1000) + 600)
+    .sign(key);
+  await assert.rejects(new Tokens(600).verify(auth, odd, T0), refused(/invalid token/));
 });

@@ -73,7 +73,8 @@ export function messageFault(m: Message): DropReason | null {
       if (m.term < 1) return "term_range";
       return isIndex(m.commit) ? null : "index_range";
     case "timeoutNow":
-      return m.term < 1 ? "term_range" : null;
+      if (m.term < 1) return "term_range";
+      return isIndex(m.commit) ? null : "index_range";
     case "readIndex":
       if (m.term < 1) return "term_range";
       return isIndex(m.context) ? null : "index_range";

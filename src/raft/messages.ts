@@ -98,6 +98,14 @@ export interface SnapshotRequest extends Envelope {
  */
 export interface TimeoutNow extends Envelope {
   readonly type: "timeoutNow";
+  /**
+   * The leader's commit index (at most what the addressee holds). A leader that a
+   * configuration removed hands over and goes: should the append telling the addressee
+   * of that commit be lost, this is its last chance to learn that the removal is in
+   * force, without which a survivor of a two-voter cluster would wait for the removed
+   * node's vote forever.
+   */
+  readonly commit: number;
 }
 
 /**

@@ -422,7 +422,7 @@ export class Raft {
     const to = this.#transferee;
     if (rep === null || to === NONE) return;
     if (rep.matchOf(to) === this.#log.lastIndex()) {
-      this.send({ type: "timeoutNow", to, term: this.#term });
+      this.send({ type: "timeoutNow", to, term: this.#term, commit: this.#log.committed });
       if (!this.voters.has(this.id)) this.becomeFollower(this.#term, NONE); // handed over
     } else {
       rep.sendAppend(to, true);
@@ -729,9 +729,14 @@ export class Raft {
     this.sendTimeoutNowIfCaughtUp();
   }
 
-  /** The leader asked us to campaign now (a transfer). Only a voter can. */
+  /**
+   * The leader asked us to campaign now (a transfer). Only a voter can; first, its
+   * commit index (our log matched the leader's whole log when it sent this, and only it
+   * appends in its term) may put a configuration into force that makes us one.
+   */
   private handleTimeoutNow(m: TimeoutNow): void {
     if (m.from !== this.#leader && this.#leader !== NONE) return;
+    if (m.from === this.#leader) this.commitTo(Math.min(m.commit, this.#log.lastIndex()));
     if (!this.voters.has(this.id)) return;
     this.startCampaign("vote", true);
   }

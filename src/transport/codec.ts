@@ -74,6 +74,7 @@ export function toWire(m: Message): RaftMessage {
       w.logTerm = m.snapshot.term;
       break;
     case "timeoutNow":
+      w.commit = m.commit;
       break;
     case "readIndex":
       w.context = m.context;
@@ -127,7 +128,7 @@ export function fromWire(w: RaftMessage): Message | null {
     case MessageType.MESSAGE_TYPE_SNAPSHOT:
       return { type: "snapshot", from, to, term, snapshot: { index: w.index, term: w.logTerm } };
     case MessageType.MESSAGE_TYPE_TIMEOUT_NOW:
-      return { type: "timeoutNow", from, to, term };
+      return { type: "timeoutNow", from, to, term, commit: w.commit };
     case MessageType.MESSAGE_TYPE_READ_INDEX:
       return { type: "readIndex", from, to, term, context: w.context };
     case MessageType.MESSAGE_TYPE_READ_INDEX_RESP:

@@ -213,6 +213,9 @@ describe("raft invariants", () => {
       passes(leader({ committed: 2 }), before, false);
       // A follower learns commits of earlier terms.
       passes(subject({ committed: 3 }), watch(), false);
+      // So does a node that learns one from a hand-over's TimeoutNow and wins in the same
+      // input: its commit moved while it followed term 2.
+      passes(leader({ committed: 3 }), watch({ term: 2, vote: 0, leader: 2 }), false);
     });
   });
 

@@ -9,6 +9,7 @@ import { votersOnly } from "../../../src/raft/membership.ts";
 import {
   appendResp,
   bytes,
+  clusterWithLeader,
   ELECTION_TICK,
   electLeader,
   heartbeatResp,
@@ -78,6 +79,38 @@ describe("hand-over", () => {
     assert.equal(r.role, "follower");
     const sent = takeMsgs(r).map((m) => m.type);
     assert.equal(sent.at(-1), "timeoutNow", `nothing after the TimeoutNow: ${sent.join(", ")}`);
+  });
+});
+
+describe("hand-over in a cluster of two", () => {
+  test("the survivor learns the removal from the TimeoutNow when the commit notice is lost", () => {
+    // Leader 1 of voters 1 and 2 removes itself. 2's ack commits the removal; the append
+    // telling 2 so is lost, then 1 hands over and is gone for good. With only the old
+    // configuration in force, 2 would need 1's vote forever.
+    const net = clusterWithLeader(2);
+    const without1 = {
+      members: votersOnly([1, 2]).members.filter((m) => m.id !== 1),
+      removed: [1],
+    };
+    let gone = false;
+    let removal = Number.POSITIVE_INFINITY;
+    net.filter = (m) => {
+      if (gone && (m.from === 1 || m.to === 1)) return false;
+      if (m.from === 1 && (m.type === "append" || m.type === "heartbeat") && m.commit >= removal)
+        return false;
+      if (m.type === "timeoutNow") gone = true;
+      return true;
+    };
+    removal = net.node(1).proposeMembership(without1).index;
+    net.stabilize();
+    assert.ok(gone, "1 handed over");
+    assert.equal(net.raft(1).role, "follower");
+    for (let i = 0; i < 4 && net.raft(2).role !== "leader"; i++) {
+      net.ticks(ELECTION_TICK * 2, [2]);
+      net.stabilize();
+    }
+    assert.equal(net.raft(2).role, "leader", "2 leads the cluster of one");
+    assert.equal(net.raft(2).membership.index, removal, "the removal is in force on 2");
   });
 });
 

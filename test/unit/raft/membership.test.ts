@@ -186,7 +186,7 @@ describe("learners", () => {
 
   test("a TimeoutNow does not make a learner campaign", () => {
     const r = newRaft(4, [], { membership: M4 });
-    r.step({ type: "timeoutNow", from: 1, to: 4, term: 1 });
+    r.step({ type: "timeoutNow", from: 1, to: 4, term: 1, commit: 0 });
     assert.equal(r.role, "follower");
     assert.equal(ofType(takeMsgs(r), "vote").length, 0);
   });

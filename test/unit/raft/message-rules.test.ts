@@ -84,9 +84,10 @@ describe("message rules (src/raft/message-rules.ts)", () => {
     assert.equal(messageFault({ ...heartbeat, term: 0 }), "term_range");
     assert.equal(messageFault({ ...heartbeat, commit: MAX_INDEX }), null);
     assert.equal(messageFault({ ...heartbeat, commit: MAX_INDEX + 1 }), "index_range");
-    const timeoutNow = { ...BASE, type: "timeoutNow" } as const;
+    const timeoutNow = { ...BASE, type: "timeoutNow", commit: 0 } as const;
     assert.equal(messageFault(timeoutNow), null);
     assert.equal(messageFault({ ...timeoutNow, term: 0 }), "term_range");
+    assert.equal(messageFault({ ...timeoutNow, commit: -1 }), "index_range");
     for (const type of ["preVoteResp", "voteResp"] as const)
       assert.equal(messageFault({ ...BASE, type, term: 0, reject: true }), null);
     assert.equal(messageFault({ ...BASE, type: "heartbeatResp", term: 0, context: 1 }), null);
@@ -103,7 +104,7 @@ describe("message rules (src/raft/message-rules.ts)", () => {
       assert.equal(messageFault({ ...one, type: "heartbeat", commit: 0, context: 0 }), null);
     });
     test("timeoutNow", () => {
-      assert.equal(messageFault({ ...one, type: "timeoutNow" }), null);
+      assert.equal(messageFault({ ...one, type: "timeoutNow", commit: 0 }), null);
     });
     test("snapshot", () => {
       assert.equal(

@@ -79,7 +79,7 @@ describe("higher terms", () => {
 describe("transfer", () => {
   test("a follower that knows no leader yet obeys a TimeoutNow of its term", () => {
     const r = newRaft(2, V3, { hardState: { term: 1 } });
-    r.step({ type: "timeoutNow", from: 1, to: 2, term: 1 });
+    r.step({ type: "timeoutNow", from: 1, to: 2, term: 1, commit: 0 });
     assert.equal(r.role, "candidate");
     assert.equal(r.term, 2);
     const votes = ofType(takeMsgs(r), "vote");
@@ -211,17 +211,17 @@ describe("removed ids", () => {
   test("of a removed id only the hand-over TimeoutNow of our leader, in our term, passes", () => {
     const r = followerAfterRemoval(1);
     r.step(heartbeat(1, 2, 2, 1));
-    r.step({ type: "timeoutNow", from: 1, to: 2, term: 3 });
+    r.step({ type: "timeoutNow", from: 1, to: 2, term: 3, commit: 0 });
     assert.equal(r.drops.get("not_member"), 2, "a heartbeat, and a TimeoutNow of another term");
     assert.equal(r.term, 2);
-    r.step({ type: "timeoutNow", from: 1, to: 2, term: 2 });
+    r.step({ type: "timeoutNow", from: 1, to: 2, term: 2, commit: 0 });
     assert.equal(r.role, "candidate", "the hand-over is obeyed");
     assert.equal(r.term, 3);
   });
 
   test("a removed id's TimeoutNow is refused when we follow another leader", () => {
     const r = followerAfterRemoval(3);
-    r.step({ type: "timeoutNow", from: 1, to: 2, term: 2 });
+    r.step({ type: "timeoutNow", from: 1, to: 2, term: 2, commit: 0 });
     assert.equal(r.drops.get("not_member"), 1);
     assert.equal(r.role, "follower");
   });
@@ -236,7 +236,7 @@ describe("one leader per term", () => {
       appendReq(3, 2, 2, 0, 0, [], 0),
       heartbeat(3, 2, 2, 0),
       { type: "snapshot", from: 3, to: 2, term: 2, snapshot: { index: 5, term: 2 } } as const,
-      { type: "timeoutNow", from: 3, to: 2, term: 2 } as const,
+      { type: "timeoutNow", from: 3, to: 2, term: 2, commit: 0 } as const,
       { type: "readIndexResp", from: 3, to: 2, term: 2, index: 0, context: 1 } as const,
     ];
     for (const m of fromThree) r.step(m);

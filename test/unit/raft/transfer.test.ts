@@ -118,7 +118,7 @@ describe("leadership transfer", () => {
 
   test("a TimeoutNow from anyone but our leader is ignored", () => {
     const net = clusterWithLeader(3);
-    net.deliver([{ type: "timeoutNow", from: 2, to: 3, term: 1 }]);
+    net.deliver([{ type: "timeoutNow", from: 2, to: 3, term: 1, commit: 0 }]);
     assert.deepEqual(net.leaders(), [1]);
     assert.equal(net.node(3).status().term, 1);
   });

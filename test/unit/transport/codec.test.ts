@@ -71,7 +71,7 @@ function randomMessage(type: Message["type"], rand: () => number): Message {
     case "snapshot":
       return { ...envelope, type, snapshot: { index: num(), term: num() } };
     case "timeoutNow":
-      return { ...envelope, type };
+      return { ...envelope, type, commit: num() };
     case "readIndex":
       return { ...envelope, type, context: num() };
     case "readIndexResp":
@@ -118,7 +118,10 @@ test("each field lands in the wire field that peers of other versions read", () 
       { ...env, type: "vote", lastLogIndex: 5, lastLogTerm: 4, transfer: true },
       wire(MessageType.MESSAGE_TYPE_VOTE, { index: 5, logTerm: 4, context: 1 }),
     ],
-    [{ ...env, type: "timeoutNow" }, wire(MessageType.MESSAGE_TYPE_TIMEOUT_NOW, {})],
+    [
+      { ...env, type: "timeoutNow", commit: 7 },
+      wire(MessageType.MESSAGE_TYPE_TIMEOUT_NOW, { commit: 7 }),
+    ],
     [
       { ...env, type: "preVoteResp", reject: true },
       wire(MessageType.MESSAGE_TYPE_PRE_VOTE_RESP, { reject: true }),

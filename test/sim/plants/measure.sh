@@ -21,7 +21,7 @@ fi
 for p in "${plants[@]}"; do
   log="$out/$nemesis${STORE:+-$STORE}-$p.log"
   t0=$(date +%s)
-  nice -n 10 npx tsx test/sim/run.ts --plant "$p" --nemesis "$nemesis" --seeds "$max" \
+  nice -n ${NICE:-10} npx tsx test/sim/run.ts --plant "$p" --nemesis "$nemesis" --seeds "$max" \
     --stop-on-fail --first-seed 1 --quiet ${STORE:+--store "$STORE"} >"$log" 2>&1
   found=$(grep -o 'seeds to first failure: .*' "$log" | head -1)
   why=$(grep -m1 -o 'FAILURE: .*' "$log" | cut -c1-110)

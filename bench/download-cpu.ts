@@ -11,7 +11,9 @@
  *                                 [--profile DIR]
  *
  * `--profile DIR`: each client's CPU profile over its downloads only (V8's profiler through
- * node:inspector), for bench/profile-summary.ts.
+ * node:inspector) and every node's (`node --cpu-prof`, its whole life), in
+ * `DIR/<system>-<round>/`, for bench/profile-summary.ts. Profiling costs CPU itself: take
+ * figures from runs without it.
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,6 +23,7 @@ import {
   type CpuSystem,
   clientScript,
   cpuSystems,
+  profiledEntry,
   roundOrder,
 } from "./lib/cpu-compare.ts";
 import { cpuMsOf } from "./lib/proc-stat.ts";
@@ -69,13 +72,17 @@ client.close();
 
 /** One fresh cluster: each download's MiB/s and CPU ms per MiB (nodes, client). */
 async function measure(system: CpuSystem, round: number): Promise<string> {
-  const cluster = await LocalCluster.start({ checkInvariants: false, entry: system.entry });
+  const profileDir =
+    flags.profile === undefined
+      ? undefined
+      : join(resolve(flags.profile), `${system.name}-${round}`);
+  const cluster = await LocalCluster.start({
+    checkInvariants: false,
+    entry: profileDir === undefined ? system.entry : profiledEntry(system.entry, profileDir),
+  });
   try {
-    await cluster.waitForLeader();
-    const profile =
-      flags.profile === undefined
-        ? ""
-        : join(resolve(flags.profile), `client-${system.name}-${round}.cpuprofile`);
+    const leader = await cluster.waitForLeader();
+    const profile = profileDir === undefined ? "" : join(profileDir, "client.cpuprofile");
     const client = startClient(system.root, [
       system.root,
       cluster.endpoints().join(","),
@@ -95,6 +102,10 @@ async function measure(system: CpuSystem, round: number): Promise<string> {
       );
     }
     await client.finish("stop");
+    if (profileDir !== undefined) {
+      out.push(`profiles in ${profileDir} (leader is node ${leader})`);
+      await Promise.all(cluster.nodes.map((n) => cluster.kill(n.id, "SIGINT")));
+    }
     return out.join("\n    ");
   } finally {
     await cluster.destroy();

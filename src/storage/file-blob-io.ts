@@ -15,11 +15,18 @@
  * its extent and size (and the device's write cache) are durable only after it. A tail
  * shorter than a block, and any file system that refuses O_DIRECT (tmpfs), takes the
  * page cache as before.
+ *
+ * Large reads come off the disk the same way (a download's sequential reads of a few
+ * chunks): O_DIRECT into an aligned read slot, then one copy out. Uncached, one 4 MiB
+ * read at a time came at 300-560 MiB/s through the page cache here and 800-1200 MiB/s
+ * direct (bench/README.md, "Session 7"), and the blobs are written direct, so they are
+ * rarely in the page cache to begin with. A read the slots cannot take (small, not
+ * block-aligned, or refused by the file system) takes the page cache.
  */
 import { constants } from "node:fs";
 import { type FileHandle, open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { AlignedSlots, isDirectWritable } from "./aligned-slots.ts";
+import { AlignedSlots, DIRECT_ALIGN, isDirectWritable } from "./aligned-slots.ts";
 import { BlobHandles } from "./blob-handles.ts";
 import { assertBlobName, BLOB_NAME_PATTERN, type BlobIo } from "./blob-io.ts";
 import { fsyncDir, mkdirDurable, writevFully } from "./fsync.ts";
@@ -32,6 +39,13 @@ export const DEFAULT_MAX_OPEN_BLOBS = 64;
 const DIRECT_SLOTS = 8;
 /** A slot holds one whole chunk. */
 const DIRECT_SLOT_BYTES = 1024 * 1024;
+
+/** Direct reads in flight per store (each holds a read slot: 8 MiB in all). */
+const READ_SLOTS = 2;
+/** A read slot holds one download read ahead (fsm/blob-reader.ts: 4 chunks). */
+const READ_SLOT_BYTES = 4 * 1024 * 1024;
+/** Reads smaller than this take the page cache (a unary get of a small tail, a probe). */
+const DIRECT_READ_MIN_BYTES = 256 * 1024;
 
 /** How a {@link FileBlobIo} writes whole chunks. */
 export interface FileBlobIoOptions {
@@ -52,6 +66,11 @@ export class FileBlobIo implements BlobIo {
   /** Aligned memory for direct writes: made on the first one; null once direct I/O is off. */
   private slots: AlignedSlots | null | undefined;
   private directWriteCount = 0;
+  /** O_DIRECT read-only descriptors, for large aligned reads. */
+  private readonly directReadHandles: BlobHandles;
+  /** Aligned memory for direct reads: made on the first one; null once direct reads are off. */
+  private readSlots: AlignedSlots | null | undefined;
+  private directReadCount = 0;
 
   constructor(
     /** The blobs directory (created on first write). */
@@ -63,12 +82,23 @@ export class FileBlobIo implements BlobIo {
     this.directHandles = new BlobHandles(maxOpen, (name) =>
       open(join(this.dir, name), constants.O_WRONLY | constants.O_DIRECT),
     );
-    if (o.direct === false) this.slots = null;
+    this.directReadHandles = new BlobHandles(maxOpen, (name) =>
+      open(join(this.dir, name), constants.O_RDONLY | constants.O_DIRECT),
+    );
+    if (o.direct === false) {
+      this.slots = null;
+      this.readSlots = null;
+    }
   }
 
   /** Writes that went to the disk by direct I/O so far (tests, metrics). */
   get directWrites(): number {
     return this.directWriteCount;
+  }
+
+  /** Reads (slot-sized pieces) that came off the disk by direct I/O so far (tests). */
+  get directReads(): number {
+    return this.directReadCount;
   }
 
   /** See {@link BlobIo.write}: direct I/O for a whole aligned chunk, else the page cache. */
@@ -139,10 +169,78 @@ export class FileBlobIo implements BlobIo {
     await fsyncDir(this.dir);
   }
 
-  /** See {@link BlobIo.read}. */
+  /** See {@link BlobIo.read}: large aligned reads direct, slot by slot, else the page cache. */
   async read(name: string, offset: number, length: number): Promise<Buffer> {
     assertBlobName(name);
     const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    if (offset % DIRECT_ALIGN === 0 && length >= DIRECT_READ_MIN_BYTES) {
+      const slots = this.directReadSlots();
+      if (slots !== null) done = await this.readDirect(slots, name, offset, out);
+    }
+    if (done < length) await this.readBuffered(name, offset + done, out.subarray(done));
+    return out;
+  }
+
+  /** The read slots, made on first use; null when direct I/O is off or cannot be had. */
+  private directReadSlots(): AlignedSlots | null {
+    if (this.readSlots === undefined) {
+      try {
+        this.readSlots = new AlignedSlots(READ_SLOTS, READ_SLOT_BYTES);
+      } catch {
+        this.readSlots = null; // no aligned memory (address space limit): the page cache it is
+      }
+    }
+    return this.readSlots;
+  }
+
+  /**
+   * Fills `out` from `offset` with O_DIRECT reads through a slot, a slot at a time, and
+   * returns how many bytes it filled: all of them, or fewer when the file system refused
+   * O_DIRECT (direct reads off from now on) or a read came back short of a block, and
+   * the caller reads the rest through the page cache (which also reports a short blob).
+   */
+  private async readDirect(
+    slots: AlignedSlots,
+    name: string,
+    offset: number,
+    out: Buffer,
+  ): Promise<number> {
+    let done = 0;
+    while (done < out.length) {
+      const want = Math.min(READ_SLOT_BYTES, out.length - done);
+      // Whole blocks: a read past the end of the file just comes back short.
+      const asked = Math.ceil(want / DIRECT_ALIGN) * DIRECT_ALIGN;
+      const slot = await slots.acquire();
+      try {
+        const got = await this.directReadHandles.use(name, false, async (h) => {
+          let n = 0;
+          while (n < want) {
+            const { bytesRead } = await h.read(slot, n, asked - n, offset + done + n);
+            n += bytesRead;
+            if (bytesRead === 0 || n % DIRECT_ALIGN !== 0) break;
+          }
+          return Math.min(n, want);
+        });
+        slot.copy(out, done, 0, got);
+        done += got;
+        this.directReadCount++;
+        if (got < want) return done;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException | null)?.code !== "EINVAL") throw error;
+        this.readSlots = null; // O_DIRECT refused here: every later read takes the page cache
+        await this.directReadHandles.closeAll();
+        return done;
+      } finally {
+        slots.release(slot);
+      }
+    }
+    return done;
+  }
+
+  /** Fills `out` from `offset` through the page cache; throws if the blob ends first. */
+  private async readBuffered(name: string, offset: number, out: Buffer): Promise<void> {
+    const length = out.length;
     await this.handles.use(name, false, async (h) => {
       let done = 0;
       while (done < length) {
@@ -155,7 +253,6 @@ export class FileBlobIo implements BlobIo {
         done += bytesRead;
       }
     });
-    return out;
   }
 
   /** See {@link BlobIo.size}. */
@@ -174,6 +271,7 @@ export class FileBlobIo implements BlobIo {
     assertBlobName(name);
     await this.handles.forget(name);
     await this.directHandles.forget(name);
+    await this.directReadHandles.forget(name);
     this.fresh.delete(name);
     try {
       await unlink(join(this.dir, name));
@@ -198,6 +296,7 @@ export class FileBlobIo implements BlobIo {
   async closeAll(): Promise<void> {
     await this.handles.closeAll();
     await this.directHandles.closeAll();
+    await this.directReadHandles.closeAll();
     this.fresh.clear();
     this.dirReady = null;
   }

@@ -101,3 +101,35 @@ test("a blob unlinked and written again starts from nothing, direct descriptor i
   await io.sync([A]);
   assert.deepEqual(await readFile(join(dir, A)), Buffer.alloc(MiB, 9));
 });
+
+test("large aligned reads come off the disk direct, exact up to a tail not yet synced", async (t) => {
+  const dir = join(await tempDir(t), "blobs");
+  const io = new FileBlobIo(dir);
+  t.after(() => io.closeAll());
+  const chunks = Array.from({ length: 9 }, (_, i) => Buffer.alloc(MiB, i + 1));
+  for (const [i, c] of chunks.entries()) c.write(`chunk ${i}`, 4321);
+  await Promise.all(chunks.map((c, i) => io.write(A, i * MiB, c)));
+  // The tail goes through the page cache and is read before any sync: still exact.
+  const tail = Buffer.from("a short tail, dirty in the page cache");
+  await io.write(A, 9 * MiB, tail);
+  const whole = Buffer.concat([...chunks, tail]);
+  assert.equal(io.directReads, 0);
+  assert.deepEqual(await io.read(A, 0, whole.length), whole);
+  assert.equal(io.directReads, 3, "three slot-sized pieces: 4 + 4 + 1 MiB and the tail");
+  assert.deepEqual(await io.read(A, 8 * MiB, MiB + tail.length), whole.subarray(8 * MiB));
+  assert.equal(io.directReads, 4);
+  // Unaligned or small reads take the page cache, with the same bytes.
+  assert.deepEqual(await io.read(A, 100, 2 * MiB), whole.subarray(100, 100 + 2 * MiB));
+  assert.deepEqual(await io.read(A, 4 * MiB, 1000), whole.subarray(4 * MiB, 4 * MiB + 1000));
+  assert.equal(io.directReads, 4);
+  await assert.rejects(io.read(A, 8 * MiB, 2 * MiB), /ends before/);
+});
+
+test("direct reads off: the same bytes through the page cache", async (t) => {
+  const io = new FileBlobIo(await tempDir(t), { direct: false });
+  t.after(() => io.closeAll());
+  const data = Buffer.alloc(2 * MiB, 7);
+  await io.write(A, 0, data);
+  assert.deepEqual(await io.read(A, 0, data.length), data);
+  assert.equal(io.directReads, 0);
+});

@@ -85,6 +85,11 @@ export class PeerLink {
   private closed = false;
   /** Messages dropped because the queue was full or a stream broke (observability). */
   dropped = 0;
+  /**
+   * Of {@link dropped}, those refused because the queue was full: a follower that a
+   * healthy leader's Raft window should never overrun (RaftTuning.maxInflightAppendBytes).
+   */
+  overflowed = 0;
 
   constructor(
     private readonly selfId: number,
@@ -108,6 +113,7 @@ export class PeerLink {
     const bytes = approximateBytes(m, this.rehydrator?.bytes);
     if (this.queuedBytes + bytes > this.limits.maxQueueBytes && this.queue.length > 0) {
       this.dropped++;
+      this.overflowed++;
       return;
     }
     this.queue.push({ message: m, bytes });

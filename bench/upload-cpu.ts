@@ -13,7 +13,10 @@
  * process's (most of a process's work runs on its one JavaScript thread).
  *
  *   npx tsx bench/upload-cpu.ts [--mib 256] [--uploads 3] [--rounds 2] [--base DIR]
- *                               [--profile DIR]
+ *                               [--conc 1] [--profile DIR]
+ *
+ * `--conc N`: each measured upload is N uploads of `--mib` MiB at once (new keys), and
+ * every figure is per MiB of all N together: what concurrent writes cost beside one.
  *
  * `--profile DIR`: V8 CPU profiles of every node (`node --cpu-prof`, the whole life of the
  * process; the uploads dominate it) and of the client over its uploads only, for
@@ -38,11 +41,15 @@ const { values: flags } = parseArgs({
     mib: { type: "string", default: "256" },
     uploads: { type: "string", default: "3" },
     rounds: { type: "string", default: "2" },
+    conc: { type: "string", default: "1" },
     base: { type: "string" },
     profile: { type: "string" },
   },
 });
 const mib = Number(flags.mib);
+const conc = Number(flags.conc);
+/** MiB each measured step moves: `conc` uploads of `mib`. */
+const stepMiB = mib * conc;
 const systems = cpuSystems(flags.base);
 
 /**
@@ -62,10 +69,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (word !== "go") break;
   const cpu = process.cpuUsage();
   const t = performance.now();
-  const out = await client.upload("cpu/" + n, async function* () {
-    for (let i = 0; i < Number(mib); i++) { const b = Buffer.allocUnsafe(MiB); block.copy(b); b.writeUInt32LE(i, 0); yield b; }
-  });
-  if (out.size !== Number(mib) * MiB) throw new Error("short upload: " + out.size);
+  const outs = await Promise.all(Array.from({ length: Number(process.argv[6] ?? 1) }, (_, c) =>
+    client.upload("cpu/" + n + "-" + c, async function* () {
+      for (let i = 0; i < Number(mib); i++) { const b = Buffer.allocUnsafe(MiB); block.copy(b); b.writeUInt32LE(i, 0); yield b; }
+    })));
+  for (const out of outs) if (out.size !== Number(mib) * MiB) throw new Error("short upload: " + out.size);
   const used = process.cpuUsage(cpu);
   console.log(JSON.stringify({ ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, sysMs: used.system / 1000 }));
 }
@@ -105,6 +113,7 @@ async function measure(system: CpuSystem, round: number): Promise<UploadFigures[
       cluster.endpoints().join(","),
       `${mib}`,
       profileDir === undefined ? "" : join(profileDir, "client.cpuprofile"),
+      `${conc}`,
     ]);
     if ((await client.next()) !== "ready") throw new Error("the client process did not get ready");
     const nodes = cluster.nodes.map((n) => ({ id: n.id, pid: n.proc?.pid as number }));
@@ -115,13 +124,13 @@ async function measure(system: CpuSystem, round: number): Promise<UploadFigures[
       const done = JSON.parse(await client.next()) as { ms: number; cpuMs: number; sysMs: number };
       const perMiB = nodes.map((n, i) => ({
         id: n.id,
-        ms: (cpuMsOf([n.pid]) - (before[i]?.ms ?? 0)) / mib,
-        sys: (sysMsOf(n.pid) - (before[i]?.sys ?? 0)) / mib,
+        ms: (cpuMsOf([n.pid]) - (before[i]?.ms ?? 0)) / stepMiB,
+        sys: (sysMsOf(n.pid) - (before[i]?.sys ?? 0)) / stepMiB,
       }));
       const none = { ms: Number.NaN, sys: Number.NaN };
       out.push({
-        mibPerS: (mib * 1000) / done.ms,
-        client: { ms: done.cpuMs / mib, sys: done.sysMs / mib },
+        mibPerS: (stepMiB * 1000) / done.ms,
+        client: { ms: done.cpuMs / stepMiB, sys: done.sysMs / stepMiB },
         leader: perMiB.find((n) => n.id === leader) ?? none,
         followers: perMiB.filter((n) => n.id !== leader),
       });
@@ -154,7 +163,7 @@ for (let r = 0; r < Number(flags.rounds); r++) {
 }
 const uploads = Number(flags.rounds) * Number(flags.uploads);
 process.stdout.write(
-  `\nmedians over ${uploads} uploads of ${mib} MiB, CPU ms per MiB (its system part):\n` +
+  `\nmedians over ${uploads} steps of ${conc} × ${mib} MiB at once, CPU ms per MiB (its system part):\n` +
     "system | MiB/s | client | leader | follower | sum (2 followers) | 2-core bound | busiest-process bound (MiB/s)\n",
 );
 const med = (costs: readonly Cost[]): Cost => ({

@@ -38,6 +38,14 @@ export interface RaftConfig {
   /** AppendEntries messages in flight to one follower in replicate state (pipelining window). */
   readonly maxInflight: number;
   /**
+   * Entry bytes (as {@link entryBytes} counts them) in flight to one follower in replicate
+   * state, past which the leader waits for acks (etcd-io/raft's MaxInflightBytes); one
+   * append may pass it. Absent or 0: only {@link maxInflight} bounds the window. A driver
+   * whose transport holds a bounded amount per peer sets it at or below that amount, so
+   * the window never sends what the transport would have to drop.
+   */
+  readonly maxInflightBytes?: number;
+  /**
    * Bytes an entry stands for when sizing appends and apply batches. Default: its data's
    * length. The server passes one that counts a chunk kept in the node's blob store by
    * the chunk's length, since the entry is rehydrated to that size before it is sent
@@ -67,4 +75,6 @@ export function validateRaftConfig(config: RaftConfig): void {
     throw new Error("raft: electionTick must be greater than heartbeatTick");
   }
   if (config.maxInflight <= 0) throw new Error("raft: maxInflight must be positive");
+  if ((config.maxInflightBytes ?? 0) < 0)
+    throw new Error("raft: maxInflightBytes must not be negative");
 }

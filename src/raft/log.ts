@@ -188,6 +188,11 @@ export class RaftLog implements LogView {
     return { index: this.offset, term: this.offsetTerm };
   }
 
+  /** Bytes `entry` stands for (RaftConfig.entryBytes), as {@link slice} counts them. */
+  bytesOf(entry: Entry): number {
+    return this.sizeOf(entry);
+  }
+
   /** Entries in [lo, hi) up to about `maxBytes` of data (always at least one if any). */
   slice(lo: number, hi: number, maxBytes: number): Entry[] {
     const out: Entry[] = [];

@@ -2,7 +2,8 @@
  * The leader's view of one follower's log (Raft §5.3 nextIndex/matchIndex), plus the flow
  * control that keeps a slow or unreachable follower from being flooded: a probe state
  * that sends one append at a time until the follower's position is known, and a
- * replicate state that pipelines up to `maxInflight` appends.
+ * replicate state that pipelines up to `maxInflight` appends and, when given, about
+ * `maxInflightBytes` of their entries (etcd-io/raft's MaxInflightBytes).
  */
 
 /** How the leader is currently sending to a follower. */
@@ -25,10 +26,19 @@ export class Progress {
   regressions = 0;
   /** Last index of each append in flight, oldest first (replicate state only). */
   private readonly inflight: number[] = [];
+  /** Entry bytes of each append in {@link inflight}, in the same order. */
+  private readonly inflightSizes: number[] = [];
+  /** Sum of {@link inflightSizes}. */
+  private inflightBytes = 0;
 
   constructor(
     next: number,
     private readonly maxInflight: number,
+    /**
+     * Entry bytes in flight at or past which no more appends go out (0: no byte bound).
+     * One append may pass it, as in etcd: the window is full once the bytes reach it.
+     */
+    private readonly maxInflightBytes = 0,
   ) {
     this.next = next;
   }
@@ -38,11 +48,16 @@ export class Progress {
     return this.inflight.length;
   }
 
+  /** Entry bytes of the appends in flight (for status and tests). */
+  get inflightByteCount(): number {
+    return this.inflightBytes;
+  }
+
   /** True when the leader should not send more appends to this follower right now. */
   isPaused(): boolean {
     if (this.state === "snapshot") return true;
     if (this.state === "probe") return this.probeSent;
-    return this.inflight.length >= this.maxInflight;
+    return this.inflightFull();
   }
 
   /** Switches to probing from `match + 1`: used after a rejection or on a new leader. */
@@ -52,7 +67,7 @@ export class Progress {
     const floor = this.state === "snapshot" ? this.pendingSnapshot : 0;
     this.state = "probe";
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.next = Math.max(this.match, floor) + 1;
     this.pendingSnapshot = 0;
   }
@@ -61,23 +76,25 @@ export class Progress {
   becomeSnapshot(index: number): void {
     this.state = "snapshot";
     this.pendingSnapshot = index;
-    this.inflight.length = 0;
+    this.clearInflight();
   }
 
   /** Switches to pipelined replication once the follower's position is known. */
   becomeReplicate(): void {
     this.state = "replicate";
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.next = this.match + 1;
   }
 
-  /** Records an append whose last entry is `lastIndex` as sent. */
-  sentEntries(lastIndex: number, count: number): void {
+  /** Records an append whose last entry is `lastIndex` (`bytes` of entries) as sent. */
+  sentEntries(lastIndex: number, count: number, bytes = 0): void {
     if (this.state === "replicate") {
       if (count > 0) {
         this.next = lastIndex + 1;
         this.inflight.push(lastIndex);
+        this.inflightSizes.push(bytes);
+        this.inflightBytes += bytes;
       }
     } else {
       this.probeSent = true;
@@ -130,18 +147,25 @@ export class Progress {
 
   /** Frees in-flight slots for appends up to `index` (they were acknowledged). */
   freeUpTo(index: number): void {
-    while (this.inflight.length > 0 && (this.inflight[0] as number) <= index) {
-      this.inflight.shift();
-    }
+    while (this.inflight.length > 0 && (this.inflight[0] as number) <= index) this.freeFirstOne();
   }
 
   /** Frees one slot so a heartbeat reply lets a stuck pipeline make progress after loss. */
   freeFirstOne(): void {
+    if (this.inflight.length === 0) return;
     this.inflight.shift();
+    this.inflightBytes -= this.inflightSizes.shift() ?? 0;
   }
 
-  /** True when the pipeline window is full. */
+  /** True when the pipeline window is full (by count, or by bytes when bounded). */
   inflightFull(): boolean {
-    return this.inflight.length >= this.maxInflight;
+    if (this.inflight.length >= this.maxInflight) return true;
+    return this.maxInflightBytes > 0 && this.inflightBytes >= this.maxInflightBytes;
+  }
+
+  private clearInflight(): void {
+    this.inflight.length = 0;
+    this.inflightSizes.length = 0;
+    this.inflightBytes = 0;
   }
 }

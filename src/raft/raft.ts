@@ -281,7 +281,7 @@ export class Raft {
       data,
     }));
     this.appendEntries(entries);
-    this.replicator?.broadcastAppend();
+    this.replicator?.broadcastProposals();
     this.check(watch);
     return entries.map((e) => ({ index: e.index, term: e.term }));
   }
@@ -662,6 +662,7 @@ export class Raft {
       log: this.#log,
       maxMsgBytes: this.config.maxMsgBytes,
       maxInflight: this.config.maxInflight,
+      maxInflightBytes: this.config.maxInflightBytes ?? 0,
       latestSnapshot: () => this.latestSnapshot,
       send: (m) => this.send(m),
     });

@@ -41,6 +41,8 @@ export interface ReplicatorInit {
   readonly log: RaftLog;
   readonly maxMsgBytes: number;
   readonly maxInflight: number;
+  /** Entry bytes in flight per follower (RaftConfig.maxInflightBytes; 0: unbounded). */
+  readonly maxInflightBytes?: number;
   /** The newest durable snapshot, sent to a follower that needs compacted entries. */
   readonly latestSnapshot: () => SnapshotMeta | null;
   readonly send: (m: Outgoing) => void;
@@ -66,7 +68,11 @@ export class Replicator {
   setPeers(peers: readonly NodeId[]): void {
     for (const id of peers) {
       if (this.progress.has(id)) continue;
-      const pr = new Progress(this.o.log.lastIndex() + 1, this.o.maxInflight);
+      const pr = new Progress(
+        this.o.log.lastIndex() + 1,
+        this.o.maxInflight,
+        this.o.maxInflightBytes ?? 0,
+      );
       pr.recentActive = true;
       this.progress.set(id, pr);
       this.lastHeard.set(id, this.o.clock());
@@ -130,6 +136,21 @@ export class Replicator {
     for (const peer of this.peers) this.sendAppend(peer, true);
   }
 
+  /**
+   * Sends every follower the entries just proposed, in as many appends as its window
+   * allows, not only the first `maxMsgBytes` of them: a batch of proposals larger than one
+   * append (several uploads' chunks at once) otherwise left the rest waiting for the
+   * follower's ack, and a driver that keeps only a lighter form of persisted entries (the
+   * blob store's chunks) then had to read them back from disk to send them
+   * (bench/README.md, session 7).
+   */
+  broadcastProposals(): void {
+    for (const peer of this.peers) {
+      this.sendAppend(peer, true);
+      this.sendAppendsWhileOpen(peer);
+    }
+  }
+
   /** Heartbeats to every follower; `context` names the ReadIndex round their acks confirm. */
   broadcastHeartbeat(context: number): void {
     for (const peer of this.peers) {
@@ -162,7 +183,9 @@ export class Replicator {
       entries,
       commit: log.committed,
     });
-    pr.sentEntries(prevIndex + entries.length, entries.length);
+    let bytes = 0;
+    for (const e of entries) bytes += log.bytesOf(e);
+    pr.sentEntries(prevIndex + entries.length, entries.length, bytes);
     return true;
   }
 

@@ -49,6 +49,18 @@ export interface RaftTuning {
   readonly maxAppendBytes: number;
   /** AppendEntries messages in flight per follower before the leader waits for acks (pipelining). */
   readonly maxInflightAppends: number;
+  /**
+   * Entry bytes in flight per follower before the leader waits for acks (a chunk counts
+   * its full 1 MiB). The peer link to a follower drops what does not fit its queue
+   * (DEFAULT_LINK_LIMITS, 24 MiB), and the leader then probes and resends those chunks,
+   * reading each back from its blob: the window plus one append (4 MiB) stays under it.
+   * Chosen by measurement (bench/README.md, session 7), four 256 MiB uploads at once:
+   * with the count bound alone the links dropped ~1,200 appends and the leader read 3,200
+   * chunks back from disk for 1,030 uploaded; with 8 MiB, no drops but 1,800 read back
+   * (entries waiting for acks are persisted, and kept in their stored form, by the time
+   * they go); with 16 MiB ~200; with 32 MiB ~10, at no better a rate.
+   */
+  readonly maxInflightAppendBytes: number;
 }
 
 /** The defaults; see each field's doc comment for the reason. */
@@ -58,6 +70,7 @@ export const DEFAULT_TUNING: RaftTuning = {
   electionTicks: 10,
   maxAppendBytes: 4 * 1024 * 1024,
   maxInflightAppends: 64,
+  maxInflightAppendBytes: 16 * 1024 * 1024,
 };
 
 /** When the node snapshots its state machine and compacts its log. */

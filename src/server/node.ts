@@ -111,7 +111,9 @@ async function assemble(ctx: Ctx): Promise<NodeHandle> {
   if (active.membership !== storage.membership) members.update(active.membership, active.index);
   const failure = failureSignal();
   const replication = buildReplication(ctx, storage, node, members, failure.fail);
-  const servers = buildServers(ctx, storage, node, replication.loop, members);
+  const servers = buildServers(ctx, storage, node, replication.loop, members, () =>
+    replication.transport.overflowedMessages(),
+  );
   // Bound before the gRPC ports and before the loop starts, so a taken HTTP port fails
   // the start while nothing runs yet (ctx.cleanup undoes the rest).
   const http = await startHttp(ctx, {

@@ -33,13 +33,15 @@ export interface LinkLimits {
 
 /**
  * What a link may hold, by design (issue 22: a node's memory bounded whatever moves):
- * 16 MiB queued (a few appends of a Ready or two; a peer slower than that loses the
- * rest, and Raft resends from the log, rehydrating stored chunks from the blobs) and one
- * 8 MiB batch in gRPC's hands. Without the second bound gRPC's stream took 16 batches
- * (its object-mode high-water mark), up to 128 MiB encoded, before asking to drain.
+ * 24 MiB queued (Raft's window per follower, RaftTuning.maxInflightAppendBytes = 16 MiB,
+ * plus the one 4 MiB append that may pass it, so a healthy follower never loses an
+ * append here; a peer slower than that loses the rest, and Raft resends from the log,
+ * rehydrating stored chunks from the blobs) and one 8 MiB batch in gRPC's hands. Without
+ * the second bound gRPC's stream took 16 batches (its object-mode high-water mark), up
+ * to 128 MiB encoded, before asking to drain.
  */
 export const DEFAULT_LINK_LIMITS: LinkLimits = {
-  maxQueueBytes: 16 * 1024 * 1024,
+  maxQueueBytes: 24 * 1024 * 1024,
   maxBatchBytes: 8 * 1024 * 1024,
   maxUnsentBytes: 8 * 1024 * 1024,
 };
@@ -83,6 +85,11 @@ export class PeerLink {
   private closed = false;
   /** Messages dropped because the queue was full or a stream broke (observability). */
   dropped = 0;
+  /**
+   * Of {@link dropped}, those refused because the queue was full: a follower that a
+   * healthy leader's Raft window should never overrun (RaftTuning.maxInflightAppendBytes).
+   */
+  overflowed = 0;
 
   constructor(
     private readonly selfId: number,
@@ -106,6 +113,7 @@ export class PeerLink {
     const bytes = approximateBytes(m, this.rehydrator?.bytes);
     if (this.queuedBytes + bytes > this.limits.maxQueueBytes && this.queue.length > 0) {
       this.dropped++;
+      this.overflowed++;
       return;
     }
     this.queue.push({ message: m, bytes });

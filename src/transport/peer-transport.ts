@@ -44,6 +44,8 @@ export interface PeerTransportOptions {
  */
 export class PeerTransport {
   private readonly links = new Map<number, { link: PeerLink; address: string }>();
+  /** {@link PeerLink.overflowed} of links closed since start. */
+  private closedOverflows = 0;
   private readonly snapshots: SnapshotSender | undefined;
   private closed = false;
 
@@ -75,6 +77,7 @@ export class PeerTransport {
   reconcile(): void {
     for (const [id, { link, address }] of this.links) {
       if (this.options.dial(id) === address) continue;
+      this.closedOverflows += link.overflowed;
       link.close();
       this.links.delete(id);
       this.snapshots?.forget(id);
@@ -85,6 +88,16 @@ export class PeerTransport {
   ping(peers: readonly number[]): void {
     if (this.closed) return;
     for (const id of peers) this.linkTo(id)?.ping();
+  }
+
+  /**
+   * Messages the links dropped because a peer's queue was full, since start (metrics:
+   * `dfs_raft_peer_messages_dropped_total{reason="link_full"}`).
+   */
+  overflowedMessages(): number {
+    let total = this.closedOverflows;
+    for (const { link } of this.links.values()) total += link.overflowed;
+    return total;
   }
 
   /** Peers with an open link (tests, status). */

@@ -51,13 +51,15 @@ export function buildServers(
   node: RawNode,
   loop: RaftLoop,
   members: MemberDirectory,
+  /** Outgoing peer messages refused by a full link so far (PeerTransport.overflowedMessages). */
+  linkOverflows: () => number = () => 0,
 ): Servers {
   const { config, logger, tuning } = ctx;
   const guardReport: GuardReport = (fields, message) =>
     fields.kind === "threw" ? logger.error(fields, message) : logger.debug(fields, message);
   const peerDrops = new PeerDrops((fields, message) => logger.warn(fields, message));
   const droppedPeerMessages = (): ReadonlyMap<string, number> =>
-    sumDrops(peerDrops.snapshot(), node.droppedMessages());
+    withLinkDrops(sumDrops(peerDrops.snapshot(), node.droppedMessages()), linkOverflows());
   const client = new grpc.Server(clientServerOptions());
   const status = (): StatusResponse =>
     statusOf(
@@ -121,6 +123,15 @@ export function buildServers(
 }
 
 /** Refused peer messages per reason: the transport's edge plus the core's own. */
+/** `drops` plus, when any, the outgoing messages a full peer link refused ("link_full"). */
+function withLinkDrops(
+  drops: ReadonlyMap<string, number>,
+  overflowed: number,
+): ReadonlyMap<string, number> {
+  if (overflowed === 0) return drops;
+  return new Map([...drops, ["link_full", overflowed]]);
+}
+
 function sumDrops(
   edge: Iterable<readonly [string, number]>,
   core: ReadonlyMap<string, number>,

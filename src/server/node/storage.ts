@@ -156,6 +156,7 @@ export function buildCore({ config, tuning }: Ctx, storage: Storage): RawNode {
       checkQuorum: true,
       maxMsgBytes: tuning.maxAppendBytes,
       maxInflight: tuning.maxInflightAppends,
+      maxInflightBytes: tuning.maxInflightAppendBytes,
       // A chunk kept in stored form is sent (rehydrated) at its full size.
       entryBytes: entryLogicalBytes,
       random: Math.random,

@@ -36,6 +36,8 @@ export interface RaftOpts {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly maxInflight?: number;
+  /** Entry bytes in flight per follower (RaftConfig.maxInflightBytes); default none. */
+  readonly maxInflightBytes?: number;
   readonly maxMsgBytes?: number;
   /** PRNG seed; the node id is mixed in so peers draw different timeouts. */
   readonly seed?: number;
@@ -61,6 +63,7 @@ export function raftConfig(id: NodeId, voters: readonly NodeId[], opts: RaftOpts
     checkQuorum: opts.checkQuorum ?? false,
     maxMsgBytes: opts.maxMsgBytes ?? 1 << 30,
     maxInflight: opts.maxInflight ?? 256,
+    ...(opts.maxInflightBytes === undefined ? {} : { maxInflightBytes: opts.maxInflightBytes }),
     random: seededRandom((opts.seed ?? 1) * 7919 + id),
     checkInvariants: true,
   };

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { type MessageBatch, RaftPeerService } from "../../../src/gen/raft.ts";
 import { type Entry, EntryKind, type Message } from "../../../src/raft/index.ts";
+import { DEFAULT_TUNING } from "../../../src/server/config.ts";
 import { fromWire } from "../../../src/transport/index.ts";
 import { DEFAULT_LINK_LIMITS, PeerLink } from "../../../src/transport/peer-link.ts";
 
@@ -71,10 +72,17 @@ async function until(what: string, check: () => boolean): Promise<void> {
   assert.ok(check(), `timed out waiting for ${what}`);
 }
 
-test("the default limits bound a link to 16 MiB queued and one 8 MiB batch unsent", () => {
-  assert.equal(DEFAULT_LINK_LIMITS.maxQueueBytes, 16 * MiB);
+test("the default limits bound a link to 24 MiB queued and one 8 MiB batch unsent", () => {
+  assert.equal(DEFAULT_LINK_LIMITS.maxQueueBytes, 24 * MiB);
   assert.equal(DEFAULT_LINK_LIMITS.maxUnsentBytes, 8 * MiB);
   assert.equal(DEFAULT_LINK_LIMITS.maxBatchBytes, 8 * MiB);
+});
+
+test("Raft's byte window per follower, plus the one append that may pass it, fits a link's queue", () => {
+  // Else a healthy follower's appends are dropped here and resent from the blobs.
+  const { maxInflightAppendBytes, maxAppendBytes } = DEFAULT_TUNING;
+  assert.ok(maxInflightAppendBytes > 0, "the byte window is on");
+  assert.ok(maxInflightAppendBytes + maxAppendBytes < DEFAULT_LINK_LIMITS.maxQueueBytes);
 });
 
 test("a stalled peer: bytes in gRPC's hands stay under the bound, the rest is dropped", async (t) => {

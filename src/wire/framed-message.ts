@@ -35,6 +35,25 @@ export function frameOf(body: Buffer): Buffer {
   );
 }
 
+/**
+ * A message its sender encoded already (into {@link allocBodyWithRoom}), passed to
+ * `write` in place of the message object: the service's serializer returns `body` as
+ * it is (see {@link serializeEncoded}), and the sender knows the buffer to release.
+ */
+export class EncodedMessage {
+  constructor(
+    /** The serialized message, with header room in front. */
+    readonly body: Buffer,
+  ) {}
+}
+
+/** A serializer that passes {@link EncodedMessage}s through and encodes anything else. */
+export function serializeEncoded<T>(
+  encode: (value: T) => Buffer,
+): (value: T | EncodedMessage) => Buffer {
+  return (value) => (value instanceof EncodedMessage ? value.body : encode(value));
+}
+
 /** grpc-js's handler of uncompressed messages, as far as we use it. */
 interface IdentityHandlerLike {
   writeMessage(message: Buffer, compress: boolean): Promise<Buffer>;
@@ -74,4 +93,46 @@ export function installInPlaceFraming(): boolean {
     installed = false;
   }
   return installed;
+}
+
+/** grpc-js's server call, as far as we use it. */
+interface ServerCallLike {
+  serializeMessage(value: unknown): Buffer;
+}
+
+let serverInstalled: boolean | undefined;
+
+/**
+ * The server side of {@link installInPlaceFraming}: grpc-js's server call frames an
+ * {@link EncodedMessage} whose body has header room in place (a download's data
+ * messages); everything else is serialized and copied as before. Returns false, and
+ * patches nothing, if grpc-js's internals are not as expected. Idempotent.
+ */
+export function installInPlaceServerFraming(): boolean {
+  if (serverInstalled !== undefined) return serverInstalled;
+  serverInstalled = false;
+  try {
+    const require = createRequire(import.meta.url);
+    const mod = require("@grpc/grpc-js/build/src/server-interceptors.js") as {
+      BaseServerInterceptingCall?: { prototype: ServerCallLike };
+    };
+    const proto = mod.BaseServerInterceptingCall?.prototype;
+    const original = proto?.serializeMessage;
+    if (proto === undefined || typeof original !== "function" || original.length !== 1) {
+      return false;
+    }
+    proto.serializeMessage = function serializeMessage(value: unknown) {
+      if (!(value instanceof EncodedMessage) || !withRoom.has(value.body)) {
+        return original.call(this, value);
+      }
+      const frame = frameOf(value.body);
+      frame.writeUInt8(0, 0);
+      frame.writeUInt32BE(value.body.length, 1);
+      return frame;
+    };
+    serverInstalled = true;
+  } catch {
+    serverInstalled = false;
+  }
+  return serverInstalled;
 }

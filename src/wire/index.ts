@@ -7,6 +7,7 @@
 export {
   decodeDownloadResponse,
   decodeUploadRequest,
+  encodeDownloadData,
   encodeDownloadResponse,
   encodeUploadRequest,
   soleBytesField,
@@ -33,9 +34,12 @@ export { DFS_SERVICE, DfsStub } from "./dfs-service.ts";
  */
 export {
   allocBodyWithRoom,
+  EncodedMessage,
   frameOf,
   GRPC_HEADER_BYTES,
   installInPlaceFraming,
+  installInPlaceServerFraming,
+  serializeEncoded,
 } from "./framed-message.ts";
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
 export {

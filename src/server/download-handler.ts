@@ -27,6 +27,12 @@ import {
 } from "../api/index.ts";
 import { readFileChunks, type StateMachine } from "../fsm/index.ts";
 import type { DownloadRequest, DownloadResponse } from "../gen/dfs.ts";
+import {
+  encodeDownloadData,
+  frameOf,
+  installInPlaceServerFraming,
+  releaseBuffer,
+} from "../wire/index.ts";
 import type { AuthGuard } from "./auth/index.ts";
 import { toServiceError } from "./grpc-errors.ts";
 import { fileInfo } from "./listing.ts";
@@ -45,6 +51,7 @@ type Call = grpc.ServerWritableStream<DownloadRequest, DownloadResponse>;
 export function downloadHandler(
   deps: DownloadDeps,
 ): grpc.handleServerStreamingCall<DownloadRequest, DownloadResponse> {
+  installInPlaceServerFraming();
   return (call) => {
     stream(deps, call).then(
       () => call.end(),
@@ -83,11 +90,24 @@ async function stream(deps: DownloadDeps, call: Call): Promise<void> {
     const outbox: Outbox = { bytes: 0, writes: [] };
     for await (const data of readFileChunks(view, stored, first, last)) {
       const part = sliceOfChunk(span, seq++, FILE_CHUNK_BYTES);
-      await send(call, { info: undefined, data: data.subarray(part.start, part.end) }, outbox);
+      await sendData(call, data.subarray(part.start, part.end), outbox);
     }
   } finally {
     view.close();
   }
+}
+
+/**
+ * Sends one data message, encoded here (one copy of the chunk, into the buffer HTTP/2
+ * writes: wire/framed-message.ts) and released once written, so a download's buffers
+ * never wait as garbage for V8's next full collection (bench/README.md, session 7).
+ */
+export async function sendData(call: SendTarget, data: Uint8Array, outbox: Outbox): Promise<void> {
+  const encoded = encodeDownloadData(data);
+  const frame = frameOf(encoded.body);
+  await send(call, encoded as unknown as DownloadResponse, outbox, data.byteLength, () =>
+    releaseBuffer(frame),
+  );
 }
 
 function optionalNumber(value: number | undefined | null): number | undefined {
@@ -119,9 +139,10 @@ export async function send(
   call: SendTarget,
   message: DownloadResponse,
   outbox?: Outbox,
+  bytes: number = message.data.byteLength,
+  written?: () => void,
 ): Promise<void> {
   if (call.cancelled) throw new DfsError("unavailable", "download cancelled by the client");
-  const bytes = message.data.byteLength;
   let ok = true;
   if (outbox === undefined) ok = call.write(message);
   else {
@@ -129,6 +150,7 @@ export async function send(
     outbox.writes.push(
       new Promise<void>((resolve) => {
         ok = call.write(message, () => {
+          written?.();
           outbox.bytes -= bytes;
           resolve();
         });

@@ -26,6 +26,7 @@ import {
 } from "../api/index.ts";
 import { encodeCommand, type FsmCommand } from "../fsm/index.ts";
 import type { PutResponse, UploadRequest } from "../gen/dfs.ts";
+import { releaseBuffer } from "../wire/index.ts";
 import type { AuthGuard, CallCredentials, Caller } from "./auth/index.ts";
 import { callerField } from "./auth-service.ts";
 import { toServiceError } from "./grpc-errors.ts";
@@ -62,6 +63,13 @@ export interface UploadDeps {
  * in the HTTP/2 stream window (CLIENT_STREAM_RECEIVE_WINDOW) and then in the client.
  */
 export const UPLOAD_READ_AHEAD_MESSAGES = 2;
+
+/**
+ * Bytes of a received upload message besides its data: gRPC's 5-byte header, the data
+ * field's tag and length (≤ 5), and `done` (2). A message holding any other bytes field
+ * (a SHA-256 is 34 bytes) is larger, so {@link releaseBuffer} leaves it alone.
+ */
+export const UPLOAD_MESSAGE_SLACK = 12;
 
 /** The part of Node's readable-stream state we set; checked at run time (not public). */
 interface ReadableInternals {
@@ -211,7 +219,10 @@ class Upload {
     this.size += data.length;
     this.pending.push(data);
     this.pendingBytes += data.length;
-    while (this.pendingBytes >= FILE_CHUNK_BYTES) await this.sendChunk(this.cut(FILE_CHUNK_BYTES));
+    while (this.pendingBytes >= FILE_CHUNK_BYTES) {
+      const whole = this.pending.length === 1 && this.pendingBytes === FILE_CHUNK_BYTES;
+      await this.sendChunk(this.cut(FILE_CHUNK_BYTES), whole);
+    }
   }
 
   private cut(bytes: number): Buffer {
@@ -230,16 +241,24 @@ class Upload {
     return chunk;
   }
 
-  private async sendChunk(data: Buffer): Promise<void> {
+  /**
+   * Proposes one chunk. `received`: `data` is a whole received message's data, uncopied;
+   * once the command holds its copy (encoded synchronously by propose) nothing reads the
+   * message again, so its buffer is released at once rather than left for V8's next full
+   * collection (wire/release.ts).
+   */
+  private async sendChunk(data: Buffer, received = false): Promise<void> {
     while (this.inflight.size >= UPLOAD_WINDOW_CHUNKS) await Promise.race(this.inflight);
     if (this.failure !== null) throw this.failure;
     const seq = this.seq++;
-    const done: Promise<void> = this.propose({
+    const proposed = this.propose({
       op: "upload_chunk",
       uploadId: this.uploadId,
       seq,
       data,
-    })
+    });
+    if (received) releaseBuffer(data, UPLOAD_MESSAGE_SLACK);
+    const done: Promise<void> = proposed
       .then((result) => {
         if (result.kind === "unauthenticated" || result.kind === "permission_denied")
           throw authRefusal(result);

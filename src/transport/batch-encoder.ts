@@ -5,6 +5,7 @@
  */
 import type { Entry, MessageBatch, RaftMessage } from "../gen/raft.ts";
 import {
+  allocBodyWithRoom,
   bytesFieldSize,
   lengthDelimitedSize,
   ProtoWriter,
@@ -14,6 +15,31 @@ import {
 
 /** Serializes a batch for the wire (the `requestSerialize` of RaftPeer's calls). */
 export function encodeMessageBatch(batch: MessageBatch): Buffer {
+  return encodeBatchInto(batch, (size) => Buffer.allocUnsafe(size));
+}
+
+/**
+ * A batch encoded once, with room for gRPC's header in front (wire/framed-message.ts):
+ * the peer link hands it to its stream as it is, and releases it once it is written.
+ */
+export class EncodedBatch {
+  constructor(
+    /** The serialized MessageBatch (from {@link allocBodyWithRoom}). */
+    readonly body: Buffer,
+  ) {}
+}
+
+/** Encodes `batch` into a buffer with header room, for {@link EncodedBatch}. */
+export function encodeBatchWithRoom(batch: MessageBatch): EncodedBatch {
+  return new EncodedBatch(encodeBatchInto(batch, allocBodyWithRoom));
+}
+
+/** The serializer of the peer stream: a batch, or one the link encoded already. */
+export function serializeBatch(value: MessageBatch | EncodedBatch): Buffer {
+  return value instanceof EncodedBatch ? value.body : encodeMessageBatch(value);
+}
+
+function encodeBatchInto(batch: MessageBatch, alloc: (size: number) => Buffer): Buffer {
   const clusterIdBytes = utf8Length(batch.clusterId);
   const identity = batch.identity ?? "";
   const identityBytes = utf8Length(identity);
@@ -22,7 +48,7 @@ export function encodeMessageBatch(batch: MessageBatch): Buffer {
     bytesFieldSize(1, clusterIdBytes) + uintFieldSize(2, batch.from) + uintFieldSize(3, batch.to);
   for (const s of messageSizes) size += lengthDelimitedSize(4, s);
   size += bytesFieldSize(5, identityBytes);
-  const w = new ProtoWriter(size);
+  const w = new ProtoWriter(size, alloc(size));
   w.string(1, batch.clusterId, clusterIdBytes).uint(2, batch.from).uint(3, batch.to);
   batch.messages.forEach((m, i) => {
     w.lengthPrefix(4, messageSizes[i] as number);

@@ -5,13 +5,16 @@
  */
 import { makeGenericClientConstructor } from "@grpc/grpc-js";
 import { type RaftPeerClient, RaftPeerService } from "../gen/raft.ts";
-import { encodeMessageBatch } from "./batch-encoder.ts";
+import { encodeMessageBatch, serializeBatch } from "./batch-encoder.ts";
 
-/** RaftPeerService whose batch-carrying calls serialize through {@link encodeMessageBatch}. */
+/**
+ * RaftPeerService whose batch-carrying calls serialize through {@link encodeMessageBatch};
+ * the stream also takes batches the link encoded itself ({@link serializeBatch}).
+ */
 const PEER_SERVICE = {
   ...RaftPeerService,
   deliver: { ...RaftPeerService.deliver, requestSerialize: encodeMessageBatch },
-  stream: { ...RaftPeerService.stream, requestSerialize: encodeMessageBatch },
+  stream: { ...RaftPeerService.stream, requestSerialize: serializeBatch },
 };
 
 /** Drop-in for the generated RaftPeerClient, used for every outgoing peer connection. */

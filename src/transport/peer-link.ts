@@ -8,6 +8,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { MessageBatch, RaftMessage, RaftPeerClient } from "../gen/raft.ts";
 import type { Message } from "../raft/index.ts";
+import { frameOf, installInPlaceFraming, releaseBuffer } from "../wire/index.ts";
+import { encodeBatchWithRoom } from "./batch-encoder.ts";
 import { approximateBytes, toWire } from "./codec.ts";
 import {
   type EntryRehydrator,
@@ -67,6 +69,18 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.enable_channelz": 0, // per-call statistics nobody reads
 };
 
+/**
+ * A link's own channel: {@link PEER_CHANNEL_OPTIONS} without grpc-js's retry buffer. With
+ * it, grpc-js kept each small message for a possible retry and completed its write at
+ * once, before HTTP/2 had sent it; with no room, every write completes only once HTTP/2
+ * has written it, which is what lets the link release a batch in its write's callback.
+ * A link never wanted retries: Raft resends what is lost.
+ */
+export const LINK_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  ...PEER_CHANNEL_OPTIONS,
+  "grpc.per_rpc_retry_buffer_size": 0,
+};
+
 /** The send side of the link to one peer. */
 export class PeerLink {
   private readonly client: RaftPeerClient;
@@ -90,6 +104,8 @@ export class PeerLink {
    * healthy leader's Raft window should never overrun (RaftTuning.maxInflightAppendBytes).
    */
   overflowed = 0;
+  /** Bytes of written batches given back to the allocator at once (observability, tests). */
+  released = 0;
 
   constructor(
     private readonly selfId: number,
@@ -104,7 +120,8 @@ export class PeerLink {
     /** Rehydrates stored-form entries before they are sent; absent: none are kept. */
     private readonly rehydrator?: EntryRehydrator,
   ) {
-    this.client = new PeerClient(address, credentials, PEER_CHANNEL_OPTIONS);
+    this.client = new PeerClient(address, credentials, LINK_CHANNEL_OPTIONS);
+    installInPlaceFraming();
   }
 
   /** Queues a message; call {@link flush} after queueing a Ready's worth. */
@@ -152,15 +169,25 @@ export class PeerLink {
     return this.writable && this.unsent < this.limits.maxUnsentBytes;
   }
 
+  /**
+   * Encodes the batch once, into the buffer HTTP/2 will write (wire/framed-message.ts),
+   * and releases that buffer when the write completed: HTTP/2 has sent it then, and
+   * nothing else holds it (no retry buffer: {@link LINK_CHANNEL_OPTIONS}). So a leader's
+   * batches never wait as garbage for V8's next full collection (bench/README.md,
+   * session 7).
+   */
   private write(batch: readonly Message[], bytes: number): void {
     const stream = this.openStream();
     this.unsent += bytes;
-    this.writable = stream.write(this.wrap(batch.map((m) => toWire(m))), () => {
+    const encoded = encodeBatchWithRoom(this.wrap(batch.map((m) => toWire(m))));
+    const written = () => {
+      this.released += releaseBuffer(frameOf(encoded.body));
       // A broken stream's writes are forgotten with it (openStream's reset).
       if (this.stream !== stream) return;
       this.unsent -= bytes;
       this.flush();
-    });
+    };
+    this.writable = stream.write(encoded as unknown as MessageBatch, written);
   }
 
   private async writeRehydrated(batch: readonly Message[], bytes: number): Promise<void> {

@@ -14,6 +14,7 @@
  * format is exactly protobuf's either way.
  */
 import { DownloadResponse, UploadRequest } from "../gen/dfs.ts";
+import { allocBodyWithRoom, EncodedMessage } from "./framed-message.ts";
 import { bytesFieldSize, ProtoWriter } from "./proto-writer.ts";
 
 /** Field numbers of the data fields (proto/dfs.proto). */
@@ -54,6 +55,17 @@ export function encodeDownloadResponse(message: DownloadResponse): Buffer {
   if (message.info === undefined && message.data.length > 0)
     return encodeSoleBytesField(DOWNLOAD_DATA_FIELD, message.data);
   return Buffer.from(DownloadResponse.encode(message).finish());
+}
+
+/**
+ * A download's data-only message, encoded with room for gRPC's header in front
+ * (framed-message.ts): the handler writes it as an {@link EncodedMessage} and releases
+ * it once written. Byte-identical to {@link encodeDownloadResponse}'s.
+ */
+export function encodeDownloadData(data: Uint8Array): EncodedMessage {
+  const size = bytesFieldSize(DOWNLOAD_DATA_FIELD, data.length);
+  const body = new ProtoWriter(size, allocBodyWithRoom(size)).bytes(DOWNLOAD_DATA_FIELD, data);
+  return new EncodedMessage(body.finish());
 }
 
 /** Bytes → Dfs.Download response; a data-only message's data is a view, not a copy. */

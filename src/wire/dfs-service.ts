@@ -12,13 +12,17 @@ import {
   encodeDownloadResponse,
   encodeUploadRequest,
 } from "./bulk-codecs.ts";
+import { serializeEncoded } from "./framed-message.ts";
 
 /** The Dfs service definition to register and to call. */
 export const DFS_SERVICE: typeof GeneratedService = {
   ...GeneratedService,
   download: {
     ...GeneratedService.download,
-    responseSerialize: encodeDownloadResponse,
+    // A download's data messages arrive encoded already (bulk-codecs' encodeDownloadData).
+    responseSerialize: serializeEncoded(encodeDownloadResponse) as (
+      value: Parameters<typeof encodeDownloadResponse>[0],
+    ) => Buffer,
     responseDeserialize: decodeDownloadResponse,
   },
   upload: {

@@ -7,6 +7,7 @@
 export {
   decodeDownloadResponse,
   decodeUploadRequest,
+  encodeDownloadData,
   encodeDownloadResponse,
   encodeUploadRequest,
   soleBytesField,
@@ -27,6 +28,19 @@ export {
  * clients call through its stub.
  */
 export { DFS_SERVICE, DfsStub } from "./dfs-service.ts";
+/**
+ * Messages framed in place: the peer link's batches become the very buffer HTTP/2
+ * writes, so the link can release it once written (issue 22, memory by design).
+ */
+export {
+  allocBodyWithRoom,
+  EncodedMessage,
+  frameOf,
+  GRPC_HEADER_BYTES,
+  installInPlaceFraming,
+  installInPlaceServerFraming,
+  serializeEncoded,
+} from "./framed-message.ts";
 /** The server wraps every gRPC service it registers (client and peer) in this guard. */
 export {
   type GuardedService,
@@ -47,3 +61,5 @@ export {
   utf8Length,
   varintSize,
 } from "./proto-writer.ts";
+/** Releasing a large buffer's memory once its last reader is done with it. */
+export { MIN_RELEASE_BYTES, releaseBuffer } from "./release.ts";

@@ -48,8 +48,12 @@ export class ProtoWriter {
   readonly buf: Buffer;
   private pos = 0;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  /** `into`: a buffer of exactly `size` bytes to fill (default: a new one). */
+  constructor(size: number, into?: Buffer) {
+    if (into !== undefined && into.length !== size) {
+      throw new Error(`protobuf buffer of ${into.length} bytes for a ${size}-byte message`);
+    }
+    this.buf = into ?? Buffer.allocUnsafe(size);
   }
 
   /** A bare varint (no tag). */

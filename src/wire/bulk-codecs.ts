@@ -65,7 +65,7 @@ export function encodeDownloadResponse(message: DownloadResponse): Buffer {
 export function encodeDownloadData(data: Uint8Array): EncodedMessage {
   const size = bytesFieldSize(DOWNLOAD_DATA_FIELD, data.length);
   const body = new ProtoWriter(size, allocBodyWithRoom(size)).bytes(DOWNLOAD_DATA_FIELD, data);
-  return new EncodedMessage(body.finish());
+  return new EncodedMessage(body.finish(), data.length);
 }
 
 /** Bytes → Dfs.Download response; a data-only message's data is a view, not a copy. */

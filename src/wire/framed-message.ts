@@ -44,6 +44,8 @@ export class EncodedMessage {
   constructor(
     /** The serialized message, with header room in front. */
     readonly body: Buffer,
+    /** Bytes of file data it carries (what the download metrics count). */
+    readonly dataBytes = 0,
   ) {}
 }
 

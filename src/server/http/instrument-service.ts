@@ -68,14 +68,17 @@ function serverStream(handler: AnyHandler, m: MethodMetrics, download: ClientApi
   };
 }
 
-/** Counts the `data` bytes of every message a Download writes. */
+/**
+ * Counts the `data` bytes of every message a Download writes: a message object's, or
+ * the `dataBytes` of one the handler encoded itself (wire/framed-message.ts).
+ */
 function countDownload(
   call: grpc.ServerWritableStream<unknown, unknown>,
   metrics: ClientApiMetrics,
 ): void {
   const write = call.write.bind(call) as (message: unknown, ...rest: unknown[]) => boolean;
-  call.write = ((message: { data?: Uint8Array }, ...rest: unknown[]) => {
-    metrics.downloadBytes.inc(message.data?.length ?? 0);
+  call.write = ((message: { data?: Uint8Array; dataBytes?: number }, ...rest: unknown[]) => {
+    metrics.downloadBytes.inc(message.dataBytes ?? message.data?.length ?? 0);
     return write(message, ...rest);
   }) as typeof call.write;
 }

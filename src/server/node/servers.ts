@@ -122,7 +122,6 @@ export function buildServers(
   return servers;
 }
 
-/** Refused peer messages per reason: the transport's edge plus the core's own. */
 /** `drops` plus, when any, the outgoing messages a full peer link refused ("link_full"). */
 function withLinkDrops(
   drops: ReadonlyMap<string, number>,
@@ -132,6 +131,7 @@ function withLinkDrops(
   return new Map([...drops, ["link_full", overflowed]]);
 }
 
+/** Refused peer messages per reason: the transport's edge plus the core's own. */
 function sumDrops(
   edge: Iterable<readonly [string, number]>,
   core: ReadonlyMap<string, number>,

@@ -9,25 +9,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { type MessageBatch, RaftPeerService } from "../../../src/gen/raft.ts";
-import { type Entry, EntryKind, type Message } from "../../../src/raft/index.ts";
 import { fromWire } from "../../../src/transport/index.ts";
 import { DEFAULT_LINK_LIMITS, PeerLink } from "../../../src/transport/peer-link.ts";
+import { MiB, mibAppend } from "./mib-append.ts";
 
-const MiB = 1024 * 1024;
-
-function append(index: number): Message {
-  const entry: Entry = { term: 1, index, kind: EntryKind.Normal, data: Buffer.alloc(MiB, index) };
-  return {
-    type: "append",
-    from: 1,
-    to: 2,
-    term: 1,
-    prevIndex: index - 1,
-    prevTerm: index > 1 ? 1 : 0,
-    entries: [entry],
-    commit: 0,
-  };
-}
+const append = mibAppend;
 
 /** A peer that checks every entry's bytes as it arrives. */
 async function checkingPeer(): Promise<{
